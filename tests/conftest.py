@@ -1,0 +1,3 @@
+"""Shared pytest plugins: each capability keeps its fixtures in its own module, listed here."""
+
+pytest_plugins: list[str] = []
