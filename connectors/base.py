@@ -1,0 +1,307 @@
+"""The connector interface: what every gateway connector (native, istio, envoygateway) provides.
+
+Screens and headless commands use only this interface. Every change takes one path:
+
+    edit the model  ->  plan() (a diff of the model and of the native objects)  ->  apply()
+    ->  the connector writes its objects  ->  verify()  ->  history + audit log
+
+All methods block (network, files, processes); the UI calls them from worker threads. Errors are
+raised as the ``connectors.errors`` tree; nothing here prints or logs secrets.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from .audit import AuditLog
+from .errors import GatewayError, NothingToUndo, PermissionDenied
+from .history import HistoryEntry, HistoryStore
+from .model import Route, route_from_dict, route_to_dict
+from .model.diff import route_diff
+
+EditKind = Literal["weights", "rate_limit", "cors"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the operator may edit here; a missing entry in ``editable`` has its reason in ``reasons``."""
+
+    editable: frozenset[EditKind] = frozenset({"weights", "rate_limit", "cors"})
+    reasons: dict[str, str] = field(default_factory=dict)
+    can_export: bool = False
+
+    def can(self, kind: EditKind) -> bool:
+        return kind in self.editable
+
+    def why_not(self, kind: EditKind) -> str:
+        return self.reasons.get(kind, "" if self.can(kind) else f"{kind} cannot be edited on this gateway")
+
+
+READONLY = Capabilities(
+    editable=frozenset(),
+    reasons={k: "read-only mode (started with --readonly)" for k in ("weights", "rate_limit", "cors")},
+)
+
+
+@dataclass(frozen=True)
+class GatewayInfo:
+    kind: str  # "native", "istio", "envoygateway", "gatewayapi"
+    name: str
+    endpoint: str  # admin URL, or "context/namespace"
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True)
+class RouteChange:
+    before: Route
+    after: Route
+
+
+@dataclass(frozen=True)
+class NativeChange:
+    """One native object the plan writes: an Envoy xDS file, a VirtualService, a patch..."""
+
+    label: str
+    diff: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    gateway: str
+    changes: tuple[RouteChange, ...]
+    native_changes: tuple[NativeChange, ...]
+    base_version: str
+    description: str
+    warnings: tuple[str, ...] = ()
+    undoes: str | None = None
+    # Connector-private data needed to apply (rendered files, patches with resourceVersions).
+    payload: Any = None
+
+    @property
+    def model_diff(self) -> str:
+        return "".join(route_diff(c.before, c.after) for c in self.changes)
+
+    @property
+    def native_diff(self) -> str:
+        return "".join(c.diff for c in self.native_changes)
+
+    @property
+    def is_empty(self) -> bool:
+        return all(c.before == c.after for c in self.changes)
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        return tuple(c.after.name for c in self.changes)
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan
+    verification: Verification
+    entry: HistoryEntry
+    seconds: float
+
+
+def describe_change(before: Route, after: Route) -> str:
+    """One line an operator reads in history: ``shop: weights v1 90→50, v2 10→50``."""
+    parts = []
+    if before.backends != after.backends:
+        bw = {b.name: b.weight for b in before.backends}
+        parts.append(
+            "weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in after.backends)
+        )
+    if before.rate_limit != after.rate_limit:
+        old = before.rate_limit.describe() if before.rate_limit else "none"
+        new = after.rate_limit.describe() if after.rate_limit else "none"
+        parts.append(f"rate limit {old}→{new}")
+    if before.cors != after.cors:
+        parts.append(
+            "CORS " + ("removed" if after.cors is None else "added" if before.cors is None else "changed")
+        )
+    rest = [
+        k
+        for k in ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")
+        if getattr(before, k) != getattr(after, k)
+    ]
+    if rest:
+        parts.append(", ".join(rest) + " changed")
+    return f"{after.name}: " + ("; ".join(parts) or "no change")
+
+
+class Connector(ABC):
+    """A gateway the console can operate. Subclasses implement the abstract methods."""
+
+    kind: ClassVar[str] = "?"
+
+    def __init__(
+        self,
+        *,
+        readonly: bool = False,
+        history: HistoryStore | None = None,
+        audit: AuditLog | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.readonly = readonly
+        self._history = history
+        self._audit = audit
+        self.user = user or _current_user()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def info(self) -> GatewayInfo:
+        """Who and where the gateway is. Raises ConnectionFailed when it cannot be reached."""
+
+    @abstractmethod
+    def list_routes(self) -> list[Route]:
+        """Every route, in the gateway's order. Raises ConnectionFailed/GatewayNotRunning."""
+
+    def get_route(self, name: str) -> Route:
+        from .errors import NotFound
+
+        for route in self.list_routes():
+            if route.name == name:
+                return route
+        raise NotFound(f"no route named {name!r}")
+
+    @abstractmethod
+    def native_objects(self, route: str) -> str:
+        """The native objects behind a route as YAML (Envoy route/cluster config, Kubernetes objects)."""
+
+    def capabilities(self) -> Capabilities:
+        return READONLY if self.readonly else self._capabilities()
+
+    def _capabilities(self) -> Capabilities:
+        return Capabilities()
+
+    def health(self) -> str | None:
+        """None when the gateway is reachable and serving, else a one-line reason."""
+        try:
+            self.info()
+        except GatewayError as exc:
+            return str(exc)
+        return None
+
+    def metrics(self) -> Any:
+        """The live metrics source for this gateway (``connectors.metrics.MetricsSource``), or None."""
+        return None
+
+    # -- changing ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def plan(self, routes: Sequence[Route]) -> Plan:
+        """Validate the edited ``routes`` (replacing the routes of the same names) and return the
+        diff of the model and of the native objects. Raises ValidationError with every problem."""
+
+    @abstractmethod
+    def _apply(self, plan: Plan) -> str:
+        """Write the plan's native objects; return the new version. Raise ChangeRejected,
+        ChangeConflict, PermissionDenied; on failure the running config must be as before."""
+
+    @abstractmethod
+    def verify(self, plan: Plan) -> Verification:
+        """Check that the gateway serves what the plan wrote."""
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        """Apply, verify, then record in history and the audit log. The one path for every change."""
+        if self.readonly:
+            raise PermissionDenied("read-only mode: changes are refused (started with --readonly)")
+        started = time.monotonic()
+        version = self._apply(plan)
+        verification = self.verify(plan)
+        entry = HistoryEntry(
+            id=uuid.uuid4().hex[:12],
+            time=time.time(),
+            user=self.user,
+            gateway=self.info().title,
+            routes=plan.routes,
+            description=plan.description,
+            before=tuple(route_to_dict(c.before) for c in plan.changes),
+            after=tuple(route_to_dict(c.after) for c in plan.changes),
+            action="undo" if plan.undoes else "apply",
+            undoes=plan.undoes,
+            version=version,
+            verified=verification.ok,
+        )
+        if self._history is not None:
+            self._history.append(entry)
+        if self._audit is not None:
+            self._audit.record(entry)
+        return ApplyResult(
+            plan=plan, verification=verification, entry=entry, seconds=time.monotonic() - started
+        )
+
+    def history(self) -> list[HistoryEntry]:
+        return self._history.entries() if self._history is not None else []
+
+    def plan_undo(self) -> Plan:
+        """A plan that restores the routes of the last applied change that is not undone yet."""
+        if self._history is None:
+            raise NothingToUndo("this gateway keeps no history")
+        entry = self._history.last_undoable()
+        if entry is None:
+            raise NothingToUndo("no applied change left to undo")
+        restored = [route_from_dict(d) for d in entry.before]
+        current = {r.name: r for r in self.list_routes()}
+        warnings = []
+        for after in entry.after:
+            now = current.get(after["name"])
+            if now is not None and route_to_dict(now) != after:
+                warnings.append(
+                    f"route {after['name']} changed after that change; undo restores it as it was before"
+                )
+        plan = self.plan([_with_source(r, current) for r in restored])
+        return replace(
+            plan,
+            undoes=entry.id,
+            warnings=plan.warnings + tuple(warnings),
+            description=f"undo {entry.description}",
+        )
+
+    def export(self, plan: Plan, target: Path) -> list[Path]:
+        """Write the plan's objects for review instead of applying them (clusters only)."""
+        raise PermissionDenied(f"the {self.kind} connector cannot export plans")
+
+    def close(self) -> None:
+        """Release connections. A native gateway keeps running unless it was started as a demo."""
+        return None
+
+    # -- helpers for subclasses -------------------------------------------------------------
+
+    @staticmethod
+    def new_plan_id() -> str:
+        return uuid.uuid4().hex[:12]
+
+    @staticmethod
+    def describe(changes: Sequence[RouteChange]) -> str:
+        return "; ".join(describe_change(c.before, c.after) for c in changes)
+
+
+def _with_source(route: Route, current: dict[str, Route]) -> Route:
+    now = current.get(route.name)
+    return replace(route, source=now.source, listener=route.listener or now.listener) if now else route
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

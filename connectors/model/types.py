@@ -1,0 +1,260 @@
+"""The vendor-neutral model of a gateway: listeners, backends, routes and per-route policies.
+
+Every connector reads its native objects (Envoy config, VirtualServices, HTTPRoutes...) into these
+types and writes edits of them back. Instances are immutable; edits make new ones with ``replace``.
+Durations are seconds as ``float``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MatchKind = Literal["exact", "prefix", "regex"]
+HeaderMatchKind = Literal["exact", "prefix", "regex", "present"]
+WeightMode = Literal["percent", "relative"]
+
+
+@dataclass(frozen=True)
+class StringMatch:
+    """Matches a string exactly, by prefix, or by an RE2 regular expression."""
+
+    kind: MatchKind
+    value: str
+
+    def __str__(self) -> str:
+        return {"exact": "{}", "prefix": "{}*", "regex": "~{}"}[self.kind].format(self.value)
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    name: str
+    kind: HeaderMatchKind = "exact"
+    value: str = ""
+    invert: bool = False
+
+    def __str__(self) -> str:
+        op = "!" if self.invert else ""
+        if self.kind == "present":
+            return f"{op}{self.name}"
+        return f"{self.name}{op}{ {'exact': '=', 'prefix': '^=', 'regex': '~='}[self.kind] }{self.value}"
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    """One way a request can match the route: a path match plus optional header and method matches."""
+
+    path: StringMatch = field(default_factory=lambda: StringMatch("prefix", "/"))
+    headers: tuple[HeaderMatch, ...] = ()
+    methods: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        parts = [str(self.path)]
+        parts += [f"[{h}]" for h in self.headers]
+        if self.methods:
+            parts.append("(" + ",".join(self.methods) + ")")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class WeightedBackend:
+    """A backend a route sends to, with its share. ``name`` refers to a gateway backend (native) or
+    is the connector's own identifier for a destination (``reviews/v2``, ``svc:8080``)."""
+
+    name: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Local token-bucket limit: ``requests`` tokens added every ``interval`` seconds, bucket size
+    ``burst`` (defaults to ``requests``)."""
+
+    requests: int
+    interval: float = 1.0
+    burst: int | None = None
+    enabled: bool = True
+
+    @property
+    def bucket_size(self) -> int:
+        return self.burst if self.burst is not None else self.requests
+
+    def describe(self) -> str:
+        from .durations import format_duration
+
+        per = "s" if self.interval == 1 else format_duration(self.interval)
+        text = f"{self.requests}/{per}"
+        if self.burst is not None and self.burst != self.requests:
+            text += f" burst {self.burst}"
+        return text if self.enabled else f"{text} (off)"
+
+
+@dataclass(frozen=True)
+class Cors:
+    allow_origins: tuple[StringMatch, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: float | None = None
+    allow_credentials: bool = False
+
+
+@dataclass(frozen=True)
+class JwtProvider:
+    name: str
+    issuer: str
+    audiences: tuple[str, ...] = ()
+    jwks_uri: str | None = None
+    jwks_inline: str | None = None
+    from_headers: tuple[str, ...] = ()
+    forward: bool = False
+
+
+@dataclass(frozen=True)
+class Jwt:
+    """Requests must carry a valid JWT from any of ``providers`` (when ``required``)."""
+
+    providers: tuple[JwtProvider, ...]
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Retries:
+    attempts: int
+    per_try_timeout: float | None = None
+    retry_on: tuple[str, ...] = ("5xx", "connect-failure", "reset")
+
+
+@dataclass(frozen=True)
+class OutlierDetection:
+    consecutive_5xx: int = 5
+    interval: float = 10.0
+    base_ejection_time: float = 30.0
+    max_ejection_percent: int = 10
+
+
+@dataclass(frozen=True)
+class CircuitBreaker:
+    max_connections: int | None = None
+    max_pending_requests: int | None = None
+    max_requests: int | None = None
+    max_retries: int | None = None
+    outlier_detection: OutlierDetection | None = None
+
+
+@dataclass(frozen=True)
+class Mirror:
+    backend: str
+    percent: float = 100.0
+
+
+@dataclass(frozen=True)
+class HeaderOps:
+    set: tuple[tuple[str, str], ...] = ()
+    add: tuple[tuple[str, str], ...] = ()
+    remove: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.set or self.add or self.remove)
+
+
+@dataclass(frozen=True)
+class HeaderRewrite:
+    request: HeaderOps = field(default_factory=HeaderOps)
+    response: HeaderOps = field(default_factory=HeaderOps)
+
+    def __bool__(self) -> bool:
+        return bool(self.request or self.response)
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    backends: tuple[WeightedBackend, ...]
+    hosts: tuple[str, ...] = ("*",)
+    matches: tuple[RouteMatch, ...] = (RouteMatch(),)
+    weight_mode: WeightMode = "percent"
+    rate_limit: RateLimit | None = None
+    cors: Cors | None = None
+    jwt: Jwt | None = None
+    timeout: float | None = None
+    retries: Retries | None = None
+    circuit_breaker: CircuitBreaker | None = None
+    mirror: Mirror | None = None
+    headers: HeaderRewrite | None = None
+    listener: str | None = None
+    # Where the route comes from in the connector's native objects, e.g. "VirtualService default/reviews".
+    source: str = ""
+
+    def policy_names(self) -> tuple[str, ...]:
+        """Short names of the policies attached, for a routes table column."""
+        names = []
+        if self.rate_limit is not None:
+            names.append("ratelimit" if self.rate_limit.enabled else "ratelimit(off)")
+        for attr, label in (
+            ("cors", "cors"),
+            ("jwt", "jwt"),
+            ("timeout", "timeout"),
+            ("retries", "retries"),
+            ("circuit_breaker", "circuit"),
+            ("mirror", "mirror"),
+            ("headers", "headers"),
+        ):
+            if getattr(self, attr):
+                names.append(label)
+        return tuple(names)
+
+    def weight_share(self) -> dict[str, float]:
+        """Each backend's share in percent, whatever the weight mode."""
+        total = sum(b.weight for b in self.backends)
+        if total <= 0:
+            return {b.name: 0.0 for b in self.backends}
+        return {b.name: 100.0 * b.weight / total for b in self.backends}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A named upstream service with its endpoints (native mode) or a cluster service reference."""
+
+    name: str
+    endpoints: tuple[Endpoint, ...] = ()
+    connect_timeout: float = 1.0
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    port: int
+    address: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    name: str
+    routes: tuple[Route, ...]
+    listeners: tuple[Listener, ...] = ()
+    backends: tuple[Backend, ...] = ()
+    access_log: bool = True
+
+    def route(self, name: str) -> Route:
+        for r in self.routes:
+            if r.name == name:
+                return r
+        from ..errors import NotFound
+
+        raise NotFound(f"no route named {name!r}")
+
+    def with_route(self, route: Route) -> Gateway:
+        from dataclasses import replace
+
+        routes = tuple(route if r.name == route.name else r for r in self.routes)
+        return replace(self, routes=routes)
