@@ -200,6 +200,11 @@ class Connector(ABC):
             return str(exc)
         return None
 
+    def traffic_url(self, route: Route) -> tuple[str, str] | None:
+        """Where a client reaches ``route`` through the gateway: (base URL, Host header), or None when
+        this machine cannot reach the data plane (e.g. a cluster gateway without an address)."""
+        return None
+
     def metrics(self) -> Any:
         """The live metrics source for this gateway (``connectors.metrics.MetricsSource``), or None."""
         return None
