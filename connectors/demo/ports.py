@@ -1,0 +1,34 @@
+"""Ports for the demo: a fixed, documented default when it is free, any free port otherwise."""
+
+from __future__ import annotations
+
+import socket
+
+
+def is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a listener could bind ``host:port`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Same option Envoy and the backends use, so a port in TIME_WAIT counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def preferred_port(preferred: int, taken: set[int] | None = None, host: str = "127.0.0.1") -> int:
+    """``preferred`` when it is free and not in ``taken``, else a free port the OS picks."""
+    taken = taken or set()
+    if preferred and preferred not in taken and is_free(preferred, host):
+        return preferred
+    while True:
+        port = free_port(host)
+        if port not in taken:
+            return port
