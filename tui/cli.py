@@ -548,10 +548,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         loop.call_soon_threadsafe(app.exit)
         return True
 
+    started = False
     try:
         with stop_signals(quit_console):
             try:
                 ctx = runner.start()
+                started = True
                 connector = ctx.connector
                 assert connector is not None
                 if app_class is None:
@@ -574,7 +576,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             finally:
                 app = None
                 problems = runner.stop()
-                if app_class is None:
+                if started and app_class is None:
                     _out(runner.traffic_summary())
                     _out("Demo stopped.")
                 for problem in problems:
