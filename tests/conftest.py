@@ -1,3 +1,5 @@
 """Shared pytest plugins: each capability keeps its fixtures in its own module, listed here."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.kube_emulator.fixtures",
+]

@@ -1,0 +1,143 @@
+"""The HTTP layer: a threading HTTP/1.1 server on 127.0.0.1 that turns sockets into `Request`s."""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .api import Api
+from .faults import RequestLog, RequestRecord
+from .protocol import Request, Response
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], api: Api, log: RequestLog) -> None:
+        self.api = api
+        self.request_log = log
+        self.stopping = False
+        self._connections: set[socket.socket] = set()
+        self._idle = threading.Condition()
+        super().__init__(address, _Handler)
+
+    def track(self, connection: socket.socket, add: bool) -> None:
+        with self._idle:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+                self._idle.notify_all()
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """Shut down open keep-alive and streaming connections and wait for their threads to finish."""
+        self.stopping = True
+        with self._idle:
+            for connection in list(self._connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._idle.wait_for(lambda: not self._connections, timeout)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is the record."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _read_body(self) -> bytes:
+        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=unquote(url.path),
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers=self.headers,  # type: ignore[arg-type]
+            body=self._read_body(),
+        )
+        response = self.server.api.handle(request)
+        self.server.request_log.add(
+            RequestRecord(
+                method=request.method,
+                path=request.path,
+                query=request.query,
+                content_type=request.headers.get("Content-Type") or "",
+                status=response.status,
+                user=request.user.name if request.user else "",
+                body=request.body,
+            )
+        )
+        try:
+            self._write(response)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+
+    def _client_connected(self) -> bool:
+        if self.server.stopping:
+            return False
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return not readable or bool(self.connection.recv(1, socket.MSG_PEEK))
+        except OSError:
+            return False
+
+    def _write(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Cache-Control", "no-cache, private")
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if response.stream is None:
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        chunks = response.stream(self._client_connected)
+        try:
+            for chunk in chunks:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
