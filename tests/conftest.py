@@ -2,4 +2,5 @@
 
 pytest_plugins: list[str] = [
     "tests.kube_emulator.fixtures",
+    "tests.native_support",
 ]

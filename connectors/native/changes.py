@@ -1,0 +1,123 @@
+"""What a plan changes in Envoy, resource by resource (never whole-file diffs: a gateway may have
+10,000 routes), and which warnings an operator should read before applying."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..base import NativeChange
+from ..model import Backend, Gateway, Route
+from ..model.diff import json_diff
+from .names import cluster_name
+from .render import Layout, listener_routes
+from .render_listener import descriptor, jwt_providers, jwt_requirement, listener
+from .render_routes import cluster, cluster_backends, route_entries
+
+
+def changed_route_names(old: Gateway, new: Gateway) -> list[str]:
+    before = {r.name: r for r in old.routes}
+    after = {r.name: r for r in new.routes}
+    names = [r.name for r in new.routes if before.get(r.name) != r]
+    names += [n for n in before if n not in after]
+    if old.backends != new.backends:
+        changed = {b.name for b in old.backends} ^ {b.name for b in new.backends}
+        changed |= {b.name for b in set(old.backends) ^ set(new.backends)}
+        names += [r.name for r in new.routes if r.name not in names and set(cluster_backends(r)) & changed]
+    return names
+
+
+def _clusters(route: Route | None, backends: dict[str, Backend]) -> dict[str, dict[str, Any]]:
+    if route is None:
+        return {}
+    return {
+        cluster_name(route.name, n): cluster(route, backends[n])
+        for n in cluster_backends(route)
+        if n in backends
+    }
+
+
+def route_resources(route: Route | None, backends: dict[str, Backend]) -> dict[str, Any]:
+    """The Envoy objects behind one route, by label: RDS entries, clusters, LDS bucket and JWT."""
+    if route is None:
+        return {}
+    out: dict[str, Any] = {f"routes/{route.name} (RDS)": list(route_entries(route))}
+    for name, c in _clusters(route, backends).items():
+        out[f"clusters/{name} (CDS)"] = c
+    d = descriptor(route)
+    if d is not None:
+        out[f"listeners/rate_limit/{route.name} (LDS)"] = d
+    req = jwt_requirement(route)
+    if req is not None:
+        out[f"listeners/jwt/{route.name} (LDS)"] = {"requirement": req, "providers": jwt_providers(route)}
+    return out
+
+
+def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Layout) -> list[NativeChange]:
+    before = {r.name: r for r in old.routes}
+    after = {r.name: r for r in new.routes}
+    old_b = {b.name: b for b in old.backends}
+    new_b = {b.name: b for b in new.backends}
+    out: list[NativeChange] = []
+    for name in names:
+        a = route_resources(before.get(name), old_b)
+        b = route_resources(after.get(name), new_b)
+        for label in dict.fromkeys([*a, *b]):
+            if a.get(label) != b.get(label):
+                out.append(NativeChange(label, json_diff(a.get(label), b.get(label), label)))
+    if old.listeners != new.listeners:
+        olds = {x.name: x for x in old.listeners}
+        news = {x.name: x for x in new.listeners}
+        for lname in dict.fromkeys([*olds, *news]):
+            if olds.get(lname) == news.get(lname):
+                continue
+            label = f"listeners/{lname} (LDS)"
+
+            def shape(gw: Gateway, lname: str, table: dict[str, Any]) -> dict[str, Any] | None:
+                lst = table.get(lname)
+                if lst is None:
+                    return None
+                res = listener(lst, listener_routes(gw, lname), layout.rds(lname), None, ())
+                res["filter_chains"] = "…"  # the filters are shown per route above
+                return res
+
+            out.append(
+                NativeChange(label, json_diff(shape(old, lname, olds), shape(new, lname, news), label))
+            )
+    return out
+
+
+def warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool) -> list[str]:
+    out: list[str] = []
+    if not rds_only and any(r.rate_limit is not None and r.rate_limit.enabled for r in new.routes):
+        out.append(
+            "this change rewrites the listener: every rate-limit bucket starts full again "
+            "(keep-alive connections keep their old buckets until they close)"
+        )
+    after = {r.name: r for r in new.routes}
+    for name in names:
+        r = after.get(name)
+        if r is not None and r.backends and all(b.weight == 0 for b in r.backends):
+            out.append(f"route {name}: every backend has weight 0, requests will fail with 503")
+    return out
+
+
+def lds_relevant(route: Route | None) -> Any:
+    """The parts of a route that live in the listener (so changing them rewrites LDS)."""
+    if route is None:
+        return None
+    return (descriptor(route), jwt_requirement(route), jwt_providers(route), route.listener)
+
+
+def touches_listener(old: Gateway, new: Gateway) -> bool:
+    if old.listeners != new.listeners or old.access_log != new.access_log:
+        return True
+    before = {r.name: r for r in old.routes}
+    after = {r.name: r for r in new.routes}
+    for name in dict.fromkeys([*before, *after]):
+        b, a = before.get(name), after.get(name)
+        if b is a:
+            continue
+        if lds_relevant(b) != lds_relevant(a):
+            return True
+    return False

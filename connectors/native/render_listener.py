@@ -1,0 +1,284 @@
+"""The listener side (LDS): one listener per model listener, each an HTTP connection manager that
+takes its routes from RDS, with the filters cors → jwt_authn → local_ratelimit → router.
+
+Rate-limit buckets live here, in one local_ratelimit filter holding a descriptor per limited route
+(FACTS: a bucket in the listener survives route pushes, so weight changes never refill it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..model import Gateway, JwtProvider, Listener, RateLimit, Route, envoy_duration
+from .names import (
+    BUCKET_KEY,
+    CORS_FILTER,
+    HCM_FILTER,
+    JWT_FILTER,
+    LISTENER_TYPE,
+    METADATA_NS,
+    RATE_LIMIT_FILTER,
+    RATE_LIMIT_STAT_PREFIX,
+    ROUTER_FILTER,
+    jwt_provider_name,
+)
+from .render_routes import has_bucket
+
+# Headers that carry credentials: never written to the access log, whatever the operator asks.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+
+_PERCENT_100 = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
+
+
+def token_bucket(rl: RateLimit) -> dict[str, Any]:
+    return {
+        "max_tokens": rl.bucket_size,
+        "tokens_per_fill": rl.requests,
+        "fill_interval": envoy_duration(rl.interval),
+    }
+
+
+def descriptor(route: Route) -> dict[str, Any] | None:
+    """The route's token bucket in the listener's rate-limit filter, or None when unlimited."""
+    if not has_bucket(route) or route.rate_limit is None:
+        return None
+    return {
+        "entries": [{"key": BUCKET_KEY, "value": route.name}],
+        "token_bucket": token_bucket(route.rate_limit),
+    }
+
+
+def jwt_providers(route: Route) -> dict[str, Any]:
+    """The route's JWT providers as the filter wants them, named ``route~provider``."""
+    if route.jwt is None:
+        return {}
+    return {jwt_provider_name(route.name, p.name): _provider(p) for p in route.jwt.providers}
+
+
+def jwt_requirement(route: Route) -> dict[str, Any] | None:
+    if route.jwt is None:
+        return None
+    names = [jwt_provider_name(route.name, p.name) for p in route.jwt.providers]
+    reqs: list[dict[str, Any]] = [{"provider_name": n} for n in names]
+    if not route.jwt.required:
+        reqs.append({"allow_missing": {}})
+    if len(reqs) == 1:
+        return reqs[0]
+    return {"requires_any": {"requirements": reqs}}
+
+
+def jwks_cluster_name(provider: JwtProvider) -> str:
+    parts = urlsplit(provider.jwks_uri or "")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"jwks|{parts.hostname}|{port}"
+
+
+def jwks_clusters(gw: Gateway) -> list[dict[str, Any]]:
+    """Clusters that fetch remote JWKS (one per host:port), so jwks_uri providers work."""
+    out: dict[str, dict[str, Any]] = {}
+    for route in gw.routes:
+        for p in route.jwt.providers if route.jwt else ():
+            if not p.jwks_uri:
+                continue
+            parts = urlsplit(p.jwks_uri)
+            name = jwks_cluster_name(p)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            cluster: dict[str, Any] = {
+                "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+                "name": name,
+                "type": "STRICT_DNS",
+                "dns_lookup_family": "V4_PREFERRED",
+                "connect_timeout": "5s",
+                "load_assignment": {
+                    "cluster_name": name,
+                    "endpoints": [
+                        {
+                            "lb_endpoints": [
+                                {
+                                    "endpoint": {
+                                        "address": {
+                                            "socket_address": {"address": parts.hostname, "port_value": port}
+                                        }
+                                    }
+                                }
+                            ]
+                        }
+                    ],
+                },
+            }
+            if parts.scheme == "https":
+                cluster["transport_socket"] = {
+                    "name": "envoy.transport_sockets.tls",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3"
+                        ".UpstreamTlsContext",
+                        "sni": parts.hostname,
+                    },
+                }
+            out[name] = cluster
+    return list(out.values())
+
+
+def _provider(p: JwtProvider) -> dict[str, Any]:
+    out: dict[str, Any] = {"issuer": p.issuer}
+    if p.audiences:
+        out["audiences"] = list(p.audiences)
+    if p.jwks_inline:
+        out["local_jwks"] = {"inline_string": p.jwks_inline}
+    elif p.jwks_uri:
+        out["remote_jwks"] = {
+            "http_uri": {"uri": p.jwks_uri, "cluster": jwks_cluster_name(p), "timeout": "5s"},
+            "cache_duration": "300s",
+        }
+    if p.from_headers:
+        out["from_headers"] = [{"name": h} for h in p.from_headers]
+    if p.forward:
+        out["forward"] = True
+    # Without a cache every request re-verifies the RS256 signature (FACTS: 5.9k vs 10.4k req/s).
+    out["jwt_cache_config"] = {"jwt_cache_size": 1000}
+    return out
+
+
+def _jwt_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
+    providers: dict[str, Any] = {}
+    requirements: dict[str, Any] = {}
+    for route in routes:
+        req = jwt_requirement(route)
+        if req is None:
+            continue
+        providers.update(jwt_providers(route))
+        requirements[route.name] = req
+    if not requirements:
+        return None
+    return {
+        "name": JWT_FILTER,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+            "providers": providers,
+            "requirement_map": requirements,
+        },
+    }
+
+
+def _rate_limit_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
+    descriptors = [d for d in (descriptor(r) for r in routes) if d is not None]
+    if not descriptors:
+        return None
+    return {
+        "name": RATE_LIMIT_FILTER,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+            "stat_prefix": RATE_LIMIT_STAT_PREFIX,
+            # No filter-wide token_bucket: a request whose route has no bucket key is never limited.
+            "filter_enabled": {"runtime_key": "gw_rate_limit_enabled", **_PERCENT_100},
+            "filter_enforced": {"runtime_key": "gw_rate_limit_enforced", **_PERCENT_100},
+            "descriptors": descriptors,
+            "rate_limits": [
+                {
+                    "actions": [
+                        {
+                            "metadata": {
+                                "descriptor_key": BUCKET_KEY,
+                                "metadata_key": {"key": METADATA_NS, "path": [{"key": BUCKET_KEY}]},
+                                "source": "ROUTE_ENTRY",
+                                "skip_if_absent": True,
+                            }
+                        }
+                    ]
+                }
+            ],
+            "local_rate_limit_per_downstream_connection": False,
+            "always_consume_default_token_bucket": False,
+            "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
+        },
+    }
+
+
+def access_log(path: Path, headers: Sequence[str]) -> list[dict[str, Any]]:
+    fields: dict[str, Any] = {
+        "time": "%START_TIME%",
+        "route": "%ROUTE_NAME%",
+        "status": "%RESPONSE_CODE%",
+        "flags": "%RESPONSE_FLAGS%",
+        "client": "%DOWNSTREAM_REMOTE_ADDRESS%",
+        "duration_ms": "%DURATION%",
+        "upstream_cluster": "%UPSTREAM_CLUSTER%",
+        "upstream_host": "%UPSTREAM_HOST%",
+        "method": "%REQ(:METHOD)%",
+        "authority": "%REQ(:AUTHORITY)%",
+        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+        "bytes_sent": "%BYTES_SENT%",
+    }
+    for header in log_headers(headers):
+        fields[header] = f"%REQ({header})%"
+    return [
+        {
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": str(path),
+                "log_format": {"json_format": fields},
+            },
+        }
+    ]
+
+
+def log_headers(headers: Sequence[str]) -> list[str]:
+    """The request headers to log, lower-cased, credentials dropped."""
+    return [h.lower() for h in dict.fromkeys(headers) if h and h.lower() not in SECRET_HEADERS]
+
+
+def http_filters(routes: Sequence[Route]) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = [
+        # Always present (inert without a per-route policy) so CORS edits only push routes.
+        {
+            "name": CORS_FILTER,
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"},
+        }
+    ]
+    jwt = _jwt_filter(routes)
+    if jwt is not None:
+        filters.append(jwt)
+    limit = _rate_limit_filter(routes)
+    if limit is not None:
+        filters.append(limit)
+    filters.append(
+        {
+            "name": ROUTER_FILTER,
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+        }
+    )
+    return filters
+
+
+def listener(
+    lst: Listener,
+    routes: Sequence[Route],
+    rds_path: Path,
+    access_log_path: Path | None,
+    headers: Sequence[str],
+) -> dict[str, Any]:
+    hcm: dict[str, Any] = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3"
+        ".HttpConnectionManager",
+        "stat_prefix": lst.name,
+        "codec_type": "AUTO",
+        # Clients send "Host: shop.local:10000"; virtual hosts are keyed by the bare host name.
+        "strip_any_host_port": True,
+        "rds": {
+            "route_config_name": lst.name,
+            "config_source": {"resource_api_version": "V3", "path_config_source": {"path": str(rds_path)}},
+        },
+        "http_filters": http_filters(routes),
+    }
+    if access_log_path is not None:
+        hcm["access_log"] = access_log(access_log_path, headers)
+    return {
+        "@type": LISTENER_TYPE,
+        "name": lst.name,
+        "address": {"socket_address": {"address": lst.address, "port_value": lst.port}},
+        "filter_chains": [{"filters": [{"name": HCM_FILTER, "typed_config": hcm}]}],
+    }

@@ -1,0 +1,140 @@
+"""Reading back what Envoy serves (``/config_dump``) and checking it matches what a plan wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..base import Verification
+from ..errors import GatewayError
+from ..model import Gateway, Route
+from .admin import AdminClient
+from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER, cluster_name
+from .render_listener import descriptor
+from .render_routes import cors_policy
+
+
+def served_routes(admin: AdminClient, names: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """Envoy's active route entries for the named routes, by route name (every listener)."""
+    dump = admin.config_dump("dynamic_route_configs")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for item in dump.get("configs", []):
+        for vhost in item.get("route_config", {}).get("virtual_hosts", []):
+            for entry in vhost.get("routes", []):
+                if entry.get("name") in names:
+                    out.setdefault(entry["name"], []).append(entry)
+    return out
+
+
+def served_descriptors(admin: AdminClient) -> dict[str, dict[str, Any]]:
+    """The rate-limit buckets Envoy's listeners hold, by route name."""
+    dump = admin.config_dump("dynamic_listeners")
+    out: dict[str, dict[str, Any]] = {}
+    for item in dump.get("configs", []):
+        active = item.get("active_state", {}).get("listener", {})
+        for chain in active.get("filter_chains", []):
+            for f in chain.get("filters", []):
+                for hf in f.get("typed_config", {}).get("http_filters", []):
+                    if hf.get("name") != RATE_LIMIT_FILTER:
+                        continue
+                    for d in hf.get("typed_config", {}).get("descriptors", []):
+                        for e in d.get("entries", []):
+                            if e.get("key") == BUCKET_KEY:
+                                out[e.get("value", "")] = d.get("token_bucket", {})
+    return out
+
+
+def _weights(entry: dict[str, Any]) -> dict[str, int]:
+    action = entry.get("route", {})
+    if "cluster" in action:
+        return {action["cluster"]: 100}
+    return {
+        c["name"]: int(c.get("weight", 0)) for c in action.get("weighted_clusters", {}).get("clusters", [])
+    }
+
+
+def _expected_weights(route: Route) -> dict[str, int]:
+    if len(route.backends) == 1:
+        return {cluster_name(route.name, route.backends[0].name): 100}
+    return {cluster_name(route.name, b.name): b.weight for b in route.backends}
+
+
+def _origins(policy: dict[str, Any] | None) -> list[str]:
+    if not policy:
+        return []
+    out = []
+    for m in policy.get("allow_origin_string_match", []):
+        if "safe_regex" in m:
+            out.append("regex:" + m["safe_regex"].get("regex", ""))
+        else:
+            out += [f"{k}:{v}" for k, v in m.items() if k in ("exact", "prefix")]
+    return out
+
+
+def _seconds(value: Any) -> float:
+    text = str(value or "0s").rstrip("s")
+    try:
+        return float(text)
+    except ValueError:
+        return -1.0
+
+
+def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verification:
+    wanted = {r.name: r for r in new.routes if r.name in set(names)}
+    try:
+        served = served_routes(admin, set(names))
+        buckets = served_descriptors(admin) if any(r.rate_limit for r in wanted.values()) else {}
+    except GatewayError as exc:
+        return Verification(False, (f"cannot read Envoy's config back: {exc}",))
+    details: list[str] = []
+    ok = True
+    for name in names:
+        route = wanted.get(name)
+        entries = served.get(name, [])
+        if route is None:
+            if entries:
+                ok = False
+                details.append(f"{name}: still served after its removal")
+            else:
+                details.append(f"{name}: removed")
+            continue
+        if not entries:
+            ok = False
+            details.append(f"{name}: not in Envoy's active routes")
+            continue
+        expected = _expected_weights(route)
+        bad = [e for e in entries if _weights(e) != expected]
+        if bad:
+            ok = False
+            details.append(f"{name}: Envoy serves weights {_weights(bad[0])}, expected {expected}")
+        else:
+            details.append(f"{name}: weights " + ", ".join(f"{b.name} {b.weight}" for b in route.backends))
+        want_cors = _origins(cors_policy(route))
+        got_cors = _origins(entries[0].get("typed_per_filter_config", {}).get(CORS_FILTER))
+        if want_cors != got_cors:
+            ok = False
+            details.append(f"{name}: Envoy's CORS origins {got_cors}, expected {want_cors}")
+        d = descriptor(route)
+        key = entries[0].get("metadata", {}).get("filter_metadata", {}).get(METADATA_NS, {}).get(BUCKET_KEY)
+        if d is None:
+            if key is not None:
+                ok = False
+                details.append(f"{name}: still rate limited")
+        else:
+            bucket = buckets.get(name)
+            want = d["token_bucket"]
+            if key != name or bucket is None:
+                ok = False
+                details.append(f"{name}: rate limit not in effect")
+            elif (
+                int(bucket.get("max_tokens", 0)) != want["max_tokens"]
+                or int(bucket.get("tokens_per_fill", 1)) != want["tokens_per_fill"]
+                or abs(_seconds(bucket.get("fill_interval")) - _seconds(want["fill_interval"])) > 1e-3
+            ):
+                ok = False
+                details.append(f"{name}: Envoy's bucket {bucket} differs from {want}")
+            else:
+                details.append(
+                    f"{name}: rate limit {route.rate_limit.describe() if route.rate_limit else ''}"
+                )
+    return Verification(ok, tuple(details))

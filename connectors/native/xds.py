@@ -1,0 +1,161 @@
+"""Pushing Envoy files: atomic replace, then wait until Envoy accepted (or rejected) that version.
+
+Only a rename onto the watched path makes Envoy re-read a file (FACTS), so every write goes to a
+temp file in the same directory first. The outcome comes from the subscription's stats
+(update_success / update_rejected / update_failure and version_text); the reason for a rejection
+from Envoy's log line "Filesystem config update rejected: <reason>", or a listener's error_state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ChangeRejected, GatewayError
+from .admin import AdminClient
+
+_COUNTER = itertools.count()
+_REJECTED = re.compile(r"config update (rejected|failure)[^:]*:\s*(.*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One xDS file subscription: what it is called for people, and its stats prefix in Envoy."""
+
+    label: str
+    stat_prefix: str
+
+    @property
+    def stats_regex(self) -> str:
+        return (
+            "^"
+            + re.escape(self.stat_prefix)
+            + r"\.(update_success|update_rejected|update_failure|version_text)$"
+        )
+
+
+CDS = Subscription("clusters (CDS)", "cluster_manager.cds")
+LDS = Subscription("listeners (LDS)", "listener_manager.lds")
+
+
+def rds(listener: str) -> Subscription:
+    return Subscription(f"routes of listener {listener} (RDS)", f"http.{listener}.rds.{listener}")
+
+
+def atomic_write(path: Path, text: str, *, fsync: bool = False) -> None:
+    """Write ``text`` to a temp file beside ``path`` and rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_COUNTER)}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class _Counts:
+    success: int
+    rejected: int
+    failure: int
+    version: str
+
+
+class Pusher:
+    """Writes xDS files into a running Envoy and waits for the outcome."""
+
+    def __init__(self, admin: AdminClient, log_path: Path, timeout: float = 15.0) -> None:
+        self.admin = admin
+        self.log_path = log_path
+        self.timeout = timeout
+
+    def counts(self, sub: Subscription) -> _Counts:
+        stats = self.admin.stats(sub.stats_regex)
+        p = sub.stat_prefix
+
+        def num(key: str) -> int:
+            value = stats.get(f"{p}.{key}", 0)
+            return int(value) if isinstance(value, int | float) else 0
+
+        return _Counts(
+            num("update_success"),
+            num("update_rejected"),
+            num("update_failure"),
+            str(stats.get(f"{p}.version_text", "")),
+        )
+
+    def push(self, path: Path, text: str, sub: Subscription, version: str) -> None:
+        """Replace ``path`` with ``text`` (whose version_info is ``version``) and wait until Envoy
+        serves it. Raises ChangeRejected with Envoy's reason, or on timeout."""
+        before = self.counts(sub)
+        log_offset = _size(self.log_path)
+        atomic_write(path, text)
+        deadline = time.monotonic() + self.timeout
+        pause = 0.001
+        while True:
+            now = self.counts(sub)
+            if now.rejected > before.rejected or now.failure > before.failure:
+                raise ChangeRejected(f"Envoy rejected the {sub.label}: {self.reason(log_offset, sub)}")
+            if now.success > before.success and now.version == version:
+                return
+            if time.monotonic() > deadline:
+                raise ChangeRejected(
+                    f"Envoy did not load the new {sub.label} (version {version}) within {self.timeout:g}s"
+                )
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.02)
+
+    def reason(self, log_offset: int, sub: Subscription) -> str:
+        """Envoy's own words for the last rejection: its log line, else a listener's error_state."""
+        deadline = time.monotonic() + 0.5
+        while True:
+            found = _log_reason(self.log_path, log_offset)
+            if found:
+                return found
+            if sub is LDS:
+                state = self._listener_error()
+                if state:
+                    return state
+            if time.monotonic() > deadline:
+                return "no reason given (see Envoy's log " + str(self.log_path) + ")"
+            time.sleep(0.02)
+
+    def _listener_error(self) -> str | None:
+        try:
+            dump = self.admin.config_dump("dynamic_listeners")
+        except GatewayError:
+            return None
+        for item in dump.get("configs", []):
+            details = item.get("error_state", {}).get("details")
+            if details:
+                return str(details)
+        return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _log_reason(path: Path, offset: int) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(1 << 20).decode("utf-8", "replace")
+    except OSError:
+        return None
+    for line in data.splitlines():
+        m = _REJECTED.search(line)
+        if m and m.group(2).strip():
+            return m.group(2).strip()
+    return None
