@@ -1,0 +1,198 @@
+"""Turn a ``History`` of poll intervals into snapshots and chart series.
+
+Counter keys used by the sources that keep a history (see ``admin_source``):
+
+    ("up", route, backend, "2xx")   upstream responses of one route's backend, by class
+    ("up", route, backend)          that backend's upstream latency histogram (ms)
+    ("lim", route, backend)         requests of the route refused by the rate limiter (access log;
+                                    backend "" when the log names no cluster)
+    ("down", "2xx")                 what clients of the whole gateway got, by class
+    ("down",)                       the gateway's downstream latency histogram (ms)
+    ("down_lim",)                   the gateway's rate limiter refusals (all routes)
+
+A route's rate-limited requests never reach a backend, so route figures add them to the upstream
+ones: route req/s = upstream responses + 429s, and its 4xx class includes those 429s.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import histogram
+from .histogram import Buckets
+from .ring import History, Interval
+from .types import CLASSES, QUANTILES, BackendStats, ChartData, RouteStats, Scope, make_series
+
+
+@dataclass
+class Figures:
+    """Counts of one scope within one interval (or several merged)."""
+
+    classes: dict[str, float]
+    limited: float
+    hist: Buckets | None
+    seconds: float
+
+
+def figures(iv: Interval, scope: Scope) -> Figures:
+    classes = dict.fromkeys(CLASSES, 0.0)
+    limited = 0.0
+    hist: Buckets | None = None
+    if scope.route is None:
+        for k, v in iv.counts.items():
+            if k[0] == "down":
+                classes[k[1]] = classes.get(k[1], 0.0) + v
+            elif k[0] == "down_lim":
+                limited += v
+        hist = iv.hists.get(("down",))
+        return Figures(classes, limited, hist, iv.seconds)
+    for k, v in iv.counts.items():
+        if len(k) < 3 or k[1] != scope.route or (scope.backend is not None and k[2] != scope.backend):
+            continue
+        if k[0] == "up":
+            classes[k[3]] = classes.get(k[3], 0.0) + v
+        elif k[0] == "lim":
+            limited += v
+    classes["4xx"] += limited
+    for k, h in iv.hists.items():
+        if k[0] == "up" and k[1] == scope.route and (scope.backend is None or k[2] == scope.backend):
+            hist = histogram.add(hist, h)
+    return Figures(classes, limited, hist, iv.seconds)
+
+
+def _quantiles(bounds: tuple[float, ...], hist: Buckets | None) -> dict[str, float | None]:
+    return {name: (histogram.quantile(q, bounds, hist) if hist else None) for name, q in QUANTILES.items()}
+
+
+def chart(
+    history: History,
+    bounds: tuple[float, ...],
+    scope: Scope,
+    window_s: float,
+    now: float,
+    *,
+    source: str,
+    status: str,
+    points: int = 120,
+    min_step: float = 1.0,
+    fallback_share: float | None = None,
+) -> ChartData:
+    """Per-step rates and quantiles of ``scope`` over the window ending ``now``. Steps are aligned to
+    multiples of the step so that a refresh moves the chart by whole steps. A route's 429s are the
+    limiter's count shared out by the access log (``apportion``); ``fallback_share`` is the route's
+    recent share, for steps whose log lines Envoy has not flushed yet."""
+    start, step, times = grid(window_s, now, points=points, min_step=min_step)
+    slots = history.buckets(start, times[-1], step)
+    values: dict[str, list[float | None]] = {k: [] for k in ("rps", *CLASSES, "limited", *QUANTILES)}
+    for slot in slots:
+        if slot is None:
+            for v in values.values():
+                v.append(None)
+            continue
+        f = figures(slot, scope)
+        secs = f.seconds
+        for c in CLASSES:
+            values[c].append(f.classes[c] / secs)
+        values["rps"].append(sum(f.classes.values()) / secs)
+        if scope.route is not None and ("down_lim",) in slot.counts:
+            mine, everyone = log_counts(slot, scope)
+            limited = apportion(slot.counts[("down_lim",)], mine, everyone, fallback_share)
+            values["4xx"][-1] = max(0.0, (f.classes["4xx"] - f.limited + limited) / secs)
+            values["rps"][-1] = max(0.0, (sum(f.classes.values()) - f.limited + limited) / secs)
+            values["limited"].append(limited / secs)
+        else:
+            values["limited"].append(f.limited / secs)
+        for name, q in _quantiles(bounds, f.hist).items():
+            values[name].append(q)
+    series = tuple(make_series(k, tuple(v)) for k, v in values.items())
+    return ChartData(scope, window_s, step, times, series, source, status)
+
+
+def log_counts(iv: Interval, scope: Scope) -> tuple[float, float]:
+    """(refusals the access log puts on ``scope``, refusals it saw on any route) within ``iv``."""
+    mine = everyone = 0.0
+    for k, v in iv.counts.items():
+        if k[0] == "lim":
+            everyone += v
+            if k[1] == scope.route and (scope.backend is None or k[2] == scope.backend):
+                mine += v
+    return mine, everyone
+
+
+def apportion(total: float | None, mine: float, everyone: float, fallback_share: float | None) -> float:
+    """A route's part of the limiter's ``total`` refusals: in the proportion the access log shows, or
+    the route's recent share while the log lines are not flushed yet; the log's own count when
+    there is no limiter total."""
+    if total is None:
+        return mine
+    if everyone > 0:
+        return total * mine / everyone
+    return total * fallback_share if fallback_share is not None else 0.0
+
+
+def grid(
+    window_s: float, now: float, *, points: int = 120, min_step: float = 1.0
+) -> tuple[float, float, tuple[float, ...]]:
+    """Chart steps over the window ending ``now``: whole seconds, aligned to multiples of the step so
+    that a refresh moves the chart by whole steps and Prometheus' steps land on the same times.
+    Returns (start, step, end time of each step)."""
+    step = float(max(math.ceil(min_step), math.ceil(window_s / points)))
+    end = (math.floor(now / step) + 1) * step
+    n = max(1, round(window_s / step))
+    start = end - n * step
+    return start, step, tuple(start + step * (i + 1) for i in range(n))
+
+
+def stats(
+    history: History, bounds: tuple[float, ...], scope: Scope, rate_s: float, latency_s: float
+) -> Figures:
+    """Figures of ``scope`` over the last ``rate_s`` seconds, the histogram over ``latency_s``."""
+    latest = history.latest
+    if latest is None:
+        return Figures(dict.fromkeys(CLASSES, 0.0), 0.0, None, 1.0)
+    counted = [iv for iv in history.intervals(latest.end - latency_s)]
+    recent = [figures(iv, scope) for iv in counted if iv.end > latest.end - rate_s]
+    classes = dict.fromkeys(CLASSES, 0.0)
+    for f in recent:
+        for c, v in f.classes.items():
+            classes[c] += v
+    hist: Buckets | None = None
+    for iv in counted:
+        hist = histogram.add(hist, figures(iv, scope).hist)
+    return Figures(classes, sum(f.limited for f in recent), hist, sum(f.seconds for f in recent) or 1.0)
+
+
+def backend_stats(name: str, f: Figures, bounds: tuple[float, ...]) -> BackendStats:
+    rps = sum(f.classes.values()) / f.seconds
+    q = _quantiles(bounds, f.hist)
+    return BackendStats(
+        backend=name,
+        rps=rps,
+        by_class={c: v / f.seconds for c, v in f.classes.items()},
+        error_pct=_pct(f.classes["5xx"], sum(f.classes.values())),
+        p50_ms=q["p50"],
+        p95_ms=q["p95"],
+        p99_ms=q["p99"],
+    )
+
+
+def route_stats(
+    name: str, f: Figures, bounds: tuple[float, ...], backends: dict[str, BackendStats]
+) -> RouteStats:
+    q = _quantiles(bounds, f.hist)
+    return RouteStats(
+        route=name,
+        rps=sum(f.classes.values()) / f.seconds,
+        by_class={c: v / f.seconds for c, v in f.classes.items()},
+        error_pct=_pct(f.classes["5xx"], sum(f.classes.values())),
+        limited_rps=f.limited / f.seconds,
+        p50_ms=q["p50"],
+        p95_ms=q["p95"],
+        p99_ms=q["p99"],
+        backends=backends,
+    )
+
+
+def _pct(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole > 0 else 0.0

@@ -1,0 +1,69 @@
+"""Latency quantiles from bucketed histograms, the way Prometheus' ``histogram_quantile`` computes them.
+
+Both sources use this: Envoy's admin endpoint and Prometheus hand out the same cumulative buckets
+(upper bounds in milliseconds), so a p99 reads the same whichever source computed it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+Buckets = tuple[float, ...]
+"""Per-bucket counts (not cumulative), one per upper bound plus a last one for +Inf."""
+
+
+def quantile(q: float, bounds: Sequence[float], counts: Sequence[float]) -> float | None:
+    """The ``q`` quantile (0..1) of observations spread over ``counts``; None when there are none.
+
+    ``bounds`` are the finite upper bounds in increasing order; ``counts`` has one more entry, the
+    +Inf bucket. Within a bucket the observations are assumed evenly spread (linear interpolation);
+    a rank in the +Inf bucket answers the highest finite bound, as Prometheus does.
+    """
+    total = sum(counts)
+    if total <= 0 or not bounds:
+        return None
+    rank = q * total
+    seen = 0.0
+    for i, count in enumerate(counts):
+        if count <= 0:
+            continue
+        if seen + count >= rank:
+            if i >= len(bounds):
+                return float(bounds[-1])
+            lower = float(bounds[i - 1]) if i > 0 else 0.0
+            upper = float(bounds[i])
+            return lower + (upper - lower) * max(0.0, rank - seen) / count
+        seen += count
+    return float(bounds[-1])
+
+
+def from_cumulative(cumulative: Sequence[float]) -> Buckets:
+    """Per-bucket counts from cumulative ones (each bucket counts everything at or below its bound)."""
+    out = []
+    prev = 0.0
+    for c in cumulative:
+        out.append(max(0.0, c - prev))
+        prev = max(prev, c)
+    return tuple(out)
+
+
+def add(a: Buckets | None, b: Buckets | None) -> Buckets | None:
+    if a is None:
+        return b
+    if b is None or len(a) != len(b):
+        return a
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def delta(prev: Buckets | None, cur: Buckets, reset: bool) -> Buckets:
+    """Observations between two readings of the same histogram. A bucket that went down means the
+    process restarted: count from zero rather than report negative observations."""
+    if prev is None or reset or len(prev) != len(cur) or any(c < p for p, c in zip(prev, cur, strict=True)):
+        return cur
+    return tuple(c - p for p, c in zip(prev, cur, strict=True))
+
+
+def finite_bound(value: str | float) -> float:
+    """A bucket bound as a float; "+Inf" becomes ``math.inf``."""
+    return float(value) if not isinstance(value, str) or value not in ("+Inf", "Inf") else math.inf

@@ -1,0 +1,498 @@
+"""Metrics from a Prometheus that scrapes the gateway, through ``prometheus-api-client``.
+
+Queries run one at a time (a lock) with a short timeout and no retries, so a slow or dead
+Prometheus costs one timeout per refresh and the chart shows ``no data since …`` with the reason:
+unreachable, refused credentials (401/403), a PromQL error, or no series at all (Prometheus is up
+but does not scrape this gateway). Credentials in headers are sent, never shown.
+
+Native mode also follows the gateway's access log (``LimitedLog``): Envoy's limiter counts 429s
+for all routes together, and the log splits them by route and by client.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
+
+from ..errors import MetricsError, Problem
+from ..model.durations import parse_duration
+from . import frames, histogram
+from .access_log import parse_lines
+from .clients import SOURCE, client_label
+from .limited_log import LimitedLog, recent_split, share, top_clients
+from .promql import Key, MetricFamily, Target
+from .source import Health, MetricsSource
+from .types import CLASSES, QUANTILES, BackendStats, ChartData, RouteStats, Scope, Snapshot, make_series
+
+LogLines = Callable[[float], list[str]]
+"""Access-log lines of the gateway's proxies over the last N seconds (cluster gateways: pod logs)."""
+
+
+@dataclass(frozen=True)
+class PrometheusConfig:
+    """Where Prometheus is and how to talk to it. ``selector`` adds label matchers to every query
+    (``job="edge"``) when the Prometheus scrapes more than this gateway; ``rate_window`` is the range
+    of ``rate()`` for current figures (at least four scrape intervals)."""
+
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    verify: bool = True
+    ca_file: str | None = None
+    timeout: float = 5.0
+    selector: str = ""
+    rate_window: str = "1m"
+
+    def problems(self) -> list[Problem]:
+        out = []
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            out.append(
+                Problem("prometheus", f"{self.url!r} is not a Prometheus URL (expected http(s)://host:port)")
+            )
+        else:
+            try:
+                parts.port  # noqa: B018 - raises on a port that is not a number
+            except ValueError:
+                out.append(Problem("prometheus", f"{self.url!r} has an invalid port"))
+        if self.ca_file is not None and not Path(self.ca_file).is_file():
+            out.append(Problem("prometheus.ca_file", f"CA file {self.ca_file} does not exist"))
+        if not self.timeout > 0:
+            out.append(Problem("prometheus.timeout", "the timeout must be a positive number of seconds"))
+        try:
+            if parse_duration(self.rate_window) <= 0:
+                raise ValueError
+        except (ValueError, TypeError):
+            out.append(
+                Problem("prometheus.rate_window", f"{self.rate_window!r} is not a duration such as 30s")
+            )
+        for name in self.headers:
+            if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+                out.append(Problem("prometheus.headers", f"{name!r} is not a valid header name"))
+        return out
+
+
+def describe_failure(exc: BaseException, url: str, timeout: float) -> str:
+    """One line an operator can act on, for whatever a query raised."""
+    if isinstance(exc, PrometheusApiClientException):
+        m = re.match(r"HTTP Status Code (\d+) \((.*)\)$", str(exc), re.S)
+        if not m:
+            return f"Prometheus failed: {exc}"
+        code, body = int(m[1]), _body_text(m[2])
+        if code in (401, 403):
+            what = "Unauthorized" if code == 401 else "Forbidden"
+            return f"Prometheus at {url} refused the request ({code} {what}): check the credentials"
+        if code in (400, 422):
+            return f"Prometheus rejected the query: {body}"
+        return f"Prometheus at {url} answered {code}: {body}"
+    if isinstance(exc, requests.Timeout):
+        return f"Prometheus at {url} did not answer within {timeout:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS with Prometheus at {url} failed: {_short(exc)}"
+    if isinstance(exc, requests.ConnectionError):
+        return f"cannot reach Prometheus at {url}"
+    if isinstance(exc, ValueError | KeyError | TypeError):
+        return f"Prometheus at {url} sent an answer that is not the query API's: {_short(exc)}"
+    return f"Prometheus query failed: {_short(exc)}"
+
+
+def _body_text(raw: str) -> str:
+    try:
+        body = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        body = raw
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    m = re.search(r'"error"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+    return (m[1].encode().decode("unicode_escape") if m else text.strip())[:300]
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+Result = list[dict[str, Any]]
+
+
+class PrometheusSource(MetricsSource):
+    name = "prometheus"
+
+    def __init__(
+        self,
+        config: PrometheusConfig,
+        family: MetricFamily,
+        *,
+        access_log_path: Path | None = None,
+        log_lines: LogLines | None = None,
+        latency_window: str | None = None,
+    ) -> None:
+        problems = config.problems()
+        if problems:
+            raise MetricsError("; ".join(str(p) for p in problems))
+        self.config = config
+        self.family = family
+        self.url = config.url.rstrip("/")
+        self.rate_window_s = parse_duration(config.rate_window)
+        self.latency_window_s = parse_duration(latency_window) if latency_window else self.rate_window_s
+        self._session = requests.Session()
+        self._session.verify = config.ca_file if config.ca_file else config.verify
+        self._session.trust_env = False
+        self._prom = PrometheusConnect(
+            url=self.url,
+            headers=dict(config.headers) or None,
+            retry=Retry(total=0, raise_on_status=False),
+            session=self._session,
+            timeout=config.timeout,  # type: ignore[arg-type]  # requests accepts a float
+        )
+        self._lock = threading.Lock()
+        self._health = Health()
+        self._keys: list[Key] = []
+        self._keys_read = 0.0
+        self._log = LimitedLog(access_log_path, self._target_of_cluster) if access_log_path else None
+        self._log_lines = log_lines
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def _query(self, promql: str) -> Result:
+        try:
+            return list(self._prom.custom_query(promql))
+        except (
+            PrometheusApiClientException,
+            requests.RequestException,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:
+            raise MetricsError(describe_failure(exc, self.url, self.config.timeout)) from exc
+
+    def _range(self, promql: str, times: tuple[float, ...], step: float) -> Result:
+        start = datetime.fromtimestamp(times[0], UTC)
+        end = datetime.fromtimestamp(times[-1], UTC)
+        try:
+            return list(self._prom.custom_query_range(promql, start, end, f"{step:g}s"))
+        except (
+            PrometheusApiClientException,
+            requests.RequestException,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:
+            raise MetricsError(describe_failure(exc, self.url, self.config.timeout)) from exc
+
+    def _window(self, seconds: float) -> str:
+        return f"{max(seconds, self.rate_window_s):g}s"
+
+    def _target(self, labels: Mapping[str, str]) -> Target | None:
+        return self.family.target(tuple(labels.get(k, "") for k in self.family.key_labels))
+
+    def _target_of_cluster(self, cluster: str) -> Target | None:
+        return self.family.target((cluster, ""))
+
+    def _scope_keys(self, scope: Scope) -> list[Key]:
+        if time.monotonic() - self._keys_read > 10.0 or not self._keys:
+            result = self._query(self.family.keys_query())
+            self._keys = [tuple(r["metric"].get(k, "") for k in self.family.key_labels) for r in result]
+            self._keys_read = time.monotonic()
+        return [
+            k
+            for k in self._keys
+            if (t := self.family.target(k)) and t[0] == scope.route and scope.backend in (None, t[1])
+        ]
+
+    # -- MetricsSource ---------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            now = time.time()
+            try:
+                snap = self._snapshot(now)
+            except MetricsError as exc:
+                return Snapshot(time=now, routes={}, source=self.name, status=self._health.fail(str(exc)))
+            self._health.ok()
+            return snap
+
+    def _snapshot(self, now: float) -> Snapshot:
+        w = self._window(self.rate_window_s)
+        wl = self._window(self.latency_window_s)
+        f = self.family
+        classes = self._query(f.classes(None, w))
+        latency = self._query(f.latency(None, wl))
+        limited_q = f.limited(None, w)
+        per_target_limited = self._query(limited_q) if limited_q else []
+        gw_classes = self._query(f.gateway_classes(w))
+        gw_latency = self._query(f.gateway_latency(wl))
+        gw_limited = _scalar(self._query(f.gateway_limited(w)))
+        if not classes and not gw_classes:
+            raise MetricsError(self._no_series())
+        if self._log is not None:
+            self._log.poll()
+
+        by_target: dict[Target, dict[str, float]] = defaultdict(lambda: dict.fromkeys(CLASSES, 0.0))
+        for r in classes:
+            t, c = self._target(r["metric"]), f.class_of(r["metric"])
+            if t is not None and c is not None:
+                by_target[t][c] += _value(r)
+        hist_by_target: dict[Target, dict[float, float]] = defaultdict(dict)
+        for r in latency:
+            t = self._target(r["metric"])
+            if t is not None:
+                le = histogram.finite_bound(r["metric"].get("le", "+Inf"))
+                hist_by_target[t][le] = hist_by_target[t].get(le, 0.0) + _value(r)
+        limited_by_target: dict[Target, float] = defaultdict(float)
+        for r in per_target_limited:
+            t = self._target(r["metric"])
+            if t is not None:
+                limited_by_target[t] += _value(r)
+        split = recent_split(self._log.history) if self._log is not None else None
+
+        routes: dict[str, list[Target]] = defaultdict(list)
+        for t in [*by_target, *hist_by_target, *limited_by_target]:
+            if t not in routes[t[0]]:
+                routes[t[0]].append(t)
+        if split:
+            for route, _backend in split:
+                routes.setdefault(route, [])
+
+        def limited(route: str, backend: str | None) -> float:
+            if split is not None:  # the limiter's total shared out by the access log
+                return share(split, gw_limited, route, backend) or 0.0
+            return sum(v for t, v in limited_by_target.items() if t[0] == route and backend in (None, t[1]))
+
+        out: dict[str, RouteStats] = {}
+        for route, targets in routes.items():
+            backends = {}
+            for t in targets:
+                if t[1]:
+                    backends[t[1]] = _backend_stats(t[1], by_target[t], _hist(hist_by_target[t]))
+            classes_sum = dict.fromkeys(CLASSES, 0.0)
+            merged: dict[float, float] = {}
+            for t in targets:
+                for c, v in by_target[t].items():
+                    classes_sum[c] += v
+                for le, v in hist_by_target[t].items():
+                    merged[le] = merged.get(le, 0.0) + v
+            lim = limited(route, None)
+            if split is not None:
+                classes_sum["4xx"] += lim  # refused before any cluster: not in the cluster counts
+            out[route] = _route_stats(route, classes_sum, lim, _hist(merged), backends)
+        gw = dict.fromkeys(CLASSES, 0.0)
+        for r in gw_classes:
+            c = f.class_of(r["metric"])
+            if c is not None:
+                gw[c] += _value(r)
+        gw_hist = {histogram.finite_bound(r["metric"].get("le", "+Inf")): _value(r) for r in gw_latency}
+        gateway = _route_stats("", gw, gw_limited, _hist(gw_hist), {})
+        return Snapshot(time=now, routes=out, source=self.name, status="ok", gateway=gateway)
+
+    def _no_series(self) -> str:
+        metric = "envoy_cluster_upstream_rq_xx" if self.family.family == "envoy" else "istio_requests_total"
+        where = f" matching {self.config.selector}" if self.config.selector else ""
+        return f"Prometheus has no {metric} series{where}: is it scraping this gateway?"
+
+    def series(self, scope: Scope, window_s: float) -> ChartData:
+        with self._lock:
+            _, step, times = frames.grid(window_s, time.time(), min_step=1.0)
+            # Prometheus evaluates at whole steps up to now: the step still running is left out.
+            times = tuple(t for t in times if t <= time.time()) or times[:1]
+            try:
+                values = self._series(scope, times, step)
+            except MetricsError as exc:
+                status = self._health.fail(str(exc))
+                empty = tuple(
+                    make_series(k, (None,) * len(times)) for k in ("rps", *CLASSES, "limited", *QUANTILES)
+                )
+                return ChartData(scope, window_s, step, times, empty, self.name, status)
+            self._health.ok()
+            series = tuple(make_series(k, tuple(v)) for k, v in values.items())
+            return ChartData(scope, window_s, step, times, series, self.name)
+
+    def _series(self, scope: Scope, times: tuple[float, ...], step: float) -> dict[str, list[float | None]]:
+        f = self.family
+        w = self._window(step)
+        index = {round(t): i for i, t in enumerate(times)}
+        n = len(times)
+        classes: dict[str, list[float | None]] = {c: [None] * n for c in CLASSES}
+        limited: list[float | None] = [None] * n
+        buckets: list[dict[float, float]] = [{} for _ in range(n)]
+        if scope.route is None:
+            class_rows = self._range(f.gateway_classes(w), times, step)
+            lat_rows = self._range(f.gateway_latency(w), times, step)
+            lim_rows = self._range(f.gateway_limited(w), times, step)
+            if not class_rows:
+                raise MetricsError(self._no_series())
+        else:
+            keys = self._scope_keys(scope)
+            if not keys and self._log is None:
+                raise MetricsError(f"Prometheus has no series for {scope.label}")
+            class_rows = self._range(f.classes(keys, w), times, step) if keys else []
+            lat_rows = self._range(f.latency(keys, w), times, step) if keys else []
+            lq = f.limited(keys, w) if keys else None
+            lim_rows = self._range(lq, times, step) if lq else []
+        for r in class_rows:
+            c = f.class_of(r["metric"])
+            if c is None or not self._in_scope(r["metric"], scope):
+                continue
+            for i, v in _points(r, index):
+                classes[c][i] = (classes[c][i] or 0.0) + v
+        for r in lat_rows:
+            if not self._in_scope(r["metric"], scope):
+                continue
+            le = histogram.finite_bound(r["metric"].get("le", "+Inf"))
+            for i, v in _points(r, index):
+                buckets[i][le] = buckets[i].get(le, 0.0) + v
+        for r in lim_rows:
+            if not self._in_scope(r["metric"], scope):
+                continue
+            for i, v in _points(r, index):
+                limited[i] = (limited[i] or 0.0) + v
+        for i in range(n):
+            if any(classes[c][i] is not None for c in CLASSES):
+                for c in CLASSES:
+                    classes[c][i] = classes[c][i] or 0.0
+        if scope.route is not None and self._log is not None:
+            # Refused requests never reach a cluster: the limiter's total, shared out by the access log.
+            self._log.poll()
+            totals: list[float | None] = [None] * n
+            for r in self._range(f.gateway_limited(w), times, step):
+                for i, v in _points(r, index):
+                    totals[i] = (totals[i] or 0.0) + v
+            slots = self._log.history.buckets(times[0] - step, times[-1], step)
+            fallback = share(recent_split(self._log.history), 1.0, scope.route, scope.backend)
+            for i, slot in enumerate(slots[:n]):
+                mine, everyone = frames.log_counts(slot, scope) if slot is not None else (0.0, 0.0)
+                if totals[i] is None and slot is None:
+                    continue
+                lim = frames.apportion(totals[i], mine / step, everyone / step, fallback)
+                limited[i] = lim
+                classes["4xx"][i] = (classes["4xx"][i] or 0.0) + lim
+        rps: list[float | None] = []
+        for i in range(n):
+            known = [classes[c][i] for c in CLASSES if classes[c][i] is not None]
+            rps.append(sum(v for v in known if v is not None) if known else None)
+        out: dict[str, list[float | None]] = {"rps": rps, **classes, "limited": limited}
+        for name, q in QUANTILES.items():
+            out[name] = [_quantile(q, b) for b in buckets]
+        return out
+
+    def _in_scope(self, labels: Mapping[str, str], scope: Scope) -> bool:
+        if scope.route is None:
+            return True
+        t = self._target(labels)
+        return t is not None and t[0] == scope.route and scope.backend in (None, t[1])
+
+    def top_limited_clients(
+        self, route: str, by: str = SOURCE, window_s: float = 300.0
+    ) -> list[tuple[str, int]]:
+        if self._log is not None:
+            with self._lock:
+                self._log.poll()
+                return top_clients(self._log.history, route, by, window_s)
+        if self._log_lines is not None:
+            return top_clients_in(parse_lines(self._log_lines(window_s)), route, by)
+        return []
+
+    def client_keys(self) -> list[str]:
+        return self._log.client_keys() if self._log is not None else [SOURCE]
+
+    def status(self) -> str:
+        return self._health.text()
+
+    def close(self) -> None:
+        with self._lock:
+            self._prom.close()
+
+
+def top_clients_in(records: Iterable[Any], route: str, by: str, limit: int = 20) -> list[tuple[str, int]]:
+    """Top rate-limited clients of ``route`` among access-log records (cluster gateways' pod logs)."""
+    counts: Counter[str] = Counter()
+    for r in records:
+        if r.route != route or not r.rate_limited:
+            continue
+        value = r.client if by == SOURCE else r.headers.get(by)
+        if value:
+            counts[client_label(by, value)] += 1
+    return counts.most_common(limit)
+
+
+def _value(row: Mapping[str, Any]) -> float:
+    v = float(row["value"][1])
+    return v if v == v else 0.0  # NaN (0/0 in a rate) counts as nothing
+
+
+def _scalar(rows: Result) -> float:
+    return sum(_value(r) for r in rows)
+
+
+def _points(row: Mapping[str, Any], index: Mapping[int, int]) -> Iterable[tuple[int, float]]:
+    for ts, raw in row.get("values", []):
+        i = index.get(round(float(ts)))
+        v = float(raw)
+        if i is not None and v == v:
+            yield i, v
+
+
+def _hist(by_le: Mapping[float, float]) -> tuple[tuple[float, ...], histogram.Buckets] | None:
+    if not by_le:
+        return None
+    bounds = tuple(sorted(le for le in by_le if le != float("inf")))
+    cumulative = [by_le[b] for b in bounds] + [by_le.get(float("inf"), by_le[bounds[-1]] if bounds else 0.0)]
+    return bounds, histogram.from_cumulative(cumulative)
+
+
+def _quantile(q: float, by_le: Mapping[float, float]) -> float | None:
+    h = _hist(by_le)
+    return histogram.quantile(q, h[0], h[1]) if h else None
+
+
+def _quantiles(h: tuple[tuple[float, ...], histogram.Buckets] | None) -> dict[str, float | None]:
+    return {n: (histogram.quantile(q, h[0], h[1]) if h else None) for n, q in QUANTILES.items()}
+
+
+def _backend_stats(
+    name: str, classes: Mapping[str, float], h: tuple[tuple[float, ...], histogram.Buckets] | None
+) -> BackendStats:
+    total = sum(classes.values())
+    q = _quantiles(h)
+    return BackendStats(
+        backend=name,
+        rps=total,
+        by_class=dict(classes),
+        error_pct=100.0 * classes.get("5xx", 0.0) / total if total > 0 else 0.0,
+        p50_ms=q["p50"],
+        p95_ms=q["p95"],
+        p99_ms=q["p99"],
+    )
+
+
+def _route_stats(
+    name: str,
+    classes: Mapping[str, float],
+    limited: float,
+    h: tuple[tuple[float, ...], histogram.Buckets] | None,
+    backends: dict[str, BackendStats],
+) -> RouteStats:
+    total = sum(classes.values())
+    q = _quantiles(h)
+    return RouteStats(
+        route=name,
+        rps=total,
+        by_class=dict(classes),
+        error_pct=100.0 * classes.get("5xx", 0.0) / total if total > 0 else 0.0,
+        limited_rps=limited,
+        p50_ms=q["p50"],
+        p95_ms=q["p95"],
+        p99_ms=q["p99"],
+        backends=backends,
+    )
