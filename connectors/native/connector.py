@@ -33,6 +33,7 @@ from ..errors import (
     ValidationError,
 )
 from ..history import HistoryStore
+from ..metrics import MetricsSource, metrics_for
 from ..model import Gateway, Route, gateway_problems, route_from_dict, route_to_dict
 from ..model.diff import to_yaml
 from ..paths import gateways_dir
@@ -361,8 +362,8 @@ class NativeConnector(Connector):
             return str(exc)
         return None
 
-    def metrics(self) -> None:
-        return None
+    def metrics(self) -> MetricsSource | None:
+        return metrics_for(self)
 
     # -- changing -------------------------------------------------------------------------------
 
