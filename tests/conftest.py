@@ -3,4 +3,5 @@
 pytest_plugins: list[str] = [
     "tests.kube_emulator.fixtures",
     "tests.native_support",
+    "tests.prometheus_support",
 ]
