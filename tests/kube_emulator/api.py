@@ -148,7 +148,10 @@ class Api:
             result, code = self._delete_collection(target, request, options), 200
         else:
             raise method_not_allowed()
-        headers = [("Warning", f'299 - "{w}"') for w in options.warnings]
+        headers = [
+            ("Warning", '299 - "{}"'.format(w.replace("\\", "\\\\").replace('"', '\\"')))
+            for w in options.warnings
+        ]
         return Response.json(code, result, headers)
 
     def _delete_collection(self, target: Target, request: Request, options: writes.WriteOptions) -> JsonDict:

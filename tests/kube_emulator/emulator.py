@@ -17,7 +17,7 @@ from typing import Any
 
 import kubernetes
 
-from . import kubeconfig
+from . import kubeconfig, managed
 from .api import Api
 from .builtin import apply_builtin_defaults
 from .cluster import CRD_KEY, Cluster
@@ -72,7 +72,9 @@ class KubeEmulator:
             return self
         api = Api(self.cluster, self._faults, lambda: f"{self._host}:{self.port}")
         self._server = EmulatorHTTPServer((self._host, self._port), api, self._log)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="kube-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="kube-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -124,11 +126,17 @@ class KubeEmulator:
         )
 
     def load_manifests(
-        self, source: str | Path | Iterable[JsonDict], *, namespace: str = "default", validate: bool = True
+        self,
+        source: str | Path | Iterable[JsonDict],
+        *,
+        namespace: str = "default",
+        validate: bool = True,
+        manager: str | None = None,
     ) -> list[JsonDict]:
         """Seed objects from a YAML file, a directory of them, YAML text, or dicts (multi-doc and `List`
         supported). Objects are stored as given - status, managedFields, labels and annotations included;
-        custom resources are pruned, defaulted and (if `validate`) validated like API writes."""
+        custom resources are pruned, defaulted and (if `validate`) validated like API writes. With
+        `manager`, objects without managedFields get an Update entry for it, as if it had created them."""
         documents: list[JsonDict] = []
         if isinstance(source, Path) or (
             isinstance(source, str) and "\n" not in source and Path(source).exists()
@@ -146,9 +154,13 @@ class KubeEmulator:
             for doc in documents
             for item in (doc.get("items", []) if doc.get("kind") == "List" else [doc])
         ]
-        return [self.put_object(doc, namespace=namespace, validate=validate) for doc in expanded]
+        return [
+            self.put_object(doc, namespace=namespace, validate=validate, manager=manager) for doc in expanded
+        ]
 
-    def put_object(self, obj: JsonDict, *, namespace: str = "default", validate: bool = True) -> JsonDict:
+    def put_object(
+        self, obj: JsonDict, *, namespace: str = "default", validate: bool = True, manager: str | None = None
+    ) -> JsonDict:
         """Create or overwrite one object directly (no HTTP, no RBAC); returns the stored object."""
         obj = copy.deepcopy(obj)
         group, _, version = obj["apiVersion"].rpartition("/")
@@ -172,6 +184,16 @@ class KubeEmulator:
         metadata.setdefault("creationTimestamp", self.cluster.timestamp())
         if resource.has_generation:
             metadata.setdefault("generation", 1)
+        if manager and not metadata.get("managedFields"):
+            managed.record_update(
+                None,
+                obj,
+                manager=manager,
+                api_version=obj["apiVersion"],
+                time=self.cluster.timestamp(),
+                schema=resource.schemas.get(version),
+                scope=managed.Scope(exclude_status=resource.has_status),
+            )
         obj["apiVersion"] = resource.api_version()
         with self.cluster.store.lock:
             stored = self.cluster.store.write(resource.key, obj)
