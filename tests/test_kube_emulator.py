@@ -104,12 +104,12 @@ def test_version_and_core_discovery(admin: ApiClient) -> None:
 def test_groups_report_kube_aware_preferred_versions(admin: ApiClient) -> None:
     groups = {g.name: g.to_dict() for g in ApisApi(admin).get_api_versions().groups}
     istio = groups[ISTIO]
-    assert istio["preferredVersion"]["version"] == "v1"
+    assert istio["preferred_version"]["version"] == "v1"
     assert {v["version"] for v in istio["versions"]} == {"v1", "v1beta1", "v1alpha3"}
     # Telemetry stores v1alpha1 but serves v1 too: v1 is still the preferred (highest) version.
-    assert groups["telemetry.istio.io"]["preferredVersion"]["version"] == "v1"
-    assert groups[GATEWAY_API]["preferredVersion"]["version"] == "v1"
-    assert groups["gateway.envoyproxy.io"]["preferredVersion"]["version"] == "v1alpha1"
+    assert groups["telemetry.istio.io"]["preferred_version"]["version"] == "v1"
+    assert groups[GATEWAY_API]["preferred_version"]["version"] == "v1"
+    assert groups["gateway.envoyproxy.io"]["preferred_version"]["version"] == "v1alpha1"
     assert {"apiextensions.k8s.io", "authorization.k8s.io", "apps"} <= set(groups)
 
 
@@ -618,7 +618,7 @@ def test_crds_are_listed_through_apiextensions(admin: ApiClient, kube_emulator: 
     page = api.list_custom_resource_definition(limit=5)
     assert (
         len(page.items) == 5
-        and page.to_dict()["metadata"]["remainingItemCount"] == len(kube_emulator.installed_crds()) - 5
+        and page.to_dict()["metadata"]["remaining_item_count"] == len(kube_emulator.installed_crds()) - 5
     )
 
 
