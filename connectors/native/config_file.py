@@ -16,7 +16,6 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.util import load_yaml_guess_indent
 
 from ..errors import ConfigSyntaxError, ValidationError
 from ..model import Gateway, gateway_from_dict, gateway_to_dict, route_to_dict
@@ -35,12 +34,36 @@ def file_version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _yaml(indent: int = 2, block_seq_indent: int = 0) -> YAML:
+def _yaml(mapping: int = 2, offset: int = 0) -> YAML:
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.width = 1 << 16  # never re-wrap long lines (inline JWKS) on save
-    y.indent(mapping=indent, sequence=max(indent, block_seq_indent + 2), offset=block_seq_indent)
+    y.brace_single_entry_mapping_in_flow_sequence = True  # keep [{exact: x}] as written
+    y.indent(mapping=mapping, sequence=offset + 2, offset=offset)
     return y
+
+
+def guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, offset of "- " under its key) as the file is written; 2 and 0 if unclear."""
+    mapping: int | None = None
+    offset: int | None = None
+    previous: tuple[int, str] | None = None
+    for line in text.splitlines():
+        content = line.split(" #", 1)[0].rstrip()
+        if not content.strip() or content.lstrip().startswith("#"):
+            continue
+        indent = len(content) - len(content.lstrip())
+        stripped = content.strip()
+        if previous is not None and previous[1].endswith(":") and not previous[1].startswith("- "):
+            if stripped.startswith("- ") or stripped == "-":
+                if offset is None and indent >= previous[0]:
+                    offset = indent - previous[0]
+            elif mapping is None and indent > previous[0]:
+                mapping = indent - previous[0]
+        if mapping is not None and offset is not None:
+            break
+        previous = (indent, stripped)
+    return mapping or 2, offset or 0
 
 
 @dataclass
@@ -88,8 +111,8 @@ class ConfigFile:
 
 def parse(text: str, source: str) -> tuple[CommentedMap, tuple[int, int]]:
     try:
-        _, indent, block_seq_indent = load_yaml_guess_indent(text)
-        data = _yaml(indent or 2, block_seq_indent or 0).load(text)
+        indent = guess_indent(text)
+        data = _yaml(*indent).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -101,7 +124,7 @@ def parse(text: str, source: str) -> tuple[CommentedMap, tuple[int, int]]:
         raise ConfigSyntaxError(
             source, 1, 1, "the file must hold a mapping (name, listeners, backends, routes)"
         )
-    return data, (indent or 2, block_seq_indent or 0)
+    return data, indent
 
 
 def update_document(doc: CommentedMap, old: Gateway, new: Gateway) -> None:

@@ -309,10 +309,13 @@ class NativeConnector(Connector):
         return self._state.pid
 
     def listener_url(self, name: str | None = None) -> str:
-        listeners = self.gateway().listeners
-        for lst in listeners:
-            if name is None or lst.name == name:
-                return f"http://{lst.address}:{lst.port}"
+        """The URL of a listener as Envoy serves it (the first one when ``name`` is None)."""
+        listeners = self._state.listeners or {
+            x.name: f"{x.address}:{x.port}" for x in self._config.gateway.listeners
+        }
+        for lname, address in listeners.items():
+            if name is None or lname == name:
+                return f"http://{address}"
         raise NotFound(f"no listener named {name!r}")
 
     # -- reading --------------------------------------------------------------------------------

