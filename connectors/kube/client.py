@@ -1,0 +1,302 @@
+"""A small synchronous client over the official ``kubernetes`` client for the objects the connectors use.
+
+Every request has a timeout; 429/5xx answers, timeouts and dropped connections are retried with
+exponential backoff (bounded, honouring ``Retry-After`` up to a cap) and then raise
+ConnectionFailed; every other failure is translated by ``errors.translate``. A write that was
+retried and then reports a conflict is checked against the server: if our change is already there
+(the first attempt landed but its answer was lost) it counts as done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes.client import ApiClient, CustomObjectsApi, V1DeleteOptions, V1Preconditions
+from kubernetes.client.exceptions import ApiException
+
+from ..errors import ChangeConflict, ConnectionFailed, GatewayError, NotFound
+from .errors import RETRYABLE_STATUS, Request, translate
+from .resources import JsonDict, Resource
+
+T = TypeVar("T")
+FIELD_MANAGER = "gatewayctl-tui"
+JSON_PATCH = "application/json-patch+json"
+PAGE_SIZE = 500  # kubectl's chunk size: big lists come in pages instead of one huge response
+
+
+class KubeClient:
+    """One cluster connection. Thread-safe as far as the underlying urllib3 pool is."""
+
+    def __init__(
+        self,
+        api: ApiClient,
+        *,
+        context: str,
+        user: str,
+        server: str,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        attempts: int = 4,
+        backoff: float = 0.2,
+        max_backoff: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api = api
+        self.custom = CustomObjectsApi(api)
+        self.context = context
+        self.user = user
+        self.server = server
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._sleep = sleep
+        self.counts: Counter[str] = Counter()  # requests sent, by verb (retries included)
+
+    @property
+    def requests(self) -> int:
+        return sum(self.counts.values())
+
+    def close(self) -> None:
+        self.api.close()  # type: ignore[no-untyped-call]
+
+    # -- the retry loop -------------------------------------------------------------------
+
+    def _call(self, request: Request, send: Callable[[], T]) -> tuple[T, int]:
+        """Run ``send`` with retries; return its result and how many attempts it took."""
+        last_error = ""
+        for attempt in range(1, self.attempts + 1):
+            self.counts[request.verb] += 1
+            try:
+                return send(), attempt
+            except ApiException as exc:
+                if exc.status not in RETRYABLE_STATUS:
+                    raise
+                if attempt == self.attempts:
+                    raise translate(
+                        exc, request, user=self.user, context=self.context, server=self.server
+                    ) from exc
+                self._sleep(self._delay(attempt, exc))
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                last_error = _describe_transport(exc)
+                if attempt == self.attempts:
+                    raise ConnectionFailed(
+                        f"cannot {request.verb} {request.what}: the API server {self.server} "
+                        f"did not answer after {self.attempts} attempts ({last_error})"
+                    ) from exc
+                self._sleep(self._delay(attempt, None))
+        raise ConnectionFailed(f"cannot reach {self.server}: {last_error}")  # not reached
+
+    def _delay(self, attempt: int, exc: ApiException | None) -> float:
+        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        retry_after = (exc.headers or {}).get("Retry-After") if exc is not None else None
+        if retry_after:
+            with contextlib.suppress(ValueError):
+                delay = min(self.max_backoff, max(delay, float(retry_after)))
+        return float(delay)
+
+    def _translate(self, exc: ApiException, request: Request) -> GatewayError:
+        return translate(exc, request, user=self.user, context=self.context, server=self.server)
+
+    def _run(self, request: Request, send: Callable[[], T]) -> tuple[T, int]:
+        try:
+            return self._call(request, send)
+        except ApiException as exc:
+            raise self._translate(exc, request) from exc
+
+    # -- custom objects -------------------------------------------------------------------
+
+    def get(self, res: Resource, namespace: str, name: str) -> JsonDict:
+        request = Request("get", res, namespace, name)
+        obj, _ = self._run(
+            request,
+            lambda: self.custom.get_namespaced_custom_object(
+                res.group, res.version, namespace, res.plural, name, _request_timeout=self.timeout
+            ),
+        )
+        return _with_type(obj, res)
+
+    def list_objects(self, res: Resource, namespace: str) -> list[JsonDict]:
+        """Every object of ``res`` in ``namespace``, fetched in pages of PAGE_SIZE."""
+        request = Request("list", res, namespace)
+        items: list[JsonDict] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "_request_timeout": self.timeout}
+            if token:
+                kwargs["_continue"] = token
+            page: Any
+            page, _ = self._run(
+                request,
+                lambda kw=kwargs: self.custom.list_namespaced_custom_object(  # type: ignore[misc]
+                    res.group, res.version, namespace, res.plural, **kw
+                ),
+            )
+            items.extend(_with_type(o, res) for o in page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue") or None
+            if not token:
+                return items
+
+    def create(self, res: Resource, namespace: str, body: JsonDict) -> JsonDict:
+        name = (body.get("metadata") or {}).get("name", "")
+        request = Request("create", res, namespace, name)
+        attempts = 0
+
+        def send() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return self.custom.create_namespaced_custom_object(
+                res.group,
+                res.version,
+                namespace,
+                res.plural,
+                body,
+                field_manager=FIELD_MANAGER,
+                _request_timeout=self.timeout,
+            )
+
+        try:
+            obj, _ = self._call(request, send)
+        except ApiException as exc:
+            error = self._translate(exc, request)
+            if exc.status == 409 and attempts > 1:
+                existing = self._landed(res, namespace, name, lambda o: _same_spec(o, body))
+                if existing is not None:
+                    return existing
+            raise error from exc
+        return _with_type(obj, res)
+
+    def patch(self, res: Resource, namespace: str, name: str, ops: list[JsonDict]) -> JsonDict:
+        """A JSON patch (RFC 6902); ``ops`` should start with a ``test`` of the resourceVersion."""
+        request = Request("patch", res, namespace, name)
+        attempts = 0
+
+        def send() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return self.custom.patch_namespaced_custom_object(
+                res.group,
+                res.version,
+                namespace,
+                res.plural,
+                name,
+                ops,
+                field_manager=FIELD_MANAGER,
+                _content_type=JSON_PATCH,
+                _request_timeout=self.timeout,
+            )
+
+        try:
+            obj, _ = self._call(request, send)
+        except ApiException as exc:
+            error = self._translate(exc, request)
+            if isinstance(error, ChangeConflict) and attempts > 1:
+                # An earlier attempt may have landed with its answer lost: then our values are there.
+                landed = self._landed(res, namespace, name, lambda o: _patch_holds(o, ops))
+                if landed is not None:
+                    return landed
+            raise error from exc
+        return _with_type(obj, res)
+
+    def delete(self, res: Resource, namespace: str, name: str, resource_version: str | None) -> None:
+        """Delete, refused with a conflict if the object changed since ``resource_version``."""
+        request = Request("delete", res, namespace, name)
+        body = V1DeleteOptions(
+            preconditions=V1Preconditions(resource_version=resource_version) if resource_version else None
+        )
+        attempts = 0
+
+        def send() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return self.custom.delete_namespaced_custom_object(
+                res.group, res.version, namespace, res.plural, name, body=body, _request_timeout=self.timeout
+            )
+
+        try:
+            self._call(request, send)
+        except ApiException as exc:
+            if exc.status == 404 and attempts > 1:
+                return  # the retried attempt's predecessor deleted it
+            raise self._translate(exc, request) from exc
+
+    def _landed(
+        self, res: Resource, namespace: str, name: str, check: Callable[[JsonDict], bool]
+    ) -> JsonDict | None:
+        try:
+            current = self.get(res, namespace, name)
+        except (NotFound, GatewayError):
+            return None
+        return current if check(current) else None
+
+    # -- anything else (discovery, reviews) ------------------------------------------------
+
+    def raw(self, method: str, path: str, body: Any = None, verb: str | None = None) -> JsonDict:
+        """A JSON request to ``path`` (e.g. ``/apis``) through the official client's auth and TLS."""
+        request = Request(verb or method.lower(), path=path)
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+
+        def send() -> JsonDict:
+            params = self.api.param_serialize(
+                method=method,
+                resource_path=path,
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api.call_api(*params, _request_timeout=self.timeout)
+            response.read()  # type: ignore[no-untyped-call]
+            if not 200 <= response.status <= 299:
+                ApiException.from_response(
+                    http_resp=response, body=(response.data or b"").decode("utf-8"), data=None
+                )
+            data = json.loads(response.data or b"{}")
+            return data if isinstance(data, dict) else {}
+
+        result, _ = self._run(request, send)
+        return result
+
+
+def _with_type(obj: Any, res: Resource) -> JsonDict:
+    """Objects inside a list come without apiVersion/kind; put them back so each stands alone."""
+    out: JsonDict = obj if isinstance(obj, dict) else {}
+    out.setdefault("apiVersion", res.api_version)
+    out.setdefault("kind", res.kind)
+    return out
+
+
+def _same_spec(current: JsonDict, wanted: JsonDict) -> bool:
+    return all(current.get(k) == v for k, v in wanted.items() if k not in ("metadata", "status"))
+
+
+def _patch_holds(current: JsonDict, ops: list[JsonDict]) -> bool:
+    """True when every add/replace/remove of ``ops`` is already reflected in ``current``."""
+    from .patching import pointer_get
+
+    for op in ops:
+        path = op.get("path", "")
+        if path.startswith("/metadata/resourceVersion"):
+            continue
+        found, value = pointer_get(current, path)
+        if op["op"] in ("add", "replace") and (not found or value != op.get("value")):
+            return False
+        if op["op"] == "remove" and found:
+            return False
+    return True
+
+
+def _describe_transport(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None) or exc
+    text = str(reason)
+    if "timed out" in text.lower() or isinstance(reason, urllib3.exceptions.TimeoutError):
+        return "timed out"
+    if "refused" in text.lower():
+        return "connection refused"
+    return text[:200]

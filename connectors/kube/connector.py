@@ -1,0 +1,513 @@
+"""What every Kubernetes connector shares: read → model, plan (smallest patches), apply, verify, export.
+
+A subclass says which objects to read, how they become routes (``_model``), and how an edit of
+weights, rate limit or CORS changes them (``_edit``). This class does the rest:
+
+* ``plan`` re-reads only what the edit touches (the route's object; the policy lists for policy
+  edits), edits private copies, re-models them to show exactly what the cluster will serve, and
+  turns every touched object into its smallest write (``patching``), checked for controllers that
+  would revert it (``ownership``);
+* ``_apply`` writes in a safe order with rollback; ``verify`` checks the servers' answers to those
+  writes (no extra reads) and reports the status conditions they carry.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..audit import AuditLog
+from ..base import (
+    Capabilities,
+    Connector,
+    EditKind,
+    GatewayInfo,
+    NativeChange,
+    Plan,
+    RouteChange,
+    Verification,
+)
+from ..errors import GatewayError, NotFound, Problem, ValidationError
+from ..history import HistoryStore
+from ..model import Route, WeightedBackend
+from ..model.validate import cors_problems, route_problems, weight_problems
+from ..paths import state_dir
+from .client import _patch_holds, _same_spec
+from .cluster import Cluster
+from .export import export_changes
+from .objects import conditions, failing_conditions, for_review, resource_version, to_yaml
+from .ownership import warnings_for
+from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
+from .rbac import Access
+from .resources import ObjKey, Resource
+from .store import Store, Workspace
+
+EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where a model route lives: the object, the index of its entry (http[i] / rules[i]) and the
+    entry's own name if it has one. ``context`` is connector-specific (resolved gateways etc.)."""
+
+    route: str
+    source: ObjKey
+    index: int
+    native_name: str | None = None
+    context: Any = None
+
+
+@dataclass
+class Modelled:
+    routes: list[Route] = field(default_factory=list)
+    bindings: dict[str, Binding] = field(default_factory=dict)
+
+    def add(self, route: Route, binding: Binding) -> None:
+        self.routes.append(route)
+        self.bindings[route.name] = binding
+
+    def route(self, name: str) -> Route | None:
+        for r in self.routes:
+            if r.name == name:
+                return r
+        return None
+
+
+@dataclass(frozen=True)
+class KubePlanPayload:
+    changes: tuple[ObjectChange, ...]
+
+
+def unique_names(candidates: list[tuple[str, str]]) -> list[str]:
+    """Model route names: the preferred name, or ``<object>-<preferred>`` where two would collide."""
+    counts: dict[str, int] = {}
+    for preferred, _ in candidates:
+        counts[preferred] = counts.get(preferred, 0) + 1
+    out, seen = [], set()
+    for preferred, qualified in candidates:
+        name = preferred if counts[preferred] == 1 else qualified
+        base, n = name, 2
+        while name in seen:
+            name, n = f"{base}-{n}", n + 1
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _safe(part: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", part) or "_"
+
+
+class KubeConnector(Connector):
+    """Base of the Istio, Envoy Gateway and Gateway API connectors."""
+
+    kind: ClassVar[str] = "kube"
+    route_kind: ClassVar[str] = "?"
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        resources: dict[str, Resource],
+        *,
+        readonly: bool = False,
+        history: HistoryStore | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        if history is None:
+            history = HistoryStore(
+                state_dir() / "kube" / _safe(cluster.context) / _safe(cluster.namespace) / "history.jsonl"
+            )
+        super().__init__(readonly=readonly, history=history, audit=audit or AuditLog(), user=cluster.user)
+        self.cluster = cluster
+        self.client = cluster.client
+        self.namespace = cluster.namespace
+        self.res = resources
+        self._lock = threading.Lock()
+        self._snapshot: Store | None = None
+        self._outcomes: dict[str, Outcome] = {}
+
+    # -- subclass hooks ---------------------------------------------------------------------
+
+    @abstractmethod
+    def _reads(self) -> list[tuple[Resource, str]]:
+        """(resource, namespace) lists that make up the full picture."""
+
+    @abstractmethod
+    def _model(self, store: Store) -> Modelled:
+        """Routes (and where they live) from the objects in ``store``."""
+
+    @abstractmethod
+    def _edit(
+        self, ws: Workspace, binding: Binding, before: Route, after: Route, kinds: set[EditKind]
+    ) -> None:
+        """Change the objects in ``ws`` so the route reads back as ``after`` for ``kinds``."""
+
+    def _policy_reads(self, kinds: set[EditKind]) -> list[tuple[Resource, str]]:
+        """Lists to refresh before planning an edit of ``kinds`` (policies that may be created)."""
+        return []
+
+    def _accesses(self) -> dict[EditKind, list[Access]]:
+        """The RBAC permissions each kind of edit needs."""
+        return {}
+
+    def _unsupported(self) -> dict[EditKind, str]:
+        """Edits this flavour cannot make at all, with the reason."""
+        return {}
+
+    def _edit_problems(
+        self, binding: Binding, after: Route, kinds: set[EditKind], path: str
+    ) -> list[Problem]:
+        """What this flavour's objects cannot express (e.g. a rate-limit interval without a unit)."""
+        return []
+
+    def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
+        """Objects shown next to the route's own object in ``native_objects``."""
+        return []
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _read_all(self) -> Store:
+        store = Store()
+        for resource, namespace in self._reads():
+            store.replace_all(resource, namespace, self._list_tolerant(resource, namespace))
+        with self._lock:
+            self._snapshot = store
+        return store
+
+    def _list_tolerant(self, resource: Resource, namespace: str) -> list[dict[str, Any]]:
+        """Lists outside the connector's namespace (e.g. istio-system) may be forbidden: then they
+        are simply not part of the picture."""
+        from ..errors import PermissionDenied
+
+        try:
+            return self.client.list_objects(resource, namespace)
+        except PermissionDenied:
+            if namespace == self.namespace:
+                raise
+            return []
+
+    def _store(self) -> Store:
+        with self._lock:
+            snapshot = self._snapshot
+        return snapshot if snapshot is not None else self._read_all()
+
+    def info(self) -> GatewayInfo:
+        kinds = ", ".join(f"{r.qualified}/{r.version}" for r in self.res.values())
+        return GatewayInfo(
+            kind=self.kind,
+            name=self.cluster.context,
+            endpoint=f"{self.cluster.context}/{self.namespace}",
+            details={
+                "server": self.cluster.server,
+                "context": self.cluster.context,
+                "namespace": self.namespace,
+                "user": self.cluster.user,
+                "resources": kinds,
+            },
+        )
+
+    def health(self) -> str | None:
+        try:
+            self.client.raw("GET", "/version", verb="get")
+        except GatewayError as exc:
+            return str(exc)
+        return None
+
+    def list_routes(self) -> list[Route]:
+        return list(self._model(self._read_all()).routes)
+
+    def get_route(self, name: str) -> Route:
+        route = self._model(self._store()).route(name)
+        if route is None:
+            route = self._model(self._read_all()).route(name)
+        if route is None:
+            raise NotFound(f"no route named {name!r} in namespace {self.namespace}")
+        return route
+
+    def native_objects(self, route: str) -> str:
+        store = self._store()
+        modelled = self._model(store)
+        binding = modelled.bindings.get(route)
+        if binding is None:
+            store = self._read_all()
+            binding = self._model(store).bindings.get(route)
+        if binding is None:
+            raise NotFound(f"no route named {route!r} in namespace {self.namespace}")
+        keys = [binding.source, *[k for k in self._related(store, binding) if k != binding.source]]
+        docs = []
+        for key in keys:
+            obj = store.get(key)
+            if obj is not None:
+                docs.append(to_yaml(for_review(obj, keep_status=True)))
+        return "---\n".join(docs)
+
+    # -- capabilities -------------------------------------------------------------------------
+
+    def _capabilities(self) -> Capabilities:
+        editable: set[EditKind] = set()
+        reasons: dict[str, str] = {}
+        unsupported = self._unsupported()
+        accesses = self._accesses()
+        for kind in EDIT_KINDS:
+            if kind in unsupported:
+                reasons[kind] = unsupported[kind]
+                continue
+            denial = self.cluster.rbac.first_denied(accesses.get(kind, []))
+            if denial:
+                reasons[kind] = denial
+            else:
+                editable.add(kind)
+        return Capabilities(editable=frozenset(editable), reasons=reasons, can_export=True)
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def _refresh(self, base: Store, bindings: list[Binding], kinds: set[EditKind]) -> Store:
+        """A copy of ``base`` with the edited routes' objects (and policy lists) read again now."""
+        fresh = base.copy()
+        for binding in {b.source: b for b in bindings}.values():
+            resource = base.resources.get(binding.source)
+            if resource is None:
+                continue
+            try:
+                fresh.put(resource, self.client.get(resource, binding.source.namespace, binding.source.name))
+            except NotFound as exc:
+                raise NotFound(
+                    f"{resource.kind} {binding.source.namespace}/{binding.source.name} was deleted "
+                    f"since the routes were read: {exc}"
+                ) from exc
+        for resource, namespace in self._policy_reads(kinds):
+            fresh.replace_all(resource, namespace, self._list_tolerant(resource, namespace))
+        return fresh
+
+    def plan(self, routes: Sequence[Route]) -> Plan:
+        requested = {r.name: r for r in routes}
+        base = self._store()
+        known = self._model(base)
+        if any(name not in known.bindings for name in requested):
+            base = self._read_all()
+            known = self._model(base)
+        missing = [n for n in requested if n not in known.bindings]
+        if missing:
+            raise NotFound(f"no route named {', '.join(map(repr, missing))} in namespace {self.namespace}")
+        wanted_kinds: set[EditKind] = set()
+        for name, r in requested.items():
+            wanted_kinds |= _edit_kinds(known.route(name), r)  # type: ignore[arg-type]
+        fresh = self._refresh(base, [known.bindings[n] for n in requested], wanted_kinds)
+        before_model = self._model(fresh)
+
+        problems: list[Problem] = []
+        warnings: list[str] = []
+        edits: list[tuple[Binding, Route, Route, set[EditKind]]] = []
+        unsupported = self._unsupported()
+        for name, req in requested.items():
+            binding = before_model.bindings.get(name)
+            before = before_model.route(name)
+            if binding is None or before is None:
+                raise NotFound(f"route {name!r} no longer exists (its object was changed meanwhile)")
+            after, kinds, notes = _merge_edit(before, req)
+            problems += notes
+            path = f"routes.{name}"
+            for kind in sorted(kinds):
+                if kind in unsupported:
+                    problems.append(Problem(f"{path}.{kind}", unsupported[kind]))
+            problems += _model_problems(after, kinds, path)
+            problems += self._edit_problems(binding, after, kinds, path)
+            warnings += _ignored_fields(before, req)
+            if kinds:
+                edits.append((binding, before, after, kinds))
+        if problems:
+            raise ValidationError(problems)
+
+        ws = Workspace(fresh)
+        for binding, before, after, kinds in edits:
+            self._edit(ws, binding, before, after, kinds)
+        after_model = self._model(ws.view)
+
+        changes = []
+        for before in before_model.routes:
+            after_route = after_model.route(before.name)
+            if after_route is not None and after_route != before:
+                changes.append(RouteChange(before, after_route))
+        for binding, _, wanted, kinds in edits:
+            got = after_model.route(binding.route)
+            if got is None or any(_edit_field(got, k) != _edit_field(wanted, k) for k in kinds):
+                raise ValidationError(
+                    [
+                        Problem(
+                            f"routes.{binding.route}",
+                            f"the {self.route_kind} objects cannot express this change",
+                        )
+                    ]
+                )
+        edited_names = {b.route for b, *_ in edits}
+        for change in changes:
+            if change.after.name not in edited_names:
+                warnings.append(
+                    f"route {change.after.name} changes too: it shares an edited object with "
+                    + ", ".join(sorted(edited_names))
+                )
+
+        object_changes: list[ObjectChange] = []
+        route_resource = self.res.get("route")
+        for resource, before_obj, after_obj in ws.changed():
+            order = (
+                ORDER_ROUTE
+                if route_resource is not None and resource.plural == route_resource.plural
+                else ORDER_POLICY
+            )
+            write = change_for(resource, before_obj, after_obj, order)
+            if write is not None:
+                object_changes.append(write)
+                if before_obj is not None:
+                    warnings += warnings_for(before_obj)
+        object_changes.sort(key=lambda c: (c.order, c.label))
+        return Plan(
+            id=self.new_plan_id(),
+            gateway=self.info().title,
+            changes=tuple(changes),
+            native_changes=tuple(NativeChange(c.label, c.diff()) for c in object_changes),
+            base_version=", ".join(f"{c.label}@{c.base_version or 'new'}" for c in object_changes),
+            description=self.describe(changes) if changes else "no change",
+            warnings=tuple(dict.fromkeys(warnings)),
+            payload=KubePlanPayload(tuple(object_changes)),
+        )
+
+    # -- applying -------------------------------------------------------------------------------
+
+    def _apply(self, plan: Plan) -> str:
+        payload = plan.payload
+        if not isinstance(payload, KubePlanPayload):
+            raise ValidationError([Problem("plan", "this plan was not made by this connector")])
+        outcome = apply_changes(self.client, list(payload.changes))
+        with self._lock:
+            self._outcomes[plan.id] = outcome
+            if self._snapshot is not None:
+                for change, obj in outcome.written:
+                    if obj is None:
+                        self._snapshot.remove(change.key)
+                    else:
+                        self._snapshot.put(change.resource, obj)
+        versions = [f"{c.label}@{resource_version(o)}" for c, o in outcome.written if o is not None]
+        return ", ".join(versions) or "unchanged"
+
+    def verify(self, plan: Plan) -> Verification:
+        """Check the API server's answers to our writes hold what the plan wrote, and report the
+        status conditions they carry (a controller may not have processed the change yet)."""
+        with self._lock:
+            outcome = self._outcomes.pop(plan.id, None)
+        if outcome is None:
+            return Verification(True, ("nothing was written",))
+        ok, details = True, []
+        for change, obj in outcome.written:
+            if change.action == "delete":
+                details.append(f"{change.label}: deleted")
+                continue
+            assert obj is not None
+            holds = (
+                _patch_holds(obj, list(change.ops))
+                if change.action == "patch"
+                else _same_spec(obj, change.after or {})
+            )
+            ok = ok and holds
+            rv = f"resourceVersion {change.base_version or 'new'} → {resource_version(obj)}"
+            details.append(
+                f"{change.label}: {change.action}ed, {rv}, " + ("as planned" if holds else "NOT as planned")
+            )
+            conds = conditions(obj)
+            details += [f"  {line}" for line in conds] or ["  no status conditions reported yet"]
+            failing = failing_conditions(obj)
+            if failing:
+                ok = False
+                details += [f"  not in effect: {line}" for line in failing]
+        return Verification(ok, tuple(details))
+
+    def export(self, plan: Plan, target: Path) -> list[Path]:
+        payload = plan.payload
+        if not isinstance(payload, KubePlanPayload):
+            raise ValidationError([Problem("plan", "this plan was not made by this connector")])
+        return export_changes(list(payload.changes), target, title=plan.description)
+
+    def close(self) -> None:
+        self.cluster.close()
+
+
+# -- merging the operator's edit into the current route -------------------------------------------
+
+
+def _edit_field(route: Route, kind: EditKind) -> Any:
+    if kind == "weights":
+        return tuple((b.name, b.weight) for b in route.backends)
+    return getattr(route, kind)
+
+
+def _edit_kinds(before: Route, requested: Route) -> set[EditKind]:
+    kinds: set[EditKind] = set()
+    if {b.name: b.weight for b in before.backends} != {b.name: b.weight for b in requested.backends}:
+        kinds.add("weights")
+    if before.rate_limit != requested.rate_limit:
+        kinds.add("rate_limit")
+    if before.cors != requested.cors:
+        kinds.add("cors")
+    return kinds
+
+
+def _merge_edit(before: Route, requested: Route) -> tuple[Route, set[EditKind], list[Problem]]:
+    """The current route with the requested weights, rate limit and CORS."""
+    kinds = _edit_kinds(before, requested)
+    problems: list[Problem] = []
+    after = before
+    if "weights" in kinds:
+        have = [b.name for b in before.backends]
+        asked = {b.name: b.weight for b in requested.backends}
+        unknown = [n for n in asked if n not in have]
+        if unknown:
+            problems.append(
+                Problem(
+                    f"routes.{before.name}.backends",
+                    f"backends cannot be added or removed here, only weighted: {', '.join(unknown)} "
+                    f"{'is' if len(unknown) == 1 else 'are'} not on the route (it has {', '.join(have)})",
+                )
+            )
+        after = replace(
+            after,
+            backends=tuple(WeightedBackend(b.name, asked.get(b.name, b.weight)) for b in before.backends),
+        )
+    if "rate_limit" in kinds:
+        after = replace(after, rate_limit=requested.rate_limit)
+    if "cors" in kinds:
+        after = replace(after, cors=requested.cors)
+    return after, kinds, problems
+
+
+def _model_problems(after: Route, kinds: set[EditKind], path: str) -> list[Problem]:
+    out: list[Problem] = []
+    if "weights" in kinds:
+        out += weight_problems(after, path)
+    if "cors" in kinds and after.cors is not None:
+        out += cors_problems(after.cors, f"{path}.cors")
+    if "rate_limit" in kinds and after.rate_limit is not None:
+        probe = Route(name="probe", backends=(WeightedBackend("probe", 100),), rate_limit=after.rate_limit)
+        out += [
+            Problem(path + p.path.removeprefix("probe"), p.message)
+            for p in route_problems(probe, "probe")
+            if p.path.startswith("probe.rate_limit")
+        ]
+    return out
+
+
+_IGNORED = ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")
+
+
+def _ignored_fields(before: Route, requested: Route) -> list[str]:
+    differing = [k for k in _IGNORED if getattr(before, k) != getattr(requested, k)]
+    if not differing:
+        return []
+    return [
+        f"route {before.name}: {', '.join(differing)} differ from the cluster's and are left as they are "
+        "(only weights, rate limit and CORS are written)"
+    ]

@@ -1,0 +1,1 @@
+"""Gateway API HTTPRoutes, alone (any implementation) or with Envoy Gateway's policies."""

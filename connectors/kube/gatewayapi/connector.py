@@ -1,0 +1,135 @@
+"""Connectors over Gateway API HTTPRoutes.
+
+``GatewayApiConnector`` works with any Gateway API implementation: weights are backendRef weights
+and CORS is the standard HTTPRoute CORS filter; the Gateway API has no rate-limit field, so rate
+limits are not editable. ``EnvoyGatewayConnector`` adds Envoy Gateway's policies: rate limits in
+BackendTrafficPolicies and CORS/JWT in SecurityPolicies (a rule's own CORS filter still wins).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ...base import EditKind
+from ...errors import Problem
+from ...model import Route
+from ..connector import Binding, KubeConnector, Modelled
+from ..rbac import Access
+from ..resources import ObjKey, Resource
+from ..store import Store, Workspace
+from . import policies, write
+from .read import GatewayApiKinds, RuleInfo, model, related
+
+
+class GatewayApiConnector(KubeConnector):
+    kind: ClassVar[str] = "gatewayapi"
+    route_kind: ClassVar[str] = "HTTPRoute"
+
+    @property
+    def kinds(self) -> GatewayApiKinds:
+        return GatewayApiKinds(
+            http_route=self.res["route"],
+            gateway=self.res.get("gateway"),
+            backend_traffic_policy=self.res.get("backendtrafficpolicy"),
+            security_policy=self.res.get("securitypolicy"),
+        )
+
+    def _reads(self) -> list[tuple[Resource, str]]:
+        k = self.kinds
+        return [
+            (res, self.namespace)
+            for res in (k.http_route, k.gateway, k.backend_traffic_policy, k.security_policy)
+            if res is not None
+        ]
+
+    def _model(self, store: Store) -> Modelled:
+        return model(store, self.kinds, self.namespace)
+
+    def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
+        return related(store, self.kinds, binding)
+
+    def _unsupported(self) -> dict[EditKind, str]:
+        return {
+            "rate_limit": "the Gateway API HTTPRoute has no rate-limit field, and this cluster has no Envoy "
+            "Gateway (gateway.envoyproxy.io) whose BackendTrafficPolicy could hold one"
+        }
+
+    def _accesses(self) -> dict[EditKind, list[Access]]:
+        patch = Access("patch", self.kinds.http_route, self.namespace)
+        return {"weights": [patch], "cors": [patch]}
+
+    def _edit_problems(
+        self, binding: Binding, after: Route, kinds: set[EditKind], path: str
+    ) -> list[Problem]:
+        if "cors" in kinds and after.cors is not None:
+            return write.filter_problems(after.cors, path)
+        return []
+
+    def _edit(
+        self, ws: Workspace, binding: Binding, before: Route, after: Route, kinds: set[EditKind]
+    ) -> None:
+        if "weights" in kinds:
+            write.set_weights(ws, binding, after)
+        if "cors" in kinds:
+            write.set_cors_filter(ws, binding, after.cors)
+
+
+class EnvoyGatewayConnector(GatewayApiConnector):
+    kind: ClassVar[str] = "envoygateway"
+
+    def _unsupported(self) -> dict[EditKind, str]:
+        out: dict[EditKind, str] = {}
+        if self.kinds.backend_traffic_policy is None:
+            out["rate_limit"] = "backendtrafficpolicies.gateway.envoyproxy.io is not served by this cluster"
+        return out
+
+    def _accesses(self) -> dict[EditKind, list[Access]]:
+        k = self.kinds
+        patch = Access("patch", k.http_route, self.namespace)
+        out: dict[EditKind, list[Access]] = {"weights": [patch], "cors": [patch]}
+        for kind, res in (("rate_limit", k.backend_traffic_policy), ("cors", k.security_policy)):
+            if res is not None:
+                out[kind] = [patch] + [Access(v, res, self.namespace) for v in ("create", "patch", "delete")]  # type: ignore[index]
+        return out
+
+    def _policy_reads(self, kinds: set[EditKind]) -> list[tuple[Resource, str]]:
+        k = self.kinds
+        out = []
+        if "rate_limit" in kinds and k.backend_traffic_policy is not None:
+            out.append((k.backend_traffic_policy, self.namespace))
+        if "cors" in kinds and k.security_policy is not None:
+            out.append((k.security_policy, self.namespace))
+        return out
+
+    def _uses_filter(self, binding: Binding) -> bool:
+        info: RuleInfo = binding.context
+        return info.cors_filter or self.kinds.security_policy is None
+
+    def _edit_problems(
+        self, binding: Binding, after: Route, kinds: set[EditKind], path: str
+    ) -> list[Problem]:
+        out: list[Problem] = []
+        if "cors" in kinds and after.cors is not None:
+            if self._uses_filter(binding):
+                out += write.filter_problems(after.cors, path)
+            else:
+                out += write.origin_problems(after.cors, path)
+        if "rate_limit" in kinds and after.rate_limit is not None:
+            out += policies.limit_problems(after.rate_limit, path)
+        return out
+
+    def _edit(
+        self, ws: Workspace, binding: Binding, before: Route, after: Route, kinds: set[EditKind]
+    ) -> None:
+        k = self.kinds
+        if "weights" in kinds:
+            write.set_weights(ws, binding, after)
+        if "cors" in kinds:
+            if self._uses_filter(binding):
+                write.set_cors_filter(ws, binding, after.cors)
+            else:
+                assert k.security_policy is not None
+                policies.set_cors(ws, k.security_policy, binding, after.cors)
+        if "rate_limit" in kinds:
+            assert k.backend_traffic_policy is not None
+            policies.set_rate_limit(ws, k.backend_traffic_policy, binding, after.rate_limit)

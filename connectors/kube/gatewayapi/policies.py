@@ -1,0 +1,153 @@
+"""Edits of Envoy Gateway policies: local rate limits (BackendTrafficPolicy) and CORS (SecurityPolicy).
+
+The policy that governs a rule is edited in place when it targets only that rule (by
+``sectionName``, or the whole HTTPRoute when the route has one rule). Otherwise a new policy is
+created for exactly that rule (naming the rule if needed), starting as a copy of the governing
+policy's settings: Envoy Gateway lets the most specific policy win outright, so the copy keeps the
+rule's retries, timeouts or JWT as they were while only the edited field changes.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ...errors import Problem, ValidationError
+from ...model import Cors, RateLimit
+from ..connector import Binding
+from ..durations import k8s_duration
+from ..objects import MANAGED_BY_LABEL, MANAGER, is_ours
+from ..resources import JsonDict, ObjKey, Resource
+from ..store import Workspace
+from . import write
+from .read import GATEWAY_GROUP, UNIT_SECONDS, PolicyRef, RuleInfo, cors_from_policy, limit_from_policy
+
+_UNIT_OF = {seconds: unit for unit, seconds in UNIT_SECONDS.items() if unit not in ("Month", "Year")}
+_TARGETING = ("targetRef", "targetRefs", "targetSelectors")
+
+
+def limit_problems(limit: RateLimit, path: str) -> list[Problem]:
+    out = []
+    if limit.interval not in _UNIT_OF:
+        out.append(
+            Problem(
+                f"{path}.rate_limit.interval",
+                "Envoy Gateway counts requests per Second, Minute, Hour, Day or Week; "
+                f"{k8s_duration(limit.interval)} is none of them",
+            )
+        )
+    if limit.burst is not None and limit.burst != limit.requests:
+        out.append(
+            Problem(f"{path}.rate_limit.burst", "Envoy Gateway local limits have no separate burst size")
+        )
+    return out
+
+
+def _policy(
+    ws: Workspace, res: Resource, binding: Binding, governing: PolicyRef | None, suffix: str
+) -> JsonDict:
+    """The policy object to edit for this rule: the governing one, or a new rule-specific copy."""
+    info: RuleInfo = binding.context
+    if (
+        governing is not None
+        and governing.exclusive
+        and (governing.level == "section" or (governing.level == "route" and info.rule_count == 1))
+    ):
+        return ws.edit(governing.key)
+    target: JsonDict = {"group": GATEWAY_GROUP, "kind": "HTTPRoute", "name": info.http_route}
+    parts = [info.http_route]
+    if info.rule_count > 1:
+        target["sectionName"] = write.section_name(ws, binding)
+        parts.append(target["sectionName"])
+    spec: JsonDict = {}
+    if governing is not None:
+        source = ws.get(governing.key) or {}
+        spec = {k: copy.deepcopy(v) for k, v in (source.get("spec") or {}).items() if k not in _TARGETING}
+    base = "-".join([*parts, suffix])[:240]
+    name, n = base, 2
+    while ws.get(ObjKey.of(res, info.namespace, name)) is not None:
+        name, n = f"{base}-{n}", n + 1
+    obj: JsonDict = {
+        "apiVersion": res.api_version,
+        "kind": res.kind,
+        "metadata": {"name": name, "namespace": info.namespace, "labels": {MANAGED_BY_LABEL: MANAGER}},
+        "spec": {"targetRefs": [target], **spec},
+    }
+    ws.create(res, obj)
+    return obj
+
+
+def _drop_if_empty(ws: Workspace, res: Resource, obj: JsonDict) -> None:
+    spec = obj.get("spec") or {}
+    if is_ours(obj) and not any(k not in _TARGETING for k in spec):
+        meta = obj["metadata"]
+        ws.delete(ObjKey.of(res, meta.get("namespace") or "", meta["name"]))
+
+
+def set_rate_limit(ws: Workspace, res: Resource, binding: Binding, limit: RateLimit | None) -> None:
+    info: RuleInfo = binding.context
+    governing = info.traffic_policy
+    if governing is not None:
+        rl = ((ws.get(governing.key) or {}).get("spec") or {}).get("rateLimit") or {}
+        if rl.get("type") == "Global" or "global" in rl:
+            raise ValidationError(
+                [
+                    Problem(
+                        f"routes.{binding.route}.rate_limit",
+                        f"BackendTrafficPolicy {governing.key.name} uses a global rate limit (a rate-limit "
+                        "service); edit it there",
+                    )
+                ]
+            )
+    if limit is None and (
+        governing is None or limit_from_policy((ws.get(governing.key) or {}).get("spec") or {}) is None
+    ):
+        return
+    policy = _policy(ws, res, binding, governing, "ratelimit")
+    spec = policy.setdefault("spec", {})
+    rl = dict(spec.get("rateLimit") or {})
+    local = dict(rl.get("local") or {})
+    rules = [r for r in local.get("rules") or []]
+    index = next(
+        (i for i, r in enumerate(rules) if isinstance(r, dict) and not r.get("clientSelectors")), None
+    )
+    if limit is None:
+        if index is not None:
+            del rules[index]
+        if rules:
+            spec["rateLimit"] = {**rl, "local": {**local, "rules": rules}}
+        else:
+            spec.pop("rateLimit", None)
+            _drop_if_empty(ws, res, policy)
+        return
+    entry = dict(rules[index]) if index is not None else {}
+    new_limit = {"requests": limit.requests, "unit": _UNIT_OF[limit.interval]}
+    if entry.get("limit") != new_limit:
+        entry["limit"] = new_limit
+    if limit.enabled:
+        entry.pop("shadowMode", None)
+    else:
+        entry["shadowMode"] = True
+    if index is None:
+        rules.insert(0, entry)
+    else:
+        rules[index] = entry
+    # ``type: Local`` is deprecated since v1.6 but required by v1.4-1.5: writing both works everywhere.
+    spec["rateLimit"] = {**rl, "type": "Local", "local": {**local, "rules": rules}}
+
+
+def set_cors(ws: Workspace, res: Resource, binding: Binding, wanted: Cors | None) -> None:
+    info: RuleInfo = binding.context
+    governing = info.security_policy
+    current_spec = ((ws.get(governing.key) or {}).get("spec") or {}) if governing else {}
+    if wanted is None and cors_from_policy(current_spec.get("cors")) is None:
+        return
+    policy = _policy(ws, res, binding, governing, "cors")
+    spec = policy.setdefault("spec", {})
+    if wanted is None:
+        spec.pop("cors", None)
+        _drop_if_empty(ws, res, policy)
+        return
+    old = spec.get("cors") if isinstance(spec.get("cors"), dict) else {}
+    assert isinstance(old, dict)
+    max_age = k8s_duration(wanted.max_age) if wanted.max_age is not None else None
+    spec["cors"] = write.cors_fields(old, cors_from_policy(old) or Cors(), wanted, max_age=max_age)

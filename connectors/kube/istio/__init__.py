@@ -1,0 +1,1 @@
+"""Istio: VirtualServices, DestinationRules, local rate limits as EnvoyFilters, JWT policies."""

@@ -1,0 +1,104 @@
+"""The Istio connector: VirtualService routes; weights and CORS in the VirtualService, rate limits as
+EnvoyFilters (local rate limit), JWT read from RequestAuthentication/AuthorizationPolicy."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ...base import EditKind
+from ...model import Route
+from ..connector import Binding, KubeConnector, Modelled
+from ..rbac import Access
+from ..resources import ObjKey, Resource
+from ..store import Store, Workspace
+from . import write
+from .common import ROOT_NAMESPACE
+from .read import IstioKinds, IstioRouteInfo, model, related
+
+
+class IstioConnector(KubeConnector):
+    kind: ClassVar[str] = "istio"
+    route_kind: ClassVar[str] = "VirtualService"
+    root_namespace: ClassVar[str] = ROOT_NAMESPACE
+
+    @property
+    def kinds(self) -> IstioKinds:
+        r = self.res
+        return IstioKinds(
+            virtual_service=r["route"],
+            destination_rule=r.get("destinationrule"),
+            gateway=r.get("gateway"),
+            envoy_filter=r.get("envoyfilter"),
+            request_authentication=r.get("requestauthentication"),
+            authorization_policy=r.get("authorizationpolicy"),
+        )
+
+    def _namespaces(self) -> list[str]:
+        return list(dict.fromkeys([self.namespace, self.root_namespace]))
+
+    def _reads(self) -> list[tuple[Resource, str]]:
+        k = self.kinds
+        out: list[tuple[Resource, str]] = [(k.virtual_service, self.namespace)]
+        if k.destination_rule is not None:
+            out.append((k.destination_rule, self.namespace))
+        for res in (k.gateway, k.envoy_filter, k.request_authentication, k.authorization_policy):
+            if res is not None:
+                out += [(res, ns) for ns in self._namespaces()]
+        return out
+
+    def _model(self, store: Store) -> Modelled:
+        return model(store, self.kinds, self.namespace, self.root_namespace)
+
+    def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
+        return related(store, self.kinds, binding, self.root_namespace)
+
+    def _policy_reads(self, kinds: set[EditKind]) -> list[tuple[Resource, str]]:
+        ef = self.kinds.envoy_filter
+        if "rate_limit" in kinds and ef is not None:
+            return [(ef, ns) for ns in self._namespaces()]
+        return []
+
+    def _unsupported(self) -> dict[EditKind, str]:
+        if self.kinds.envoy_filter is None:
+            return {
+                "rate_limit": "rate limits are EnvoyFilters, and envoyfilters.networking.istio.io "
+                "is not served by this cluster"
+            }
+        return {}
+
+    def _accesses(self) -> dict[EditKind, list[Access]]:
+        vs = self.kinds.virtual_service
+        patch_vs = Access("patch", vs, self.namespace)
+        out: dict[EditKind, list[Access]] = {"weights": [patch_vs], "cors": [patch_vs]}
+        ef = self.kinds.envoy_filter
+        if ef is not None:
+            namespaces = [self.namespace]
+            if any(b.context.context.gateways for b in self._model(self._store()).bindings.values()):
+                namespaces.append(self.root_namespace)  # gateway limits live next to the gateway pods
+            out["rate_limit"] = [patch_vs] + [
+                Access(verb, ef, ns)
+                for ns in dict.fromkeys(namespaces)
+                for verb in ("create", "patch", "delete")
+            ]
+        return out
+
+    def _edit(
+        self, ws: Workspace, binding: Binding, before: Route, after: Route, kinds: set[EditKind]
+    ) -> None:
+        if "weights" in kinds:
+            write.set_weights(ws, binding, after)
+        if "cors" in kinds:
+            write.set_cors(ws, binding, after.cors)
+        if "rate_limit" in kinds:
+            ef = self.kinds.envoy_filter
+            assert ef is not None
+            current = self._model(ws.view)
+            fresh_binding = current.bindings[binding.route]
+            infos: dict[str, IstioRouteInfo] = {n: b.context for n, b in current.bindings.items()}
+            source = fresh_binding.context.limit_source
+            sharers = (
+                [n for n in write.route_names_by_source(infos).get(source, []) if n != binding.route]
+                if source is not None
+                else []
+            )
+            write.set_rate_limit(ws, ef, fresh_binding, after.rate_limit, sharers, self.root_namespace)

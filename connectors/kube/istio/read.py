@@ -1,0 +1,469 @@
+"""VirtualServices (with the DestinationRules, EnvoyFilters and JWT policies around them) → model routes.
+
+One route per ``http[]`` entry, named by ``http[].name`` or ``<virtualservice>-<index>``. Rate
+limits come from EnvoyFilters that insert ``envoy.filters.http.local_ratelimit``: a per-route
+``HTTP_ROUTE`` patch (``typed_per_filter_config``) wins over a filter-wide token bucket; among
+several, the one Istio applies last (priority, then root namespace first, then age) wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ...model import (
+    CircuitBreaker,
+    Cors,
+    HeaderMatch,
+    HeaderOps,
+    HeaderRewrite,
+    Jwt,
+    JwtProvider,
+    Mirror,
+    OutlierDetection,
+    RateLimit,
+    Retries,
+    Route,
+    RouteMatch,
+    StringMatch,
+    WeightedBackend,
+)
+from ...model.durations import parse_duration
+from ..connector import Binding, Modelled, unique_names
+from ..resources import JsonDict, ObjKey, Resource
+from ..store import Store
+from .common import (
+    LOCAL_RATELIMIT,
+    RouteContext,
+    camel,
+    destination_name,
+    gateway_refs,
+    host_matches,
+    selects,
+    short_host,
+    typed_config_value,
+)
+
+
+@dataclass(frozen=True)
+class IstioKinds:
+    virtual_service: Resource
+    destination_rule: Resource | None
+    gateway: Resource | None
+    envoy_filter: Resource | None
+    request_authentication: Resource | None
+    authorization_policy: Resource | None
+
+
+@dataclass(frozen=True)
+class LimitSource:
+    """The EnvoyFilter config patch a route's rate limit comes from."""
+
+    filter: ObjKey
+    patch: int
+    level: Literal["route", "filter"]
+
+
+@dataclass(frozen=True)
+class IstioRouteInfo:
+    context: RouteContext
+    limit_source: LimitSource | None
+
+
+def duration(value: Any) -> float | None:
+    try:
+        return parse_duration(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def string_match(m: Any) -> StringMatch | None:
+    if not isinstance(m, dict):
+        return None
+    for kind in ("exact", "prefix", "regex"):
+        if kind in m:
+            return StringMatch(kind, str(m[kind]))  # type: ignore[arg-type]
+    return None
+
+
+def _matches(http: JsonDict) -> tuple[RouteMatch, ...]:
+    out = []
+    for m in http.get("match") or []:
+        if not isinstance(m, dict):
+            continue
+        headers = []
+        for invert, key in ((False, "headers"), (True, "withoutHeaders")):
+            for name, value in (m.get(key) or {}).items():
+                sm = string_match(value)
+                if sm is None:
+                    headers.append(HeaderMatch(str(name), "present", "", invert))
+                else:
+                    headers.append(HeaderMatch(str(name), sm.kind, sm.value, invert))
+        method = string_match(m.get("method"))
+        out.append(
+            RouteMatch(
+                path=string_match(m.get("uri")) or StringMatch("prefix", "/"),
+                headers=tuple(headers),
+                methods=(method.value.upper(),) if method and method.kind == "exact" else (),
+            )
+        )
+    return tuple(out) or (RouteMatch(),)
+
+
+def backends(http: JsonDict) -> tuple[WeightedBackend, ...]:
+    dests = [d for d in http.get("route") or [] if isinstance(d, dict)]
+    out = []
+    for d in dests:
+        weight = d.get("weight")
+        if weight is None:
+            weight = 100 if len(dests) == 1 else 0
+        out.append(WeightedBackend(destination_name(d.get("destination") or {}), int(weight)))
+    return tuple(out)
+
+
+def cors(policy: Any) -> Cors | None:
+    if not isinstance(policy, dict):
+        return None
+    origins = [sm for sm in (string_match(o) for o in policy.get("allowOrigins") or []) if sm]
+    origins += [StringMatch("exact", str(o)) for o in policy.get("allowOrigin") or []]
+    return Cors(
+        allow_origins=tuple(origins),
+        allow_methods=tuple(str(m).upper() for m in policy.get("allowMethods") or []),
+        allow_headers=tuple(str(h) for h in policy.get("allowHeaders") or []),
+        expose_headers=tuple(str(h) for h in policy.get("exposeHeaders") or []),
+        max_age=duration(policy.get("maxAge")),
+        allow_credentials=bool(policy.get("allowCredentials", False)),
+    )
+
+
+def _retries(policy: Any) -> Retries | None:
+    if not isinstance(policy, dict):
+        return None
+    retry_on = tuple(p.strip() for p in str(policy.get("retryOn") or "").split(",") if p.strip())
+    return Retries(
+        attempts=int(policy.get("attempts", 2)),
+        per_try_timeout=duration(policy.get("perTryTimeout")),
+        retry_on=retry_on or Retries(1).retry_on,
+    )
+
+
+def _mirror(http: JsonDict) -> Mirror | None:
+    if isinstance(http.get("mirror"), dict):
+        pct = (http.get("mirrorPercentage") or {}).get("value", 100.0)
+        return Mirror(destination_name(http["mirror"]), float(pct))
+    for m in http.get("mirrors") or []:
+        if isinstance(m, dict) and isinstance(m.get("destination"), dict):
+            return Mirror(
+                destination_name(m["destination"]), float((m.get("percentage") or {}).get("value", 100.0))
+            )
+    return None
+
+
+def _ops(d: Any) -> HeaderOps:
+    if not isinstance(d, dict):
+        return HeaderOps()
+    return HeaderOps(
+        set=tuple((str(k), str(v)) for k, v in (d.get("set") or {}).items()),
+        add=tuple((str(k), str(v)) for k, v in (d.get("add") or {}).items()),
+        remove=tuple(str(h) for h in d.get("remove") or []),
+    )
+
+
+def _headers(http: JsonDict) -> HeaderRewrite | None:
+    h = http.get("headers")
+    if not isinstance(h, dict):
+        return None
+    rewrite = HeaderRewrite(request=_ops(h.get("request")), response=_ops(h.get("response")))
+    return rewrite or None
+
+
+def _circuit_breaker(rule: JsonDict | None) -> CircuitBreaker | None:
+    policy = ((rule or {}).get("spec") or {}).get("trafficPolicy") or {}
+    pool = policy.get("connectionPool") or {}
+    tcp, http = pool.get("tcp") or {}, pool.get("http") or {}
+    od = policy.get("outlierDetection")
+    outlier = None
+    if isinstance(od, dict):
+        d = OutlierDetection()
+        outlier = OutlierDetection(
+            consecutive_5xx=int(
+                od.get("consecutive5xxErrors") or od.get("consecutiveGatewayErrors") or d.consecutive_5xx
+            ),
+            interval=duration(od.get("interval")) or d.interval,
+            base_ejection_time=duration(od.get("baseEjectionTime")) or d.base_ejection_time,
+            max_ejection_percent=int(od.get("maxEjectionPercent", d.max_ejection_percent)),
+        )
+    cb = CircuitBreaker(
+        max_connections=tcp.get("maxConnections"),
+        max_pending_requests=http.get("http1MaxPendingRequests"),
+        max_requests=http.get("http2MaxRequests"),
+        max_retries=http.get("maxRetries"),
+        outlier_detection=outlier,
+    )
+    return cb if cb != CircuitBreaker() else None
+
+
+# -- rate limits from EnvoyFilters ---------------------------------------------------------------
+
+
+def limit_from_config(config: Any) -> RateLimit | None:
+    """A LocalRateLimit config (TypedStruct or direct) → RateLimit; None without a token bucket."""
+    value = typed_config_value(config)
+    if value is None:
+        return None
+    bucket = camel(value, "token_bucket")
+    if not isinstance(bucket, dict):
+        return None
+    per_fill = int(camel(bucket, "tokens_per_fill") or 1)
+    max_tokens = int(camel(bucket, "max_tokens") or per_fill)
+    interval = duration(camel(bucket, "fill_interval")) or 1.0
+
+    def percent_on(key: str) -> bool:
+        frac = camel(value, key)
+        if not isinstance(frac, dict):
+            return False
+        default = camel(frac, "default_value") or {}
+        return int(default.get("numerator", 0) or 0) > 0
+
+    enabled = percent_on("filter_enabled") and percent_on("filter_enforced")
+    return RateLimit(
+        requests=per_fill,
+        interval=interval,
+        burst=None if max_tokens == per_fill else max_tokens,
+        enabled=enabled,
+    )
+
+
+def route_patch_config(patch: JsonDict) -> Any:
+    value = (patch.get("patch") or {}).get("value") or {}
+    per_filter = camel(value, "typed_per_filter_config") or {}
+    return per_filter.get(LOCAL_RATELIMIT) if isinstance(per_filter, dict) else None
+
+
+def filter_patch_config(patch: JsonDict) -> Any:
+    value = (patch.get("patch") or {}).get("value") or {}
+    if value.get("name") != LOCAL_RATELIMIT:
+        return None
+    return camel(value, "typed_config")
+
+
+def _order_key(ef: JsonDict, root: str) -> tuple[int, int, str, str]:
+    meta = ef.get("metadata") or {}
+    return (
+        int((ef.get("spec") or {}).get("priority") or 0),
+        0 if meta.get("namespace") == root else 1,
+        str(meta.get("creationTimestamp") or ""),
+        str(meta.get("name") or ""),
+    )
+
+
+def patch_applies(ef: JsonDict, patch: JsonDict, ctx: RouteContext, root: str) -> bool:
+    """Whether an EnvoyFilter config patch reaches the proxies and the Envoy route serving ``ctx``."""
+    ef_ns = (ef.get("metadata") or {}).get("namespace") or ""
+    spec = ef.get("spec") or {}
+    selector = (spec.get("workloadSelector") or {}).get("labels")
+    match = patch.get("match") or {}
+    context = match.get("context", "ANY")
+    rc = match.get("routeConfiguration") or {}
+    vhost = rc.get("vhost") or {}
+    route_name = (vhost.get("route") or {}).get("name")
+    vhost_name = str(vhost.get("name") or "")
+
+    def route_ok() -> bool:
+        return not route_name or route_name == ctx.http_name
+
+    def outbound_vhost_ok(ports: tuple[int, ...]) -> bool:
+        if not vhost_name:
+            return True
+        host, _, port = vhost_name.rpartition(":")
+        host = host or vhost_name
+        if not any(host_matches(host, h, ctx.namespace) for h in ctx.hosts):
+            return False
+        return not (ports and port.isdigit() and int(port) not in ports)
+
+    if ef_ns not in {root, ctx.namespace} | {g.namespace for g in ctx.gateways}:
+        return False
+    if context in ("ANY", "GATEWAY") and ctx.gateways:
+        for gw in ctx.gateways:
+            labels = {str(k): str(v) for k, v in (selector or {}).items()}
+            picked = (not labels and ef_ns in (root, gw.namespace)) or (
+                bool(labels) and gw.selector is not None and labels.items() <= dict(gw.selector).items()
+            )
+            if picked and outbound_vhost_ok(gw.ports) and route_ok():
+                return True
+    if context in ("ANY", "SIDECAR_OUTBOUND") and ctx.mesh and outbound_vhost_ok(()) and route_ok():
+        return True  # the selector picks client workloads, which the route does not name
+    if context in ("ANY", "SIDECAR_INBOUND") and route_ok():
+        labels = {str(k): str(v) for k, v in (selector or {}).items()}
+        app = labels.get("app")
+        if (not labels and ef_ns in (root, ctx.namespace)) or (
+            app is not None and ctx.destinations and all(d == app for d in ctx.destinations)
+        ):
+            return True
+    return False
+
+
+def limit_for(
+    store: Store, kind: Resource | None, ctx: RouteContext, root: str
+) -> tuple[RateLimit | None, LimitSource | None]:
+    """The route's rate limit and the EnvoyFilter patch it comes from (route level beats filter level)."""
+    if kind is None:
+        return None, None
+    filters = sorted(store.of(kind), key=lambda ef: _order_key(ef, root))
+    best: dict[str, tuple[RateLimit, LimitSource]] = {}
+    for ef in filters:
+        key = ObjKey.for_object(kind, ef)
+        for i, patch in enumerate((ef.get("spec") or {}).get("configPatches") or []):
+            if not isinstance(patch, dict):
+                continue
+            level: Literal["route", "filter"]
+            if patch.get("applyTo") == "HTTP_ROUTE":
+                config, level = route_patch_config(patch), "route"
+            elif patch.get("applyTo") == "HTTP_FILTER":
+                config, level = filter_patch_config(patch), "filter"
+            else:
+                continue
+            limit = limit_from_config(config)
+            if limit is not None and patch_applies(ef, patch, ctx, root):
+                best[level] = (limit, LimitSource(key, i, level))  # later filters win
+    chosen = best.get("route") or best.get("filter")
+    return (chosen[0], chosen[1]) if chosen else (None, None)
+
+
+# -- JWT from RequestAuthentication + AuthorizationPolicy -------------------------------------------
+
+
+def _requires_principal(policy: JsonDict) -> bool:
+    spec = policy.get("spec") or {}
+    action = spec.get("action", "ALLOW")
+    for rule in spec.get("rules") or []:
+        for source in (rule or {}).get("from") or []:
+            s = (source or {}).get("source") or {}
+            if action == "ALLOW" and "*" in (s.get("requestPrincipals") or []):
+                return True
+            if action == "DENY" and "*" in (s.get("notRequestPrincipals") or []):
+                return True
+    return False
+
+
+def jwt_for(store: Store, kinds: IstioKinds, ctx: RouteContext, root: str) -> Jwt | None:
+    providers: list[JwtProvider] = []
+    for ra in store.of(kinds.request_authentication):
+        meta, spec = ra.get("metadata") or {}, ra.get("spec") or {}
+        if not selects(
+            (spec.get("selector") or {}).get("matchLabels"), meta.get("namespace") or "", ctx, root
+        ):
+            continue
+        for i, rule in enumerate(spec.get("jwtRules") or []):
+            if not isinstance(rule, dict):
+                continue
+            providers.append(
+                JwtProvider(
+                    name=f"{meta.get('name')}-{i}",
+                    issuer=str(rule.get("issuer") or ""),
+                    audiences=tuple(str(a) for a in rule.get("audiences") or []),
+                    jwks_uri=rule.get("jwksUri"),
+                    jwks_inline=rule.get("jwks"),
+                    from_headers=tuple(
+                        str(h.get("name")) for h in rule.get("fromHeaders") or [] if isinstance(h, dict)
+                    ),
+                    forward=bool(rule.get("forwardOriginalToken", False)),
+                )
+            )
+    if not providers:
+        return None
+    required = False
+    for ap in store.of(kinds.authorization_policy):
+        meta, spec = ap.get("metadata") or {}, ap.get("spec") or {}
+        if selects((spec.get("selector") or {}).get("matchLabels"), meta.get("namespace") or "", ctx, root):
+            required = required or _requires_principal(ap)
+    return Jwt(providers=tuple(providers), required=required)
+
+
+# -- the whole picture ------------------------------------------------------------------------------
+
+
+def model(store: Store, kinds: IstioKinds, namespace: str, root: str) -> Modelled:
+    gateways = {
+        ((g.get("metadata") or {}).get("namespace") or "", (g.get("metadata") or {}).get("name") or ""): g
+        for g in store.of(kinds.gateway)
+    }
+    rules: dict[str, JsonDict] = {}
+    for dr in store.of(kinds.destination_rule, namespace):
+        host = str((dr.get("spec") or {}).get("host") or "")
+        rules.setdefault(short_host(host), dr)
+    entries: list[tuple[JsonDict, int, JsonDict]] = []
+    for vs in store.of(kinds.virtual_service, namespace):
+        for i, http in enumerate((vs.get("spec") or {}).get("http") or []):
+            if isinstance(http, dict):
+                entries.append((vs, i, http))
+    names = unique_names(
+        [
+            (
+                str(http.get("name") or f"{vs['metadata']['name']}-{i}"),
+                f"{vs['metadata']['name']}-{http.get('name') or i}",
+            )
+            for vs, i, http in entries
+        ]
+    )
+    out = Modelled()
+    for (vs, i, http), name in zip(entries, names, strict=True):
+        meta, spec = vs["metadata"], vs.get("spec") or {}
+        refs, mesh = gateway_refs(vs, gateways)
+        dests = [d.get("destination") or {} for d in http.get("route") or [] if isinstance(d, dict)]
+        ctx = RouteContext(
+            namespace=meta.get("namespace") or namespace,
+            virtual_service=meta["name"],
+            index=i,
+            hosts=tuple(str(h) for h in spec.get("hosts") or ()) or ("*",),
+            http_name=http.get("name"),
+            gateways=refs,
+            mesh=mesh,
+            destinations=tuple(short_host(str(d.get("host", ""))) for d in dests),
+        )
+        limit, source = limit_for(store, kinds.envoy_filter, ctx, root)
+        dest_hosts = {short_host(str(d.get("host", ""))) for d in dests}
+        rule = rules.get(next(iter(dest_hosts))) if len(dest_hosts) == 1 else None
+        route = Route(
+            name=name,
+            backends=backends(http),
+            hosts=ctx.hosts,
+            matches=_matches(http),
+            weight_mode="percent",
+            rate_limit=limit,
+            cors=cors(http.get("corsPolicy")),
+            jwt=jwt_for(store, kinds, ctx, root),
+            timeout=duration(http.get("timeout")),
+            retries=_retries(http.get("retries")),
+            circuit_breaker=_circuit_breaker(rule),
+            mirror=_mirror(http),
+            headers=_headers(http),
+            listener=refs[0].name if refs else "mesh",
+            source=f"VirtualService {ctx.namespace}/{meta['name']} http[{i}]",
+        )
+        key = ObjKey.for_object(kinds.virtual_service, vs)
+        out.add(route, Binding(name, key, i, http.get("name"), IstioRouteInfo(ctx, source)))
+    return out
+
+
+def related(store: Store, kinds: IstioKinds, binding: Binding, root: str) -> list[ObjKey]:
+    """The DestinationRule, Gateways, EnvoyFilters and JWT policies that shape a route."""
+    info: IstioRouteInfo = binding.context
+    ctx = info.context
+    keys: list[ObjKey] = []
+    for gw in ctx.gateways:
+        if kinds.gateway is not None:
+            keys.append(ObjKey.of(kinds.gateway, gw.namespace, gw.name))
+    for dr in store.of(kinds.destination_rule, ctx.namespace):
+        if short_host(str((dr.get("spec") or {}).get("host") or "")) in ctx.destinations:
+            keys.append(ObjKey.for_object(kinds.destination_rule, dr))  # type: ignore[arg-type]
+    if info.limit_source is not None:
+        keys.append(info.limit_source.filter)
+    for res in (kinds.request_authentication, kinds.authorization_policy):
+        for obj in store.of(res):
+            meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+            if selects(
+                (spec.get("selector") or {}).get("matchLabels"), meta.get("namespace") or "", ctx, root
+            ):
+                keys.append(ObjKey.for_object(res, obj))  # type: ignore[arg-type]
+    return [k for k in dict.fromkeys(keys) if store.get(k) is not None]
