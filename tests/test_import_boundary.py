@@ -60,6 +60,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.audit",
         "connectors.demo",
         "connectors.kube.contexts",
+        "connectors.probe",
     )
     offenders = []
     for path in sorted((ROOT / "tui").rglob("*.py")):

@@ -1,0 +1,310 @@
+"""The operator console: a Textual app over one ``Connector``.
+
+The app owns the connection: it attaches to the connector in a worker, then polls it with a
+self-rescheduling timer (``tui.live``) and publishes what it sees as reactive attributes —
+``connection``, ``routes``, ``snapshot``, ``capabilities`` — that screens watch. Views are Textual
+modes (routes, policies, history, connect), so ``:routes`` returns to where the operator was.
+Screens live in ``tui/screens``; everything that blocks runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterable
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import var
+from textual.screen import Screen
+from textual.timer import Timer
+
+from connectors.base import Capabilities, Connector, GatewayInfo
+from connectors.errors import GatewayError
+from connectors.metrics.types import Snapshot
+from connectors.model import Route
+
+from . import commands
+from .config import ConsoleConfig, load_config, save_setting
+from .live import Attached, Backoff, ConnectionState, PollResult, attach, poll_once
+from .outcomes import WorkerOutcomes, report_error
+from .screens.connect import ConnectScreen
+from .screens.help import HelpScreen
+from .screens.history import HistoryScreen
+from .screens.policies import PoliciesScreen
+from .screens.routes import RoutesScreen
+from .themes import DEFAULT_THEME, app_variables, load_themes, next_theme
+
+ROUTES_EVERY = 5  # polls between route list refreshes (metrics refresh on every poll)
+
+# Screens other engineers add later; opened lazily so the console runs without them.
+OPTIONAL_SCREENS = {
+    "triage": ("tui.screens.triage", "TriageScreen"),
+    "canary": ("tui.screens.canary", "CanaryScreen"),
+    "charts": ("tui.screens.charts", "ChartsScreen"),
+}
+
+
+class ConsoleApp(WorkerOutcomes, App[None]):
+    """``ConsoleApp(connector)`` opens the routes view on it; ``ConsoleApp()`` opens Connect."""
+
+    TITLE = "gatewayctl"
+    CSS_PATH = "console.tcss"
+    MODES: ClassVar[dict[str, Any]] = {
+        "routes": RoutesScreen,
+        "policies": PoliciesScreen,
+        "history": HistoryScreen,
+        "connect": ConnectScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+t", "next_theme", "Theme", show=False),
+    ]
+
+    connection: var[ConnectionState] = var(ConnectionState())
+    routes: var[tuple[Route, ...]] = var((), always_update=True)
+    snapshot: var[Snapshot | None] = var(None, always_update=True)
+    capabilities: var[Capabilities] = var(Capabilities())
+
+    def __init__(
+        self, connector: Connector | None = None, *, readonly: bool = False, prometheus: str | None = None
+    ) -> None:
+        super().__init__()
+        self.connector: Connector | None = None
+        self._owned = False
+        self._demo: Any = None  # a DemoRunner started from the Connect screen
+        self._initial_connector = connector
+        self.readonly = readonly
+        self.prometheus = prometheus
+        self.info: GatewayInfo | None = None
+        self.metrics_source: Any = None
+        self.routes_loaded = False
+        loaded = load_config()
+        self.settings: ConsoleConfig = loaded.config
+        self._config_problems = [str(p) for p in loaded.problems]
+        self._backoff = Backoff()
+        self._poll_timer: Timer | None = None
+        self._polls = 0
+        self._want_routes = True
+        for theme in load_themes():
+            self.register_theme(theme)
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            self._config_problems.append(f"theme: unknown theme {self.settings.theme!r}")
+            self.theme = DEFAULT_THEME
+
+    # -- start-up -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self._config_problems:
+            self.notify("\n".join(self._config_problems), title="Settings ignored", severity="warning")
+        if self._initial_connector is not None:
+            self.attach(self._initial_connector)
+            self.switch_mode("routes")
+        else:
+            self.switch_mode("connect")
+
+    def get_css_variables(self) -> dict[str, str]:
+        variables = app_variables(super().get_css_variables())
+        self.theme_variables = variables
+        return variables
+
+    # -- the connection -------------------------------------------------------------------------
+
+    def attach(self, connector: Connector, *, owned: bool = False) -> None:
+        """Operate ``connector`` from now on. ``owned``: the console opened it, so closes it when done
+        (a connector handed in by the caller stays the caller's)."""
+        previous = self.connector
+        if previous is not None and previous is not connector and self._owned:
+            self.run_worker(previous.close, thread=True, group="close", name="close", exit_on_error=False)
+        self._owned = owned
+        if self.readonly:
+            connector.readonly = True  # the connector refuses apply() too, not only the UI
+        self.connector = connector
+        self.info = None
+        self.metrics_source = None
+        self.routes_loaded = False
+        self.snapshot = None
+        self.routes = ()
+        self.capabilities = connector.capabilities() if connector.readonly else Capabilities()
+        self._backoff.reset()
+        self._stop_polling()
+        self.connection = ConnectionState("connecting", readonly=connector.readonly)
+        for mode in ("routes", "policies", "history"):
+            if mode != self.current_mode and mode in self._screen_stacks:
+                self.remove_mode(mode)
+                self.add_mode(mode, self.MODES[mode])
+        self._start_attach()
+
+    def adopt_demo(self, runner: Any) -> None:
+        """Operate the demo the Connect screen started; it is stopped when the console exits."""
+        self._demo = runner
+        self.attach(runner.ctx.connector)
+
+    def _start_attach(self) -> None:
+        self._poll_timer = None
+        if self.connector is not None:
+            self.run_worker(
+                partial(attach, self.connector, self.prometheus),
+                thread=True,
+                group="poll",
+                exclusive=True,
+                exit_on_error=False,
+                name="attach",
+            )
+
+    def _start_poll(self) -> None:
+        self._poll_timer = None
+        if self.connector is None:
+            return
+        want_routes = self._want_routes or self._polls % ROUTES_EVERY == 0
+        self._want_routes = False
+        self._polls += 1
+        self.run_worker(
+            partial(poll_once, self.connector, self.metrics_source, want_routes=want_routes),
+            thread=True,
+            group="poll",
+            exclusive=True,
+            exit_on_error=False,
+            name="poll",
+        )
+
+    def _stop_polling(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+
+    def _schedule(self, delay: float, callback: Any) -> None:
+        self._stop_polling()
+        self._poll_timer = self.set_timer(delay, callback)
+
+    def refresh_now(self) -> None:
+        """Re-read routes and figures now (ctrl+r, after an apply)."""
+        self._want_routes = True
+        if self.connector is None:
+            return
+        if self._poll_timer is not None:  # idle between polls: poll now instead of waiting
+            self._stop_polling()
+            self.call_later(self._start_attach if self.info is None else self._start_poll)
+
+    def worker_succeeded(self, name: str, result: Any) -> None:
+        if name == "attach" and isinstance(result, Attached):
+            self.info = result.info
+            self.capabilities = result.capabilities
+            self.metrics_source = result.metrics
+            if result.metrics_note:
+                self.notify(result.metrics_note, title="Metrics", severity="warning")
+            self._want_routes = True
+            self._start_poll()
+        elif name == "poll" and isinstance(result, PollResult):
+            self._poll_finished(result)
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name in ("attach", "poll"):
+            self._connection_lost(error, retry=self._start_attach if name == "attach" else self._start_poll)
+            if not isinstance(error, GatewayError):
+                report_error(self, error)
+            return True
+        return False
+
+    def _poll_finished(self, result: PollResult) -> None:
+        if not result.ok:
+            assert result.error is not None
+            self._want_routes = True
+            self._connection_lost(result.error, retry=self._start_poll)
+            return
+        was = self.connection.status
+        if was != "connected":
+            self._backoff.reset()
+            info = self.info
+            self.connection = ConnectionState(
+                "connected",
+                gateway=info.title if info else "",
+                endpoint=info.endpoint if info else "",
+                readonly=self.connector.readonly if self.connector else self.readonly,
+            )
+            if was == "lost":
+                self.notify("The gateway answers again.", title="Connection restored")
+        if result.routes is not None and (not self.routes_loaded or result.routes != self.routes):
+            self.routes_loaded = True
+            self.routes = result.routes
+        if self.metrics_source is not None:
+            self.snapshot = result.snapshot
+        self._schedule(self.settings.refresh_seconds, self._start_poll)
+
+    def _connection_lost(self, error: BaseException, retry: Any) -> None:
+        delay = self._backoff.next_delay()
+        info = self.info
+        self.connection = ConnectionState(
+            "lost",
+            gateway=info.title if info else self.connection.gateway,
+            reason=str(error).splitlines()[0] if str(error) else type(error).__name__,
+            retry_in=delay,
+            readonly=self.connection.readonly,
+        )
+        self._schedule(delay, retry)
+
+    # -- views, commands, themes ----------------------------------------------------------------
+
+    def show_view(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def run_console_command(self, text: str) -> None:
+        """What the ``:`` prompt runs (``routes``, ``theme light``, ``canary shop``...)."""
+        commands.run(self, text)
+
+    def open_optional(self, key: str, *args: Any) -> None:
+        """Open a screen that another part of the project provides, if it exists yet."""
+        module_name, class_name = OPTIONAL_SCREENS[key]
+        try:
+            screen_class = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            self.notify(f"The {key} view is not available yet.", title="Not available", severity="warning")
+            return
+        self.push_screen(screen_class(*args))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_next_theme(self) -> None:
+        self.theme = next_theme(self.theme)
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    def watch_theme(self, theme: str) -> None:
+        if self.is_running and theme != self.settings.theme:
+            self.settings = ConsoleConfig(theme, self.settings.last_target, self.settings.refresh_seconds)
+            self.run_worker(
+                partial(save_setting, "theme", theme), thread=True, group="config", exit_on_error=False
+            )
+
+    def remember_target(self, key: str) -> None:
+        self.settings = ConsoleConfig(self.settings.theme, key, self.settings.refresh_seconds)
+        self.run_worker(
+            partial(save_setting, "last_target", key), thread=True, group="config", exit_on_error=False
+        )
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield from commands.palette(self, screen)
+
+    def on_unmount(self) -> None:
+        self._stop_polling()
+        metrics, connector, demo = self.metrics_source, self.connector, self._demo
+        self.connector = self.metrics_source = self._demo = None
+
+        def close() -> None:
+            if metrics is not None and callable(getattr(metrics, "close", None)):
+                metrics.close()
+            if connector is not None and self._owned:
+                connector.close()
+            if demo is not None:
+                demo.stop()
+
+        # A thread with a time limit, so a hung gateway cannot hang the exit.
+        closer = threading.Thread(target=close, name="console-close", daemon=True)
+        closer.start()
+        closer.join(timeout=10)

@@ -1,0 +1,151 @@
+"""The ``:`` prompt's commands and the command palette's entries (ctrl+p), in one table.
+
+``:routes`` ``:policies`` ``:gateways`` ``:history`` ``:ctx`` jump to a view (k9s aliases work:
+``:rt``, ``:pol``, ``:gw``, ``:hist``, ``:context``); ``:theme NAME``, ``:undo``, ``:refresh``,
+``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``; ``:q`` goes back, ``:quit`` quits.
+Screens add their own palette entries (edit the selected route, ...) with ``palette_commands()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from .themes import THEME_ORDER
+
+if TYPE_CHECKING:
+    from .app import ConsoleApp
+
+VIEWS = {
+    "routes": "routes",
+    "route": "routes",
+    "rt": "routes",
+    "policies": "policies",
+    "policy": "policies",
+    "pol": "policies",
+    "gateways": "connect",
+    "gateway": "connect",
+    "gw": "connect",
+    "ctx": "connect",
+    "context": "connect",
+    "contexts": "connect",
+    "connect": "connect",
+    "history": "history",
+    "hist": "history",
+}
+
+# Every word the prompt completes.
+COMPLETIONS = sorted(
+    {
+        *VIEWS,
+        *(f"theme {t}" for t in THEME_ORDER),
+        "undo",
+        "refresh",
+        "help",
+        "triage",
+        "canary ",
+        "charts",
+        "quit",
+        "q",
+    }
+)
+
+
+def selected_route(app: ConsoleApp) -> str | None:
+    """The route the current screen is about (its cursor row or its subject), if any."""
+    getter = getattr(app.screen, "selected_route", None)
+    value = getter() if callable(getter) else None
+    return value if isinstance(value, str) else None
+
+
+def run(app: ConsoleApp, text: str) -> None:
+    word, _, arg = text.strip().partition(" ")
+    word, arg = word.lower(), arg.strip()
+    if not word:
+        return
+    if word in VIEWS:
+        app.show_view(VIEWS[word])
+        if VIEWS[word] == "connect":
+            focus = getattr(app.screen, "focus_section", None)
+            if callable(focus):
+                focus("kube" if word.startswith(("ctx", "context")) else "native")
+    elif word == "theme":
+        if arg in app.available_themes:
+            app.theme = arg
+        else:
+            app.notify(f"Themes: {', '.join(THEME_ORDER)}", title=f"Unknown theme {arg!r}", severity="error")
+    elif word in ("undo", "refresh", "help"):
+        getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
+    elif word == "triage":
+        app.open_optional("triage", app.connector)
+    elif word == "canary":
+        route = arg or selected_route(app)
+        if not route:
+            app.notify("Say which route: :canary ROUTE", title="Canary", severity="warning")
+        else:
+            app.open_optional("canary", app.connector, route)
+    elif word == "charts":
+        app.open_optional("charts", app.connector, arg or selected_route(app))
+    elif word in ("q", "q!", "back"):
+        if len(app.screen_stack) > 1:
+            app.pop_screen()
+        else:
+            app.notify("ctrl+q quits the console", timeout=3)
+    elif word in ("quit", "exit", "qa"):
+        app.exit()
+    else:
+        app.notify(
+            "Try :routes, :policies, :gateways, :history, :ctx, :theme NAME, :canary ROUTE, :triage, :q",
+            title=f"Unknown command {word!r}",
+            severity="error",
+        )
+
+
+def _missing(app: ConsoleApp, word: str) -> Callable[[], None]:
+    def explain() -> None:
+        app.notify(f"{word} is not available on this view", severity="warning")
+
+    return explain
+
+
+def palette(app: ConsoleApp, screen: Screen[Any]) -> Iterable[SystemCommand]:
+    """Entries for Textual's command palette: views, gateway actions, themes, optional views."""
+    yield SystemCommand("Routes", "Go to the routes view (:routes)", lambda: app.show_view("routes"))
+    yield SystemCommand(
+        "Policies", "Every policy on every route (:policies)", lambda: app.show_view("policies")
+    )
+    yield SystemCommand(
+        "History", "Applied changes, newest first (:history)", lambda: app.show_view("history")
+    )
+    yield SystemCommand(
+        "Gateways", "Connect to another gateway (:gateways, :ctx)", lambda: run(app, "gateways")
+    )
+    yield SystemCommand("Refresh", "Re-read routes and live figures now (ctrl+r)", app.refresh_now)
+    own = getattr(screen, "palette_commands", None)
+    if callable(own):
+        for title, help_text, callback in own():
+            yield SystemCommand(title, help_text, callback)
+    for name in THEME_ORDER:
+        yield SystemCommand(
+            f"Theme: {name}", f"Switch to the {name} theme (ctrl+t cycles)", _set_theme(app, name)
+        )
+    route = selected_route(app)
+    yield SystemCommand("Triage", "Which routes need attention (:triage)", lambda: run(app, "triage"))
+    if route:
+        yield SystemCommand(
+            f"Canary {route}",
+            "Step traffic to the new backend while watching errors",
+            lambda: run(app, f"canary {route}"),
+        )
+    yield SystemCommand("Charts", "Traffic charts (:charts)", lambda: run(app, "charts"))
+    yield SystemCommand("Help", "Keys of this view (?)", app.action_help)
+
+
+def _set_theme(app: ConsoleApp, name: str) -> Callable[[], None]:
+    def set_theme() -> None:
+        app.theme = name
+
+    return set_theme

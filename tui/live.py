@@ -1,0 +1,129 @@
+"""The live link to a gateway: one blocking poll (run in a worker thread) and the connection state.
+
+The app runs ``poll_once`` in a thread worker, and schedules the next poll only when the previous
+one has finished (a self-rescheduling timer), so polls never pile up behind a slow gateway. A failed
+poll marks the connection lost and the next attempt waits longer each time (``Backoff``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from connectors.base import Capabilities, Connector, GatewayInfo
+from connectors.errors import ConnectionFailed, GatewayError
+from connectors.metrics.types import Snapshot
+from connectors.model import Route
+
+Status = Literal["disconnected", "connecting", "connected", "lost"]
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    status: Status = "disconnected"
+    gateway: str = ""  # GatewayInfo.title
+    endpoint: str = ""
+    reason: str = ""  # why the connection is lost
+    retry_in: float = 0.0  # seconds until the next attempt, while lost
+    readonly: bool = False
+
+    @property
+    def summary(self) -> str:
+        if self.status == "connected":
+            return "connected"
+        if self.status == "connecting":
+            return "connecting…"
+        if self.status == "lost":
+            return f"connection lost: {self.reason} — retrying in {self.retry_in:.0f}s"
+        return "not connected"
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll saw. ``routes`` is None when routes were not asked for this time."""
+
+    ok: bool
+    routes: tuple[Route, ...] | None = None
+    snapshot: Snapshot | None = None
+    error: GatewayError | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Attached:
+    """What is learnt once on connecting: who the gateway is, what may be edited, where metrics are."""
+
+    info: GatewayInfo
+    capabilities: Capabilities
+    metrics: Any = None
+    metrics_note: str = ""
+
+
+def attach(connector: Connector, prometheus: str | None = None) -> Attached:
+    """Blocking: the gateway's identity, capabilities and metrics source (in a worker thread)."""
+    info = connector.info()
+    capabilities = connector.capabilities()
+    metrics: Any = None
+    note = ""
+    if prometheus:
+        metrics, note = _prometheus_source(prometheus, connector)
+    if metrics is None:
+        metrics = connector.metrics()
+    if metrics is None:
+        factory = _metrics_factory("metrics_for")
+        metrics = factory(connector) if factory is not None else None
+    return Attached(info, capabilities, metrics, note)
+
+
+def _metrics_factory(name: str) -> Any:
+    """A factory of the metrics package, looked up by name so the console runs before it exists."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module("connectors.metrics"), name, None)
+    except ImportError:
+        return None
+
+
+def _prometheus_source(url: str, connector: Connector) -> tuple[Any, str]:
+    factory = _metrics_factory("prometheus_source")
+    if factory is None:
+        return None, "Prometheus metrics are not available yet; showing the gateway's own figures"
+    return factory(url, connector), ""
+
+
+def poll_once(connector: Connector, metrics: Any, *, want_routes: bool) -> PollResult:
+    """Blocking: check the gateway is up, read its routes (when asked) and a metrics snapshot."""
+    started = time.monotonic()
+    try:
+        reason = connector.health()
+        if reason is not None:
+            raise ConnectionFailed(reason)
+        routes = tuple(connector.list_routes()) if want_routes else None
+    except GatewayError as exc:
+        return PollResult(False, error=exc, seconds=time.monotonic() - started)
+    snapshot: Snapshot | None = None
+    if metrics is not None:
+        try:
+            snapshot = metrics.snapshot()
+        except GatewayError:
+            snapshot = None  # metrics trouble must not mark the gateway as lost
+    return PollResult(True, routes=routes, snapshot=snapshot, seconds=time.monotonic() - started)
+
+
+@dataclass
+class Backoff:
+    """Retry delays after failures: 1, 2, 4, 8, 16, then every 30 seconds."""
+
+    first: float = 1.0
+    limit: float = 30.0
+    failures: int = field(default=0)
+
+    def next_delay(self) -> float:
+        delay = float(min(self.limit, self.first * 2.0**self.failures))
+        self.failures += 1
+        return delay
+
+    def reset(self) -> None:
+        self.failures = 0

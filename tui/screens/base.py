@@ -1,0 +1,67 @@
+"""What every view shares: the status line, the ``:`` prompt, refresh, back, worker outcomes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+
+from ..commands import COMPLETIONS
+from ..outcomes import WorkerOutcomes
+from ..widgets.command_line import CommandLine
+from ..widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from ..app import ConsoleApp
+
+
+class ConsoleScreen(WorkerOutcomes, Screen[None]):
+    """A full-screen view. Subclasses compose ``self.chrome()`` first, then their body and Footer."""
+
+    VIEW: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("colon", "command_line", "Command", key_display=":"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False),
+        Binding("q", "back", "Back", show=False),
+    ]
+
+    @property
+    def console(self) -> ConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    def chrome(self) -> tuple[StatusBar, CommandLine]:
+        return StatusBar(self.VIEW), CommandLine(COMPLETIONS, id="command-line")
+
+    def action_command_line(self) -> None:
+        self.query_one(CommandLine).open("command")
+
+    def on_command_line_command(self, message: CommandLine.Command) -> None:
+        self.console.run_console_command(message.text)
+
+    def on_command_line_closed(self, message: CommandLine.Closed) -> None:
+        self.focus_body()
+
+    def focus_body(self) -> None:
+        """Put focus back on the view's main widget after the prompt closes."""
+
+    def action_refresh(self) -> None:
+        self.console.refresh_now()
+        self.notify("Refreshing…", timeout=1)
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+
+class ConsoleModal(WorkerOutcomes, ModalScreen[Any]):
+    """A dialog over a view; escape closes it (unless busy)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
+
+    @property
+    def console(self) -> ConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    def action_close(self) -> None:
+        self.dismiss(None)

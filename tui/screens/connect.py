@@ -1,0 +1,191 @@
+"""Connect: the gateways this operator can reach — native gateways, kubeconfig contexts, the demo.
+
+Discovery and opening run in workers; the last choice is remembered in the settings file and
+pre-selected next time. A gateway that cannot be opened shows why and the list stays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from connectors.base import Connector
+from connectors.registry import Target, discover_targets, open_target
+
+from .base import ConsoleScreen
+
+DEMO_KEY = "demo"
+
+
+def _start_demo() -> Any:
+    """Blocking: start the embedded demo (backends, a real Envoy, traffic); returns its runner."""
+    from connectors.demo.runner import DemoRunner
+
+    runner = DemoRunner()
+    runner.start()
+    return runner
+
+
+class ConnectScreen(ConsoleScreen):
+    VIEW = "connect"
+    DEFAULT_CSS = """
+    ConnectScreen #intro { padding: 1 2; color: $text-muted; }
+    ConnectScreen OptionList { height: 1fr; margin: 0 2 1 2; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Connect", key_display="⏎", show=False),
+        Binding("ctrl+r", "refresh", "Rescan"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: dict[str, Target] = {}
+        self._section = "native"
+
+    def compose(self) -> ComposeResult:
+        yield from self.chrome()
+        yield Static(
+            "Choose a gateway and press enter. Native gateways are the ones `gatewayctl-tui up` started; "
+            "Kubernetes contexts come from your kubeconfig.",
+            id="intro",
+        )
+        yield OptionList(
+            Option(Content.styled("looking for gateways…", "$text-muted"), disabled=True), id="targets"
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def focus_body(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def focus_section(self, section: str) -> None:
+        """``:ctx`` lands on the Kubernetes contexts, ``:gateways`` on the native gateways."""
+        self._section = section
+        self._highlight_section()
+
+    def action_refresh(self) -> None:
+        self.run_worker(discover_targets, thread=True, group="discover", exclusive=True, name="discover")
+
+    def _highlight_section(self) -> None:
+        options = self.query_one(OptionList)
+        wanted_kind = "kube" if self._section == "kube" else "native"
+        current = self.console.connector
+        last = self.console.settings.last_target
+        best = None
+        for index in range(options.option_count):
+            option_id = options.get_option_at_index(index).id or ""
+            target = self.targets.get(option_id)
+            if target is None:
+                continue
+            if target.kind == wanted_kind and best is None:
+                best = index
+            if last and target.key == last and self._section == "native" and current is None:
+                best = index
+                break
+        if best is not None:
+            options.highlighted = best
+
+    def worker_succeeded(self, name: str, result: Any) -> None:
+        if name == "discover" and isinstance(result, list):
+            self._show_targets(result)
+        elif name == "open" and isinstance(result, tuple):
+            connector, key = result
+            self.console.remember_target(key)
+            self.console.attach(connector, owned=True)
+            self.console.show_view("routes")
+        elif name == "demo":
+            self.console.adopt_demo(result)
+            self.console.show_view("routes")
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name in ("open", "demo"):
+            self.query_one("#intro", Static).update(
+                Content.styled(f"Could not connect: {error}", "$text-error")
+            )
+        return False
+
+    def _show_targets(self, targets: list[Target]) -> None:
+        self.targets = {t.key: t for t in targets}
+        options = self.query_one(OptionList)
+        options.clear_options()
+        current = self.console.info.title if self.console.info else None
+        groups = (
+            (
+                "Native gateways",
+                [t for t in targets if t.kind == "native"],
+                "none running — start one with `gatewayctl-tui up CONFIG`",
+            ),
+            ("Kubernetes contexts", [t for t in targets if t.kind == "kube"], "no kubeconfig contexts found"),
+        )
+        for title, members, empty in groups:
+            options.add_option(Option(Content.styled(title, "bold $text-primary"), disabled=True))
+            if not members:
+                options.add_option(Option(Content.styled(f"  {empty}", "$text-muted"), disabled=True))
+            for target in members:
+                mark = (
+                    "  ● "
+                    if current and target.kind == "native" and current.endswith(":" + target.name)
+                    else "    "
+                )
+                label = Content.assemble(
+                    mark,
+                    Content.styled(target.name, "bold"),
+                    Content.styled(
+                        f"  {target.detail}" + (f"  ns {target.namespace}" if target.namespace else ""),
+                        "$text-muted",
+                    ),
+                )
+                options.add_option(Option(label, id=target.key))
+        options.add_option(Option(Content.styled("Demo", "bold $text-primary"), disabled=True))
+        options.add_option(
+            Option(
+                Content.assemble(
+                    "    ",
+                    Content.styled("start the demo", "bold"),
+                    Content.styled("  two backends, a real Envoy and traffic on this machine", "$text-muted"),
+                ),
+                id=DEMO_KEY,
+            )
+        )
+        self._highlight_section()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._open(event.option.id or "")
+
+    def action_open(self) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            self._open(options.get_option_at_index(options.highlighted).id or "")
+
+    def _open(self, key: str) -> None:
+        readonly = self.console.readonly
+        if key == DEMO_KEY:
+            self.query_one("#intro", Static).update("Starting the demo (backends, Envoy, traffic)…")
+            self.run_worker(_start_demo, thread=True, group="open", exclusive=True, name="demo")
+            return
+        target = self.targets.get(key)
+        if target is None:
+            return
+        self.query_one("#intro", Static).update(f"Connecting to {target.name}…")
+
+        def open_it() -> tuple[Connector, str]:
+            try:
+                return open_target(target, readonly=readonly), target.key
+            except ImportError as exc:
+                from connectors.errors import GatewayError
+
+                what = "Kubernetes" if target.kind == "kube" else "native"
+                raise GatewayError(f"opening {what} gateways is not available yet ({exc.name})") from exc
+
+        self.run_worker(open_it, thread=True, group="open", exclusive=True, name="open")

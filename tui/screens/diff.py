@@ -1,0 +1,181 @@
+"""Review a plan, then apply it: the model diff and the native diff, warnings, confirm, progress, result.
+
+Nothing reaches the gateway before this screen's confirm. The apply runs in a worker (the connector
+writes, then verifies); the dialog then shows the verification and the time taken, or the gateway's
+own reason for refusing (the running config is left as it was). Dismissed with the ApplyResult on
+success, None otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, LoadingIndicator, Static, TabbedContent, TabPane
+
+from connectors.base import ApplyResult, Plan
+from connectors.errors import ChangeConflict, ChangeRejected, GatewayError
+
+from ..highlight import highlight_diff
+from ..outcomes import error_text
+from .base import ConsoleModal
+
+
+class DiffScreen(ConsoleModal):
+    DEFAULT_CSS = """
+    DiffScreen { align: center middle; }
+    DiffScreen #dialog {
+        width: 110; max-width: 100%; height: 90%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    DiffScreen #heading { text-style: bold; color: $text-primary; }
+    DiffScreen #description { color: $text; padding: 0 0 1 0; }
+    DiffScreen #warnings { color: $text-warning; display: none; padding: 0 0 1 0; }
+    DiffScreen #warnings.-shown { display: block; }
+    DiffScreen TabbedContent { height: 1fr; }
+    DiffScreen TabPane { padding: 0; }
+    DiffScreen VerticalScroll { height: 1fr; }
+    DiffScreen #progress { height: 3; display: none; }
+    DiffScreen #progress.-shown { display: block; }
+    DiffScreen #outcome { height: auto; max-height: 12; display: none; padding: 1 0 0 0; }
+    DiffScreen #outcome.-shown { display: block; }
+    DiffScreen #buttons { height: auto; padding: 1 0 0 0; }
+    DiffScreen #buttons Button { margin: 0 2 0 0; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel"),
+        Binding("a,ctrl+s", "confirm", "Apply"),
+    ]
+
+    def __init__(self, plan: Plan, *, heading: str = "Review the change", apply: bool = True) -> None:
+        super().__init__()
+        self.plan = plan
+        self.heading = heading
+        self.can_apply = apply and not plan.is_empty
+        self.state = "review"  # review -> applying -> done
+        self.result: ApplyResult | None = None
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        with Vertical(id="dialog"):
+            yield Static(self.heading, id="heading")
+            description = (
+                plan.description if not plan.is_empty else "No change: the gateway already has this."
+            )
+            yield Static(Content(description), id="description")
+            yield Static(
+                Content("\n".join(f"⚠ {w}" for w in plan.warnings)),
+                id="warnings",
+                classes="-shown" if plan.warnings else "",
+            )
+            with TabbedContent(id="tabs"):
+                with TabPane("Model diff", id="model"), VerticalScroll():
+                    yield Static(highlight_diff(plan.model_diff), id="model-diff")
+                with TabPane(f"Native objects ({len(plan.native_changes)})", id="native"), VerticalScroll():
+                    yield Static(self._native(), id="native-diff")
+            yield LoadingIndicator(id="progress")
+            yield Static("", id="outcome")
+            with Horizontal(id="buttons"):
+                yield Button("Apply (a)", id="confirm", variant="warning", disabled=not self.can_apply)
+                yield Button("Cancel (esc)", id="cancel")
+
+    def _native(self) -> Content:
+        if not self.plan.native_changes:
+            return Content.styled("(no native objects change)", "$text-muted")
+        parts = []
+        for change in self.plan.native_changes:
+            parts.append(Content.styled(f"── {change.label}", "bold $text-accent"))
+            parts.append(highlight_diff(change.diff))
+        return Content("\n").join(parts)
+
+    def on_mount(self) -> None:
+        button = self.query_one("#confirm", Button)
+        if self.can_apply:
+            button.focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "confirm":
+            self.action_confirm()
+        else:
+            self.action_close()
+
+    def action_close(self) -> None:
+        if self.state != "applying":
+            self.dismiss(self.result)
+
+    def action_confirm(self) -> None:
+        if self.state != "review" or not self.can_apply:
+            return
+        connector = self.console.connector
+        if connector is None:
+            self.notify("Not connected to a gateway.", severity="error")
+            return
+        self.state = "applying"
+        self.query_one("#confirm", Button).disabled = True
+        self.query_one("#cancel", Button).disabled = True
+        self.query_one("#progress").add_class("-shown")
+        self._outcome(Content.styled("Applying, then verifying that the gateway serves it…", "$text-muted"))
+        plan = self.plan
+        self.run_worker(
+            lambda: connector.apply(plan), thread=True, group="apply", exclusive=True, name="apply"
+        )
+
+    def _outcome(self, content: Content) -> None:
+        outcome = self.query_one("#outcome", Static)
+        outcome.update(content)
+        outcome.add_class("-shown")
+
+    def _finish(self) -> None:
+        self.state = "done"
+        self.query_one("#progress").remove_class("-shown")
+        cancel = self.query_one("#cancel", Button)
+        cancel.label = "Close (esc)"
+        cancel.disabled = False
+        cancel.focus()
+
+    def worker_succeeded(self, name: str, result: Any) -> None:
+        if name != "apply" or not isinstance(result, ApplyResult):
+            return
+        self.result = result
+        verification = result.verification
+        details = "\n".join(f"  • {d}" for d in verification.details)
+        if verification.ok:
+            head = Content.styled(f"✔ Applied and verified in {result.seconds:.2f} s", "bold $text-success")
+        else:
+            head = Content.styled(
+                f"⚠ Applied in {result.seconds:.2f} s, but the gateway does not show it in effect yet",
+                "bold $text-warning",
+            )
+        lines = [head]
+        if details:
+            lines.append(Content(details))
+        lines.append(
+            Content.styled(f"change {result.entry.id} recorded in history (u undoes it)", "$text-muted")
+        )
+        self._outcome(Content("\n").join(lines))
+        self._finish()
+        self.notify(result.plan.description, title="Applied" if verification.ok else "Applied, not verified")
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name != "apply":
+            return False
+        title, message = error_text(error)
+        lines = [Content.styled(f"✖ {title}", "bold $text-error"), Content(message)]
+        if isinstance(error, ChangeRejected):
+            lines.append(
+                Content.styled(
+                    "Nothing changed: the gateway keeps serving its previous config.", "$text-muted"
+                )
+            )
+        elif isinstance(error, ChangeConflict):
+            lines.append(
+                Content.styled(
+                    "Nothing was written. Close, then edit again from the current state.", "$text-muted"
+                )
+            )
+        self._outcome(Content("\n").join(lines))
+        self._finish()
+        return isinstance(error, GatewayError)

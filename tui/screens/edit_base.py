@@ -1,0 +1,245 @@
+"""What the weights, rate limit and CORS forms share: validation as you type, the apply flow, and
+keeping the edit when the gateway goes away.
+
+A form builds a candidate Route from its fields on every change (``build``), shows each problem
+next to its field and keeps Apply disabled while there is any problem or no change. Apply plans the
+edit in a worker (re-reading the route first, ``tui.editing.plan_edit``), shows the diff, and only the
+diff's confirm applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, Static
+
+from connectors.base import ApplyResult, EditKind, Plan
+from connectors.errors import ChangeConflict, ConnectionFailed, GatewayNotRunning, Problem, ValidationError
+from connectors.model import Route
+
+from ..editing import LABELS, plan_edit
+from ..live import ConnectionState
+from ..outcomes import error_text
+from .base import ConsoleModal
+
+
+class FieldError(Static):
+    """The problem with one field, shown under it (empty when the field is fine)."""
+
+    DEFAULT_CSS = """
+    FieldError { color: $text-error; height: auto; padding: 0 0 0 1; display: none; }
+    FieldError.-shown { display: block; }
+    """
+
+    def show(self, messages: Iterable[str]) -> None:
+        text = "\n".join(f"✖ {m}" for m in messages)
+        self.update(text)
+        self.set_class(bool(text), "-shown")
+
+
+class EditorScreen(ConsoleModal):
+    KIND: ClassVar[EditKind]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel"),
+        Binding("ctrl+s", "apply", "Apply…"),
+        Binding("ctrl+r", "reload", "Start over", show=False),
+    ]
+    DEFAULT_CSS = """
+    EditorScreen { align: center middle; }
+    EditorScreen #dialog {
+        width: 96; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    EditorScreen #title { text-style: bold; color: $text-primary; padding: 0 0 1 0; }
+    EditorScreen #banner { display: none; color: $text-warning; background: $warning-muted; padding: 0 1; }
+    EditorScreen #banner.-shown { display: block; }
+    EditorScreen #form { height: auto; max-height: 40; }
+    EditorScreen #buttons { height: auto; padding: 1 0 0 0; }
+    EditorScreen #buttons Button { margin: 0 2 0 0; }
+    EditorScreen .row { height: auto; }
+    EditorScreen .label { width: 16; padding: 1 1 0 0; text-style: bold; }
+    EditorScreen .hint { color: $text-muted; }
+    EditorScreen #status { height: auto; padding: 1 0 0 0; }
+    """
+
+    def __init__(self, route: Route) -> None:
+        super().__init__()
+        self.original = route
+        self.candidate: Route | None = route
+        self.problems: list[Problem] = []
+        self.busy = False
+
+    # -- to implement ---------------------------------------------------------------------------
+
+    def compose_form(self) -> ComposeResult:
+        yield from ()
+
+    def build(self) -> tuple[Route | None, list[Problem]]:
+        """The edited route from the fields, and every problem with them (field path -> FieldError id)."""
+        raise NotImplementedError
+
+    def load(self, route: Route) -> None:
+        """Fill the fields from ``route`` (on open and on ctrl+r)."""
+
+    def summary(self, route: Route | None) -> Content | str:
+        """One line under the form describing the edit."""
+        return ""
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(
+                Content.assemble(
+                    Content.styled(f"Edit {LABELS[self.KIND]}", "bold"),
+                    " — route ",
+                    Content.styled(self.original.name, "bold $text-accent"),
+                ),
+                id="title",
+            )
+            yield Static("", id="banner")
+            with VerticalScroll(id="form"):
+                yield from self.compose_form()
+            yield Static("", id="status")
+            yield FieldError(id="error-general")
+            with Horizontal(id="buttons"):
+                yield Button("Apply… (ctrl+s)", id="apply", variant="primary", disabled=True)
+                yield from self.extra_buttons()
+                yield Button("Cancel (esc)", id="cancel")
+
+    def extra_buttons(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.load(self.original)
+        self.watch(self.app, "connection", self._connection_changed)
+        self.revalidate()
+
+    def revalidate(self) -> None:
+        """Rebuild the candidate from the fields and show every problem next to its field."""
+        self.candidate, self.problems = self.build()
+        by_field: dict[str, list[str]] = {}
+        for problem in self.problems:
+            by_field.setdefault(self.field_for(problem.path), []).append(problem.message)
+        for error in self.query(FieldError):
+            error.show(by_field.get(error.id or "", []))
+        self.query_one("#status", Static).update(self.summary(self.candidate))
+        self._update_apply()
+
+    def field_for(self, path: str) -> str:
+        """The FieldError id that shows a problem at ``path`` (``error-general`` by default)."""
+        return "error-general"
+
+    @property
+    def changed(self) -> bool:
+        return self.candidate is not None and self.candidate != self.original
+
+    def _update_apply(self) -> None:
+        lost = self.console.connection.status == "lost"
+        button = self.query_one("#apply", Button)
+        button.disabled = self.busy or lost or bool(self.problems) or not self.changed
+        button.tooltip = (
+            "fix the fields marked ✖ first"
+            if self.problems
+            else "nothing changed yet"
+            if not self.changed
+            else "the gateway is unreachable"
+            if lost
+            else None
+        )
+
+    def _connection_changed(self, state: ConnectionState) -> None:
+        banner = self.query_one("#banner", Static)
+        if state.status == "lost":
+            banner.update(
+                f"The gateway is unreachable ({state.reason}). Your edit is kept here; "
+                "Apply becomes available when it answers again."
+            )
+        banner.set_class(state.status == "lost", "-shown")
+        self._update_apply()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            self.action_apply()
+        elif event.button.id == "cancel":
+            self.action_close()
+
+    def action_close(self) -> None:
+        if not self.busy:
+            self.dismiss(None)
+
+    def action_reload(self) -> None:
+        """Start over from the route as the gateway has it now."""
+        current = next((r for r in self.console.routes if r.name == self.original.name), self.original)
+        self.original = current
+        self.load(current)
+        self.revalidate()
+        self.notify("Form reset to the gateway's current values.", timeout=3)
+
+    def action_apply(self) -> None:
+        if self.busy:
+            return
+        if self.problems:
+            self.notify(
+                "\n".join(str(p.message) for p in self.problems), title="Fix these first", severity="error"
+            )
+            return
+        if not self.changed or self.candidate is None:
+            self.notify("Nothing changed yet.", severity="warning", timeout=3)
+            return
+        connector = self.console.connector
+        if connector is None:
+            self.notify("Not connected to a gateway.", severity="error")
+            return
+        self.busy = True
+        self._update_apply()
+        self.query_one("#status", Static).update(Content.styled("Planning…", "$text-muted"))
+        original, candidate, kind = self.original, self.candidate, self.KIND
+        self.run_worker(
+            lambda: plan_edit(connector, kind, original, candidate),
+            thread=True,
+            group="plan",
+            exclusive=True,
+            name="plan",
+        )
+
+    def worker_succeeded(self, name: str, result: Any) -> None:
+        if name == "plan" and isinstance(result, Plan):
+            from .diff import DiffScreen
+
+            self.busy = False
+            self.revalidate()
+            self.app.push_screen(DiffScreen(result), self._applied)
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name != "plan":
+            return False
+        self.busy = False
+        self.revalidate()
+        title, message = error_text(error)
+        if isinstance(error, ValidationError):
+            # The gateway's own validation: show every problem in the form, keep the edit.
+            self.query_one("#error-general", FieldError).show(str(p) for p in error.problems)
+            return False
+        if isinstance(error, ConnectionFailed | GatewayNotRunning):
+            banner = self.query_one("#banner", Static)
+            banner.update(f"{title}: {message}. Your edit is kept; try Apply again when the gateway is back.")
+            banner.add_class("-shown")
+        elif isinstance(error, ChangeConflict):
+            self.query_one("#error-general", FieldError).show([message])
+        return False
+
+    def _applied(self, result: ApplyResult | None) -> None:
+        if result is None:
+            return  # cancelled, or refused: the form keeps the edit
+        self.console.refresh_now()
+        self.after_apply(result)
+
+    def after_apply(self, result: ApplyResult) -> None:
+        """Close the form once the change is applied (CORS stays open to probe it)."""
+        self.dismiss(None)

@@ -1,0 +1,116 @@
+"""A route's local rate limit: requests per interval, burst, on / off / removed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Input, Label, RadioButton, RadioSet, Static
+
+from connectors.errors import Problem
+from connectors.model import RateLimit, Route, route_problems
+from connectors.model.durations import format_duration, parse_duration
+
+from .edit_base import EditorScreen, FieldError
+
+MODES = ("on", "off", "none")
+MODE_LABELS = {
+    "on": "Enforced",
+    "off": "Off (kept, not enforced)",
+    "none": "No rate limit (remove it)",
+}
+
+
+class RateLimitEditor(EditorScreen):
+    KIND = "rate_limit"
+    DEFAULT_CSS = """
+    RateLimitEditor Input { width: 20; }
+    RateLimitEditor RadioSet { margin: 0 0 1 0; }
+    RateLimitEditor .hint-inline { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
+    """
+
+    def compose_form(self) -> ComposeResult:
+        with RadioSet(id="mode"):
+            for mode in MODES:
+                yield RadioButton(MODE_LABELS[mode], id=f"mode-{mode}")
+        with Horizontal(classes="row"):
+            yield Label("Requests", classes="label")
+            yield Input(type="integer", id="requests", placeholder="e.g. 100")
+            yield Static("tokens added every interval", classes="hint-inline")
+        yield FieldError(id="error-requests")
+        with Horizontal(classes="row"):
+            yield Label("Per", classes="label")
+            yield Input(id="interval", placeholder="1s")
+            yield Static("interval: 250ms, 1s, 1m, 1h", classes="hint-inline")
+        yield FieldError(id="error-interval")
+        with Horizontal(classes="row"):
+            yield Label("Burst", classes="label")
+            yield Input(type="integer", id="burst", placeholder="= requests")
+            yield Static("bucket size; empty means the same as requests", classes="hint-inline")
+        yield FieldError(id="error-burst")
+
+    def load(self, route: Route) -> None:
+        limit = route.rate_limit
+        mode = "none" if limit is None else "on" if limit.enabled else "off"
+        self.query_one(f"#mode-{mode}", RadioButton).value = True
+        self.query_one("#requests", Input).value = str(limit.requests) if limit else ""
+        self.query_one("#interval", Input).value = format_duration(limit.interval) if limit else "1s"
+        self.query_one("#burst", Input).value = str(limit.burst) if limit and limit.burst is not None else ""
+
+    @property
+    def mode(self) -> str:
+        pressed = self.query_one("#mode", RadioSet).pressed_button
+        return (pressed.id or "mode-on").removeprefix("mode-") if pressed is not None else "on"
+
+    def build(self) -> tuple[Route | None, list[Problem]]:
+        mode = self.mode
+        for widget_id in ("requests", "interval", "burst"):
+            self.query_one(f"#{widget_id}", Input).disabled = mode == "none"
+        if mode == "none":
+            return replace(self.original, rate_limit=None), []
+        problems: list[Problem] = []
+        requests_text = self.query_one("#requests", Input).value.strip()
+        interval_text = self.query_one("#interval", Input).value.strip()
+        burst_text = self.query_one("#burst", Input).value.strip()
+        requests = interval = burst = None
+        try:
+            requests = int(requests_text)
+        except ValueError:
+            problems.append(Problem("route.rate_limit.requests", "type how many requests (a whole number)"))
+        try:
+            interval = parse_duration(interval_text)
+        except ValueError as exc:
+            problems.append(Problem("route.rate_limit.interval", str(exc)))
+        if burst_text:
+            try:
+                burst = int(burst_text)
+            except ValueError:
+                problems.append(Problem("route.rate_limit.burst", "a whole number, or empty"))
+        if problems or requests is None or interval is None:
+            return None, problems
+        route = replace(self.original, rate_limit=RateLimit(requests, interval, burst, enabled=mode == "on"))
+        return route, [p for p in route_problems(route, "route") if ".rate_limit" in p.path]
+
+    def field_for(self, path: str) -> str:
+        for name in ("requests", "interval", "burst"):
+            if path.endswith(f"rate_limit.{name}"):
+                return f"error-{name}"
+        return "error-general"
+
+    def summary(self, route: Route | None) -> Content | str:
+        def text(r: Route) -> str:
+            return r.rate_limit.describe() if r.rate_limit else "no rate limit"
+
+        if route is None or route == self.original:
+            return Content.styled(f"now: {text(self.original)}", "$text-muted")
+        return Content.assemble(
+            Content.styled(text(self.original), "$text-muted"), "  →  ", Content.styled(text(route), "bold")
+        )
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.revalidate()
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        self.revalidate()

@@ -1,0 +1,212 @@
+"""Shift traffic between a route's backends: keys in steps of 5 and 1, presets, typed weights."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Button, Input, Label, Static
+
+from connectors.errors import Problem
+from connectors.model import Route, WeightedBackend, weight_problems
+from connectors.model.edits import PRESETS, apply_preset, shift_weight
+
+from ..route_rows import backends_text
+from ..widgets.weight_bar import WeightBar
+from .edit_base import EditorScreen, FieldError
+
+FORM_PRESETS = ("0/100", "90/10", "50/50", "100/0")
+_BACKEND_PATH = re.compile(r"\.backends\[(\d+)\]")
+
+
+class WeightsEditor(EditorScreen):
+    KIND = "weights"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority: these characters are never valid in a weight field, so they always shift.
+        Binding("plus,equals_sign", "shift(5)", "+5", key_display="+", priority=True),
+        Binding("minus", "shift(-5)", "-5", key_display="-", priority=True),
+        Binding("right_square_bracket", "shift(1)", "+1", key_display="]", priority=True),
+        Binding("left_square_bracket", "shift(-1)", "-1", key_display="[", priority=True),
+        Binding("p", "next_preset", "Preset", priority=True),
+        Binding("up", "pick(-1)", "Previous backend", show=False),
+        Binding("down", "pick(1)", "Next backend", show=False),
+    ]
+    DEFAULT_CSS = """
+    WeightsEditor WeightBar { margin: 0 0 1 0; }
+    WeightsEditor .weight { width: 12; }
+    WeightsEditor .was { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
+    WeightsEditor #presets { height: auto; }
+    WeightsEditor #presets Button { min-width: 10; margin: 0 1 0 0; }
+    """
+
+    def __init__(self, route: Route) -> None:
+        super().__init__(route)
+        self.selected = len(route.backends) - 1 if len(route.backends) == 2 else 0
+        self._filling = False
+        self._preset = -1
+
+    def compose_form(self) -> ComposeResult:
+        yield WeightBar(id="bar")
+        for i, backend in enumerate(self.original.backends):
+            with Horizontal(classes="row"):
+                yield Label(backend.name, classes="label")
+                yield Input(
+                    str(backend.weight),
+                    type="integer",
+                    id=f"weight-{i}",
+                    classes="weight",
+                    select_on_focus=False,
+                )
+                yield Static(f"was {backend.weight}", classes="was")
+            yield FieldError(id=f"error-weight-{i}")
+        yield FieldError(id="error-sum")
+        if len(self.original.backends) == 2:
+            with Horizontal(id="presets"):
+                for preset in FORM_PRESETS:
+                    yield Button(preset, id=f"preset-{preset.replace('/', '-')}", compact=True)
+        yield Static(
+            "↑↓ pick a backend · + / - move 5 points to it · ] / [ move 1 · p next preset · or type a weight",
+            classes="hint",
+        )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(f"#weight-{self.selected}", Input).focus()
+
+    def load(self, route: Route) -> None:
+        self._filling = True
+        for i, backend in enumerate(route.backends):
+            self.query_one(f"#weight-{i}", Input).value = str(backend.weight)
+        self._filling = False
+
+    def _typed(self) -> tuple[list[int | None], list[Problem]]:
+        weights: list[int | None] = []
+        problems = []
+        for i, _ in enumerate(self.original.backends):
+            text = self.query_one(f"#weight-{i}", Input).value.strip()
+            try:
+                weights.append(int(text))
+            except ValueError:
+                weights.append(None)
+                problems.append(Problem(f"route.backends[{i}].weight", "type a whole number"))
+        return weights, problems
+
+    def build(self) -> tuple[Route | None, list[Problem]]:
+        weights, problems = self._typed()
+        if problems:
+            return None, problems
+        backends = tuple(
+            WeightedBackend(b.name, w if w is not None else 0)
+            for b, w in zip(self.original.backends, weights, strict=True)
+        )
+        route = replace(self.original, backends=backends)
+        problems = weight_problems(route, "route")
+        if route.weight_mode == "percent":
+            problems += [
+                Problem(f"route.backends[{i}].weight", f"at most 100 in percent mode, got {b.weight}")
+                for i, b in enumerate(backends)
+                if b.weight > 100
+            ]
+        return route, problems
+
+    def field_for(self, path: str) -> str:
+        match = _BACKEND_PATH.search(path)
+        if match:
+            return f"error-weight-{match.group(1)}"
+        return "error-sum" if path.endswith(".backends") else "error-general"
+
+    def revalidate(self) -> None:
+        super().revalidate()
+        if self.candidate is not None:
+            self.query_one("#bar", WeightBar).weights = tuple(
+                (b.name, b.weight) for b in self.candidate.backends
+            )
+
+    def summary(self, route: Route | None) -> Content | str:
+        if route is None or route == self.original:
+            return Content.styled(f"now: {backends_text(self.original)}", "$text-muted")
+        return Content.assemble(
+            Content.styled(f"{backends_text(self.original)}", "$text-muted"),
+            "  →  ",
+            Content.styled(backends_text(route), "bold"),
+        )
+
+    @on(Input.Changed, ".weight")
+    def _weight_typed(self, event: Input.Changed) -> None:
+        if self._filling:
+            return
+        index = int((event.input.id or "weight-0").rsplit("-", 1)[1])
+        self.selected = index
+        # Two backends in percent mode: the other one takes the rest, so the sum stays 100.
+        if len(self.original.backends) == 2 and self.original.weight_mode == "percent":
+            try:
+                value = int(event.value)
+            except ValueError:
+                value = -1
+            if 0 <= value <= 100:
+                self._filling = True
+                self.query_one(f"#weight-{1 - index}", Input).value = str(100 - value)
+                self._filling = False
+        self.revalidate()
+
+    def on_descendant_focus(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id and focused.id.startswith("weight-"):
+            self.selected = int(focused.id.rsplit("-", 1)[1])
+
+    def _set_route(self, route: Route) -> None:
+        self.load(route)
+        self.revalidate()
+
+    def action_shift(self, delta: int) -> None:
+        base = self.candidate
+        if base is None:
+            self.notify("Fix the weights first (type whole numbers).", severity="warning", timeout=3)
+            return
+        if base.weight_mode != "percent":
+            backend = base.backends[self.selected]
+            weights = [max(0, b.weight + (delta if b is backend else 0)) for b in base.backends]
+            self._set_route(
+                replace(
+                    base,
+                    backends=tuple(
+                        WeightedBackend(b.name, w) for b, w in zip(base.backends, weights, strict=True)
+                    ),
+                )
+            )
+            return
+        if sum(b.weight for b in base.backends) != 100:
+            self.notify("The weights must sum to 100 before shifting.", severity="warning", timeout=3)
+            return
+        self._set_route(shift_weight(base, base.backends[self.selected].name, delta))
+
+    def action_pick(self, step: int) -> None:
+        count = len(self.original.backends)
+        self.selected = (self.selected + step) % count
+        self.query_one(f"#weight-{self.selected}", Input).focus()
+
+    def action_next_preset(self) -> None:
+        if len(self.original.backends) != 2:
+            self.notify("Presets apply to routes with two backends.", severity="warning", timeout=3)
+            return
+        self._preset = (self._preset + 1) % len(FORM_PRESETS)
+        self.apply_preset(FORM_PRESETS[self._preset])
+
+    def apply_preset(self, preset: str) -> None:
+        assert preset in PRESETS
+        self._set_route(apply_preset(self.original, preset))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        button_id = event.button.id or ""
+        if button_id.startswith("preset-"):
+            preset = button_id.removeprefix("preset-").replace("-", "/")
+            self._preset = FORM_PRESETS.index(preset)
+            self.apply_preset(preset)
+        else:
+            super().on_button_pressed(event)

@@ -1,0 +1,151 @@
+"""``:history``: the changes applied to this gateway, newest first; enter shows one, ``u`` undoes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Footer, Static
+
+from connectors.history import HistoryEntry
+from connectors.model.diff import to_yaml, unified
+
+from ..highlight import highlight_diff
+from ..widgets.line_table import Column, LineTable
+from .base import ConsoleModal
+from .route_screen import UndoScreen
+
+HISTORY_COLUMNS = (
+    Column("TIME", "t", width=19),
+    Column("USER", "u", width=12),
+    Column("ACTION", "a", width=6),
+    Column("ROUTES", "n", ratio=2, min_width=10),
+    Column("CHANGE", "c", ratio=6, min_width=20),
+    Column("VERIFIED", "v", width=8),
+)
+
+
+def entry_row(entry: HistoryEntry) -> tuple[str, ...]:
+    return (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.time)),
+        entry.user,
+        entry.action,
+        ", ".join(entry.routes),
+        entry.description,
+        "yes" if entry.verified else "NO",
+    )
+
+
+def entry_diff(entry: HistoryEntry) -> str:
+    out = []
+    befores = {d.get("name"): d for d in entry.before}
+    for after in entry.after:
+        before = befores.get(after.get("name"), {})
+        out.append(unified(to_yaml(before), to_yaml(after), f"routes/{after.get('name')}"))
+    return "".join(out)
+
+
+class EntryScreen(ConsoleModal):
+    DEFAULT_CSS = """
+    EntryScreen { align: center middle; }
+    EntryScreen > Vertical {
+        width: 100; max-width: 100%; height: 80%; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    EntryScreen #head { padding: 0 0 1 0; }
+    """
+
+    def __init__(self, entry: HistoryEntry) -> None:
+        super().__init__()
+        self.entry = entry
+
+    def compose(self) -> ComposeResult:
+        e = self.entry
+        head = Content.assemble(
+            Content.styled(f"{e.action} {e.id}", "bold $text-primary"),
+            f"  by {e.user} on {e.gateway}  version {e.version or '?'}\n",
+            e.description,
+        )
+        with Vertical():
+            yield Static(head, id="head")
+            with VerticalScroll():
+                yield Static(highlight_diff(entry_diff(e)))
+
+
+class HistoryScreen(UndoScreen):
+    VIEW = "history"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,d", "show_entry", "Show", key_display="⏎"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[HistoryEntry] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self.chrome()
+        yield LineTable(HISTORY_COLUMNS, empty_text="no changes applied yet", id="history")
+        yield Footer()
+
+    @property
+    def table(self) -> LineTable:
+        return self.query_one("#history", LineTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.watch(self.app, "routes", lambda _: self.action_refresh(), init=False)
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def focus_body(self) -> None:
+        self.table.focus()
+
+    def action_refresh(self) -> None:
+        connector = self.console.connector
+        if connector is None:
+            self.table.set_placeholder("not connected")
+            return
+        self.run_worker(connector.history, thread=True, group="history", exclusive=True, name="history")
+
+    def worker_succeeded(self, name: str, result: Any) -> None:
+        if name == "history" and isinstance(result, list):
+            self.entries = list(reversed(result))
+            self.table.set_rows([e.id for e in self.entries], [entry_row(e) for e in self.entries])
+        else:
+            super().worker_succeeded(name, result)
+
+    def selected_entry(self) -> HistoryEntry | None:
+        key = self.table.cursor_key
+        return next((e for e in self.entries if e.id == key), None)
+
+    def selected_route(self) -> str | None:
+        entry = self.selected_entry()
+        return entry.routes[0] if entry is not None and entry.routes else None
+
+    def action_show_entry(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None:
+            self.app.push_screen(EntryScreen(entry))
+
+    def on_line_table_selected(self, message: LineTable.Selected) -> None:
+        self.action_show_entry()
+
+    def action_filter(self) -> None:
+        from ..widgets.command_line import CommandLine
+
+        self.query_one(CommandLine).open("filter", self.table.filter_text)
+
+    def on_command_line_filter(self, message: Any) -> None:
+        self.table.filter_text = message.text
+        if message.final:
+            self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        self.table.filter_text = ""

@@ -1,0 +1,87 @@
+"""The k9s prompt: ``/`` filters the table as you type, ``:`` jumps to a view or runs a command."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Literal
+
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.widgets import Input
+
+Mode = Literal["filter", "command"]
+
+
+class CommandLine(Input):
+    """An Input that is hidden until ``open`` is called. Posts ``Filter`` on every keystroke in
+    filter mode, ``Command`` on enter in command mode, and ``Closed`` when dismissed."""
+
+    DEFAULT_CSS = """
+    CommandLine {
+        display: none;
+        dock: top;
+        height: 3;
+        border: tall $accent;
+        background: $surface;
+    }
+    CommandLine.-open { display: block; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel", show=False)]
+
+    class Filter(Message):
+        def __init__(self, text: str, final: bool) -> None:
+            self.text = text
+            self.final = final
+            super().__init__()
+
+    class Command(Message):
+        def __init__(self, text: str) -> None:
+            self.text = text
+            super().__init__()
+
+    class Closed(Message):
+        def __init__(self, mode: Mode, cleared: bool) -> None:
+            self.mode = mode
+            self.cleared = cleared
+            super().__init__()
+
+    def __init__(self, commands: Sequence[str] = (), *, id: str | None = None) -> None:
+        super().__init__(id=id, suggester=SuggestFromList(commands, case_sensitive=False))
+        self.mode: Mode = "filter"
+
+    def open(self, mode: Mode, text: str = "") -> None:
+        self.mode = mode
+        self.placeholder = (
+            "filter: a regex, ! inverts (enter keeps it, esc clears)"
+            if mode == "filter"
+            else "routes, policies, gateways, history, ctx, theme NAME, canary ROUTE, triage, charts, q"
+        )
+        self.border_title = "/" if mode == "filter" else ":"
+        self.value = text
+        self.cursor_position = len(text)
+        self.add_class("-open")
+        self.focus()
+
+    def close(self) -> None:
+        self.remove_class("-open")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.mode == "filter" and self.has_class("-open"):
+            self.post_message(self.Filter(event.value, final=False))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.close()
+        if self.mode == "filter":
+            self.post_message(self.Filter(event.value, final=True))
+        else:
+            self.post_message(self.Command(event.value.strip()))
+
+    def action_dismiss(self) -> None:
+        self.close()
+        if self.mode == "filter":
+            self.post_message(self.Filter("", final=True))
+        self.post_message(self.Closed(self.mode, cleared=self.mode == "filter"))

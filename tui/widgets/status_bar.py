@@ -1,0 +1,65 @@
+"""The header line every screen shows: which gateway, whether it is reachable, read-only, theme."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.content import Content
+from textual.widgets import Static
+
+from ..live import ConnectionState
+
+if TYPE_CHECKING:
+    from ..app import ConsoleApp
+
+
+class StatusBar(Static):
+    """``gatewayctl ▸ native:demo ● connected · 12 routes · READ-ONLY`` — kept current by watching the
+    app's connection state, so a lost connection shows on whichever screen is open."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, view: str = "", *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.view = view
+
+    @property
+    def console(self) -> ConsoleApp:  # type: ignore[override]
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "connection", self._render_state)
+        self.watch(self.app, "routes", self._render_state, init=False)
+        self.watch(self.app, "theme", self._render_state, init=False)
+
+    def _render_state(self, _: Any = None) -> None:
+        app = self.console
+        state: ConnectionState = app.connection
+        dot, style = {
+            "connected": ("●", "$success"),
+            "connecting": ("◌", "$warning"),
+            "lost": ("✖", "$error"),
+            "disconnected": ("○", "$text-muted"),
+        }[state.status]
+        parts: list[Content | str] = [Content.styled("gatewayctl", "bold $text-primary")]
+        if self.view:
+            parts += [" ▸ ", Content.styled(self.view, "bold")]
+        if state.gateway:
+            parts += ["  ", Content.styled(state.gateway, "bold")]
+        parts += ["  ", Content.styled(f"{dot} {state.summary}", f"bold {style}")]
+        if state.status == "connected" and state.endpoint:
+            parts += [Content.styled(f"  {state.endpoint}", "$text-muted")]
+        if state.status == "connected" and app.routes_loaded:
+            count = len(app.routes)
+            parts += [Content.styled(f"  {count:,} route{'s' if count != 1 else ''}", "$text-muted")]
+        if state.readonly:
+            parts += ["  ", Content.styled(" READ-ONLY ", "bold $text-warning on $warning-muted")]
+        self.update(Content.assemble(*parts))
