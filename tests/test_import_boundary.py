@@ -53,6 +53,8 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.errors",
         "connectors.model",
         "connectors.metrics",
+        "connectors.canary",
+        "connectors.triage",
         "connectors.history",
         "connectors.registry",
         "connectors.paths",
