@@ -281,9 +281,7 @@ class NativeConnector(Connector):
             self._boot()
 
     def is_running(self) -> bool:
-        if self._proc is not None:
-            return self._proc.poll() is None
-        return pid_alive(self._state.pid)
+        return self._exit_reason() is None
 
     def close(self) -> None:
         if self._state.owned and self._proc is not None:
@@ -352,17 +350,30 @@ class NativeConnector(Connector):
         return to_yaml(changes.route_resources(r, {b.name: b for b in gw.backends}))
 
     def health(self) -> str | None:
-        if self._proc is not None and self._proc.poll() is not None:
-            return describe_exit(self._proc.pid, self._proc.returncode)
-        if self._proc is None and not pid_alive(self._state.pid):
-            if self._state.pid:
-                return f"Envoy (pid {self._state.pid}) is not running (it exited or was killed)"
-            return "Envoy is not running (stopped)"
+        exited = self._exit_reason()
+        if exited is not None:
+            return exited
         try:
             if not self.admin.ready():
                 return "Envoy is running but not ready"
         except GatewayError as exc:
-            return str(exc)
+            # It may be dying right now: prefer how it ended over a connection error.
+            return self._exit_reason(wait=0.5) or str(exc)
+        return None
+
+    def _exit_reason(self, wait: float = 0.0) -> str | None:
+        proc = self._proc
+        if proc is not None:
+            code = proc.poll()
+            if code is None and (wait or not pid_alive(proc.pid)):
+                # Exiting (its /proc entry is already empty) but not yet reaped.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = proc.wait(wait or 1.0)
+            return describe_exit(proc.pid, code) if code is not None else None
+        if not pid_alive(self._state.pid):
+            if self._state.pid:
+                return f"Envoy (pid {self._state.pid}) is not running (it exited or was killed)"
+            return "Envoy is not running (stopped)"
         return None
 
     def metrics(self) -> MetricsSource | None:
