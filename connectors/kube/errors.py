@@ -96,6 +96,8 @@ def translate(exc: ApiException, request: Request, *, user: str, context: str, s
         resource = request.resource.qualified if request.resource else request.path
         return PermissionDenied(f"RBAC: user {user} cannot {request.verb} {resource} {scope} ({message})")
     if status == 404:
+        if request.verb == "create":
+            return NotFound(f"cannot create {request.what}: {message}")
         if request.name:
             return NotFound(f"{request.what} not found (it may have been deleted)")
         return NotFound(f"the cluster does not serve {request.what} (is the CRD installed?): {message}")
