@@ -18,9 +18,9 @@ from tests.kube_emulator import KubeEmulator, validate_manifest
 from tests.test_kube_support import (  # noqa: F401 - fixtures
     EXAMPLES,
     Connect,
-    connect,
+    connect_fixture,
     envoy_filter,
-    kube_state,
+    kube_state_fixture,
     load,
     vs,
     writes,

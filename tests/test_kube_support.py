@@ -1,5 +1,8 @@
 """Helpers shared by the Kubernetes connector tests (no tests here): opening a connector on the
-emulator, loading the shared examples, and looking at what was written."""
+emulator, loading the shared examples, and looking at what was written.
+
+Test modules import the fixtures by their function names (``connect_fixture``,
+``kube_state_fixture``) and use them by their fixture names (``connect``, ``kube_state``)."""
 
 from __future__ import annotations
 
@@ -20,15 +23,17 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 Connect = Callable[..., KubeConnector]
 
 
-@pytest.fixture
-def kube_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(name="kube_state")
+def kube_state_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GATEWAYCTL_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("GATEWAYCTL_CONFIG_DIR", str(tmp_path / "config"))
     return tmp_path / "state"
 
 
-@pytest.fixture
-def connect(kube_emulator: KubeEmulator, kubeconfig_path: Path, kube_state: Path) -> Iterator[Connect]:
+@pytest.fixture(name="connect")
+def connect_fixture(
+    kube_emulator: KubeEmulator, kubeconfig_path: Path, kube_state: Path
+) -> Iterator[Connect]:
     """``connect(context="emulator", namespace=None, flavour=None, readonly=False)`` → a connector."""
     opened: list[KubeConnector] = []
 
