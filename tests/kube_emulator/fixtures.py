@@ -5,29 +5,26 @@
 - `kube_emulator_factory(**KubeEmulator kwargs)`: more emulators, e.g. `crds=("gateway-api",)` for a
   cluster without Envoy Gateway; all stopped after the test.
 - `kubeconfig_path`: kubeconfig for `kube_emulator` with contexts `emulator` (admin, allowed everything)
-  and `emulator-readonly` (user `readonly`: get/list/watch only).
+  and `emulator-readonly` (user `readonly`, token `readonly-token`: get/list/watch only).
 - `kube_api_client(context=None)`: a `kubernetes.client.ApiClient` loaded from that kubeconfig.
 - `kube_dynamic_client`: a `kubernetes.dynamic.DynamicClient` (admin), discovery cached under tmp_path.
+
+Heavy imports happen inside the fixtures so that merely registering the plugin costs nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import kubernetes
 import pytest
-from kubernetes.dynamic import DynamicClient
 
-from .emulator import DEFAULT_CRDS, KubeEmulator
-from .rbac import read_only
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+    from kubernetes.dynamic import DynamicClient
 
-# The kubernetes package ships py.typed but leaves these functions unannotated.
-_new_client_from_config = cast(
-    Callable[..., kubernetes.client.ApiClient], kubernetes.config.new_client_from_config
-)
-_DynamicClient = cast(Callable[..., DynamicClient], DynamicClient)
+    from .emulator import KubeEmulator
 
 READONLY_USER = "readonly"
 READONLY_TOKEN = "readonly-token"
@@ -35,12 +32,16 @@ READONLY_TOKEN = "readonly-token"
 
 @pytest.fixture
 def kube_emulator() -> Iterator[KubeEmulator]:
+    from .emulator import DEFAULT_CRDS, KubeEmulator
+
     with KubeEmulator(crds=DEFAULT_CRDS) as emulator:
         yield emulator
 
 
 @pytest.fixture
 def kube_emulator_factory() -> Iterator[Callable[..., KubeEmulator]]:
+    from .emulator import KubeEmulator
+
     started: list[KubeEmulator] = []
 
     def make(**kwargs: Any) -> KubeEmulator:
@@ -55,18 +56,22 @@ def kube_emulator_factory() -> Iterator[Callable[..., KubeEmulator]]:
 
 @pytest.fixture
 def kubeconfig_path(kube_emulator: KubeEmulator, tmp_path: Path) -> Path:
+    from .rbac import read_only
+
     kube_emulator.add_user(READONLY_USER, token=READONLY_TOKEN, rules=read_only())
     return kube_emulator.write_kubeconfig(tmp_path / "kubeconfig", users=("admin", READONLY_USER))
 
 
 @pytest.fixture
-def kube_api_client(kubeconfig_path: Path) -> Iterator[Callable[..., kubernetes.client.ApiClient]]:
-    clients: list[kubernetes.client.ApiClient] = []
+def kube_api_client(kubeconfig_path: Path) -> Iterator[Callable[..., ApiClient]]:
+    import kubernetes
 
-    def make(context: str | None = None) -> kubernetes.client.ApiClient:
-        client = _new_client_from_config(
-            config_file=str(kubeconfig_path), context=context, persist_config=False
-        )
+    # The kubernetes package ships py.typed but leaves these functions unannotated.
+    new_client = cast(Callable[..., "ApiClient"], kubernetes.config.new_client_from_config)
+    clients: list[ApiClient] = []
+
+    def make(context: str | None = None) -> ApiClient:
+        client = new_client(config_file=str(kubeconfig_path), context=context, persist_config=False)
         clients.append(client)
         return client
 
@@ -76,7 +81,8 @@ def kube_api_client(kubeconfig_path: Path) -> Iterator[Callable[..., kubernetes.
 
 
 @pytest.fixture
-def kube_dynamic_client(
-    kube_api_client: Callable[..., kubernetes.client.ApiClient], tmp_path: Path
-) -> DynamicClient:
-    return _DynamicClient(kube_api_client(), cache_file=str(tmp_path / "discovery-cache.json"))
+def kube_dynamic_client(kube_api_client: Callable[..., ApiClient], tmp_path: Path) -> DynamicClient:
+    from kubernetes.dynamic import DynamicClient
+
+    make = cast(Callable[..., "DynamicClient"], DynamicClient)
+    return make(kube_api_client(), cache_file=str(tmp_path / "discovery-cache.json"))

@@ -52,7 +52,7 @@ def _key_element(item: JsonDict, keys: list[str]) -> str:
 
 def _walk(value: Any, schema: JsonDict | None, prefix: Path, out: set[Path], containers: bool) -> None:
     if isinstance(value, dict) and value and (schema or {}).get("x-kubernetes-map-type") != "atomic":
-        if containers and len(prefix) > 1:
+        if containers and prefix and prefix != ("f:metadata",):
             out.add(prefix)
         for key, item in value.items():
             _walk(item, child_schema(schema, key) if schema else None, (*prefix, f"f:{key}"), out, containers)
@@ -135,18 +135,17 @@ def render_path(path: Path) -> str:
 
 
 def encode(paths: set[Path]) -> JsonDict:
-    root: JsonDict = {}
-    for path in paths:
-        node = root
-        for element in path:
-            node = node.setdefault(element, {})
-    for path in paths:
-        node = root
-        for element in path:
-            node = node[element]
-        if node and "." not in node:
-            node["."] = {}
-    return root
+    """FieldsV1: nested `f:`/`k:`/`v:` keys, `.` marking a member that also has owned children."""
+
+    def build(prefix: Path, children: set[Path]) -> JsonDict:
+        heads = sorted({child[len(prefix)] for child in children if len(child) > len(prefix)})
+        node: JsonDict = {".": {}} if prefix in paths and heads else {}
+        for head in heads:
+            below = {child for child in children if len(child) > len(prefix) and child[len(prefix)] == head}
+            node[head] = build((*prefix, head), below)
+        return node
+
+    return build((), paths)
 
 
 def decode(fields: JsonDict, prefix: Path = ()) -> set[Path]:
@@ -294,10 +293,16 @@ def record_apply(
             if entry.identity == other.identity:
                 entry.fields.discard(path)
     if mine is not None:
-        others = set().union(*(m.fields for m in managers if m.identity != identity))
-        for path in sorted(mine.fields - applied, key=len, reverse=True):
-            if path not in others:
+        # Fields this manager applied before and no longer applies go away, unless someone else owns
+        # them or something below them. Remove outermost first: an item goes with its fields.
+        others = {
+            p[:i] for m in managers if m.identity != identity for p in m.fields for i in range(1, len(p) + 1)
+        }
+        removed: list[Path] = []
+        for path in sorted(mine.fields - applied, key=len):
+            if path not in others and not any(path[: len(r)] == r for r in removed):
                 delete_path(merged, path)
+                removed.append(path)
     else:
         mine = Manager(manager, "Apply", api_version, time, set(), scope.subresource)
         managers.append(mine)
