@@ -73,9 +73,18 @@ def _resources(cluster: Cluster, flavour: str) -> dict[str, Resource]:
 
 def _pick(cluster: Cluster) -> str:
     has = cluster.catalog.has_group
+    envoy_gateway = has("gateway.networking.k8s.io") and has("gateway.envoyproxy.io")
+    if has("networking.istio.io") and envoy_gateway:
+        # Both installed: go by what the namespace holds (one single-item list each).
+        from . import resources as r
+
+        vs, routes = cluster.catalog.resolve(r.VIRTUAL_SERVICE), cluster.catalog.resolve(r.HTTP_ROUTE)
+        has_vs = vs is not None and cluster.client.any_object(vs, cluster.namespace)
+        has_routes = routes is not None and cluster.client.any_object(routes, cluster.namespace)
+        return "envoygateway" if has_routes and not has_vs else "istio"
     if has("networking.istio.io"):
         return "istio"
-    if has("gateway.networking.k8s.io") and has("gateway.envoyproxy.io"):
+    if envoy_gateway:
         return "envoygateway"
     if has("gateway.networking.k8s.io"):
         return "gatewayapi"

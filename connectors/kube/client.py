@@ -142,6 +142,17 @@ class KubeClient:
             if not token:
                 return items
 
+    def any_object(self, res: Resource, namespace: str) -> bool:
+        """Whether ``namespace`` holds at least one ``res`` (a one-item list)."""
+        page: Any
+        page, _ = self._run(
+            Request("list", res, namespace),
+            lambda: self.custom.list_namespaced_custom_object(
+                res.group, res.version, namespace, res.plural, limit=1, _request_timeout=self.timeout
+            ),
+        )
+        return bool(page.get("items"))
+
     def create(self, res: Resource, namespace: str, body: JsonDict) -> JsonDict:
         name = (body.get("metadata") or {}).get("name", "")
         request = Request("create", res, namespace, name)
