@@ -75,7 +75,9 @@ class Traffic:
     """Sends GET requests to ``base_url`` with Host ``host`` at about ``rps`` per second in a thread.
     ``statuses`` counts what came back; ``headers`` go on every request."""
 
-    def __init__(self, base_url: str, host: str, rps: float, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, base_url: str, host: str, rps: float, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.base_url = base_url
         self.host = host
         self.rps = rps

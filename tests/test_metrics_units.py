@@ -241,7 +241,9 @@ def test_chart_steps_are_whole_seconds_aligned_to_the_step() -> None:
         (PrometheusConfig("http://prom:9090", headers={"bad header": "x"}), "not a valid header name"),
     ],
 )
-def test_a_malformed_prometheus_configuration_is_refused_up_front(config: PrometheusConfig, fragment: str) -> None:
+def test_a_malformed_prometheus_configuration_is_refused_up_front(
+    config: PrometheusConfig, fragment: str
+) -> None:
     with pytest.raises(MetricsError, match=fragment):
         PrometheusSource(config, EnvoyFamily())
 
@@ -258,6 +260,8 @@ def test_query_failures_read_as_one_actionable_line_without_credentials() -> Non
 
 
 def test_scopes_name_what_they_chart() -> None:
-    assert GATEWAY.kind == "gateway" and Scope("shop").kind == "route" and Scope("shop", "v2").kind == "backend"
+    assert (
+        GATEWAY.kind == "gateway" and Scope("shop").kind == "route" and Scope("shop", "v2").kind == "backend"
+    )
     with pytest.raises(ValueError):
         Scope(None, "v2")
