@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +55,9 @@ class Api:
             return self._resource(route, request, request.user)
         except ApiError as error:
             return Response.error(error)
+        except Exception as error:  # an emulator bug: answer like a server would, keep the traceback visible
+            traceback.print_exc()
+            return Response.error(ApiError(500, f"Internal error occurred: {type(error).__name__}: {error}"))
 
     def _sleep(self, seconds: float) -> None:
         """Injected latency; cut short when the emulator stops so shutdown never waits on it."""

@@ -223,7 +223,7 @@ def update(
     new = copy.deepcopy(body)
     _check_type(new, target)
     metadata = new["metadata"]
-    if metadata.get("name") and metadata["name"] != target.name:
+    if metadata.get("name") != target.name:
         raise bad_request(
             f"the name of the object ({metadata['name']}) does not match the name on the URL ({target.name})"
         )
