@@ -174,7 +174,7 @@ def test_start_refuses_invalid_yaml_with_line_and_column(tmp_path: Path) -> None
     with pytest.raises(ConfigSyntaxError) as exc:
         NativeConnector.start(path, tmp_path / "state", owned=True)
     assert (exc.value.line, exc.value.column) == (4, 7)
-    assert "line 4, column 7: expected ',' or '}', but got ':'" in str(exc.value)
+    assert "line 4, column 7:" in str(exc.value) and "expected ',' or '}'" in str(exc.value)
     assert not (tmp_path / "state").exists()
 
 

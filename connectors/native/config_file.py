@@ -1,69 +1,75 @@
-"""The gateway's YAML file, read and written round-trip (comments, key order and formatting kept).
+"""The gateway's YAML file: the source of truth of a native gateway.
 
-An edited gateway is saved by applying only the fields that changed onto the loaded document, so
-every untouched line stays byte-identical; the file is replaced atomically (temp file, fsync,
-rename) so a crash never leaves half a config.
+Read fast (libyaml) into the model; saved round-trip, so comments, key order and formatting stay
+byte-identical outside the fields that changed: a route edit rewrites only that route's lines
+(``yaml_splice``), anything else edits the whole document with ruamel.yaml (``yaml_doc``). The file
+is replaced atomically (temp file, fsync, rename) so a crash never leaves half a config.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml
 
 from ..errors import ConfigSyntaxError, ValidationError
-from ..model import Gateway, gateway_from_dict, gateway_to_dict, route_to_dict
+from ..model import Gateway, gateway_from_dict
 from .xds import atomic_write
+from .yaml_doc import dump, guess_indent, parse, update_document
+from .yaml_splice import splice_routes
 
-# Spellings the reader accepts for the same field: replacing one removes the other.
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "interval": ("per",),
-    "per": ("interval",),
-    "match": ("matches",),
-    "matches": ("match",),
-}
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
+    """Safe loading that refuses a key given twice in one mapping (YAML forbids it; PyYAML
+    would silently keep the last one)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                mark = key_node.start_mark
+                raise ConfigSyntaxError(
+                    str(getattr(self, "_source", "config")),
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"duplicate key {key!r}",
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def file_version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _yaml(mapping: int = 2, offset: int = 0) -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.width = 1 << 16  # never re-wrap long lines (inline JWKS) on save
-    y.brace_single_entry_mapping_in_flow_sequence = True  # keep [{exact: x}] as written
-    y.indent(mapping=mapping, sequence=offset + 2, offset=offset)
-    return y
+def load_text(text: str, source: str) -> Any:
+    """Plain data from YAML text; syntax errors carry 1-based line and column."""
+    loader = _StrictLoader(text)
+    loader._source = source
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise ConfigSyntaxError(source, line, column, exc.problem or exc.context or "invalid YAML") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigSyntaxError(source, 1, 1, str(exc)) from exc
+    finally:
+        loader.dispose()
 
 
-def guess_indent(text: str) -> tuple[int, int]:
-    """(mapping indent, offset of "- " under its key) as the file is written; 2 and 0 if unclear."""
-    mapping: int | None = None
-    offset: int | None = None
-    previous: tuple[int, str] | None = None
-    for line in text.splitlines():
-        content = line.split(" #", 1)[0].rstrip()
-        if not content.strip() or content.lstrip().startswith("#"):
-            continue
-        indent = len(content) - len(content.lstrip())
-        stripped = content.strip()
-        if previous is not None and previous[1].endswith(":") and not previous[1].startswith("- "):
-            if stripped.startswith("- ") or stripped == "-":
-                if offset is None and indent >= previous[0]:
-                    offset = indent - previous[0]
-            elif mapping is None and indent > previous[0]:
-                mapping = indent - previous[0]
-        if mapping is not None and offset is not None:
-            break
-        previous = (indent, stripped)
-    return mapping or 2, offset or 0
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 @dataclass
@@ -71,12 +77,13 @@ class ConfigFile:
     path: Path
     text: str
     version: str
-    data: CommentedMap
     gateway: Gateway
     indent: tuple[int, int]
+    _stat: tuple[int, int, int] | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: Path) -> ConfigFile:
+        stat = _stat_key(path)
         try:
             raw = path.read_bytes()
         except FileNotFoundError as exc:
@@ -84,149 +91,40 @@ class ConfigFile:
         except OSError as exc:
             raise ValidationError([], f"cannot read config file {path}: {exc.strerror}") from exc
         text = raw.decode("utf-8", "replace")
-        data, indent = parse(text, str(path))
-        return cls(path, text, file_version(raw), data, gateway_from_dict(data), indent)
+        data = load_text(text, str(path))
+        if not isinstance(data, dict):
+            raise ConfigSyntaxError(
+                str(path), 1, 1, "the file must hold a mapping (name, listeners, backends, routes)"
+            )
+        return cls(path, text, file_version(raw), gateway_from_dict(data), guess_indent(text), stat)
 
     def changed_on_disk(self) -> bool:
+        """Whether the file is no longer what was loaded (or last saved) here."""
+        stat = _stat_key(self.path)
+        if stat is not None and stat == self._stat:
+            return False
         try:
-            return file_version(self.path.read_bytes()) != self.version
+            changed = file_version(self.path.read_bytes()) != self.version
         except OSError:
             return True
+        if not changed:
+            self._stat = stat
+        return changed
 
     def render(self, new: Gateway) -> str:
-        """The file's text with ``new`` applied onto it (the loaded document is updated)."""
-        update_document(self.data, self.gateway, new)
-        out = io.StringIO()
-        _yaml(*self.indent).dump(self.data, out)
-        return out.getvalue()
+        """The file's text edited to read as ``new`` (nothing is written)."""
+        spliced = splice_routes(self.text, self.gateway, new, self.indent)
+        if spliced is not None:
+            return spliced
+        doc, indent = parse(self.text, str(self.path))
+        update_document(doc, self.gateway, new)
+        return dump(doc, indent)
 
-    def save(self, new: Gateway) -> None:
-        """Write ``new`` over the file (atomically); this object then describes the new file."""
-        text = self.render(new)
-        atomic_write(self.path, text, fsync=True)
+    def save(self, new: Gateway, text: str | None = None) -> None:
+        """Write ``new`` (as ``text`` when rendered already) over the file, atomically."""
+        text = self.render(new) if text is None else text
+        atomic_write(self.path, text, fsync=True, keep_mode=True)
         self.text = text
         self.version = file_version(text.encode("utf-8"))
         self.gateway = new
-
-
-def parse(text: str, source: str) -> tuple[CommentedMap, tuple[int, int]]:
-    try:
-        indent = guess_indent(text)
-        data = _yaml(*indent).load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise ConfigSyntaxError(source, line, column, reason) from exc
-    except YAMLError as exc:
-        raise ConfigSyntaxError(source, 1, 1, str(exc)) from exc
-    if not isinstance(data, CommentedMap):
-        raise ConfigSyntaxError(
-            source, 1, 1, "the file must hold a mapping (name, listeners, backends, routes)"
-        )
-    return data, indent
-
-
-def update_document(doc: CommentedMap, old: Gateway, new: Gateway) -> None:
-    """Change ``doc`` (whose content is ``old``) so it reads as ``new``, touching only what differs."""
-    old_top, new_top = gateway_to_dict(old), gateway_to_dict(new)
-    for key in ("name", "listeners", "backends", "access_log"):
-        if old_top.get(key) != new_top.get(key):
-            _set_key(doc, key, old_top.get(key), new_top.get(key))
-    if old.routes == new.routes:
-        return
-    routes = doc.get("routes")
-    if not isinstance(routes, CommentedSeq):
-        doc["routes"] = _node([route_to_dict(r) for r in new.routes], None)
-        return
-    old_by_name = {r.name: r for r in old.routes}
-    raw_by_name = {
-        str(item.get("name")): item for item in routes if isinstance(item, CommentedMap) and "name" in item
-    }
-    flow = bool(routes) and isinstance(routes[0], CommentedMap) and routes[0].fa.flow_style()
-    items: list[Any] = []
-    for route in new.routes:
-        before = old_by_name.get(route.name)
-        raw = raw_by_name.get(route.name)
-        if before is not None and raw is not None:
-            if before != route:
-                raw = _merge(raw, route_to_dict(before), route_to_dict(route))
-            items.append(raw)
-        else:
-            node = _node(route_to_dict(route), None)
-            if flow and isinstance(node, CommentedMap):
-                node.fa.set_flow_style()
-            items.append(node)
-    if [id(x) for x in items] != [id(x) for x in routes]:
-        # Routes added, removed or reordered: rebuild the list in place (keeps its comments).
-        keep = {id(x) for x in items}
-        for i in range(len(routes) - 1, -1, -1):
-            if id(routes[i]) not in keep:
-                del routes[i]
-        for i, item in enumerate(items):
-            if i < len(routes) and routes[i] is item:
-                continue
-            if any(x is item for x in routes):
-                routes.remove(item)
-            routes.insert(i, item)
-
-
-def _set_key(doc: CommentedMap, key: str, old: Any, new: Any) -> None:
-    for alias in _ALIASES.get(key, ()):
-        if alias in doc:
-            pos = list(doc).index(alias)
-            del doc[alias]
-            if new is not None:
-                doc.insert(pos, key, _node(new, None))
-            return
-    if new is None:
-        doc.pop(key, None)
-    elif key in doc and old is not None:
-        doc[key] = _merge(doc[key], old, new)
-    else:
-        doc[key] = _node(new, None)
-
-
-def _merge(raw: Any, old: Any, new: Any) -> Any:
-    """``raw`` (a document node reading as ``old``) changed to read as ``new``; unchanged parts
-    are kept as they are (same objects, comments, styles)."""
-    if old == new:
-        return raw
-    if isinstance(raw, CommentedMap) and isinstance(old, dict) and isinstance(new, dict):
-        for key in list(old):
-            if key not in new:
-                raw.pop(key, None)
-                for alias in _ALIASES.get(key, ()):
-                    raw.pop(alias, None)
-        for key, value in new.items():
-            if key in old and old[key] == value:
-                continue
-            _set_key(raw, key, old.get(key), value)
-        return raw
-    if (
-        isinstance(raw, CommentedSeq)
-        and isinstance(old, list)
-        and isinstance(new, list)
-        and len(raw) == len(old) == len(new)
-    ):
-        for i, (o, n) in enumerate(zip(old, new, strict=True)):
-            if o != n:
-                raw[i] = _merge(raw[i], o, n)
-        return raw
-    return _node(new, raw)
-
-
-def _node(value: Any, like: Any) -> Any:
-    """Plain data as document nodes, in flow style when the node it replaces was."""
-    flow = isinstance(like, CommentedMap | CommentedSeq) and like.fa.flow_style()
-    if isinstance(value, dict):
-        m = CommentedMap((k, _node(v, None)) for k, v in value.items())
-        if flow:
-            m.fa.set_flow_style()
-        return m
-    if isinstance(value, list):
-        s = CommentedSeq(_node(v, None) for v in value)
-        if flow:
-            s.fa.set_flow_style()
-        return s
-    return value
+        self._stat = _stat_key(self.path)

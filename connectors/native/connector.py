@@ -484,8 +484,10 @@ class NativeConnector(Connector):
                 self._state.xds_version = max(self._state.xds_version, latest)
             old, new = cf.gateway, payload.gateway
             rendered = self._render(new)
+            # The YAML is rendered before Envoy is touched: if it cannot be, nothing changes.
+            yaml_text = cf.render(new)
             version = self._push_all(old, new, rendered)
-            cf.save(new)
+            cf.save(new, yaml_text)
             self._state.listeners = {x.name: f"{x.address}:{x.port}" for x in new.listeners}
             self._state.write(self.state_dir)
             return version

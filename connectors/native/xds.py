@@ -8,6 +8,7 @@ from Envoy's log line "Filesystem config update rejected: <reason>", or a listen
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -46,11 +47,14 @@ def rds(listener: str) -> Subscription:
     return Subscription(f"routes of listener {listener} (RDS)", f"http.{listener}.rds.{listener}")
 
 
-def atomic_write(path: Path, text: str, *, fsync: bool = False) -> None:
+def atomic_write(path: Path, text: str, *, fsync: bool = False, keep_mode: bool = False) -> None:
     """Write ``text`` to a temp file beside ``path`` and rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_COUNTER)}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
+            if keep_mode:
+                with contextlib.suppress(OSError):
+                    os.fchmod(fh.fileno(), path.stat().st_mode & 0o7777)
             fh.write(text)
             if fsync:
                 fh.flush()
