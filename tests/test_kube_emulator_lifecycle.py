@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -296,3 +297,50 @@ def test_rules_review_lists_what_a_user_may_do(kube_emulator: KubeEmulator) -> N
     assert [(r["verbs"], r["api_groups"], r["resources"]) for r in rules] == [
         (["get", "list", "watch"], [ISTIO], ["*"])
     ]
+
+
+def test_fixed_clock_and_a_short_watch_history(kube_emulator_factory: Callable[..., KubeEmulator]) -> None:
+    fixed = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    emulator = kube_emulator_factory(
+        crds=("VirtualService.networking.istio.io",), clock=lambda: fixed, history_window=3
+    )
+    start = str(emulator.resource_version)
+    with emulator.api_client() as client:
+        api = CustomObjectsApi(client)
+        created = as_dict(
+            api.create_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", reviews())
+        )
+        assert created["metadata"]["creationTimestamp"] == "2025-03-01T12:00:00Z"
+        assert created["metadata"]["managedFields"][0]["time"] == "2025-03-01T12:00:00Z"
+        for host in ("a", "b", "c"):  # four events: the oldest falls out of a three-event history
+            api.patch_namespaced_custom_object(
+                ISTIO, V1, "default", "virtualservices", "reviews", {"spec": {"hosts": [host]}}
+            )
+        with pytest.raises(ApiException) as gone:
+            for _ in new_watch().stream(
+                api.list_namespaced_custom_object,
+                ISTIO,
+                V1,
+                "default",
+                "virtualservices",
+                resource_version=start,
+                timeout_seconds=2,
+            ):
+                pass
+        assert gone.value.status == 410
+        recent = str(int(start) + 2)  # still within the window: replays what followed
+        watch = new_watch()
+        hosts = []
+        for event in watch.stream(
+            api.list_namespaced_custom_object,
+            ISTIO,
+            V1,
+            "default",
+            "virtualservices",
+            resource_version=recent,
+            timeout_seconds=2,
+        ):
+            hosts.append(event["object"]["spec"]["hosts"])
+            if len(hosts) == 2:
+                watch.stop()
+        assert hosts == [["b"], ["c"]]
