@@ -1,13 +1,13 @@
 """Write a plan's objects as kubectl-applyable YAML instead of applying them (GitOps review).
 
-A file target gets every object as one multi-document YAML file; a directory target (an existing
-directory, or a path ending in a separator) gets one file per object. Objects the plan deletes
-cannot be expressed as manifests: they are listed, with the kubectl command, in a header comment.
+A ``.yaml``/``.yml`` file target gets every object as one multi-document file; any other target
+(an existing directory, or a new path without that suffix) is a directory with one file per
+object. Objects the plan deletes cannot be expressed as manifests: they are listed, with the
+kubectl command, in a header comment.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import GatewayError
@@ -27,7 +27,7 @@ def _header(title: str, deletes: list[ObjectChange]) -> str:
 def export_changes(changes: list[ObjectChange], target: Path, *, title: str = "") -> list[Path]:
     kept = [c for c in sorted(changes, key=lambda c: c.order) if c.after is not None]
     deletes = [c for c in changes if c.after is None]
-    as_dir = target.is_dir() or str(target).endswith(os.sep) or str(target).endswith("/")
+    as_dir = target.is_dir() or target.suffix.lower() not in (".yaml", ".yml")
     written: list[Path] = []
     try:
         if as_dir:
