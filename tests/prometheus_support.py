@@ -15,6 +15,7 @@ Helpers
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -135,7 +136,11 @@ class _AuthHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        if self.headers.get("authorization") != f"Bearer {self.server.token}":
+        time.sleep(self.server.delay)
+        if (
+            self.server.token is not None
+            and self.headers.get("authorization") != f"Bearer {self.server.token}"
+        ):
             body = b'{"status":"error","error":"unauthorized"}'
             self.send_response(401)
             self.send_header("www-authenticate", 'Bearer realm="prometheus"')
@@ -146,7 +151,8 @@ class _AuthHandler(BaseHTTPRequestHandler):
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+            self.wfile.write(body)
 
     do_POST = do_GET
 
@@ -157,15 +163,20 @@ class _AuthHandler(BaseHTTPRequestHandler):
 class _AuthServer(ThreadingHTTPServer):
     daemon_threads = True
     upstream: str
-    token: str
+    token: str | None
+    delay: float
     client: httpx.Client
 
 
 class AuthProxy:
-    def __init__(self, upstream: str, token: str) -> None:
+    """A real HTTP proxy to Prometheus that demands ``token`` (None: no auth) and answers after
+    ``delay`` seconds (a slow Prometheus)."""
+
+    def __init__(self, upstream: str, token: str | None, delay: float = 0.0) -> None:
         self.token = token
         self._server = _AuthServer(("127.0.0.1", 0), _AuthHandler)
         self._server.upstream, self._server.token = upstream.rstrip("/"), token
+        self._server.delay = delay
         self._server.client = httpx.Client(trust_env=False, timeout=10.0)
         self._thread = threading.Thread(target=self._server.serve_forever, name="auth-proxy", daemon=True)
         self._thread.start()

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
@@ -98,7 +99,8 @@ def describe_failure(exc: BaseException, url: str, timeout: float) -> str:
         if code in (400, 422):
             return f"Prometheus rejected the query: {body}"
         return f"Prometheus at {url} answered {code}: {body}"
-    if isinstance(exc, requests.Timeout):
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's MaxRetryError
+    if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.ReadTimeoutError):
         return f"Prometheus at {url} did not answer within {timeout:g} s"
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS with Prometheus at {url} failed: {_short(exc)}"
