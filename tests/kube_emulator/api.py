@@ -7,9 +7,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from . import discovery, reads, reviews, writes
+from . import discovery, reads, reviews, server_side_apply, writes
 from .cluster import Cluster
 from .faults import FaultInjector
+from .patch import APPLY_PATCH
 from .pod_log import pod_log
 from .protocol import Request, Response
 from .rbac import ANONYMOUS, Attributes, User, authorize
@@ -138,7 +139,8 @@ class Api:
             existed = (
                 cluster.store.get(target.resource.key, target.namespace, require_name(target)) is not None
             )
-            result, code = writes.patch(cluster, target, request, options), 200 if existed else 201
+            patcher = server_side_apply.apply if request.content_type == APPLY_PATCH else writes.patch
+            result, code = patcher(cluster, target, request, options), 200 if existed else 201
         elif verb == "delete":
             body = request.object_body() if request.body.strip() else {}
             options.dry_run = options.dry_run or "All" in (body.get("dryRun") or [])

@@ -15,12 +15,10 @@ from .builtin import apply_builtin_defaults
 from .cluster import CRD_KEY, Cluster
 from .objectmeta import metadata_errors
 from .patch import (
-    APPLY_PATCH,
     CUSTOM_RESOURCE_PATCH_TYPES,
     JSON_PATCH,
     MERGE_PATCH,
     STRATEGIC_PATCH,
-    apply_merge,
     json_patch,
     merge_patch,
     strategic_merge_patch,
@@ -33,7 +31,6 @@ from .status import (
     ApiError,
     FieldError,
     already_exists,
-    apply_conflict,
     bad_request,
     conflict,
     invalid,
@@ -78,14 +75,14 @@ def schema_for(resource: ResourceType, version: str) -> CustomResourceSchema | N
     return compiled(openapi) if openapi is not None else None
 
 
-def _scope(target: Target) -> managed.Scope:
+def scope_of(target: Target) -> managed.Scope:
     status_only = target.subresource == "status"
     return managed.Scope(
         status_only=status_only, exclude_status=target.resource.has_status and not status_only
     )
 
 
-def _check_type(obj: JsonDict, target: Target) -> None:
+def check_type(obj: JsonDict, target: Target) -> None:
     """Fill a missing apiVersion/kind from the URL; reject ones that disagree with it."""
     resource = target.resource
     expected = target.api_version
@@ -151,7 +148,7 @@ def create(
             405, "the server does not allow this method on the requested resource", "MethodNotAllowed"
         )
     obj = copy.deepcopy(body)
-    _check_type(obj, target)
+    check_type(obj, target)
     metadata = obj["metadata"]
     if resource.namespaced:
         if metadata.get("namespace") and metadata["namespace"] != target.namespace:
@@ -197,7 +194,7 @@ def _record_update(
         api_version=target.api_version,
         time=cluster.timestamp(),
         schema=target.resource.schemas.get(target.version),
-        scope=_scope(target),
+        scope=scope_of(target),
     )
 
 
@@ -221,7 +218,7 @@ def update(
     """PUT semantics (also the tail of every patch): optimistic concurrency, status isolation, generation."""
     resource = target.resource
     new = copy.deepcopy(body)
-    _check_type(new, target)
+    check_type(new, target)
     metadata = new["metadata"]
     if metadata.get("name") != target.name:
         raise bad_request(
@@ -300,9 +297,7 @@ def _merge_system_fields(resource: ResourceType, target: Target, old: JsonDict, 
 
 def patch(cluster: Cluster, target: Target, request: Request, options: WriteOptions) -> JsonDict:
     resource = target.resource
-    content_type = request.content_type
-    if content_type == APPLY_PATCH:
-        return apply(cluster, target, request, options)
+    content_type = request.content_type  # apply-patch+yaml is routed to `server_side_apply.apply`
     if content_type == STRATEGIC_PATCH and resource.custom:
         raise unsupported_media_type(CUSTOM_RESOURCE_PATCH_TYPES)
     if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH):
@@ -324,70 +319,6 @@ def patch(cluster: Cluster, target: Target, request: Request, options: WriteOpti
         if not isinstance(patched, dict):
             raise bad_request("the patched document is not an object")
         return update(cluster, target, patched, options, require_resource_version=False)
-
-
-def apply(cluster: Cluster, target: Target, request: Request, options: WriteOptions) -> JsonDict:
-    """Server-side apply: merge the applied configuration, track ownership, report conflicts."""
-    resource = target.resource
-    if not request.param("fieldManager"):
-        raise bad_request("PATCH /apply: fieldManager is required for apply requests")
-    config = request.object_body()
-    if not config.get("apiVersion") or not config.get("kind"):
-        raise bad_request("invalid object type: apiVersion and kind must be set in an applied configuration")
-    _check_type(config, target)
-    if config["metadata"].get("name") not in (None, target.name):
-        raise bad_request("the name of the object does not match the name on the URL")
-    config["metadata"]["name"] = target.name
-    if resource.namespaced:
-        config["metadata"].setdefault("namespace", target.namespace)
-    schema = resource.schemas.get(target.version)
-    scope = _scope(target)
-    with cluster.store.lock:
-        stored = cluster.store.get(resource.key, target.namespace, target.name)
-        if stored is None:
-            if target.subresource:
-                raise not_found(resource.plural, resource.group, target.name)
-            obj = copy.deepcopy(config)
-            _record_apply(cluster, target, None, config, obj, options, [])
-            return create(cluster, target, obj, options, record=False)
-        live = copy.deepcopy(served(stored, resource, target.version))
-        sent_version = config["metadata"].get("resourceVersion")
-        if sent_version and sent_version != live["metadata"]["resourceVersion"]:
-            raise conflict(resource.plural, resource.group, target.name)
-        conflicts = managed.apply_conflicts(live, config, manager=options.manager, schema=schema, scope=scope)
-        if conflicts and not options.force:
-            raise apply_conflict(
-                resource.plural,
-                resource.group,
-                target.name,
-                [(m.name, m.api_version, managed.render_path(p)) for m, p in conflicts],
-            )
-        merged = apply_merge(live, config, schema)
-        merged["metadata"]["managedFields"] = live["metadata"].get("managedFields", [])
-        _record_apply(cluster, target, live, config, merged, options, conflicts)
-        return update(cluster, target, merged, options, require_resource_version=False, record=False)
-
-
-def _record_apply(
-    cluster: Cluster,
-    target: Target,
-    live: JsonDict | None,
-    config: JsonDict,
-    merged: JsonDict,
-    options: WriteOptions,
-    forced: list[tuple[managed.Manager, managed.Path]],
-) -> None:
-    managed.record_apply(
-        live,
-        config,
-        merged,
-        manager=options.manager,
-        api_version=target.api_version,
-        time=cluster.timestamp(),
-        schema=target.resource.schemas.get(target.version),
-        scope=_scope(target),
-        forced=forced,
-    )
 
 
 def delete(cluster: Cluster, target: Target, options_body: JsonDict, options: WriteOptions) -> JsonDict:
