@@ -11,7 +11,7 @@ from .cluster import Cluster
 from .protocol import Request, Response
 from .reads import matcher
 from .router import Target
-from .status import ApiError
+from .status import ApiError, bad_request
 from .store import StoredEvent
 from .writes import served
 
@@ -49,6 +49,8 @@ def watch(cluster: Cluster, target: Target, request: Request) -> Response:
     bookmarks = request.flag("allowWatchBookmarks")
     send_initial = request.param("sendInitialEvents") == "true"
     store = cluster.store
+    if start not in (None, "", "0") and not (start or "").isdigit():
+        raise bad_request(f"invalid resource version: {start}")
 
     def bookmark(initial_end: bool = False) -> bytes:
         metadata: JsonDict = {"resourceVersion": str(store.resource_version)}
