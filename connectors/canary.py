@@ -7,14 +7,17 @@ seconds. A threshold crossed holds the rollout or aborts it (all traffic back to
 The operator can ``pause()``/``resume()`` the clock, ``abort()`` or ``promote()`` (100 % canary) at
 any time, from any thread; every change made is reported through ``on_event``.
 
-Judgement needs traffic: errors are counted over the whole step (rate times time), and nothing is judged
-before the canary has served ``min_requests`` requests. A step that ends with too little traffic to
+Judgement needs fresh traffic: after each change nothing is counted until the metrics source's rate
+window has passed (before that its figures still mix in the previous weight); errors are then counted
+over the rest of the step (rate times time), and nothing is judged before the canary has served
+``min_requests`` requests. A step that ends with too little traffic to
 judge holds instead of moving on blind.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -114,9 +117,11 @@ class CanaryPlan:
 
         problems: list[Problem] = []
         parsed_steps: list[int] = []
-        for i, part in enumerate(p for p in steps.replace(",", " ").split()):
+        positions: list[int] = []  # where each parsed step was in what the operator typed
+        for i, part in enumerate(steps.replace(",", " ").split()):
             try:
                 parsed_steps.append(int(part.rstrip("%")))
+                positions.append(i)
             except ValueError:
                 problems.append(Problem(f"steps[{i}]", f"{part!r} is not a whole percentage"))
 
@@ -133,7 +138,11 @@ class CanaryPlan:
         err = number("max_error_pct", max_error_pct, lambda t: float(t.rstrip("%")))
         p99 = number("max_p99_ms", max_p99_ms, float) if max_p99_ms.strip() else None
         plan = cls(tuple(parsed_steps), pause_s, err, p99, on_breach)  # type: ignore[arg-type]
-        problems += [p for p in plan.problems() if not any(p.path == q.path for q in problems)]
+        for p in plan.problems():
+            m = re.fullmatch(r"steps\[(\d+)\]", p.path)
+            path = f"steps[{positions[int(m[1])]}]" if m else p.path
+            if not any(q.path == path for q in problems):
+                problems.append(Problem(path, p.message))
         if problems:
             raise ValidationError(problems)
         return plan
@@ -335,7 +344,9 @@ class CanaryRun:
         """Watch the canary for ``pause_s``; True to go on to the next step."""
         requests = errors = 0.0
         watched = 0.0
-        last = time.monotonic()
+        last = applied = time.monotonic()
+        # Until the source's rate window has passed, its figures still include the previous weight.
+        settle = self.metrics.rate_window_s if self.metrics is not None else 0.0
         while True:
             if self._handle_request():
                 return False
@@ -345,8 +356,8 @@ class CanaryRun:
             last = now
             snap = self.metrics.snapshot() if self.metrics is not None else None
             stable_view, canary_view = self.views(snap)
-            if self._state == "running" and snap is not None and snap.ok:
-                # The first look of a step has no elapsed time yet: count one check's worth.
+            settled = now - applied >= settle
+            if self._state == "running" and snap is not None and snap.ok and settled:
                 span = dt or self.check_every
                 requests += canary_view.rps * span
                 errors += canary_view.rps * canary_view.error_pct / 100 * span
@@ -362,7 +373,7 @@ class CanaryRun:
                 self._hold(reason)
                 requests = errors = 0.0  # judged afresh after the operator resumes
                 continue
-            if watched >= self.plan.pause_s and self._state == "running":
+            if watched >= self.plan.pause_s and settled and self._state == "running":
                 if requests < self.plan.min_requests:
                     self._hold(
                         f"not enough canary traffic to judge step {index + 1} "

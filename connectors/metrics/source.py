@@ -24,6 +24,9 @@ class MetricsSource(ABC):
     """Live and historical traffic figures of one gateway."""
 
     name: ClassVar[str] = "?"  # "envoy-admin", "prometheus"
+    # Current figures are rates over this many seconds: after a change, wait this long before the
+    # figures show only what happened since.
+    rate_window_s: float = 5.0
 
     @abstractmethod
     def snapshot(self) -> Snapshot:
