@@ -156,23 +156,20 @@ def test_abort_from_another_thread_while_watching(
 ) -> None:
     gw = shared_native_gateway
     watching = threading.Event()
+
+    def on_event(event: CanaryEvent) -> None:
+        if event.kind == "watch":
+            watching.set()
+
     plan = CanaryPlan(steps=(30, 100), pause_s=60, max_error_pct=5, min_requests=5)
-    run = CanaryRun(
-        gw,
-        source,
-        canary_route,
-        "v1",
-        "v2",
-        plan,
-        on_event=lambda e: e.kind == "watch" and watching.set(),
-        check_every=0.2,
-    )
+    run = CanaryRun(gw, source, canary_route, "v1", "v2", plan, on_event=on_event, check_every=0.2)
     worker = threading.Thread(target=run.run)
     worker.start()
     assert watching.wait(10)
     run.pause()
-    assert run.state == "paused"
+    paused = run.state
     run.abort()
     worker.join(10)
+    assert paused == "paused"
     assert run.state == "aborted" and not worker.is_alive()
     assert gw.get_route("canary").weight_share() == {"v1": 100.0, "v2": 0.0}
