@@ -218,7 +218,7 @@ def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
 def _cmd_history(args: argparse.Namespace, conn: Connector) -> int:
     entries = conn.history()
     if args.output == "json":
-        _out(json.dumps([e.to_json() for e in entries], indent=2))
+        _out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
         return 0
     rows = [
         [
@@ -401,7 +401,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
         for listener in gateway.listeners:
             _out(f"  listener  {listener.name} {conn.listener_url(listener.name)}")
         _out(f"  config    {conn.config_path}")
-        _out(f"Stop it with: gatewayctl-tui down {args.name or gateway.name}")
+        handle = args.name or (str(conn.state_dir) if args.state_dir else gateway.name)
+        _out(f"Stop it with: gatewayctl-tui down {handle}")
     finally:
         conn.close()
     return 0
@@ -457,7 +458,10 @@ def _cmd_gateways(args: argparse.Namespace) -> int:
         listeners = state.get("listeners") or {}
         found.append(
             {
-                "name": target.name,
+                # What --gateway and down take: the state directory's name (up --name), then the
+                # gateway's own name from its YAML when that differs.
+                "name": Path(target.location).name,
+                "gateway": target.name,
                 "status": status,
                 "admin": state.get("admin_url", ""),
                 "listeners": {k: f"http://{v}" for k, v in listeners.items()},
@@ -470,7 +474,13 @@ def _cmd_gateways(args: argparse.Namespace) -> int:
         _out(f"No native gateways in {gateways_dir()} (start one with: gatewayctl-tui up CONFIG).")
     else:
         rows = [
-            [g["name"], g["status"], g["admin"], " ".join(g["listeners"].values()), g["state_dir"]]
+            [
+                g["name"] + (f" ({g['gateway']})" if g["gateway"] != g["name"] else ""),
+                g["status"],
+                g["admin"],
+                " ".join(g["listeners"].values()),
+                g["state_dir"],
+            ]
             for g in found
         ]
         _out(_table(["NAME", "STATUS", "ADMIN", "LISTENERS", "STATE"], rows))
