@@ -77,6 +77,7 @@ def chart(
     points: int = 120,
     min_step: float = 1.0,
     fallback_share: float | None = None,
+    latency_s: float = 5.0,
 ) -> ChartData:
     """Per-step rates and quantiles of ``scope`` over the window ending ``now``. Steps are aligned to
     multiples of the step so that a refresh moves the chart by whole steps. A route's 429s are the
@@ -85,7 +86,12 @@ def chart(
     start, step, times = grid(window_s, now, points=points, min_step=min_step)
     slots = history.buckets(start, times[-1], step)
     values: dict[str, list[float | None]] = {k: [] for k in ("rps", *CLASSES, "limited", *QUANTILES)}
+    # Envoy refreshes histograms every stats flush (5 s): with shorter steps, a step's latency
+    # also draws on the steps just before it, so the line has no holes between flushes.
+    lookback = max(0, math.ceil(latency_s / step) - 1)
+    hists: list[Buckets | None] = []
     for slot in slots:
+        hists.append(figures(slot, scope).hist if slot is not None else None)
         if slot is None:
             for v in values.values():
                 v.append(None)
@@ -103,7 +109,10 @@ def chart(
             values["limited"].append(limited / secs)
         else:
             values["limited"].append(f.limited / secs)
-        for name, q in _quantiles(bounds, f.hist).items():
+        recent: Buckets | None = None
+        for h in hists[-1 - lookback :]:
+            recent = histogram.add(recent, h)
+        for name, q in _quantiles(bounds, recent).items():
             values[name].append(q)
     series = tuple(make_series(k, tuple(v)) for k, v in values.items())
     return ChartData(scope, window_s, step, times, series, source, status)

@@ -1,0 +1,176 @@
+"""Traffic charts for the gateway, a route or one backend of a route.
+
+Three charts share the time axis: requests/s by status class, 429/s, and p50/p95/p99 latency. Keys
+``1``-``4`` switch the window (5m, 1h, 6h, 24h), ``b`` steps through the scope (route, each backend).
+Figures are fetched in a worker thread and the next fetch is scheduled only when the previous one
+has finished (a self-rescheduling timer), so a slow Prometheus delays the charts but never the UI;
+a source without data shows ``no data since …`` in the chart titles.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from connectors.metrics import CLASSES, GATEWAY, WINDOWS, ChartData, MetricsSource, Scope, Series
+
+from ..widgets.chart import TimeChart
+from .base import ConsoleScreen
+
+NO_SOURCE = "no metrics for this gateway (a cluster gateway needs --prometheus URL)"
+
+
+class LiveScreen(ConsoleScreen):
+    """A view that fetches figures in a worker every ``refresh`` seconds, one fetch at a time."""
+
+    _timer: Timer | None = None
+
+    @property
+    def metrics(self) -> MetricsSource | None:
+        source = getattr(self.app, "metrics_source", None)
+        return source if isinstance(source, MetricsSource) else None
+
+    @property
+    def refresh_seconds(self) -> float:
+        settings = getattr(self.app, "settings", None)
+        return float(getattr(settings, "refresh_seconds", 1.0) or 1.0)
+
+    def fetch(self) -> Any:
+        """Blocking: what the view shows (runs in a worker thread)."""
+        raise NotImplementedError
+
+    def show(self, result: Any) -> None:
+        """Show what ``fetch`` returned (UI thread)."""
+
+    def on_mount(self) -> None:
+        self.poll_now()
+
+    def on_unmount(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+
+    def poll_now(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.run_worker(
+            self.fetch, thread=True, exclusive=True, group="live", name="live", exit_on_error=False
+        )
+
+    def worker_succeeded(self, name: str, result: Any) -> None:
+        if name == "live":
+            self.show(result)
+            self._schedule()
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name == "live":
+            self._schedule()
+        return False  # shown as a toast (a GatewayError) or an error modal
+
+    def _schedule(self) -> None:
+        if self.is_attached:
+            self._timer = self.set_timer(self.refresh_seconds, self.poll_now)
+
+    def action_refresh(self) -> None:
+        self.poll_now()
+
+
+def _allowed(rps: Series, limited: Series) -> Series:
+    values = tuple(
+        None if r is None else max(0.0, r - (lim or 0.0))
+        for r, lim in zip(rps.values, limited.values, strict=False)
+    )
+    return Series("allowed", "allowed/s", "req/s", values)
+
+
+class ChartsScreen(LiveScreen):
+    VIEW = "charts"
+    DEFAULT_CSS = """
+    ChartsScreen #chart-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
+    ChartsScreen TimeChart { border-top: solid $panel; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "window('5m')", "5m"),
+        Binding("2", "window('1h')", "1h"),
+        Binding("3", "window('6h')", "6h"),
+        Binding("4", "window('24h')", "24h"),
+        Binding("b", "next_scope", "Route/backend"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self, connector: Any = None, route: str | None = None, *, window: str = "5m") -> None:
+        super().__init__()
+        self.connector = connector
+        self.scope = Scope(route) if route else GATEWAY
+        self.window = window
+        self._backends: list[str] = []
+        self.last: ChartData | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.chrome()
+        yield Static("", id="chart-info")
+        yield TimeChart("Responses", "req/s", id="chart-traffic")
+        yield TimeChart("Rate limited", "req/s", id="chart-limited")
+        yield TimeChart("Latency", "ms", id="chart-latency")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._info()
+        super().on_mount()
+
+    def _info(self, data: ChartData | None = None) -> None:
+        source = self.metrics
+        what = source.name if source is not None else "no source"
+        status = data.status if data is not None else ("loading…" if source is not None else NO_SOURCE)
+        step = f" · {data.step_s:g} s steps" if data is not None else ""
+        text = f"{self.scope.label} · last {self.window}{step} · {what}"
+        self.query_one("#chart-info", Static).update(text if status == "ok" else f"{text} · {status}")
+
+    def fetch(self) -> tuple[ChartData | None, list[str]]:
+        source = self.metrics
+        if source is None:
+            return None, []
+        backends: list[str] = []
+        if self.scope.route is not None and self.connector is not None:
+            backends = [b.name for b in self.connector.get_route(self.scope.route).backends]
+        return source.series(self.scope, WINDOWS[self.window]), backends
+
+    def show(self, result: tuple[ChartData | None, list[str]]) -> None:
+        data, backends = result
+        self._backends = backends or self._backends
+        self.last = data
+        self._info(data)
+        if data is None:
+            for chart in self.query(TimeChart):
+                chart.show((), (), NO_SOURCE)
+            return
+        get = data.get
+        traffic = [s for s in (get("rps"), *(get(c) for c in CLASSES)) if s is not None and any(s.values)]
+        if not traffic and get("rps") is not None:
+            traffic = [s for s in (get("rps"),) if s is not None]
+        self.query_one("#chart-traffic", TimeChart).show(data.times, traffic, data.status)
+        rps, limited = get("rps"), get("limited")
+        lines = [limited, _allowed(rps, limited)] if rps is not None and limited is not None else []
+        self.query_one("#chart-limited", TimeChart).show(data.times, lines, data.status)
+        latency = [s for s in (get("p50"), get("p95"), get("p99")) if s is not None]
+        self.query_one("#chart-latency", TimeChart).show(data.times, latency, data.status)
+
+    def action_window(self, label: str) -> None:
+        if label in WINDOWS and label != self.window:
+            self.window = label
+            self._info()
+            self.poll_now()
+
+    def action_next_scope(self) -> None:
+        if self.scope.route is None:
+            self.notify("The gateway has no backends of its own: open charts of a route.", timeout=3)
+            return
+        order: list[str | None] = [None, *self._backends]
+        i = order.index(self.scope.backend) if self.scope.backend in order else 0
+        self.scope = Scope(self.scope.route, order[(i + 1) % len(order)])
+        self._info()
+        self.poll_now()
