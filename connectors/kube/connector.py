@@ -66,16 +66,15 @@ class Binding:
 class Modelled:
     routes: list[Route] = field(default_factory=list)
     bindings: dict[str, Binding] = field(default_factory=dict)
+    by_name: dict[str, Route] = field(default_factory=dict)
 
     def add(self, route: Route, binding: Binding) -> None:
         self.routes.append(route)
         self.bindings[route.name] = binding
+        self.by_name[route.name] = route
 
     def route(self, name: str) -> Route | None:
-        for r in self.routes:
-            if r.name == name:
-                return r
-        return None
+        return self.by_name.get(name)
 
 
 @dataclass(frozen=True)
@@ -130,6 +129,7 @@ class KubeConnector(Connector):
         self._lock = threading.Lock()
         self._snapshot: Store | None = None
         self._outcomes: dict[str, Outcome] = {}
+        self._model_cache: list[tuple[Store, int, frozenset[ObjKey] | None, Modelled]] = []
 
     # -- subclass hooks ---------------------------------------------------------------------
 
@@ -138,8 +138,9 @@ class KubeConnector(Connector):
         """(resource, namespace) lists that make up the full picture."""
 
     @abstractmethod
-    def _model(self, store: Store) -> Modelled:
-        """Routes (and where they live) from the objects in ``store``."""
+    def _model(self, store: Store, only: set[ObjKey] | None = None) -> Modelled:
+        """Routes (and where they live) from the objects in ``store``; with ``only``, just the routes
+        of those route objects (names are still made unique over all of them)."""
 
     @abstractmethod
     def _edit(
@@ -170,6 +171,19 @@ class KubeConnector(Connector):
         return []
 
     # -- reading ----------------------------------------------------------------------------
+
+    def _modelled(self, store: Store, only: set[ObjKey] | None = None) -> Modelled:
+        """``_model(store, only)``, remembered for the last few stores while they are unchanged (a
+        plan models the same objects several times; 2,000 routes take a noticeable moment)."""
+        scope = frozenset(only) if only is not None else None
+        with self._lock:
+            for cached_store, version, cached_scope, modelled in self._model_cache:
+                if cached_store is store and version == store.version and cached_scope == scope:
+                    return modelled
+        modelled = self._model(store, only)
+        with self._lock:
+            self._model_cache = [(store, store.version, scope, modelled), *self._model_cache[:3]]
+        return modelled
 
     def _read_all(self) -> Store:
         store = Store()
@@ -219,23 +233,23 @@ class KubeConnector(Connector):
         return None
 
     def list_routes(self) -> list[Route]:
-        return list(self._model(self._read_all()).routes)
+        return list(self._modelled(self._read_all()).routes)
 
     def get_route(self, name: str) -> Route:
-        route = self._model(self._store()).route(name)
+        route = self._modelled(self._store()).route(name)
         if route is None:
-            route = self._model(self._read_all()).route(name)
+            route = self._modelled(self._read_all()).route(name)
         if route is None:
             raise NotFound(f"no route named {name!r} in namespace {self.namespace}")
         return route
 
     def native_objects(self, route: str) -> str:
         store = self._store()
-        modelled = self._model(store)
+        modelled = self._modelled(store)
         binding = modelled.bindings.get(route)
         if binding is None:
             store = self._read_all()
-            binding = self._model(store).bindings.get(route)
+            binding = self._modelled(store).bindings.get(route)
         if binding is None:
             raise NotFound(f"no route named {route!r} in namespace {self.namespace}")
         keys = [binding.source, *[k for k in self._related(store, binding) if k != binding.source]]
@@ -287,10 +301,10 @@ class KubeConnector(Connector):
     def plan(self, routes: Sequence[Route]) -> Plan:
         requested = {r.name: r for r in routes}
         base = self._store()
-        known = self._model(base)
+        known = self._modelled(base)
         if any(name not in known.bindings for name in requested):
             base = self._read_all()
-            known = self._model(base)
+            known = self._modelled(base)
         missing = [n for n in requested if n not in known.bindings]
         if missing:
             raise NotFound(f"no route named {', '.join(map(repr, missing))} in namespace {self.namespace}")
@@ -298,7 +312,12 @@ class KubeConnector(Connector):
         for name, r in requested.items():
             wanted_kinds |= _edit_kinds(known.route(name), r)  # type: ignore[arg-type]
         fresh = self._refresh(base, [known.bindings[n] for n in requested], wanted_kinds)
-        before_model = self._model(fresh)
+        sources = {known.bindings[n].source for n in requested}
+        # Weight and CORS edits of route objects touch nothing else: model just those objects.
+        # Policy edits may reach other routes, so they compare the whole picture.
+        policy_edit = bool(self._policy_reads(wanted_kinds)) or "rate_limit" in wanted_kinds
+        scope = None if policy_edit else sources
+        before_model = self._modelled(fresh, scope)
 
         problems: list[Problem] = []
         warnings: list[str] = []
@@ -326,7 +345,11 @@ class KubeConnector(Connector):
         ws = Workspace(fresh)
         for binding, before, after, kinds in edits:
             self._edit(ws, binding, before, after, kinds)
-        after_model = self._model(ws.view)
+        touched = set(ws.touched)
+        if scope is not None and not touched <= scope:
+            scope = None  # an edit reached beyond the route objects: compare everything
+            before_model = self._modelled(fresh)
+        after_model = self._modelled(ws.view, scope)
 
         changes = []
         for before in before_model.routes:

@@ -4,52 +4,63 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
 from .resources import JsonDict, ObjKey, Resource
 
+_Bucket = dict[ObjKey, JsonDict]
 
-@dataclass
+
 class Store:
-    """Objects by key, with the resource each was read as."""
+    """Objects by key, bucketed by resource (group, plural) so a kind's objects are found without
+    scanning the others; ``version`` moves on every change so derived views can be cached."""
 
-    objects: dict[ObjKey, JsonDict] = field(default_factory=dict)
-    resources: dict[ObjKey, Resource] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self.resources: dict[ObjKey, Resource] = {}
+        self.version = 0
+
+    def _bucket(self, key: ObjKey) -> _Bucket:
+        return self._buckets.setdefault((key.group, key.plural), {})
 
     def put(self, resource: Resource, obj: JsonDict) -> ObjKey:
         key = ObjKey.for_object(resource, obj)
-        self.objects[key] = obj
+        self._bucket(key)[key] = obj
         self.resources[key] = resource
+        self.version += 1
         return key
 
     def remove(self, key: ObjKey) -> None:
-        self.objects.pop(key, None)
+        self._buckets.get((key.group, key.plural), {}).pop(key, None)
         self.resources.pop(key, None)
+        self.version += 1
 
     def replace_all(self, resource: Resource, namespace: str, objs: Iterable[JsonDict]) -> None:
         """Forget every object of ``resource`` in ``namespace`` and keep ``objs`` instead (a fresh list)."""
-        for key in [k for k in self.objects if k.is_a(resource) and k.namespace == namespace]:
+        bucket = self._buckets.get((resource.group, resource.plural), {})
+        for key in [k for k in bucket if k.namespace == namespace]:
             self.remove(key)
         for obj in objs:
             self.put(resource, obj)
 
     def get(self, key: ObjKey) -> JsonDict | None:
-        return self.objects.get(key)
+        return self._buckets.get((key.group, key.plural), {}).get(key)
 
     def of(self, resource: Resource | None, namespace: str | None = None) -> list[JsonDict]:
         """Objects of ``resource`` (all namespaces when ``namespace`` is None), by namespace and name."""
         if resource is None:
             return []
-        keys = sorted(
-            k for k in self.objects if k.is_a(resource) and (namespace is None or k.namespace == namespace)
-        )
-        return [self.objects[k] for k in keys]
+        bucket = self._buckets.get((resource.group, resource.plural), {})
+        keys = sorted(k for k in bucket if namespace is None or k.namespace == namespace)
+        return [bucket[k] for k in keys]
 
     def copy(self) -> Store:
-        return Store(dict(self.objects), dict(self.resources))
+        out = Store()
+        out._buckets = {k: dict(v) for k, v in self._buckets.items()}
+        out.resources = dict(self.resources)
+        return out
 
     def __iter__(self) -> Iterator[ObjKey]:
-        return iter(self.objects)
+        return iter(self.resources)
 
 
 class Workspace:
@@ -64,12 +75,14 @@ class Workspace:
         return self.view.get(key)
 
     def edit(self, key: ObjKey) -> JsonDict:
+        """The object to change in place; the view counts as changed from now on."""
         obj = self.view.get(key)
         if obj is None:
             raise KeyError(key)
+        self.view.version += 1  # the caller is about to mutate it: models cached so far are stale
         if key not in self.touched:
             obj = copy.deepcopy(obj)
-            self.view.objects[key] = obj
+            self.view.put(self.view.resources[key], obj)
             self.touched[key] = self.view.resources[key]
         return obj
 

@@ -42,8 +42,8 @@ class GatewayApiConnector(KubeConnector):
             if res is not None
         ]
 
-    def _model(self, store: Store) -> Modelled:
-        return model(store, self.kinds, self.namespace)
+    def _model(self, store: Store, only: set[ObjKey] | None = None) -> Modelled:
+        return model(store, self.kinds, self.namespace, only)
 
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         return related(store, self.kinds, binding)

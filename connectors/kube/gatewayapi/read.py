@@ -355,7 +355,7 @@ class PolicyIndex:
 # -- the whole picture ------------------------------------------------------------------------------
 
 
-def model(store: Store, kinds: GatewayApiKinds, namespace: str) -> Modelled:
+def model(store: Store, kinds: GatewayApiKinds, namespace: str, only: set[ObjKey] | None = None) -> Modelled:
     traffic = PolicyIndex(store, kinds.backend_traffic_policy, namespace)
     security = PolicyIndex(store, kinds.security_policy, namespace)
     entries: list[tuple[JsonDict, int, JsonDict]] = []
@@ -374,6 +374,9 @@ def model(store: Store, kinds: GatewayApiKinds, namespace: str) -> Modelled:
     )
     out = Modelled()
     for (obj, i, rule), name in zip(entries, names, strict=True):
+        key = ObjKey.for_object(kinds.http_route, obj)
+        if only is not None and key not in only:
+            continue
         meta, spec = obj["metadata"], obj.get("spec") or {}
         ns = meta.get("namespace") or namespace
         btp = traffic.governing(obj, rule.get("name"))
@@ -414,7 +417,7 @@ def model(store: Store, kinds: GatewayApiKinds, namespace: str) -> Modelled:
             security_policy=sp[1] if sp else None,
             cors_filter=cors_filter is not None,
         )
-        out.add(route, Binding(name, ObjKey.for_object(kinds.http_route, obj), i, rule.get("name"), info))
+        out.add(route, Binding(name, key, i, rule.get("name"), info))
     return out
 
 

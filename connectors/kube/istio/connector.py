@@ -46,8 +46,8 @@ class IstioConnector(KubeConnector):
                 out += [(res, ns) for ns in self._namespaces()]
         return out
 
-    def _model(self, store: Store) -> Modelled:
-        return model(store, self.kinds, self.namespace, self.root_namespace)
+    def _model(self, store: Store, only: set[ObjKey] | None = None) -> Modelled:
+        return model(store, self.kinds, self.namespace, self.root_namespace, only)
 
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         return related(store, self.kinds, binding, self.root_namespace)
@@ -73,7 +73,7 @@ class IstioConnector(KubeConnector):
         ef = self.kinds.envoy_filter
         if ef is not None:
             namespaces = [self.namespace]
-            if any(b.context.context.gateways for b in self._model(self._store()).bindings.values()):
+            if any(b.context.context.gateways for b in self._modelled(self._store()).bindings.values()):
                 namespaces.append(self.root_namespace)  # gateway limits live next to the gateway pods
             out["rate_limit"] = [patch_vs] + [
                 Access(verb, ef, ns)
@@ -92,7 +92,7 @@ class IstioConnector(KubeConnector):
         if "rate_limit" in kinds:
             ef = self.kinds.envoy_filter
             assert ef is not None
-            current = self._model(ws.view)
+            current = self._modelled(ws.view)
             fresh_binding = current.bindings[binding.route]
             infos: dict[str, IstioRouteInfo] = {n: b.context for n, b in current.bindings.items()}
             source = fresh_binding.context.limit_source

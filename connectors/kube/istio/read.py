@@ -303,15 +303,21 @@ def patch_applies(ef: JsonDict, patch: JsonDict, ctx: RouteContext, root: str) -
     return False
 
 
-def limit_for(
-    store: Store, kind: Resource | None, ctx: RouteContext, root: str
-) -> tuple[RateLimit | None, LimitSource | None]:
-    """The route's rate limit and the EnvoyFilter patch it comes from (route level beats filter level)."""
+@dataclass(frozen=True)
+class LimitPatch:
+    """One EnvoyFilter config patch that carries a token bucket, in the order Istio applies them."""
+
+    envoy_filter: JsonDict
+    patch: JsonDict
+    limit: RateLimit
+    source: LimitSource
+
+
+def limit_patches(store: Store, kind: Resource | None, root: str) -> list[LimitPatch]:
     if kind is None:
-        return None, None
-    filters = sorted(store.of(kind), key=lambda ef: _order_key(ef, root))
-    best: dict[str, tuple[RateLimit, LimitSource]] = {}
-    for ef in filters:
+        return []
+    out = []
+    for ef in sorted(store.of(kind), key=lambda ef: _order_key(ef, root)):
         key = ObjKey.for_object(kind, ef)
         for i, patch in enumerate((ef.get("spec") or {}).get("configPatches") or []):
             if not isinstance(patch, dict):
@@ -324,10 +330,22 @@ def limit_for(
             else:
                 continue
             limit = limit_from_config(config)
-            if limit is not None and patch_applies(ef, patch, ctx, root):
-                best[level] = (limit, LimitSource(key, i, level))  # later filters win
+            if limit is not None:
+                out.append(LimitPatch(ef, patch, limit, LimitSource(key, i, level)))
+    return out
+
+
+def limit_for(
+    patches: list[LimitPatch], ctx: RouteContext, root: str
+) -> tuple[RateLimit | None, LimitSource | None]:
+    """The route's rate limit and the EnvoyFilter patch it comes from (route level beats filter level;
+    among patches of one level the one applied last wins)."""
+    best: dict[str, LimitPatch] = {}
+    for p in patches:
+        if patch_applies(p.envoy_filter, p.patch, ctx, root):
+            best[p.source.level] = p
     chosen = best.get("route") or best.get("filter")
-    return (chosen[0], chosen[1]) if chosen else (None, None)
+    return (chosen.limit, chosen.source) if chosen else (None, None)
 
 
 # -- JWT from RequestAuthentication + AuthorizationPolicy -------------------------------------------
@@ -346,9 +364,9 @@ def _requires_principal(policy: JsonDict) -> bool:
     return False
 
 
-def jwt_for(store: Store, kinds: IstioKinds, ctx: RouteContext, root: str) -> Jwt | None:
+def jwt_for(request_auths: list[JsonDict], authz: list[JsonDict], ctx: RouteContext, root: str) -> Jwt | None:
     providers: list[JwtProvider] = []
-    for ra in store.of(kinds.request_authentication):
+    for ra in request_auths:
         meta, spec = ra.get("metadata") or {}, ra.get("spec") or {}
         if not selects(
             (spec.get("selector") or {}).get("matchLabels"), meta.get("namespace") or "", ctx, root
@@ -373,7 +391,7 @@ def jwt_for(store: Store, kinds: IstioKinds, ctx: RouteContext, root: str) -> Jw
     if not providers:
         return None
     required = False
-    for ap in store.of(kinds.authorization_policy):
+    for ap in authz:
         meta, spec = ap.get("metadata") or {}, ap.get("spec") or {}
         if selects((spec.get("selector") or {}).get("matchLabels"), meta.get("namespace") or "", ctx, root):
             required = required or _requires_principal(ap)
@@ -383,7 +401,9 @@ def jwt_for(store: Store, kinds: IstioKinds, ctx: RouteContext, root: str) -> Jw
 # -- the whole picture ------------------------------------------------------------------------------
 
 
-def model(store: Store, kinds: IstioKinds, namespace: str, root: str) -> Modelled:
+def model(
+    store: Store, kinds: IstioKinds, namespace: str, root: str, only: set[ObjKey] | None = None
+) -> Modelled:
     gateways = {
         ((g.get("metadata") or {}).get("namespace") or "", (g.get("metadata") or {}).get("name") or ""): g
         for g in store.of(kinds.gateway)
@@ -406,8 +426,14 @@ def model(store: Store, kinds: IstioKinds, namespace: str, root: str) -> Modelle
             for vs, i, http in entries
         ]
     )
+    patches = limit_patches(store, kinds.envoy_filter, root)
+    request_auths = store.of(kinds.request_authentication)
+    authz = store.of(kinds.authorization_policy)
     out = Modelled()
     for (vs, i, http), name in zip(entries, names, strict=True):
+        key = ObjKey.for_object(kinds.virtual_service, vs)
+        if only is not None and key not in only:
+            continue
         meta, spec = vs["metadata"], vs.get("spec") or {}
         refs, mesh = gateway_refs(vs, gateways)
         dests = [d.get("destination") or {} for d in http.get("route") or [] if isinstance(d, dict)]
@@ -421,7 +447,7 @@ def model(store: Store, kinds: IstioKinds, namespace: str, root: str) -> Modelle
             mesh=mesh,
             destinations=tuple(short_host(str(d.get("host", ""))) for d in dests),
         )
-        limit, source = limit_for(store, kinds.envoy_filter, ctx, root)
+        limit, source = limit_for(patches, ctx, root)
         dest_hosts = {short_host(str(d.get("host", ""))) for d in dests}
         rule = rules.get(next(iter(dest_hosts))) if len(dest_hosts) == 1 else None
         route = Route(
@@ -432,7 +458,7 @@ def model(store: Store, kinds: IstioKinds, namespace: str, root: str) -> Modelle
             weight_mode="percent",
             rate_limit=limit,
             cors=cors(http.get("corsPolicy")),
-            jwt=jwt_for(store, kinds, ctx, root),
+            jwt=jwt_for(request_auths, authz, ctx, root) if request_auths else None,
             timeout=duration(http.get("timeout")),
             retries=_retries(http.get("retries")),
             circuit_breaker=_circuit_breaker(rule),
@@ -441,7 +467,6 @@ def model(store: Store, kinds: IstioKinds, namespace: str, root: str) -> Modelle
             listener=refs[0].name if refs else "mesh",
             source=f"VirtualService {ctx.namespace}/{meta['name']} http[{i}]",
         )
-        key = ObjKey.for_object(kinds.virtual_service, vs)
         out.add(route, Binding(name, key, i, http.get("name"), IstioRouteInfo(ctx, source)))
     return out
 
