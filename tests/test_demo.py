@@ -7,13 +7,18 @@ itself, by SIGTERM, or even by SIGKILL) no Envoy it started is left and its port
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -276,3 +281,58 @@ def test_a_second_demo_on_the_same_state_dir_is_refused_while_the_first_runs(
     # ... and the first one still serves.
     with httpx.Client(base_url=demo.listener, timeout=5) as client:
         assert client.get("/", headers={"host": "api.demo"}).status_code == 200
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_the_console_runs_quits_it_and_stops_everything(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """The full demo in a terminal (a pty): the console quits on the signal, then every service stops."""
+    _envoy_available()
+    pytest.importorskip("tui.app", reason="the Textual console is not part of this build yet")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    env = {**os.environ, "GATEWAYCTL_STATE_DIR": str(tmp_path / "state"), "TERM": "xterm-256color"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "demo", "--duration", "60"],
+        cwd=ROOT,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,  # its own terminal session, like a real one
+    )
+    os.close(slave)
+    screen = bytearray()
+    drain = threading.Thread(target=_drain, args=(master, screen), daemon=True)
+    drain.start()
+    state_file = tmp_path / "state" / "gateways" / "demo" / "state.json"
+    try:
+        _wait_until(
+            lambda: state_file.exists() and b"api-limited" in screen, 30, "the console to show routes"
+        )
+        state = json.loads(state_file.read_text())
+        envoy_pid, listener = int(state["pid"]), next(iter(state["listeners"].values()))
+        proc.send_signal(signum)
+        assert proc.wait(timeout=20) == 128 + signum
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        drain.join(timeout=5)
+        os.close(master)
+    assert b"Traceback" not in screen
+    assert not _alive(envoy_pid)
+    assert _bindable(_port(f"http://{listener}"))
+
+
+def _drain(fd: int, into: bytearray) -> None:
+    """Read the console's output so it never blocks on a full pty."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        into += chunk

@@ -546,6 +546,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     runner = DemoRunner(options)
     app_class = None if args.no_tui else _console_class()
     app: Any = None
+    signalled: list[int] = []
 
     def quit_console(signum: int) -> bool:
         """First SIGTERM/SIGHUP/SIGINT with the console up: let it quit so the terminal is restored."""
@@ -555,6 +556,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return False
+        signalled.append(signum)
         loop.call_soon_threadsafe(app.exit)
         return True
 
@@ -593,7 +595,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     print(f"error: while stopping the demo: {problem}", file=sys.stderr)
     except DemoStopped as stopped:
         return exit_code(stopped.signum)
-    return 0
+    return exit_code(signalled[0]) if signalled else 0
 
 
 def _wait_demo(connector: Any, duration: float | None) -> None:
