@@ -250,3 +250,14 @@ def test_rate_limit_edit_needs_the_envoyfilter_crd(kube_emulator: KubeEmulator, 
     connector = connect()
     with pytest.raises(ValidationError, match=r"envoyfilters\.networking\.istio\.io is not served"):
         connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(1, 1.0))])
+
+
+def test_in_cluster_without_a_service_account_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kube_state: Path
+) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "6443")
+    with pytest.raises(ConnectionFailed, match="in-cluster configuration is incomplete"):
+        open_cluster()

@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import GatewayError, PermissionDenied
+from kubernetes.client.exceptions import ApiException
+
+from ..errors import GatewayError
 from .resources import Resource
 
 
@@ -49,10 +51,10 @@ class Rbac:
             review = self._client.raw(
                 "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body, verb="create"
             )
-        except PermissionDenied:
-            raise  # 401: the credentials themselves are bad; say so now
-        except GatewayError:
-            return None
+        except GatewayError as exc:
+            if _unauthenticated(exc):
+                raise  # the credentials themselves are bad: say so now
+            return None  # an older server, or one that forbids asking
         name = ((review.get("status") or {}).get("userInfo") or {}).get("username")
         return str(name) if name else None
 
@@ -79,9 +81,9 @@ class Rbac:
                 "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body, verb="create"
             )
             ok = bool((review.get("status") or {}).get("allowed"))
-        except PermissionDenied:
-            raise
-        except GatewayError:
+        except GatewayError as exc:
+            if _unauthenticated(exc):
+                raise
             ok = True  # cannot tell: let the write itself report a 403 with the server's words
         with self._lock:
             self._cache[access] = (now, ok)
@@ -97,3 +99,8 @@ class Rbac:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+def _unauthenticated(exc: GatewayError) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, ApiException) and cause.status == 401

@@ -92,7 +92,7 @@ class IstioConnector(KubeConnector):
         if "rate_limit" in kinds:
             ef = self.kinds.envoy_filter
             assert ef is not None
-            current = self._modelled(ws.view)
+            current = self._modelled(ws.base)  # the plan's fresh objects, already modelled
             fresh_binding = current.bindings[binding.route]
             infos: dict[str, IstioRouteInfo] = {n: b.context for n, b in current.bindings.items()}
             source = fresh_binding.context.limit_source
