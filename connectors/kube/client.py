@@ -283,8 +283,23 @@ def _with_type(obj: Any, res: Resource) -> JsonDict:
     return out
 
 
+def contains(actual: Any, expected: Any) -> bool:
+    """Whether ``actual`` holds everything in ``expected`` (the server may add defaulted fields)."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and contains(actual[k], v) for k, v in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(contains(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return bool(actual == expected)
+
+
 def _same_spec(current: JsonDict, wanted: JsonDict) -> bool:
-    return all(current.get(k) == v for k, v in wanted.items() if k not in ("metadata", "status"))
+    return all(contains(current.get(k), v) for k, v in wanted.items() if k not in ("metadata", "status"))
 
 
 def _patch_holds(current: JsonDict, ops: list[JsonDict]) -> bool:
@@ -296,7 +311,7 @@ def _patch_holds(current: JsonDict, ops: list[JsonDict]) -> bool:
         if path.startswith("/metadata/resourceVersion"):
             continue
         found, value = pointer_get(current, path)
-        if op["op"] in ("add", "replace") and (not found or value != op.get("value")):
+        if op["op"] in ("add", "replace") and (not found or not contains(value, op.get("value"))):
             return False
         if op["op"] == "remove" and found:
             return False

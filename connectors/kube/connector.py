@@ -17,7 +17,7 @@ import re
 import threading
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,8 +34,7 @@ from ..base import (
 )
 from ..errors import GatewayError, NotFound, Problem, ValidationError
 from ..history import HistoryStore
-from ..model import Route, WeightedBackend
-from ..model.validate import cors_problems, route_problems, weight_problems
+from ..model import Route
 from ..paths import state_dir
 from .client import _patch_holds, _same_spec
 from .cluster import Cluster
@@ -43,6 +42,7 @@ from .export import export_changes
 from .objects import conditions, failing_conditions, for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
+from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
 from .rbac import Access
 from .resources import ObjKey, Resource
 from .store import Store, Workspace
@@ -310,7 +310,7 @@ class KubeConnector(Connector):
             raise NotFound(f"no route named {', '.join(map(repr, missing))} in namespace {self.namespace}")
         wanted_kinds: set[EditKind] = set()
         for name, r in requested.items():
-            wanted_kinds |= _edit_kinds(known.route(name), r)  # type: ignore[arg-type]
+            wanted_kinds |= edit_kinds(known.route(name), r)  # type: ignore[arg-type]
         fresh = self._refresh(base, [known.bindings[n] for n in requested], wanted_kinds)
         sources = {known.bindings[n].source for n in requested}
         # Weight and CORS edits of route objects touch nothing else: model just those objects.
@@ -328,15 +328,15 @@ class KubeConnector(Connector):
             before = before_model.route(name)
             if binding is None or before is None:
                 raise NotFound(f"route {name!r} no longer exists (its object was changed meanwhile)")
-            after, kinds, notes = _merge_edit(before, req)
+            after, kinds, notes = merge_edit(before, req)
             problems += notes
             path = f"routes.{name}"
             for kind in sorted(kinds):
                 if kind in unsupported:
                     problems.append(Problem(f"{path}.{kind}", unsupported[kind]))
-            problems += _model_problems(after, kinds, path)
+            problems += model_problems(after, kinds, path)
             problems += self._edit_problems(binding, after, kinds, path)
-            warnings += _ignored_fields(before, req)
+            warnings += ignored_fields(before, req)
             if kinds:
                 edits.append((binding, before, after, kinds))
         if problems:
@@ -358,7 +358,7 @@ class KubeConnector(Connector):
                 changes.append(RouteChange(before, after_route))
         for binding, _, wanted, kinds in edits:
             got = after_model.route(binding.route)
-            if got is None or any(_edit_field(got, k) != _edit_field(wanted, k) for k in kinds):
+            if got is None or any(edit_field(got, k) != edit_field(wanted, k) for k in kinds):
                 raise ValidationError(
                     [
                         Problem(
@@ -457,80 +457,3 @@ class KubeConnector(Connector):
 
     def close(self) -> None:
         self.cluster.close()
-
-
-# -- merging the operator's edit into the current route -------------------------------------------
-
-
-def _edit_field(route: Route, kind: EditKind) -> Any:
-    if kind == "weights":
-        return tuple((b.name, b.weight) for b in route.backends)
-    return getattr(route, kind)
-
-
-def _edit_kinds(before: Route, requested: Route) -> set[EditKind]:
-    kinds: set[EditKind] = set()
-    if {b.name: b.weight for b in before.backends} != {b.name: b.weight for b in requested.backends}:
-        kinds.add("weights")
-    if before.rate_limit != requested.rate_limit:
-        kinds.add("rate_limit")
-    if before.cors != requested.cors:
-        kinds.add("cors")
-    return kinds
-
-
-def _merge_edit(before: Route, requested: Route) -> tuple[Route, set[EditKind], list[Problem]]:
-    """The current route with the requested weights, rate limit and CORS."""
-    kinds = _edit_kinds(before, requested)
-    problems: list[Problem] = []
-    after = before
-    if "weights" in kinds:
-        have = [b.name for b in before.backends]
-        asked = {b.name: b.weight for b in requested.backends}
-        unknown = [n for n in asked if n not in have]
-        if unknown:
-            problems.append(
-                Problem(
-                    f"routes.{before.name}.backends",
-                    f"backends cannot be added or removed here, only weighted: {', '.join(unknown)} "
-                    f"{'is' if len(unknown) == 1 else 'are'} not on the route (it has {', '.join(have)})",
-                )
-            )
-        after = replace(
-            after,
-            backends=tuple(WeightedBackend(b.name, asked.get(b.name, b.weight)) for b in before.backends),
-        )
-    if "rate_limit" in kinds:
-        after = replace(after, rate_limit=requested.rate_limit)
-    if "cors" in kinds:
-        after = replace(after, cors=requested.cors)
-    return after, kinds, problems
-
-
-def _model_problems(after: Route, kinds: set[EditKind], path: str) -> list[Problem]:
-    out: list[Problem] = []
-    if "weights" in kinds:
-        out += weight_problems(after, path)
-    if "cors" in kinds and after.cors is not None:
-        out += cors_problems(after.cors, f"{path}.cors")
-    if "rate_limit" in kinds and after.rate_limit is not None:
-        probe = Route(name="probe", backends=(WeightedBackend("probe", 100),), rate_limit=after.rate_limit)
-        out += [
-            Problem(path + p.path.removeprefix("probe"), p.message)
-            for p in route_problems(probe, "probe")
-            if p.path.startswith("probe.rate_limit")
-        ]
-    return out
-
-
-_IGNORED = ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")
-
-
-def _ignored_fields(before: Route, requested: Route) -> list[str]:
-    differing = [k for k in _IGNORED if getattr(before, k) != getattr(requested, k)]
-    if not differing:
-        return []
-    return [
-        f"route {before.name}: {', '.join(differing)} differ from the cluster's and are left as they are "
-        "(only weights, rate limit and CORS are written)"
-    ]

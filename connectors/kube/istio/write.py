@@ -34,7 +34,8 @@ from .common import (
     destination_name,
     typed_config_value,
 )
-from .read import IstioRouteInfo, LimitSource, cors, limit_from_config
+from .ratelimit import LimitSource, limit_from_config
+from .read import IstioRouteInfo, cors
 
 STAT_PREFIX = "http_local_rate_limiter"
 

@@ -1,0 +1,178 @@
+"""Local rate limits in EnvoyFilters: which config patch limits which VirtualService route.
+
+A per-route ``HTTP_ROUTE`` patch (``typed_per_filter_config``) wins over a filter-wide token bucket;
+among several, the one Istio applies last (priority, then root namespace first, then age) wins.
+Which proxies a patch reaches follows its ``match.context``: GATEWAY patches reach the routes of
+Gateways whose selector the filter's workloadSelector picks; SIDECAR_OUTBOUND patches reach mesh
+routes (their selector picks clients, which a route does not name); SIDECAR_INBOUND patches reach
+routes whose destinations are all the selected workload (its ``app`` label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ...model import RateLimit
+from ...model.durations import parse_duration
+from ..resources import JsonDict, ObjKey, Resource
+from ..store import Store
+from .common import LOCAL_RATELIMIT, RouteContext, camel, host_matches, typed_config_value
+
+
+def duration(value: Any) -> float | None:
+    try:
+        return parse_duration(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class LimitSource:
+    """The EnvoyFilter config patch a route's rate limit comes from."""
+
+    filter: ObjKey
+    patch: int
+    level: Literal["route", "filter"]
+
+
+def limit_from_config(config: Any) -> RateLimit | None:
+    """A LocalRateLimit config (TypedStruct or direct) → RateLimit; None without a token bucket."""
+    value = typed_config_value(config)
+    if value is None:
+        return None
+    bucket = camel(value, "token_bucket")
+    if not isinstance(bucket, dict):
+        return None
+    per_fill = int(camel(bucket, "tokens_per_fill") or 1)
+    max_tokens = int(camel(bucket, "max_tokens") or per_fill)
+    interval = duration(camel(bucket, "fill_interval")) or 1.0
+
+    def percent_on(key: str) -> bool:
+        frac = camel(value, key)
+        if not isinstance(frac, dict):
+            return False
+        default = camel(frac, "default_value") or {}
+        return int(default.get("numerator", 0) or 0) > 0
+
+    enabled = percent_on("filter_enabled") and percent_on("filter_enforced")
+    return RateLimit(
+        requests=per_fill,
+        interval=interval,
+        burst=None if max_tokens == per_fill else max_tokens,
+        enabled=enabled,
+    )
+
+
+def route_patch_config(patch: JsonDict) -> Any:
+    value = (patch.get("patch") or {}).get("value") or {}
+    per_filter = camel(value, "typed_per_filter_config") or {}
+    return per_filter.get(LOCAL_RATELIMIT) if isinstance(per_filter, dict) else None
+
+
+def filter_patch_config(patch: JsonDict) -> Any:
+    value = (patch.get("patch") or {}).get("value") or {}
+    if value.get("name") != LOCAL_RATELIMIT:
+        return None
+    return camel(value, "typed_config")
+
+
+def _order_key(ef: JsonDict, root: str) -> tuple[int, int, str, str]:
+    meta = ef.get("metadata") or {}
+    return (
+        int((ef.get("spec") or {}).get("priority") or 0),
+        0 if meta.get("namespace") == root else 1,
+        str(meta.get("creationTimestamp") or ""),
+        str(meta.get("name") or ""),
+    )
+
+
+def patch_applies(ef: JsonDict, patch: JsonDict, ctx: RouteContext, root: str) -> bool:
+    """Whether an EnvoyFilter config patch reaches the proxies and the Envoy route serving ``ctx``."""
+    ef_ns = (ef.get("metadata") or {}).get("namespace") or ""
+    spec = ef.get("spec") or {}
+    selector = (spec.get("workloadSelector") or {}).get("labels")
+    match = patch.get("match") or {}
+    context = match.get("context", "ANY")
+    rc = match.get("routeConfiguration") or {}
+    vhost = rc.get("vhost") or {}
+    route_name = (vhost.get("route") or {}).get("name")
+    vhost_name = str(vhost.get("name") or "")
+
+    def route_ok() -> bool:
+        return not route_name or route_name == ctx.http_name
+
+    def outbound_vhost_ok(ports: tuple[int, ...]) -> bool:
+        if not vhost_name:
+            return True
+        host, _, port = vhost_name.rpartition(":")
+        host = host or vhost_name
+        if not any(host_matches(host, h, ctx.namespace) for h in ctx.hosts):
+            return False
+        return not (ports and port.isdigit() and int(port) not in ports)
+
+    if ef_ns not in {root, ctx.namespace} | {g.namespace for g in ctx.gateways}:
+        return False
+    if context in ("ANY", "GATEWAY") and ctx.gateways:
+        for gw in ctx.gateways:
+            labels = {str(k): str(v) for k, v in (selector or {}).items()}
+            picked = (not labels and ef_ns in (root, gw.namespace)) or (
+                bool(labels) and gw.selector is not None and labels.items() <= dict(gw.selector).items()
+            )
+            if picked and outbound_vhost_ok(gw.ports) and route_ok():
+                return True
+    if context in ("ANY", "SIDECAR_OUTBOUND") and ctx.mesh and outbound_vhost_ok(()) and route_ok():
+        return True  # the selector picks client workloads, which the route does not name
+    if context in ("ANY", "SIDECAR_INBOUND") and route_ok():
+        labels = {str(k): str(v) for k, v in (selector or {}).items()}
+        app = labels.get("app")
+        if (not labels and ef_ns in (root, ctx.namespace)) or (
+            app is not None and ctx.destinations and all(d == app for d in ctx.destinations)
+        ):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class LimitPatch:
+    """One EnvoyFilter config patch that carries a token bucket, in the order Istio applies them."""
+
+    envoy_filter: JsonDict
+    patch: JsonDict
+    limit: RateLimit
+    source: LimitSource
+
+
+def limit_patches(store: Store, kind: Resource | None, root: str) -> list[LimitPatch]:
+    if kind is None:
+        return []
+    out = []
+    for ef in sorted(store.of(kind), key=lambda ef: _order_key(ef, root)):
+        key = ObjKey.for_object(kind, ef)
+        for i, patch in enumerate((ef.get("spec") or {}).get("configPatches") or []):
+            if not isinstance(patch, dict):
+                continue
+            level: Literal["route", "filter"]
+            if patch.get("applyTo") == "HTTP_ROUTE":
+                config, level = route_patch_config(patch), "route"
+            elif patch.get("applyTo") == "HTTP_FILTER":
+                config, level = filter_patch_config(patch), "filter"
+            else:
+                continue
+            limit = limit_from_config(config)
+            if limit is not None:
+                out.append(LimitPatch(ef, patch, limit, LimitSource(key, i, level)))
+    return out
+
+
+def limit_for(
+    patches: list[LimitPatch], ctx: RouteContext, root: str
+) -> tuple[RateLimit | None, LimitSource | None]:
+    """The route's rate limit and the EnvoyFilter patch it comes from (route level beats filter level;
+    among patches of one level the one applied last wins)."""
+    best: dict[str, LimitPatch] = {}
+    for p in patches:
+        if patch_applies(p.envoy_filter, p.patch, ctx, root):
+            best[p.source.level] = p
+    chosen = best.get("route") or best.get("filter")
+    return (chosen.limit, chosen.source) if chosen else (None, None)
