@@ -10,8 +10,8 @@ any time, from any thread; every change made is reported through ``on_event``.
 Judgement needs fresh traffic: after each change nothing is counted until the metrics source's rate
 window has passed (before that its figures still mix in the previous weight); errors are then counted
 over the rest of the step (rate times time), and nothing is judged before the canary has served
-``min_requests`` requests. A step that ends with too little traffic to
-judge holds instead of moving on blind.
+``min_requests`` requests. A step whose pause ends with too little traffic gets a second pause, then
+holds instead of moving on blind.
 """
 
 from __future__ import annotations
@@ -245,11 +245,7 @@ class CanaryRun:
 
     def views(self, snapshot: Snapshot | None = None) -> tuple[BackendView, BackendView]:
         """Stable and canary side by side: declared weights beside the observed split and health."""
-        stats = snapshot.routes.get(self.route) if snapshot is not None and snapshot.ok else None
-        return (
-            _view(self.stable, 100 - self._weight, stats, (self.stable, self.canary)),
-            _view(self.canary, self._weight, stats, (self.stable, self.canary)),
-        )
+        return side_by_side(self.route, self.stable, self.canary, self._weight, snapshot)
 
     # -- control (any thread) ----------------------------------------------------------------------
 
@@ -374,14 +370,16 @@ class CanaryRun:
                 requests = errors = 0.0  # judged afresh after the operator resumes
                 continue
             if watched >= self.plan.pause_s and settled and self._state == "running":
-                if requests < self.plan.min_requests:
+                if requests >= self.plan.min_requests:
+                    return True
+                # Thin traffic gets a second pause to reach min_requests before the run holds.
+                if watched >= 2 * self.plan.pause_s + settle:
                     self._hold(
                         f"not enough canary traffic to judge step {index + 1} "
                         f"(~{requests:.0f} of {self.plan.min_requests} requests); resume to go on"
                     )
                     watched = 0.0
                     continue
-                return True
             with self._cond:
                 if self._request is None:
                     self._cond.wait(self.check_every)
@@ -465,6 +463,24 @@ class CanaryRun:
         self.last_event = event
         if self._on_event is not None:
             self._on_event(event)
+
+
+def side_by_side(
+    route: str, stable: str, canary: str, canary_weight: float, snapshot: Snapshot | None
+) -> tuple[BackendView, BackendView]:
+    """Stable and canary views of ``route`` from a metrics snapshot (observed figures None without)."""
+    stats = snapshot.routes.get(route) if snapshot is not None and snapshot.ok else None
+    return (
+        _view(stable, 100 - canary_weight, stats, (stable, canary)),
+        _view(canary, canary_weight, stats, (stable, canary)),
+    )
+
+
+def pick_backends(route: Route) -> tuple[str, str] | None:
+    """The natural (stable, canary) pair of a route: the heaviest backend is stable, the next the
+    canary; None for a route with a single backend."""
+    ordered = sorted(route.backends, key=lambda b: -b.weight)
+    return (ordered[0].name, ordered[1].name) if len(ordered) >= 2 else None
 
 
 def _weight_of(route: Route, backend: str) -> int:

@@ -1,0 +1,431 @@
+"""The interactive canary: stable and canary side by side, an editable step plan, start/pause, abort
+and promote.
+
+Confirmation (a choice): starting shows the whole plan and the *first step's* diff (model and native
+objects) in one dialog; confirming it starts the run, and every later step is applied by the run
+through the same plan → apply → verify → history path without asking again, its diff written to the
+log below as it lands. Abort (``a``, all traffic to stable) and promote (``p``, all to the canary)
+apply at once, also through that path. Leaving the view stops stepping and leaves the weights as
+they are. The run lives in a worker thread; its events come back as messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Footer, Input, Label, RichLog, Select, Static
+
+from connectors.base import Plan
+from connectors.canary import (
+    FINAL,
+    BackendView,
+    CanaryEvent,
+    CanaryPlan,
+    CanaryRun,
+    pick_backends,
+    side_by_side,
+)
+from connectors.errors import ValidationError
+from connectors.metrics import Snapshot
+from connectors.model import Route, WeightedBackend
+
+from ..highlight import highlight_diff
+from ..widgets.weight_bar import WeightBar
+from .base import ConsoleModal
+from .charts import NO_SOURCE, LiveScreen
+
+DEFAULT_PLAN = CanaryPlan()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the confirmation shows: the plan and the diff of its first step."""
+
+    plan: CanaryPlan
+    first: Plan
+
+
+class CanaryConfirm(ConsoleModal):
+    """The whole plan and its first step's diff; Start (s/enter) or Cancel (esc)."""
+
+    DEFAULT_CSS = """
+    CanaryConfirm { align: center middle; }
+    CanaryConfirm #dialog { width: 100; max-width: 100%; height: 80%; border: thick $primary;
+        background: $surface; padding: 0 1; }
+    CanaryConfirm #heading { text-style: bold; color: $text-primary; padding: 0 0 1 0; }
+    CanaryConfirm VerticalScroll { height: 1fr; }
+    CanaryConfirm #buttons { height: auto; padding: 1 0 0 0; }
+    CanaryConfirm #buttons Button { margin: 0 2 0 0; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel"),
+        Binding("s,enter", "start", "Start"),
+    ]
+
+    def __init__(self, route: str, stable: str, canary: str, preview: Preview) -> None:
+        super().__init__()
+        self.route, self.stable, self.canary, self.preview = route, stable, canary, preview
+
+    def compose(self) -> ComposeResult:
+        plan = self.preview.plan
+        p99 = f"p99 above {plan.max_p99_ms:g} ms" if plan.max_p99_ms is not None else "no latency limit"
+        summary = (
+            f"Canary {self.canary} on route {self.route} (stable {self.stable}).\n"
+            f"Steps: {', '.join(f'{s}%' for s in plan.steps)}; watch each for {plan.pause_s:g} s.\n"
+            f"Stop if {self.canary}'s errors exceed {plan.max_error_pct:g}% or {p99}: {plan.on_breach}.\n"
+            "Each step is applied and verified in turn without asking again; the first step's change is:"
+        )
+        with Vertical(id="dialog"):
+            yield Static("Start the canary?", id="heading")
+            yield Static(summary, id="summary")
+            with VerticalScroll():
+                yield Static(highlight_diff(self.preview.first.model_diff), id="first-diff")
+                yield Static(highlight_diff(self.preview.first.native_diff), id="first-native")
+            with Horizontal(id="buttons"):
+                yield Button("Start (s)", id="start", variant="warning")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#start", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "start")
+
+    def action_start(self) -> None:
+        self.dismiss(True)
+
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+
+def side_text(role: str, view: BackendView) -> Content:
+    observed = f"{view.observed_pct:5.1f}%" if view.observed_pct is not None else "    —"
+    p99 = f"{view.p99_ms:.0f} ms" if view.p99_ms is not None else "—"
+    error_style = "bold $text-error" if view.error_pct > 0 else ""
+    return Content.assemble(
+        (f"{role.upper()}  {view.backend}\n", "bold"),
+        f"declared  {view.declared_pct:5.1f}%\n",
+        f"observed  {observed}\n",
+        f"req/s     {view.rps:7.1f}\n",
+        ("errors    ", ""),
+        (f"{view.error_pct:5.1f}%\n", error_style),
+        f"p99       {p99}",
+    )
+
+
+class CanaryScreen(LiveScreen):
+    VIEW = "canary"
+    DEFAULT_CSS = """
+    CanaryScreen #canary-info { height: 1; padding: 0 1; background: $surface; }
+    CanaryScreen WeightBar { margin: 1 1 0 1; }
+    CanaryScreen #sides { height: 9; margin: 1 0 0 0; }
+    CanaryScreen .side { width: 1fr; border: round $panel; padding: 0 1; }
+    CanaryScreen #side-canary { border: round $weight-b; }
+    CanaryScreen #side-stable { border: round $weight-a; }
+    CanaryScreen #plan-form { height: auto; padding: 0 1; }
+    CanaryScreen #plan-form Label { padding: 1 1 0 0; }
+    CanaryScreen #steps { width: 24; }
+    CanaryScreen #pause, CanaryScreen #max-error, CanaryScreen #max-p99 { width: 10; }
+    CanaryScreen #on-breach { width: 14; }
+    CanaryScreen #plan-error { color: $text-error; height: auto; padding: 0 1; }
+    CanaryScreen #log { height: 1fr; border-top: solid $panel; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "start_pause", "Start/pause"),
+        Binding("a", "abort", "Abort (all to stable)"),
+        Binding("p", "promote", "Promote"),
+        Binding("x", "swap", "Swap stable/canary", show=False),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    class Progress(Message):
+        """A canary event, posted from the run's thread."""
+
+        def __init__(self, event: CanaryEvent) -> None:
+            super().__init__()
+            self.event = event
+
+    def __init__(self, connector: Any = None, route: str | None = None) -> None:
+        super().__init__()
+        self.connector = connector
+        self.route_name = route or ""
+        self.stable = ""
+        self.canary = ""
+        self.run: CanaryRun | None = None
+        self.state = "ready"
+        self.events: list[CanaryEvent] = []
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield from self.chrome()
+        yield Static("", id="canary-info")
+        yield WeightBar(id="weights")
+        with Horizontal(id="sides"):
+            yield Static("", id="side-stable", classes="side")
+            yield Static("", id="side-canary", classes="side")
+        with Horizontal(id="plan-form"):
+            yield Label("Steps %")
+            yield Input(", ".join(map(str, DEFAULT_PLAN.steps)), id="steps")
+            yield Label("Pause s")
+            yield Input(f"{DEFAULT_PLAN.pause_s:g}", id="pause")
+            yield Label("Max errors %")
+            yield Input(f"{DEFAULT_PLAN.max_error_pct:g}", id="max-error")
+            yield Label("Max p99 ms")
+            yield Input(f"{DEFAULT_PLAN.max_p99_ms:g}", id="max-p99", placeholder="none")
+            yield Select(
+                [("abort", "abort"), ("hold", "hold")], value="abort", allow_blank=False, id="on-breach"
+            )
+        yield Static("", id="plan-error")
+        yield RichLog(id="log", wrap=True, markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._info()
+        self.focus_body()
+        super().on_mount()
+
+    def focus_body(self) -> None:
+        # The keys (s, a, p) act on the canary: focus starts outside the plan's inputs.
+        self.query_one("#log", RichLog).focus()
+
+    @on(Input.Submitted)
+    def _plan_submitted(self) -> None:
+        self.focus_body()
+
+    def on_unmount(self) -> None:
+        super().on_unmount()
+        if self.run is not None and self.run.state not in FINAL:
+            self.run.cancel()  # stop stepping; the weights stay where they are
+
+    @property
+    def connection(self) -> Any:
+        return self.connector or getattr(self.app, "connector", None)
+
+    def _info(self) -> None:
+        run = self.run
+        step = (
+            f"step {run.step + 1}/{len(run.plan.steps)}"
+            if run is not None and run.step >= 0
+            else "not started"
+        )
+        who = f"{self.stable or '?'} → {self.canary or '?'}"
+        style = {
+            "aborted": "$text-error",
+            "failed": "$text-error",
+            "held": "$text-warning",
+            "promoted": "$text-success",
+        }
+        self.query_one("#canary-info", Static).update(
+            Content.assemble(
+                (f"Canary · route {self.route_name} · {who} · ", ""),
+                (self.state, f"bold {style.get(self.state, '$text-primary')}"),
+                (f" · {step}", ""),
+            )
+        )
+
+    # -- live figures (before and during the run) ------------------------------------------------
+
+    def fetch(self) -> tuple[Route | None, Snapshot | None]:
+        connector = self.connection
+        if connector is None or not self.route_name:
+            return None, None
+        route = connector.get_route(self.route_name)
+        source = self.metrics
+        return route, source.snapshot() if source is not None else None
+
+    def show(self, result: tuple[Route | None, Snapshot | None]) -> None:
+        route, snapshot = result
+        if route is None:
+            return
+        if not self.stable or not self.canary:
+            pair = pick_backends(route)
+            if pair is None:
+                self.query_one("#plan-error", Static).update(
+                    f"Route {route.name} has one backend: nothing to canary."
+                )
+                return
+            self.stable, self.canary = pair
+        share = route.weight_share()
+        self.query_one("#weights", WeightBar).weights = tuple(
+            (b.name, round(share[b.name])) for b in route.backends
+        )
+        stable, canary = side_by_side(
+            self.route_name, self.stable, self.canary, share.get(self.canary, 0.0), snapshot
+        )
+        self.query_one("#side-stable", Static).update(side_text("stable", stable))
+        self.query_one("#side-canary", Static).update(side_text("canary", canary))
+        if self.metrics is None:
+            self.query_one("#plan-error", Static).update(NO_SOURCE)
+        elif snapshot is not None and not snapshot.ok:
+            self.query_one("#plan-error", Static).update(snapshot.status)
+        self._info()
+
+    # -- the plan --------------------------------------------------------------------------------
+
+    def read_plan(self) -> CanaryPlan | None:
+        """The plan in the form, or None with every problem shown under it."""
+        value = self.query_one("#on-breach", Select).value
+        try:
+            plan = CanaryPlan.parse(
+                self.query_one("#steps", Input).value,
+                self.query_one("#pause", Input).value,
+                self.query_one("#max-error", Input).value,
+                self.query_one("#max-p99", Input).value,
+                str(value) if isinstance(value, str) else "abort",
+            )
+        except ValidationError as exc:
+            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
+            return None
+        self.query_one("#plan-error", Static).update("")
+        return plan
+
+    @on(Input.Changed)
+    def _plan_changed(self) -> None:
+        if self.run is None:
+            self.read_plan()
+
+    def _lock_form(self, locked: bool) -> None:
+        for widget in self.query("#plan-form Input, #plan-form Select"):
+            widget.disabled = locked
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def action_swap(self) -> None:
+        if self.run is None and self.stable:
+            self.stable, self.canary = self.canary, self.stable
+            self.poll_now()
+
+    def action_start_pause(self) -> None:
+        run = self.run
+        if run is not None and run.state not in FINAL:
+            if run.state == "running":
+                self.run_worker(run.pause, thread=True, group="control", name="pause", exit_on_error=False)
+            elif run.state in ("paused", "held"):
+                self.run_worker(run.resume, thread=True, group="control", name="resume", exit_on_error=False)
+            return
+        plan = self.read_plan()
+        connector = self.connection
+        if plan is None or connector is None or not self.canary:
+            return
+        if self.metrics is None:
+            self.notify(NO_SOURCE, title="Cannot watch a canary", severity="warning")
+            return
+        route, stable, canary = self.route_name, self.stable, self.canary
+
+        def preview() -> Preview:
+            current = connector.get_route(route)
+            first = plan.steps[0]
+            backends = tuple(
+                WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
+                for b in current.backends
+            )
+            return Preview(plan, connector.plan([replace(current, backends=backends)]))
+
+        self.run_worker(
+            preview, thread=True, exclusive=True, group="plan", name="preview", exit_on_error=False
+        )
+
+    def action_abort(self) -> None:
+        self._finish("abort")
+
+    def action_promote(self) -> None:
+        self._finish("promote")
+
+    def _finish(self, what: str) -> None:
+        run = self.run
+        if run is not None and run.state not in FINAL:
+            self.run_worker(getattr(run, what), thread=True, group="control", name=what, exit_on_error=False)
+            return
+        connector, source = self.connection, self.metrics
+        if connector is None or not self.canary:
+            return
+        # Not running: a one-off run that only aborts or promotes, through the same change path.
+        stable, canary = self.stable, self.canary
+
+        def once() -> str:
+            one = CanaryRun(
+                connector,
+                source,
+                self.route_name,
+                stable,
+                canary,
+                CanaryPlan(steps=(100,)),
+                on_event=self._post,
+            )
+            getattr(one, what)()
+            return one.state
+
+        self.run_worker(
+            once, thread=True, exclusive=True, group="control", name=f"{what}-now", exit_on_error=False
+        )
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def _post(self, event: CanaryEvent) -> None:
+        self.post_message(self.Progress(event))  # thread-safe
+
+    def _start(self, preview: Preview) -> None:
+        connector = self.connection
+        try:
+            run = CanaryRun(
+                connector,
+                self.metrics,
+                self.route_name,
+                self.stable,
+                self.canary,
+                preview.plan,
+                on_event=self._post,
+            )
+        except ValidationError as exc:
+            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
+            return
+        self.run = run
+        self.state = "running"
+        self._lock_form(True)
+        self.run_worker(run.run, thread=True, group="canary", name="canary", exit_on_error=False)
+
+    def worker_succeeded(self, name: str, result: Any) -> None:
+        if name == "preview" and isinstance(result, Preview):
+
+            def confirmed(start: bool | None) -> None:
+                if start:
+                    self._start(result)
+
+            self.app.push_screen(CanaryConfirm(self.route_name, self.stable, self.canary, result), confirmed)
+            return
+        if name in ("abort-now", "promote-now"):
+            self.poll_now()
+        super().worker_succeeded(name, result)
+
+    def on_canary_screen_progress(self, message: Progress) -> None:
+        event = message.event
+        self.events.append(event)
+        self.state = event.state
+        log = self.query_one("#log", RichLog)
+        stamp = f"{event.kind:>9} "
+        if event.kind != "watch":
+            log.write(Content.assemble((stamp, "bold"), event.message))
+            if event.diff:
+                log.write(highlight_diff(event.diff))
+        if event.stable is not None and event.canary is not None and event.kind == "watch":
+            self.query_one("#side-stable", Static).update(side_text("stable", event.stable))
+            self.query_one("#side-canary", Static).update(side_text("canary", event.canary))
+            self.query_one("#plan-error", Static).update(event.message)
+        if event.kind in ("step", "aborted", "promoted"):
+            self.poll_now()
+        if event.state in ("aborted", "promoted", "failed", "cancelled"):
+            self._lock_form(False)
+            self.notify(
+                event.message,
+                title=f"Canary {event.state}",
+                severity="information" if event.state == "promoted" else "warning",
+            )
+        self._info()
