@@ -49,6 +49,11 @@ class AdminClient:
                 out[item["name"]] = item.get("value")
         return out
 
+    def stats_of_type(self, kind: str, regex: str) -> dict[str, Any]:
+        """Like ``stats`` for one kind only (Counters, Gauges, TextReadouts, Histograms)."""
+        data = self._json("/stats", {"format": "json", "type": kind, "filter": regex})
+        return {item["name"]: item.get("value") for item in data.get("stats", []) if "name" in item}
+
     def config_dump(self, resource: str | None = None, **params: str) -> dict[str, Any]:
         query = dict(params)
         if resource:

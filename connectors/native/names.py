@@ -42,6 +42,10 @@ def rds_file(listener: str) -> str:
     return f"rds-{listener}.json"
 
 
+# The probe virtual host (see render.with_probe): its domain and the header carrying the token.
+PROBE_HOST = "gatewayctl-probe.internal"
+PROBE_HEADER = "x-gatewayctl-probe"
+
 CDS_FILE = "cds.json"
 LDS_FILE = "lds.json"
 BOOTSTRAP_FILE = "bootstrap.json"

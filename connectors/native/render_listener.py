@@ -20,6 +20,7 @@ from .names import (
     JWT_FILTER,
     LISTENER_TYPE,
     METADATA_NS,
+    PROBE_HEADER,
     RATE_LIMIT_FILTER,
     RATE_LIMIT_STAT_PREFIX,
     ROUTER_FILTER,
@@ -217,6 +218,12 @@ def access_log(path: Path, headers: Sequence[str]) -> list[dict[str, Any]]:
     return [
         {
             "name": "envoy.access_loggers.file",
+            # The connector's own probe requests are not traffic: keep them out of the log.
+            "filter": {
+                "header_filter": {
+                    "header": {"name": PROBE_HEADER, "present_match": True, "invert_match": True}
+                }
+            },
             "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
                 "path": str(path),

@@ -34,6 +34,8 @@ class GatewayState:
     owned: bool = False
     started: float = 0.0
     xds_version: int = 0
+    probe_token: str = ""
+    concurrency: int = 0
 
     @classmethod
     def read(cls, state_dir: Path) -> GatewayState:

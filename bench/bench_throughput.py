@@ -1,0 +1,380 @@
+"""Throughput and p99 latency (wrk) through: the native gateway, the same Envoy binary with a
+hand-written static config with the same features, and nginx — same backend, one run.
+
+Two feature sets:
+  plain  one route, weighted 90/10 over two clusters, no access log
+  full   the same plus CORS, JWT (RS256, cached), a (never reached) rate limit, JSON access log
+nginx (Debian nginx-light, a config in a temp dir, foreground) proxies the plain case. The backend
+is another nginx answering "ok". With two or more cores the proxies run on core 1 and wrk and the
+backend on core 0 (``taskset``), with one Envoy worker / one nginx worker.
+
+    .venv/bin/python bench/bench_throughput.py [--duration 10] [--connections 50]
+
+Goal: native >= 0.95 x static Envoy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from connectors.native import NativeConnector
+from connectors.native.process import find_envoy, free_port
+
+HOST = "bench.local"
+T = "type.googleapis.com/envoy.extensions."
+ISSUER = "https://issuer.bench"
+AUDIENCE = "bench"
+PINNED = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+
+
+def pin(cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if PINNED else []
+
+
+def pin_pid(pid: int, cpu: int) -> None:
+    if PINNED:
+        subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(pid)], check=True, capture_output=True)
+
+
+def wait_http(url: str, headers: dict[str, str] | None = None, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, headers=headers, timeout=1, trust_env=False).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not come up")
+        time.sleep(0.05)
+
+
+def nginx(tmp: Path, name: str, body: str) -> subprocess.Popen[bytes]:
+    d = tmp / name
+    d.mkdir()
+    temp_paths = "".join(
+        f"{k}_temp_path {d}/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = d / "nginx.conf"
+    conf.write_text(
+        f"worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n"
+        f"events {{ worker_connections 4096; }}\n"
+        f"http {{\naccess_log off;\n{temp_paths}{body}\n}}\n"
+    )
+    cpu = 0 if name == "backend" else 1
+    return subprocess.Popen([*pin(cpu), "nginx", "-e", str(d / "error.log"), "-p", str(d), "-c", str(conf)])
+
+
+def make_token(tmp: Path) -> tuple[str, str]:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    public.update({"kid": "k", "alg": "RS256"})
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "bench", "iat": now, "exp": now + 3600}
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k"})
+    return json.dumps({"keys": [public]}), token
+
+
+def native_config(path: Path, port: int, backend: str, full: bool, jwks: str) -> None:
+    lines = [
+        "name: bench",
+        f"listeners: [{{name: main, address: 127.0.0.1, port: {port}}}]",
+        f'backends: [{{name: v1, endpoints: ["{backend}"]}}, {{name: v2, endpoints: ["{backend}"]}}]',
+        f"access_log: {'true' if full else 'false'}",
+        "routes:",
+        "  - name: bench",
+        f"    hosts: [{HOST}]",
+        "    backends: [{name: v1, weight: 90}, {name: v2, weight: 10}]",
+    ]
+    if full:
+        lines += [
+            '    cors: {allow_origins: [{exact: "https://app.example"}], allow_methods: [GET, POST]}',
+            "    rate_limit: {requests: 1000000, interval: 1s}",
+            "    jwt:",
+            "      providers:",
+            f"        - {{name: bench, issuer: {ISSUER}, audiences: [{AUDIENCE}], jwks: '{jwks}'}}",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def static_envoy_config(
+    port: int, admin: int, backend: str, full: bool, jwks: str, log: Path
+) -> dict[str, Any]:
+    """Written by hand, not by the connector's renderer: what an operator would write for this."""
+    host, bport = backend.rsplit(":", 1)
+
+    def cluster(name: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "type": "STATIC",
+            "connect_timeout": "1s",
+            "load_assignment": {
+                "cluster_name": name,
+                "endpoints": [
+                    {
+                        "lb_endpoints": [
+                            {
+                                "endpoint": {
+                                    "address": {"socket_address": {"address": host, "port_value": int(bport)}}
+                                }
+                            }
+                        ]
+                    }
+                ],
+            },
+        }
+
+    route: dict[str, Any] = {
+        "match": {"prefix": "/"},
+        "route": {
+            "weighted_clusters": {"clusters": [{"name": "v1", "weight": 90}, {"name": "v2", "weight": 10}]}
+        },
+    }
+    filters: list[dict[str, Any]] = []
+    if full:
+        filters.append(
+            {
+                "name": "cors",
+                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"},
+            }
+        )
+        filters.append(
+            {
+                "name": "jwt",
+                "typed_config": {
+                    "@type": T + "filters.http.jwt_authn.v3.JwtAuthentication",
+                    "providers": {
+                        "bench": {
+                            "issuer": ISSUER,
+                            "audiences": [AUDIENCE],
+                            "local_jwks": {"inline_string": jwks},
+                            "jwt_cache_config": {"jwt_cache_size": 100},
+                        }
+                    },
+                    "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "bench"}}],
+                },
+            }
+        )
+        filters.append(
+            {
+                "name": "ratelimit",
+                "typed_config": {
+                    "@type": T + "filters.http.local_ratelimit.v3.LocalRateLimit",
+                    "stat_prefix": "rl",
+                    "token_bucket": {
+                        "max_tokens": 1000000,
+                        "tokens_per_fill": 1000000,
+                        "fill_interval": "1s",
+                    },
+                    "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+                    "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+                },
+            }
+        )
+        route["typed_per_filter_config"] = {
+            "cors": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
+                "allow_origin_string_match": [{"exact": "https://app.example"}],
+                "allow_methods": "GET,POST",
+            }
+        }
+    filters.append(
+        {
+            "name": "router",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+        }
+    )
+    hcm: dict[str, Any] = {
+        "@type": T + "filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "main",
+        "strip_any_host_port": True,
+        "route_config": {"virtual_hosts": [{"name": "bench", "domains": [HOST], "routes": [route]}]},
+        "http_filters": filters,
+    }
+    if full:
+        hcm["access_log"] = [
+            {
+                "name": "file",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                    "path": str(log),
+                    "log_format": {
+                        "json_format": {
+                            "time": "%START_TIME%",
+                            "route": "%ROUTE_NAME%",
+                            "status": "%RESPONSE_CODE%",
+                            "flags": "%RESPONSE_FLAGS%",
+                            "client": "%DOWNSTREAM_REMOTE_ADDRESS%",
+                            "duration_ms": "%DURATION%",
+                            "upstream_cluster": "%UPSTREAM_CLUSTER%",
+                            "upstream_host": "%UPSTREAM_HOST%",
+                            "method": "%REQ(:METHOD)%",
+                            "authority": "%REQ(:AUTHORITY)%",
+                            "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+                            "bytes_sent": "%BYTES_SENT%",
+                        }
+                    },
+                },
+            }
+        ]
+    return {
+        "node": {"id": "static", "cluster": "static"},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "main",
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
+                            ]
+                        }
+                    ],
+                }
+            ],
+            "clusters": [cluster("v1"), cluster("v2")],
+        },
+    }
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> tuple[float, float, int]:
+    cmd = [*pin(0), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    p99 = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, p99, int(bad.group(1)) if bad else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is required (Debian package {'wrk' if tool == 'wrk' else 'nginx-light'})")
+    results: list[tuple[str, float, float, int]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp_name, ExitStack() as stack:
+        tmp = Path(tmp_name)
+        os.environ["GATEWAYCTL_STATE_DIR"] = str(tmp / "xdg")
+        bport = free_port()
+        backend_proc = nginx(
+            tmp,
+            "backend",
+            f"server {{ listen 127.0.0.1:{bport}; keepalive_requests 1000000; "
+            'location / { return 200 "ok\\n"; } }',
+        )
+        stack.callback(backend_proc.wait)
+        stack.callback(backend_proc.terminate)
+        backend = f"127.0.0.1:{bport}"
+        wait_http(f"http://{backend}/")
+        jwks, token = make_token(tmp)
+
+        def measure(label: str, url: str, headers: dict[str, str]) -> None:
+            wrk(url, 2, args.connections, headers)  # warm up
+            rps, p99, bad = wrk(url, args.duration, args.connections, headers)
+            results.append((label, rps, p99, bad))
+            print(f"  {label:<22} {rps:>10.0f} req/s   p99 {p99:6.2f} ms   non-2xx {bad}", flush=True)
+
+        for full in (False, True):
+            kind = "full" if full else "plain"
+            headers = {"Host": HOST}
+            if full:
+                headers["Authorization"] = f"Bearer {token}"
+            # native gateway
+            port = free_port()
+            config = tmp / f"native-{kind}.yaml"
+            native_config(config, port, backend, full, jwks)
+            gw = NativeConnector.start(config, tmp / f"state-{kind}", owned=True, concurrency=1)
+            try:
+                pin_pid(gw.pid or 0, 1)
+                wait_http(f"http://127.0.0.1:{port}/", headers)
+                measure(f"native ({kind})", f"http://127.0.0.1:{port}/", headers)
+            finally:
+                gw.close()
+            # the same Envoy, static hand-written config
+            port, admin = free_port(), free_port()
+            static = tmp / f"static-{kind}.json"
+            static.write_text(
+                json.dumps(static_envoy_config(port, admin, backend, full, jwks, tmp / "static.log"))
+            )
+            envoy = subprocess.Popen(
+                [
+                    *pin(1),
+                    find_envoy(),
+                    "-c",
+                    str(static),
+                    "--disable-hot-restart",
+                    "--concurrency",
+                    "1",
+                    "-l",
+                    "error",
+                ]
+            )
+            try:
+                wait_http(f"http://127.0.0.1:{port}/", headers)
+                measure(f"static Envoy ({kind})", f"http://127.0.0.1:{port}/", headers)
+            finally:
+                envoy.terminate()
+                envoy.wait()
+        # nginx as the proxy (plain)
+        nport = free_port()
+        proxy = nginx(
+            tmp,
+            "proxy",
+            f"upstream backend {{ server {backend}; keepalive 64; }}\n"
+            f"server {{ listen 127.0.0.1:{nport}; keepalive_requests 1000000; "
+            "location / { proxy_pass http://backend; "
+            'proxy_http_version 1.1; proxy_set_header Connection ""; } }',
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{nport}/")
+            measure("nginx (plain)", f"http://127.0.0.1:{nport}/", {"Host": HOST})
+        finally:
+            proxy.terminate()
+            proxy.wait()
+    by = {label: rps for label, rps, _, _ in results}
+    print()
+    print(f"{'':<22} {'req/s':>10} {'p99 ms':>8} {'non-2xx':>8}")
+    for label, rps, p99, bad in results:
+        print(f"{label:<22} {rps:>10.0f} {p99:>8.2f} {bad:>8}")
+    print()
+    for kind in ("plain", "full"):
+        ratio = by[f"native ({kind})"] / by[f"static Envoy ({kind})"]
+        print(f"native / static Envoy ({kind}): {ratio:.3f}  (goal ≥ 0.95)")
+    print(f"native / nginx (plain): {by['native (plain)'] / by['nginx (plain)']:.3f}")
+    pinned = "proxies on CPU 1, wrk and backend on CPU 0" if PINNED else "no"
+    print(f"pinned: {pinned}; {args.connections} connections")
+
+
+if __name__ == "__main__":
+    main()
