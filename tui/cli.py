@@ -588,7 +588,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             finally:
                 app = None
                 problems = runner.stop()
-                if started and app_class is None:
+                if started:
                     _out(runner.traffic_summary())
                     _out("Demo stopped.")
                 for problem in problems:
