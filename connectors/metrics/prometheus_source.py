@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+import yaml
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
@@ -39,6 +40,7 @@ from .promql import Key, MetricFamily, Target
 from .source import Health, MetricsSource
 from .types import CLASSES, QUANTILES, BackendStats, ChartData, RouteStats, Scope, Snapshot, make_series
 
+DEFAULT_WINDOW_S = 60.0
 LogLines = Callable[[float], list[str]]
 """Access-log lines of the gateway's proxies over the last N seconds (cluster gateways: pod logs)."""
 
@@ -47,7 +49,8 @@ LogLines = Callable[[float], list[str]]
 class PrometheusConfig:
     """Where Prometheus is and how to talk to it. ``selector`` adds label matchers to every query
     (``job="edge"``) when the Prometheus scrapes more than this gateway; ``rate_window`` is the range
-    of ``rate()`` for current figures (at least four scrape intervals)."""
+    of ``rate()`` for current figures: None picks four times the shortest scrape interval in
+    Prometheus' configuration (one minute when that cannot be read)."""
 
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -55,7 +58,7 @@ class PrometheusConfig:
     ca_file: str | None = None
     timeout: float = 5.0
     selector: str = ""
-    rate_window: str = "1m"
+    rate_window: str | None = None
 
     def problems(self) -> list[Problem]:
         out = []
@@ -74,7 +77,7 @@ class PrometheusConfig:
         if not self.timeout > 0:
             out.append(Problem("prometheus.timeout", "the timeout must be a positive number of seconds"))
         try:
-            if parse_duration(self.rate_window) <= 0:
+            if self.rate_window is not None and parse_duration(self.rate_window) <= 0:
                 raise ValueError
         except (ValueError, TypeError):
             out.append(
@@ -146,8 +149,9 @@ class PrometheusSource(MetricsSource):
         self.config = config
         self.family = family
         self.url = config.url.rstrip("/")
-        self.rate_window_s = parse_duration(config.rate_window)
-        self.latency_window_s = parse_duration(latency_window) if latency_window else self.rate_window_s
+        self._window_fixed = config.rate_window is not None
+        self.rate_window_s = parse_duration(config.rate_window) if config.rate_window else DEFAULT_WINDOW_S
+        self._latency_window = parse_duration(latency_window) if latency_window else None
         self._session = requests.Session()
         self._session.verify = config.ca_file if config.ca_file else config.verify
         self._session.trust_env = False
@@ -193,6 +197,36 @@ class PrometheusSource(MetricsSource):
         ) as exc:
             raise MetricsError(describe_failure(exc, self.url, self.config.timeout)) from exc
 
+    @property
+    def latency_window_s(self) -> float:
+        return self._latency_window or self.rate_window_s
+
+    def _detect_window(self) -> None:
+        """Four scrape intervals (the fewest samples a rate() needs, with room for a missed scrape),
+        from the shortest interval in Prometheus' own configuration."""
+        if self._window_fixed:
+            return
+        try:
+            response = self._session.get(
+                self.url + "/api/v1/status/config",
+                headers=dict(self.config.headers),
+                timeout=self.config.timeout,
+            )
+            config = yaml.safe_load(response.json()["data"]["yaml"]) if response.status_code == 200 else None
+        except (requests.RequestException, ValueError, KeyError, TypeError, yaml.YAMLError):
+            return  # try again next time; meanwhile one minute
+        if not isinstance(config, dict):
+            return
+        jobs = [*(config.get("scrape_configs") or []), config.get("global") or {}]
+        intervals = [
+            parse_duration(j["scrape_interval"])
+            for j in jobs
+            if isinstance(j, dict) and j.get("scrape_interval")
+        ]
+        if intervals:
+            self.rate_window_s = max(2.0, 4 * min(intervals))
+            self._window_fixed = True
+
     def _window(self, seconds: float) -> str:
         return f"{max(seconds, self.rate_window_s):g}s"
 
@@ -226,6 +260,7 @@ class PrometheusSource(MetricsSource):
             return snap
 
     def _snapshot(self, now: float) -> Snapshot:
+        self._detect_window()
         w = self._window(self.rate_window_s)
         wl = self._window(self.latency_window_s)
         f = self.family
@@ -321,6 +356,7 @@ class PrometheusSource(MetricsSource):
             return ChartData(scope, window_s, step, times, series, self.name)
 
     def _series(self, scope: Scope, times: tuple[float, ...], step: float) -> dict[str, list[float | None]]:
+        self._detect_window()
         f = self.family
         w = self._window(step)
         index = {round(t): i for i, t in enumerate(times)}
