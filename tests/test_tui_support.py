@@ -7,6 +7,8 @@ benchmarks. Operator stories run against a real native gateway (``tests/native_s
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -194,9 +196,30 @@ class StaticConnector(Connector):
         self.closed = True
 
 
+def visible_text(app: object) -> str:
+    """What the terminal shows, as text, one line per row (rebuilt from the app's SVG screenshot,
+    placing each run of text at its column)."""
+    svg: str = app.export_screenshot()  # type: ignore[attr-defined]
+    rows: dict[int, dict[int, str]] = {}
+    pattern = r'<text[^>]*? x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]*?-line-(\d+)\)">([^<]*)</text>'
+    for x, length, line, raw in re.findall(pattern, svg):
+        text = html.unescape(raw).replace("\xa0", " ")
+        if text.strip("\n") and float(length) > 0:
+            column = round(float(x) / (float(length) / len(text)))
+            rows.setdefault(int(line), {})[column] = text
+    out = []
+    for line in sorted(rows):
+        chars: list[str] = []
+        for column, text in sorted(rows[line].items()):
+            chars.extend(" " * (column - len(chars)))
+            chars[column : column + len(text)] = text
+        out.append("".join(chars).rstrip())
+    return "\n".join(out)
+
+
 def with_route(connector: StaticConnector, route: Route) -> None:
     """Change a route behind the console's back (someone else's edit)."""
     connector.gateway = connector.gateway.with_route(route)
 
 
-__all__ = ["StaticConnector", "many_routes", "replace", "sample_routes", "with_route"]
+__all__ = ["StaticConnector", "many_routes", "replace", "sample_routes", "visible_text", "with_route"]

@@ -48,4 +48,3 @@ def plan_edit(connector: Connector, kind: EditKind, original: Route, edited: Rou
         note = f"route {route.name} was changed by someone else meanwhile; this plan keeps their change"
         plan = replace(plan, warnings=(*plan.warnings, note))
     return plan
-

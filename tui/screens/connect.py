@@ -75,7 +75,14 @@ class ConnectScreen(ConsoleScreen):
         self._highlight_section()
 
     def action_refresh(self) -> None:
-        self.run_worker(discover_targets, thread=True, group="discover", exclusive=True, name="discover")
+        self.run_worker(
+            discover_targets,
+            thread=True,
+            group="discover",
+            exclusive=True,
+            name="discover",
+            exit_on_error=False,
+        )
 
     def _highlight_section(self) -> None:
         options = self.query_one(OptionList)
@@ -172,7 +179,9 @@ class ConnectScreen(ConsoleScreen):
         readonly = self.console.readonly
         if key == DEMO_KEY:
             self.query_one("#intro", Static).update("Starting the demo (backends, Envoy, traffic)…")
-            self.run_worker(_start_demo, thread=True, group="open", exclusive=True, name="demo")
+            self.run_worker(
+                _start_demo, thread=True, group="open", exclusive=True, name="demo", exit_on_error=False
+            )
             return
         target = self.targets.get(key)
         if target is None:
@@ -188,4 +197,4 @@ class ConnectScreen(ConsoleScreen):
                 what = "Kubernetes" if target.kind == "kube" else "native"
                 raise GatewayError(f"opening {what} gateways is not available yet ({exc.name})") from exc
 
-        self.run_worker(open_it, thread=True, group="open", exclusive=True, name="open")
+        self.run_worker(open_it, thread=True, group="open", exclusive=True, name="open", exit_on_error=False)

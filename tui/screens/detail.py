@@ -31,9 +31,6 @@ def describe(route: Route) -> Content:
     ]
     for i, match in enumerate(route.matches):
         lines.append(_field("Match" if i == 0 else "", str(match)))
-    lines.append(
-        _field("Backends", backends_text(route) + ("" if route.weight_mode == "percent" else " (relative)"))
-    )
     policies = policy_settings(route)
     if not policies:
         lines.append(_field("Policies", Content.styled("none", "$text-muted")))
@@ -46,6 +43,9 @@ def describe(route: Route) -> Content:
         )
     if route.source:
         lines.append(_field("Source", Content.styled(route.source, "$text-muted")))
+    # Last, so the weight bar sits right under it.
+    mode = "" if route.weight_mode == "percent" else " (relative weights)"
+    lines.append(_field("Backends", backends_text(route) + mode))
     return Content("\n").join(lines)
 
 
@@ -142,6 +142,7 @@ class DetailScreen(RouteScreen):
                 group="native",
                 exclusive=True,
                 name="native",
+                exit_on_error=False,
             )
 
     def _snapshot_changed(self, snapshot: Snapshot | None) -> None:

@@ -120,7 +120,12 @@ class DiffScreen(ConsoleModal):
         self._outcome(Content.styled("Applying, then verifying that the gateway serves it…", "$text-muted"))
         plan = self.plan
         self.run_worker(
-            lambda: connector.apply(plan), thread=True, group="apply", exclusive=True, name="apply"
+            lambda: connector.apply(plan),
+            thread=True,
+            group="apply",
+            exclusive=True,
+            name="apply",
+            exit_on_error=False,
         )
 
     def _outcome(self, content: Content) -> None:

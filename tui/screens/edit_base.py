@@ -206,6 +206,7 @@ class EditorScreen(ConsoleModal):
             group="plan",
             exclusive=True,
             name="plan",
+            exit_on_error=False,
         )
 
     def worker_succeeded(self, name: str, result: Any) -> None:

@@ -66,7 +66,9 @@ class CorsEditor(EditorScreen):
     CorsEditor #max_age { width: 16; }
     CorsEditor .probe-title { text-style: bold; color: $text-primary; margin: 1 0 0 0; }
     CorsEditor #probe-method { width: 12; }
-    CorsEditor #probe-path { width: 20; }
+    CorsEditor #probe-path { width: 16; }
+    CorsEditor #probe-token { width: 26; }
+    CorsEditor #probe-host { width: 24; }
     CorsEditor #probe-result { height: auto; padding: 0 0 0 1; }
     """
 
@@ -107,8 +109,17 @@ class CorsEditor(EditorScreen):
             yield Input(id="probe-origin", placeholder="Origin, e.g. https://app.example.com")
             yield Input("GET", id="probe-method")
             yield Input(self._default_path(), id="probe-path")
+        with Horizontal(classes="row"):
+            yield Input(id="probe-url", placeholder="gateway URL, e.g. http://127.0.0.1:10000")
+            yield Input(id="probe-host", placeholder="Host header")
+            yield Input(id="probe-token", placeholder="bearer token (optional)", password=True)
             yield Button("Probe", id="probe", compact=True)
         yield Static("", id="probe-result")
+
+    def _default_host(self) -> str:
+        """A Host header the route matches: its first host, with a wildcard filled in."""
+        host = self.original.hosts[0] if self.original.hosts else "*"
+        return "probe.local" if host == "*" else host.replace("*", "probe")
 
     def _default_path(self) -> str:
         match = self.original.matches[0].path if self.original.matches else None
@@ -225,6 +236,19 @@ class CorsEditor(EditorScreen):
         if (event.input.id or "").startswith("probe"):
             self.action_probe()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        connector, route = self.console.connector, self.original
+        if connector is not None:
+            # Where clients reach the route, when the connector knows; the operator can type it.
+            self.run_worker(
+                lambda: connector.traffic_url(route),
+                thread=True,
+                group="probe",
+                name="traffic-url",
+                exit_on_error=False,
+            )
+
     def action_probe(self) -> None:
         connector = self.console.connector
         origin = self.query_one("#probe-origin", Input).value.strip()
@@ -236,29 +260,50 @@ class CorsEditor(EditorScreen):
             return
         method = self.query_one("#probe-method", Input).value.strip() or "GET"
         path = self.query_one("#probe-path", Input).value.strip() or "/"
-        route = next((r for r in self.console.routes if r.name == self.original.name), self.original)
+        token = self.query_one("#probe-token", Input).value.strip()
+        # Like a browser: credentials only on the real request, never on the preflight.
+        extra = {"authorization": f"Bearer {token}"} if token else None
+        base_url = self.query_one("#probe-url", Input).value.strip()
+        host = self.query_one("#probe-host", Input).value.strip() or self._default_host()
+        if not base_url.startswith(("http://", "https://")):
+            self.notify(
+                "Type where the gateway listens, e.g. http://127.0.0.1:10000",
+                title="Gateway URL",
+                severity="warning",
+            )
+            return
         self.query_one("#probe-result", Static).update(
-            Content.styled(f"probing with Origin {origin}…", "$text-muted")
+            Content.styled(f"probing {base_url} (Host {host}) with Origin {origin}…", "$text-muted")
         )
 
-        def run() -> ProbeResult | str:
-            target = connector.traffic_url(route)
-            if target is None:
-                return "This gateway's data plane cannot be reached from here, so it cannot be probed."
-            base_url, host = target
-            return probe_cors(base_url, host, origin, path=path, method=method)
+        def run() -> ProbeResult:
+            return probe_cors(base_url, host, origin, path=path, method=method, extra_headers=extra)
 
-        self.run_worker(run, thread=True, group="probe", exclusive=True, name="probe")
+        self.run_worker(run, thread=True, group="probe", exclusive=True, name="probe", exit_on_error=False)
 
     def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "probe":
-            output = self.query_one("#probe-result", Static)
-            output.update(render_probe(result) if isinstance(result, ProbeResult) else str(result))
+        if name == "probe" and isinstance(result, ProbeResult):
+            self.query_one("#probe-result", Static).update(render_probe(result))
+        elif name == "traffic-url":
+            if result is None:
+                self.query_one("#probe-result", Static).update(
+                    Content.styled(
+                        "This gateway does not say where clients reach it: type its URL.", "$text-muted"
+                    )
+                )
+            else:
+                base_url, host = result
+                url_input, host_input = (
+                    self.query_one("#probe-url", Input),
+                    self.query_one("#probe-host", Input),
+                )
+                url_input.value = url_input.value or base_url
+                host_input.value = host_input.value or host
         else:
             super().worker_succeeded(name, result)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
-        if name == "probe":
+        if name in ("probe", "traffic-url"):
             self.query_one("#probe-result", Static).update(
                 Content.styled(f"probe failed: {error}", "$text-error")
             )

@@ -71,7 +71,7 @@ class WeightsEditor(EditorScreen):
                 for preset in FORM_PRESETS:
                     yield Button(preset, id=f"preset-{preset.replace('/', '-')}", compact=True)
         yield Static(
-            "↑↓ pick a backend · + / - move 5 points to it · ] / [ move 1 · p next preset · or type a weight",
+            "↑↓ pick a backend · + - move 5 points to it · ] [ move 1 · p preset · or type a weight",
             classes="hint",
         )
 

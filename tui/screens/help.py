@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
@@ -14,19 +14,31 @@ from textual.widgets import Static
 from .base import ConsoleModal
 
 COMMANDS = (
-    (":routes  :rt", "the routes view"),
-    (":policies  :pol", "every policy on every route"),
-    (":gateways  :gw  :ctx", "connect to another gateway or cluster context"),
-    (":history  :hist", "applied changes"),
+    (":routes :rt", "the routes view"),
+    (":policies :pol", "every policy on every route"),
+    (":gateways :gw", "connect to another gateway (:ctx for cluster contexts)"),
+    (":history", "applied changes (:hist)"),
     (":theme NAME", "dark, light or high-contrast (ctrl+t cycles)"),
-    (":canary ROUTE  :triage  :charts", "canary, triage and traffic views"),
-    (":undo  :refresh  :q  :quit", "undo, refresh, back, quit"),
+    (":canary ROUTE", "step a canary; :triage, :charts for the traffic views"),
+    (":undo :q", "undo the last change; :q goes back, :quit quits"),
 )
 FILTER_HELP = (
-    ("/text", "filter rows as you type: a regex, case-insensitive"),
+    ("/text", "filter rows as you type: a regex, case-insensitive; ^ $ anchor to a cell"),
     ("/!text", "rows that do NOT match"),
-    ("enter / esc", "keep the filter / clear it"),
+    ("enter esc", "keep the filter / clear it"),
 )
+
+
+# Textual's own bindings every screen has; they are not this console's keys.
+GENERIC_ACTIONS = {
+    "focus_next",
+    "focus_previous",
+    "app.focus_next",
+    "app.focus_previous",
+    "copy_text",
+    "screen.copy_text",
+    "app.copy_text",
+}
 
 
 def key_rows(screen: Screen[Any]) -> list[tuple[str, str]]:
@@ -35,7 +47,7 @@ def key_rows(screen: Screen[Any]) -> list[tuple[str, str]]:
     seen: dict[str, list[str]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or not active.enabled:
+        if not binding.description or not active.enabled or binding.action in GENERIC_ACTIONS:
             continue
         display = binding.key_display or app.get_key_display(binding.with_key(key))
         seen.setdefault(binding.description, [])
@@ -44,7 +56,7 @@ def key_rows(screen: Screen[Any]) -> list[tuple[str, str]]:
     return [(" ".join(keys), description) for description, keys in seen.items()]
 
 
-def _table(rows: list[tuple[str, str]] | tuple[tuple[str, str], ...], width: int = 22) -> Content:
+def _table(rows: list[tuple[str, str]] | tuple[tuple[str, str], ...], width: int = 12) -> Content:
     return Content("\n").join(
         Content.assemble(Content.styled(f"{keys:>{width}}", "bold $text-accent"), "  ", description)
         for keys, description in rows
@@ -55,11 +67,13 @@ class HelpScreen(ConsoleModal):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {
-        width: 86; max-width: 100%; height: auto; max-height: 90%;
+        width: 110; max-width: 100%; height: auto; max-height: 90%;
         border: thick $primary; background: $surface; padding: 0 1;
     }
     HelpScreen .title { text-style: bold; color: $text-primary; margin: 1 0 0 0; }
     HelpScreen VerticalScroll { height: auto; max-height: 100%; }
+    HelpScreen .columns { height: auto; }
+    HelpScreen .column { width: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
 
@@ -69,17 +83,18 @@ class HelpScreen(ConsoleModal):
 
     def compose(self) -> ComposeResult:
         name = getattr(self.under, "VIEW", "") or type(self.under).__name__
+        rows = key_rows(self.under)
+        half = (len(rows) + 1) // 2 if len(rows) > 12 else len(rows)
         with Vertical(), VerticalScroll():
             yield Static(f"Keys — {name}", classes="title")
-            yield Static(_table(key_rows(self.under)))
+            with Horizontal(classes="columns"):
+                yield Static(_table(rows[:half]), classes="column")
+                yield Static(_table(rows[half:]), classes="column")
             if hasattr(self.under, "action_filter"):
                 yield Static("Filter", classes="title")
-                yield Static(_table(FILTER_HELP))
-                sorts = getattr(self.under, "SORT_HELP", "")
-                if sorts:
-                    yield Static(Content.styled(sorts, "$text-muted"))
+                yield Static(_table(FILTER_HELP, width=16))
             yield Static("Commands (:)", classes="title")
-            yield Static(_table(COMMANDS))
+            yield Static(_table(COMMANDS, width=16))
             yield Static(
                 Content.styled(
                     "ctrl+p: command palette (every action) · ctrl+t: theme · ctrl+q: quit", "$text-muted"

@@ -112,7 +112,14 @@ class HistoryScreen(UndoScreen):
         if connector is None:
             self.table.set_placeholder("not connected")
             return
-        self.run_worker(connector.history, thread=True, group="history", exclusive=True, name="history")
+        self.run_worker(
+            connector.history,
+            thread=True,
+            group="history",
+            exclusive=True,
+            name="history",
+            exit_on_error=False,
+        )
 
     def worker_succeeded(self, name: str, result: Any) -> None:
         if name == "history" and isinstance(result, list):

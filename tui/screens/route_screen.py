@@ -30,7 +30,14 @@ class UndoScreen(ConsoleScreen):
                 self.app, PermissionDenied("read-only mode: undo is refused (started with --readonly)")
             )
             return
-        self.run_worker(connector.plan_undo, thread=True, group="plan", exclusive=True, name="plan-undo")
+        self.run_worker(
+            connector.plan_undo,
+            thread=True,
+            group="plan",
+            exclusive=True,
+            name="plan-undo",
+            exit_on_error=False,
+        )
 
     def worker_succeeded(self, name: str, result: Any) -> None:
         if name == "plan-undo" and isinstance(result, Plan):

@@ -48,7 +48,11 @@ class YamlScreen(ConsoleScreen):
         if connector is not None:
             name = self.route_name
             self.run_worker(
-                lambda: connector.native_objects(name), thread=True, exclusive=True, name="native"
+                lambda: connector.native_objects(name),
+                thread=True,
+                exclusive=True,
+                name="native",
+                exit_on_error=False,
             )
 
     def worker_succeeded(self, name: str, result: Any) -> None:

@@ -18,13 +18,13 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..table_query import RowFilter, apply_filter, compile_filter, natural_key, sort_order
+from ..table_query import CELL_SEPARATOR, RowFilter, apply_filter, compile_filter, natural_key, sort_order
 
 # A live lookup returns, for a row key: the live columns' texts, their sort values, and a status
 # ("healthy", "degraded", "limited", "idle" or "") that picks the colour of the row's live cells.
@@ -47,7 +47,7 @@ class Column:
     natural: bool = False  # sort "r2" before "r10"
 
 
-class LineTable(ScrollView, can_focus=True):
+class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
     """Rows of strings with a cursor, a k9s-style filter and column sorting.
 
     Set rows with ``set_rows``; ``filter_text`` filters as it changes; ``sort_by`` sorts.
@@ -153,6 +153,7 @@ class LineTable(ScrollView, can_focus=True):
         self._sort_reverse = False
         self._widths: tuple[int, ...] = ()
         self._widths_for = -1
+        self._styles: dict[str, Style] = {}
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class LineTable(ScrollView, can_focus=True):
         keep = self.cursor_key
         self._keys = list(keys)
         self._rows = list(rows)
-        self._haystacks = ["\t".join(r) for r in self._rows]
+        self._haystacks = [CELL_SEPARATOR.join(r) for r in self._rows]
         self.loading_text = None
         self._resort()
         self._refilter(keep)
@@ -284,6 +285,12 @@ class LineTable(ScrollView, can_focus=True):
             self.scroll_to(y=new, animate=False, immediate=True)
         elif new >= top + self._page_rows:
             self.scroll_to(y=new - self._page_rows + 1, animate=False, immediate=True)
+        else:
+            # Same page: only the two rows whose highlight changed need drawing.
+            width = self.size.width
+            for pos in {old, new}:
+                self.refresh(Region(0, pos - top + 1, width, 1))
+            return
         self.refresh()
 
     def action_cursor(self, delta: int) -> None:
@@ -330,7 +337,18 @@ class LineTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles.clear()
         self.refresh()
+
+    def _style(self, name: str) -> Style:
+        """The widget's base style (``""``) or base plus a component class, cached per theme."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style
+            if name:
+                style += self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
 
     def _column_widths(self, width: int) -> tuple[int, ...]:
         if self._widths_for == width:
@@ -368,10 +386,10 @@ class LineTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         widths = self._column_widths(width)
-        base = self.rich_style
+        base = self._style("")
         gap = " " * GAP
         if y == 0:
-            style = self.get_component_rich_style("line-table--header")
+            style = self._style("line-table--header")
             text = gap.join(self._cells(self._header_texts(), widths))
             return Strip([Segment(set_cell_size(text, width), style)], width)
         pos = round(self.scroll_y) + y - 1
@@ -382,7 +400,7 @@ class LineTable(ScrollView, can_focus=True):
                     if self._filter.text
                     else self.empty_text
                 )
-                style = self.get_component_rich_style("line-table--empty")
+                style = self._style("line-table--empty")
                 return Strip([Segment(set_cell_size(" " + message, width), style)], width)
             return Strip.blank(width, base)
         index = self._view[pos]
@@ -397,11 +415,11 @@ class LineTable(ScrollView, can_focus=True):
                 texts.extend("—" for _ in range(len(self.columns) - self.static_count))
         cells = self._cells(texts, widths)
         if pos == self.cursor:
-            style = base + self.get_component_rich_style("line-table--cursor")
+            style = self._style("line-table--cursor")
             return Strip([Segment(set_cell_size(gap.join(cells), width), style)], width)
         status_style: Style | None = None
         if status in STATUSES:
-            status_style = base + self.get_component_rich_style(f"line-table--{status}")
+            status_style = self._style(f"line-table--{status}")
         segments = []
         for i, cell in enumerate(cells):
             live_cell = self.columns[i].live or (i == 0 and status in ("degraded", "limited"))

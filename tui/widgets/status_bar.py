@@ -30,6 +30,7 @@ class StatusBar(Static):
     def __init__(self, view: str = "", *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.view = view
+        self._metrics_status = "ok"
 
     @property
     def console(self) -> ConsoleApp:  # type: ignore[override]
@@ -39,6 +40,14 @@ class StatusBar(Static):
         self.watch(self.app, "connection", self._render_state)
         self.watch(self.app, "routes", self._render_state, init=False)
         self.watch(self.app, "theme", self._render_state, init=False)
+        self.watch(self.app, "snapshot", self._metrics_changed, init=False)
+
+    def _metrics_changed(self, snapshot: Any) -> None:
+        # Redraw only when the metrics status changes, not on every figure update.
+        status = getattr(snapshot, "status", "ok") if snapshot is not None else "ok"
+        if status != self._metrics_status:
+            self._metrics_status = status
+            self._render_state()
 
     def _render_state(self, _: Any = None) -> None:
         app = self.console
@@ -60,6 +69,9 @@ class StatusBar(Static):
         if state.status == "connected" and app.routes_loaded:
             count = len(app.routes)
             parts += [Content.styled(f"  {count:,} route{'s' if count != 1 else ''}", "$text-muted")]
+        metrics_status = getattr(app.snapshot, "status", "ok") if app.snapshot is not None else "ok"
+        if state.status == "connected" and metrics_status != "ok":
+            parts += ["  ", Content.styled(f"metrics: {metrics_status}", "$text-warning")]
         if state.readonly:
             parts += ["  ", Content.styled(" READ-ONLY ", "bold $text-warning on $warning-muted")]
         self.update(Content.assemble(*parts))

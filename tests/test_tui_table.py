@@ -1,0 +1,124 @@
+"""The routes table at 10,000 routes: filter as you type, sort, keep the cursor, show live figures.
+
+Uses the in-memory connector (a real Envoy with 10,000 routes would test Envoy, not the table).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from connectors.metrics.types import RouteStats
+from connectors.model import WeightedBackend
+from tests.test_tui_support import (
+    StaticConnector,
+    many_routes,
+    replace,
+    sample_routes,
+    visible_text,
+    with_route,
+)
+from tui.app import ConsoleApp
+from tui.screens.routes import RoutesScreen
+from tui.widgets.line_table import LineTable
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAYCTL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("GATEWAYCTL_STATE_DIR", str(tmp_path / "state"))
+
+
+async def _loaded(pilot: Pilot[None]) -> LineTable:
+    for _ in range(100):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if pilot.app.routes_loaded:  # type: ignore[attr-defined]
+            break
+    screen = pilot.app.screen
+    assert isinstance(screen, RoutesScreen)
+    return screen.table
+
+
+async def test_ten_thousand_routes_filter_sort_and_scroll() -> None:
+    app = ConsoleApp(StaticConnector(many_routes(10_000)))
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = await _loaded(pilot)
+        assert table.total_count == 10_000 and table.shown_count == 10_000
+
+        await pilot.press("slash", *"route-0999")
+        assert table.shown_keys == [f"route-0999{i}" for i in range(10)]
+        await pilot.press("home", "exclamation_mark", "enter")
+        assert table.shown_count == 9_990 and table.cursor_key == "route-00000"
+        await pilot.press("escape")
+        assert table.shown_count == 10_000
+
+        await pilot.press("N")  # already in name order: shift+N flips it
+        await pilot.press("N")
+        assert table.shown_keys[0] == "route-09999"
+        await pilot.press("G")
+        await pilot.pause()
+        assert table.cursor_key == "route-00000"
+        assert "route-00000" in visible_text(app), "the last row is drawn after jumping to the bottom"
+
+
+async def test_cursor_stays_on_its_route_when_the_list_changes() -> None:
+    connector = StaticConnector(sample_routes())
+    app = ConsoleApp(connector)
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = await _loaded(pilot)
+        await pilot.press("j", "j", "j")
+        assert table.cursor_key == "checkout"
+        changed = replace(
+            connector.gateway.route("shop"), backends=(WeightedBackend("v1", 70), WeightedBackend("v2", 30))
+        )
+        with_route(connector, changed)
+        app.refresh_now()
+        await _loaded(pilot)
+        await pilot.pause()
+        assert table.cursor_key == "checkout"
+        assert table.row_for("shop") is not None and "v1 70%" in (table.row_for("shop") or ("",))[3]
+
+
+async def test_live_figures_fill_the_columns_and_sort_busiest_first() -> None:
+    connector = StaticConnector(sample_routes())
+    connector.snapshot_routes = {
+        "shop": RouteStats("shop", rps=5.0, p99_ms=12.0),
+        "api": RouteStats("api", rps=80.0, error_pct=4.5, p99_ms=30.0),
+        "api-limited": RouteStats("api-limited", rps=3.0, limited_rps=2.0),
+    }
+    app = ConsoleApp(connector)
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = await _loaded(pilot)
+        await pilot.press("R")
+        await pilot.pause()
+        assert table.shown_keys[:3] == ["api", "shop", "api-limited"]
+        text = visible_text(app)
+        assert "80.0" in text and "4.5" in text and "30ms" in text
+        # Status colours come from the theme: the degraded row's figures use $route-degraded.
+        degraded = table.get_component_rich_style("line-table--degraded").color
+        assert degraded is not None and degraded.triplet is not None
+        assert degraded.triplet.hex.upper() == app.current_theme.variables["route-degraded"].upper()
+
+
+async def test_lost_connection_shows_and_comes_back() -> None:
+    connector = StaticConnector(sample_routes())
+    app = ConsoleApp(connector)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await _loaded(pilot)
+        connector.down = True
+        app.refresh_now()
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.connection.status == "lost":
+                break
+        assert app.connection.status == "lost" and "down" in app.connection.reason
+        assert "connection lost" in visible_text(app)
+        connector.down = False
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.connection.summary == "connected":
+                break
+        assert app.connection.summary == "connected", "it reconnects by itself (backoff)"
