@@ -211,3 +211,11 @@ def test_taken_listener_port_is_named(tmp_path: Path, backends: DemoBackends, jw
     assert f"port {port} of listener 'main' (127.0.0.1) is taken" in str(exc.value)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+def test_the_probe_host_is_reserved(gw: NativeConnector) -> None:
+    with pytest.raises(ValidationError) as exc:
+        gw.plan([_edit(gw, "host-v1", hosts=("gatewayctl-probe.internal",))])
+    assert _problems(exc) == [
+        "routes[0].hosts[0]: gatewayctl-probe.internal is reserved for the connector's own checks"
+    ]

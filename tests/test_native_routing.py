@@ -4,10 +4,11 @@ rate limits, CORS and JWT — each checked with real HTTP requests through Envoy
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import httpx
 
-from connectors.model import RateLimit
+from connectors.model import RateLimit, WeightedBackend
 from connectors.model.edits import set_rate_limit, set_weights
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, JwtSigner, client
@@ -106,16 +107,18 @@ def test_client_over_its_limit_stays_limited_after_a_weight_change(native_gatewa
     gw = native_gateway
     with client(gw) as c:
         assert [c.get("/", headers={"host": "limited.test"}).status_code for _ in range(6)][-1] == 429
-        # Give the limited route a second backend and move weight: routes only, the bucket stays empty.
+        # Split the limited route itself over v1 and v2: clusters and routes change, the listener
+        # holding the bucket does not, so the bucket is not refilled.
         route = gw.get_route("limited")
-        plan = gw.plan([set_weights(route, {"v1": 100})])
-        assert plan.is_empty
-        canary = gw.get_route("canary")
-        gw.apply(gw.plan([set_weights(canary, {"v1": 50, "v2": 50})]))
+        plan = gw.plan([replace(route, backends=(WeightedBackend("v1", 50), WeightedBackend("v2", 50)))])
+        assert not any("(LDS)" in ch.label for ch in plan.native_changes)
+        assert not plan.warnings
+        assert gw.apply(plan).verification.ok
         assert c.get("/", headers={"host": "limited.test"}).status_code == 429
-        fresh = httpx.Client(base_url=gw.listener_url(), trust_env=False)
-        with fresh:
+        with httpx.Client(base_url=gw.listener_url(), trust_env=False) as fresh:
             assert fresh.get("/", headers={"host": "limited.test"}).status_code == 429
+        # Other routes still pass.
+        assert c.get("/", headers={"host": "v2.test"}).status_code == 200
 
 
 def test_rate_limit_edit_takes_effect(native_gateway: NativeConnector) -> None:
@@ -126,3 +129,10 @@ def test_rate_limit_edit_takes_effect(native_gateway: NativeConnector) -> None:
     with client(gw) as c:
         codes = [c.get("/", headers={"host": "v1.test"}).status_code for _ in range(4)]
     assert codes == [200, 200, 429, 429]
+
+
+def test_the_connectors_version_probe_is_closed_to_clients(shared_native_gateway: NativeConnector) -> None:
+    with client(shared_native_gateway) as c:
+        assert c.get("/", headers={"host": "gatewayctl-probe.internal"}).status_code == 404
+        wrong = c.get("/", headers={"host": "gatewayctl-probe.internal", "x-gatewayctl-probe": "guess"})
+        assert wrong.status_code == 404

@@ -265,7 +265,9 @@ class NativeConnector(Connector):
         self._state.write(self.state_dir)
 
     def _wait_started(self, proc: subprocess.Popen[bytes], address_file: Path, log_offset: int) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
+        # Envoy loads ~2 clusters per route before it is ready: give big gateways longer.
+        timeout = START_TIMEOUT + 0.01 * len(self._config.gateway.routes)
+        deadline = time.monotonic() + timeout
 
         def failed(reason: str) -> ProcessStartFailed:
             tail = log_tail(self.log_path, 3, since=log_offset)
@@ -275,7 +277,7 @@ class NativeConnector(Connector):
             if proc.poll() is not None:
                 raise failed(describe_exit(proc.pid, proc.returncode))
             if time.monotonic() > deadline:
-                raise failed(f"Envoy did not open its admin port within {START_TIMEOUT:g}s")
+                raise failed(f"Envoy did not open its admin port within {timeout:g}s")
             time.sleep(0.005)
         host_port = address_file.read_text().strip()
         self._state.admin_port = int(host_port.rsplit(":", 1)[1])
@@ -292,13 +294,12 @@ class NativeConnector(Connector):
             except GatewayError:
                 pass
             if time.monotonic() > deadline:
-                raise failed(f"Envoy was not ready within {START_TIMEOUT:g}s")
+                raise failed(f"Envoy was not ready within {timeout:g}s")
             time.sleep(0.005)
         # Envoy is ready even when a listener failed to bind or the files were rejected.
-        for sub in (xds.CDS, xds.LDS):
-            counts = self._pusher.counts(sub)
-            if counts.rejected or counts.failure:
-                raise failed(f"Envoy rejected the {sub.label}: {self._pusher.reason(log_offset, sub)}")
+        rejected = xds.log_reason(self.log_path, log_offset)
+        if rejected:
+            raise failed(f"Envoy rejected the config written from {self.config_path}: {rejected}")
         bound = self._bound_listeners()
         missing = [x for x in self._config.gateway.listeners if f"{x.address}:{x.port}" not in bound]
         if missing:

@@ -1,9 +1,10 @@
 """Pushing Envoy files: atomic replace, then wait until Envoy accepted (or rejected) that version.
 
 Only a rename onto the watched path makes Envoy re-read a file (FACTS), so every write goes to a
-temp file in the same directory first. The outcome comes from the subscription's stats
-(update_success / update_rejected / update_failure and version_text); the reason for a rejection
-from Envoy's log line "Filesystem config update rejected: <reason>", or a listener's error_state.
+temp file in the same directory first. Acceptance: the routes' probe answers the new version
+(see render.with_probe), or the subscription's ``version_text`` shows it. Rejection: Envoy logs
+"Filesystem config update rejected: <reason>" (or "... failure: <reason>" for a malformed file) and
+keeps serving the previous config; that line is Envoy's reason shown to the operator.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ChangeRejected, GatewayError
+from ..errors import ChangeRejected
 from .admin import AdminClient
 
 _COUNTER = itertools.count()
@@ -30,14 +31,6 @@ class Subscription:
 
     label: str
     stat_prefix: str
-
-    @property
-    def stats_regex(self) -> str:
-        return (
-            "^"
-            + re.escape(self.stat_prefix)
-            + r"\.(update_success|update_rejected|update_failure|version_text)$"
-        )
 
 
 CDS = Subscription("clusters (CDS)", "cluster_manager.cds")
@@ -66,14 +59,6 @@ def atomic_write(path: Path, text: str, *, fsync: bool = False, keep_mode: bool 
         raise
 
 
-@dataclass(frozen=True)
-class _Counts:
-    success: int
-    rejected: int
-    failure: int
-    version: str
-
-
 class Pusher:
     """Writes xDS files into a running Envoy and waits for the outcome."""
 
@@ -81,21 +66,6 @@ class Pusher:
         self.admin = admin
         self.log_path = log_path
         self.timeout = timeout
-
-    def counts(self, sub: Subscription) -> _Counts:
-        stats = self.admin.stats(sub.stats_regex)
-        p = sub.stat_prefix
-
-        def num(key: str) -> int:
-            value = stats.get(f"{p}.{key}", 0)
-            return int(value) if isinstance(value, int | float) else 0
-
-        return _Counts(
-            num("update_success"),
-            num("update_rejected"),
-            num("update_failure"),
-            str(stats.get(f"{p}.version_text", "")),
-        )
 
     def served_version(self, sub: Subscription) -> str:
         """The version Envoy last accepted for ``sub`` (a text readout: cheaper than counters)."""
@@ -126,7 +96,7 @@ class Pusher:
             if probe is not None and probe() == version:
                 return
             if _size(self.log_path) > log_offset:
-                reason = _log_reason(self.log_path, log_offset)
+                reason = log_reason(self.log_path, log_offset)
                 if reason:
                     raise ChangeRejected(f"Envoy rejected the {sub.label}: {reason}")
             now = time.monotonic()
@@ -142,32 +112,6 @@ class Pusher:
             # A probe costs ~0.5 ms: poll it often (the wait is the apply's latency).
             pause = min(pause * 1.5, 0.002 if probe is not None else 0.01)
 
-    def reason(self, log_offset: int, sub: Subscription) -> str:
-        """Envoy's own words for the last rejection: its log line, else a listener's error_state."""
-        deadline = time.monotonic() + 0.5
-        while True:
-            found = _log_reason(self.log_path, log_offset)
-            if found:
-                return found
-            if sub is LDS:
-                state = self._listener_error()
-                if state:
-                    return state
-            if time.monotonic() > deadline:
-                return "no reason given (see Envoy's log " + str(self.log_path) + ")"
-            time.sleep(0.02)
-
-    def _listener_error(self) -> str | None:
-        try:
-            dump = self.admin.config_dump("dynamic_listeners")
-        except GatewayError:
-            return None
-        for item in dump.get("configs", []):
-            details = item.get("error_state", {}).get("details")
-            if details:
-                return str(details)
-        return None
-
 
 def _size(path: Path) -> int:
     try:
@@ -176,7 +120,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _log_reason(path: Path, offset: int) -> str | None:
+def log_reason(path: Path, offset: int) -> str | None:
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
