@@ -42,7 +42,9 @@ def _add(gw: NativeConnector, route: Route) -> None:
     assert result.verification.ok, result.verification.details
 
 
-def test_header_rewrites_reach_the_backend_and_the_client(gw: NativeConnector, backends: DemoBackends) -> None:
+def test_header_rewrites_reach_the_backend_and_the_client(
+    gw: NativeConnector, backends: DemoBackends
+) -> None:
     headers = HeaderRewrite(
         request=HeaderOps(set=(("x-tenant", "blue"),), remove=("x-drop-me",)),
         response=HeaderOps(add=(("x-served-by", "gatewayctl"),), remove=("x-backend",)),
@@ -57,7 +59,9 @@ def test_header_rewrites_reach_the_backend_and_the_client(gw: NativeConnector, b
     assert seen["x-tenant"] == "blue" and "x-drop-me" not in seen
 
 
-def test_timeout_answers_504_and_retries_hide_a_flaky_backend(gw: NativeConnector, backends: DemoBackends) -> None:
+def test_timeout_answers_504_and_retries_hide_a_flaky_backend(
+    gw: NativeConnector, backends: DemoBackends
+) -> None:
     _add(gw, Route("slow", (WeightedBackend("v2", 100),), hosts=("slow.test",), timeout=0.2))
     _add(
         gw,
@@ -84,7 +88,9 @@ def test_timeout_answers_504_and_retries_hide_a_flaky_backend(gw: NativeConnecto
 def test_mirror_copies_requests_to_another_backend(gw: NativeConnector, backends: DemoBackends) -> None:
     _add(
         gw,
-        Route("mirrored", (WeightedBackend("v1", 100),), hosts=("mirrored.test",), mirror=Mirror("v2", 100.0)),
+        Route(
+            "mirrored", (WeightedBackend("v1", 100),), hosts=("mirrored.test",), mirror=Mirror("v2", 100.0)
+        ),
     )
     with client(gw) as c:
         for i in range(5):
