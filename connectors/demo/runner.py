@@ -215,7 +215,9 @@ class TrafficService(Service):
 
 
 def default_services(options: DemoOptions) -> list[Service]:
-    services: list[Service] = [BackendsService(), GatewayService()]
+    from ..metrics.demo_service import PrometheusService
+
+    services: list[Service] = [BackendsService(), GatewayService(), PrometheusService()]
     if options.traffic:
         services.append(TrafficService())
     return services

@@ -20,6 +20,7 @@ import httpx
 
 from ..demo.ports import free_port
 from ..errors import ProcessStartFailed
+from ..native.process import _SPAWNER, _die_with_parent
 
 ENVOY_METRICS_PATH = "/stats/prometheus"
 
@@ -59,6 +60,7 @@ class PrometheusProcess:
         labels: Mapping[str, str] | None = None,
         binary: str | None = None,
         port: int | None = None,
+        owned: bool = True,
     ) -> None:
         self.binary = binary or find_prometheus()
         self.scrape_interval = scrape_interval
@@ -68,6 +70,8 @@ class PrometheusProcess:
         self._dir = Path(tempfile.mkdtemp(prefix="gatewayctl-prometheus-"))
         self._targets = list(targets)
         self._proc: subprocess.Popen[bytes] | None = None
+        # Owned: Prometheus dies with this process, even on SIGKILL (like the demo's Envoy).
+        self.owned = owned
 
     @property
     def url(self) -> str:
@@ -101,24 +105,32 @@ class PrometheusProcess:
             config_text(self.scrape_interval, self.metrics_path, self._dir / "targets.json"), encoding="utf-8"
         )
         log_path = self._dir / "prometheus.log"
-        with open(log_path, "ab") as log:
-            try:
-                self._proc = subprocess.Popen(
-                    [
-                        self.binary,
-                        f"--config.file={config}",
-                        f"--storage.tsdb.path={self._dir / 'data'}",
-                        f"--web.listen-address=127.0.0.1:{self.port}",
-                        "--storage.tsdb.retention.time=1d",
-                        "--log.level=warn",
-                    ],
+        command = [
+            self.binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self._dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--storage.tsdb.retention.time=1d",
+            "--log.level=warn",
+        ]
+
+        def make() -> subprocess.Popen[bytes]:
+            with open(log_path, "ab") as log:
+                return subprocess.Popen(
+                    command,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
                     close_fds=True,
+                    preexec_fn=_die_with_parent if self.owned else None,
                 )
-            except OSError as exc:
-                raise ProcessStartFailed(f"cannot run {self.binary}: {exc.strerror or exc}") from exc
+
+        try:
+            # The death signal follows the thread that forked: owned children come from one thread
+            # that lives as long as the process (shared with the native connector's Envoys).
+            self._proc = _SPAWNER.run(make) if self.owned else make()
+        except OSError as exc:
+            raise ProcessStartFailed(f"cannot run {self.binary}: {exc.strerror or exc}") from exc
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=1.0, trust_env=False) as client:
             while time.monotonic() < deadline:
