@@ -2,7 +2,8 @@
 
 ``:routes`` ``:policies`` ``:gateways`` ``:history`` ``:ctx`` jump to a view (k9s aliases work:
 ``:rt``, ``:pol``, ``:gw``, ``:hist``, ``:context``); ``:theme NAME``, ``:undo``, ``:refresh``,
-``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``; ``:q`` goes back, ``:quit`` quits.
+``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``; ``:q`` goes back (quits on a view's
+first screen), ``:quit`` quits.
 Screens add their own palette entries (edit the selected route, ...) with ``palette_commands()``.
 """
 
@@ -93,7 +94,7 @@ def run(app: ConsoleApp, text: str) -> None:
         if len(app.screen_stack) > 1:
             app.pop_screen()
         else:
-            app.notify("ctrl+q quits the console", timeout=3)
+            app.exit()
     elif word in ("quit", "exit", "qa"):
         app.exit()
     else:

@@ -23,7 +23,7 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("colon", "command_line", "Command", key_display=":"),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
-        Binding("q", "back", "Back", show=False),
+        Binding("q", "back", "Back / quit", show=False),
     ]
 
     @property
@@ -50,8 +50,11 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
         self.notify("Refreshing…", timeout=1)
 
     def action_back(self) -> None:
+        """Back one screen; on a view's first screen there is nowhere back to go, so quit (k9s)."""
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+        else:
+            self.app.exit()
 
 
 class ConsoleModal(WorkerOutcomes, ModalScreen[Any]):

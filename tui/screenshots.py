@@ -1,0 +1,150 @@
+"""``python -m tui.screenshots``: SVG screenshots of the console on the demo gateway.
+
+Starts the demo (two backends, a real Envoy, traffic) in a temporary state directory, drives the
+console headless through its main screens — routes, detail, weight edit, diff, help, plus the routes
+view in each theme — and writes ``screenshots/<name>.svg``. ``--png DIR`` also converts them with
+``rsvg-convert`` for a quick look. Nothing of the user's own settings or gateways is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from .themes import THEME_ORDER
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = (140, 40)
+Step = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+async def _settle(pilot: Pilot[Any], seconds: float = 0.0) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(seconds)
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
+async def _until_loaded(pilot: Pilot[Any]) -> None:
+    app: Any = pilot.app
+    for _ in range(200):
+        if app.connection.status == "connected" and app.routes_loaded and app.snapshot is not None:
+            return
+        await pilot.pause(0.1)
+    raise RuntimeError("the console did not load the demo gateway")
+
+
+async def _keys(pilot: Pilot[Any], *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await _settle(pilot)
+
+
+def _shots(out: Path) -> list[tuple[str, Step]]:
+    async def routes(pilot: Pilot[Any]) -> None:
+        await _settle(pilot, 3.0)  # a few polls, so the live columns have rates
+
+    async def detail(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "slash", *"^shop$", "enter", "enter")
+        await _settle(pilot, 1.5)
+
+    async def weights(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "w", "minus", "minus", "minus", "minus")
+
+    async def diff(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "ctrl+s")
+
+    async def help_overlay(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape", "escape", "escape", "escape", "question_mark")
+
+    shots: list[tuple[str, Step]] = [
+        ("routes", routes),
+        ("detail", detail),
+        ("weights", weights),
+        ("diff", diff),
+        ("help", help_overlay),
+    ]
+
+    for theme in THEME_ORDER[1:]:
+
+        async def themed(pilot: Pilot[Any], theme: str = theme) -> None:
+            await _keys(pilot, "escape")
+            pilot.app.theme = theme
+            await _settle(pilot, 1.0)
+
+        shots.append((f"routes-{theme}", themed))
+    return shots
+
+
+async def _drive(app: Any, out: Path, pilot: Pilot[Any]) -> None:
+    await _until_loaded(pilot)
+    for name, step in _shots(out):
+        await step(pilot)
+        app.save_screenshot(f"{name}.svg", str(out))
+        print(f"wrote {out / (name + '.svg')}", flush=True)
+    app.exit()
+
+
+def render(out: Path) -> list[Path]:
+    from connectors.demo.runner import DemoOptions, DemoRunner
+
+    from .app import ConsoleApp
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gatewayctl-shots-") as tmp:
+        os.environ["GATEWAYCTL_STATE_DIR"] = str(Path(tmp) / "state")
+        os.environ["GATEWAYCTL_CONFIG_DIR"] = str(Path(tmp) / "config")
+        os.environ["GATEWAYCTL_THEME"] = THEME_ORDER[0]
+        runner = DemoRunner(DemoOptions(state_dir=Path(tmp) / "demo", traffic=True, traffic_rate=20.0))
+        ctx = runner.start()
+        try:
+            app = ConsoleApp(ctx.connector)
+
+            async def auto_pilot(pilot: Pilot[Any]) -> None:
+                await _drive(app, out, pilot)
+
+            asyncio.run(app.run_async(headless=True, size=SIZE, auto_pilot=auto_pilot))
+        finally:
+            runner.stop()
+    return sorted(out.glob("*.svg"))
+
+
+def to_png(svgs: list[Path], directory: Path) -> list[Path]:
+    """PNG copies for a quick look; the SVG's text runs keep their leading spaces (xml:space)."""
+    converter = shutil.which("rsvg-convert")
+    if converter is None:
+        raise SystemExit("rsvg-convert is not installed (Debian: librsvg2-bin)")
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for svg in svgs:
+        text = svg.read_text(encoding="utf-8").replace("<svg ", '<svg xml:space="preserve" ', 1)
+        png = directory / (svg.stem + ".png")
+        subprocess.run([converter, "-o", str(png)], input=text.encode(), check=True)
+        out.append(png)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots", help="where the SVGs go")
+    parser.add_argument("--png", type=Path, default=None, metavar="DIR", help="also write PNGs to DIR")
+    args = parser.parse_args()
+    svgs = render(args.out)
+    if args.png is not None:
+        for png in to_png(svgs, args.png):
+            print(f"wrote {png}")
+
+
+if __name__ == "__main__":
+    main()
