@@ -89,6 +89,7 @@ def _allowed(rps: Series, limited: Series) -> Series:
 
 class ChartsScreen(LiveScreen):
     VIEW = "charts"
+    AUTO_FOCUS = None  # nothing to type into: the keys switch window and scope
     DEFAULT_CSS = """
     ChartsScreen #chart-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
     ChartsScreen TimeChart { border-top: solid $panel; }
@@ -120,7 +121,11 @@ class ChartsScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self._info()
+        self.call_after_refresh(self.focus_body)
         super().on_mount()
+
+    def focus_body(self) -> None:
+        self.set_focus(None)
 
     def _info(self, data: ChartData | None = None) -> None:
         source = self.metrics
