@@ -15,7 +15,7 @@ import ast
 import re
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,9 +32,8 @@ from urllib3.util.retry import Retry
 
 from ..errors import MetricsError, Problem
 from ..model.durations import parse_duration
-from . import frames, histogram
-from .access_log import parse_lines
-from .clients import SOURCE, client_label
+from . import frames, histogram, pod_logs
+from .clients import SOURCE
 from .limited_log import LimitedLog, recent_split, share, top_clients
 from .promql import Key, MetricFamily, Target
 from .source import Health, MetricsSource
@@ -438,7 +437,8 @@ class PrometheusSource(MetricsSource):
                 self._log.poll()
                 return top_clients(self._log.history, route, by, window_s)
         if self._log_lines is not None:
-            return top_clients_in(parse_lines(self._log_lines(window_s)), route, by)
+            # A refused pods/log read raises MetricsError: the triage view shows it as a toast.
+            return pod_logs.top_clients_in_lines(self._log_lines(window_s), route, by)
         return []
 
     def client_keys(self) -> list[str]:
@@ -450,18 +450,6 @@ class PrometheusSource(MetricsSource):
     def close(self) -> None:
         with self._lock:
             self._prom.close()
-
-
-def top_clients_in(records: Iterable[Any], route: str, by: str, limit: int = 20) -> list[tuple[str, int]]:
-    """Top rate-limited clients of ``route`` among access-log records (cluster gateways' pod logs)."""
-    counts: Counter[str] = Counter()
-    for r in records:
-        if r.route != route or not r.rate_limited:
-            continue
-        value = r.client if by == SOURCE else r.headers.get(by)
-        if value:
-            counts[client_label(by, value)] += 1
-    return counts.most_common(limit)
 
 
 def _value(row: Mapping[str, Any]) -> float:
