@@ -5,11 +5,13 @@ from __future__ import annotations
 import socket
 
 
-def is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether a listener could bind ``host:port`` right now."""
+def is_free(port: int, host: str = "127.0.0.1", *, reuse_addr: bool = True) -> bool:
+    """Whether a listener could bind ``host:port`` right now. With ``reuse_addr`` (what Envoy's
+    listeners and the backends set) a port with connections in TIME_WAIT counts as free; Envoy's
+    admin endpoint binds without it, so check that one strictly."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # Same option Envoy and the backends use, so a port in TIME_WAIT counts as free.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_addr:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -23,10 +25,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def preferred_port(preferred: int, taken: set[int] | None = None, host: str = "127.0.0.1") -> int:
+def preferred_port(
+    preferred: int, taken: set[int] | None = None, host: str = "127.0.0.1", *, reuse_addr: bool = True
+) -> int:
     """``preferred`` when it is free and not in ``taken``, else a free port the OS picks."""
     taken = taken or set()
-    if preferred and preferred not in taken and is_free(preferred, host):
+    if preferred and preferred not in taken and is_free(preferred, host, reuse_addr=reuse_addr):
         return preferred
     while True:
         port = free_port(host)

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from ..errors import GatewayError, ProcessStartFailed
+from ..errors import GatewayError, ProcessStartFailed, ValidationError
 from ..paths import gateways_dir
 from .backend import DemoBackend
 from .config import (
@@ -140,12 +140,24 @@ class GatewayService(Service):
         self._connector: NativeConnector | None = None
 
     def start(self, ctx: DemoContext) -> None:
-        from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
-
         _prepare_state_dir(ctx.state_dir)
+        # A token an operator can paste into curl; it dies with this run's signing key.
+        write_private(ctx.token_path, ctx.issuer.token("operator", ttl=24 * 3600) + "\n")
         taken = {b.port for b in ctx.backends.values()}
         listener_port = preferred_port(ctx.options.listener_port, taken)
-        admin_port = preferred_port(ctx.options.admin_port, taken | {listener_port})
+        admin_port = preferred_port(ctx.options.admin_port, taken | {listener_port}, reuse_addr=False)
+        try:
+            self._launch(ctx, listener_port, admin_port)
+        except (ProcessStartFailed, ValidationError) as exc:
+            # Another process took a port between the check and Envoy's bind: once more on fresh ones.
+            if not any(clash in str(exc) for clash in ("already in use", "is taken")):
+                raise
+            self._launch(ctx, preferred_port(0, taken), 0)
+        ctx.connector = self._connector
+
+    def _launch(self, ctx: DemoContext, listener_port: int, admin_port: int) -> None:
+        from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+
         text = demo_config_text(
             listener_port=listener_port,
             v1=ctx.backends["v1"].address,
@@ -155,8 +167,6 @@ class GatewayService(Service):
             audience=ctx.issuer.audience,
         )
         write_private(ctx.config_path, text)
-        # A token an operator can paste into curl; it dies with this run's signing key.
-        write_private(ctx.token_path, ctx.issuer.token("operator", ttl=24 * 3600) + "\n")
         self._connector = NativeConnector.start(
             ctx.config_path,
             ctx.state_dir,
@@ -164,7 +174,6 @@ class GatewayService(Service):
             owned=True,
             access_log_headers=ctx.options.access_log_headers,
         )
-        ctx.connector = self._connector
 
     def stop(self) -> None:
         connector, self._connector = self._connector, None
