@@ -5,9 +5,9 @@ without ``pods/log`` gets a clear reason."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import kubernetes
 import pytest
@@ -19,6 +19,12 @@ from tests.kube_emulator.emulator import KubeEmulator
 from tests.kube_emulator.rbac import Rule
 
 NS = "envoy-gateway-system"
+
+
+def _close(client: kubernetes.client.ApiClient) -> None:
+    cast(Callable[[], None], client.close)()  # the kubernetes package leaves close() unannotated
+
+
 ROUTE_NAME = "httproute/shop/storefront/rule/0/match/0/shop_example_com"
 
 
@@ -61,7 +67,7 @@ def _pod(name: str, gateway: str = "edge") -> dict[str, Any]:
 def core(kube_emulator: KubeEmulator) -> Iterator[Any]:
     client = kube_emulator.api_client()
     yield kubernetes.client.CoreV1Api(client)
-    client.close()
+    _close(client)
 
 
 KEY = "sk_live_51HxQ2kLmN3pQrStUvWxYz0123456789"
@@ -136,7 +142,7 @@ def test_a_user_without_pods_log_gets_a_clear_reason(kube_emulator: KubeEmulator
         ):
             read_pod_logs(kubernetes.client.CoreV1Api(client), envoy_gateway_pods("edge"), since_s=300)
     finally:
-        client.close()
+        _close(client)
 
 
 def test_istio_ingress_pods_are_read_from_the_proxy_container(kube_emulator: KubeEmulator, core: Any) -> None:

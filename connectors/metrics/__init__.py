@@ -40,6 +40,8 @@ __all__ = [
     "BackendStats",
     "ChartData",
     "EnvoyAdminSource",
+    "EnvoyFamily",
+    "IstioFamily",
     "MetricsSource",
     "PrometheusConfig",
     "PrometheusSource",
