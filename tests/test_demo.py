@@ -244,6 +244,7 @@ def test_demo_serves_every_route_and_the_bursts_hit_the_rate_limit(tmp_path: Pat
     assert int(summary.group(3)) >= 1
     assert re.search(r"\b429: [1-9]", summary.group(2)), summary.group(0)
     assert "Demo stopped." in out
+    assert not (demo.state_dir / "state.json").exists()  # no stale "demo" in the gateway list
     _assert_all_gone(demo)
 
 

@@ -182,6 +182,9 @@ class GatewayService(Service):
                 connector.stop()
             finally:
                 connector.close()
+            # The demo is ephemeral: once stopped it is no gateway to list or connect to any more.
+            # (History and logs stay until the next demo run.)
+            (connector.state_dir / "state.json").unlink(missing_ok=True)
 
     def describe(self, ctx: DemoContext) -> list[str]:
         if ctx.connector is None:
