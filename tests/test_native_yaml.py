@@ -14,7 +14,7 @@ from connectors.model import Cors, RateLimit, Route, RouteMatch, StringMatch, We
 from connectors.model.edits import set_cors, set_rate_limit, set_weights
 from connectors.native.config_file import ConfigFile, load_text
 from connectors.native.yaml_doc import dump, parse, update_document
-from connectors.native.yaml_splice import splice_routes
+from connectors.native.yaml_splice import RouteLines, splice_routes
 from tests.native_support import CONFIG_TEMPLATE
 
 TEXT = CONFIG_TEMPLATE.format(
@@ -65,9 +65,11 @@ def _changed_lines(before: str, after: str) -> list[tuple[str, str]]:
 def test_splicing_one_route_equals_editing_the_whole_document(config: ConfigFile, edit: object) -> None:
     new_routes = [edit(r) for r in config.gateway.routes]  # type: ignore[operator]
     new = replace(config.gateway, routes=tuple(new_routes))
-    spliced = splice_routes(config.text, config.gateway, new, config.indent)
-    assert spliced is not None
+    result = splice_routes(config.text, config.gateway, new, config.indent)
+    assert result is not None
+    spliced, index = result
     assert spliced == _whole_document(config, new_routes)
+    assert index == RouteLines.of(spliced)  # the line index kept for the next save is right
     reread = load_text(spliced, "t")
     assert [r["name"] for r in reread["routes"]] == [r.name for r in new.routes]
 
@@ -132,3 +134,14 @@ def test_a_file_that_changed_on_disk_is_noticed(config: ConfigFile) -> None:
     assert not config.changed_on_disk()
     config.path.write_text(TEXT.replace("# stable", "# still stable"))
     assert config.changed_on_disk()
+
+
+def test_consecutive_saves_reuse_the_line_index(config: ConfigFile) -> None:
+    for weights in ({"v1": 10, "v2": 90}, {"v1": 20, "v2": 80}):
+        canary = config.gateway.route("canary")
+        limited = set_rate_limit(config.gateway.route("limited"), RateLimit(weights["v1"], 1.0, burst=3))
+        routes = [set_weights(canary, weights) if r.name == "canary" else r for r in config.gateway.routes]
+        routes = [limited if r.name == "limited" else r for r in routes]
+        config.save(replace(config.gateway, routes=tuple(routes)))
+        assert ConfigFile.load(config.path).gateway == config.gateway
+    assert "weight: 20   # stable share" in config.path.read_text()

@@ -18,7 +18,7 @@ from .render_routes import cluster, cluster_backends, route_entries
 def changed_route_names(old: Gateway, new: Gateway) -> list[str]:
     before = {r.name: r for r in old.routes}
     after = {r.name: r for r in new.routes}
-    names = [r.name for r in new.routes if before.get(r.name) != r]
+    names = [r.name for r in new.routes if before.get(r.name) is not r and before.get(r.name) != r]
     names += [n for n in before if n not in after]
     if old.backends != new.backends:
         changed = {b.name for b in old.backends} ^ {b.name for b in new.backends}
@@ -109,12 +109,14 @@ def lds_relevant(route: Route | None) -> Any:
     return (descriptor(route), jwt_requirement(route), jwt_providers(route), route.listener)
 
 
-def touches_listener(old: Gateway, new: Gateway) -> bool:
+def touches_listener(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> bool:
+    """Whether going from ``old`` to ``new`` changes the listeners (LDS); ``names``: the routes
+    that differ, when known."""
     if old.listeners != new.listeners or old.access_log != new.access_log:
         return True
     before = {r.name: r for r in old.routes}
     after = {r.name: r for r in new.routes}
-    for name in dict.fromkeys([*before, *after]):
+    for name in names if names is not None else dict.fromkeys([*before, *after]):
         b, a = before.get(name), after.get(name)
         if b is a:
             continue

@@ -19,7 +19,7 @@ from ..errors import ConfigSyntaxError, ValidationError
 from ..model import Gateway, gateway_from_dict
 from .xds import atomic_write
 from .yaml_doc import dump, guess_indent, parse, update_document
-from .yaml_splice import splice_routes
+from .yaml_splice import RouteLines, splice_routes
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -80,6 +80,8 @@ class ConfigFile:
     gateway: Gateway
     indent: tuple[int, int]
     _stat: tuple[int, int, int] | None = field(default=None, repr=False)
+    # The lines of ``text`` and where each route is in them, once known (saves a scan per save).
+    _index: RouteLines | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: Path) -> ConfigFile:
@@ -113,18 +115,24 @@ class ConfigFile:
 
     def render(self, new: Gateway) -> str:
         """The file's text edited to read as ``new`` (nothing is written)."""
-        spliced = splice_routes(self.text, self.gateway, new, self.indent)
+        return self._render(new)[0]
+
+    def _render(self, new: Gateway) -> tuple[str, RouteLines | None]:
+        spliced = splice_routes(self.text, self.gateway, new, self.indent, self._index)
         if spliced is not None:
             return spliced
         doc, indent = parse(self.text, str(self.path))
         update_document(doc, self.gateway, new)
-        return dump(doc, indent)
+        return dump(doc, indent), None
 
     def save(self, new: Gateway, text: str | None = None) -> None:
         """Write ``new`` (as ``text`` when rendered already) over the file, atomically."""
-        text = self.render(new) if text is None else text
+        index = None
+        if text is None:
+            text, index = self._render(new)
         atomic_write(self.path, text, fsync=True, keep_mode=True)
         self.text = text
         self.version = file_version(text.encode("utf-8"))
         self.gateway = new
         self._stat = _stat_key(self.path)
+        self._index = index

@@ -552,13 +552,16 @@ class NativeConnector(Connector):
             if not self._state.probe_token:
                 self._state.probe_token = state.probe_token or secrets.token_hex(16)
             new = payload.gateway
-            version, pushed = self._push_all(self._served, new)
+            # The plan knows which routes differ from the file's model; when that model is what
+            # is served (this process applied the last change), 10,000 routes need no comparing.
+            known = payload.names if self._served is not None and self._served is cf.gateway else None
+            version, pushed = self._push_all(self._served, new, known)
             # Envoy serves the change; now the YAML file (rendering it is not on the path to
             # "traffic follows": with 10,000 routes it takes longer than Envoy's reload).
             try:
                 if cf.changed_on_disk():  # edited by hand while Envoy loaded the change
                     raise ChangeConflict(f"the config file {cf.path} changed during the apply; re-plan")
-                cf.save(new, cf.render(new))
+                cf.save(new)
             except BaseException:
                 self._roll_back(pushed)
                 raise
@@ -567,20 +570,22 @@ class NativeConnector(Connector):
             self._state.write(self.state_dir)
             return version
 
-    def _files_to_push(self, served: Gateway | None, new: Gateway) -> tuple[bool, bool, list[str]]:
+    def _files_to_push(
+        self, served: Gateway | None, new: Gateway, names: Sequence[str] | None = None
+    ) -> tuple[bool, bool, list[str]]:
         """(clusters change, listeners change, listeners whose routes change) from ``served`` to
         ``new``; everything when what is served is not known here."""
         if served is None:
             return True, True, [x.name for x in new.listeners]
         if served.listeners != new.listeners:
             return True, True, [x.name for x in new.listeners]
-        names = changes.changed_route_names(served, new)
+        names = changes.changed_route_names(served, new) if names is None else names
         before = {r.name: r for r in served.routes}
         after = {r.name: r for r in new.routes}
         cds = served.backends != new.backends or any(
             _clusters_of(before.get(n), served) != _clusters_of(after.get(n), new) for n in names
         )
-        lds = served.access_log != new.access_log or changes.touches_listener(served, new)
+        lds = served.access_log != new.access_log or changes.touches_listener(served, new, names)
         affected: set[str | None] = set()
         for n in names:
             for r in (before.get(n), after.get(n)):
@@ -590,7 +595,7 @@ class NativeConnector(Connector):
         return cds, lds, rds
 
     def _push_all(
-        self, served: Gateway | None, new: Gateway
+        self, served: Gateway | None, new: Gateway, names: Sequence[str] | None = None
     ) -> tuple[str, list[tuple[Path, str, xds.Subscription]]]:
         """Push the files that change, in an order that never leaves a route without its cluster;
         on a rejection put every file pushed so far back as it was."""
@@ -612,7 +617,7 @@ class NativeConnector(Connector):
                 text = file_text(version, with_probe(body, version, token))
                 self._pusher.push(path, text, sub, version, self._probe(listener))
 
-        cds, lds, rds = self._files_to_push(served, new)
+        cds, lds, rds = self._files_to_push(served, new, names)
         old_listeners = {x.name for x in (served or self._config.gateway).listeners}
         try:
             if cds:

@@ -159,16 +159,47 @@ entries_json = _ByIdentity(route_entries_json)
 clusters_json = _ByIdentity(_route_clusters)
 
 
+class _RouteConfigs:
+    """The virtual hosts last rendered per (gateway, listener). When only some routes changed
+    (same hosts, same order), only the virtual hosts holding them are rendered again: with
+    10,000 routes a weight edit costs a join, not 10,000 lookups."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], tuple[list[Route], Any, list[str], list[list[int]]]] = {}
+
+    def body(self, gw: Gateway, listener_name: str) -> str:
+        routes = listener_routes(gw, listener_name)
+        layout = _vhost_layout(_hosts_key(routes))
+        key = (gw.name, listener_name)
+        last = self._last.get(key)
+        vhosts: list[str]
+        if last is not None and last[1] is layout and len(last[0]) == len(routes):
+            previous, _, old_vhosts, where = last
+            changed = [i for i, (a, b) in enumerate(zip(previous, routes, strict=True)) if a is not b]
+            vhosts = list(old_vhosts)
+            for v in {v for i in changed for v in where[i]}:
+                _, head, idx = layout[v]
+                vhosts[v] = head + ",".join([entries_json(routes[i]) for i in idx]) + "]}"
+        else:
+            frags = [entries_json(r) for r in routes]
+            vhosts = [head + ",".join([frags[i] for i in idx]) + "]}" for _, head, idx in layout]
+            where = [[] for _ in routes]
+            for v, (_, _, idx) in enumerate(layout):
+                for i in idx:
+                    where[i].append(v)
+        self._last[key] = (routes, layout, vhosts, where)
+        head = json.dumps(
+            {"@type": ROUTE_CONFIG_TYPE, "name": listener_name, "validate_clusters": True},
+            separators=(",", ":"),
+        )[:-1]
+        return "[" + head + ',"virtual_hosts":[' + ",".join(vhosts) + "]}]"
+
+
+_ROUTE_CONFIGS = _RouteConfigs()
+
+
 def route_config_body(gw: Gateway, listener_name: str) -> str:
-    routes = listener_routes(gw, listener_name)
-    frags = [entries_json(r) for r in routes]
-    vhosts = [
-        head + ",".join([frags[i] for i in idx]) + "]}" for _, head, idx in _vhost_layout(_hosts_key(routes))
-    ]
-    head = json.dumps(
-        {"@type": ROUTE_CONFIG_TYPE, "name": listener_name, "validate_clusters": True}, separators=(",", ":")
-    )[:-1]
-    return "[" + head + ',"virtual_hosts":[' + ",".join(vhosts) + "]}]"
+    return _ROUTE_CONFIGS.body(gw, listener_name)
 
 
 def clusters_body(gw: Gateway, extra: Sequence[Gateway] = ()) -> str:

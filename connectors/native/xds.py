@@ -90,11 +90,16 @@ class Pusher:
         log_offset = _size(self.log_path)
         atomic_write(path, text)
         start = time.monotonic()
-        next_admin = start + (0.25 if probe is not None else 0.0)
+        # The admin query is the fallback when there is no probe or it cannot reach the listener.
+        next_admin = start if probe is None else float("inf")
         pause = 0.0005
         while True:
-            if probe is not None and probe() == version:
-                return
+            if probe is not None:
+                answer = probe()
+                if answer == version:
+                    return
+                if answer is None and next_admin == float("inf"):
+                    next_admin = time.monotonic() + 0.5
             if _size(self.log_path) > log_offset:
                 reason = log_reason(self.log_path, log_offset)
                 if reason:
@@ -103,7 +108,7 @@ class Pusher:
             if now >= next_admin:
                 if self.served_version(sub) == version:
                     return
-                next_admin = time.monotonic() + (0.25 if probe is not None else pause)
+                next_admin = time.monotonic() + (0.5 if probe is not None else pause)
             if now - start > self.timeout:
                 raise ChangeRejected(
                     f"Envoy did not load the new {sub.label} (version {version}) within {self.timeout:g}s"

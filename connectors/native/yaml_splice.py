@@ -9,6 +9,7 @@ not read back as the new route) returns None and the caller edits the whole docu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import yaml
 from ruamel.yaml.comments import CommentedMap
@@ -63,9 +64,28 @@ def route_spans(lines: Sequence[str]) -> list[tuple[int, int]] | None:
     return spans
 
 
-def splice_routes(text: str, old: Gateway, new: Gateway, indent: tuple[int, int]) -> str | None:
-    """``text`` (which reads as ``old``) with only the changed routes' lines rewritten to read as
-    ``new``; None when this cannot be done safely (routes added, removed or moved, other keys)."""
+@dataclass(frozen=True)
+class RouteLines:
+    """A file's lines and the line range of each item of its ``routes`` list."""
+
+    lines: list[str]
+    spans: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, text: str) -> RouteLines | None:
+        if not text.endswith("\n"):
+            return None
+        lines = text.splitlines(keepends=True)
+        spans = route_spans(lines)
+        return cls(lines, spans) if spans is not None else None
+
+
+def splice_routes(
+    text: str, old: Gateway, new: Gateway, indent: tuple[int, int], index: RouteLines | None = None
+) -> tuple[str, RouteLines | None] | None:
+    """``text`` (which reads as ``old``, its lines indexed by ``index`` when known) with only the
+    changed routes' lines rewritten to read as ``new``, and the new text's index; None when this
+    cannot be done safely (routes added, removed or moved, other top-level keys changed)."""
     if (old.name, old.listeners, old.backends, old.access_log) != (
         new.name,
         new.listeners,
@@ -73,19 +93,21 @@ def splice_routes(text: str, old: Gateway, new: Gateway, indent: tuple[int, int]
         new.access_log,
     ):
         return None
-    if [r.name for r in old.routes] != [r.name for r in new.routes]:
+    if len(old.routes) != len(new.routes) or any(
+        a.name != b.name for a, b in zip(old.routes, new.routes, strict=True)
+    ):
         return None
-    changed = [i for i, (a, b) in enumerate(zip(old.routes, new.routes, strict=True)) if a != b]
+    changed = [
+        i for i, (a, b) in enumerate(zip(old.routes, new.routes, strict=True)) if a is not b and a != b
+    ]
     if not changed:
-        return text
-    if not text.endswith("\n"):
+        return text, index
+    index = index or RouteLines.of(text)
+    if index is None or len(index.spans) != len(old.routes):
         return None
-    lines = text.splitlines(keepends=True)
-    spans = route_spans(lines)
-    if spans is None or len(spans) != len(old.routes):
-        return None
+    lines, spans = index.lines, index.spans
     y = make_yaml(*indent)
-    replacements: dict[int, str] = {}
+    replacements: dict[int, list[str]] = {}
     for i in changed:
         a, b = spans[i]
         mini = _HEAD + "".join(lines[a:b])
@@ -103,16 +125,22 @@ def splice_routes(text: str, old: Gateway, new: Gateway, indent: tuple[int, int]
         out = dump(doc, indent)
         if not out.startswith(_HEAD) or not _reads_as(out, wanted):
             return None
-        replacements[i] = out[len(_HEAD) :]
-    parts: list[str] = []
+        replacements[i] = out[len(_HEAD) :].splitlines(keepends=True)
+    new_lines: list[str] = []
+    new_spans: list[tuple[int, int]] = []
     pos = 0
-    for i in sorted(replacements):
-        a, b = spans[i]
-        parts.append("".join(lines[pos:a]))
-        parts.append(replacements[i])
-        pos = b
-    parts.append("".join(lines[pos:]))
-    return "".join(parts)
+    for i, (a, b) in enumerate(spans):
+        shift = len(new_lines) - pos  # old line x (at or after pos) is new line x + shift
+        if i in replacements:
+            new_lines.extend(lines[pos:a])
+            start = len(new_lines)
+            new_lines.extend(replacements[i])
+            new_spans.append((start, len(new_lines)))
+            pos = b
+        else:
+            new_spans.append((a + shift, b + shift))
+    new_lines.extend(lines[pos:])
+    return "".join(new_lines), RouteLines(new_lines, new_spans)
 
 
 def _reads_as(mini: str, wanted: dict[str, object]) -> bool:
