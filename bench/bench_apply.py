@@ -95,7 +95,7 @@ def run(n: int, rounds: int, root: Path, v1: DemoBackend, v2: DemoBackend) -> di
                 while client.get("/", headers=host).headers["x-backend"] != target:
                     if errors or time.perf_counter() - start > 30:
                         raise RuntimeError(f"traffic never followed: {errors}")
-                    time.sleep(0.001)
+                    time.sleep(0.002)
                 effective = time.perf_counter() - start
                 worker.join()
                 if errors:

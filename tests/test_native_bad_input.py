@@ -6,6 +6,7 @@ refuses (RE2 has no lookahead) is pushed, rejected with Envoy's own reason and r
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -35,11 +36,28 @@ from tests.native_support import DemoBackends, JwtSigner, client, require_envoy,
 class Served:
     yaml: bytes
     config: object  # what Envoy serves: route configs, cluster names, listeners
+    files: dict[str, object]  # the Envoy files on disk (parsed, without version and probe)
     canary_v1: int  # of 40 requests
+
+
+def _files(gw: NativeConnector) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for path in sorted(gw.layout.xds_dir.glob("*.json")):
+        data = json.loads(path.read_text())  # every file stays valid JSON, rollbacks included
+        if path.name.startswith("rds-"):
+            for config in data["resources"]:
+                config["virtual_hosts"] = [
+                    v for v in config["virtual_hosts"] if v["name"] != "gatewayctl-probe"
+                ]
+        data.pop("version_info", None)
+        out[path.name] = data
+    return out
 
 
 def _envoy_config(gw: NativeConnector) -> object:
     routes = [c["route_config"] for c in gw.admin.config_dump("dynamic_route_configs")["configs"]]
+    for config in routes:  # the probe answers the version, which a rollback moves on
+        config["virtual_hosts"] = [v for v in config["virtual_hosts"] if v["name"] != "gatewayctl-probe"]
     clusters = sorted(
         c["cluster"]["name"] for c in gw.admin.config_dump("dynamic_active_clusters")["configs"]
     )
@@ -52,7 +70,7 @@ def _served(gw: NativeConnector) -> Served:
     with client(gw) as c:
         hits = [c.get("/", headers={"host": "canary.test"}).headers["x-backend"] for _ in range(40)]
         assert c.get("/", headers={"host": "v2.test"}).headers["x-backend"] == "v2"
-    return Served(gw.config_path.read_bytes(), config, hits.count("v1"))
+    return Served(gw.config_path.read_bytes(), config, _files(gw), hits.count("v1"))
 
 
 @pytest.fixture
@@ -63,6 +81,7 @@ def gw(shared_native_gateway: NativeConnector) -> Iterator[NativeConnector]:
     after = _served(shared_native_gateway)
     assert after.yaml == before.yaml
     assert after.config == before.config
+    assert after.files == before.files
     assert after.canary_v1 >= 30  # still 90/10, not some other split
 
 

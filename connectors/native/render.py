@@ -223,7 +223,7 @@ def clusters_body(gw: Gateway, extra: Sequence[Gateway] = ()) -> str:
 # A virtual host answering with the version of the routes it belongs to: after a push, one cheap
 # request tells whether Envoy serves the new routes (the admin endpoint's stats and config dumps
 # cost O(config): ~0.1-1 s each with 10,000 routes). Reachable only with the gateway's token.
-_PROBE_MARK = '{"name":"gatewayctl-probe"'
+_PROBE_MARK = '{"name":"gatewayctl-probe","domains":'
 
 
 def with_probe(body: str, version: str, token: str) -> str:

@@ -1,0 +1,127 @@
+"""How the model becomes Envoy files (no Envoy needed): virtual hosts keep the YAML's first-match
+order, rate-limit buckets live in the listener only for limited routes, the incremental route
+config equals a fresh one, and the version probe goes in and out of a routes body exactly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from connectors.model import (
+    Backend,
+    Endpoint,
+    Gateway,
+    Listener,
+    RateLimit,
+    Route,
+    RouteMatch,
+    StringMatch,
+    WeightedBackend,
+)
+from connectors.model.edits import set_weights
+from connectors.native.render import (
+    Layout,
+    clusters_body,
+    listeners_body,
+    route_config_body,
+    virtual_hosts,
+    with_probe,
+    without_probe,
+)
+
+V1 = Backend("v1", (Endpoint("127.0.0.1", 1),))
+BY_NAME = Backend("v2", (Endpoint("localhost", 2),))
+
+
+def _route(name: str, *hosts: str, prefix: str = "/", **kw: object) -> Route:
+    return Route(
+        name,
+        (WeightedBackend("v1", 100),),
+        hosts=hosts,
+        matches=(RouteMatch(StringMatch("prefix", prefix)),),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _gateway(*routes: Route) -> Gateway:
+    return Gateway("render-test", routes, (Listener("main", 10000),), (V1, BY_NAME))
+
+
+def test_each_host_gets_the_wildcard_routes_that_apply_to_it_in_file_order() -> None:
+    routes = [
+        _route("api", "api.example", prefix="/api/"),
+        _route("any-example", "*.example"),
+        _route("catch-all", "*"),
+        _route("api-rest", "api.example"),
+    ]
+    layout = {domain: [r.name for r in rs] for domain, rs in virtual_hosts(routes)}
+    assert layout == {
+        "api.example": ["api", "any-example", "catch-all", "api-rest"],
+        "*.example": ["any-example", "catch-all"],
+        "*": ["catch-all"],
+    }
+
+
+def test_only_limited_routes_have_a_bucket_and_it_lives_in_the_listener() -> None:
+    gw = _gateway(
+        _route("free", "a.test"), _route("limited", "b.test", rate_limit=RateLimit(5, 60.0, burst=7))
+    )
+    listeners = json.loads(listeners_body(gw, Layout(Path("/x")), None, ()))
+    filters = listeners[0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+    assert [f["name"].rsplit(".", 1)[-1] for f in filters] == ["cors", "local_ratelimit", "router"]
+    limiter = filters[1]["typed_config"]
+    assert "token_bucket" not in limiter  # no default bucket: unlimited routes are never limited
+    assert limiter["descriptors"] == [
+        {
+            "entries": [{"key": "gw_route", "value": "limited"}],
+            "token_bucket": {"max_tokens": 7, "tokens_per_fill": 5, "fill_interval": "60s"},
+        }
+    ]
+    routes = json.loads(route_config_body(gw, "main"))[0]["virtual_hosts"]
+    by_name = {vh["routes"][0]["name"]: vh["routes"][0] for vh in routes}
+    assert "metadata" not in by_name["free"]
+    assert by_name["limited"]["metadata"] == {"filter_metadata": {"gatewayctl": {"gw_route": "limited"}}}
+
+
+def test_clusters_per_route_and_backend_static_or_dns() -> None:
+    route = Route("shop", (WeightedBackend("v1", 50), WeightedBackend("v2", 50)), hosts=("shop.test",))
+    clusters = {c["name"]: c for c in json.loads(clusters_body(_gateway(route)))}
+    assert set(clusters) == {"shop~v1", "shop~v2"}
+    assert clusters["shop~v1"]["type"] == "STATIC"
+    assert clusters["shop~v2"]["type"] == "STRICT_DNS"
+
+
+def test_incremental_route_config_equals_a_fresh_render() -> None:
+    routes = tuple(
+        Route(
+            f"r{i}", (WeightedBackend("v1", 90), WeightedBackend("v2", 10)), hosts=(f"h{i % 7}.test", "*.all")
+        )
+        for i in range(40)
+    )
+    gw = _gateway(*routes)
+    route_config_body(gw, "main")  # primes the cache
+    edited = replace(
+        gw,
+        routes=tuple(set_weights(r, {"v1": 0, "v2": 100}) if r.name in ("r3", "r39") else r for r in routes),
+    )
+    incremental = route_config_body(edited, "main")
+    fresh = route_config_body(replace(edited, name="another-gateway"), "main")  # nothing cached for it
+    assert incremental == fresh
+    weights = {
+        e["name"]: [c["weight"] for c in e["route"]["weighted_clusters"]["clusters"]]
+        for vh in json.loads(incremental)[0]["virtual_hosts"]
+        for e in vh["routes"]
+    }
+    assert weights["r3"] == [0, 100] and weights["r4"] == [90, 10]
+
+
+def test_probe_goes_in_and_out_of_a_routes_body() -> None:
+    for gw in (_gateway(), _gateway(_route("a", "a.test"))):
+        body = route_config_body(gw, "main")
+        probed = with_probe(body, "42", "secret")
+        config = json.loads(probed)[0]
+        probe = config["virtual_hosts"][-1]
+        assert probe["routes"][0]["direct_response"]["body"]["inline_string"] == "42"
+        assert probe["routes"][0]["match"]["headers"][0]["string_match"] == {"exact": "secret"}
+        assert without_probe(probed) == body
