@@ -4,6 +4,8 @@ as the operator wrote it, conflicts with changes made meanwhile, whole-config pl
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -13,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.errors import ChangeConflict, ValidationError
+from connectors.errors import ChangeConflict, ChangeRejected, ValidationError
 from connectors.model import Cors, HeaderOps, HeaderRewrite, Route, StringMatch, WeightedBackend
 from connectors.model.edits import set_cors, set_weights
 from connectors.native import NativeConnector
@@ -206,3 +208,50 @@ def test_plan_refuses_a_route_edit_that_breaks_validation(shared_native_gateway:
     with pytest.raises(ValidationError) as err:
         gw.plan([set_weights(gw.get_route("canary"), {"v1": 95})])
     assert "weights sum to 105, they must sum to 100" in str(err.value)
+
+
+def test_a_weight_change_rewrites_only_the_routes_file(shared_native_gateway: NativeConnector) -> None:
+    gw = shared_native_gateway
+    files = {p.name: p for p in gw.layout.xds_dir.glob("*.json")}
+
+    def versions() -> dict[str, str]:
+        return {
+            name: json.loads(path.read_text())["version_info"]
+            for name, path in files.items()
+            if name != "bootstrap.json"
+        }
+
+    before = versions()
+    canary = gw.get_route("canary")
+    gw.apply(gw.plan([set_weights(canary, {"v1": 85, "v2": 15})]))
+    try:
+        after = versions()
+        assert after["cds.json"] == before["cds.json"] and after["lds.json"] == before["lds.json"]
+        assert int(after["rds-main.json"]) > int(before["rds-main.json"])
+    finally:
+        gw.apply(gw.plan([canary]))
+
+
+def test_envoy_that_does_not_answer_makes_the_apply_time_out_and_changes_nothing(
+    native_gateway: NativeConnector,
+) -> None:
+    gw = native_gateway
+    rds = gw.layout.rds("main")
+    before = rds.read_text()
+    yaml_before = gw.config_path.read_text()
+    gw._pusher.timeout = 1.0  # a frozen Envoy would otherwise be waited for 15 s
+    assert gw.pid is not None
+    os.kill(gw.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(ChangeRejected, match=r"did not load the new routes of listener main \(RDS\)"):
+            gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})]))
+    finally:
+        os.kill(gw.pid, signal.SIGCONT)
+    assert gw.config_path.read_text() == yaml_before
+    restored = json.loads(rds.read_text())
+    assert json.loads(before)["resources"][0]["name"] == restored["resources"][0]["name"]
+    with client(gw) as c:  # the old weights still serve, and a new apply works
+        assert _split(c, "canary.test", 40)["v1"] >= 30
+        gw._pusher.timeout = 15.0
+        assert gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})])).verification.ok
+        assert _split(c, "canary.test", 10) == {"v2": 10}

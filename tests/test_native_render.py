@@ -29,6 +29,7 @@ from connectors.native.render import (
     with_probe,
     without_probe,
 )
+from connectors.native.render_listener import log_headers
 
 V1 = Backend("v1", (Endpoint("127.0.0.1", 1),))
 BY_NAME = Backend("v2", (Endpoint("localhost", 2),))
@@ -125,3 +126,10 @@ def test_probe_goes_in_and_out_of_a_routes_body() -> None:
         assert probe["routes"][0]["direct_response"]["body"]["inline_string"] == "42"
         assert probe["routes"][0]["match"]["headers"][0]["string_match"] == {"exact": "secret"}
         assert without_probe(probed) == body
+
+
+def test_credentials_are_never_access_log_fields() -> None:
+    assert log_headers(["X-User-Id", "Authorization", "cookie", "x-user-id", "x-tenant"]) == [
+        "x-user-id",
+        "x-tenant",
+    ]

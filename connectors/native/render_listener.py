@@ -235,7 +235,7 @@ def access_log(path: Path, headers: Sequence[str]) -> list[dict[str, Any]]:
 
 def log_headers(headers: Sequence[str]) -> list[str]:
     """The request headers to log, lower-cased, credentials dropped."""
-    return [h.lower() for h in dict.fromkeys(headers) if h and h.lower() not in SECRET_HEADERS]
+    return [h for h in dict.fromkeys(x.strip().lower() for x in headers) if h and h not in SECRET_HEADERS]
 
 
 def http_filters(routes: Sequence[Route]) -> list[dict[str, Any]]:
