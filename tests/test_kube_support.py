@@ -30,11 +30,17 @@ def kube_state_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "state"
 
 
+# No controller runs in the emulator: verifications wait this long for one (tests that play the
+# controller pass a longer wait).
+VERIFY_WAIT_S = 0.2
+
+
 @pytest.fixture(name="connect")
 def connect_fixture(
     kube_emulator: KubeEmulator, kubeconfig_path: Path, kube_state: Path
 ) -> Iterator[Connect]:
-    """``connect(context="emulator", namespace=None, flavour=None, readonly=False)`` → a connector."""
+    """``connect(context="emulator", namespace=None, flavour=None, readonly=False, **options)`` → a
+    connector; ``options`` go to ``open_cluster`` (``prometheus``, ``verify_wait``)."""
     opened: list[KubeConnector] = []
 
     def make(
@@ -42,9 +48,16 @@ def connect_fixture(
         namespace: str | None = None,
         flavour: str | None = None,
         readonly: bool = False,
+        **options: Any,
     ) -> KubeConnector:
+        options.setdefault("verify_wait", VERIFY_WAIT_S)
         connector = open_cluster(
-            context, namespace, kubeconfig=str(kubeconfig_path), flavour=flavour, readonly=readonly
+            context,
+            namespace,
+            kubeconfig=str(kubeconfig_path),
+            flavour=flavour,
+            readonly=readonly,
+            **options,
         )
         assert isinstance(connector, KubeConnector)
         opened.append(connector)

@@ -14,6 +14,7 @@ from ..errors import Problem as _Problem
 
 if TYPE_CHECKING:
     from ..base import Connector
+    from ..metrics import PrometheusConfig
     from .cluster import Cluster
     from .resources import Resource
 
@@ -103,10 +104,16 @@ def open_cluster(
     readonly: bool = False,
     kubeconfig: str | None = None,
     flavour: str | None = None,
+    prometheus: PrometheusConfig | None = None,
+    verify_wait: float | None = None,
 ) -> Connector:
     """Connect and return the connector for what the cluster serves (``flavour`` forces one:
     ``istio``, ``envoygateway`` or ``gatewayapi``). Raises NotFound naming missing CRDs,
-    ConnectionFailed when the API server cannot be reached, PermissionDenied for bad credentials."""
+    ConnectionFailed when the API server cannot be reached, PermissionDenied for bad credentials.
+
+    ``prometheus`` is where ``connector.metrics()`` gets live figures (None: no figures);
+    ``verify_wait`` is how many seconds a verification waits for the controllers to report on a
+    change (default ``connector.DEFAULT_VERIFY_WAIT_S``)."""
     if flavour is not None and flavour not in FLAVOURS:
         raise ValidationError(
             [_Problem("flavour", f"unknown flavour {flavour!r} (known: {', '.join(FLAVOURS)})")]
@@ -123,14 +130,19 @@ def open_cluster(
                 + "; ".join(f"{g} — {_WHY[g]}" for g in missing)
             )
         resources = _resources(cluster, chosen)
+        from .connector import DEFAULT_VERIFY_WAIT_S, KubeConnector
+
+        cls: type[KubeConnector]
         if chosen == "istio":
             from .istio.connector import IstioConnector
 
-            return IstioConnector(cluster, resources, readonly=readonly)
-        from .gatewayapi.connector import EnvoyGatewayConnector, GatewayApiConnector
+            cls = IstioConnector
+        else:
+            from .gatewayapi.connector import EnvoyGatewayConnector, GatewayApiConnector
 
-        cls = EnvoyGatewayConnector if chosen == "envoygateway" else GatewayApiConnector
-        return cls(cluster, resources, readonly=readonly)
+            cls = EnvoyGatewayConnector if chosen == "envoygateway" else GatewayApiConnector
+        wait = DEFAULT_VERIFY_WAIT_S if verify_wait is None else verify_wait
+        return cls(cluster, resources, readonly=readonly, prometheus=prometheus, verify_wait=wait)
     except BaseException:
         cluster.close()
         raise

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import urllib3
-from kubernetes.client import ApiClient, CustomObjectsApi, V1DeleteOptions, V1Preconditions
+from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi, V1DeleteOptions, V1Preconditions
 from kubernetes.client.exceptions import ApiException
 
 from ..errors import ChangeConflict, ConnectionFailed, GatewayError, NotFound
 from .errors import RETRYABLE_STATUS, Request, translate
-from .resources import JsonDict, Resource
+from .resources import POD_LOG, JsonDict, Resource
 
 T = TypeVar("T")
 FIELD_MANAGER = "gatewayctl-tui"
@@ -48,6 +48,7 @@ class KubeClient:
     ) -> None:
         self.api = api
         self.custom = CustomObjectsApi(api)
+        self.core = CoreV1Api(api)
         self.context = context
         self.user = user
         self.server = server
@@ -244,6 +245,52 @@ class KubeClient:
         except (NotFound, GatewayError):
             return None
         return current if check(current) else None
+
+    # -- core objects (read only: gateway pods and their logs, ingress Services) -----------
+
+    def list_core(
+        self, res: Resource, namespace: str, label_selector: str = "", limit: int = 100
+    ) -> list[JsonDict]:
+        """Pods or Services in ``namespace`` (the first ``limit``) as plain dicts, like custom objects."""
+        lister = {"pods": self.core.list_namespaced_pod, "services": self.core.list_namespaced_service}[
+            res.plural
+        ]
+        page, _ = self._run(
+            Request("list", res, namespace),
+            lambda: lister(
+                namespace,
+                label_selector=label_selector or None,
+                limit=limit,
+                _request_timeout=self.timeout,
+            ),
+        )
+        data = self.api.sanitize_for_serialization(page)  # type: ignore[no-untyped-call]
+        return [_with_type(o, res) for o in (data or {}).get("items") or []]
+
+    def pod_log(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        container: str | None,
+        since_seconds: int,
+        tail_lines: int,
+        limit_bytes: int,
+    ) -> str:
+        """The newest lines of one container's log (``pods/log``), bounded by time, lines and bytes."""
+        text, _ = self._run(
+            Request("get", POD_LOG, namespace, name),
+            lambda: self.core.read_namespaced_pod_log(
+                name,
+                namespace,
+                container=container or None,
+                since_seconds=since_seconds,
+                tail_lines=tail_lines,
+                limit_bytes=limit_bytes,
+                _request_timeout=self.timeout,
+            ),
+        )
+        return str(text or "")
 
     # -- anything else (discovery, reviews) ------------------------------------------------
 

@@ -7,8 +7,11 @@ weights, rate limit or CORS changes them (``_edit``). This class does the rest:
   edits), edits private copies, re-models them to show exactly what the cluster will serve, and
   turns every touched object into its smallest write (``patching``), checked for controllers that
   would revert it (``ownership``);
-* ``_apply`` writes in a safe order with rollback; ``verify`` checks the servers' answers to those
-  writes (no extra reads) and reports the status conditions they carry.
+* ``_apply`` writes in a safe order with rollback; ``verify`` reads every written object back,
+  waits (bounded by ``verify_wait``) for its controllers to report on the new generation and shows
+  their conditions (``readback``);
+* ``metrics`` hands the connector to ``connectors.metrics.metrics_for``, which calls the subclass's
+  hooks (``cluster_names`` / ``istio_destinations``, ``gateway_log_lines``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..audit import AuditLog
 from ..base import (
@@ -36,17 +39,22 @@ from ..errors import GatewayError, NotFound, Problem, ValidationError
 from ..history import HistoryStore
 from ..model import Route
 from ..paths import state_dir
-from .client import _patch_holds, _same_spec
 from .cluster import Cluster
 from .export import export_changes
-from .objects import conditions, failing_conditions, for_review, resource_version, to_yaml
+from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
 from .rbac import Access
+from .readback import read_back
 from .resources import ObjKey, Resource
 from .store import Store, Workspace
 
+if TYPE_CHECKING:
+    from ..metrics import MetricsSource, PrometheusConfig
+
+DEFAULT_VERIFY_WAIT_S = 5.0
+"""How long ``verify`` waits for a controller to report on the generation just written."""
 EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors")
 
 
@@ -116,6 +124,8 @@ class KubeConnector(Connector):
         readonly: bool = False,
         history: HistoryStore | None = None,
         audit: AuditLog | None = None,
+        prometheus: PrometheusConfig | None = None,
+        verify_wait: float = DEFAULT_VERIFY_WAIT_S,
     ) -> None:
         if history is None:
             history = HistoryStore(
@@ -126,6 +136,8 @@ class KubeConnector(Connector):
         self.client = cluster.client
         self.namespace = cluster.namespace
         self.res = resources
+        self.prometheus = prometheus
+        self.verify_wait = verify_wait
         self._lock = threading.Lock()
         self._snapshot: Store | None = None
         self._outcomes: dict[str, Outcome] = {}
@@ -419,35 +431,29 @@ class KubeConnector(Connector):
         return ", ".join(versions) or "unchanged"
 
     def verify(self, plan: Plan) -> Verification:
-        """Check the API server's answers to our writes hold what the plan wrote, and report the
-        status conditions they carry (a controller may not have processed the change yet)."""
+        """Read every written object back and report what its controllers say about the new
+        generation (waiting up to ``verify_wait`` seconds for them). Not ok when an object does not
+        hold what was written or a controller refuses it (e.g. ``Accepted=False``)."""
         with self._lock:
             outcome = self._outcomes.pop(plan.id, None)
         if outcome is None:
             return Verification(True, ("nothing was written",))
-        ok, details = True, []
-        for change, obj in outcome.written:
-            if change.action == "delete":
-                details.append(f"{change.label}: deleted")
-                continue
-            assert obj is not None
-            holds = (
-                _patch_holds(obj, list(change.ops))
-                if change.action == "patch"
-                else _same_spec(obj, change.after or {})
-            )
-            ok = ok and holds
-            rv = f"resourceVersion {change.base_version or 'new'} → {resource_version(obj)}"
-            details.append(
-                f"{change.label}: {change.action}ed, {rv}, " + ("as planned" if holds else "NOT as planned")
-            )
-            conds = conditions(obj)
-            details += [f"  {line}" for line in conds] or ["  no status conditions reported yet"]
-            failing = failing_conditions(obj)
-            if failing:
-                ok = False
-                details += [f"  not in effect: {line}" for line in failing]
-        return Verification(ok, tuple(details))
+        result = read_back(self.client, outcome.written, wait=self.verify_wait)
+        with self._lock:
+            if self._snapshot is not None:
+                for change, obj in result.objects:
+                    if obj is None:
+                        self._snapshot.remove(change.key)
+                    else:
+                        self._snapshot.put(change.resource, obj)
+        return Verification(result.ok, tuple(result.details))
+
+    def metrics(self) -> MetricsSource | None:
+        """Live figures from the Prometheus given to ``open_cluster(prometheus=...)``; None without one
+        (a cluster gateway has no admin endpoint this machine can poll)."""
+        from ..metrics import metrics_for
+
+        return metrics_for(self, prometheus=self.prometheus)
 
     def export(self, plan: Plan, target: Path) -> list[Path]:
         payload = plan.payload

@@ -51,6 +51,11 @@ BACKEND_TRAFFIC_POLICY = Resource(
 )
 SECURITY_POLICY = Resource("gateway.envoyproxy.io", "v1alpha1", "securitypolicies", "SecurityPolicy")
 
+# Core objects the metrics hooks and traffic addresses read (never written).
+POD = Resource("", "v1", "pods", "Pod")
+POD_LOG = Resource("", "v1", "pods/log", "Pod")
+SERVICE = Resource("", "v1", "services", "Service")
+
 # Older versions still served by clusters that predate the v1 promotions, best first.
 FALLBACK_VERSIONS: dict[str, tuple[str, ...]] = {
     "networking.istio.io": ("v1", "v1beta1", "v1alpha3"),

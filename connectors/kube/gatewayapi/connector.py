@@ -14,10 +14,11 @@ from ...base import EditKind
 from ...errors import Problem
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
+from ..gateway_logs import PodSet, read_lines
 from ..rbac import Access
-from ..resources import ObjKey, Resource
+from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
-from . import policies, write
+from . import policies, telemetry, write
 from .read import GatewayApiKinds, RuleInfo, model, related
 
 
@@ -48,6 +49,39 @@ class GatewayApiConnector(KubeConnector):
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         return related(store, self.kinds, binding)
 
+    # -- metrics hooks (connectors.metrics.metrics_for) and where clients reach a route ----------
+
+    def cluster_names(self) -> dict[str, tuple[str, str]]:
+        """Envoy cluster name → (route, backend) for Prometheus' ``envoy_cluster_*`` series."""
+        return telemetry.cluster_names(self._modelled(self._store()))
+
+    def _log_pods(self, gateways: list[tuple[str, str]]) -> list[list[PodSet]]:
+        return telemetry.gateway_api_pods(gateways)
+
+    def gateway_log_lines(self, since_s: float) -> list[str]:
+        """The access-log lines of the last ``since_s`` seconds of the proxies of the Gateways this
+        namespace's routes attach to (``pods/log``), route names as the model names them.
+        Raises MetricsError saying what could not be read."""
+        store = self._store()
+        gateways = telemetry.parent_gateways(store.of(self.kinds.http_route, self.namespace))
+        rename = telemetry.logged_route_renamer(self.cluster_names())
+        return read_lines(self.client, self._log_pods(gateways), since_s, rename)
+
+    def traffic_url(self, route: Route) -> tuple[str, str] | None:
+        """(base URL, Host) from the parent Gateway's status address and the listener the route
+        attaches to; None while no Gateway has an address."""
+        store = self._store()
+        binding = self._modelled(store).bindings.get(route.name)
+        obj = store.get(binding.source) if binding is not None else None
+        gateway_kind = self.kinds.gateway
+        if obj is None or gateway_kind is None:
+            return None
+
+        def get_gateway(namespace: str, name: str) -> JsonDict:
+            return self.client.get(gateway_kind, namespace, name)
+
+        return telemetry.traffic_url(obj, get_gateway)
+
     def _unsupported(self) -> dict[EditKind, str]:
         return {
             "rate_limit": "the Gateway API HTTPRoute has no rate-limit field, and this cluster has no Envoy "
@@ -76,6 +110,12 @@ class GatewayApiConnector(KubeConnector):
 
 class EnvoyGatewayConnector(GatewayApiConnector):
     kind: ClassVar[str] = "envoygateway"
+    envoy_gateway_namespace = "envoy-gateway-system"  # where Envoy Gateway runs the proxies
+
+    def _log_pods(self, gateways: list[tuple[str, str]]) -> list[list[PodSet]]:
+        return telemetry.envoy_gateway_pods(
+            gateways, self._store(), self.kinds.gateway, self.envoy_gateway_namespace
+        )
 
     def _unsupported(self) -> dict[EditKind, str]:
         out: dict[EditKind, str] = {}

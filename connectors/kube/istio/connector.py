@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...base import EditKind
+from ...errors import GatewayError
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
+from ..gateway_logs import read_lines
 from ..rbac import Access
-from ..resources import ObjKey, Resource
+from ..resources import SERVICE, JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
-from . import write
+from . import telemetry, write
 from .common import ROOT_NAMESPACE
 from .read import IstioKinds, IstioRouteInfo, model, related
 
@@ -51,6 +53,61 @@ class IstioConnector(KubeConnector):
 
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         return related(store, self.kinds, binding, self.root_namespace)
+
+    # -- metrics hooks (connectors.metrics.metrics_for) and where clients reach a route ----------
+
+    def _http(self, store: Store, binding: Binding) -> JsonDict | None:
+        vs = store.get(binding.source) or {}
+        http = (vs.get("spec") or {}).get("http") or []
+        entry = http[binding.index] if binding.index < len(http) else None
+        return entry if isinstance(entry, dict) else None
+
+    def istio_destinations(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(destination_service, destination_version) → (route, backend) for ``istio_requests_total``."""
+        store = self._store()
+        modelled = self._modelled(store)
+
+        def http_of(name: str) -> JsonDict | None:
+            return self._http(store, modelled.bindings[name])
+
+        return telemetry.destinations(
+            modelled, http_of, store.of(self.kinds.destination_rule, self.namespace)
+        )
+
+    def gateway_log_lines(self, since_s: float) -> list[str]:
+        """The access-log lines of the last ``since_s`` seconds of the ingress gateway pods the
+        VirtualServices' Gateways select (``pods/log``; Istio logs JSON with
+        ``accessLogEncoding: JSON``). Raises MetricsError saying what could not be read."""
+        modelled = self._modelled(self._store())
+        refs = [gw for b in modelled.bindings.values() for gw in b.context.context.gateways]
+        groups = telemetry.gateway_pods(refs, self.root_namespace)
+        return read_lines(self.client, groups, since_s, telemetry.http_name_renamer(modelled))
+
+    def traffic_url(self, route: Route) -> tuple[str, str] | None:
+        """(base URL, Host) through the first bound Gateway whose ingress Service has an external
+        address (``status.loadBalancer.ingress``); None for mesh-only routes or without one."""
+        store = self._store()
+        binding = self._modelled(store).bindings.get(route.name)
+        gateway_kind = self.kinds.gateway
+        if binding is None or gateway_kind is None:
+            return None
+        ctx = binding.context.context
+        for ref in ctx.gateways:
+            try:
+                gateway = store.get(ObjKey.of(gateway_kind, ref.namespace, ref.name)) or self.client.get(
+                    gateway_kind, ref.namespace, ref.name
+                )
+                services = [
+                    svc
+                    for ns in dict.fromkeys([ref.namespace, self.root_namespace])
+                    for svc in self.client.list_core(SERVICE, ns)
+                ]
+            except GatewayError:
+                continue
+            found = telemetry.traffic_url(gateway, ctx.hosts, services)
+            if found is not None:
+                return found
+        return None
 
     def _policy_reads(self, kinds: set[EditKind]) -> list[tuple[Resource, str]]:
         ef = self.kinds.envoy_filter
