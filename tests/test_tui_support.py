@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from connectors.base import (
     Capabilities,
@@ -24,7 +25,6 @@ from connectors.base import (
 )
 from connectors.errors import ConnectionFailed, ValidationError
 from connectors.history import HistoryEntry, HistoryStore
-from connectors.metrics.types import RouteStats, Snapshot
 from connectors.model import (
     Cors,
     Gateway,
@@ -40,6 +40,9 @@ from connectors.model import (
     route_to_dict,
 )
 from connectors.model.diff import json_diff
+
+if TYPE_CHECKING:
+    from connectors.metrics.types import RouteStats
 
 
 def sample_routes() -> tuple[Route, ...]:
@@ -147,6 +150,8 @@ class StaticConnector(Connector):
     def metrics(self) -> object | None:
         if self.snapshot_routes is None:
             return None
+        from connectors.metrics.types import Snapshot  # the metrics package is slow to import
+
         connector = self
 
         class _Source:

@@ -92,6 +92,10 @@ async def test_live_figures_fill_the_columns_and_sort_busiest_first() -> None:
     app = ConsoleApp(connector)
     async with app.run_test(size=(140, 30)) as pilot:
         table = await _loaded(pilot)
+        for _ in range(60):  # the metrics source is opened after the routes show, then polled
+            if app.snapshot is not None:
+                break
+            await pilot.pause(0.05)
         await pilot.press("R")
         await pilot.pause()
         assert table.shown_keys[:3] == ["api", "shop", "api-limited"]

@@ -13,7 +13,8 @@ import importlib
 import threading
 from collections.abc import Iterable
 from functools import partial
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -23,19 +24,51 @@ from textual.timer import Timer
 
 from connectors.base import Capabilities, Connector, GatewayInfo
 from connectors.errors import GatewayError
-from connectors.metrics.types import Snapshot
 from connectors.model import Route
 
 from . import commands
 from .config import ConsoleConfig, load_config, save_setting
-from .live import Attached, Backoff, ConnectionState, PollResult, attach, poll_once
+from .live import (
+    Attached,
+    Backoff,
+    ConnectionState,
+    MetricsFound,
+    PollResult,
+    attach,
+    open_metrics,
+    poll_once,
+)
 from .outcomes import WorkerOutcomes, report_error
-from .screens.connect import ConnectScreen
-from .screens.help import HelpScreen
-from .screens.history import HistoryScreen
-from .screens.policies import PoliciesScreen
-from .screens.routes import RoutesScreen
 from .themes import DEFAULT_THEME, app_variables, load_themes, next_theme
+
+if TYPE_CHECKING:
+    # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
+    from connectors.metrics.types import Snapshot
+
+
+def _routes_view() -> Screen[Any]:
+    from .screens.routes import RoutesScreen
+
+    return RoutesScreen()
+
+
+def _policies_view() -> Screen[Any]:
+    from .screens.policies import PoliciesScreen
+
+    return PoliciesScreen()
+
+
+def _history_view() -> Screen[Any]:
+    from .screens.history import HistoryScreen
+
+    return HistoryScreen()
+
+
+def _connect_view() -> Screen[Any]:
+    from .screens.connect import ConnectScreen
+
+    return ConnectScreen()
+
 
 ROUTES_EVERY = 5  # polls between route list refreshes (metrics refresh on every poll)
 
@@ -51,12 +84,13 @@ class ConsoleApp(WorkerOutcomes, App[None]):
     """``ConsoleApp(connector)`` opens the routes view on it; ``ConsoleApp()`` opens Connect."""
 
     TITLE = "gatewayctl"
-    CSS_PATH = "console.tcss"
+    CSS_PATH = str(Path(__file__).with_name("console.tcss"))  # absolute: subclasses live elsewhere
+    # Views are imported when first shown, so start-up loads only the one it opens.
     MODES: ClassVar[dict[str, Any]] = {
-        "routes": RoutesScreen,
-        "policies": PoliciesScreen,
-        "history": HistoryScreen,
-        "connect": ConnectScreen,
+        "routes": _routes_view,
+        "policies": _policies_view,
+        "history": _history_view,
+        "connect": _connect_view,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -71,6 +105,15 @@ class ConsoleApp(WorkerOutcomes, App[None]):
     def __init__(
         self, connector: Connector | None = None, *, readonly: bool = False, prometheus: str | None = None
     ) -> None:
+        # Settings and themes are read before Textual builds its stylesheet (in App.__init__, through
+        # get_css_variables), so the first frame is styled once, in the right theme.
+        loaded = load_config()
+        self.settings: ConsoleConfig = loaded.config
+        self._config_problems = [str(p) for p in loaded.problems]
+        self._themes_ready = False
+        # The first view is the start-up mode (not a switch_mode after mounting, which would
+        # restyle every widget twice before the first frame).
+        self.DEFAULT_MODE = "routes" if connector is not None else "connect"
         super().__init__()
         self.connector: Connector | None = None
         self._owned = False
@@ -81,33 +124,40 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         self.info: GatewayInfo | None = None
         self.metrics_source: Any = None
         self.routes_loaded = False
-        loaded = load_config()
-        self.settings: ConsoleConfig = loaded.config
-        self._config_problems = [str(p) for p in loaded.problems]
         self._backoff = Backoff()
         self._poll_timer: Timer | None = None
         self._polls = 0
         self._want_routes = True
-        for theme in load_themes():
-            self.register_theme(theme)
-        if self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
-        else:
-            self._config_problems.append(f"theme: unknown theme {self.settings.theme!r}")
-            self.theme = DEFAULT_THEME
+        self._metrics_asked = False
 
     # -- start-up -------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         if self._config_problems:
             self.notify("\n".join(self._config_problems), title="Settings ignored", severity="warning")
+
+    def on_ready(self) -> None:
+        """The first frame is on screen: only now talk to the gateway, so start-up never waits on it."""
         if self._initial_connector is not None:
             self.attach(self._initial_connector)
-            self.switch_mode("routes")
-        else:
-            self.switch_mode("connect")
+
+    def _register_own_themes(self) -> None:
+        """Our themes, and the configured one selected without a restyle (set_reactive)."""
+        self._themes_ready = True
+        for theme in load_themes():
+            self.register_theme(theme)
+        wanted = self.settings.theme
+        if wanted not in self.available_themes:
+            self._config_problems.append(f"theme: unknown theme {wanted!r}")
+            wanted = DEFAULT_THEME
+        self.set_reactive(App.theme, wanted)
+        self.add_class(f"-theme-{wanted}")
+        self.set_class(self.current_theme.dark, "-dark-mode")
+        self.set_class(not self.current_theme.dark, "-light-mode")
 
     def get_css_variables(self) -> dict[str, str]:
+        if not self._themes_ready:
+            self._register_own_themes()
         variables = app_variables(super().get_css_variables())
         self.theme_variables = variables
         return variables
@@ -130,6 +180,7 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         self.snapshot = None
         self.routes = ()
         self.capabilities = connector.capabilities() if connector.readonly else Capabilities()
+        self._metrics_asked = False
         self._backoff.reset()
         self._stop_polling()
         self.connection = ConnectionState("connecting", readonly=connector.readonly)
@@ -148,7 +199,7 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         self._poll_timer = None
         if self.connector is not None:
             self.run_worker(
-                partial(attach, self.connector, self.prometheus),
+                partial(attach, self.connector),
                 thread=True,
                 group="poll",
                 exclusive=True,
@@ -194,13 +245,25 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         if name == "attach" and isinstance(result, Attached):
             self.info = result.info
             self.capabilities = result.capabilities
-            self.metrics_source = result.metrics
-            if result.metrics_note:
-                self.notify(result.metrics_note, title="Metrics", severity="warning")
             self._want_routes = True
             self._start_poll()
         elif name == "poll" and isinstance(result, PollResult):
             self._poll_finished(result)
+            if self.metrics_source is None and not self._metrics_asked and self.connector is not None:
+                # Once the routes are on screen: the metrics package is slow to import.
+                self._metrics_asked = True
+                self.run_worker(
+                    partial(open_metrics, self.connector, self.prometheus),
+                    thread=True,
+                    group="metrics",
+                    exclusive=True,
+                    exit_on_error=False,
+                    name="metrics",
+                )
+        elif name == "metrics" and isinstance(result, MetricsFound):
+            self.metrics_source = result.source
+            if result.note:
+                self.notify(result.note, title="Metrics", severity="warning")
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name in ("attach", "poll"):
@@ -267,6 +330,8 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         self.push_screen(screen_class(*args))
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.base import Capabilities, Connector, GatewayInfo
 from connectors.errors import ConnectionFailed, GatewayError
-from connectors.metrics.types import Snapshot
 from connectors.model import Route
+
+if TYPE_CHECKING:
+    # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
+    from connectors.metrics.types import Snapshot
 
 Status = Literal["disconnected", "connecting", "connected", "lost"]
 
@@ -52,28 +55,39 @@ class PollResult:
 
 @dataclass(frozen=True)
 class Attached:
-    """What is learnt once on connecting: who the gateway is, what may be edited, where metrics are."""
+    """What is learnt once on connecting: who the gateway is and what may be edited."""
 
     info: GatewayInfo
     capabilities: Capabilities
-    metrics: Any = None
-    metrics_note: str = ""
 
 
-def attach(connector: Connector, prometheus: str | None = None) -> Attached:
-    """Blocking: the gateway's identity, capabilities and metrics source (in a worker thread)."""
-    info = connector.info()
-    capabilities = connector.capabilities()
-    metrics: Any = None
-    note = ""
+@dataclass(frozen=True)
+class MetricsFound:
+    """The live metrics source (None: the gateway has none) and a note for the operator."""
+
+    source: Any
+    note: str = ""
+
+
+def attach(connector: Connector) -> Attached:
+    """Blocking (worker thread): the gateway's identity and capabilities."""
+    return Attached(connector.info(), connector.capabilities())
+
+
+def open_metrics(connector: Connector, prometheus: str | None = None) -> MetricsFound:
+    """Blocking (worker thread): the metrics source — Prometheus when given, else the connector's own.
+    Run after the routes are on screen: the metrics package is slow to import."""
     if prometheus:
-        metrics, note = _prometheus_source(prometheus, connector)
-    if metrics is None:
-        metrics = connector.metrics()
-    if metrics is None:
+        source, note = _prometheus_source(prometheus, connector)
+        if source is not None:
+            return MetricsFound(source)
+    else:
+        note = ""
+    source = connector.metrics()
+    if source is None:
         factory = _metrics_factory("metrics_for")
-        metrics = factory(connector) if factory is not None else None
-    return Attached(info, capabilities, metrics, note)
+        source = factory(connector) if factory is not None else None
+    return MetricsFound(source, note)
 
 
 def _metrics_factory(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -10,13 +10,16 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Footer, Static
 
-from connectors.metrics.types import Snapshot
 from connectors.model import Route
 
 from ..highlight import highlight_yaml
 from ..route_rows import NO_VALUE, backends_text, format_ms, format_rate, policy_settings, status_of
 from ..widgets.weight_bar import WeightBar
 from .route_screen import RouteScreen
+
+if TYPE_CHECKING:
+    # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
+    from connectors.metrics.types import Snapshot
 
 
 def _field(label: str, value: Content | str) -> Content:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
-from connectors.metrics.types import Snapshot
 from connectors.model import Route
 
 from ..route_rows import ROUTE_COLUMNS, LiveFigures, route_rows
 from ..widgets.command_line import CommandLine
 from ..widgets.line_table import LineTable
 from .route_screen import RouteScreen
+
+if TYPE_CHECKING:
+    # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
+    from connectors.metrics.types import Snapshot
 
 SORT_BINDINGS: list[BindingType] = [
     Binding(c.sort_letter.upper(), f"sort('{c.sort_letter}')", f"Sort by {c.title.lower()}", show=False)
