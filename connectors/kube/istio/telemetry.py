@@ -95,13 +95,23 @@ def gateway_pods(gateways: Iterable[GatewayRef], root: str) -> list[list[PodSet]
 
 
 def http_name_renamer(modelled: Modelled) -> Callable[[str], str | None]:
-    """Logged route name (the ``http[].name``) → model route name, where that name is unique."""
+    """Logged route name → model route name. Istio names an Envoy route by ``http[].name`` (with
+    ``.<match name>`` appended for a named match); only names unique in the namespace are mapped."""
     by_http: dict[str, list[str]] = {}
     for name, binding in modelled.bindings.items():
         if binding.native_name:
             by_http.setdefault(binding.native_name, []).append(name)
     unique = {logged: names[0] for logged, names in by_http.items() if len(names) == 1}
-    return unique.get
+
+    def rename(logged: str) -> str | None:
+        name = logged
+        while name not in unique:
+            name, dot, _ = name.rpartition(".")
+            if not dot:
+                return None
+        return unique[name]
+
+    return rename
 
 
 # -- where clients reach a route ----------------------------------------------------------------
