@@ -8,7 +8,10 @@ nginx (Debian nginx-light, a config in a temp dir, foreground) proxies the plain
 is another nginx answering "ok". With two or more cores the proxies run on core 1 and wrk and the
 backend on core 0 (``taskset``), with one Envoy worker / one nginx worker.
 
-    .venv/bin/python bench/bench_throughput.py [--duration 10] [--connections 50]
+    .venv/bin/python bench/bench_throughput.py [--duration 5] [--rounds 3] [--connections 50]
+
+All five targets run at once and are measured in turn, round after round (the median is kept),
+so load from elsewhere on the machine does not favour one of them.
 
 Goal: native >= 0.95 x static Envoy.
 """
@@ -20,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -276,16 +280,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target (median kept)")
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is required (Debian package {'wrk' if tool == 'wrk' else 'nginx-light'})")
-    results: list[tuple[str, float, float, int]] = []
+    # label -> (url, headers); every target runs at once and they are measured in turn, round
+    # after round, so a burst of load from elsewhere on the machine does not favour one of them.
+    targets: dict[str, tuple[str, dict[str, str]]] = {}
+    runs: dict[str, list[tuple[float, float, int]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
         os.environ["GATEWAYCTL_STATE_DIR"] = str(tmp / "xdg")
+
+        def stop(proc: subprocess.Popen[bytes]) -> None:
+            proc.terminate()
+            proc.wait()
+
         bport = free_port()
         backend_proc = nginx(
             tmp,
@@ -293,60 +306,31 @@ def main() -> None:
             f"server {{ listen 127.0.0.1:{bport}; keepalive_requests 1000000; "
             'location / { return 200 "ok\\n"; } }',
         )
-        stack.callback(backend_proc.wait)
-        stack.callback(backend_proc.terminate)
+        stack.callback(stop, backend_proc)
         backend = f"127.0.0.1:{bport}"
         wait_http(f"http://{backend}/")
         jwks, token = make_token(tmp)
-
-        def measure(label: str, url: str, headers: dict[str, str]) -> None:
-            wrk(url, 2, args.connections, headers)  # warm up
-            rps, p99, bad = wrk(url, args.duration, args.connections, headers)
-            results.append((label, rps, p99, bad))
-            print(f"  {label:<22} {rps:>10.0f} req/s   p99 {p99:6.2f} ms   non-2xx {bad}", flush=True)
-
         for full in (False, True):
             kind = "full" if full else "plain"
             headers = {"Host": HOST}
             if full:
                 headers["Authorization"] = f"Bearer {token}"
-            # native gateway
             port = free_port()
             config = tmp / f"native-{kind}.yaml"
             native_config(config, port, backend, full, jwks)
             gw = NativeConnector.start(config, tmp / f"state-{kind}", owned=True, concurrency=1)
-            try:
-                pin_pid(gw.pid or 0, 1)
-                wait_http(f"http://127.0.0.1:{port}/", headers)
-                measure(f"native ({kind})", f"http://127.0.0.1:{port}/", headers)
-            finally:
-                gw.close()
-            # the same Envoy, static hand-written config
+            stack.callback(gw.close)
+            pin_pid(gw.pid or 0, 1)
+            targets[f"native ({kind})"] = (f"http://127.0.0.1:{port}/", headers)
             port, admin = free_port(), free_port()
             static = tmp / f"static-{kind}.json"
             static.write_text(
                 json.dumps(static_envoy_config(port, admin, backend, full, jwks, tmp / "static.log"))
             )
-            envoy = subprocess.Popen(
-                [
-                    *pin(1),
-                    find_envoy(),
-                    "-c",
-                    str(static),
-                    "--disable-hot-restart",
-                    "--concurrency",
-                    "1",
-                    "-l",
-                    "error",
-                ]
-            )
-            try:
-                wait_http(f"http://127.0.0.1:{port}/", headers)
-                measure(f"static Envoy ({kind})", f"http://127.0.0.1:{port}/", headers)
-            finally:
-                envoy.terminate()
-                envoy.wait()
-        # nginx as the proxy (plain)
+            cmd = [*pin(1), find_envoy(), "-c", str(static), "--disable-hot-restart", "--concurrency", "1"]
+            envoy = subprocess.Popen([*cmd, "-l", "error"])
+            stack.callback(stop, envoy)
+            targets[f"static Envoy ({kind})"] = (f"http://127.0.0.1:{port}/", headers)
         nport = free_port()
         proxy = nginx(
             tmp,
@@ -356,24 +340,38 @@ def main() -> None:
             "location / { proxy_pass http://backend; "
             'proxy_http_version 1.1; proxy_set_header Connection ""; } }',
         )
-        try:
-            wait_http(f"http://127.0.0.1:{nport}/")
-            measure("nginx (plain)", f"http://127.0.0.1:{nport}/", {"Host": HOST})
-        finally:
-            proxy.terminate()
-            proxy.wait()
-    by = {label: rps for label, rps, _, _ in results}
+        stack.callback(stop, proxy)
+        targets["nginx (plain)"] = (f"http://127.0.0.1:{nport}/", {"Host": HOST})
+        for url, headers in targets.values():
+            wait_http(url, headers)
+            wrk(url, 1, args.connections, headers)  # warm up
+        for r in range(args.rounds):
+            for label, (url, headers) in targets.items():
+                result = wrk(url, args.duration, args.connections, headers)
+                runs.setdefault(label, []).append(result)
+                print(
+                    f"  round {r + 1} {label:<22} {result[0]:>9.0f} req/s  p99 {result[1]:7.2f} ms",
+                    flush=True,
+                )
+    med = {
+        label: (
+            statistics.median(x[0] for x in rs),
+            statistics.median(x[1] for x in rs),
+            sum(x[2] for x in rs),
+        )
+        for label, rs in runs.items()
+    }
     print()
-    print(f"{'':<22} {'req/s':>10} {'p99 ms':>8} {'non-2xx':>8}")
-    for label, rps, p99, bad in results:
+    print(f"{'median of ' + str(args.rounds) + ' runs':<22} {'req/s':>10} {'p99 ms':>8} {'non-2xx':>8}")
+    for label, (rps, p99, bad) in med.items():
         print(f"{label:<22} {rps:>10.0f} {p99:>8.2f} {bad:>8}")
     print()
     for kind in ("plain", "full"):
-        ratio = by[f"native ({kind})"] / by[f"static Envoy ({kind})"]
-        print(f"native / static Envoy ({kind}): {ratio:.3f}  (goal ≥ 0.95)")
-    print(f"native / nginx (plain): {by['native (plain)'] / by['nginx (plain)']:.3f}")
+        ratio = med[f"native ({kind})"][0] / med[f"static Envoy ({kind})"][0]
+        print(f"native / static Envoy ({kind}): {ratio:.3f}  (goal >= 0.95)")
+    print(f"native / nginx (plain): {med['native (plain)'][0] / med['nginx (plain)'][0]:.3f}")
     pinned = "proxies on CPU 1, wrk and backend on CPU 0" if PINNED else "no"
-    print(f"pinned: {pinned}; {args.connections} connections")
+    print(f"pinned: {pinned}; {args.connections} connections; {args.duration} s per run")
 
 
 if __name__ == "__main__":

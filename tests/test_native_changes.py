@@ -239,7 +239,7 @@ def test_envoy_that_does_not_answer_makes_the_apply_time_out_and_changes_nothing
     rds = gw.layout.rds("main")
     before = rds.read_text()
     yaml_before = gw.config_path.read_text()
-    gw._pusher.timeout = 1.0  # a frozen Envoy would otherwise be waited for 15 s
+    gw._deploy.pusher.timeout = 1.0  # a frozen Envoy would otherwise be waited for 15 s
     assert gw.pid is not None
     os.kill(gw.pid, signal.SIGSTOP)
     try:
@@ -252,6 +252,6 @@ def test_envoy_that_does_not_answer_makes_the_apply_time_out_and_changes_nothing
     assert json.loads(before)["resources"][0]["name"] == restored["resources"][0]["name"]
     with client(gw) as c:  # the old weights still serve, and a new apply works
         assert _split(c, "canary.test", 40)["v1"] >= 30
-        gw._pusher.timeout = 15.0
+        gw._deploy.pusher.timeout = 15.0
         assert gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})])).verification.ok
         assert _split(c, "canary.test", 10) == {"v2": 10}

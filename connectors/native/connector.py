@@ -9,19 +9,14 @@ reports Envoy's reason — and only then saves the YAML (round-trip) and records
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
-import re
 import secrets
 import subprocess
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import httpx
 
 from ..audit import AuditLog
 from ..base import Connector, GatewayInfo, Plan, RouteChange, Verification
@@ -38,13 +33,14 @@ from ..errors import (
 )
 from ..history import HistoryStore
 from ..metrics import MetricsSource, metrics_for
-from ..model import Gateway, Route, gateway_problems, route_from_dict, route_problems, route_to_dict
+from ..model import Gateway, Route, route_from_dict, route_to_dict
 from ..model.diff import to_yaml
 from ..paths import gateways_dir
 from . import changes, verify, xds
 from .admin import AdminClient
 from .config_file import ConfigFile
-from .names import PROBE_HEADER, PROBE_HOST, cluster_name
+from .deploy import Deployer
+from .names import cluster_name
 from .process import (
     check_ports_free,
     describe_exit,
@@ -57,85 +53,21 @@ from .process import (
 )
 from .render import (
     Layout,
-    Rendered,
-    body_of,
     bootstrap,
-    clusters_body,
-    clusters_json,
-    file_text,
-    listeners_body,
-    render,
-    route_config_body,
     version_of,
-    with_probe,
-    without_probe,
 )
 from .render_listener import log_headers
 from .render_routes import cluster_backends
 from .state import ApplyLock, GatewayState
+from .validation import native_problems, validate, validate_change
 
 START_TIMEOUT = 20.0
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 
 @dataclass(frozen=True)
 class _Payload:
     gateway: Gateway
     names: tuple[str, ...]
-
-
-def native_problems(gw: Gateway) -> list[Problem]:
-    """What Envoy needs beyond the model's own rules."""
-    out = []
-    for i, lst in enumerate(gw.listeners):
-        if not _FILE_NAME.match(lst.name):
-            out.append(
-                Problem(
-                    f"listeners[{i}].name", f"{lst.name!r} is not a valid name (letters, digits, - and _)"
-                )
-            )
-        try:
-            ipaddress.ip_address(lst.address)
-        except ValueError:
-            out.append(Problem(f"listeners[{i}].address", f"{lst.address!r} is not an IP address"))
-    for i, r in enumerate(gw.routes):
-        out += _reserved_host(r, i)
-    return out
-
-
-def _reserved_host(route: Route, index: int) -> list[Problem]:
-    return [
-        Problem(f"routes[{index}].hosts[{j}]", f"{PROBE_HOST} is reserved for the connector's own checks")
-        for j, h in enumerate(route.hosts)
-        if h == PROBE_HOST
-    ]
-
-
-def _validate(gw: Gateway) -> None:
-    problems = gateway_problems(gw) + native_problems(gw)
-    if problems:
-        raise ValidationError(problems)
-
-
-def _validate_change(old: Gateway, new: Gateway) -> None:
-    """Validate ``new`` knowing ``old`` was valid: only the routes that changed are checked again
-    when listeners and backends are the same (10,000 routes take ~60 ms to check in full)."""
-    if (old.name, old.listeners, old.backends) != (new.name, new.listeners, new.backends):
-        _validate(new)
-        return
-    before = {r.name: r for r in old.routes}
-    backend_names = {b.name for b in new.backends}
-    listener_names = {x.name for x in new.listeners}
-    problems: list[Problem] = []
-    counts = Counter(r.name for r in new.routes)
-    for i, r in enumerate(new.routes):
-        if counts[r.name] > 1:
-            problems.append(Problem(f"routes[{i}].name", f"duplicate name {r.name!r}"))
-        if before.get(r.name) is not r:
-            problems += route_problems(r, f"routes[{i}]", backend_names, listener_names)
-            problems += _reserved_host(r, i)
-    if problems:
-        raise ValidationError(problems)
 
 
 class NativeConnector(Connector):
@@ -162,11 +94,10 @@ class NativeConnector(Connector):
         self.layout = Layout(state_dir / "xds")
         self.log_path = state_dir / "envoy.log"
         self.admin = AdminClient(state.admin_url or "http://127.0.0.1:1")
-        self._pusher = xds.Pusher(self.admin, self.log_path)
+        self._deploy = Deployer(self.layout, xds.Pusher(self.admin, self.log_path), state, state_dir)
         # The model whose Envoy files are on disk and serving, when this process knows it (after
         # it started Envoy or applied a change): then an apply renders only what it changes.
         self._served: Gateway | None = None
-        self._probe_client = httpx.Client(trust_env=False, timeout=1.0)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -187,7 +118,7 @@ class NativeConnector(Connector):
         ``concurrency``: Envoy worker threads (default: one per core)."""
         config = Path(config).expanduser().resolve()
         cf = ConfigFile.load(config)
-        _validate(cf.gateway)
+        validate(cf.gateway)
         state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
         state_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -228,15 +159,9 @@ class NativeConnector(Connector):
         check_ports_free(gw.listeners)
         if self._state.admin_port and port_problem("127.0.0.1", self._state.admin_port):
             raise ProcessStartFailed(f"admin port {self._state.admin_port} is taken")
-        self.layout.xds_dir.mkdir(parents=True, exist_ok=True)
         if not self._state.probe_token:
             self._state.probe_token = secrets.token_hex(16)
-        rendered = self._render(gw)
-        version = self._next_version()
-        xds.atomic_write(self.layout.cds, file_text(version, rendered.cds))
-        for path, body in rendered.rds.items():
-            xds.atomic_write(path, file_text(version, with_probe(body, version, self._state.probe_token)))
-        xds.atomic_write(self.layout.lds, file_text(version, rendered.lds))
+        self._deploy.write_all(gw)
         xds.atomic_write(
             self.layout.bootstrap, json.dumps(bootstrap(gw, self.layout, self._state.admin_port), indent=1)
         )
@@ -284,7 +209,7 @@ class NativeConnector(Connector):
         self._state.admin_url = f"http://{host_port}"
         self.admin.close()
         self.admin = AdminClient(self._state.admin_url)
-        self._pusher = xds.Pusher(self.admin, self.log_path)
+        self._deploy.pusher = xds.Pusher(self.admin, self.log_path)
         while True:
             if proc.poll() is not None:
                 raise failed(describe_exit(proc.pid, proc.returncode))
@@ -338,7 +263,7 @@ class NativeConnector(Connector):
                 self._proc.wait()
                 self._proc = None
             self._config = ConfigFile.load(self.config_path)
-            _validate(self._config.gateway)
+            validate(self._config.gateway)
             self._boot()
 
     def is_running(self) -> bool:
@@ -348,7 +273,7 @@ class NativeConnector(Connector):
         if self._state.owned and self._proc is not None:
             self.stop()
         self.admin.close()
-        self._probe_client.close()
+        self._deploy.close()
 
     # -- where things are ---------------------------------------------------------------------
 
@@ -459,7 +384,7 @@ class NativeConnector(Connector):
 
     def _plan(self, cf: ConfigFile, new: Gateway, *, undoes: str | None = None) -> Plan:
         old = cf.gateway
-        _validate_change(old, new)
+        validate_change(old, new)
         if [x.name for x in old.listeners] != [x.name for x in new.listeners] or any(
             a != b for a, b in zip(old.listeners, new.listeners, strict=False)
         ):
@@ -522,18 +447,6 @@ class NativeConnector(Connector):
             plan, warnings=plan.warnings + tuple(warnings), description=f"undo {entry.description}"
         )
 
-    def _render(self, gw: Gateway) -> Rendered:
-        access_log = self.access_log_path if gw.access_log else None
-        return render(gw, self.layout, access_log, self._state.access_log_headers)
-
-    def _lds_body(self, gw: Gateway) -> str:
-        access_log = self.access_log_path if gw.access_log else None
-        return listeners_body(gw, self.layout, access_log, self._state.access_log_headers)
-
-    def _next_version(self) -> str:
-        self._state.xds_version += 1
-        return str(self._state.xds_version)
-
     def _apply(self, plan: Plan) -> str:
         payload = plan.payload
         if not isinstance(payload, _Payload):
@@ -555,7 +468,7 @@ class NativeConnector(Connector):
             # The plan knows which routes differ from the file's model; when that model is what
             # is served (this process applied the last change), 10,000 routes need no comparing.
             known = payload.names if self._served is not None and self._served is cf.gateway else None
-            version, pushed = self._push_all(self._served, new, known)
+            version, pushed = self._deploy.push(self._served, new, known)
             # Envoy serves the change; now the YAML file (rendering it is not on the path to
             # "traffic follows": with 10,000 routes it takes longer than Envoy's reload).
             try:
@@ -563,134 +476,12 @@ class NativeConnector(Connector):
                     raise ChangeConflict(f"the config file {cf.path} changed during the apply; re-plan")
                 cf.save(new)
             except BaseException:
-                self._roll_back(pushed)
+                self._deploy.roll_back(pushed)
                 raise
             self._served = new
             self._state.listeners = {x.name: f"{x.address}:{x.port}" for x in new.listeners}
             self._state.write(self.state_dir)
             return version
-
-    def _files_to_push(
-        self, served: Gateway | None, new: Gateway, names: Sequence[str] | None = None
-    ) -> tuple[bool, bool, list[str]]:
-        """(clusters change, listeners change, listeners whose routes change) from ``served`` to
-        ``new``; everything when what is served is not known here."""
-        if served is None:
-            return True, True, [x.name for x in new.listeners]
-        if served.listeners != new.listeners:
-            return True, True, [x.name for x in new.listeners]
-        names = changes.changed_route_names(served, new) if names is None else names
-        before = {r.name: r for r in served.routes}
-        after = {r.name: r for r in new.routes}
-        cds = served.backends != new.backends or any(
-            _clusters_of(before.get(n), served) != _clusters_of(after.get(n), new) for n in names
-        )
-        lds = served.access_log != new.access_log or changes.touches_listener(served, new, names)
-        affected: set[str | None] = set()
-        for n in names:
-            for r in (before.get(n), after.get(n)):
-                if r is not None:
-                    affected.add(r.listener)
-        rds = [x.name for x in new.listeners if None in affected or x.name in affected]
-        return cds, lds, rds
-
-    def _push_all(
-        self, served: Gateway | None, new: Gateway, names: Sequence[str] | None = None
-    ) -> tuple[str, list[tuple[Path, str, xds.Subscription]]]:
-        """Push the files that change, in an order that never leaves a route without its cluster;
-        on a rejection put every file pushed so far back as it was."""
-        pushed: list[tuple[Path, str, xds.Subscription]] = []
-        version = str(self._state.xds_version)
-        token = self._state.probe_token
-
-        def push(path: Path, body: str, sub: xds.Subscription, listener: str | None = None) -> None:
-            nonlocal version
-            previous = _read(path)
-            old_body = body_of(previous) if previous is not None else None
-            if old_body is not None and (without_probe(old_body) if listener else old_body) == body:
-                return
-            version = self._next_version()
-            pushed.append((path, previous or file_text(version, "[]"), sub))
-            if listener is None:
-                self._pusher.push(path, file_text(version, body), sub, version)
-            else:
-                text = file_text(version, with_probe(body, version, token))
-                self._pusher.push(path, text, sub, version, self._probe(listener))
-
-        cds, lds, rds = self._files_to_push(served, new, names)
-        old_listeners = {x.name for x in (served or self._config.gateway).listeners}
-        try:
-            if cds:
-                # 1. clusters: the new ones added, the old ones kept while routes may still use them
-                push(self.layout.cds, clusters_body(new, extra=(served,) if served else ()), xds.CDS)
-            # 2. routes of new listeners must exist before the listener that reads them
-            for lst in new.listeners:
-                path = self.layout.rds(lst.name)
-                if lst.name not in old_listeners or not path.exists():
-                    v = self._next_version()
-                    body = route_config_body(new, lst.name)
-                    xds.atomic_write(path, file_text(v, with_probe(body, v, token)))
-            # 3. listeners (rate-limit buckets, JWT providers), then 4. routes
-            if lds:
-                push(self.layout.lds, self._lds_body(new), xds.LDS)
-            for lst in new.listeners:
-                if lst.name in old_listeners and lst.name in rds:
-                    push(
-                        self.layout.rds(lst.name),
-                        route_config_body(new, lst.name),
-                        xds.rds(lst.name),
-                        lst.name,
-                    )
-            # 5. clusters nothing routes to any more
-            if cds:
-                push(self.layout.cds, clusters_body(new), xds.CDS)
-        except (ChangeRejected, GatewayError) as exc:
-            self._roll_back(pushed)
-            if isinstance(exc, ChangeRejected):
-                raise ChangeRejected(
-                    f"{exc} — nothing was changed; the previous config is still serving"
-                ) from exc
-            raise
-        for name in old_listeners - {x.name for x in new.listeners}:
-            self.layout.rds(name).unlink(missing_ok=True)
-        return f"v{version}", pushed
-
-    def _probe(self, listener: str) -> Callable[[], str | None]:
-        """Asks the listener which routes version it serves (see render.with_probe)."""
-        address = self._state.listeners.get(listener) or next(
-            (f"{x.address}:{x.port}" for x in self._config.gateway.listeners if x.name == listener), ""
-        )
-        host, _, port = address.rpartition(":")
-        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
-        url = f"http://{host}:{port}/"
-        headers = {"host": PROBE_HOST, PROBE_HEADER: self._state.probe_token}
-
-        def probe() -> str | None:
-            try:
-                response = self._probe_client.get(url, headers=headers)
-            except httpx.HTTPError:
-                return None
-            return response.text if response.status_code == 200 else None
-
-        return probe
-
-    def _roll_back(self, pushed: list[tuple[Path, str, xds.Subscription]]) -> None:
-        for path, previous, sub in reversed(pushed):
-            body = body_of(previous) or "[]"
-            version = self._next_version()
-            listener = (
-                path.name.removeprefix("rds-").removesuffix(".json") if path.name.startswith("rds-") else None
-            )
-            text = file_text(
-                version,
-                with_probe(without_probe(body), version, self._state.probe_token) if listener else body,
-            )
-            try:
-                self._pusher.push(path, text, sub, version, self._probe(listener) if listener else None)
-            except GatewayError:
-                # Envoy keeps serving the last accepted config anyway; make the file match it.
-                xds.atomic_write(path, text)
-        self._state.write(self.state_dir)
 
     def verify(self, plan: Plan) -> Verification:
         payload = plan.payload
@@ -705,10 +496,6 @@ class NativeConnector(Connector):
             if text is not None:
                 return version_of(text)
         return None
-
-
-def _clusters_of(route: Route | None, gw: Gateway) -> object:
-    return clusters_json(route, gw.backends) if route is not None else None
 
 
 def _absent(name: str) -> Route:

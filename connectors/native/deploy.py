@@ -1,0 +1,205 @@
+"""Writing a gateway model into a running Envoy.
+
+Only the files that change are pushed, in an order that never leaves a route without its
+cluster: clusters (old ones kept), routes files of new listeners, listeners, routes, then the
+clusters nothing uses any more. Each push is waited for; on a rejection every file pushed so far
+is put back, so what is on disk is what Envoy serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import httpx
+
+from ..errors import ChangeRejected, GatewayError
+from ..model import Gateway, Route
+from . import changes, xds
+from .names import PROBE_HEADER, PROBE_HOST
+from .render import (
+    Layout,
+    body_of,
+    clusters_body,
+    clusters_json,
+    file_text,
+    listeners_body,
+    render,
+    route_config_body,
+    with_probe,
+    without_probe,
+)
+from .state import GatewayState
+
+# (file, its text before the push or None if it did not exist, subscription)
+Pushed = list[tuple[Path, str | None, xds.Subscription]]
+
+
+class Deployer:
+    """Pushes models into one gateway's Envoy. ``state`` is shared with the connector: the
+    version counter, the probe token and the listeners' addresses live there."""
+
+    def __init__(self, layout: Layout, pusher: xds.Pusher, state: GatewayState, state_dir: Path) -> None:
+        self.layout = layout
+        self.pusher = pusher
+        self.state = state
+        self.state_dir = state_dir
+        self._probe_client = httpx.Client(trust_env=False, timeout=1.0)
+
+    def close(self) -> None:
+        self._probe_client.close()
+
+    def next_version(self) -> str:
+        self.state.xds_version += 1
+        return str(self.state.xds_version)
+
+    def _access_log(self, gw: Gateway) -> Path | None:
+        return Path(self.state.access_log) if gw.access_log and self.state.access_log else None
+
+    def write_all(self, gw: Gateway) -> None:
+        """Every file for ``gw``, before Envoy starts (it reads them at start)."""
+        self.layout.xds_dir.mkdir(parents=True, exist_ok=True)
+        rendered = render(gw, self.layout, self._access_log(gw), self.state.access_log_headers)
+        version = self.next_version()
+        xds.atomic_write(self.layout.cds, file_text(version, rendered.cds))
+        for path, body in rendered.rds.items():
+            xds.atomic_write(path, file_text(version, with_probe(body, version, self.state.probe_token)))
+        xds.atomic_write(self.layout.lds, file_text(version, rendered.lds))
+
+    def files_to_push(
+        self, served: Gateway | None, new: Gateway, names: Sequence[str] | None = None
+    ) -> tuple[bool, bool, list[str]]:
+        """(clusters change, listeners change, listeners whose routes change) from ``served`` to
+        ``new``; everything when what is served is not known here."""
+        if served is None:
+            return True, True, [x.name for x in new.listeners]
+        if served.listeners != new.listeners:
+            return True, True, [x.name for x in new.listeners]
+        names = changes.changed_route_names(served, new) if names is None else names
+        before = {r.name: r for r in served.routes}
+        after = {r.name: r for r in new.routes}
+        cds = served.backends != new.backends or any(
+            _clusters_of(before.get(n), served) != _clusters_of(after.get(n), new) for n in names
+        )
+        lds = served.access_log != new.access_log or changes.touches_listener(served, new, names)
+        affected: set[str | None] = set()
+        for n in names:
+            for r in (before.get(n), after.get(n)):
+                if r is not None:
+                    affected.add(r.listener)
+        rds = [x.name for x in new.listeners if None in affected or x.name in affected]
+        return cds, lds, rds
+
+    def push(
+        self, served: Gateway | None, new: Gateway, names: Sequence[str] | None = None
+    ) -> tuple[str, Pushed]:
+        """Push the files that change, in an order that never leaves a route without its cluster;
+        on a rejection put every file pushed so far back as it was."""
+        pushed: Pushed = []
+        version = str(self.state.xds_version)
+        token = self.state.probe_token
+
+        def push(path: Path, body: str, sub: xds.Subscription, listener: str | None = None) -> None:
+            nonlocal version
+            previous = _read(path)
+            old_body = body_of(previous) if previous is not None else None
+            if old_body is not None and (without_probe(old_body) if listener else old_body) == body:
+                return
+            version = self.next_version()
+            pushed.append((path, previous, sub))
+            if listener is None:
+                self.pusher.push(path, file_text(version, body), sub, version)
+            else:
+                text = file_text(version, with_probe(body, version, token))
+                self.pusher.push(path, text, sub, version, self.probe(listener))
+
+        cds, lds, rds = self.files_to_push(served, new, names)
+        old_listeners = set(self.state.listeners) if served is None else {x.name for x in served.listeners}
+        try:
+            if cds:
+                # 1. clusters: the new ones added, the old ones kept while routes may still use them
+                push(self.layout.cds, clusters_body(new, extra=(served,) if served else ()), xds.CDS)
+            # 2. routes of new listeners must exist before the listener that reads them
+            for lst in new.listeners:
+                path = self.layout.rds(lst.name)
+                if lst.name not in old_listeners or not path.exists():
+                    v = self.next_version()
+                    body = route_config_body(new, lst.name)
+                    xds.atomic_write(path, file_text(v, with_probe(body, v, token)))
+            # 3. listeners (rate-limit buckets, JWT providers), then 4. routes
+            if lds:
+                push(
+                    self.layout.lds,
+                    listeners_body(new, self.layout, self._access_log(new), self.state.access_log_headers),
+                    xds.LDS,
+                )
+            for lst in new.listeners:
+                if lst.name in old_listeners and lst.name in rds:
+                    push(
+                        self.layout.rds(lst.name),
+                        route_config_body(new, lst.name),
+                        xds.rds(lst.name),
+                        lst.name,
+                    )
+            # 5. clusters nothing routes to any more
+            if cds:
+                push(self.layout.cds, clusters_body(new), xds.CDS)
+        except (ChangeRejected, GatewayError) as exc:
+            self.roll_back(pushed)
+            if isinstance(exc, ChangeRejected):
+                raise ChangeRejected(
+                    f"{exc} — nothing was changed; the previous config is still serving"
+                ) from exc
+            raise
+        for name in old_listeners - {x.name for x in new.listeners}:
+            self.layout.rds(name).unlink(missing_ok=True)
+        return f"v{version}", pushed
+
+    def probe(self, listener: str) -> Callable[[], str | None]:
+        """Asks the listener which routes version it serves (see render.with_probe)."""
+        address = self.state.listeners.get(listener, "")
+        host, _, port = address.rpartition(":")
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+        url = f"http://{host}:{port}/"
+        headers = {"host": PROBE_HOST, PROBE_HEADER: self.state.probe_token}
+
+        def probe() -> str | None:
+            try:
+                response = self._probe_client.get(url, headers=headers)
+            except httpx.HTTPError:
+                return None
+            return response.text if response.status_code == 200 else None
+
+        return probe
+
+    def roll_back(self, pushed: Pushed) -> None:
+        for path, previous, sub in reversed(pushed):
+            if previous is None:  # the file is new: Envoy never read it, take it away
+                path.unlink(missing_ok=True)
+                continue
+            body = body_of(previous) or "[]"
+            version = self.next_version()
+            listener = (
+                path.name.removeprefix("rds-").removesuffix(".json") if path.name.startswith("rds-") else None
+            )
+            text = file_text(
+                version,
+                with_probe(without_probe(body), version, self.state.probe_token) if listener else body,
+            )
+            try:
+                self.pusher.push(path, text, sub, version, self.probe(listener) if listener else None)
+            except GatewayError:
+                # Envoy keeps serving the last accepted config anyway; make the file match it.
+                xds.atomic_write(path, text)
+        self.state.write(self.state_dir)
+
+
+def _clusters_of(route: Route | None, gw: Gateway) -> object:
+    return clusters_json(route, gw.backends) if route is not None else None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
