@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -113,7 +114,7 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         self._themes_ready = False
         # The first view is the start-up mode (not a switch_mode after mounting, which would
         # restyle every widget twice before the first frame).
-        self.DEFAULT_MODE = "routes" if connector is not None else "connect"
+        self.DEFAULT_MODE = "routes" if connector is not None else "connect"  # type: ignore[misc]
         super().__init__()
         self.connector: Connector | None = None
         self._owned = False
@@ -328,6 +329,19 @@ class ConsoleApp(WorkerOutcomes, App[None]):
             self.notify(f"The {key} view is not available yet.", title="Not available", severity="warning")
             return
         self.push_screen(screen_class(*args))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Toasts never parse markup: they carry route names, regexes and gateway errors, where a ``[``
+        is text, not a style tag."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

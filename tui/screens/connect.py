@@ -186,7 +186,7 @@ class ConnectScreen(ConsoleScreen):
         target = self.targets.get(key)
         if target is None:
             return
-        self.query_one("#intro", Static).update(f"Connecting to {target.name}…")
+        self.query_one("#intro", Static).update(Content(f"Connecting to {target.name}…"))
 
         def open_it() -> tuple[Connector, str]:
             try:

@@ -38,7 +38,7 @@ class FieldError(Static):
 
     def show(self, messages: Iterable[str]) -> None:
         text = "\n".join(f"✖ {m}" for m in messages)
-        self.update(text)
+        self.update(Content(text))  # messages quote what was typed: never markup
         self.set_class(bool(text), "-shown")
 
 
@@ -157,8 +157,10 @@ class EditorScreen(ConsoleModal):
         banner = self.query_one("#banner", Static)
         if state.status == "lost":
             banner.update(
-                f"The gateway is unreachable ({state.reason}). Your edit is kept here; "
-                "Apply becomes available when it answers again."
+                Content(
+                    f"The gateway is unreachable ({state.reason}). Your edit is kept here; "
+                    "Apply becomes available when it answers again."
+                )
             )
         banner.set_class(state.status == "lost", "-shown")
         self._update_apply()
@@ -229,7 +231,9 @@ class EditorScreen(ConsoleModal):
             return False
         if isinstance(error, ConnectionFailed | GatewayNotRunning):
             banner = self.query_one("#banner", Static)
-            banner.update(f"{title}: {message}. Your edit is kept; try Apply again when the gateway is back.")
+            banner.update(
+                Content(f"{title}: {message}. Your edit is kept; try Apply again when the gateway is back.")
+            )
             banner.add_class("-shown")
         elif isinstance(error, ChangeConflict):
             self.query_one("#error-general", FieldError).show([message])

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.widgets import Footer, Static
 
 from connectors.model import Route
@@ -98,7 +99,8 @@ class RoutesScreen(RouteScreen):
             parts.append(f"sorted by {ROUTE_COLUMNS[column].title.lower()} {'↓' if reverse else '↑'}")
         if table.total_count:
             parts.insert(0, f"{table.shown_count:,} of {table.total_count:,} routes")
-        self.query_one("#filter-info", Static).update("  ·  ".join(parts))
+        # One line, always: no layout pass on every keystroke of the filter.
+        self.query_one("#filter-info", Static).update(Content("  ·  ".join(parts)), layout=False)
 
     def on_line_table_selected(self, message: LineTable.Selected) -> None:
         self.action_describe()

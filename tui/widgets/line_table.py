@@ -264,7 +264,7 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _refilter(self, keep: str | None) -> None:
         self._view = apply_filter(self._order, self._haystacks, self._filter)
-        self.virtual_size = Size(self.size.width, len(self._view) + 1)
+        self._set_virtual_height(len(self._view) + 1)
         if keep is None or not self.move_to_key(keep):
             self.cursor = min(self.cursor, max(0, len(self._view) - 1))
         self.refresh()
@@ -331,6 +331,15 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         return None
 
     # -- rendering ----------------------------------------------------------------------------
+
+    def _set_virtual_height(self, height: int) -> None:
+        """A new row count changes only the scrollbar, not the screen's layout: skip the layout pass
+        a ``virtual_size`` assignment would trigger (it repaints the whole screen per keystroke)."""
+        size = Size(self.size.width, height)
+        if size != self.virtual_size:
+            self.set_reactive(LineTable.virtual_size, size)
+            self._refresh_scrollbars()
+            self._scroll_update(size)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._view) + 1)
