@@ -64,6 +64,19 @@ async def test_ten_thousand_routes_filter_sort_and_scroll() -> None:
         assert "route-00000" in visible_text(app), "the last row is drawn after jumping to the bottom"
 
 
+async def test_a_filter_that_is_not_a_regex_is_matched_as_text() -> None:
+    app = ConsoleApp(StaticConnector(sample_routes()))
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = await _loaded(pilot)
+        await pilot.press("slash", "left_square_bracket", "a")
+        assert table.shown_keys == ["search"]  # its match is ~/search/[a-z]+: the "[a" as text
+        await pilot.press("x")
+        assert table.shown_count == 0
+        assert "not a regex" in visible_text(app)
+        await pilot.press("escape")
+        assert table.shown_count == len(sample_routes())
+
+
 async def test_cursor_stays_on_its_route_when_the_list_changes() -> None:
     connector = StaticConnector(sample_routes())
     app = ConsoleApp(connector)
