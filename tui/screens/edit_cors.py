@@ -110,7 +110,7 @@ class CorsEditor(EditorScreen):
             yield Input("GET", id="probe-method")
             yield Input(self._default_path(), id="probe-path")
         with Horizontal(classes="row"):
-            yield Input(id="probe-url", placeholder="gateway URL, e.g. http://127.0.0.1:10000")
+            yield Input(id="probe-url", placeholder="http://host:port of the gateway")
             yield Input(id="probe-host", placeholder="Host header")
             yield Input(id="probe-token", placeholder="bearer token (optional)", password=True)
             yield Button("Probe", id="probe", compact=True)
@@ -286,9 +286,13 @@ class CorsEditor(EditorScreen):
             self.query_one("#probe-result", Static).update(render_probe(result))
         elif name == "traffic-url":
             if result is None:
+                info = self.console.info
+                listeners = info.details.get("listeners", "") if info is not None else ""
+                hint = f" (its listeners: {listeners})" if listeners else ""
                 self.query_one("#probe-result", Static).update(
                     Content.styled(
-                        "This gateway does not say where clients reach it: type its URL.", "$text-muted"
+                        f"This gateway does not say where clients reach it: type its URL{hint}.",
+                        "$text-muted",
                     )
                 )
             else:
