@@ -3,10 +3,12 @@
 Seeds N VirtualServices (Istio) and N HTTPRoutes (Envoy Gateway) in one namespace, then measures:
 
 * list + model: time of ``list_routes()`` (median of a few rounds) and the requests it makes;
-* requests per edit, split into plan (reads) and apply (writes), for a weight shift, a new rate
-  limit and a CORS change. Goal: one write per touched object and no reads beyond the plan's.
+* requests per edit, split into plan (reads), apply (writes) and verify (reading the written
+  objects back), for a weight shift, a new rate limit and a CORS change. Goal: one write per
+  touched object and no reads beyond the plan's; verification reads after the writes. No
+  controller runs in the emulator, so verification reads each object once (``--verify-wait 0``).
 
-    .venv/bin/python bench/bench_kube.py [--objects 2000] [--rounds 3]
+    .venv/bin/python bench/bench_kube.py [--objects 2000] [--rounds 3] [--verify-wait 0]
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from connectors.kube import open_cluster
 from connectors.kube.connector import KubeConnector
 from connectors.model import Cors, RateLimit, Route, StringMatch
 from connectors.model.edits import set_cors, set_rate_limit, set_weights
-from tests.kube_emulator import KubeEmulator
+from tests.kube_emulator import KubeEmulator, RequestRecord
 
 NAMESPACE = "bench"
 
@@ -76,9 +78,13 @@ def http_route(i: int) -> dict[str, Any]:
     }
 
 
-def requests_by_method(emu: KubeEmulator) -> str:
-    counts = Counter(r.method for r in emu.requests())
+def by_method(requests: list[RequestRecord]) -> str:
+    counts = Counter(r.method for r in requests)
     return ", ".join(f"{n} {m}" for m, n in sorted(counts.items())) or "none"
+
+
+def requests_by_method(emu: KubeEmulator) -> str:
+    return by_method(emu.requests())
 
 
 def measure_list(emu: KubeEmulator, connector: KubeConnector, rounds: int) -> tuple[float, int, str]:
@@ -101,14 +107,30 @@ def measure_edit(
     plan = connector.plan([edit(route)])
     planned = time.perf_counter() - started
     plan_requests = requests_by_method(emu)
+
+    # apply() writes, then verifies: note where verification starts to report the two apart.
+    verify_started: dict[str, Any] = {}
+    real_verify = connector.verify
+
+    def verify(plan: Any) -> Any:
+        verify_started.update(at=time.perf_counter(), requests=len(emu.requests()))
+        return real_verify(plan)
+
+    connector.verify = verify  # type: ignore[method-assign]
     emu.reset_log()
     started = time.perf_counter()
-    result = connector.apply(plan)
-    applied = time.perf_counter() - started
+    try:
+        result = connector.apply(plan)
+    finally:
+        del connector.verify
+    done = time.perf_counter()
     assert result.verification.ok, result.verification.details
+    requests = emu.requests()
+    split = verify_started["requests"]
     return (
         f"{len(plan.native_changes)} object(s); plan {planned * 1000:.0f} ms [{plan_requests}], "
-        f"apply+verify {applied * 1000:.0f} ms [{requests_by_method(emu)}]"
+        f"apply {(verify_started['at'] - started) * 1000:.0f} ms [{by_method(requests[:split])}], "
+        f"verify {(done - verify_started['at']) * 1000:.0f} ms [{by_method(requests[split:])}]"
     )
 
 
@@ -118,6 +140,9 @@ def main() -> None:
     )
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--verify-wait", type=float, default=0.0, help="seconds a verification waits for a controller"
+    )
     args = parser.parse_args()
     os.environ["GATEWAYCTL_STATE_DIR"] = tempfile.mkdtemp(prefix="bench-kube-state-")
     with KubeEmulator(crds=("istio", "gateway-api", "envoy-gateway"), namespaces=(NAMESPACE,)) as emu:
@@ -134,7 +159,9 @@ def main() -> None:
         for flavour, first in (("istio", "svc-00000-0"), ("envoygateway", "route-00000-0")):
             emu.reset_log()
             started = time.perf_counter()
-            connector = open_cluster(namespace=NAMESPACE, kubeconfig=str(kubeconfig), flavour=flavour)
+            connector = open_cluster(
+                namespace=NAMESPACE, kubeconfig=str(kubeconfig), flavour=flavour, verify_wait=args.verify_wait
+            )
             assert isinstance(connector, KubeConnector)
             opened = time.perf_counter() - started
             print(f"\n{flavour}: connect + discovery {opened * 1000:.0f} ms [{requests_by_method(emu)}]")
