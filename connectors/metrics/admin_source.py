@@ -142,7 +142,7 @@ class EnvoyAdminSource(MetricsSource):
         cluster_names: Callable[[], ClusterMap] | None = None,
         access_log_path: Path | None = None,
         interval: float = 1.0,
-        rate_window_s: float = 5.0,
+        rate_window_s: float = 2.0,
         latency_window_s: float = 15.0,
         timeout: float = 2.0,
         background: bool = True,

@@ -167,6 +167,7 @@ class PrometheusSource(MetricsSource):
         self._keys_read = 0.0
         self._log = LimitedLog(access_log_path, self._target_of_cluster) if access_log_path else None
         self._log_lines = log_lines
+        self._charts: dict[tuple[Scope, float], ChartData] = {}  # the last chart of each scope and window
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -263,13 +264,14 @@ class PrometheusSource(MetricsSource):
         w = self._window(self.rate_window_s)
         wl = self._window(self.latency_window_s)
         f = self.family
-        classes = self._query(f.classes(None, w))
+        # Current figures: the rate between the last two scrapes, so a weight change shows within two.
+        classes = self._query(f.classes(None, w, "irate"))
         latency = self._query(f.latency(None, wl))
-        limited_q = f.limited(None, w)
+        limited_q = f.limited(None, w, "irate")
         per_target_limited = self._query(limited_q) if limited_q else []
-        gw_classes = self._query(f.gateway_classes(w))
+        gw_classes = self._query(f.gateway_classes(w, "irate"))
         gw_latency = self._query(f.gateway_latency(wl))
-        gw_limited = _scalar(self._query(f.gateway_limited(w)))
+        gw_limited = _scalar(self._query(f.gateway_limited(w, "irate")))
         if not classes and not gw_classes:
             raise MetricsError(self._no_series())
         if self._log is not None:
@@ -342,6 +344,9 @@ class PrometheusSource(MetricsSource):
             _, step, times = frames.grid(window_s, time.time(), min_step=1.0)
             # Prometheus evaluates at whole steps up to now: the step still running is left out.
             times = tuple(t for t in times if t <= time.time()) or times[:1]
+            cached = self._charts.get((scope, window_s))
+            if cached is not None and cached.times == times and self._health.text() == "ok":
+                return cached  # no new step since: Prometheus would answer the same
             try:
                 values = self._series(scope, times, step)
             except MetricsError as exc:
@@ -352,7 +357,9 @@ class PrometheusSource(MetricsSource):
                 return ChartData(scope, window_s, step, times, empty, self.name, status)
             self._health.ok()
             series = tuple(make_series(k, tuple(v)) for k, v in values.items())
-            return ChartData(scope, window_s, step, times, series, self.name)
+            data = ChartData(scope, window_s, step, times, series, self.name)
+            self._charts[(scope, window_s)] = data
+            return data
 
     def _series(self, scope: Scope, times: tuple[float, ...], step: float) -> dict[str, list[float | None]]:
         self._detect_window()

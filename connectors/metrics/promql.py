@@ -51,12 +51,11 @@ def braces(matchers: list[str], selector: str) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def rate(metric: str, sel: str, by: list[str], window: str) -> str:
-    return (
-        f"sum by ({', '.join(by)}) (rate({metric}{sel}[{window}]))"
-        if by
-        else f"sum(rate({metric}{sel}[{window}]))"
-    )
+def rate(metric: str, sel: str, by: list[str], window: str, fn: str = "rate") -> str:
+    """``sum by (...) (rate(metric{sel}[window]))``; ``fn="irate"`` for the rate between the last two
+    samples only (current figures that follow a change within two scrapes)."""
+    inner = f"{fn}({metric}{sel}[{window}])"
+    return f"sum by ({', '.join(by)}) ({inner})" if by else f"sum({inner})"
 
 
 class EnvoyFamily:
@@ -95,29 +94,28 @@ class EnvoyFamily:
             return braces([], self.selector)
         return braces([f"envoy_cluster_name=~{quote(alternatives([k[0] for k in keys]))}"], self.selector)
 
-    def classes(self, keys: list[Key] | None, window: str) -> str:
-        return rate(
-            "envoy_cluster_upstream_rq_xx", self._sel(keys), [*self.key_labels, self.class_label], window
-        )
+    def classes(self, keys: list[Key] | None, window: str, fn: str = "rate") -> str:
+        by = [*self.key_labels, self.class_label]
+        return rate("envoy_cluster_upstream_rq_xx", self._sel(keys), by, window, fn)
 
     def latency(self, keys: list[Key] | None, window: str) -> str:
         return rate(
             "envoy_cluster_upstream_rq_time_bucket", self._sel(keys), [*self.key_labels, "le"], window
         )
 
-    def limited(self, keys: list[Key] | None, window: str) -> str | None:
+    def limited(self, keys: list[Key] | None, window: str, fn: str = "rate") -> str | None:
         return None  # limited requests never reach a cluster: per route they come from the access log
 
-    def gateway_classes(self, window: str) -> str:
+    def gateway_classes(self, window: str, fn: str = "rate") -> str:
         sel = braces(['envoy_http_conn_manager_prefix!="admin"'], self.selector)
-        return rate("envoy_http_downstream_rq_xx", sel, [self.class_label], window)
+        return rate("envoy_http_downstream_rq_xx", sel, [self.class_label], window, fn)
 
     def gateway_latency(self, window: str) -> str:
         sel = braces(['envoy_http_conn_manager_prefix!="admin"'], self.selector)
         return rate("envoy_http_downstream_rq_time_bucket", sel, ["le"], window)
 
-    def gateway_limited(self, window: str) -> str:
-        return rate("envoy_http_local_rate_limit_rate_limited", braces([], self.selector), [], window)
+    def gateway_limited(self, window: str, fn: str = "rate") -> str:
+        return rate("envoy_http_local_rate_limit_rate_limited", braces([], self.selector), [], window, fn)
 
 
 class IstioFamily:
@@ -162,26 +160,25 @@ class IstioFamily:
             matchers.append(f"destination_service=~{quote(alternatives([k[0] for k in keys]))}")
         return braces(matchers, self.selector)
 
-    def classes(self, keys: list[Key] | None, window: str) -> str:
-        return rate("istio_requests_total", self._sel(keys), [*self.key_labels, self.class_label], window)
+    def classes(self, keys: list[Key] | None, window: str, fn: str = "rate") -> str:
+        return rate("istio_requests_total", self._sel(keys), [*self.key_labels, self.class_label], window, fn)
 
     def latency(self, keys: list[Key] | None, window: str) -> str:
         metric = "istio_request_duration_milliseconds_bucket"
         return rate(metric, self._sel(keys), [*self.key_labels, "le"], window)
 
-    def limited(self, keys: list[Key] | None, window: str) -> str | None:
-        return rate(
-            "istio_requests_total", self._sel(keys, ('response_code="429"',)), list(self.key_labels), window
-        )
+    def limited(self, keys: list[Key] | None, window: str, fn: str = "rate") -> str | None:
+        sel = self._sel(keys, ('response_code="429"',))
+        return rate("istio_requests_total", sel, list(self.key_labels), window, fn)
 
-    def gateway_classes(self, window: str) -> str:
-        return rate("istio_requests_total", self._sel(None), [self.class_label], window)
+    def gateway_classes(self, window: str, fn: str = "rate") -> str:
+        return rate("istio_requests_total", self._sel(None), [self.class_label], window, fn)
 
     def gateway_latency(self, window: str) -> str:
         return rate("istio_request_duration_milliseconds_bucket", self._sel(None), ["le"], window)
 
-    def gateway_limited(self, window: str) -> str:
-        return rate("istio_requests_total", self._sel(None, ('response_code="429"',)), [], window)
+    def gateway_limited(self, window: str, fn: str = "rate") -> str:
+        return rate("istio_requests_total", self._sel(None, ('response_code="429"',)), [], window, fn)
 
 
 MetricFamily = EnvoyFamily | IstioFamily

@@ -110,6 +110,7 @@ class ChartsScreen(LiveScreen):
         self.window = window
         self._backends: list[str] = []
         self.last: ChartData | None = None
+        self._info_text = ""
 
     def compose(self) -> ComposeResult:
         yield from self.chrome()
@@ -133,7 +134,10 @@ class ChartsScreen(LiveScreen):
         status = data.status if data is not None else ("loading…" if source is not None else NO_SOURCE)
         step = f" · {data.step_s:g} s steps" if data is not None else ""
         text = f"{self.scope.label} · last {self.window}{step} · {what}"
-        self.query_one("#chart-info", Static).update(text if status == "ok" else f"{text} · {status}")
+        text = text if status == "ok" else f"{text} · {status}"
+        if text != self._info_text:  # an update re-lays out the screen: only when it changes
+            self._info_text = text
+            self.query_one("#chart-info", Static).update(text)
 
     def fetch(self) -> tuple[ChartData | None, list[str]]:
         source = self.metrics

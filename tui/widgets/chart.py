@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import ClassVar
 
+from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
@@ -50,7 +51,7 @@ class TimeChart(PlotextPlot):
     DEFAULT_CSS = """
     TimeChart { height: 1fr; min-height: 8; }
     """
-    MARKER: ClassVar[str] = "braille"
+    MARKER: ClassVar[str] = "hd"
 
     def __init__(
         self,
@@ -68,11 +69,24 @@ class TimeChart(PlotextPlot):
         self._times: tuple[float, ...] = ()
         self._series: tuple[Series, ...] = ()
         self._status = "loading…"
+        self._version = 0  # bumped on every change of what is drawn
+        self._cache: tuple[tuple[int, int, int, str], RenderResult] | None = None
 
     def show(self, times: Sequence[float], series: Sequence[Series], status: str = "ok") -> None:
-        self._times, self._series, self._status = tuple(times), tuple(series), status
+        new = (tuple(times), tuple(series), status)
+        if new == (self._times, self._series, self._status):
+            return  # drawing is the costly part: an idle gateway's chart changes once per step
+        self._times, self._series, self._status = new
         self._draw()
         self.refresh()
+
+    def render(self) -> RenderResult:
+        # Plotext rebuilds the whole canvas on every render, and Textual renders on every layout
+        # refresh: reuse the last drawing while size, data and theme are the same.
+        key = (self.size.width, self.size.height, self._version, self.app.theme)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, super().render())
+        return self._cache[1]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -85,6 +99,7 @@ class TimeChart(PlotextPlot):
         return Color.parse(value).rgb
 
     def _draw(self) -> None:
+        self._version += 1
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
