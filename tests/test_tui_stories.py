@@ -397,6 +397,9 @@ async def test_views_help_and_theme_are_remembered(native_gateway: NativeConnect
         await settle(pilot)
         assert app.current_mode == "policies"
         assert "ratelimit" in " ".join(app.screen.query_one("#policies").shown_keys)  # type: ignore[attr-defined]
+        await pilot.press("colon", *"gw", "enter")
+        await settle(pilot)
+        assert app.current_mode == "connect" and "test-gw" in visible_text(app)
         await pilot.press("colon", *"routes", "enter", "ctrl+t")
         await settle(pilot)
         assert app.current_mode == "routes" and app.theme == "light"

@@ -72,7 +72,8 @@ class ConnectScreen(ConsoleScreen):
     def focus_section(self, section: str) -> None:
         """``:ctx`` lands on the Kubernetes contexts, ``:gateways`` on the native gateways."""
         self._section = section
-        self._highlight_section()
+        if self.targets:  # otherwise the list is still being discovered and highlights it then
+            self._highlight_section()
 
     def action_refresh(self) -> None:
         self.run_worker(
@@ -100,6 +101,10 @@ class ConnectScreen(ConsoleScreen):
             if last and target.key == last and self._section == "native" and current is None:
                 best = index
                 break
+        if best is None:  # nothing of the wanted kind: the first thing that can be opened
+            best = next(
+                (i for i in range(options.option_count) if not options.get_option_at_index(i).disabled), None
+            )
         if best is not None:
             options.highlighted = best
 
