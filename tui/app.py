@@ -130,6 +130,7 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         self._polls = 0
         self._want_routes = True
         self._metrics_asked = False
+        self._last_unexpected = ""  # the unexpected poll error last shown
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -168,9 +169,11 @@ class ConsoleApp(WorkerOutcomes, App[None]):
     def attach(self, connector: Connector, *, owned: bool = False) -> None:
         """Operate ``connector`` from now on. ``owned``: the console opened it, so closes it when done
         (a connector handed in by the caller stays the caller's)."""
-        previous = self.connector
+        previous, old_metrics = self.connector, self.metrics_source
         if previous is not None and previous is not connector and self._owned:
             self.run_worker(previous.close, thread=True, group="close", name="close", exit_on_error=False)
+        if old_metrics is not None and callable(getattr(old_metrics, "close", None)):
+            self.run_worker(old_metrics.close, thread=True, group="close", exit_on_error=False)
         self._owned = owned
         if self.readonly:
             connector.readonly = True  # the connector refuses apply() too, not only the UI
@@ -269,7 +272,10 @@ class ConsoleApp(WorkerOutcomes, App[None]):
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name in ("attach", "poll"):
             self._connection_lost(error, retry=self._start_attach if name == "attach" else self._start_poll)
-            if not isinstance(error, GatewayError):
+            # A bug that fails every poll is shown once, not once per retry.
+            text = f"{type(error).__name__}: {error}"
+            if not isinstance(error, GatewayError) and text != self._last_unexpected:
+                self._last_unexpected = text
                 report_error(self, error)
             return True
         return False
@@ -283,6 +289,7 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         was = self.connection.status
         if was != "connected":
             self._backoff.reset()
+            self._last_unexpected = ""
             info = self.info
             self.connection = ConnectionState(
                 "connected",
