@@ -13,10 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .admin_source import EnvoyAdminSource
-from .prometheus_source import PrometheusConfig, PrometheusSource
+from .prometheus_config import PrometheusConfig
 from .promql import EnvoyFamily, IstioFamily
 from .source import MetricsSource
 from .types import (
@@ -31,6 +30,25 @@ from .types import (
     Series,
     Snapshot,
 )
+
+if TYPE_CHECKING:
+    from .admin_source import EnvoyAdminSource
+    from .prometheus_source import PrometheusSource
+
+
+def __getattr__(name: str) -> Any:
+    # The sources pull in HTTP clients (httpx, requests): imported when first used, so importing
+    # the package for its types stays cheap.
+    if name == "EnvoyAdminSource":
+        from .admin_source import EnvoyAdminSource
+
+        return EnvoyAdminSource
+    if name == "PrometheusSource":
+        from .prometheus_source import PrometheusSource
+
+        return PrometheusSource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CLASSES",
@@ -75,6 +93,9 @@ def metrics_for(connector: Any, *, prometheus: PrometheusConfig | None = None) -
     """The metrics source for ``connector``: Prometheus when configured, else Envoy's admin endpoint for
     a native gateway; None when there is no way to get figures (a cluster gateway without Prometheus).
     Raises MetricsError for a malformed Prometheus configuration."""
+    from .admin_source import EnvoyAdminSource
+    from .prometheus_source import PrometheusSource
+
     kind = getattr(connector, "kind", "")
     clusters: Callable[[], Mapping[str, tuple[str, str]]] | None = None
     if callable(getattr(connector, "cluster_names", None)):

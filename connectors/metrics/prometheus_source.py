@@ -17,11 +17,9 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -30,11 +28,12 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
-from ..errors import MetricsError, Problem
+from ..errors import MetricsError
 from ..model.durations import parse_duration
 from . import frames, histogram, pod_logs
 from .clients import SOURCE
 from .limited_log import LimitedLog, recent_split, share, top_clients
+from .prometheus_config import PrometheusConfig
 from .promql import Key, MetricFamily, Target
 from .source import Health, MetricsSource
 from .types import CLASSES, QUANTILES, BackendStats, ChartData, RouteStats, Scope, Snapshot, make_series
@@ -42,50 +41,6 @@ from .types import CLASSES, QUANTILES, BackendStats, ChartData, RouteStats, Scop
 DEFAULT_WINDOW_S = 60.0
 LogLines = Callable[[float], list[str]]
 """Access-log lines of the gateway's proxies over the last N seconds (cluster gateways: pod logs)."""
-
-
-@dataclass(frozen=True)
-class PrometheusConfig:
-    """Where Prometheus is and how to talk to it. ``selector`` adds label matchers to every query
-    (``job="edge"``) when the Prometheus scrapes more than this gateway; ``rate_window`` is the range
-    of ``rate()`` for current figures: None picks four times the shortest scrape interval in
-    Prometheus' configuration (one minute when that cannot be read)."""
-
-    url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    verify: bool = True
-    ca_file: str | None = None
-    timeout: float = 5.0
-    selector: str = ""
-    rate_window: str | None = None
-
-    def problems(self) -> list[Problem]:
-        out = []
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            out.append(
-                Problem("prometheus", f"{self.url!r} is not a Prometheus URL (expected http(s)://host:port)")
-            )
-        else:
-            try:
-                parts.port  # noqa: B018 - raises on a port that is not a number
-            except ValueError:
-                out.append(Problem("prometheus", f"{self.url!r} has an invalid port"))
-        if self.ca_file is not None and not Path(self.ca_file).is_file():
-            out.append(Problem("prometheus.ca_file", f"CA file {self.ca_file} does not exist"))
-        if not self.timeout > 0:
-            out.append(Problem("prometheus.timeout", "the timeout must be a positive number of seconds"))
-        try:
-            if self.rate_window is not None and parse_duration(self.rate_window) <= 0:
-                raise ValueError
-        except (ValueError, TypeError):
-            out.append(
-                Problem("prometheus.rate_window", f"{self.rate_window!r} is not a duration such as 30s")
-            )
-        for name in self.headers:
-            if not re.fullmatch(r"[A-Za-z0-9-]+", name):
-                out.append(Problem("prometheus.headers", f"{name!r} is not a valid header name"))
-        return out
 
 
 def describe_failure(exc: BaseException, url: str, timeout: float) -> str:
