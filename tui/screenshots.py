@@ -53,7 +53,7 @@ async def _keys(pilot: Pilot[Any], *keys: str) -> None:
 
 def _shots(out: Path) -> list[tuple[str, Step]]:
     async def routes(pilot: Pilot[Any]) -> None:
-        await _settle(pilot, 3.0)  # a few polls, so the live columns have rates
+        await _settle(pilot, 6.0)  # a few polls, so the live columns have rates and latencies
 
     async def detail(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "slash", *"^shop$", "enter", "enter")
@@ -106,7 +106,9 @@ def render(out: Path) -> list[Path]:
         os.environ["GATEWAYCTL_STATE_DIR"] = str(Path(tmp) / "state")
         os.environ["GATEWAYCTL_CONFIG_DIR"] = str(Path(tmp) / "config")
         os.environ["GATEWAYCTL_THEME"] = THEME_ORDER[0]
-        runner = DemoRunner(DemoOptions(state_dir=Path(tmp) / "demo", traffic=True, traffic_rate=20.0))
+        # Frequent bursts, so the rate-limited route shows its 429s in the pictures.
+        options = DemoOptions(state_dir=Path(tmp) / "demo", traffic=True, traffic_rate=20.0, burst_every=2.0)
+        runner = DemoRunner(options)
         ctx = runner.start()
         try:
             app = ConsoleApp(ctx.connector)
