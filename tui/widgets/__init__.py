@@ -1,0 +1,1 @@
+"""The console's own widgets (virtualised table, status line, prompt, weight bar)."""
