@@ -113,7 +113,7 @@ def test_prometheus_restarting_shows_no_data_since_then_recovers(
             assert not chart.ok and chart.status == source.status()
             own.start()  # same port, same data
             back = wait_for(
-                lambda: (s := source.snapshot()).routes.get("canary"), timeout=20, what="Prometheus back"
+                lambda: source.snapshot().routes.get("canary"), timeout=20, what="Prometheus back"
             )
         assert back.rps > 0 and source.status() == "ok"
         assert source.series(Scope("canary"), 300).ok

@@ -19,7 +19,7 @@ from connectors.metrics.access_log import LogTail, parse_line
 from connectors.metrics.admin_source import Reading, interval_between, parse_stats, split_default
 from connectors.metrics.clients import client_label, strip_port
 from connectors.metrics.frames import apportion, chart, grid
-from connectors.metrics.prometheus_source import describe_failure
+from connectors.metrics.prometheus_metrics import describe_failure
 from connectors.metrics.promql import EnvoyFamily
 from connectors.metrics.ring import History, Interval
 

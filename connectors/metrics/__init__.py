@@ -33,7 +33,7 @@ from .types import (
 
 if TYPE_CHECKING:
     from .admin_source import EnvoyAdminSource
-    from .prometheus_source import PrometheusSource
+    from .prometheus_metrics import PrometheusSource
 
 
 def __getattr__(name: str) -> Any:
@@ -44,7 +44,7 @@ def __getattr__(name: str) -> Any:
 
         return EnvoyAdminSource
     if name == "PrometheusSource":
-        from .prometheus_source import PrometheusSource
+        from .prometheus_metrics import PrometheusSource
 
         return PrometheusSource
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -94,7 +94,7 @@ def metrics_for(connector: Any, *, prometheus: PrometheusConfig | None = None) -
     a native gateway; None when there is no way to get figures (a cluster gateway without Prometheus).
     Raises MetricsError for a malformed Prometheus configuration."""
     from .admin_source import EnvoyAdminSource
-    from .prometheus_source import PrometheusSource
+    from .prometheus_metrics import PrometheusSource
 
     kind = getattr(connector, "kind", "")
     clusters: Callable[[], Mapping[str, tuple[str, str]]] | None = None
