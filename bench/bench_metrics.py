@@ -237,9 +237,11 @@ def bench_split(gw: NativeConnector, sources: dict[str, MetricsSource], steps: i
             time.sleep(6)  # let the previous step settle everywhere
             gw.apply(gw.plan([set_weights(gw.get_route("shop"), {"v1": 100 - v2, "v2": v2})]))
             t0 = time.monotonic()
-            chart_t, split_t = wait_shares(
-                [lambda s=source: chart_share(s), lambda s=source: observed_share(s)], v2, t0
-            )
+            probes: list[Callable[[], float | None]] = [
+                partial(chart_share, source),
+                partial(observed_share, source),
+            ]
+            chart_t, split_t = wait_shares(probes, v2, t0)
             chart_s.append(chart_t)
             split_s.append(split_t)
         print(f"   {name:11s} chart (last step): {summary(chart_s)}")
