@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from .base import Connector
-from .errors import NotFound
+from .errors import GatewayError, NotFound
 from .paths import gateways_dir
 
 TargetKind = Literal["native", "kube"]
@@ -45,7 +45,9 @@ def native_targets(root: Path | None = None) -> list[Target]:
             except (OSError, ValueError):
                 continue
             detail = f"admin {data.get('admin_url', '?')}"
-            out.append(Target("native", data.get("name", state.parent.name), str(state.parent), detail=detail))
+            out.append(
+                Target("native", data.get("name", state.parent.name), str(state.parent), detail=detail)
+            )
     return out
 
 
@@ -57,7 +59,7 @@ def kube_targets() -> list[Target]:
         return []
     try:
         contexts = list_contexts()
-    except Exception:  # noqa: BLE001 - an unreadable kubeconfig must not stop the native targets showing
+    except GatewayError:  # an unreadable kubeconfig must not stop the native targets showing
         return []
     return [Target("kube", c.name, c.name, namespace=c.namespace, detail=c.cluster) for c in contexts]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from connectors.errors import ValidationError
@@ -16,7 +18,7 @@ from connectors.model import (
 )
 from connectors.model.edits import apply_preset, shift_weight
 
-BASE = {
+BASE: dict[str, Any] = {
     "name": "gw",
     "listeners": [{"name": "main", "port": 10000}],
     "backends": [{"name": "v1", "endpoints": ["127.0.0.1:1"]}, {"name": "v2", "endpoints": ["127.0.0.1:2"]}],
@@ -31,12 +33,12 @@ BASE = {
 }
 
 
-def _gateway(**route_fields: object) -> dict[str, object]:
-    data = {**BASE, "routes": [{**BASE["routes"][0], **route_fields}]}  # type: ignore[dict-item]
-    return data
+def _gateway(**route_fields: object) -> dict[str, Any]:
+    route: dict[str, Any] = {**BASE["routes"][0], **route_fields}
+    return {**BASE, "routes": [route]}
 
 
-def _messages(data: dict[str, object]) -> list[str]:
+def _messages(data: dict[str, Any]) -> list[str]:
     try:
         gw = gateway_from_dict(data)
     except ValidationError as exc:
@@ -58,7 +60,7 @@ def test_weights_must_sum_to_100_and_not_be_negative() -> None:
 
 def test_unknown_backend_and_duplicate_route_are_named() -> None:
     data = _gateway(backends=[{"name": "v1", "weight": 50}, {"name": "v9", "weight": 50}])
-    data["routes"] = [*data["routes"], data["routes"][0]]  # type: ignore[list-item]
+    data["routes"] = [*data["routes"], data["routes"][0]]
     msgs = _messages(data)
     assert "routes[0].backends[1].name: unknown backend 'v9' (known: v1, v2)" in msgs
     assert "routes[1].name: duplicate name 'shop'" in msgs
