@@ -1,21 +1,26 @@
 """A time chart of metric series in the theme's colours, with a legend, a unit and a status line.
 
-Lines are drawn with textual-plotext. Colours come from theme variables only (``$success`` for
-2xx, ``$error`` for 5xx, ``$route-limited`` for 429s...), looked up when the chart is drawn, so a
-theme switch recolours it. When the source has no data the title says why (``no data since …``).
+Lines are drawn on a braille canvas (2x4 dots per cell, ``chart_canvas``) with Textual's line API:
+a redraw costs a few milliseconds, and the drawn strips are reused until the data, the size or the
+theme change. Colours come from theme variables only (``$success`` for 2xx, ``$error`` for 5xx,
+``$route-limited`` for 429s...). When the source has no data the title line says why
+(``no data since …``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import ClassVar
 
-from textual.app import RenderResult
+from rich.segment import Segment
+from rich.style import Style
 from textual.color import Color
-from textual_plotext import PlotextPlot
+from textual.strip import Strip
+from textual.widget import Widget
 
 from connectors.metrics import Series
+
+from .chart_canvas import BrailleCanvas, format_value, nice_ceiling
 
 # Which theme variable colours each series.
 COLOR_VARIABLES: dict[str, str] = {
@@ -35,23 +40,21 @@ COLOR_VARIABLES: dict[str, str] = {
 }
 
 
-def clock_ticks(times: Sequence[float], count: int = 5) -> tuple[list[float], list[str]]:
-    """Positions (seconds before the last time) and HH:MM[:SS] labels for the x axis."""
+def clock_labels(times: Sequence[float], count: int = 3) -> list[str]:
+    """HH:MM[:SS] labels for the start, middle and end of the time axis."""
     if not times:
-        return [], []
-    span = times[-1] - times[0]
-    fmt = "%H:%M:%S" if span <= 600 else "%H:%M"
+        return []
+    fmt = "%H:%M:%S" if times[-1] - times[0] <= 600 else "%H:%M"
     picks = [times[round(i * (len(times) - 1) / max(1, count - 1))] for i in range(count)]
-    return [t - times[-1] for t in picks], [time.strftime(fmt, time.localtime(t)) for t in picks]
+    return [time.strftime(fmt, time.localtime(t)) for t in picks]
 
 
-class TimeChart(PlotextPlot):
-    """Series over time: ``show(times, series, status)``; None values are left out of the line."""
+class TimeChart(Widget):
+    """Series over time: ``show(times, series, status)``; None values leave a gap in the line."""
 
     DEFAULT_CSS = """
-    TimeChart { height: 1fr; min-height: 8; }
+    TimeChart { height: 1fr; min-height: 6; }
     """
-    MARKER: ClassVar[str] = "hd"
 
     def __init__(
         self,
@@ -70,56 +73,98 @@ class TimeChart(PlotextPlot):
         self._series: tuple[Series, ...] = ()
         self._status = "loading…"
         self._version = 0  # bumped on every change of what is drawn
-        self._cache: tuple[tuple[int, int, int, str], RenderResult] | None = None
+        self._cache: tuple[tuple[int, int, int, str], list[Strip]] | None = None
 
     def show(self, times: Sequence[float], series: Sequence[Series], status: str = "ok") -> None:
         new = (tuple(times), tuple(series), status)
         if new == (self._times, self._series, self._status):
-            return  # drawing is the costly part: an idle gateway's chart changes once per step
+            return  # an idle gateway's chart changes once per step at most
         self._times, self._series, self._status = new
-        self._draw()
+        self._version += 1
         self.refresh()
 
-    def render(self) -> RenderResult:
-        # Plotext rebuilds the whole canvas on every render, and Textual renders on every layout
-        # refresh: reuse the last drawing while size, data and theme are the same.
+    @property
+    def series(self) -> tuple[Series, ...]:
+        return self._series
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def render_line(self, y: int) -> Strip:
         key = (self.size.width, self.size.height, self._version, self.app.theme)
         if self._cache is None or self._cache[0] != key:
-            self._cache = (key, super().render())
-        return self._cache[1]
+            self._cache = (key, self._draw(self.size.width, self.size.height))
+        lines = self._cache[1]
+        return lines[y] if 0 <= y < len(lines) else Strip.blank(self.size.width, self.rich_style)
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._draw())
-        self._draw()
+    # -- drawing ---------------------------------------------------------------------------------
 
-    def _rgb(self, key: str) -> tuple[int, int, int]:
+    def _style(self, variable: str, *, bold: bool = False, dim: bool = False) -> Style:
         variables = self.app.theme_variables
-        value = variables.get(COLOR_VARIABLES.get(key, "foreground")) or variables.get("foreground", "white")
-        return Color.parse(value).rgb
+        value = variables.get(variable) or variables.get("foreground") or "white"
+        return self.rich_style + Style(color=Color.parse(value).rich_color, bold=bold, dim=dim)
 
-    def _draw(self) -> None:
-        self._version += 1
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        title = self.chart_title if self._status == "ok" else f"{self.chart_title} — {self._status}"
-        plt.title(title)
-        plt.ylabel(self.unit)
-        end = self._times[-1] if self._times else 0.0
-        drawn = False
-        for s in self._series:
-            points = [(t - end, v) for t, v in zip(self._times, s.values, strict=False) if v is not None]
-            if not points:
-                continue
-            xs, ys = zip(*points, strict=True)
-            plt.plot(list(xs), list(ys), label=s.label, color=self._rgb(s.key), marker=self.MARKER)
-            drawn = True
-        if self._times:
-            ticks, labels = clock_ticks(self._times)
-            plt.xticks(ticks, labels)
-            plt.xlim(self._times[0] - end, 0)
-        if not drawn:
-            plt.ylim(0, 1)
+    def _draw(self, width: int, height: int) -> list[Strip]:
+        base = self.rich_style
+        text = self._style("foreground")
+        muted = self._style("foreground", dim=True)
+        colours = [self._style(COLOR_VARIABLES.get(s.key, "foreground")) for s in self._series]
+        # Title line: "Responses (req/s)  ━ requests/s  ━ 2xx responses/s" or the missing data's reason.
+        head = [Segment(f"{self.chart_title} ({self.unit})", self._style("foreground", bold=True))]
+        if self._status != "ok":
+            head.append(Segment(f"  {self._status}", self._style("warning")))
         else:
-            plt.ylim(0, None)
+            for s, style in zip(self._series, colours, strict=True):
+                head += [Segment("  ━ ", style), Segment(s.label, text)]
+        lines = [Strip(head).adjust_cell_length(width, base)]
+        plot_h = max(1, height - 2)
+        values = [v for s in self._series for v in s.values if v is not None]
+        top = nice_ceiling(max(values)) if values else 1.0
+        labels = {0: format_value(top), plot_h // 2: format_value(top / 2), plot_h - 1: "0"}
+        label_w = max(len(v) for v in labels.values())
+        canvas = BrailleCanvas(max(1, width - label_w - 2), plot_h)
+        n = len(self._times)
+        for index, s in enumerate(self._series):
+            points = [
+                None
+                if v is None
+                else (
+                    round(i * (canvas.dots_x - 1) / max(1, n - 1)),
+                    round(min(v, top) / top * (canvas.dots_y - 1)),
+                )
+                for i, v in enumerate(s.values[:n])
+            ]
+            canvas.polyline(points, index)
+        for r, cells in enumerate(canvas.rows()):
+            axis = f"{labels[r]:>{label_w}} ┤" if r in labels else f"{'':>{label_w}} │"
+            segments = [Segment(axis, muted)]
+            run, run_colour = "", -2
+            for char, colour in cells:
+                if colour != run_colour and run:
+                    segments.append(Segment(run, colours[run_colour] if run_colour >= 0 else base))
+                    run = ""
+                run_colour = colour
+                run += char
+            if run:
+                segments.append(Segment(run, colours[run_colour] if run_colour >= 0 else base))
+            lines.append(Strip(segments).adjust_cell_length(width, base))
+        if not values:
+            message = "no data" if self._status == "ok" else ""
+            if message and len(lines) > 1 + plot_h // 2:
+                pad = label_w + 2 + max(0, (canvas.width - len(message)) // 2)
+                lines[1 + plot_h // 2] = Strip(
+                    [Segment(" " * pad), Segment(message, muted)]
+                ).adjust_cell_length(width, base)
+        # Time axis: start, middle and end of the window under the plot.
+        stamps = clock_labels(self._times)
+        footer = [" "] * width
+        if stamps:
+            left = label_w + 2
+            positions = (left, left + (canvas.width - len(stamps[1])) // 2, width - len(stamps[-1]))
+            for pos, stamp in zip(positions, stamps, strict=False):
+                for i, ch in enumerate(stamp):
+                    if 0 <= pos + i < width:
+                        footer[pos + i] = ch
+        lines.append(Strip([Segment("".join(footer), muted)]).adjust_cell_length(width, base))
+        return lines[:height]
