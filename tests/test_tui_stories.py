@@ -356,7 +356,7 @@ async def test_gateway_going_away_mid_edit_keeps_the_edit(native_gateway: Native
         assert "unreachable" in str(form.query_one("#banner", Static).render())
         assert form.query_one("#apply", Button).disabled
         assert form.query_one("#weight-1", Input).value == edited
-        assert "connection lost" in visible_text(app)
+        await wait_until(pilot, lambda: "The gateway is unreachable" in visible_text(app))
 
         gw.restart()
         await wait_until(pilot, lambda: app.connection.status == "connected", seconds=30)

@@ -132,6 +132,10 @@ async def test_lost_connection_shows_and_comes_back() -> None:
             if app.connection.status == "lost":
                 break
         assert app.connection.status == "lost" and "down" in app.connection.reason
+        for _ in range(50):  # the status line shows it on the next repaint
+            if "connection lost" in visible_text(app):
+                break
+            await pilot.pause(0.05)
         assert "connection lost" in visible_text(app)
         connector.down = False
         for _ in range(100):
