@@ -12,8 +12,8 @@ raised as the ``connectors.errors`` tree; nothing here prints or logs secrets.
 from __future__ import annotations
 
 import getpass
+import os
 import time
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -233,7 +233,7 @@ class Connector(ABC):
         version = self._apply(plan)
         verification = self.verify(plan)
         entry = HistoryEntry(
-            id=uuid.uuid4().hex[:12],
+            id=os.urandom(6).hex(),
             time=time.time(),
             user=self.user,
             gateway=self.info().title,
@@ -293,7 +293,7 @@ class Connector(ABC):
 
     @staticmethod
     def new_plan_id() -> str:
-        return uuid.uuid4().hex[:12]
+        return os.urandom(6).hex()
 
     @staticmethod
     def describe(changes: Sequence[RouteChange]) -> str:
