@@ -303,6 +303,15 @@ class NativeConnector(Connector):
                 return f"http://{address}"
         raise NotFound(f"no listener named {name!r}")
 
+    def traffic_url(self, route: Route) -> tuple[str, str] | None:
+        """The route's listener URL and a Host header its virtual host answers to."""
+        base = self.listener_url(route.listener)
+        host = next((h for h in route.hosts if "*" not in h), None)
+        if host is None:
+            wildcard = next((h for h in route.hosts if h.startswith("*.")), None)
+            host = f"www{wildcard[1:]}" if wildcard else base.removeprefix("http://")
+        return base, host
+
     # -- reading --------------------------------------------------------------------------------
 
     def _current(self) -> ConfigFile:
