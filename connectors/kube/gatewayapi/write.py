@@ -8,6 +8,7 @@ import re
 from ...errors import Problem
 from ...model import Cors, Route
 from ..connector import Binding
+from ..cors_fields import cors_fields as shared_cors_fields
 from ..resources import JsonDict
 from ..store import Workspace
 from .read import backend_name, cors_from_filter, filter_of
@@ -70,30 +71,9 @@ def filter_problems(cors: Cors, path: str) -> list[Problem]:
 
 def cors_fields(old: JsonDict, current: Cors, wanted: Cors, *, max_age: object) -> JsonDict:
     """``old`` with the fields that differ in meaning replaced (shared by the filter and the policy)."""
-    new = dict(old)
-    if current.allow_origins != wanted.allow_origins:
-        new["allowOrigins"] = [o.value for o in wanted.allow_origins]
-    for key, attr in (
-        ("allowMethods", "allow_methods"),
-        ("allowHeaders", "allow_headers"),
-        ("exposeHeaders", "expose_headers"),
-    ):
-        if getattr(current, attr) != getattr(wanted, attr):
-            if getattr(wanted, attr):
-                new[key] = list(getattr(wanted, attr))
-            else:
-                new.pop(key, None)
-    if current.max_age != wanted.max_age:
-        if wanted.max_age is None:
-            new.pop("maxAge", None)
-        else:
-            new["maxAge"] = max_age
-    if current.allow_credentials != wanted.allow_credentials:
-        if wanted.allow_credentials:
-            new["allowCredentials"] = True
-        else:
-            new.pop("allowCredentials", None)
-    return new
+    return shared_cors_fields(
+        old, current, wanted, origins=[o.value for o in wanted.allow_origins], max_age=max_age
+    )
 
 
 def set_cors_filter(ws: Workspace, binding: Binding, wanted: Cors | None) -> None:

@@ -21,6 +21,7 @@ from ...errors import Problem, ValidationError
 from ...model import Cors, RateLimit, Route
 from ...model.durations import envoy_duration
 from ..connector import Binding
+from ..cors_fields import cors_fields
 from ..durations import k8s_duration
 from ..objects import MANAGED_BY_LABEL, MANAGER, is_ours
 from ..resources import JsonDict, ObjKey, Resource
@@ -70,30 +71,16 @@ def set_cors(ws: Workspace, binding: Binding, wanted: Cors | None) -> None:
     old = http.get("corsPolicy") if isinstance(http.get("corsPolicy"), dict) else {}
     assert isinstance(old, dict)
     current = cors(old) or Cors()
-    new = dict(old)  # fields the model does not know (unmatchedPreflights...) stay
-    if current.allow_origins != wanted.allow_origins:
-        new.pop("allowOrigin", None)  # deprecated spelling: rewritten as allowOrigins
-        new["allowOrigins"] = [_origin(o) for o in wanted.allow_origins]
-    for key, attr in (
-        ("allowMethods", "allow_methods"),
-        ("allowHeaders", "allow_headers"),
-        ("exposeHeaders", "expose_headers"),
-    ):
-        if getattr(current, attr) != getattr(wanted, attr):
-            if getattr(wanted, attr):
-                new[key] = list(getattr(wanted, attr))
-            else:
-                new.pop(key, None)
-    if current.max_age != wanted.max_age:
-        if wanted.max_age is None:
-            new.pop("maxAge", None)
-        else:
-            new["maxAge"] = k8s_duration(wanted.max_age)
-    if current.allow_credentials != wanted.allow_credentials:
-        if wanted.allow_credentials:
-            new["allowCredentials"] = True
-        else:
-            new.pop("allowCredentials", None)
+    # Fields the model does not know (unmatchedPreflights...) stay; the deprecated allowOrigin is
+    # rewritten as allowOrigins.
+    new = cors_fields(
+        old,
+        current,
+        wanted,
+        origins=[_origin(o) for o in wanted.allow_origins],
+        max_age=k8s_duration(wanted.max_age) if wanted.max_age is not None else None,
+        replaces=("allowOrigin",),
+    )
     http["corsPolicy"] = new
 
 
