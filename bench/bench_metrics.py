@@ -221,8 +221,16 @@ def bench_idle(gw: NativeConnector, state_root: Path, seconds: float, prometheus
             routes_view = cpu_percent(
                 pid, seconds
             )  # the console's own baseline: the routes view polling every second
-            subprocess.run(["tmux", "send-keys", "-t", session, ":charts shop", "Enter"], check=True)
+            subprocess.run(["tmux", "send-keys", "-t", session, ":"], check=True)
+            time.sleep(1)  # the prompt opens before the command is typed into it
+            subprocess.run(["tmux", "send-keys", "-t", session, "charts shop", "Enter"], check=True)
             time.sleep(4)
+            pane = subprocess.run(
+                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+            )
+            if "Responses (req/s)" not in pane.stdout:
+                print(f"   {label}: the charts did not open:\n{pane.stdout.strip()}")
+                continue
             charts_view = cpu_percent(pid, seconds)
             print(
                 f"   {label:11s}: charts open {charts_view:5.2f} % of one core (goal < 3 %); "
