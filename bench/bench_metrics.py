@@ -158,6 +158,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# A tmux server of our own: other tools' ``tmux kill-server`` cannot end the measured console.
+TMUX = ["tmux", "-L", f"bench-metrics-{os.getpid()}"]
+
+
 def cpu_percent(pid: int, seconds: float) -> float:
     c0, t0 = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
@@ -185,7 +189,7 @@ def bench_idle(gw: NativeConnector, state_root: Path, seconds: float, prometheus
         )
         out = subprocess.run(
             [
-                "tmux",
+                *TMUX,
                 "new-session",
                 "-d",
                 "-P",
@@ -211,7 +215,7 @@ def bench_idle(gw: NativeConnector, state_root: Path, seconds: float, prometheus
                 ["pgrep", "-P", str(shell)], capture_output=True, text=True
             ).stdout.split()
             pane = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+                [*TMUX, "capture-pane", "-p", "-t", session], capture_output=True, text=True
             )
             if not children or "sleep" in Path(f"/proc/{children[0]}/cmdline").read_text():
                 print(f"   {label}: the console did not start:\n{pane.stdout.strip()}")
@@ -221,12 +225,12 @@ def bench_idle(gw: NativeConnector, state_root: Path, seconds: float, prometheus
             routes_view = cpu_percent(
                 pid, seconds
             )  # the console's own baseline: the routes view polling every second
-            subprocess.run(["tmux", "send-keys", "-t", session, ":"], check=True)
+            subprocess.run([*TMUX, "send-keys", "-t", session, ":"], check=True)
             time.sleep(1)  # the prompt opens before the command is typed into it
-            subprocess.run(["tmux", "send-keys", "-t", session, "charts shop", "Enter"], check=True)
+            subprocess.run([*TMUX, "send-keys", "-t", session, "charts shop", "Enter"], check=True)
             time.sleep(4)
             pane = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+                [*TMUX, "capture-pane", "-p", "-t", session], capture_output=True, text=True
             )
             if "Responses (req/s)" not in pane.stdout:
                 print(f"   {label}: the charts did not open:\n{pane.stdout.strip()}")
@@ -237,7 +241,7 @@ def bench_idle(gw: NativeConnector, state_root: Path, seconds: float, prometheus
                 f"routes view alone {routes_view:5.2f} %"
             )
         finally:
-            subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+            subprocess.run([*TMUX, "kill-session", "-t", session], check=False)
 
 
 def bench_split(gw: NativeConnector, sources: dict[str, MetricsSource], steps: int) -> None:
