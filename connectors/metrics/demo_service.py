@@ -33,7 +33,10 @@ class PrometheusService(Service):
             return
         admin = urlsplit(ctx.connector.admin_url)
         process = PrometheusProcess(
-            [f"{admin.hostname}:{admin.port}"], scrape_interval=self.scrape_interval, binary=binary
+            [f"{admin.hostname}:{admin.port}"],
+            scrape_interval=self.scrape_interval,
+            binary=binary,
+            directory=ctx.state_dir / "prometheus",
         )
         try:
             ctx.prometheus_url = process.start()

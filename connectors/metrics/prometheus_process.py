@@ -61,13 +61,20 @@ class PrometheusProcess:
         binary: str | None = None,
         port: int | None = None,
         owned: bool = True,
+        directory: Path | None = None,
     ) -> None:
         self.binary = binary or find_prometheus()
         self.scrape_interval = scrape_interval
         self.metrics_path = metrics_path
         self.labels = dict(labels or {})
         self.port = port or free_port()
-        self._dir = Path(tempfile.mkdtemp(prefix="gatewayctl-prometheus-"))
+        # Config and data: under ``directory`` (e.g. the demo's state dir, so nothing is left in /tmp
+        # even when the demo is killed) or a temp dir of its own.
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._dir = directory
+        else:
+            self._dir = Path(tempfile.mkdtemp(prefix="gatewayctl-prometheus-"))
         self._targets = list(targets)
         self._proc: subprocess.Popen[bytes] | None = None
         # Owned: Prometheus dies with this process, even on SIGKILL (like the demo's Envoy).
