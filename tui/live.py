@@ -104,7 +104,11 @@ def _prometheus_source(url: str, connector: Connector) -> tuple[Any, str]:
     factory = _metrics_factory("prometheus_source")
     if factory is None:
         return None, "Prometheus metrics are not available yet; showing the gateway's own figures"
-    return factory(url, connector), ""
+    try:
+        return factory(url, connector), ""
+    except GatewayError as exc:
+        # A bad --prometheus must not leave the console without figures: fall back, and say why.
+        return None, f"Prometheus {url} unusable ({exc}); showing the gateway's own figures"
 
 
 def poll_once(connector: Connector, metrics: Any, *, want_routes: bool) -> PollResult:
