@@ -1,6 +1,6 @@
 """Per-client triage on cluster gateways: the gateway pods' JSON access logs, read over real HTTP from
-the Kubernetes API emulator (``pods/log`` with ``sinceSeconds``), ranked by 429s per client; a user
-without ``pods/log`` gets a clear reason."""
+the Kubernetes API emulator (``pods/log`` with ``sinceSeconds``) by the connectors' own reader, ranked
+by 429s per client. (A user without ``pods/log`` is covered in tests/test_kube_metrics.py.)"""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from typing import Any, cast
 import kubernetes
 import pytest
 
-from connectors.errors import MetricsError
+from connectors.kube.client import KubeClient
+from connectors.kube.gateway_logs import PodSet, read_lines
 from connectors.metrics import EnvoyFamily, PrometheusConfig, PrometheusSource
-from connectors.metrics.pod_logs import envoy_gateway_pods, istio_ingress_pods, log_reader, read_pod_logs
+from connectors.metrics.pod_logs import top_clients_in_lines
 from tests.kube_emulator.emulator import KubeEmulator
-from tests.kube_emulator.rbac import Rule
 
 NS = "envoy-gateway-system"
 
@@ -60,13 +60,17 @@ def _pod(name: str, gateway: str = "edge") -> dict[str, Any]:
         "spec": {
             "containers": [{"name": "envoy", "image": "envoyproxy/envoy"}, {"name": "shutdown-manager"}]
         },
+        "status": {"phase": "Running"},
     }
 
 
+EDGE_PODS = PodSet(NS, "gateway.envoyproxy.io/owning-gateway-name=edge", ("envoy",))
+
+
 @pytest.fixture
-def core(kube_emulator: KubeEmulator) -> Iterator[Any]:
+def kube(kube_emulator: KubeEmulator) -> Iterator[KubeClient]:
     client = kube_emulator.api_client()
-    yield kubernetes.client.CoreV1Api(client)
+    yield KubeClient(client, context="emulator", user="admin", server=kube_emulator.url)
     _close(client)
 
 
@@ -74,7 +78,7 @@ KEY = "sk_live_51HxQ2kLmN3pQrStUvWxYz0123456789"
 
 
 def test_top_refused_clients_come_from_every_gateway_pod_within_the_window(
-    kube_emulator: KubeEmulator, core: Any
+    kube_emulator: KubeEmulator, kube: KubeClient
 ) -> None:
     for pod in ("edge-a", "edge-b", "other-gw"):
         kube_emulator.put_object(_pod(pod, "other" if pod == "other-gw" else "edge"))
@@ -107,13 +111,13 @@ def test_top_refused_clients_come_from_every_gateway_pod_within_the_window(
     kube_emulator.set_pod_logs(
         NS, "other-gw", [(now, _eg_line(429, "10.9.9.9", flags="RL"))], container="envoy"
     )
-    lines = read_pod_logs(core, envoy_gateway_pods("edge"), since_s=600)
+    lines = read_lines(kube, [[EDGE_PODS]], since_s=600)
     assert len(lines) == 5 + 9 + 1 + 2 + 4 + 1
     # The Prometheus source asks the connector's reader for the lines (no Prometheus needed for that).
     source = PrometheusSource(
         PrometheusConfig("http://127.0.0.1:9"),
         EnvoyFamily(),
-        log_lines=log_reader(core, envoy_gateway_pods("edge")),
+        log_lines=lambda since_s: read_lines(kube, [[EDGE_PODS]], since_s),
     )
     try:
         assert source.top_limited_clients("shop/storefront", "source", 600) == [
@@ -128,24 +132,9 @@ def test_top_refused_clients_come_from_every_gateway_pod_within_the_window(
         source.close()
 
 
-def test_a_user_without_pods_log_gets_a_clear_reason(kube_emulator: KubeEmulator) -> None:
-    kube_emulator.put_object(_pod("edge-a"))
-    kube_emulator.add_user(
-        "viewer",
-        token="viewer-token",
-        rules=(Rule(verbs=("get", "list"), api_groups=("",), resources=("pods",)),),
-    )
-    client = kube_emulator.api_client("viewer")
-    try:
-        with pytest.raises(
-            MetricsError, match="not allowed to read the gateway pods' logs in envoy-gateway-system"
-        ):
-            read_pod_logs(kubernetes.client.CoreV1Api(client), envoy_gateway_pods("edge"), since_s=300)
-    finally:
-        _close(client)
-
-
-def test_istio_ingress_pods_are_read_from_the_proxy_container(kube_emulator: KubeEmulator, core: Any) -> None:
+def test_istio_ingress_pods_are_read_from_the_proxy_container(
+    kube_emulator: KubeEmulator, kube: KubeClient
+) -> None:
     kube_emulator.put_object(
         {
             "apiVersion": "v1",
@@ -156,6 +145,7 @@ def test_istio_ingress_pods_are_read_from_the_proxy_container(kube_emulator: Kub
                 "labels": {"istio": "ingressgateway"},
             },
             "spec": {"containers": [{"name": "istio-proxy", "image": "istio/proxyv2"}]},
+            "status": {"phase": "Running"},
         }
     )
     line = json.dumps(
@@ -168,7 +158,5 @@ def test_istio_ingress_pods_are_read_from_the_proxy_container(kube_emulator: Kub
         }
     )
     kube_emulator.set_pod_logs("istio-system", "ingress-1", [line, line], container="istio-proxy")
-    lines = read_pod_logs(core, istio_ingress_pods(), since_s=60)
-    from connectors.metrics.pod_logs import top_clients_in_lines
-
+    lines = read_lines(kube, [[PodSet("istio-system", "istio=ingressgateway", ("istio-proxy",))]], since_s=60)
     assert top_clients_in_lines(lines, "reviews-v2") == [("10.1.1.1", 2)]
