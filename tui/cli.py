@@ -268,6 +268,12 @@ def _run_plan(args: argparse.Namespace, conn: Connector, plan: Plan) -> int:
     if args.dry_run:
         _out("Dry run: nothing applied.")
         return 0
+    if args.export:
+        # For GitOps review: write the planned objects instead of applying them.
+        for path in conn.export(plan, Path(args.export)):
+            _out(f"Wrote {path}")
+        _out("Exported: nothing applied.")
+        return 0
     result = conn.apply(plan)
     _print_result(result)
     if not result.verification.ok:
@@ -277,7 +283,7 @@ def _run_plan(args: argparse.Namespace, conn: Connector, plan: Plan) -> int:
 
 def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, route: Route) -> int:
     caps = conn.capabilities()
-    if not caps.can(kind) and not args.dry_run:
+    if not caps.can(kind) and not (args.dry_run or args.export):
         raise PermissionDenied(caps.why_not(kind))
     return _run_plan(args, conn, conn.plan([route]))
 
@@ -661,6 +667,12 @@ def _change_options() -> _Parser:
     p = _Parser(add_help=False)
     p.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
     p.add_argument("--show-native", action="store_true", help="also print the diff of the native objects")
+    p.add_argument(
+        "--export",
+        metavar="PATH",
+        help="write the planned objects as kubectl-applyable YAML to PATH (a file, or a directory) "
+        "instead of applying them (Kubernetes gateways)",
+    )
     return p
 
 
