@@ -8,6 +8,8 @@ success, None otherwise.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -48,6 +50,7 @@ class DiffScreen(ConsoleModal):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Cancel"),
         Binding("a,ctrl+s", "confirm", "Apply"),
+        Binding("x", "export", "Export"),
     ]
 
     def __init__(self, plan: Plan, *, heading: str = "Review the change", apply: bool = True) -> None:
@@ -57,9 +60,11 @@ class DiffScreen(ConsoleModal):
         self.can_apply = apply and not plan.is_empty
         self.state = "review"  # review -> applying -> done
         self.result: ApplyResult | None = None
+        self.can_export = False  # known once mounted: from the capabilities read when connecting
 
     def compose(self) -> ComposeResult:
         plan = self.plan
+        self.can_export = not plan.is_empty and self.console.capabilities.can_export
         with Vertical(id="dialog"):
             yield Static(self.heading, id="heading")
             description = (
@@ -80,6 +85,8 @@ class DiffScreen(ConsoleModal):
             yield Static("", id="outcome")
             with Horizontal(id="buttons"):
                 yield Button("Apply (a)", id="confirm", variant="warning", disabled=not self.can_apply)
+                if self.can_export:
+                    yield Button("Export for review (x)", id="export")
                 yield Button("Cancel (esc)", id="cancel")
 
     def _native(self) -> Content:
@@ -99,6 +106,8 @@ class DiffScreen(ConsoleModal):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "confirm":
             self.action_confirm()
+        elif event.button.id == "export":
+            self.action_export()
         else:
             self.action_close()
 
@@ -128,6 +137,28 @@ class DiffScreen(ConsoleModal):
             exit_on_error=False,
         )
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export":
+            return self.can_export
+        return True
+
+    def action_export(self) -> None:
+        """Write the planned objects as kubectl-applyable YAML (GitOps review) instead of applying."""
+        connector = self.console.connector
+        if self.state != "review" or not self.can_export or connector is None:
+            return
+        target = Path.cwd() / "gatewayctl-export" / time.strftime("%Y%m%d-%H%M%S")
+        plan = self.plan
+        self._outcome(Content.styled(f"Exporting to {target}…", "$text-muted"))
+        self.run_worker(
+            lambda: connector.export(plan, target),
+            thread=True,
+            group="apply",
+            exclusive=True,
+            name="export",
+            exit_on_error=False,
+        )
+
     def _outcome(self, content: Content) -> None:
         outcome = self.query_one("#outcome", Static)
         outcome.update(content)
@@ -142,6 +173,14 @@ class DiffScreen(ConsoleModal):
         cancel.focus()
 
     def worker_succeeded(self, name: str, result: Any) -> None:
+        if name == "export":
+            paths = "\n".join(f"  • {p}" for p in result)
+            self._outcome(
+                Content.styled("✔ Exported for review (nothing applied):", "bold $text-success")
+                + Content("\n" + paths)
+            )
+            self.notify(f"{len(result)} file(s) written", title="Exported")
+            return
         if name != "apply" or not isinstance(result, ApplyResult):
             return
         self.result = result
@@ -165,6 +204,10 @@ class DiffScreen(ConsoleModal):
         self.notify(result.plan.description, title="Applied" if verification.ok else "Applied, not verified")
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name == "export":
+            title, message = error_text(error)
+            self._outcome(Content.styled(f"✖ {title}: {message}", "bold $text-error"))
+            return isinstance(error, GatewayError)
         if name != "apply":
             return False
         title, message = error_text(error)
