@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import threading
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,7 +47,7 @@ from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_ch
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
 from .rbac import Access
 from .readback import read_back
-from .resources import ObjKey, Resource
+from .resources import JsonDict, ObjKey, Resource
 from .store import Store, Workspace
 
 if TYPE_CHECKING:
@@ -104,6 +104,28 @@ def unique_names(candidates: list[tuple[str, str]]) -> list[str]:
         seen.add(name)
         out.append(name)
     return out
+
+
+def route_entries(objects: Iterable[JsonDict], list_key: str) -> list[tuple[JsonDict, int, JsonDict, str]]:
+    """One model route per entry of ``spec[list_key]`` (a VirtualService's ``http[]``, an HTTPRoute's
+    ``rules[]``): (object, index, entry, route name), named by the entry's own name, else
+    ``<object>-<index>``, qualified where two would collide."""
+    entries = [
+        (obj, i, entry)
+        for obj in objects
+        for i, entry in enumerate((obj.get("spec") or {}).get(list_key) or [])
+        if isinstance(entry, dict)
+    ]
+    names = unique_names(
+        [
+            (
+                str(entry.get("name") or f"{obj['metadata']['name']}-{i}"),
+                f"{obj['metadata']['name']}-{entry.get('name') or i}",
+            )
+            for obj, i, entry in entries
+        ]
+    )
+    return [(obj, i, entry, name) for (obj, i, entry), name in zip(entries, names, strict=True)]
 
 
 def _safe(part: str) -> str:

@@ -30,7 +30,7 @@ from ...model import (
     WeightedBackend,
 )
 from ...model.durations import parse_duration
-from ..connector import Binding, Modelled, unique_names
+from ..connector import Binding, Modelled, route_entries
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
 
@@ -358,22 +358,8 @@ class PolicyIndex:
 def model(store: Store, kinds: GatewayApiKinds, namespace: str, only: set[ObjKey] | None = None) -> Modelled:
     traffic = PolicyIndex(store, kinds.backend_traffic_policy, namespace)
     security = PolicyIndex(store, kinds.security_policy, namespace)
-    entries: list[tuple[JsonDict, int, JsonDict]] = []
-    for obj in store.of(kinds.http_route, namespace):
-        for i, rule in enumerate((obj.get("spec") or {}).get("rules") or []):
-            if isinstance(rule, dict):
-                entries.append((obj, i, rule))
-    names = unique_names(
-        [
-            (
-                str(rule.get("name") or f"{obj['metadata']['name']}-{i}"),
-                f"{obj['metadata']['name']}-{rule.get('name') or i}",
-            )
-            for obj, i, rule in entries
-        ]
-    )
     out = Modelled()
-    for (obj, i, rule), name in zip(entries, names, strict=True):
+    for obj, i, rule, name in route_entries(store.of(kinds.http_route, namespace), "rules"):
         key = ObjKey.for_object(kinds.http_route, obj)
         if only is not None and key not in only:
             continue

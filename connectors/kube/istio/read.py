@@ -25,7 +25,7 @@ from ...model import (
     StringMatch,
     WeightedBackend,
 )
-from ..connector import Binding, Modelled, unique_names
+from ..connector import Binding, Modelled, route_entries
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
 from .common import (
@@ -244,25 +244,11 @@ def model(
     for dr in store.of(kinds.destination_rule, namespace):
         host = str((dr.get("spec") or {}).get("host") or "")
         rules.setdefault(short_host(host), dr)
-    entries: list[tuple[JsonDict, int, JsonDict]] = []
-    for vs in store.of(kinds.virtual_service, namespace):
-        for i, http in enumerate((vs.get("spec") or {}).get("http") or []):
-            if isinstance(http, dict):
-                entries.append((vs, i, http))
-    names = unique_names(
-        [
-            (
-                str(http.get("name") or f"{vs['metadata']['name']}-{i}"),
-                f"{vs['metadata']['name']}-{http.get('name') or i}",
-            )
-            for vs, i, http in entries
-        ]
-    )
     patches = limit_patches(store, kinds.envoy_filter, root)
     request_auths = store.of(kinds.request_authentication)
     authz = store.of(kinds.authorization_policy)
     out = Modelled()
-    for (vs, i, http), name in zip(entries, names, strict=True):
+    for vs, i, http, name in route_entries(store.of(kinds.virtual_service, namespace), "http"):
         key = ObjKey.for_object(kinds.virtual_service, vs)
         if only is not None and key not in only:
             continue
