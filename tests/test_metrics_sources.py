@@ -125,10 +125,14 @@ def test_charts_show_each_scope_with_units_and_the_limited_stretch(
     backend = source.series(Scope("canary", "v2"), 300)
     assert backend.ok and max(v or 0 for v in backend.values("rps")) > 0
     assert max(v or 0 for v in backend.values("limited")) == 0
+    recent = source.series(GATEWAY, 300)
+    assert recent.ok and max(v or 0 for v in recent.values("rps")) > 0
+    # The hour view has 30 s steps and Prometheus fills only completed ones, so whether this test's
+    # few seconds of traffic show there yet depends on the clock: check its shape, not its last point.
     whole = source.series(GATEWAY, 3600)
-    assert whole.ok and whole.step_s == 30
-    assert max(v or 0 for v in whole.values("rps")) > 0
-    assert all(v is None or v >= 0 for s in (*route.series, *whole.series) for v in s.values)
+    assert whole.step_s == 30
+    assert whole.ok or "has no" in whole.status, whole.status  # a fresh Prometheus: no completed step yet
+    assert all(v is None or v >= 0 for s in (*route.series, *recent.series, *whole.series) for v in s.values)
 
 
 def test_envoy_restart_resets_counters_without_negative_rates(
