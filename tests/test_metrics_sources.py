@@ -6,6 +6,7 @@ the Envoy admin source (no Prometheus) and with a real Prometheus scraping Envoy
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 
@@ -110,14 +111,18 @@ def test_charts_show_each_scope_with_units_and_the_limited_stretch(
     time.sleep(3 - time.time() % 3 + 0.05)  # start on a chart step (3 s in a 5 minute window)
     before, started = counter_sum(gw.admin_url, LIMITED), time.time()
     with Traffic(gw.listener_url(), "limited.test", 10), Traffic(gw.listener_url(), "canary.test", 20):
-        time.sleep(4)
+        time.sleep(7)  # covers at least one whole 3 s step in the steady state (bucket already empty)
     refused = counter_sum(gw.admin_url, LIMITED) - before
-    time.sleep(2.5)  # last log flush and scrape
+    # Wait until every step that can hold this traffic's refusals (log flush and polls lag ~2 s) is
+    # complete: a running step's rate is over the part of it seen so far.
+    time.sleep(math.ceil((time.time() + 2) / 3) * 3 - time.time() + 0.3)
     route = source.series(Scope("limited"), 300)
     assert route.ok, route.status
     assert {s.key for s in route.series} >= {"rps", "2xx", "4xx", "5xx", "limited", "p50", "p95", "p99"}
     assert route.get("p99").unit == "ms" and route.get("rps").unit == "req/s"  # type: ignore[union-attr]
-    since = [v for t, v in zip(route.times, route.values("limited"), strict=True) if t > started]
+    # Points are step *end* times; the last step is still running (its rate is over the part seen so far).
+    asked = time.time()
+    since = [v for t, v in zip(route.times, route.values("limited"), strict=True) if started < t <= asked]
     assert max(v for v in since if v is not None) == pytest.approx(10, rel=0.4)  # nearly all of 10/s refused
     if source.name == "envoy-admin":
         # Intervals add up exactly: the chart's 429s since the traffic began are Envoy's refusals.
