@@ -127,22 +127,17 @@ class PrometheusSource(MetricsSource):
     # -- queries ---------------------------------------------------------------------------------
 
     def _query(self, promql: str) -> Result:
-        try:
-            return list(self._prom.custom_query(promql))
-        except (
-            PrometheusApiClientException,
-            requests.RequestException,
-            ValueError,
-            KeyError,
-            TypeError,
-        ) as exc:
-            raise MetricsError(describe_failure(exc, self.url, self.config.timeout)) from exc
+        return self._ask(lambda: self._prom.custom_query(promql))
 
     def _range(self, promql: str, times: tuple[float, ...], step: float) -> Result:
         start = datetime.fromtimestamp(times[0], UTC)
         end = datetime.fromtimestamp(times[-1], UTC)
+        return self._ask(lambda: self._prom.custom_query_range(promql, start, end, f"{step:g}s"))
+
+    def _ask(self, query: Callable[[], Any]) -> Result:
+        """Run one Prometheus API call; every way it can fail becomes one MetricsError that says why."""
         try:
-            return list(self._prom.custom_query_range(promql, start, end, f"{step:g}s"))
+            return list(query())
         except (
             PrometheusApiClientException,
             requests.RequestException,
