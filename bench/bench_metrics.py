@@ -14,7 +14,7 @@ traffic through it (2xx, 5xx from a flaky backend, 429s from a rate-limited rout
    (its last step) and the canary view's observed split show the new split within 10 points, per
    source. Goal: within two scrape intervals (2 s).
 
-    .venv/bin/python bench/bench_metrics.py [--refreshes 30] [--idle 30] [--steps 6]
+    .venv/bin/python bench/bench_metrics.py [--refreshes 30] [--idle 30] [--steps 6] [--parts 1,2,3]
 """
 
 from __future__ import annotations
@@ -306,7 +306,11 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=30)
     parser.add_argument("--idle", type=float, default=30.0)
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument(
+        "--parts", default="1,2,3", help="which parts to run, e.g. 3 for the weight step alone"
+    )
     args = parser.parse_args()
+    parts = {p.strip() for p in args.parts.split(",")}
 
     root = Path(tempfile.mkdtemp(prefix="bench-metrics-"))
     os.environ["GATEWAYCTL_STATE_DIR"] = str(root)
@@ -336,10 +340,13 @@ def main() -> None:
         print(f"gateway {gw.listener_url()}  admin {gw.admin_url}  prometheus {prom.url if prom else '-'}")
         with Load(gw.listener_url(), {"shop.bench": 40.0, "api.bench": 30.0}):
             time.sleep(8)
-            bench_queries(sources, args.refreshes)
-            bench_frames(gw, args.refreshes)
-            bench_split(gw, sources, args.steps)
-        bench_idle(gw, root, args.idle, prom.url if prom else None)
+            if "1" in parts:
+                bench_queries(sources, args.refreshes)
+                bench_frames(gw, args.refreshes)
+            if "3" in parts:
+                bench_split(gw, sources, args.steps)
+        if "2" in parts:
+            bench_idle(gw, root, args.idle, prom.url if prom else None)
     finally:
         for s in sources.values():
             s.close()
