@@ -5,8 +5,8 @@ which times from ``Popen`` to the child's ``frame`` line (Textual's Ready event:
 on screen and keys are accepted) and to its ``rows`` line (the routes table holds every route: rows
 are filled by a worker after the first frame, so 10,000 routes do not delay it). The same is done
 for a bare Textual hello-world in the same run, and the console's figures are printed as a ratio
-to it. The gateway is the in-memory test connector; its routes are built in the worker, like a
-real connector reading its config.
+to it. The gateway is the in-memory test connector, handed over as an opener the way the CLI hands
+over a gateway: it is imported and its routes are built in the console's worker, after the first frame.
 
     .venv/bin/python bench/bench_tui_startup.py [--runs 7] [--sizes 10,10000]
 
@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,23 +47,17 @@ def child_hello() -> None:
     Hello().run(headless=True, size=HEADLESS_SIZE)
 
 
+def open_connector(routes: int) -> Any:
+    """The in-memory test connector with ``routes`` routes, opened like the CLI opens a gateway: in the
+    console's worker, after its first frame (its imports and the routes it builds are that worker's)."""
+    from tests.test_tui_support import StaticConnector, many_routes
+
+    return StaticConnector(many_routes(routes))
+
+
 def child_console(routes: int) -> None:
     sys.path.insert(0, str(ROOT))
-    from tests.test_tui_support import StaticConnector, many_routes
     from tui.app import ConsoleApp
-
-    class LazyConnector(StaticConnector):
-        """Builds its routes on first read (in the console's worker), like a connector loading a config."""
-
-        def __init__(self) -> None:
-            super().__init__(())
-            self._built = False
-
-        def list_routes(self) -> list[Any]:
-            if not self._built:
-                self.gateway = type(self.gateway)(self.gateway.name, many_routes(routes))
-                self._built = True
-            return super().list_routes()
 
     class Timed(ConsoleApp):
         def on_ready(self) -> None:
@@ -77,7 +72,7 @@ def child_console(routes: int) -> None:
             print("rows", flush=True)
             self.exit()
 
-    Timed(LazyConnector()).run(headless=True, size=HEADLESS_SIZE)
+    Timed(opener=partial(open_connector, routes)).run(headless=True, size=HEADLESS_SIZE)
 
 
 PYC_CACHE = tempfile.mkdtemp(prefix="bench-tui-pyc-")

@@ -18,13 +18,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from .audit import AuditLog
 from .errors import GatewayError, NothingToUndo, PermissionDenied
-from .history import HistoryEntry, HistoryStore
-from .model import Route, route_from_dict, route_to_dict
-from .model.diff import route_diff
+
+if TYPE_CHECKING:
+    # The console imports this module before its first frame; the model, history and audit modules
+    # are imported where they are used, once a gateway is being read or changed.
+    from .audit import AuditLog
+    from .history import HistoryEntry, HistoryStore
+    from .model import Route
 
 EditKind = Literal["weights", "rate_limit", "cors"]
 
@@ -52,6 +55,8 @@ READONLY = Capabilities(
 
 @dataclass(frozen=True)
 class GatewayInfo:
+    """Who and where a gateway is, as the status line and history name it."""
+
     kind: str  # "native", "istio", "envoygateway", "gatewayapi"
     name: str
     endpoint: str  # admin URL, or "context/namespace"
@@ -64,6 +69,8 @@ class GatewayInfo:
 
 @dataclass(frozen=True)
 class RouteChange:
+    """One route as it is and as the plan leaves it."""
+
     before: Route
     after: Route
 
@@ -78,6 +85,8 @@ class NativeChange:
 
 @dataclass(frozen=True)
 class Plan:
+    """A validated change, ready to show as a diff and to apply; ``payload`` is the connector's own."""
+
     id: str
     gateway: str
     changes: tuple[RouteChange, ...]
@@ -91,6 +100,8 @@ class Plan:
 
     @property
     def model_diff(self) -> str:
+        from .model.diff import route_diff
+
         return "".join(route_diff(c.before, c.after) for c in self.changes)
 
     @property
@@ -108,12 +119,16 @@ class Plan:
 
 @dataclass(frozen=True)
 class Verification:
+    """Whether the gateway serves what a plan wrote, with what was checked."""
+
     ok: bool
     details: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ApplyResult:
+    """An applied plan: its verification, its history entry and how long it took."""
+
     plan: Plan
     verification: Verification
     entry: HistoryEntry
@@ -229,6 +244,9 @@ class Connector(ABC):
         """Apply, verify, then record in history and the audit log. The one path for every change."""
         if self.readonly:
             raise PermissionDenied("read-only mode: changes are refused (started with --readonly)")
+        from .history import HistoryEntry
+        from .model import route_to_dict
+
         started = time.monotonic()
         version = self._apply(plan)
         verification = self.verify(plan)
@@ -264,6 +282,8 @@ class Connector(ABC):
         entry = self._history.last_undoable()
         if entry is None:
             raise NothingToUndo("no applied change left to undo")
+        from .model import route_from_dict, route_to_dict
+
         restored = [route_from_dict(d) for d in entry.before]
         current = {r.name: r for r in self.list_routes()}
         warnings = []

@@ -1,4 +1,4 @@
-"""Where the tool keeps its files: XDG state and config directories, overridable for tests."""
+"""Where the tool keeps its files: XDG state, config and cache directories, overridable for tests."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ def config_dir() -> Path:
     if explicit := os.environ.get("GATEWAYCTL_CONFIG_DIR"):
         return Path(explicit)
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / APP
+
+
+def cache_dir() -> Path:
+    """``$GATEWAYCTL_CACHE_DIR`` or ``$XDG_CACHE_HOME/gatewayctl-tui`` (default ~/.cache/...): files that
+    can be deleted at any time and are rebuilt."""
+    if explicit := os.environ.get("GATEWAYCTL_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / APP
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from connectors.errors import NotFound
 from connectors.metrics.types import RouteStats
 from connectors.model import WeightedBackend
 from tests.test_tui_support import (
@@ -143,3 +144,32 @@ async def test_lost_connection_shows_and_comes_back() -> None:
             if app.connection.summary == "connected":
                 break
         assert app.connection.summary == "connected", "it reconnects by itself (backoff)"
+
+
+async def test_the_console_opens_before_the_gateway_and_retries_a_failed_open() -> None:
+    """The CLI hands the console an opener: the first frame never waits for the gateway, a gateway that
+    cannot be opened is shown with its reason and retried, and the console closes what it opened."""
+    opened: list[StaticConnector] = []
+
+    def opener() -> StaticConnector:
+        if not opened and not failures:
+            failures.append(1)
+            raise NotFound("no native gateway named 'edge'")
+        opened.append(StaticConnector(sample_routes()))
+        return opened[-1]
+
+    failures: list[int] = []
+    app = ConsoleApp(opener=opener)
+    async with app.run_test(size=(140, 30)) as pilot:
+        assert isinstance(app.screen, RoutesScreen), "the routes view is up before any gateway answers"
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.connection.status == "lost":
+                break
+        assert "no native gateway named 'edge'" in app.connection.reason
+        assert any("no native gateway" in n.message for n in app._notifications), "said once, as a toast"
+        await pilot.press("ctrl+r")  # retry now instead of after the backoff
+        table = await _loaded(pilot)
+        assert app.connection.summary == "connected"
+        assert table.total_count == len(sample_routes())
+    assert len(opened) == 1 and opened[0].closed, "the console closes the gateway it opened"

@@ -3,6 +3,7 @@ classifying probe answers. Fast, no gateway."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -99,6 +100,39 @@ def test_settings_report_unknown_keys_and_bad_values_and_keep_the_rest(
     assert "colour: red" in (tmp_path / "console.yaml").read_text(), "unknown keys are kept, not erased"
     monkeypatch.setenv("GATEWAYCTL_THEME", "high-contrast")
     assert load_config().config.theme == "high-contrast"
+
+
+def test_a_settings_file_edited_by_hand_is_read_again_not_taken_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAYCTL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("GATEWAYCTL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GATEWAYCTL_REFRESH", raising=False)
+    path = tmp_path / "config" / "console.yaml"
+    path.parent.mkdir()
+    path.write_text("refresh_seconds: 2\n")
+    assert load_config().config.refresh_seconds == 2.0
+    assert load_config().config.refresh_seconds == 2.0  # the second start reads the cached parse
+    assert list((tmp_path / "cache").rglob("*.json")), "the parsed file is cached"
+    stat = path.stat()
+    path.write_text("refresh_seconds: 3\n")  # same size, and the same modification time as before
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert load_config().config.refresh_seconds == 3.0
+    path.write_text("refresh_seconds: [3\n")
+    loaded = load_config()
+    assert loaded.config.refresh_seconds == 1.0, "a broken file falls back to the defaults"
+    assert "line 1" in str(loaded.problems[0]) or "line 2" in str(loaded.problems[0]), loaded.problems
+
+
+def test_themes_load_from_a_damaged_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAYCTL_CACHE_DIR", str(tmp_path / "cache"))
+    first = {t.name: t for t in load_themes()}
+    entries = list((tmp_path / "cache").rglob("*.json"))
+    assert len(entries) == len(THEME_ORDER)
+    for entry in entries:
+        entry.write_text('{"path": "not json')
+    again = {t.name: t for t in load_themes()}
+    assert again == first
 
 
 def test_shipped_themes_load_with_every_app_variable() -> None:

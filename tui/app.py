@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import importlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,7 +26,6 @@ from textual.timer import Timer
 
 from connectors.base import Capabilities, Connector, GatewayInfo
 from connectors.errors import GatewayError
-from connectors.model import Route
 
 from . import commands
 from .config import ConsoleConfig, load_config, save_setting
@@ -46,30 +45,41 @@ from .themes import DEFAULT_THEME, app_variables, load_themes, next_theme
 if TYPE_CHECKING:
     # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
     from connectors.metrics.types import Snapshot
+    from connectors.model import Route
+
+
+def _styled_now(screen: Screen[Any]) -> Screen[Any]:
+    """Mark a new view as styled with the current stylesheet. Its widgets are styled as they mount;
+    without this Textual re-parses every stylesheet source when a mode's first screen is created
+    (its CSS counter starts behind the app's), about a tenth of the console's start-up."""
+    from textual._context import active_app
+
+    screen._css_update_count = active_app.get()._css_update_count
+    return screen
 
 
 def _routes_view() -> Screen[Any]:
     from .screens.routes import RoutesScreen
 
-    return RoutesScreen()
+    return _styled_now(RoutesScreen())
 
 
 def _policies_view() -> Screen[Any]:
     from .screens.policies import PoliciesScreen
 
-    return PoliciesScreen()
+    return _styled_now(PoliciesScreen())
 
 
 def _history_view() -> Screen[Any]:
     from .screens.history import HistoryScreen
 
-    return HistoryScreen()
+    return _styled_now(HistoryScreen())
 
 
 def _connect_view() -> Screen[Any]:
     from .screens.connect import ConnectScreen
 
-    return ConnectScreen()
+    return _styled_now(ConnectScreen())
 
 
 FREEZE_AT = 1000  # routes from which the loaded model is frozen out of the cyclic GC
@@ -84,7 +94,9 @@ OPTIONAL_SCREENS = {
 
 
 class ConsoleApp(WorkerOutcomes, App[None]):
-    """``ConsoleApp(connector)`` opens the routes view on it; ``ConsoleApp()`` opens Connect."""
+    """``ConsoleApp(connector)`` opens the routes view on it; ``ConsoleApp(opener=f)`` opens the routes
+    view at once and the connector ``f()`` returns in a worker (it is then the console's to close);
+    ``ConsoleApp()`` opens Connect."""
 
     TITLE = "gatewayctl"
     CSS_PATH = str(Path(__file__).with_name("console.tcss"))  # absolute: subclasses live elsewhere
@@ -106,7 +118,12 @@ class ConsoleApp(WorkerOutcomes, App[None]):
     capabilities: var[Capabilities] = var(Capabilities())
 
     def __init__(
-        self, connector: Connector | None = None, *, readonly: bool = False, prometheus: str | None = None
+        self,
+        connector: Connector | None = None,
+        *,
+        opener: Callable[[], Connector] | None = None,
+        readonly: bool = False,
+        prometheus: str | None = None,
     ) -> None:
         # Settings and themes are read before Textual builds its stylesheet (in App.__init__, through
         # get_css_variables), so the first frame is styled once, in the right theme.
@@ -116,12 +133,16 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         self._themes_ready = False
         # The first view is the start-up mode (not a switch_mode after mounting, which would
         # restyle every widget twice before the first frame).
-        self.DEFAULT_MODE = "routes" if connector is not None else "connect"  # type: ignore[misc]
+        wanted = connector is not None or opener is not None
+        self.DEFAULT_MODE = "routes" if wanted else "connect"  # type: ignore[misc]
         super().__init__()
         self.connector: Connector | None = None
         self._owned = False
         self._demo: Any = None  # a DemoRunner started from the Connect screen
         self._initial_connector = connector
+        self._opener = opener
+        self._open_lock = threading.Lock()  # guards _quitting: a connector opened after quitting is closed
+        self._quitting = False
         self.readonly = readonly
         self.prometheus = prometheus
         self.info: GatewayInfo | None = None
@@ -144,6 +165,26 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         """The first frame is on screen: only now talk to the gateway, so start-up never waits on it."""
         if self._initial_connector is not None:
             self.attach(self._initial_connector)
+        elif self._opener is not None:
+            self._start_open()
+
+    def _start_open(self) -> None:
+        """Open the connector in a worker: its imports, config and first contact come after the first
+        frame, and a gateway that is not there yet is shown and retried like a lost one."""
+        self._poll_timer = None
+        self.connection = ConnectionState("connecting", readonly=self.readonly)
+        self.run_worker(
+            self._open, thread=True, group="poll", exclusive=True, exit_on_error=False, name="open"
+        )
+
+    def _open(self) -> Connector | None:
+        assert self._opener is not None
+        connector = self._opener()
+        with self._open_lock:
+            if not self._quitting:
+                return connector
+        connector.close()  # the console quit while it was opening
+        return None
 
     def _register_own_themes(self) -> None:
         """Our themes, and the configured one selected without a restyle (set_reactive)."""
@@ -242,13 +283,18 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         """Re-read routes and figures now (ctrl+r, after an apply)."""
         self._want_routes = True
         if self.connector is None:
+            if self._opener is not None and self._poll_timer is not None:  # waiting to retry the open
+                self._stop_polling()
+                self.call_later(self._start_open)
             return
         if self._poll_timer is not None:  # idle between polls: poll now instead of waiting
             self._stop_polling()
             self.call_later(self._start_attach if self.info is None else self._start_poll)
 
     def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "attach" and isinstance(result, Attached):
+        if name == "open" and result is not None:
+            self.attach(result, owned=True)
+        elif name == "attach" and isinstance(result, Attached):
             self.info = result.info
             self.capabilities = result.capabilities
             self._want_routes = True
@@ -272,8 +318,12 @@ class ConsoleApp(WorkerOutcomes, App[None]):
                 self.notify(result.note, title="Metrics", severity="warning")
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
-        if name in ("attach", "poll"):
-            self._connection_lost(error, retry=self._start_attach if name == "attach" else self._start_poll)
+        if name in ("open", "attach", "poll"):
+            retry = {"open": self._start_open, "attach": self._start_attach, "poll": self._start_poll}[name]
+            self._connection_lost(error, retry=retry)
+            if name == "open" and isinstance(error, GatewayError) and str(error) != self._last_unexpected:
+                self._last_unexpected = str(error)  # e.g. no such gateway: say it once, keep retrying
+                report_error(self, error)
             # A bug that fails every poll is shown once, not once per retry.
             text = f"{type(error).__name__}: {error}"
             if not isinstance(error, GatewayError) and text != self._last_unexpected:
@@ -385,6 +435,8 @@ class ConsoleApp(WorkerOutcomes, App[None]):
         yield from commands.palette(self, screen)
 
     def on_unmount(self) -> None:
+        with self._open_lock:
+            self._quitting = True
         self._stop_polling()
         metrics, connector, demo = self.metrics_source, self.connector, self._demo
         self.connector = self.metrics_source = self._demo = None

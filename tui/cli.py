@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -527,11 +528,15 @@ def _sleep_forever() -> None:
 def _cmd_console(args: argparse.Namespace) -> int:
     app_class = _console_class()
     wanted = bool(args.gateway or args.context or args.namespace)
+    if app_class is not None:
+        # The console opens the gateway in a worker after its first frame, and owns (closes) it.
+        opener = partial(_connect, args) if wanted else None
+        with contextlib.suppress(KeyboardInterrupt):
+            app_class(None, opener=opener, readonly=args.readonly, prometheus=args.prometheus).run()
+        return 0
     conn = _connect(args) if wanted else None
     try:
-        if app_class is not None:
-            app_class(conn, readonly=args.readonly, prometheus=args.prometheus).run()
-        elif conn is not None:
+        if conn is not None:
             _plain_console(conn, _sleep_forever)
         else:
             raise GatewayError("the console is not available in this build; see gatewayctl-tui --help")

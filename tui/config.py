@@ -14,12 +14,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from connectors.errors import Problem
 from connectors.paths import config_dir
 
 from .themes import DEFAULT_THEME
+from .yaml_cache import YamlFileError, load_yaml_file
 
 FILE_NAME = "console.yaml"
 MIN_REFRESH, MAX_REFRESH = 0.2, 60.0
@@ -27,6 +26,8 @@ MIN_REFRESH, MAX_REFRESH = 0.2, 60.0
 
 @dataclass(frozen=True)
 class ConsoleConfig:
+    """The console's settings."""
+
     theme: str = DEFAULT_THEME
     last_target: str | None = None  # Target.key of the gateway last opened from the Connect screen
     refresh_seconds: float = 1.0
@@ -34,6 +35,8 @@ class ConsoleConfig:
 
 @dataclass(frozen=True)
 class LoadedConfig:
+    """Settings as read, with every problem found in the file."""
+
     config: ConsoleConfig
     problems: tuple[Problem, ...] = ()
 
@@ -90,10 +93,10 @@ def load_config(path: Path | None = None) -> LoadedConfig:
     problems: list[Problem] = []
     data: Any = None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_file(path)
     except FileNotFoundError:
         pass
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, YamlFileError) as exc:
         problems.append(Problem(str(path), f"cannot be read: {exc}"))
     loaded = parse_config(data, path.name)
     config = loaded.config
@@ -110,6 +113,8 @@ def load_config(path: Path | None = None) -> LoadedConfig:
 def save_setting(key: str, value: Any, path: Path | None = None) -> None:
     """Set one key in the settings file, keeping the others (and unknown ones) as they are.
     Written to a temp file and renamed, so a crash never leaves half a file."""
+    import yaml  # in a worker, never at start-up
+
     path = path or config_path()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

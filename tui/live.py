@@ -13,17 +13,19 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.base import Capabilities, Connector, GatewayInfo
 from connectors.errors import ConnectionFailed, GatewayError
-from connectors.model import Route
 
 if TYPE_CHECKING:
     # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
     from connectors.metrics.types import Snapshot
+    from connectors.model import Route
 
 Status = Literal["disconnected", "connecting", "connected", "lost"]
 
 
 @dataclass(frozen=True)
 class ConnectionState:
+    """What the status line says about the gateway link."""
+
     status: Status = "disconnected"
     gateway: str = ""  # GatewayInfo.title
     endpoint: str = ""

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from connectors.model import Route
-from connectors.model.durations import format_duration
-
 from .widgets.line_table import Column, LiveCells
 
 if TYPE_CHECKING:
     # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
     from connectors.metrics.types import RouteStats, Snapshot
+    from connectors.model import Route
 
 NO_VALUE = "—"
 # A route is degraded at or above this 5xx share; limited while its rate limiter answers 429s.
@@ -111,6 +109,8 @@ POLICY_COLUMNS = (
 
 
 def policy_settings(route: Route) -> list[tuple[str, str]]:
+    from connectors.model.durations import format_duration  # the model loads after the first frame
+
     """(policy, one-line settings) for every policy attached to ``route``."""
     out: list[tuple[str, str]] = []
     if route.rate_limit is not None:

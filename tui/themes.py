@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import fields
 from importlib import resources
+from pathlib import Path
 
-import yaml
 from textual.theme import Theme
 
 from connectors.errors import Problem, ValidationError
 
-# libyaml's loader when present: the pure-Python one costs ~6 ms per theme at every start.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from .yaml_cache import YamlFileError, load_yaml_file, parse_yaml
 
 # The themes we ship, in the order the theme key cycles through them.
 THEME_ORDER = ("dark", "light", "high-contrast")
@@ -65,7 +64,13 @@ def load_themes() -> list[Theme]:
     themes: dict[str, Theme] = {}
     for entry in sorted(package.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            data = yaml.load(entry.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+            try:
+                # Installed as files (the usual case): cached between starts; from a zip: parsed.
+                data = (
+                    load_yaml_file(entry) if isinstance(entry, Path) else parse_yaml(entry.read_text("utf-8"))
+                )
+            except YamlFileError as exc:
+                raise ValidationError([Problem(entry.name, f"is not valid YAML: {exc}")]) from exc
             theme = theme_from_dict(data, entry.name)
             themes[theme.name] = theme
     ordered = [themes.pop(n) for n in THEME_ORDER if n in themes]

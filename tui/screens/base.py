@@ -9,15 +9,16 @@ from textual.screen import ModalScreen, Screen
 
 from ..commands import COMPLETIONS
 from ..outcomes import WorkerOutcomes
-from ..widgets.command_line import CommandLine
 from ..widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from ..app import ConsoleApp
+    from ..widgets.command_line import CommandLine, Mode
 
 
 class ConsoleScreen(WorkerOutcomes, Screen[None]):
-    """A full-screen view. Subclasses compose ``self.chrome()`` first, then their body and Footer."""
+    """A full-screen view. Subclasses compose ``self.chrome()`` first, then their body and Footer.
+    The ``/`` and ``:`` prompt is mounted below the status line on first use (``open_prompt``)."""
 
     VIEW: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -30,11 +31,24 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
     def console(self) -> ConsoleApp:
         return self.app  # type: ignore[return-value]
 
-    def chrome(self) -> tuple[StatusBar, CommandLine]:
-        return StatusBar(self.VIEW), CommandLine(COMPLETIONS, id="command-line")
+    def chrome(self) -> tuple[StatusBar]:
+        return (StatusBar(self.VIEW),)
 
-    def action_command_line(self) -> None:
-        self.query_one(CommandLine).open("command")
+    async def open_prompt(self, mode: Mode, text: str = "") -> None:
+        """Open the prompt, mounting it the first time: an Input is a tenth of the console's start-up,
+        and most visits to a view never type into it."""
+        from ..widgets.command_line import CommandLine
+
+        found = self.query(CommandLine)
+        if found:
+            prompt = found.first()
+        else:
+            prompt = CommandLine(COMPLETIONS, id="command-line")
+            await self.mount(prompt, after=self.query_one(StatusBar))
+        prompt.open(mode, text)
+
+    async def action_command_line(self) -> None:
+        await self.open_prompt("command")
 
     def on_command_line_command(self, message: CommandLine.Command) -> None:
         self.console.run_console_command(message.text)

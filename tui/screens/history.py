@@ -144,10 +144,8 @@ class HistoryScreen(UndoScreen):
     def on_line_table_selected(self, message: LineTable.Selected) -> None:
         self.action_show_entry()
 
-    def action_filter(self) -> None:
-        from ..widgets.command_line import CommandLine
-
-        self.query_one(CommandLine).open("filter", self.table.filter_text)
+    async def action_filter(self) -> None:
+        await self.open_prompt("filter", self.table.filter_text)
 
     def on_command_line_filter(self, message: Any) -> None:
         self.table.filter_text = message.text

@@ -66,8 +66,8 @@ class PoliciesScreen(RouteScreen):
         else:
             super().action_edit()
 
-    def action_filter(self) -> None:
-        self.query_one(CommandLine).open("filter", self.table.filter_text)
+    async def action_filter(self) -> None:
+        await self.open_prompt("filter", self.table.filter_text)
 
     def on_command_line_filter(self, message: CommandLine.Filter) -> None:
         self.table.filter_text = message.text

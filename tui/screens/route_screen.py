@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding, BindingType
 
 from connectors.base import ApplyResult, EditKind, Plan
 from connectors.errors import PermissionDenied
-from connectors.model import Route
 
-from ..editing import EDIT_KINDS, LABELS
 from ..outcomes import report_error
 from .base import ConsoleScreen
+
+if TYPE_CHECKING:
+    # The routes view opens before the first frame; the model and the edit flow load after it.
+    from connectors.model import Route
 
 
 class UndoScreen(ConsoleScreen):
@@ -99,6 +101,7 @@ class RouteScreen(UndoScreen):
         return None if capabilities.can(kind) else capabilities.why_not(kind)
 
     def action_edit(self) -> None:
+        from ..editing import EDIT_KINDS
         from .edit_chooser import EditChooser
 
         if (route := self.current_route()) is None:
@@ -125,6 +128,7 @@ class RouteScreen(UndoScreen):
         self.open_editor("cors")
 
     def open_editor(self, kind: EditKind) -> None:
+        from ..editing import LABELS
         from .edit_cors import CorsEditor
         from .edit_rate_limit import RateLimitEditor
         from .edit_weights import WeightsEditor

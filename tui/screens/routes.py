@@ -9,16 +9,16 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Footer, Static
 
-from connectors.model import Route
-
 from ..route_rows import ROUTE_COLUMNS, LiveFigures, route_rows
-from ..widgets.command_line import CommandLine
 from ..widgets.line_table import LineTable
 from .route_screen import RouteScreen
 
 if TYPE_CHECKING:
     # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
     from connectors.metrics.types import Snapshot
+    from connectors.model import Route
+
+    from ..widgets.command_line import CommandLine
 
 SORT_BINDINGS: list[BindingType] = [
     Binding(c.sort_letter.upper(), f"sort('{c.sort_letter}')", f"Sort by {c.title.lower()}", show=False)
@@ -72,8 +72,8 @@ class RoutesScreen(RouteScreen):
 
     # -- filter and sort ------------------------------------------------------------------------
 
-    def action_filter(self) -> None:
-        self.query_one(CommandLine).open("filter", self.table.filter_text)
+    async def action_filter(self) -> None:
+        await self.open_prompt("filter", self.table.filter_text)
 
     def action_clear_filter(self) -> None:
         if self.table.filter_text:
