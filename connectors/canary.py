@@ -162,6 +162,8 @@ class BackendView:
 
 @dataclass(frozen=True)
 class CanaryEvent:
+    """One thing a canary run did or saw (a step, a hold, an abort), for the screen and history."""
+
     kind: EventKind
     state: State
     step: int  # index into plan.steps, -1 before the first

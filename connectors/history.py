@@ -12,6 +12,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One applied or undone change: who, when, where, and the routes before and after."""
+
     id: str
     time: float
     user: str

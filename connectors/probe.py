@@ -57,6 +57,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class ProbeResult:
+    """A CORS probe: the preflight's answer and the real request's answer."""
+
     url: str
     host: str
     origin: str

@@ -19,6 +19,8 @@ STRETCH_WINDOW_S = 3600.0
 
 @dataclass(frozen=True)
 class LimitedRoute:
+    """A route in the triage ranking: its 429s, traffic, limit and since when it limits."""
+
     route: str
     limited_rps: float  # 429/s now
     rps: float  # all requests/s now, limited ones included

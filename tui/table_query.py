@@ -22,6 +22,8 @@ CELL_SEPARATOR = "\n"  # between a row's cells in its haystack, so ^ and $ ancho
 
 @dataclass(frozen=True)
 class RowFilter:
+    """A compiled ``/`` filter: a regex when the text is one, else literal text."""
+
     text: str
     pattern: re.Pattern[str] | None
     invert: bool

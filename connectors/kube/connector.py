@@ -72,6 +72,8 @@ class Binding:
 
 @dataclass
 class Modelled:
+    """Model routes read from the cluster, each with the objects it came from."""
+
     routes: list[Route] = field(default_factory=list)
     bindings: dict[str, Binding] = field(default_factory=dict)
     by_name: dict[str, Route] = field(default_factory=dict)
@@ -87,6 +89,8 @@ class Modelled:
 
 @dataclass(frozen=True)
 class KubePlanPayload:
+    """The object writes a Kubernetes plan applies, each guarded by its resourceVersion."""
+
     changes: tuple[ObjectChange, ...]
 
 

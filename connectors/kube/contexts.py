@@ -22,6 +22,8 @@ DEFAULT_NAMESPACE = "default"
 
 @dataclass(frozen=True)
 class KubeContext:
+    """A kubeconfig context as the Connect screen lists it (no credentials)."""
+
     name: str
     cluster: str
     user: str

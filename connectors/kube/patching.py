@@ -80,6 +80,8 @@ def _writable(obj: JsonDict) -> JsonDict:
 
 @dataclass(frozen=True)
 class ObjectChange:
+    """One Kubernetes object a plan creates, patches or deletes, with its state before and after."""
+
     resource: Resource
     namespace: str
     name: str

@@ -21,6 +21,8 @@ from .resources import Resource
 
 @dataclass(frozen=True)
 class Access:
+    """A verb on a resource in a namespace, as asked of SelfSubjectAccessReview."""
+
     verb: str
     resource: Resource
     namespace: str

@@ -32,6 +32,8 @@ def controller_expected(change: ObjectChange) -> bool:
 
 @dataclass
 class _Item:
+    """One written object while it is read back: what the write answered and what is there now."""
+
     change: ObjectChange
     answer: JsonDict | None  # what the write returned
     current: JsonDict | None = None  # as read back
@@ -50,6 +52,8 @@ class _Item:
 
 @dataclass
 class ReadBack:
+    """Whether every written object reads back as written (and accepted by its controller)."""
+
     ok: bool = True
     details: list[str] = field(default_factory=list)
     objects: list[tuple[ObjectChange, JsonDict | None]] = field(default_factory=list)

@@ -28,6 +28,8 @@ class StringMatch:
 
 @dataclass(frozen=True)
 class HeaderMatch:
+    """A request header condition: present, exact, prefix or regex, optionally inverted."""
+
     name: str
     kind: HeaderMatchKind = "exact"
     value: str = ""
@@ -91,6 +93,8 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class Cors:
+    """A route's CORS policy: which origins, methods and headers a browser may use."""
+
     allow_origins: tuple[StringMatch, ...] = ()
     allow_methods: tuple[str, ...] = ()
     allow_headers: tuple[str, ...] = ()
@@ -101,6 +105,8 @@ class Cors:
 
 @dataclass(frozen=True)
 class JwtProvider:
+    """Who issues the tokens a route accepts, and where their keys are."""
+
     name: str
     issuer: str
     audiences: tuple[str, ...] = ()
@@ -120,6 +126,8 @@ class Jwt:
 
 @dataclass(frozen=True)
 class Retries:
+    """How often, and on which failures, a request is retried."""
+
     attempts: int
     per_try_timeout: float | None = None
     retry_on: tuple[str, ...] = ("5xx", "connect-failure", "reset")
@@ -127,6 +135,8 @@ class Retries:
 
 @dataclass(frozen=True)
 class OutlierDetection:
+    """When a backend host is ejected for failing, and for how long."""
+
     consecutive_5xx: int = 5
     interval: float = 10.0
     base_ejection_time: float = 30.0
@@ -135,6 +145,8 @@ class OutlierDetection:
 
 @dataclass(frozen=True)
 class CircuitBreaker:
+    """Connection and request limits towards a route's backends."""
+
     max_connections: int | None = None
     max_pending_requests: int | None = None
     max_requests: int | None = None
@@ -144,12 +156,16 @@ class CircuitBreaker:
 
 @dataclass(frozen=True)
 class Mirror:
+    """A backend that receives a copy of a share of the route's requests."""
+
     backend: str
     percent: float = 100.0
 
 
 @dataclass(frozen=True)
 class HeaderOps:
+    """Headers to set, add and remove on one side of the exchange."""
+
     set: tuple[tuple[str, str], ...] = ()
     add: tuple[tuple[str, str], ...] = ()
     remove: tuple[str, ...] = ()
@@ -160,6 +176,8 @@ class HeaderOps:
 
 @dataclass(frozen=True)
 class HeaderRewrite:
+    """Header changes on the request and on the response."""
+
     request: HeaderOps = field(default_factory=HeaderOps)
     response: HeaderOps = field(default_factory=HeaderOps)
 
@@ -169,6 +187,8 @@ class HeaderRewrite:
 
 @dataclass(frozen=True)
 class Route:
+    """Where matching requests go (weighted backends) and the policies applied on the way."""
+
     name: str
     backends: tuple[WeightedBackend, ...]
     hosts: tuple[str, ...] = ("*",)
@@ -214,6 +234,8 @@ class Route:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A backend address."""
+
     host: str
     port: int
 
@@ -232,6 +254,8 @@ class Backend:
 
 @dataclass(frozen=True)
 class Listener:
+    """An address and port the gateway accepts traffic on."""
+
     name: str
     port: int
     address: str = "127.0.0.1"
@@ -239,6 +263,8 @@ class Listener:
 
 @dataclass(frozen=True)
 class Gateway:
+    """A whole gateway: listeners, backends and routes."""
+
     name: str
     routes: tuple[Route, ...]
     listeners: tuple[Listener, ...] = ()

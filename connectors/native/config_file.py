@@ -74,6 +74,8 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
 
 @dataclass
 class ConfigFile:
+    """The native YAML file as read: its text, version and model, to splice a change into."""
+
     path: Path
     text: str
     version: str

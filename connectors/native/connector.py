@@ -66,6 +66,8 @@ START_TIMEOUT = 20.0
 
 @dataclass(frozen=True)
 class _Payload:
+    """What a native plan applies: the whole new model and the routes it touches."""
+
     gateway: Gateway
     names: tuple[str, ...]
 

@@ -22,6 +22,8 @@ STATE_FILE = "state.json"
 
 @dataclass
 class GatewayState:
+    """What the state directory records about a running native gateway."""
+
     name: str
     config: str
     admin_url: str = ""

@@ -30,6 +30,8 @@ CLIENT_WINDOW_S = 300.0
 
 @dataclass(frozen=True)
 class TriageView:
+    """What the triage screen shows after one refresh."""
+
     rows: list[LimitedRoute]
     route: str | None
     chart: ChartData | None

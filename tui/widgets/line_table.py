@@ -37,6 +37,8 @@ GAP = 2  # spaces between columns
 
 @dataclass(frozen=True)
 class Column:
+    """One table column: title, width rules, alignment and sort key."""
+
     title: str
     sort_letter: str | None = None  # shift+letter sorts by this column (k9s)
     width: int | None = None  # fixed width; None shares the remaining width by ``ratio``

@@ -51,6 +51,8 @@ _LEVEL_RANK = {"section": 0, "route": 1, "gateway": 2}
 
 @dataclass(frozen=True)
 class GatewayApiKinds:
+    """The Gateway API and Envoy Gateway resources this cluster serves (None: not installed)."""
+
     http_route: Resource
     gateway: Resource | None = None
     backend_traffic_policy: Resource | None = None
@@ -68,6 +70,8 @@ class PolicyRef:
 
 @dataclass(frozen=True)
 class RuleInfo:
+    """Where a model route lives: its HTTPRoute rule and the policies attached to it."""
+
     http_route: str
     namespace: str
     index: int

@@ -40,6 +40,8 @@ from .ratelimit import LimitSource, duration, limit_for, limit_patches
 
 @dataclass(frozen=True)
 class IstioKinds:
+    """The Istio resources this cluster serves (None: not installed)."""
+
     virtual_service: Resource
     destination_rule: Resource | None
     gateway: Resource | None
@@ -50,6 +52,8 @@ class IstioKinds:
 
 @dataclass(frozen=True)
 class IstioRouteInfo:
+    """Where a model route lives in Istio objects, and which object holds its rate limit."""
+
     context: RouteContext
     limit_source: LimitSource | None
 
