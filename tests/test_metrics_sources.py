@@ -14,6 +14,7 @@ import pytest
 
 from connectors.metrics import GATEWAY, MetricsSource, PrometheusConfig, Scope, metrics_for
 from connectors.metrics.prometheus_process import PrometheusProcess
+from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from tests.prometheus_support import Traffic, admin_target, counter_sum, wait_for
 
@@ -120,7 +121,7 @@ def test_charts_show_each_scope_with_units_and_the_limited_stretch(
     assert route.ok, route.status
     assert {s.key for s in route.series} >= {"rps", "2xx", "4xx", "5xx", "limited", "p50", "p95", "p99"}
     assert route.get("p99").unit == "ms" and route.get("rps").unit == "req/s"  # type: ignore[union-attr]
-    # Points are step *end* times; the last step is still running (its rate is over the part seen so far).
+    # Points are step *end* times; the last is the step still running (the live edge, newest figures).
     asked = time.time()
     since = [v for t, v in zip(route.times, route.values("limited"), strict=True) if started < t <= asked]
     assert max(v for v in since if v is not None) == pytest.approx(10, rel=0.4)  # nearly all of 10/s refused
@@ -132,12 +133,65 @@ def test_charts_show_each_scope_with_units_and_the_limited_stretch(
     assert max(v or 0 for v in backend.values("limited")) == 0
     recent = source.series(GATEWAY, 300)
     assert recent.ok and max(v or 0 for v in recent.values("rps")) > 0
-    # The hour view has 30 s steps and Prometheus fills only completed ones, so whether this test's
-    # few seconds of traffic show there yet depends on the clock: check its shape, not its last point.
+    # The hour view has 30 s steps: whether its completed ones hold this test's few seconds of traffic
+    # depends on the clock, and its live edge shows only the last polls: check its shape, not its values.
     whole = source.series(GATEWAY, 3600)
     assert whole.step_s == 30
-    assert whole.ok or "has no" in whole.status, whole.status  # a fresh Prometheus: no completed step yet
+    assert whole.ok, whole.status  # even a fresh Prometheus without a completed step has a live edge
     assert all(v is None or v >= 0 for s in (*route.series, *recent.series, *whole.series) for v in s.values)
+
+
+def _chart_share(source: MetricsSource, route: str) -> tuple[float, float] | None:
+    """(the canary v2's share of requests at the right edge of the route's per-backend charts, the
+    time of that point); None while the edge has no traffic."""
+    v1, v2 = source.series(Scope(route, "v1"), 300), source.series(Scope(route, "v2"), 300)
+    a, b = v1.values("rps")[-1], v2.values("rps")[-1]
+    if not (v1.ok and v2.ok) or a is None or b is None or a + b <= 0:
+        return None
+    return 100 * b / (a + b), v2.times[-1]
+
+
+def test_a_weight_step_shows_at_the_charts_right_edge_within_seconds(
+    source: MetricsSource, shared_native_gateway: NativeConnector
+) -> None:
+    gw = shared_native_gateway
+    declared = {b.name: b.weight for b in gw.get_route("canary").backends}
+    assert declared == {"v1": 90, "v2": 10}
+    with Traffic(gw.listener_url(), "canary.test", 40):
+        wait_for(
+            lambda: (s := _chart_share(source, "canary")) is not None and s[0] <= 20,
+            timeout=20,
+            what="the chart to show the declared 90/10",
+        )
+        time.sleep(10)  # completed steps of 90/10 behind the change
+        changed = time.time()
+        gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 10, "v2": 90})]))
+        applied = time.time()
+        try:
+
+            def shifted() -> tuple[float, float, float] | None:
+                asked = time.time()
+                s = _chart_share(source, "canary")
+                return (*s, asked) if s is not None and s[0] >= 80 else None
+
+            share = wait_for(
+                shifted,
+                timeout=6,  # the goal is two scrape intervals (bench_metrics); generous for a busy CI
+                what="the chart's right edge to show the new 10/90",
+            )
+            assert time.time() - applied <= 6
+            # The past is not rewritten: a step that ended well before the change still reads 90/10.
+            v1, v2 = source.series(Scope("canary", "v1"), 300), source.series(Scope("canary", "v2"), 300)
+            before = [
+                100 * b / (a + b)
+                for t, a, b in zip(v2.times, v1.values("rps"), v2.values("rps"), strict=True)
+                if t <= changed - 5 and a is not None and b is not None and a + b > 0
+            ]
+            assert before and before[-1] <= 25, before[-3:]
+            _, edge, asked = share
+            assert edge > asked  # the chart reaches now: its last point is the step still running
+        finally:
+            gw.apply(gw.plan([set_weights(gw.get_route("canary"), declared)]))
 
 
 def test_envoy_restart_resets_counters_without_negative_rates(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from connectors.errors import MetricsError
 from connectors.metrics import GATEWAY, PrometheusConfig, PrometheusSource, Scope
 from connectors.metrics import histogram as h
+from connectors.metrics import prometheus_chart as pc
 from connectors.metrics.access_log import LogTail, parse_line
 from connectors.metrics.admin_source import Reading, interval_between, parse_stats, split_default
 from connectors.metrics.clients import client_label, strip_port
@@ -227,6 +229,89 @@ def test_chart_steps_are_whole_seconds_aligned_to_the_step() -> None:
         assert step == int(step) and times[-1] % step == 0 and times[-1] >= 1_700_000_123.4
         assert times[-1] - start == pytest.approx(window, abs=step)
         assert len(times) <= 120
+
+
+def test_the_admin_charts_right_edge_is_the_newest_poll_not_the_running_steps_average() -> None:
+    hist = History()
+    t0 = 1_000_002.0  # a 3 s step boundary
+    for i in range(10):  # 1 s polls: 10 req/s, then 30 req/s in the last one
+        hist.add(Interval(t0 + i + 0.5, t0 + i + 1.5, counts={("down", "2xx"): 30.0 if i == 9 else 10.0}))
+    now = t0 + 10.7  # in the step that ends at t0 + 12: its polls saw 10/s, then 30/s
+    averaged = chart(hist, (), GATEWAY, 300, now, source="t", status="ok")
+    live = chart(hist, (), GATEWAY, 300, now, source="t", status="ok", live_s=1.0)
+    assert not averaged.live and averaged.values("rps")[-1] == pytest.approx(20.0)
+    assert live.live and live.values("rps")[-1] == pytest.approx(30.0)
+    assert live.values("rps")[:-1] == averaged.values("rps")[:-1]  # completed steps unchanged
+    stale = chart(hist, (), GATEWAY, 300, now + 5, source="t", status="ok", live_s=1.0)
+    assert not stale.live  # no poll for seconds: no live edge to show
+
+
+def test_prometheus_chart_asks_each_completed_step_once_and_the_newest_kept_again() -> None:
+    frame = pc.Frame(step=3.0, keys=None)
+    first = (3.0, 6.0, 9.0, 12.0)
+    assert frame.missing(first) == first  # nothing kept: the whole window
+    frame.replace(first, {6: pc.Point(classes={"2xx": 1.0}), 12: pc.Point(classes={"2xx": 2.0})})
+    assert frame.missing(first) == ()  # nothing new: no range query at all
+    assert frame.points[3] == pc.Point()  # asked, Prometheus knew nothing: not asked again
+    later = (9.0, 12.0, 15.0, 18.0)  # the window moved on two steps
+    assert frame.missing(later) == (12.0, 15.0, 18.0)  # the newest kept once more, with the new ones
+    assert set(frame.points) == {9, 12}
+    frame.replace((12.0, 15.0, 18.0), {12: pc.Point(classes={"2xx": 4.0})})
+    assert frame.points[12].classes == {"2xx": 4.0} and frame.points[18] == pc.Point()
+
+
+def test_a_joined_prometheus_answer_is_read_back_into_its_parts_and_series() -> None:
+    family = EnvoyFamily()
+    queries = pc.parts(
+        family,
+        Scope("shop", "v2"),
+        [("shop~v2",)],
+        access_log=False,
+        rate_window="4s",
+        latency_window="4s",
+        fn="irate",
+    )
+    assert set(queries) == {"classes", "latency"} and "irate(" in queries["classes"]
+    assert "irate(" not in queries["latency"]  # quantiles of two scrapes would be a handful of requests
+    joined = pc.joined(queries)
+    assert joined.count("label_replace(") == 2 and " or " in joined
+    cluster = "envoy_cluster_name"
+    rows = [
+        {
+            "metric": {pc.PART: "classes", cluster: "shop~v2", "envoy_response_code_class": "2"},
+            "value": [9.1, "6"],
+        },
+        {
+            "metric": {pc.PART: "classes", cluster: "shop~v2", "envoy_response_code_class": "5"},
+            "value": [9.1, "2"],
+        },
+        {
+            "metric": {pc.PART: "classes", cluster: "shop~v1", "envoy_response_code_class": "2"},
+            "value": [9.1, "50"],
+        },
+        {"metric": {pc.PART: "latency", cluster: "shop~v2", "le": "5"}, "value": [9.1, "2"]},
+        {"metric": {pc.PART: "latency", cluster: "shop~v2", "le": "10"}, "value": [9.1, "6"]},
+        {"metric": {pc.PART: "latency", cluster: "shop~v2", "le": "+Inf"}, "value": [9.1, "6"]},
+        {
+            "metric": {pc.PART: "classes", cluster: "shop~v2", "envoy_response_code_class": "4"},
+            "value": [9.1, "NaN"],
+        },
+    ]
+
+    def in_scope(labels: Mapping[str, str]) -> bool:
+        return labels.get(cluster) == "shop~v2"
+
+    points = pc.read(rows, family, in_scope, lambda _ts: 12)
+    assert set(points) == {12}
+    edge = points[12]
+    assert edge.classes == {"2xx": 6.0, "5xx": 2.0} and edge.buckets == {
+        5.0: 2.0,
+        10.0: 6.0,
+        float("inf"): 6.0,
+    }
+    values = pc.values(Scope("shop", "v2"), 3.0, [None, pc.Point(), edge], None)
+    assert values["rps"] == [None, None, 8.0] and values["4xx"] == [None, None, 0.0]
+    assert values["p50"][-1] == pytest.approx(6.25) and values["p99"][-1] == pytest.approx(9.925)
 
 
 @pytest.mark.parametrize(

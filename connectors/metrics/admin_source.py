@@ -292,6 +292,7 @@ class EnvoyAdminSource(MetricsSource):
                 source=self.name,
                 status=self._health.text(),
                 min_step=self.interval,
+                live_s=self.interval,
                 fallback_share=share(recent_split(self._history), 1.0, scope.route, scope.backend)
                 if scope.route is not None
                 else None,

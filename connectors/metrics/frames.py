@@ -78,20 +78,32 @@ def chart(
     min_step: float = 1.0,
     fallback_share: float | None = None,
     latency_s: float = 5.0,
+    live_s: float | None = None,
 ) -> ChartData:
     """Per-step rates and quantiles of ``scope`` over the window ending ``now``. Steps are aligned to
     multiples of the step so that a refresh moves the chart by whole steps. A route's 429s are the
     limiter's count shared out by the access log (``apportion``); ``fallback_share`` is the route's
-    recent share, for steps whose log lines Envoy has not flushed yet."""
+    recent share, for steps whose log lines Envoy has not flushed yet.
+
+    The last step is still running. With ``live_s`` (the poll interval) its rates are those of the
+    newest poll interval, when it ended within ``2 * live_s`` of ``now``: the chart's right edge
+    moves with each poll, so a weight step shows there within two polls rather than once most of
+    a step has passed (its latency stays the step's, as quantiles of one poll are a handful of
+    requests)."""
     start, step, times = grid(window_s, now, points=points, min_step=min_step)
     slots = history.buckets(start, times[-1], step)
+    rate_slots = list(slots)
+    latest = history.latest
+    live = live_s is not None and latest is not None and now - latest.end <= 2 * live_s
+    if live and latest is not None:
+        rate_slots[-1] = latest
     values: dict[str, list[float | None]] = {k: [] for k in ("rps", *CLASSES, "limited", *QUANTILES)}
     # Envoy refreshes histograms every stats flush (5 s): with shorter steps, a step's latency
     # also draws on the steps just before it, so the line has no holes between flushes.
     lookback = max(0, math.ceil(latency_s / step) - 1)
     hists: list[Buckets | None] = []
-    for slot in slots:
-        hists.append(figures(slot, scope).hist if slot is not None else None)
+    for hist_slot, slot in zip(slots, rate_slots, strict=True):
+        hists.append(figures(hist_slot, scope).hist if hist_slot is not None else None)
         if slot is None:
             for v in values.values():
                 v.append(None)
@@ -115,7 +127,7 @@ def chart(
         for name, q in _quantiles(bounds, recent).items():
             values[name].append(q)
     series = tuple(make_series(k, tuple(v)) for k, v in values.items())
-    return ChartData(scope, window_s, step, times, series, source, status)
+    return ChartData(scope, window_s, step, times, series, source, status, live=live)
 
 
 def log_counts(iv: Interval, scope: Scope) -> tuple[float, float]:

@@ -7,7 +7,7 @@ Both sources use this: Envoy's admin endpoint and Prometheus hand out the same c
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 Buckets = tuple[float, ...]
 """Per-bucket counts (not cumulative), one per upper bound plus a last one for +Inf."""
@@ -46,6 +46,16 @@ def from_cumulative(cumulative: Sequence[float]) -> Buckets:
         out.append(max(0.0, c - prev))
         prev = max(prev, c)
     return tuple(out)
+
+
+def from_bounds(by_le: Mapping[float, float]) -> tuple[tuple[float, ...], Buckets] | None:
+    """(finite bounds, per-bucket counts) from cumulative counts by upper bound, +Inf (``math.inf``)
+    included, the way Prometheus hands out ``_bucket`` series; None when there are none."""
+    if not by_le:
+        return None
+    bounds = tuple(sorted(le for le in by_le if le != math.inf))
+    last = by_le.get(math.inf, by_le[bounds[-1]] if bounds else 0.0)
+    return bounds, from_cumulative([*(by_le[b] for b in bounds), last])
 
 
 def add(a: Buckets | None, b: Buckets | None) -> Buckets | None:

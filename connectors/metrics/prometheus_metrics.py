@@ -16,8 +16,9 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from urllib3.util.retry import Retry
 from ..errors import MetricsError
 from ..model.durations import parse_duration
 from . import frames, histogram, pod_logs
+from . import prometheus_chart as chart
 from .clients import SOURCE
 from .limited_log import LimitedLog, recent_split, share, top_clients
 from .prometheus_config import PrometheusConfig
@@ -122,7 +124,8 @@ class PrometheusSource(MetricsSource):
         self._keys_read = 0.0
         self._log = LimitedLog(access_log_path, self._target_of_cluster) if access_log_path else None
         self._log_lines = log_lines
-        self._charts: dict[tuple[Scope, float], ChartData] = {}  # the last chart of each scope and window
+        # The completed steps already asked, per scope and window (``prometheus_chart``).
+        self._frames: dict[tuple[Scope, float], chart.Frame] = {}
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -290,16 +293,14 @@ class PrometheusSource(MetricsSource):
         return f"Prometheus has no {metric} series{where}: is it scraping this gateway?"
 
     def series(self, scope: Scope, window_s: float) -> ChartData:
+        """Completed steps from the kept range answers (a short range query when steps completed
+        since), the running step live from one instant query (see ``prometheus_chart``)."""
         with self._lock:
             _, step, times = frames.grid(window_s, time.time(), min_step=1.0)
-            # Prometheus evaluates at whole steps up to now: the step still running is left out.
-            times = tuple(t for t in times if t <= time.time()) or times[:1]
-            cached = self._charts.get((scope, window_s))
-            if cached is not None and cached.times == times and self._health.text() == "ok":
-                return cached  # no new step since: Prometheus would answer the same
             try:
-                values = self._series(scope, times, step)
+                values = self._series(scope, window_s, times, step)
             except MetricsError as exc:
+                self._frames.pop((scope, window_s), None)  # ask it all again once Prometheus answers
                 status = self._health.fail(str(exc))
                 empty = tuple(
                     make_series(k, (None,) * len(times)) for k in ("rps", *CLASSES, "limited", *QUANTILES)
@@ -307,78 +308,60 @@ class PrometheusSource(MetricsSource):
                 return ChartData(scope, window_s, step, times, empty, self.name, status)
             self._health.ok()
             series = tuple(make_series(k, tuple(v)) for k, v in values.items())
-            data = ChartData(scope, window_s, step, times, series, self.name)
-            self._charts[(scope, window_s)] = data
-            return data
+            return ChartData(scope, window_s, step, times, series, self.name, live=True)
 
-    def _series(self, scope: Scope, times: tuple[float, ...], step: float) -> dict[str, list[float | None]]:
+    def _series(
+        self, scope: Scope, window_s: float, times: tuple[float, ...], step: float
+    ) -> dict[str, list[float | None]]:
         self._detect_window()
         f = self.family
-        w = self._window(step)
-        index = {round(t): i for i, t in enumerate(times)}
-        n = len(times)
-        classes: dict[str, list[float | None]] = {c: [None] * n for c in CLASSES}
-        limited: list[float | None] = [None] * n
-        buckets: list[dict[float, float]] = [{} for _ in range(n)]
-        if scope.route is None:
-            class_rows = self._range(f.gateway_classes(w), times, step)
-            lat_rows = self._range(f.gateway_latency(w), times, step)
-            lim_rows = self._range(f.gateway_limited(w), times, step)
-            if not class_rows:
-                raise MetricsError(self._no_series())
-        else:
+        keys: list[Key] | None = None
+        if scope.route is not None:
             keys = self._scope_keys(scope)
             if not keys and self._log is None:
                 raise MetricsError(f"Prometheus has no series for {scope.label}")
-            class_rows = self._range(f.classes(keys, w), times, step) if keys else []
-            lat_rows = self._range(f.latency(keys, w), times, step) if keys else []
-            lq = f.limited(keys, w) if keys else None
-            lim_rows = self._range(lq, times, step) if lq else []
-        for r in class_rows:
-            c = f.class_of(r["metric"])
-            if c is None or not self._in_scope(r["metric"], scope):
-                continue
-            for i, v in _points(r, index):
-                classes[c][i] = (classes[c][i] or 0.0) + v
-        for r in lat_rows:
-            if not self._in_scope(r["metric"], scope):
-                continue
-            le = histogram.finite_bound(r["metric"].get("le", "+Inf"))
-            for i, v in _points(r, index):
-                buckets[i][le] = buckets[i].get(le, 0.0) + v
-        for r in lim_rows:
-            if not self._in_scope(r["metric"], scope):
-                continue
-            for i, v in _points(r, index):
-                limited[i] = (limited[i] or 0.0) + v
-        for i in range(n):
-            if any(classes[c][i] is not None for c in CLASSES):
-                for c in CLASSES:
-                    classes[c][i] = classes[c][i] or 0.0
+        # Steps asked with other keys (a backend came or went) are asked again.
+        known = tuple(sorted(keys)) if keys is not None else None
+        frame = self._frames.get((scope, window_s))
+        if frame is None or frame.step != step or frame.keys != known:
+            frame = self._frames[(scope, window_s)] = chart.Frame(step, known)
+
+        def ask(fn: str, rate_window: float) -> str:
+            return chart.joined(
+                chart.parts(
+                    f,
+                    scope,
+                    keys,
+                    access_log=self._log is not None,
+                    rate_window=self._window(rate_window),
+                    latency_window=self._window(step),
+                    fn=fn,
+                )
+            )
+
+        in_scope = partial(self._in_scope, scope=scope)
+        # times[-1] is the step still running (grid() ends after now): every other one has completed.
+        completed, live = times[:-1], round(times[-1])
+        asked = frame.missing(completed)
+        if asked:
+            wanted = {round(t) for t in asked}
+            rows = self._range(ask("rate", step), asked, step)
+            frame.replace(
+                asked, chart.read(rows, f, in_scope, lambda ts: t if (t := round(ts)) in wanted else None)
+            )
+        # The live edge: the rate between the last two scrapes (the source's rate window finds them).
+        edge = chart.read(self._query(ask("irate", 0.0)), f, in_scope, lambda _ts: live)
+        points = [frame.points.get(round(t)) for t in completed] + [edge.get(live)]
+        if scope.route is None and not any(p is not None and p.classes for p in points):
+            raise MetricsError(self._no_series())
+        log: chart.AccessLog | None = None
         if scope.route is not None and self._log is not None:
-            # Refused requests never reach a cluster: the limiter's total, shared out by the access log.
             self._log.poll()
-            totals: list[float | None] = [None] * n
-            for r in self._range(f.gateway_limited(w), times, step):
-                for i, v in _points(r, index):
-                    totals[i] = (totals[i] or 0.0) + v
-            slots = self._log.history.buckets(times[0] - step, times[-1], step)
-            fallback = share(recent_split(self._log.history), 1.0, scope.route, scope.backend)
-            for i, slot in enumerate(slots[:n]):
-                mine, everyone = frames.log_counts(slot, scope) if slot is not None else (0.0, 0.0)
-                if totals[i] is None and slot is None:
-                    continue
-                lim = frames.apportion(totals[i], mine / step, everyone / step, fallback)
-                limited[i] = lim
-                classes["4xx"][i] = (classes["4xx"][i] or 0.0) + lim
-        rps: list[float | None] = []
-        for i in range(n):
-            known = [classes[c][i] for c in CLASSES if classes[c][i] is not None]
-            rps.append(sum(v for v in known if v is not None) if known else None)
-        out: dict[str, list[float | None]] = {"rps": rps, **classes, "limited": limited}
-        for name, q in QUANTILES.items():
-            out[name] = [_quantile(q, b) for b in buckets]
-        return out
+            log = chart.AccessLog(
+                self._log.history.buckets(times[0] - step, times[-1], step),
+                share(recent_split(self._log.history), 1.0, scope.route, scope.backend),
+            )
+        return chart.values(scope, step, points, log)
 
     def _in_scope(self, labels: Mapping[str, str], scope: Scope) -> bool:
         if scope.route is None:
@@ -418,25 +401,7 @@ def _scalar(rows: Result) -> float:
     return sum(_value(r) for r in rows)
 
 
-def _points(row: Mapping[str, Any], index: Mapping[int, int]) -> Iterable[tuple[int, float]]:
-    for ts, raw in row.get("values", []):
-        i = index.get(round(float(ts)))
-        v = float(raw)
-        if i is not None and v == v:
-            yield i, v
-
-
-def _hist(by_le: Mapping[float, float]) -> tuple[tuple[float, ...], histogram.Buckets] | None:
-    if not by_le:
-        return None
-    bounds = tuple(sorted(le for le in by_le if le != float("inf")))
-    cumulative = [by_le[b] for b in bounds] + [by_le.get(float("inf"), by_le[bounds[-1]] if bounds else 0.0)]
-    return bounds, histogram.from_cumulative(cumulative)
-
-
-def _quantile(q: float, by_le: Mapping[float, float]) -> float | None:
-    h = _hist(by_le)
-    return histogram.quantile(q, h[0], h[1]) if h else None
+_hist = histogram.from_bounds
 
 
 def _quantiles(h: tuple[tuple[float, ...], histogram.Buckets] | None) -> dict[str, float | None]:

@@ -120,6 +120,9 @@ class ChartData:
     series: tuple[Series, ...]
     source: str
     status: str = "ok"
+    # The last point is the step still running, from the newest samples (the source's current
+    # figures) rather than a whole step: it moves with every refresh.
+    live: bool = False
 
     def get(self, key: str) -> Series | None:
         for s in self.series:
