@@ -11,8 +11,9 @@ traffic through it (2xx, 5xx from a flaky backend, 429s from a rate-limited rout
 2. Idle CPU of the real console (``gatewayctl-tui --gateway ...`` in tmux, charts open, 1 s
    refresh, no traffic) as % of one core over ``--idle`` seconds. Goal < 3 %.
 3. Time from a weight step (90/10 → 10/90, applied through the connector) until the route's chart
-   (its last step) and the canary view's observed split show the new split within 10 points, per
-   source. Goal: within two scrape intervals (2 s).
+   (its last point, the right edge) and the canary view's observed split show the new split within
+   10 points, per source; the steps are applied at moments spread over the chart's 3 s step. Goal:
+   within two scrape intervals (2 s).
 
     .venv/bin/python bench/bench_metrics.py [--refreshes 30] [--idle 30] [--steps 6] [--parts 1,2,3]
 """
@@ -110,7 +111,7 @@ def bench_queries(sources: dict[str, MetricsSource], refreshes: int) -> None:
         for window in (300.0, 3600.0):
             times = []
             for _ in range(refreshes):
-                getattr(source, "_charts", {}).clear()  # Prometheus keeps a step's chart: ask it again
+                getattr(source, "_frames", {}).clear()  # Prometheus keeps completed steps: ask them all
                 t0 = time.perf_counter()
                 data = source.series(Scope("shop"), window)
                 times.append((time.perf_counter() - t0) * 1000)
@@ -251,7 +252,9 @@ def bench_split(gw: NativeConnector, sources: dict[str, MetricsSource], steps: i
         split_s: list[float] = []
         for i in range(steps):
             v2 = 90 if i % 2 == 0 else 10
-            time.sleep(6)  # let the previous step settle everywhere
+            # Let the previous step settle everywhere, then apply at a different moment of the
+            # chart's 3 s step each time: how long a step takes to show depends on where it lands.
+            time.sleep(6 + (i * CHART_STEP_S / steps - time.time()) % CHART_STEP_S)
             gw.apply(gw.plan([set_weights(gw.get_route("shop"), {"v1": 100 - v2, "v2": v2})]))
             t0 = time.monotonic()
             probes: list[Callable[[], float | None]] = [
@@ -261,12 +264,15 @@ def bench_split(gw: NativeConnector, sources: dict[str, MetricsSource], steps: i
             chart_t, split_t = wait_shares(probes, v2, t0)
             chart_s.append(chart_t)
             split_s.append(split_t)
-        print(f"   {name:11s} chart (last step): {summary(chart_s)}")
-        print(f"   {name:11s} observed split:    {summary(split_s)}")
+        print(f"   {name:11s} chart (last point): {summary(chart_s)}")
+        print(f"   {name:11s} observed split:     {summary(split_s)}")
+
+
+CHART_STEP_S = 3.0  # the 5-minute chart's step
 
 
 def chart_share(source: MetricsSource) -> float | None:
-    """The canary backend's share in the last step of the route's per-backend charts."""
+    """The canary backend's share in the last point of the route's per-backend charts."""
     a, b = source.series(Scope("shop", "v1"), 300), source.series(Scope("shop", "v2"), 300)
     va, vb = a.values("rps")[-1], b.values("rps")[-1]
     if not (a.ok and b.ok) or va is None or vb is None or va + vb <= 0:
