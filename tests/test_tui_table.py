@@ -22,7 +22,9 @@ from tests.test_tui_support import (
     with_route,
 )
 from tui.app import ConsoleApp
+from tui.screens.help import HelpScreen
 from tui.screens.routes import RoutesScreen
+from tui.widgets.key_hints import KeyHints
 from tui.widgets.line_table import LineTable
 
 
@@ -173,3 +175,16 @@ async def test_the_console_opens_before_the_gateway_and_retries_a_failed_open() 
         assert app.connection.summary == "connected"
         assert table.total_count == len(sample_routes())
     assert len(opened) == 1 and opened[0].closed, "the console closes the gateway it opened"
+
+
+async def test_the_footer_lists_the_views_keys_and_a_click_presses_one() -> None:
+    app = ConsoleApp(StaticConnector(sample_routes()))
+    async with app.run_test(size=(140, 30)) as pilot:
+        await _loaded(pilot)
+        footer = visible_text(app).splitlines()[-1]
+        for hint in (": Command", "u Undo", "e Edit", "/ Filter", "? Help", "palette"):
+            assert hint in footer, (hint, footer)
+        column = footer.index("? Help")
+        await pilot.click(KeyHints, offset=(column + 2, 0))
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, HelpScreen), "clicking a hint presses its key"

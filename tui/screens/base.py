@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class ConsoleScreen(WorkerOutcomes, Screen[None]):
-    """A full-screen view. Subclasses compose ``self.chrome()`` first, then their body and Footer.
+    """A full-screen view. Subclasses compose ``self.chrome()`` first, then their body and KeyHints.
     The ``/`` and ``:`` prompt is mounted below the status line on first use (``open_prompt``)."""
 
     VIEW: ClassVar[str] = ""

@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Footer, Input, Label, RichLog, Select, Static
+from textual.widgets import Button, Input, Label, RichLog, Select, Static
 
 from connectors.base import Plan
 from connectors.canary import (
@@ -37,6 +37,7 @@ from connectors.metrics import Snapshot
 from connectors.model import Route, WeightedBackend
 
 from ..highlight import highlight_diff
+from ..widgets.key_hints import KeyHints
 from ..widgets.weight_bar import WeightBar
 from .base import ConsoleModal
 from .charts import NO_SOURCE, LiveScreen
@@ -185,7 +186,7 @@ class CanaryScreen(LiveScreen):
             )
         yield Static("", id="plan-error")
         yield RichLog(id="log", wrap=True, markup=False)
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self._info()

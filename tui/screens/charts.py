@@ -14,11 +14,12 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from connectors.metrics import CLASSES, GATEWAY, WINDOWS, ChartData, MetricsSource, Scope, Series
 
 from ..widgets.chart import TimeChart
+from ..widgets.key_hints import KeyHints
 from .base import ConsoleScreen
 
 NO_SOURCE = "no metrics for this gateway (a cluster gateway needs --prometheus URL)"
@@ -118,7 +119,7 @@ class ChartsScreen(LiveScreen):
         yield TimeChart("Responses", "req/s", id="chart-traffic")
         yield TimeChart("Rate limited", "req/s", id="chart-limited")
         yield TimeChart("Latency", "ms", id="chart-latency")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self._info()

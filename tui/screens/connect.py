@@ -11,12 +11,13 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from connectors.base import Connector
 from connectors.registry import Target, discover_targets, open_target
 
+from ..widgets.key_hints import KeyHints
 from .base import ConsoleScreen
 
 DEMO_KEY = "demo"
@@ -57,7 +58,7 @@ class ConnectScreen(ConsoleScreen):
         yield OptionList(
             Option(Content.styled("looking for gateways…", "$text-muted"), disabled=True), id="targets"
         )
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from connectors.model import Route
 
 from ..highlight import highlight_yaml
 from ..route_rows import NO_VALUE, backends_text, format_ms, format_rate, policy_settings, status_of
+from ..widgets.key_hints import KeyHints
 from ..widgets.weight_bar import WeightBar
 from .route_screen import RouteScreen
 
@@ -104,7 +105,7 @@ class DetailScreen(RouteScreen):
             yield Static("", id="live")
             yield Static("Native objects  (y opens them alone)", classes="title")
             yield Static(Content.styled("loading…", "$text-muted"), id="native")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.watch(self.app, "routes", self._routes_changed)

@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from connectors.history import HistoryEntry
 from connectors.model.diff import to_yaml, unified
 
 from ..highlight import highlight_diff
+from ..widgets.key_hints import KeyHints
 from ..widgets.line_table import Column, LineTable
 from .base import ConsoleModal
 from .route_screen import UndoScreen
@@ -90,7 +91,7 @@ class HistoryScreen(UndoScreen):
     def compose(self) -> ComposeResult:
         yield from self.chrome()
         yield LineTable(HISTORY_COLUMNS, empty_text="no changes applied yet", id="history")
-        yield Footer()
+        yield KeyHints()
 
     @property
     def table(self) -> LineTable:

@@ -6,12 +6,12 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer
 
 from connectors.model import Route
 
 from ..route_rows import POLICY_COLUMNS, policy_rows
 from ..widgets.command_line import CommandLine
+from ..widgets.key_hints import KeyHints
 from ..widgets.line_table import LineTable
 from .route_screen import RouteScreen
 
@@ -36,7 +36,7 @@ class PoliciesScreen(RouteScreen):
     def compose(self) -> ComposeResult:
         yield from self.chrome()
         yield LineTable(POLICY_COLUMNS, empty_text="no policies on any route", id="policies")
-        yield Footer()
+        yield KeyHints()
 
     @property
     def table(self) -> LineTable:

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..route_rows import ROUTE_COLUMNS, LiveFigures, route_rows
+from ..widgets.key_hints import KeyHints
 from ..widgets.line_table import LineTable
 from .route_screen import RouteScreen
 
@@ -43,7 +44,7 @@ class RoutesScreen(RouteScreen):
         yield from self.chrome()
         yield Static("", id="filter-info")
         yield LineTable(ROUTE_COLUMNS, empty_text="no routes", id="routes")
-        yield Footer()
+        yield KeyHints()
 
     @property
     def table(self) -> LineTable:

@@ -16,13 +16,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from connectors.metrics import ChartData, Scope
 from connectors.model.durations import format_duration
 from connectors.triage import STRETCH_WINDOW_S, LimitedRoute, triage
 
 from ..widgets.chart import TimeChart
+from ..widgets.key_hints import KeyHints
 from .charts import NO_SOURCE, LiveScreen, _allowed
 
 CLIENT_WINDOW_S = 300.0
@@ -85,7 +86,7 @@ class TriageScreen(LiveScreen):
                 clients: DataTable[Any] = DataTable(id="clients", cursor_type="row")
                 clients.add_columns("Client", "429s")
                 yield clients
-        yield Footer()
+        yield KeyHints()
 
     @property
     def table(self) -> DataTable[Any]:

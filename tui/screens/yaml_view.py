@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ..highlight import highlight_yaml
+from ..widgets.key_hints import KeyHints
 from .base import ConsoleScreen
 
 
@@ -31,7 +32,7 @@ class YamlScreen(ConsoleScreen):
         yield from self.chrome()
         with VerticalScroll(id="body"):
             yield Static(Content.styled(f"{self.route_name}: loading…", "$text-muted"), id="yaml")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one("#body").focus()
