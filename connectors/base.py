@@ -18,39 +18,31 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from .capabilities import READONLY, Capabilities, EditKind
 from .errors import GatewayError, NothingToUndo, PermissionDenied
 
 if TYPE_CHECKING:
-    # The console imports this module before its first frame; the model, history and audit modules
-    # are imported where they are used, once a gateway is being read or changed.
+    # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
+    # import this module before they know they will change anything.
     from .audit import AuditLog
     from .history import HistoryEntry, HistoryStore
     from .model import Route
 
-EditKind = Literal["weights", "rate_limit", "cors"]
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What the operator may edit here; a missing entry in ``editable`` has its reason in ``reasons``."""
-
-    editable: frozenset[EditKind] = frozenset({"weights", "rate_limit", "cors"})
-    reasons: dict[str, str] = field(default_factory=dict)
-    can_export: bool = False
-
-    def can(self, kind: EditKind) -> bool:
-        return kind in self.editable
-
-    def why_not(self, kind: EditKind) -> str:
-        return self.reasons.get(kind, "" if self.can(kind) else f"{kind} cannot be edited on this gateway")
-
-
-READONLY = Capabilities(
-    editable=frozenset(),
-    reasons={k: "read-only mode (started with --readonly)" for k in ("weights", "rate_limit", "cors")},
-)
+__all__ = [
+    "READONLY",
+    "ApplyResult",
+    "Capabilities",
+    "Connector",
+    "EditKind",
+    "GatewayInfo",
+    "NativeChange",
+    "Plan",
+    "RouteChange",
+    "Verification",
+    "describe_change",
+]
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
     connector's private modules such as connectors.native.render."""
     allowed_prefixes = (
         "connectors.base",
+        "connectors.capabilities",
         "connectors.errors",
         "connectors.model",
         "connectors.metrics",
@@ -76,3 +77,16 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
             ):
                 offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offenders == []
+
+
+def test_the_consoles_first_view_loads_without_yaml_the_model_or_the_connector_interface() -> None:
+    """What the first frame needs is kept small (bench/bench_tui_startup.py measures the time): the
+    gateway, its model and PyYAML load in the console's worker after the first frame."""
+    code = (
+        "import sys\n"
+        "import tui.app, tui.screens.routes\n"
+        "heavy = ('yaml', 'connectors.base', 'connectors.model', 'connectors.metrics', 'httpx')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -24,7 +24,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 
-from connectors.base import Capabilities, Connector, GatewayInfo
+from connectors.capabilities import Capabilities
 from connectors.errors import GatewayError
 
 from . import commands
@@ -44,6 +44,7 @@ from .themes import DEFAULT_THEME, app_variables, load_themes, next_theme
 
 if TYPE_CHECKING:
     # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
+    from connectors.base import Connector, GatewayInfo
     from connectors.metrics.types import Snapshot
     from connectors.model import Route
 

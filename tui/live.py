@@ -11,10 +11,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from connectors.base import Capabilities, Connector, GatewayInfo
 from connectors.errors import ConnectionFailed, GatewayError
 
 if TYPE_CHECKING:
+    from connectors.base import Connector, GatewayInfo
+    from connectors.capabilities import Capabilities
+
     # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
     from connectors.metrics.types import Snapshot
     from connectors.model import Route

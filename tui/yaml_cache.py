@@ -8,7 +8,6 @@ only when one of those moved. A missing, stale or unreadable cache entry just me
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -27,7 +26,7 @@ def load_yaml_file(path: Path) -> Any:
     stat = path.stat()
     key = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
     name = str(path.resolve())
-    entry = cache_dir() / "yaml" / (hashlib.sha1(name.encode()).hexdigest() + ".json")
+    entry = cache_dir() / "yaml" / (name.strip("/").replace("%", "%25").replace("/", "%2F") + ".json")
     try:
         cached = json.loads(entry.read_text(encoding="utf-8"))
         if cached["path"] == name and cached["key"] == key:

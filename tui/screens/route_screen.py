@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding, BindingType
 
-from connectors.base import ApplyResult, EditKind, Plan
 from connectors.errors import PermissionDenied
 
 from ..outcomes import report_error
 from .base import ConsoleScreen
 
 if TYPE_CHECKING:
+    from connectors.base import ApplyResult, EditKind
+
     # The routes view opens before the first frame; the model and the edit flow load after it.
     from connectors.model import Route
 
@@ -42,6 +43,8 @@ class UndoScreen(ConsoleScreen):
         )
 
     def worker_succeeded(self, name: str, result: Any) -> None:
+        from connectors.base import Plan
+
         if name == "plan-undo" and isinstance(result, Plan):
             from .diff import DiffScreen
 
