@@ -97,11 +97,21 @@ def has_bucket(route: Route) -> bool:
     return route.rate_limit is not None and route.rate_limit.enabled
 
 
+def sole_backend(route: Route) -> str | None:
+    """The backend that takes all of the route's traffic (the only one, or the only one with a weight),
+    or None when traffic is split."""
+    weighted = [b.name for b in route.backends if b.weight > 0 or len(route.backends) == 1]
+    return weighted[0] if len(weighted) == 1 else None
+
+
 def _action(route: Route) -> dict[str, Any]:
     backends = route.backends
     action: dict[str, Any]
-    if len(backends) == 1:
-        action = {"cluster": cluster_name(route.name, backends[0].name)}
+    if (sole := sole_backend(route)) is not None:
+        # Most routes send everything to one backend (100/0 before and after a canary): a plain
+        # cluster route. Envoy loads it a third faster than weighted_clusters, which is most of an
+        # apply's latency with thousands of routes (bench/bench_apply.py).
+        action = {"cluster": cluster_name(route.name, sole)}
     else:
         action = {
             "weighted_clusters": {

@@ -11,7 +11,7 @@ from ..model import Gateway, Route
 from .admin import AdminClient
 from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER, cluster_name
 from .render_listener import descriptor
-from .render_routes import cors_policy
+from .render_routes import cors_policy, sole_backend
 
 
 def served_routes(admin: AdminClient, names: set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -54,8 +54,8 @@ def _weights(entry: dict[str, Any]) -> dict[str, int]:
 
 
 def _expected_weights(route: Route) -> dict[str, int]:
-    if len(route.backends) == 1:
-        return {cluster_name(route.name, route.backends[0].name): 100}
+    if (sole := sole_backend(route)) is not None:
+        return {cluster_name(route.name, sole): 100}
     return {cluster_name(route.name, b.name): b.weight for b in route.backends}
 
 
