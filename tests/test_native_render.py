@@ -109,7 +109,8 @@ def test_incremental_route_config_equals_a_fresh_render() -> None:
     incremental = route_config_body(edited, "main")
     fresh = route_config_body(replace(edited, name="another-gateway"), "main")  # nothing cached for it
     assert incremental == fresh
-    actions = {e["name"]: e["route"] for vh in json.loads(incremental)[0]["virtual_hosts"] for e in vh["routes"]}
+    vhosts = json.loads(incremental)[0]["virtual_hosts"]
+    actions = {e["name"]: e["route"] for vh in vhosts for e in vh["routes"]}
     # All traffic to one backend is a plain cluster route (Envoy loads it faster); a split stays weighted.
     assert actions["r3"] == {"cluster": "r3~v2"}
     assert [c["weight"] for c in actions["r4"]["weighted_clusters"]["clusters"]] == [90, 10]
