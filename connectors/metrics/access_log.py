@@ -62,6 +62,8 @@ _NOT_CLIENT_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class LogRecord:
+    """One access log line: the route, status, response flags and client."""
+
     route: str
     status: int
     flags: str = ""

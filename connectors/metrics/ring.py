@@ -20,6 +20,8 @@ ClientKey = tuple[str, str, str]  # (route, "source" or header name, shown value
 
 @dataclass
 class Interval:
+    """Counts, histograms and clients seen between two admin polls."""
+
     start: float
     end: float
     counts: dict[Key, float] = field(default_factory=dict)

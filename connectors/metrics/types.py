@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class BackendStats:
+    """Live figures of one backend of a route."""
+
     backend: str
     rps: float = 0.0
     by_class: dict[str, float] = field(default_factory=dict)  # "2xx" -> requests/s
@@ -18,6 +20,8 @@ class BackendStats:
 
 @dataclass(frozen=True)
 class RouteStats:
+    """Live figures of one route, and of each of its backends."""
+
     route: str
     rps: float = 0.0
     by_class: dict[str, float] = field(default_factory=dict)
