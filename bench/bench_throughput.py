@@ -3,7 +3,8 @@ hand-written static config with the same features, and nginx — same backend, o
 
 Two feature sets:
   plain  one route, weighted 90/10 over two clusters, no access log
-  full   the same plus CORS, JWT (RS256, cached), a (never reached) rate limit, JSON access log
+  full   the same plus CORS, JWT (RS256, cached), a (never reached) rate limit with x-ratelimit
+         headers, JSON access log
 nginx (Debian nginx-light, a config in a temp dir, foreground) proxies the plain case. The backend
 is another nginx answering "ok". With two or more cores the proxies run on core 1 and wrk and the
 backend on core 0 (``taskset``), with one Envoy worker / one nginx worker.
@@ -190,6 +191,8 @@ def static_envoy_config(
                     },
                     "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
                     "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+                    # The feature as the console offers it: clients see x-ratelimit-* headers.
+                    "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
                 },
             }
         )

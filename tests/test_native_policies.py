@@ -122,3 +122,33 @@ def test_backend_by_dns_name_and_a_second_listener(gw: NativeConnector, backends
     with client(gw) as main:  # the route bound to "side" is not on "main"
         assert main.get("/", headers={"host": "anything.test"}).status_code == 404
     assert gw.listener_url("side") == f"http://127.0.0.1:{port}"
+
+
+def test_the_cors_filter_is_there_only_while_a_route_has_a_policy(gw: NativeConnector) -> None:
+    """Removing the last CORS policy takes the filter out of the listener (it costs every request
+    otherwise); the plan shows that listener change and warns that buckets refill. Undo brings the
+    policy and the filter back, and a preflight is granted again."""
+    preflight = {
+        "host": "cors.test",
+        "access-control-request-method": "POST",
+        "origin": "https://app.example",
+    }
+    with client(gw) as c:
+        assert c.options("/", headers=preflight).headers.get("access-control-allow-origin")
+    plan = gw.plan([replace(gw.get_route("cors"), cors=None)])
+    assert "listeners/main/cors filter (LDS)" in [c.label for c in plan.native_changes]
+    assert any("bucket starts full again" in w for w in plan.warnings)
+    res = gw.apply(plan)
+    assert res.verification.ok
+    active = [c.get("active_state") for c in gw.admin.config_dump("dynamic_listeners")["configs"]]
+    assert "envoy.filters.http.cors" not in repr(active), "the listener no longer runs the CORS filter"
+    with client(gw) as c:
+        assert "access-control-allow-origin" not in c.options("/", headers=preflight).headers
+    undo = gw.plan_undo()
+    assert "listeners/main/cors filter (LDS)" in [c.label for c in undo.native_changes]
+    assert gw.apply(undo).verification.ok
+    with client(gw) as c:
+        assert (
+            c.options("/", headers=preflight).headers.get("access-control-allow-origin")
+            == "https://app.example"
+        )

@@ -11,7 +11,7 @@ from ..model import Backend, Gateway, Route
 from ..model.diff import json_diff
 from .names import cluster_name
 from .render import Layout, listener_routes
-from .render_listener import descriptor, jwt_providers, jwt_requirement, listener
+from .render_listener import descriptor, has_cors, jwt_providers, jwt_requirement, listener
 from .render_routes import cluster, cluster_backends, route_entries
 
 
@@ -65,6 +65,10 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
         for label in dict.fromkeys([*a, *b]):
             if a.get(label) != b.get(label):
                 out.append(NativeChange(label, json_diff(a.get(label), b.get(label), label)))
+    for lname in cors_filter_flips(old, new, names):
+        label = f"listeners/{lname}/cors filter (LDS)"
+        was, now = not has_cors(listener_routes(new, lname)), has_cors(listener_routes(new, lname))
+        out.append(NativeChange(label, json_diff({"cors_filter": was}, {"cors_filter": now}, label)))
     if old.listeners != new.listeners:
         olds = {x.name: x for x in old.listeners}
         news = {x.name: x for x in new.listeners}
@@ -109,6 +113,25 @@ def lds_relevant(route: Route | None) -> Any:
     return (descriptor(route), jwt_requirement(route), jwt_providers(route), route.listener)
 
 
+def cors_filter_flips(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> list[str]:
+    """Listeners that gain or lose the CORS filter (present while one of their routes has a policy);
+    ``names``: the routes that differ, when known."""
+    before = {r.name: r for r in old.routes}
+    after = {r.name: r for r in new.routes}
+
+    def cors_of(route: Route | None) -> bool:
+        return route is not None and route.cors is not None
+
+    candidates = names if names is not None else dict.fromkeys([*before, *after])
+    if all(cors_of(before.get(n)) == cors_of(after.get(n)) for n in candidates):
+        return []  # no route gained or lost a policy: no listener can have flipped
+    return [
+        x.name
+        for x in new.listeners
+        if has_cors(listener_routes(old, x.name)) != has_cors(listener_routes(new, x.name))
+    ]
+
+
 def touches_listener(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> bool:
     """Whether going from ``old`` to ``new`` changes the listeners (LDS); ``names``: the routes
     that differ, when known."""
@@ -122,4 +145,4 @@ def touches_listener(old: Gateway, new: Gateway, names: Sequence[str] | None = N
             continue
         if lds_relevant(b) != lds_relevant(a):
             return True
-    return False
+    return bool(cors_filter_flips(old, new, names))

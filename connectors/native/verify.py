@@ -14,12 +14,19 @@ from .render_listener import descriptor
 from .render_routes import cors_policy, sole_backend
 
 
-def served_routes(admin: AdminClient, names: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """Envoy's active route entries for the named routes, by route name (every listener)."""
+def served_routes(
+    admin: AdminClient, names: set[str], listeners: set[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Envoy's active route entries for the named routes, by route name, in the route configs of
+    ``listeners`` (each listener's route config bears its name; default: every one). A removed
+    listener's route config stays in Envoy's dump for a while and must not count."""
     dump = admin.config_dump("dynamic_route_configs")
     out: dict[str, list[dict[str, Any]]] = {}
     for item in dump.get("configs", []):
-        for vhost in item.get("route_config", {}).get("virtual_hosts", []):
+        config = item.get("route_config", {})
+        if listeners is not None and config.get("name") not in listeners:
+            continue
+        for vhost in config.get("virtual_hosts", []):
             for entry in vhost.get("routes", []):
                 if entry.get("name") in names:
                     out.setdefault(entry["name"], []).append(entry)
@@ -82,7 +89,7 @@ def _seconds(value: Any) -> float:
 def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verification:
     wanted = {r.name: r for r in new.routes if r.name in set(names)}
     try:
-        served = served_routes(admin, set(names))
+        served = served_routes(admin, set(names), {x.name for x in new.listeners})
         buckets = served_descriptors(admin) if any(r.rate_limit for r in wanted.values()) else {}
     except GatewayError as exc:
         return Verification(False, (f"cannot read Envoy's config back: {exc}",))
