@@ -44,6 +44,16 @@ class Point:
     limited: float | None = None  # 429/s in the scope's own series (whole gateway, Istio)
     limiter: float | None = None  # the gateway's limiter (all routes), shared out by the access log
     buckets: dict[float, float] = field(default_factory=dict)  # latency bucket rates by upper bound
+    _quantiles: dict[str, float | None] | None = field(default=None, repr=False, compare=False)
+
+    def quantiles(self) -> dict[str, float | None]:
+        """p50/p95/p99 of the step's latency, worked out once (a kept step is drawn every refresh)."""
+        if self._quantiles is None:
+            h = histogram.from_bounds(self.buckets)
+            self._quantiles = {
+                n: histogram.quantile(q, h[0], h[1]) if h else None for n, q in QUANTILES.items()
+            }
+        return self._quantiles
 
 
 @dataclass
@@ -184,11 +194,7 @@ def values(
         known = [v for c in CLASSES if (v := classes[c][i]) is not None]
         rps.append(sum(known) if known else None)
     out: dict[str, list[float | None]] = {"rps": rps, **classes, "limited": limited}
-    for name, q in QUANTILES.items():
-        out[name] = [_quantile(q, p.buckets) if p is not None else None for p in points]
+    quantiles = [p.quantiles() if p is not None else None for p in points]
+    for name in QUANTILES:
+        out[name] = [q[name] if q is not None else None for q in quantiles]
     return out
-
-
-def _quantile(q: float, by_le: Mapping[float, float]) -> float | None:
-    h = histogram.from_bounds(by_le)
-    return histogram.quantile(q, h[0], h[1]) if h else None
