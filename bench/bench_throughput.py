@@ -9,10 +9,13 @@ nginx (Debian nginx-light, a config in a temp dir, foreground) proxies the plain
 is another nginx answering "ok". With two or more cores the proxies run on core 1 and wrk and the
 backend on core 0 (``taskset``), with one Envoy worker / one nginx worker.
 
-    .venv/bin/python bench/bench_throughput.py [--duration 5] [--rounds 3] [--connections 50]
+    .venv/bin/python bench/bench_throughput.py [--duration 5] [--rounds 6] [--connections 50]
 
 All five targets run at once and are measured in turn, round after round (the median is kept),
-so load from elsewhere on the machine does not favour one of them.
+the order reversed every other round, so neither load from elsewhere on the machine nor a drift in
+the speed this VM gets favours one of them. Beside req/s, each proxy's CPU time per request (from
+/proc, proxy processes only) is printed: it is the cost that decides throughput on a saturated core,
+and it varies less than req/s here.
 
 Goal: native >= 0.95 x static Envoy.
 """
@@ -267,6 +270,21 @@ def static_envoy_config(
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes ``pids`` so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def with_children(pid: int) -> list[int]:
+    """``pid`` and its direct children (nginx's master and its worker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
+
+
 def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> tuple[float, float, int]:
     cmd = [*pin(0), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for k, v in headers.items():
@@ -284,7 +302,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target (median kept)")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved runs per target (median kept)")
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
@@ -293,7 +311,9 @@ def main() -> None:
     # label -> (url, headers); every target runs at once and they are measured in turn, round
     # after round, so a burst of load from elsewhere on the machine does not favour one of them.
     targets: dict[str, tuple[str, dict[str, str]]] = {}
+    pids: dict[str, list[int]] = {}
     runs: dict[str, list[tuple[float, float, int]]] = {}
+    cost: dict[str, list[float]] = {}  # proxy CPU microseconds per request
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
         os.environ["GATEWAYCTL_STATE_DIR"] = str(tmp / "xdg")
@@ -325,6 +345,7 @@ def main() -> None:
             stack.callback(gw.close)
             pin_pid(gw.pid or 0, 1)
             targets[f"native ({kind})"] = (f"http://127.0.0.1:{port}/", headers)
+            pids[f"native ({kind})"] = [gw.pid or 0]
             port, admin = free_port(), free_port()
             static = tmp / f"static-{kind}.json"
             static.write_text(
@@ -334,6 +355,7 @@ def main() -> None:
             envoy = subprocess.Popen([*cmd, "-l", "error"])
             stack.callback(stop, envoy)
             targets[f"static Envoy ({kind})"] = (f"http://127.0.0.1:{port}/", headers)
+            pids[f"static Envoy ({kind})"] = [envoy.pid]  # taskset execs Envoy: the same pid
         nport = free_port()
         proxy = nginx(
             tmp,
@@ -348,12 +370,18 @@ def main() -> None:
         for url, headers in targets.values():
             wait_http(url, headers)
             wrk(url, 1, args.connections, headers)  # warm up
+        pids["nginx (plain)"] = with_children(proxy.pid)
         for r in range(args.rounds):
-            for label, (url, headers) in targets.items():
+            order = list(targets.items())
+            for label, (url, headers) in order if r % 2 == 0 else reversed(order):
+                before = cpu_seconds(pids[label])
                 result = wrk(url, args.duration, args.connections, headers)
+                used = cpu_seconds(pids[label]) - before
                 runs.setdefault(label, []).append(result)
+                cost.setdefault(label, []).append(1e6 * used / max(1.0, result[0] * args.duration))
                 print(
-                    f"  round {r + 1} {label:<22} {result[0]:>9.0f} req/s  p99 {result[1]:7.2f} ms",
+                    f"  round {r + 1} {label:<22} {result[0]:>9.0f} req/s  p99 {result[1]:7.2f} ms"
+                    f"  {cost[label][-1]:6.1f} us CPU/req",
                     flush=True,
                 )
     med = {
@@ -365,13 +393,19 @@ def main() -> None:
         for label, rs in runs.items()
     }
     print()
-    print(f"{'median of ' + str(args.rounds) + ' runs':<22} {'req/s':>10} {'p99 ms':>8} {'non-2xx':>8}")
+    us = {label: statistics.median(c) for label, c in cost.items()}
+    header = f"{'median of ' + str(args.rounds) + ' runs':<22} {'req/s':>10} {'p99 ms':>8} {'non-2xx':>8}"
+    print(header + f" {'CPU us/req':>11}")
     for label, (rps, p99, bad) in med.items():
-        print(f"{label:<22} {rps:>10.0f} {p99:>8.2f} {bad:>8}")
+        print(f"{label:<22} {rps:>10.0f} {p99:>8.2f} {bad:>8} {us[label]:>11.1f}")
     print()
     for kind in ("plain", "full"):
         ratio = med[f"native ({kind})"][0] / med[f"static Envoy ({kind})"][0]
-        print(f"native / static Envoy ({kind}): {ratio:.3f}  (goal >= 0.95)")
+        per_request = us[f"static Envoy ({kind})"] / us[f"native ({kind})"]
+        print(
+            f"native / static Envoy ({kind}): {ratio:.3f} in req/s, {per_request:.3f} in CPU per request"
+            "  (goal >= 0.95)"
+        )
     print(f"native / nginx (plain): {med['native (plain)'][0] / med['nginx (plain)'][0]:.3f}")
     pinned = "proxies on CPU 1, wrk and backend on CPU 0" if PINNED else "no"
     print(f"pinned: {pinned}; {args.connections} connections; {args.duration} s per run")
