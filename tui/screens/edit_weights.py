@@ -25,6 +25,15 @@ FORM_PRESETS = ("0/100", "90/10", "50/50", "100/0")
 _BACKEND_PATH = re.compile(r"\.backends\[(\d+)\]")
 
 
+class WeightInput(Input):
+    """A weight field that takes digits only. Textual hides a screen's bindings for every printable
+    key while an Input has focus (even priority ones), so ``] [ = p`` would never reach the editor;
+    a weight field has no use for them."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and character.isdigit()
+
+
 class WeightsEditor(EditorScreen):
     KIND = "weights"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -56,7 +65,7 @@ class WeightsEditor(EditorScreen):
         for i, backend in enumerate(self.original.backends):
             with Horizontal(classes="row"):
                 yield Label(backend.name, classes="label")
-                yield Input(
+                yield WeightInput(
                     str(backend.weight),
                     type="integer",
                     id=f"weight-{i}",
@@ -139,7 +148,9 @@ class WeightsEditor(EditorScreen):
 
     @on(Input.Changed, ".weight")
     def _weight_typed(self, event: Input.Changed) -> None:
-        if self._filling:
+        if self._filling or not event.input.has_focus:
+            # A value the form set itself (a shift, a preset, the other field taking the rest) comes
+            # back here later as a message: it must not move the selection to that field.
             return
         index = int((event.input.id or "weight-0").rsplit("-", 1)[1])
         self.selected = index

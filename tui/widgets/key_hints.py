@@ -70,7 +70,7 @@ class KeyHints(Widget):
             parts.append(hint)
         if self.app.ENABLE_COMMAND_PALETTE:
             palette_key = self.app.get_key_display(Binding(self.app.COMMAND_PALETTE_BINDING, ""))
-            palette = Content.assemble("▏", (palette_key, key_style), PALETTE_HINT, " ")
+            palette = Content.assemble("▏ ", (palette_key, key_style), " ", PALETTE_HINT, " ")
             gap = self.size.width - x - palette.cell_length
             if gap >= 1:
                 spans.append((x + gap, self.size.width, self.app.COMMAND_PALETTE_BINDING))

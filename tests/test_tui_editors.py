@@ -1,0 +1,69 @@
+"""The weights editor's keys, as an operator shifting a canary uses them (in-memory gateway: the keys
+are the console's; applying through a real Envoy is in test_tui_stories)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tests.test_tui_support import StaticConnector, sample_routes
+from tui.app import ConsoleApp
+from tui.screens.edit_weights import WeightsEditor
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAYCTL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("GATEWAYCTL_STATE_DIR", str(tmp_path / "state"))
+
+
+async def _weights_of_shop(pilot: Pilot[None]) -> WeightsEditor:
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause(0.02)
+        if app.routes_loaded:  # type: ignore[attr-defined]
+            break
+    await pilot.press("w")  # the cursor is on "shop": v1 90 / v2 10
+    await pilot.pause()
+    assert isinstance(app.screen, WeightsEditor)
+    return app.screen
+
+
+def _weights(editor: WeightsEditor) -> list[str]:
+    return [editor.query_one(f"#weight-{i}", Input).value for i in range(2)]
+
+
+async def test_shift_keys_move_traffic_to_the_picked_backend_and_it_stays_picked() -> None:
+    app = ConsoleApp(StaticConnector(sample_routes()))
+    async with app.run_test(size=(140, 40)) as pilot:
+        editor = await _weights_of_shop(pilot)
+        steps = [
+            ("plus", ["85", "15"]),  # the canary (v2) is picked first
+            ("right_square_bracket", ["84", "16"]),
+            ("equals_sign", ["79", "21"]),
+            ("minus", ["84", "16"]),
+            ("left_square_bracket", ["85", "15"]),
+            ("up", ["85", "15"]),  # pick v1
+            ("plus", ["90", "10"]),
+            ("plus", ["95", "5"]),
+        ]
+        for key, expected in steps:
+            await pilot.press(key)
+            await pilot.pause()
+            assert _weights(editor) == expected, key
+
+
+async def test_p_steps_through_the_presets_and_digits_still_type_a_weight() -> None:
+    app = ConsoleApp(StaticConnector(sample_routes()))
+    async with app.run_test(size=(140, 40)) as pilot:
+        editor = await _weights_of_shop(pilot)
+        for expected in (["0", "100"], ["90", "10"], ["50", "50"], ["100", "0"]):
+            await pilot.press("p")
+            await pilot.pause()
+            assert _weights(editor) == expected
+        await pilot.press("backspace", "backspace", "3", "0")  # v2's field: 30, so v1 takes 70
+        await pilot.pause()
+        assert _weights(editor) == ["70", "30"]
