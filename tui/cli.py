@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from connectors.base import ApplyResult, Connector, EditKind, Plan
 from connectors.errors import (
@@ -39,12 +39,11 @@ from connectors.errors import (
     ValidationError,
     VerificationFailed,
 )
-from connectors.model import Cors, RateLimit, Route, StringMatch, parse_duration, route_to_dict
-from connectors.model.diff import to_yaml
-from connectors.model.edits import set_cors, set_rate_limit, set_weights
-from connectors.model.validate import cors_problems, route_problems, weight_problems
 from connectors.paths import gateways_dir
 from connectors.registry import Target, native_targets, open_target, resolve
+
+if TYPE_CHECKING:
+    from connectors.model import Route, StringMatch
 
 EXIT_GATEWAY = 1
 EXIT_USAGE = 2
@@ -187,6 +186,9 @@ def _with_connector(
 
 
 def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
+    from connectors.model import route_to_dict
+    from connectors.model.diff import to_yaml
+
     routes = conn.list_routes()
     if args.output == "json":
         _out(json.dumps([route_to_dict(r) for r in routes], indent=2))
@@ -199,6 +201,9 @@ def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
 
 
 def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
+    from connectors.model import route_to_dict
+    from connectors.model.diff import to_yaml
+
     route = conn.get_route(args.route)
     info = conn.info()
     _out(f"Route:     {route.name}")
@@ -315,12 +320,17 @@ def _check_weights(args: argparse.Namespace) -> None:
 
 
 def _cmd_set_weights(args: argparse.Namespace, conn: Connector) -> int:
+    from connectors.model.edits import set_weights
+    from connectors.model.validate import weight_problems
+
     route = set_weights(conn.get_route(args.route), args.weight_map)
     _refuse(weight_problems(route, route.name))
     return _change(args, conn, "weights", route)
 
 
 def _duration(text: str, option: str) -> float:
+    from connectors.model import parse_duration
+
     try:
         return parse_duration(text)
     except ValueError as exc:
@@ -334,6 +344,10 @@ def _check_rate_limit(args: argparse.Namespace) -> None:
 
 
 def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
+    from connectors.model import RateLimit
+    from connectors.model.edits import set_rate_limit
+    from connectors.model.validate import route_problems
+
     route = conn.get_route(args.route)
     current = route.rate_limit
     limit: RateLimit | None
@@ -354,6 +368,8 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
 
 def _origin(text: str) -> StringMatch:
     """``https://x`` (exact), ``prefix:https://x``, ``regex:https://.*\\.x``, ``exact:...``."""
+    from connectors.model import StringMatch
+
     for kind in ("prefix", "regex", "exact"):
         if text.startswith(kind + ":"):
             return StringMatch(kind, text[len(kind) + 1 :])  # type: ignore[arg-type]
@@ -370,6 +386,10 @@ def _check_cors(args: argparse.Namespace) -> None:
 
 
 def _cmd_set_cors(args: argparse.Namespace, conn: Connector) -> int:
+    from connectors.model import Cors
+    from connectors.model.edits import set_cors
+    from connectors.model.validate import cors_problems
+
     route = conn.get_route(args.route)
     cors: Cors | None = None
     if not args.remove:
