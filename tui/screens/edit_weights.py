@@ -57,7 +57,6 @@ class WeightsEditor(EditorScreen):
     def __init__(self, route: Route) -> None:
         super().__init__(route)
         self.selected = len(route.backends) - 1 if len(route.backends) == 2 else 0
-        self._filling = False
         self._preset = -1
 
     def compose_form(self) -> ComposeResult:
@@ -89,10 +88,8 @@ class WeightsEditor(EditorScreen):
         self.query_one(f"#weight-{self.selected}", Input).focus()
 
     def load(self, route: Route) -> None:
-        self._filling = True
         for i, backend in enumerate(route.backends):
             self.query_one(f"#weight-{i}", Input).value = str(backend.weight)
-        self._filling = False
 
     def _typed(self) -> tuple[list[int | None], list[Problem]]:
         weights: list[int | None] = []
@@ -148,9 +145,10 @@ class WeightsEditor(EditorScreen):
 
     @on(Input.Changed, ".weight")
     def _weight_typed(self, event: Input.Changed) -> None:
-        if self._filling or not event.input.has_focus:
+        if not event.input.has_focus:
             # A value the form set itself (a shift, a preset, the other field taking the rest) comes
-            # back here later as a message: it must not move the selection to that field.
+            # back here later as a message (so no flag set around the assignment can catch it): it
+            # must not move the selection to that field.
             return
         index = int((event.input.id or "weight-0").rsplit("-", 1)[1])
         self.selected = index
@@ -161,9 +159,7 @@ class WeightsEditor(EditorScreen):
             except ValueError:
                 value = -1
             if 0 <= value <= 100:
-                self._filling = True
                 self.query_one(f"#weight-{1 - index}", Input).value = str(100 - value)
-                self._filling = False
         self.revalidate()
 
     def on_descendant_focus(self) -> None:
