@@ -67,8 +67,8 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
                 out.append(NativeChange(label, json_diff(a.get(label), b.get(label), label)))
     for lname in cors_filter_flips(old, new, names):
         label = f"listeners/{lname}/cors filter (LDS)"
-        was, now = not has_cors(listener_routes(new, lname)), has_cors(listener_routes(new, lname))
-        out.append(NativeChange(label, json_diff({"cors_filter": was}, {"cors_filter": now}, label)))
+        now = has_cors(listener_routes(new, lname))  # a flip: it was the opposite before
+        out.append(NativeChange(label, json_diff({"cors_filter": not now}, {"cors_filter": now}, label)))
     if old.listeners != new.listeners:
         olds = {x.name: x for x in old.listeners}
         news = {x.name: x for x in new.listeners}
