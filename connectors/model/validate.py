@@ -7,6 +7,8 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 from ..errors import Problem, ValidationError
+from .bounds import credential_problems, route_bounds
+from .regex import regex_problem
 from .types import Cors, Gateway, Route, StringMatch
 
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
@@ -16,12 +18,8 @@ MAX_RELATIVE_WEIGHT = 1_000_000
 
 
 def check_regex(pattern: str) -> str | None:
-    """A reason the pattern does not compile, or None."""
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"regular expression {pattern!r} does not compile: {exc}"
-    return None
+    """A reason Envoy (RE2) would refuse the pattern, or None."""
+    return regex_problem(pattern)
 
 
 def check_origin(match: StringMatch) -> str | None:
@@ -163,6 +161,7 @@ def route_problems(
             for n in header_names:
                 if not _HEADER.match(n):
                     add(f"headers.{side}", f"{n!r} is not a valid header name")
+    out += route_bounds(route, path)
     return out
 
 
@@ -212,6 +211,7 @@ def cors_problems(cors: Cors, path: str) -> list[Problem]:
         out.append(
             Problem(f"{path}.allow_credentials", "browsers refuse credentials with the wildcard origin *")
         )
+    out += credential_problems(cors, path)
     return out
 
 

@@ -19,6 +19,7 @@ from ..errors import ConfigSyntaxError, ValidationError
 from ..model import Gateway, gateway_from_dict
 from .xds import atomic_write
 from .yaml_doc import dump, guess_indent, parse, update_document
+from .yaml_limits import MAX_FILE_BYTES, check_expansion, check_size
 from .yaml_splice import RouteLines, splice_routes
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -50,10 +51,13 @@ def file_version(data: bytes) -> str:
 
 def load_text(text: str, source: str) -> Any:
     """Plain data from YAML text; syntax errors carry 1-based line and column."""
+    check_size(len(text), source)
     loader = _StrictLoader(text)
     loader._source = source
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        check_expansion(node, source)
+        return None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -89,7 +93,9 @@ class ConfigFile:
     def load(cls, path: Path) -> ConfigFile:
         stat = _stat_key(path)
         try:
-            raw = path.read_bytes()
+            with open(path, "rb") as fh:  # never more than the cap: the path may be /dev/zero
+                raw = fh.read(MAX_FILE_BYTES + 1)
+            check_size(len(raw), str(path))
         except FileNotFoundError as exc:
             raise ValidationError([], f"config file {path} does not exist") from exc
         except OSError as exc:
