@@ -359,7 +359,11 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
         limit = replace(current, enabled=bool(args.enable))
     else:
         # Without --interval keep the route's current interval: "--requests 20" on 10/1m means 20/1m.
-        interval = args.interval_seconds or (current.interval if current else 1.0)
+        interval = (
+            args.interval_seconds
+            if args.interval_seconds is not None
+            else (current.interval if current else 1.0)
+        )
         limit = RateLimit(requests=args.requests, interval=interval, burst=args.burst)
     edited = set_rate_limit(route, limit)
     _refuse([p for p in route_problems(edited, route.name) if ".rate_limit" in p.path])
@@ -418,8 +422,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
     if not config.is_file():
         raise NotFound(f"no config file at {config}")
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else None
-    if state_dir is None and args.name:
-        state_dir = gateways_dir() / args.name
+    if state_dir is None and args.name is not None:
+        from connectors.native.validation import state_dir_for
+
+        state_dir = state_dir_for(args.name)
     conn = native.start(config, state_dir, readonly=args.readonly, owned=False)
     try:
         gateway = conn.gateway()
