@@ -9,6 +9,7 @@ is replaced atomically (temp file, fsync, rename) so a crash never leaves half a
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from .yaml_doc import dump, guess_indent, parse, update_document
 from .yaml_limits import MAX_FILE_BYTES, check_expansion, check_size
 from .yaml_splice import RouteLines, splice_routes
 
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,39}$")
+_TOP_KEYS = {"name", "listeners", "backends", "routes"}
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -39,7 +42,7 @@ class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
                     str(getattr(self, "_source", "config")),
                     mark.line + 1,
                     mark.column + 1,
-                    f"duplicate key {key!r}",
+                    f"duplicate key {key!r}" if _IDENT.match(str(key)) else "a key is given twice",
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -105,6 +108,13 @@ class ConfigFile:
         if not isinstance(data, dict):
             raise ConfigSyntaxError(
                 str(path), 1, 1, "the file must hold a mapping (name, listeners, backends, routes)"
+            )
+        if not data.keys() & _TOP_KEYS:  # not a gateway config: say so, echo none of its lines
+            raise ConfigSyntaxError(
+                str(path),
+                1,
+                1,
+                "this is not a gateway config (it has none of name, listeners, backends, routes)",
             )
         return cls(path, text, file_version(raw), gateway_from_dict(data), guess_indent(text), stat)
 
