@@ -17,10 +17,11 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigSyntaxError, ValidationError
-from ..model import Gateway, gateway_from_dict
+from ..model import Gateway, gateway_from_dict, gateway_to_dict
 from .xds import atomic_write
 from .yaml_doc import dump, guess_indent, parse, update_document
 from .yaml_limits import MAX_FILE_BYTES, check_expansion, check_size
+from .yaml_patch import Unsupported, patch_text
 from .yaml_splice import RouteLines, splice_routes
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,39}$")
@@ -77,6 +78,16 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def patch_document(text: str, old: Gateway, new: Gateway, indent: tuple[int, int]) -> str | None:
+    """``text`` with only the nodes that differ between ``old`` and ``new`` rewritten, or None."""
+    try:
+        out = patch_text(text, gateway_to_dict(old), gateway_to_dict(new), indent)
+        data = load_text(out, "edited config")
+        return out if gateway_from_dict(data) == new else None
+    except (Unsupported, ValidationError):
+        return None
 
 
 @dataclass
@@ -139,6 +150,9 @@ class ConfigFile:
         spliced = splice_routes(self.text, self.gateway, new, self.indent, self._index)
         if spliced is not None:
             return spliced
+        patched = patch_document(self.text, self.gateway, new, self.indent)
+        if patched is not None:
+            return patched, None
         doc, indent = parse(self.text, str(self.path))
         update_document(doc, self.gateway, new)
         return dump(doc, indent), None
