@@ -170,12 +170,12 @@ def weight_problems(route: Route, path: str, backend_names: set[str] | None = No
     field = f"{path}.backends"
     if not route.backends:
         return [Problem(field, "a route needs at least one backend")]
-    seen: Counter[str] = Counter(b.name for b in route.backends)
+    names = [b.name for b in route.backends]
     for i, b in enumerate(route.backends):
         if backend_names is not None and b.name not in backend_names:
             known = ", ".join(sorted(backend_names)) or "none"
             out.append(Problem(f"{field}[{i}].name", f"unknown backend {b.name!r} (known: {known})"))
-        if seen[b.name] > 1:
+        if names.index(b.name) < i:  # each repeat once, not its first use too
             out.append(Problem(f"{field}[{i}].name", f"backend {b.name!r} is listed twice"))
         if b.weight < 0:
             out.append(Problem(f"{field}[{i}].weight", f"weight must not be negative, got {b.weight}"))
@@ -225,15 +225,14 @@ def gateway_problems(gw: Gateway) -> list[Problem]:
         ("routes", [x.name for x in gw.routes]),
     )
     for key, item_names in named:
-        counts = Counter(item_names)
         for i, item_name in enumerate(item_names):
-            if counts[item_name] > 1:
+            if item_names.index(item_name) < i:
                 out.append(Problem(f"{key}[{i}].name", f"duplicate name {item_name!r}"))
-    ports = Counter((x.address, x.port) for x in gw.listeners)
+    ports = [(x.address, x.port) for x in gw.listeners]
     for i, lst in enumerate(gw.listeners):
         if not 1 <= lst.port <= 65535:
             out.append(Problem(f"listeners[{i}].port", f"port must be 1-65535, got {lst.port}"))
-        if ports[(lst.address, lst.port)] > 1:
+        if ports.index((lst.address, lst.port)) < i:
             out.append(Problem(f"listeners[{i}].port", f"{lst.address}:{lst.port} is used by two listeners"))
     for i, b in enumerate(gw.backends):
         if not _NAME.match(b.name):

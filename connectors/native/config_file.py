@@ -18,6 +18,7 @@ import yaml
 
 from ..errors import ConfigSyntaxError, ValidationError
 from ..model import Gateway, gateway_from_dict, gateway_to_dict
+from . import yaml_undo
 from .xds import atomic_write
 from .yaml_doc import dump, guess_indent, parse, update_document
 from .yaml_limits import MAX_FILE_BYTES, check_expansion, check_size
@@ -147,6 +148,9 @@ class ConfigFile:
         return self._render(new)[0]
 
     def _render(self, new: Gateway) -> tuple[str, RouteLines | None]:
+        restored = yaml_undo.recall(self.path, self.version, self.gateway, new)
+        if restored is not None:
+            return restored, None
         spliced = splice_routes(self.text, self.gateway, new, self.indent, self._index)
         if spliced is not None:
             return spliced
@@ -163,8 +167,10 @@ class ConfigFile:
         if text is None:
             text, index = self._render(new)
         atomic_write(self.path, text, fsync=True, keep_mode=True)
+        version = file_version(text.encode("utf-8"))
+        yaml_undo.remember(self.path, self.text, self.gateway, new, version)
         self.text = text
-        self.version = file_version(text.encode("utf-8"))
+        self.version = version
         self.gateway = new
         self._stat = _stat_key(self.path)
         self._index = index

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections import Counter
 from pathlib import Path
 
 from ..errors import Problem, ValidationError
@@ -111,9 +110,9 @@ def validate_change(old: Gateway, new: Gateway) -> None:
     backend_names = {b.name for b in new.backends}
     listener_names = {x.name for x in new.listeners}
     problems: list[Problem] = []
-    counts = Counter(r.name for r in new.routes)
+    first: dict[str, int] = {}
     for i, r in enumerate(new.routes):
-        if counts[r.name] > 1:
+        if first.setdefault(r.name, i) < i:
             problems.append(Problem(f"routes[{i}].name", f"duplicate name {r.name!r}"))
         if before.get(r.name) is not r:
             problems += route_problems(r, f"routes[{i}]", backend_names, listener_names)
