@@ -16,8 +16,10 @@ import pytest
 
 from connectors.model import Cors, Gateway, RateLimit, Route, StringMatch, WeightedBackend
 from connectors.model.edits import set_cors, set_rate_limit
+from connectors.native import NativeConnector
 from connectors.native.config_file import ConfigFile
 from connectors.native.yaml_splice import RouteLines
+from tui.cli import main
 
 CORPUS = sorted((Path(__file__).parent / "yaml_corpus").glob("*.yaml"))
 Edit = Callable[[Route], Route | None]
@@ -160,3 +162,24 @@ def test_a_hand_edit_after_a_change_is_never_overwritten_by_the_kept_copy(tmp_pa
 def test_the_corpus_covers_every_edit_kind() -> None:
     assert {kind for _, _, kind in _cases()} == set(EDITS)
     assert len(CORPUS) >= 4
+
+
+def test_cli_edits_then_undos_leave_the_real_gateways_file_byte_identical(
+    native_gateway: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gw = native_gateway
+    original = gw.config_path.read_bytes()
+    edits = [
+        ["set-rate-limit", "limited", "--remove"],
+        ["set-rate-limit", "canary", "--requests", "9"],
+        ["set-cors", "cors", "--allow-origin", "https://x.example", "--allow-method", "GET"],
+        ["set-weights", "canary", "v1=60", "v2=40"],
+    ]
+    for argv in edits:
+        assert main([*argv, "--gateway", str(gw.state_dir)]) == 0, capsys.readouterr().err
+        text = gw.config_path.read_text()
+        assert "# the canary: most traffic stays on v1" in text and "# Test gateway" in text
+    assert "rate_limit: {requests: 9, interval: 1s}" in gw.config_path.read_text()  # flow, as siblings
+    for _ in edits:
+        assert main(["undo", "--gateway", str(gw.state_dir)]) == 0, capsys.readouterr().err
+    assert gw.config_path.read_bytes() == original
