@@ -126,11 +126,11 @@ def _in_flow(p: _Patch, node: yaml.Node) -> bool:
 
 
 def _entries(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    out = {}
+    out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for k, v in node.value:
         if not isinstance(k, yaml.ScalarNode):
             raise Unsupported("a complex key")
-        out[k.value] = (k, v)
+        out[str(k.value)] = (k, v)
     return out
 
 
@@ -138,7 +138,8 @@ def _mapping(p: _Patch, node: yaml.MappingNode, old: dict[str, Any], new: dict[s
     entries = _entries(node)
 
     def raw_key(key: str) -> str | None:
-        for k in (key, *_ALIASES.get(key, ())):
+        spellings: tuple[str, ...] = (key, *_ALIASES.get(key, ()))
+        for k in spellings:
             if k in entries:
                 return k
         return None
@@ -303,7 +304,7 @@ def _plain_ok(text: str, flow: bool) -> bool:
     if ": " in text or " #" in text or text.endswith(":") or (flow and any(c in text for c in ",[]{}")):
         return False
     try:
-        return yaml.load(text, Loader=_Loader) == text
+        return bool(yaml.load(text, Loader=_Loader) == text)
     except yaml.YAMLError:
         return False
 
