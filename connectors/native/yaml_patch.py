@@ -114,7 +114,7 @@ def _replace(p: _Patch, node: yaml.Node, new: Any) -> None:
         block = _block(p, new, node.start_mark.column)
         p.add(start, p.content_end(node), block)
         return
-    p.add(start, p.content_end(node), _flow(new))
+    p.add(start, p.content_end(node), _flow(new, _quote_of(node)))
 
 
 def _in_flow(p: _Patch, node: yaml.Node) -> bool:
@@ -241,9 +241,9 @@ def _insert_items(p: _Patch, node: yaml.SequenceNode, at: int, values: list[Any]
     items = node.value
     like = items[min(at, len(items) - 1)]
     values = [_like(v, like) for v in values]
-    style = like.style if isinstance(like, yaml.ScalarNode) else None
+    style = _quote_of(like)
     if node.flow_style:
-        texts = [_scalar(v, style, flow=True) if not isinstance(v, dict | list) else _flow(v) for v in values]
+        texts = [_flow(v, style) for v in values]
         if at < len(items):
             p.add(items[at].start_mark.index, items[at].start_mark.index, "".join(t + ", " for t in texts))
         else:
@@ -309,12 +309,26 @@ def _plain_ok(text: str, flow: bool) -> bool:
         return False
 
 
-def _flow(value: Any) -> str:
+def _flow(value: Any, quote: str | None = None) -> str:
+    """Flow style; string values quoted as ``quote`` (the file's quoting nearby) when given."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {_flow(v, quote)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return _scalar(value, None, flow=True)
+        return "[" + ", ".join(_flow(v, quote) for v in value) + "]"
+    return _scalar(value, quote if isinstance(value, str) else None, flow=True)
+
+
+def _quote_of(node: yaml.Node) -> str | None:
+    """How the first string in ``node`` is quoted ('"', "'" or None for plain)."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.style if node.style in ('"', "'") else None
+    children = node.value if isinstance(node, yaml.SequenceNode) else [v for _, v in node.value]
+    for child in children:
+        if isinstance(child, yaml.ScalarNode) and child.tag.endswith(":str"):
+            return _quote_of(child)
+        if not isinstance(child, yaml.ScalarNode):
+            return _quote_of(child)
+    return None
 
 
 def _flat(value: Any) -> bool:
