@@ -7,6 +7,8 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 from ..errors import Problem, ValidationError
+from .bounds import credential_problems, route_bounds
+from .regex import regex_problem
 from .types import Cors, Gateway, Route, StringMatch
 
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
@@ -16,12 +18,8 @@ MAX_RELATIVE_WEIGHT = 1_000_000
 
 
 def check_regex(pattern: str) -> str | None:
-    """A reason the pattern does not compile, or None."""
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"regular expression {pattern!r} does not compile: {exc}"
-    return None
+    """A reason Envoy (RE2) would refuse the pattern, or None."""
+    return regex_problem(pattern)
 
 
 def check_origin(match: StringMatch) -> str | None:
@@ -163,6 +161,7 @@ def route_problems(
             for n in header_names:
                 if not _HEADER.match(n):
                     add(f"headers.{side}", f"{n!r} is not a valid header name")
+    out += route_bounds(route, path)
     return out
 
 
@@ -171,12 +170,12 @@ def weight_problems(route: Route, path: str, backend_names: set[str] | None = No
     field = f"{path}.backends"
     if not route.backends:
         return [Problem(field, "a route needs at least one backend")]
-    seen: Counter[str] = Counter(b.name for b in route.backends)
+    names = [b.name for b in route.backends]
     for i, b in enumerate(route.backends):
         if backend_names is not None and b.name not in backend_names:
             known = ", ".join(sorted(backend_names)) or "none"
             out.append(Problem(f"{field}[{i}].name", f"unknown backend {b.name!r} (known: {known})"))
-        if seen[b.name] > 1:
+        if names.index(b.name) < i:  # each repeat once, not its first use too
             out.append(Problem(f"{field}[{i}].name", f"backend {b.name!r} is listed twice"))
         if b.weight < 0:
             out.append(Problem(f"{field}[{i}].weight", f"weight must not be negative, got {b.weight}"))
@@ -212,6 +211,7 @@ def cors_problems(cors: Cors, path: str) -> list[Problem]:
         out.append(
             Problem(f"{path}.allow_credentials", "browsers refuse credentials with the wildcard origin *")
         )
+    out += credential_problems(cors, path)
     return out
 
 
@@ -225,15 +225,14 @@ def gateway_problems(gw: Gateway) -> list[Problem]:
         ("routes", [x.name for x in gw.routes]),
     )
     for key, item_names in named:
-        counts = Counter(item_names)
         for i, item_name in enumerate(item_names):
-            if counts[item_name] > 1:
+            if item_names.index(item_name) < i:
                 out.append(Problem(f"{key}[{i}].name", f"duplicate name {item_name!r}"))
-    ports = Counter((x.address, x.port) for x in gw.listeners)
+    ports = [(x.address, x.port) for x in gw.listeners]
     for i, lst in enumerate(gw.listeners):
         if not 1 <= lst.port <= 65535:
             out.append(Problem(f"listeners[{i}].port", f"port must be 1-65535, got {lst.port}"))
-        if ports[(lst.address, lst.port)] > 1:
+        if ports.index((lst.address, lst.port)) < i:
             out.append(Problem(f"listeners[{i}].port", f"{lst.address}:{lst.port} is used by two listeners"))
     for i, b in enumerate(gw.backends):
         if not _NAME.match(b.name):

@@ -59,7 +59,7 @@ from .render import (
 from .render_listener import log_headers
 from .render_routes import cluster_backends
 from .state import ApplyLock, GatewayState
-from .validation import native_problems, validate, validate_change
+from .validation import beyond_loopback, native_problems, validate, validate_change
 
 START_TIMEOUT = 20.0
 
@@ -420,7 +420,7 @@ class NativeConnector(Connector):
             native_changes=tuple(changes.native_changes(old, new, names, self.layout)),
             base_version=cf.version,
             description=self.describe(route_changes) if route_changes else "gateway settings changed",
-            warnings=tuple(changes.warnings(old, new, names, rds_only)),
+            warnings=tuple(changes.warnings(old, new, names, rds_only)) + beyond_loopback(old, new),
             undoes=undoes,
             payload=_Payload(new, tuple(names)),
         )

@@ -94,8 +94,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
     if not config.is_file():
         raise NotFound(f"no config file at {config}")
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else None
-    if state_dir is None and args.name:
-        state_dir = gateways_dir() / args.name
+    if state_dir is None and args.name is not None:
+        from connectors.native.validation import state_dir_for
+
+        state_dir = state_dir_for(args.name)
     conn = native.start(config, state_dir, readonly=args.readonly, owned=False)
     try:
         gateway = conn.gateway()
