@@ -106,7 +106,7 @@ class GatewayService(Service):
         ctx.connector = self._connector
 
     def _launch(self, ctx: DemoContext, listener_port: int, admin_port: int) -> None:
-        from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+        from ..native.factory import start
 
         text = demo_config_text(
             listener_port=listener_port,
@@ -117,7 +117,7 @@ class GatewayService(Service):
             audience=ctx.issuer.audience,
         )
         write_private(ctx.config_path, text)
-        self._connector = NativeConnector.start(
+        self._connector = start(
             ctx.config_path,
             ctx.state_dir,
             admin_port=admin_port,
@@ -310,11 +310,11 @@ def _prepare_state_dir(state_dir: Path) -> None:
     """Refuse while another demo runs from ``state_dir``; otherwise start from a clean directory, so
     the history and config of an earlier run never mix with this one."""
     if (state_dir / "state.json").exists():
-        from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+        from ..native.factory import attach
 
         running = False
         try:
-            existing = NativeConnector.attach(state_dir)
+            existing = attach(state_dir)
             try:
                 running = existing.is_running()
             finally:

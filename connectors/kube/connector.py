@@ -10,8 +10,9 @@ weights, rate limit or CORS changes them (``_edit``). This class does the rest:
 * ``_apply`` writes in a safe order with rollback; ``verify`` reads every written object back,
   waits (bounded by ``verify_wait``) for its controllers to report on the new generation and shows
   their conditions (``readback``);
-* ``metrics`` hands the connector to ``connectors.metrics.metrics_for``, which calls the subclass's
-  hooks (``cluster_names`` / ``istio_destinations``, ``gateway_log_lines``).
+* ``metrics_hooks`` (a subclass's) tells ``connectors.metrics.metrics_for`` what the flavour offers
+  (``cluster_names`` / ``istio_destinations``, ``gateway_log_lines``); the factory that opens the
+  connector wires its Prometheus, so this package never imports the metrics package.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ..audit import AuditLog
 from ..base import (
@@ -49,9 +50,6 @@ from .rbac import Access
 from .readback import read_back
 from .resources import JsonDict, ObjKey, Resource
 from .store import Store, Workspace
-
-if TYPE_CHECKING:
-    from ..metrics import MetricsSource, PrometheusConfig
 
 DEFAULT_VERIFY_WAIT_S = 5.0
 """How long ``verify`` waits for a controller to report on the generation just written."""
@@ -150,7 +148,6 @@ class KubeConnector(Connector):
         readonly: bool = False,
         history: HistoryStore | None = None,
         audit: AuditLog | None = None,
-        prometheus: PrometheusConfig | None = None,
         verify_wait: float = DEFAULT_VERIFY_WAIT_S,
     ) -> None:
         if history is None:
@@ -162,7 +159,6 @@ class KubeConnector(Connector):
         self.client = cluster.client
         self.namespace = cluster.namespace
         self.res = resources
-        self.prometheus = prometheus
         self.verify_wait = verify_wait
         self._lock = threading.Lock()
         self._snapshot: Store | None = None
@@ -473,13 +469,6 @@ class KubeConnector(Connector):
                     else:
                         self._snapshot.put(change.resource, obj)
         return Verification(result.ok, tuple(result.details))
-
-    def metrics(self) -> MetricsSource | None:
-        """Live figures from the Prometheus given to ``open_cluster(prometheus=...)``; None without one
-        (a cluster gateway has no admin endpoint this machine can poll)."""
-        from ..metrics import metrics_for
-
-        return metrics_for(self, prometheus=self.prometheus)
 
     def export(self, plan: Plan, target: Path) -> list[Path]:
         payload = plan.payload

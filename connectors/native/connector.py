@@ -32,7 +32,7 @@ from ..errors import (
     ValidationError,
 )
 from ..history import HistoryStore
-from ..metrics import MetricsSource, metrics_for
+from ..metrics_contract import MetricsHooks
 from ..model import Gateway, Route, route_from_dict, route_to_dict
 from ..model.diff import to_yaml
 from ..paths import gateways_dir
@@ -374,8 +374,12 @@ class NativeConnector(Connector):
             return "Envoy is not running (stopped)"
         return None
 
-    def metrics(self) -> MetricsSource | None:
-        return metrics_for(self)
+    def metrics_hooks(self) -> MetricsHooks:
+        return MetricsHooks(
+            admin_url=lambda: self.admin_url,
+            cluster_names=self.cluster_names,
+            access_log_path=self.access_log_path,
+        )
 
     # -- changing -------------------------------------------------------------------------------
 
