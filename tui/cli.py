@@ -10,7 +10,8 @@ Every change takes the connector's one path (plan → diff → apply → verify 
 diff first; ``--dry-run`` stops after the diff. Failures exit 1 (gateway errors) or 2 (usage) with
 one line on stderr, ``error: <title>: <message>``, never a traceback.
 
-This is the one module of ``tui/`` that wires concrete connectors together (native, kube).
+Gateways are found, opened, started and stopped through ``connectors.registry``; no concrete
+connector is imported here.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from connectors.errors import (
     VerificationFailed,
 )
 from connectors.paths import gateways_dir
-from connectors.registry import Target, native_targets, open_target, resolve
+from connectors.registry import cli_options, lifecycle, lifecycle_for, open_target, resolve
 
 if TYPE_CHECKING:
     from connectors.model import Route, StringMatch
@@ -121,40 +122,18 @@ def _policies(route: Route) -> str:
 # ---------------------------------------------------------------- connecting
 
 
-def _native_connector_class() -> Any:
-    try:
-        from connectors.native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
-        raise GatewayError(f"the native connector is not available in this build ({exc})") from exc
-    return NativeConnector
-
-
-def _open(target: Target, readonly: bool) -> Connector:
-    try:
-        return open_target(target, readonly=readonly)
-    except ImportError as exc:
-        what = "native" if target.kind == "native" else "Kubernetes"
-        raise GatewayError(f"the {what} connector is not available in this build ({exc})") from exc
-
-
 def _connect(args: argparse.Namespace) -> Connector:
     """The gateway the global options name; without any, the only native gateway there is."""
     if args.context or args.namespace:
-        if args.context:
-            ctx_spec = f"ctx:{args.context}" + (f"/{args.namespace}" if args.namespace else "")
-            return _open(resolve(ctx_spec), args.readonly)
-        try:  # a namespace alone: kubectl's current context
-            from connectors.kube import open_cluster  # type: ignore[attr-defined]
-        except ImportError as exc:
-            raise GatewayError(f"the Kubernetes connectors are not available in this build ({exc})") from exc
-        connector: Connector = open_cluster(context=None, namespace=args.namespace, readonly=args.readonly)
-        return connector
+        # A namespace alone: kubectl's current context ("ctx:/NS").
+        ctx_spec = f"ctx:{args.context or ''}" + (f"/{args.namespace}" if args.namespace else "")
+        return open_target(resolve(ctx_spec), readonly=args.readonly)
     spec: str | None = args.gateway or os.environ.get("GATEWAYCTL_GATEWAY")
     if spec:
-        return _open(resolve(spec), args.readonly)
-    targets = native_targets()
+        return open_target(resolve(spec), readonly=args.readonly)
+    targets = lifecycle().targets()
     if len(targets) == 1:
-        return _open(targets[0], args.readonly)
+        return open_target(targets[0], readonly=args.readonly)
     if not targets:
         raise NotFound(
             f"no native gateway in {gateways_dir()}: start one (gatewayctl-tui up CONFIG, or "
@@ -413,85 +392,44 @@ def _cmd_undo(args: argparse.Namespace, conn: Connector) -> int:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    native = _native_connector_class()
-    config = Path(args.config).expanduser().resolve()
-    if not config.is_file():
-        raise NotFound(f"no config file at {config}")
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else None
-    if state_dir is None and args.name:
-        state_dir = gateways_dir() / args.name
-    conn = native.start(config, state_dir, readonly=args.readonly, owned=False)
-    try:
-        gateway = conn.gateway()
-        _out(f"Gateway {gateway.name} is running (state {conn.state_dir}).")
-        _out(f"  admin     {conn.admin_url}")
-        for listener in gateway.listeners:
-            _out(f"  listener  {listener.name} {conn.listener_url(listener.name)}")
-        _out(f"  config    {conn.config_path}")
-        handle = args.name or (str(conn.state_dir) if args.state_dir else gateway.name)
-        _out(f"Stop it with: gatewayctl-tui down {handle}")
-    finally:
-        conn.close()
+    started = lifecycle().up(Path(args.config), name=args.name, state_dir=state_dir, readonly=args.readonly)
+    _out(f"Gateway {started.name} is running (state {started.state_dir}).")
+    _out(f"  admin     {started.admin_url}")
+    for name, url in started.listeners.items():
+        _out(f"  listener  {name} {url}")
+    _out(f"  config    {started.config_path}")
+    handle = args.name or (str(started.state_dir) if args.state_dir else started.name)
+    _out(f"Stop it with: gatewayctl-tui down {handle}")
     return 0
 
 
-def _native_target(spec: str) -> Target:
-    target = resolve(spec)
-    if target.kind != "native":
-        raise UsageError(f"{spec!r} is not a native gateway")
-    return target
-
-
 def _cmd_down(args: argparse.Namespace) -> int:
-    native = _native_connector_class()
-    target = _native_target(args.name)
-    try:
-        conn = native.attach(Path(target.location))
-    except GatewayNotRunning:
+    target = resolve(args.name)
+    gateways = lifecycle_for(target)
+    if gateways is None:
+        raise UsageError(f"{args.name!r} is not a native gateway")
+    if not gateways.down(target):
         _out(f"Gateway {target.name} is not running.")
         return 0
-    try:
-        if not conn.is_running():
-            _out(f"Gateway {target.name} is not running.")
-            return 0
-        conn.stop()
-    finally:
-        conn.close()
     _out(f"Gateway {target.name} stopped.")
     return 0
 
 
-def _gateway_status(native: Any, target: Target) -> tuple[str, dict[str, Any]]:
-    try:
-        state: dict[str, Any] = json.loads((Path(target.location) / "state.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        state = {}
-    try:
-        conn = native.attach(Path(target.location))
-    except GatewayError as exc:
-        return f"stopped ({_one_line(str(exc))})", state
-    try:
-        reason = None if conn.is_running() else conn.health()
-    finally:
-        conn.close()
-    return ("running" if reason is None else f"stopped ({_one_line(reason)})"), state
-
-
 def _cmd_gateways(args: argparse.Namespace) -> int:
-    native = _native_connector_class()
-    found = []
-    for target in native_targets():
-        status, state = _gateway_status(native, target)
-        listeners = state.get("listeners") or {}
+    gateways = lifecycle()
+    found: list[dict[str, Any]] = []
+    for target in gateways.targets():
+        status = gateways.status(target)
         found.append(
             {
                 # What --gateway and down take: the state directory's name (up --name), then the
                 # gateway's own name from its YAML when that differs.
                 "name": Path(target.location).name,
                 "gateway": target.name,
-                "status": status,
-                "admin": state.get("admin_url", ""),
-                "listeners": {k: f"http://{v}" for k, v in listeners.items()},
+                "status": "running" if status.running else f"stopped ({status.reason})",
+                "admin": status.admin_url,
+                "listeners": {k: f"http://{v}" for k, v in status.listeners.items()},
                 "state_dir": target.location,
             }
         )
@@ -517,54 +455,14 @@ def _cmd_gateways(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- the console and the demo
 
 
-def _console_class() -> Any:
-    """The Textual console, or None when this build has none (then a plain routes table stands in)."""
-    try:
-        from tui.app import ConsoleApp
-    except ImportError:
-        return None
-    return ConsoleApp
-
-
-def _plain_console(conn: Connector, wait: Callable[[], None]) -> None:
-    """Fallback without the Textual console: the routes as a table, until Ctrl-C."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{conn.info().title} — routes (Ctrl-C to quit)")
-    for column in ("Name", "Hosts", "Match", "Backends", "Policies"):
-        table.add_column(column)
-    for r in conn.list_routes():
-        table.add_row(r.name, ", ".join(r.hosts), _matches(r), _backends(r), _policies(r))
-    Console().print(table)
-    wait()
-
-
-def _sleep_forever() -> None:
-    while True:
-        time.sleep(3600)
-
-
 def _cmd_console(args: argparse.Namespace) -> int:
-    app_class = _console_class()
+    from tui.app import ConsoleApp
+
     wanted = bool(args.gateway or args.context or args.namespace)
-    if app_class is not None:
-        # The console opens the gateway in a worker after its first frame, and owns (closes) it.
-        opener = partial(_connect, args) if wanted else None
-        with contextlib.suppress(KeyboardInterrupt):
-            app_class(None, opener=opener, readonly=args.readonly, prometheus=args.prometheus).run()
-        return 0
-    conn = _connect(args) if wanted else None
-    try:
-        if conn is not None:
-            _plain_console(conn, _sleep_forever)
-        else:
-            raise GatewayError("the console is not available in this build; see gatewayctl-tui --help")
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        if conn is not None:
-            conn.close()
+    # The console opens the gateway in a worker after its first frame, and owns (closes) it.
+    opener = partial(_connect, args) if wanted else None
+    with contextlib.suppress(KeyboardInterrupt):
+        ConsoleApp(None, opener=opener, readonly=args.readonly, prometheus=args.prometheus).run()
     return 0
 
 
@@ -575,7 +473,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         state_dir=Path(args.state_dir).expanduser() if args.state_dir else None, traffic=not args.no_traffic
     )
     runner = DemoRunner(options)
-    app_class = None if args.no_tui else _console_class()
     app: Any = None
     signalled: list[int] = []
 
@@ -599,12 +496,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 started = True
                 connector = ctx.connector
                 assert connector is not None
-                if app_class is None:
+                if args.no_tui:
                     for line in runner.banner():
                         _out(line)
-                    if not args.no_tui:
-                        _out("(the Textual console is not available in this build; showing the routes)")
-                        _plain_console(connector, lambda: None)
                     _out(
                         "Press Ctrl-C to stop."
                         if args.duration is None
@@ -612,7 +506,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     )
                     _wait_demo(connector, args.duration)
                 else:
-                    app = app_class(
+                    from tui.app import ConsoleApp
+
+                    app = ConsoleApp(
                         connector, readonly=args.readonly, prometheus=args.prometheus or ctx.prometheus_url
                     )
                     _run_app_for(app, args.duration)
@@ -670,16 +566,10 @@ def _add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None
         return argparse.SUPPRESS if suppress else value
 
     group = parser.add_argument_group("gateway selection")
-    group.add_argument(
-        "--gateway",
-        metavar="NAME|STATE_DIR",
-        default=default(None),
-        help="a native gateway by name or state directory (default: $GATEWAYCTL_GATEWAY, or the only one)",
-    )
-    group.add_argument("--context", metavar="CTX", default=default(None), help="a kubeconfig context")
-    group.add_argument(
-        "-n", "--namespace", metavar="NS", default=default(None), help="a Kubernetes namespace"
-    )
+    for option in cli_options():  # each connector's own (--gateway; --context, -n)
+        group.add_argument(
+            *option.flags, dest=option.dest, metavar=option.metavar, default=default(None), help=option.help
+        )
     group.add_argument(
         "--readonly", action="store_true", default=default(False), help="refuse every change (browse only)"
     )
