@@ -12,6 +12,7 @@ The console's Connect screen and the command line use only this module (never a 
     factories()                         every factory, in listing order
     factory(kind)                       the factory of targets of ``kind``
     discover_targets()                  every target, factory by factory (cheap, no network)
+    grouped(targets)                    targets by the factory that found them (Connect's sections)
     resolve(spec)                       what an operator typed: a gateway's name, a state directory,
                                         ``ctx:<context>[/<namespace>]``
     open_target(target, readonly=)     the connector, its metrics wired
@@ -48,6 +49,7 @@ __all__ = [
     "discover_targets",
     "factories",
     "factory",
+    "grouped",
     "is_open",
     "lifecycle",
     "lifecycle_for",
@@ -84,6 +86,11 @@ def factory(kind: str) -> ConnectorFactory:
 
 def discover_targets() -> list[Target]:
     return [target for f in factories() for target in f.discover()]
+
+
+def grouped(targets: list[Target]) -> list[tuple[ConnectorFactory, list[Target]]]:
+    """``targets`` by the factory that found them, in listing order (every factory, even without one)."""
+    return [(f, [t for t in targets if t.kind == f.kind]) for f in factories()]
 
 
 def resolve(spec: str) -> Target:

@@ -15,7 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from connectors.base import Connector
-from connectors.registry import Target, discover_targets, factories, is_open, open_target
+from connectors.registry import Target, discover_targets, grouped, is_open, open_target
 
 from ..widgets.key_hints import KeyHints
 from .base import ConsoleScreen
@@ -133,8 +133,8 @@ class ConnectScreen(ConsoleScreen):
         options = self.query_one(OptionList)
         options.clear_options()
         current = self.console.info.title if self.console.info else None
-        groups = [(f.title, [t for t in targets if t.kind == f.kind], f.empty) for f in factories()]
-        for title, members, empty in groups:
+        for factory, members in grouped(targets):
+            title, empty = factory.title, factory.empty
             options.add_option(Option(Content.styled(title, "bold $text-primary"), disabled=True))
             if not members:
                 options.add_option(Option(Content.styled(f"  {empty}", "$text-muted"), disabled=True))
