@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ..errors import Problem, ValidationError
@@ -56,6 +57,10 @@ def check_origin(match: StringMatch) -> str | None:
     return None
 
 
+_Add = Callable[[str, str], None]
+"""Records a problem: (field under the route's path, message)."""
+
+
 def route_problems(
     route: Route, path: str, backend_names: set[str] | None = None, listener_names: set[str] | None = None
 ) -> list[Problem]:
@@ -69,9 +74,28 @@ def route_problems(
         add("name", f"{route.name!r} is not a valid name (letters, digits, - and _, up to 63 characters)")
     if listener_names is not None and route.listener is not None and route.listener not in listener_names:
         add("listener", f"unknown listener {route.listener!r}")
+    _host_problems(route, add)
+    _match_problems(route, add)
+    out += weight_problems(route, path, backend_names)
+    _rate_limit_problems(route, add)
+    if route.cors is not None:
+        out += cors_problems(route.cors, f"{path}.cors")
+    _jwt_problems(route, add)
+    _timing_problems(route, add)
+    _circuit_breaker_problems(route, add)
+    _mirror_problems(route, backend_names, add)
+    _header_op_problems(route, add)
+    out += route_bounds(route, path)
+    return out
+
+
+def _host_problems(route: Route, add: _Add) -> None:
     for i, host in enumerate(route.hosts):
         if not host or " " in host or (host != "*" and host.count("*") > 1):
             add(f"hosts[{i}]", f"{host!r} is not a valid host name")
+
+
+def _match_problems(route: Route, add: _Add) -> None:
     for i, m in enumerate(route.matches):
         if m.path.kind == "regex":
             reason = check_regex(m.path.value)
@@ -89,7 +113,9 @@ def route_problems(
         for method in m.methods:
             if method not in _METHODS:
                 add(f"matches[{i}].methods", f"unknown HTTP method {method!r}")
-    out += weight_problems(route, path, backend_names)
+
+
+def _rate_limit_problems(route: Route, add: _Add) -> None:
     if route.rate_limit is not None:
         rl = route.rate_limit
         if rl.requests <= 0:
@@ -100,8 +126,9 @@ def route_problems(
             add("rate_limit.interval", "must be at least 50ms (Envoy's smallest fill interval)")
         if rl.burst is not None and rl.burst <= 0:
             add("rate_limit.burst", f"must be a positive number of requests, got {rl.burst}")
-    if route.cors is not None:
-        out += cors_problems(route.cors, f"{path}.cors")
+
+
+def _jwt_problems(route: Route, add: _Add) -> None:
     if route.jwt is not None:
         if not route.jwt.providers:
             add("jwt.providers", "needs at least one provider")
@@ -125,6 +152,9 @@ def route_problems(
                         add(f"{base}.jwks", "must be a JSON Web Key Set: an object with a keys list")
                 except ValueError as exc:
                     add(f"{base}.jwks", f"is not valid JSON: {exc}")
+
+
+def _timing_problems(route: Route, add: _Add) -> None:
     if route.timeout is not None and route.timeout < 0:
         add("timeout", "must not be negative")
     if route.retries is not None:
@@ -132,6 +162,9 @@ def route_problems(
             add("retries.attempts", "must not be negative")
         if route.retries.per_try_timeout is not None and route.retries.per_try_timeout <= 0:
             add("retries.per_try_timeout", "must be longer than zero")
+
+
+def _circuit_breaker_problems(route: Route, add: _Add) -> None:
     if route.circuit_breaker is not None:
         cb = route.circuit_breaker
         for key in ("max_connections", "max_pending_requests", "max_requests", "max_retries"):
@@ -149,11 +182,17 @@ def route_problems(
                     "circuit_breaker.outlier_detection",
                     "interval and base_ejection_time must be longer than zero",
                 )
+
+
+def _mirror_problems(route: Route, backend_names: set[str] | None, add: _Add) -> None:
     if route.mirror is not None:
         if backend_names is not None and route.mirror.backend not in backend_names:
             add("mirror.backend", f"unknown backend {route.mirror.backend!r}")
         if not 0 < route.mirror.percent <= 100:
             add("mirror.percent", f"must be more than 0 and at most 100, got {route.mirror.percent:g}")
+
+
+def _header_op_problems(route: Route, add: _Add) -> None:
     if route.headers:
         for side in ("request", "response"):
             ops = getattr(route.headers, side)
@@ -161,8 +200,6 @@ def route_problems(
             for n in header_names:
                 if not _HEADER.match(n):
                     add(f"headers.{side}", f"{n!r} is not a valid header name")
-    out += route_bounds(route, path)
-    return out
 
 
 def weight_problems(route: Route, path: str, backend_names: set[str] | None = None) -> list[Problem]:
