@@ -901,7 +901,7 @@ def test_cli_serves_manifests_and_writes_a_kubeconfig(tmp_path: Path) -> None:
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline(), process.stdout.readline()]
-        assert lines[0].startswith("Kubernetes API emulator at http://127.0.0.1:")
+        assert lines[0].startswith("Kubernetes API emulator at https://127.0.0.1:")
         assert f"KUBECONFIG={kubeconfig}" in lines[1]
         client = cast(Callable[..., ApiClient], kubernetes.config.new_client_from_config)(
             config_file=str(kubeconfig), persist_config=False

@@ -25,7 +25,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Discovery:
-    """A discovery path: `kind` is version | core | core-v1 | groups | group | group-version | health."""
+    """A discovery path: `kind` is version | core | groups | group | group-version | health | openapi-v2 |
+    openapi-v3 (`group` then holds the document's path, e.g. `apis/apps/v1`; empty for the index)."""
 
     kind: str
     group: str = ""
@@ -38,6 +39,8 @@ def parse(path: str, registry: Registry) -> Target | Discovery:
         return Discovery("version")
     if parts and parts[0] in ("healthz", "livez", "readyz"):
         return Discovery("health")
+    if parts[:1] == ["openapi"] and parts[1:2] in (["v2"], ["v3"]):
+        return Discovery(f"openapi-{parts[1]}", "/".join(parts[2:]))
     if parts == ["api"]:
         return Discovery("core")
     if parts == ["apis"]:
