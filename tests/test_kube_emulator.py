@@ -38,14 +38,15 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.watch import Watch
 
 from tests.kube_emulator import KubeEmulator, Rule
-from tests.kube_emulator.crds import load_yaml_documents, shared_dir
+from tests.kube_emulator.crds import load_yaml_documents
+from tests.kube_emulator.reference import examples_dir
 
 JsonDict = dict[str, Any]
 ClientFactory = Callable[..., ApiClient]
 
 ISTIO, V1 = "networking.istio.io", "v1"
 GATEWAY_API = "gateway.networking.k8s.io"
-EXAMPLES = shared_dir() / "examples"
+EXAMPLES = examples_dir()
 REVIEWS_80_20 = EXAMPLES / "istio" / "virtual-service-reviews-80-20.yaml"
 BLUEGREEN = EXAMPLES / "envoy-gateway" / "weighted-backend-bluegreen.yaml"
 
