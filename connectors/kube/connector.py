@@ -9,7 +9,8 @@ weights, rate limit or CORS changes them (``_edit``). This class does the rest:
   would revert it (``ownership``);
 * ``_apply`` writes in a safe order with rollback; ``verify`` reads every written object back,
   waits (bounded by ``verify_wait``) for its controllers to report on the new generation and shows
-  their conditions (``readback``);
+  their conditions (``readback``), then asks the gateway pods' Envoys whether they hold the new
+  traffic split, until they all do or ``proxy_wait`` passes (``proxies``);
 * ``metrics`` hands the connector to ``connectors.metrics.metrics_for``, which calls the subclass's
   hooks (``cluster_names`` / ``istio_destinations``, ``gateway_log_lines``).
 """
@@ -45,6 +46,7 @@ from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
+from .proxies import DEFAULT_PROXY_WAIT_S, check_after_apply
 from .rbac import Access
 from .readback import read_back
 from .resources import JsonDict, ObjKey, Resource
@@ -141,6 +143,8 @@ class KubeConnector(Connector):
 
     kind: ClassVar[str] = "kube"
     route_kind: ClassVar[str] = "?"
+    proxy_wait: float = DEFAULT_PROXY_WAIT_S
+    """How long ``verify`` waits for the gateway proxies to hold a change (``proxies``)."""
 
     def __init__(
         self,
@@ -472,7 +476,17 @@ class KubeConnector(Connector):
                         self._snapshot.remove(change.key)
                     else:
                         self._snapshot.put(change.resource, obj)
-        return Verification(result.ok, tuple(result.details))
+        proxies = check_after_apply(self, plan)
+        return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
+
+    def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
+        """Where each named route lives now (routes that are gone are left out)."""
+        bindings = self._modelled(self._store()).bindings
+        return {name: bindings[name] for name in routes if name in bindings}
+
+    def current_store(self) -> Store:
+        """The objects as last read or written (read from the cluster when there is no snapshot)."""
+        return self._store()
 
     def metrics(self) -> MetricsSource | None:
         """Live figures from the Prometheus given to ``open_cluster(prometheus=...)``; None without one

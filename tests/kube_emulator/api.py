@@ -13,6 +13,7 @@ from .faults import FaultInjector
 from .openapi import OpenApi
 from .patch import APPLY_PATCH
 from .pod_log import pod_log
+from .pod_proxy import pod_proxy
 from .protocol import Request, Response
 from .rbac import ANONYMOUS, Attributes, User, authorize
 from .router import Discovery, Target, parse, require_name
@@ -130,6 +131,8 @@ class Api:
             if verb != "get":
                 raise method_not_allowed()
             return pod_log(self.cluster, target, request)
+        if target.subresource == "proxy":
+            return pod_proxy(self.cluster, self.cluster.pod_proxies, target, request)
         if target.subresource and verb not in ("get", "update", "patch"):
             raise method_not_allowed()
         if not target.subresource and verb not in resource.verbs:

@@ -38,7 +38,9 @@ def builtin_types() -> list[ResourceType]:
             short_names=("ns",),
         ),
         core("services", "Service", subresources=("status",), short_names=("svc",), categories=("all",)),
-        core("pods", "Pod", subresources=("log", "status"), short_names=("po",), categories=("all",)),
+        core(
+            "pods", "Pod", subresources=("log", "proxy", "status"), short_names=("po",), categories=("all",)
+        ),
         core("configmaps", "ConfigMap", short_names=("cm",)),
         core("secrets", "Secret"),
         core("serviceaccounts", "ServiceAccount", short_names=("sa",)),

@@ -281,6 +281,11 @@ class KubeEmulator:
         store = self.cluster.logs.append if append else self.cluster.logs.set
         store(namespace, pod, container or "", entries)
 
+    def set_pod_proxy(self, namespace: str, pod: str, port: int, url: str | None) -> None:
+        """Serve `pods/<pod>:<port>/proxy/...` from `url` (e.g. a real Envoy's admin address); None
+        removes it, and the pod's port then answers 503 as an unreachable pod does."""
+        self.cluster.pod_proxies.set(namespace, pod, port, url)
+
     @property
     def resource_version(self) -> int:
         return self.cluster.store.resource_version

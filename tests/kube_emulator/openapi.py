@@ -159,7 +159,7 @@ class _Builder:
         }
         for sub in resource.subresources:
             sub_methods = {"get": ("get", name)}
-            if sub != "log":
+            if sub not in ("log", "proxy"):
                 sub_methods.update(put=("update", name), patch=("patch", name))
             wanted[f"{item}/{sub}"] = sub_methods
         for path, methods in wanted.items():

@@ -17,6 +17,7 @@ class Target:
     namespace: str  # "" for cluster-scoped resources and for lists across all namespaces
     name: str = ""
     subresource: str = ""
+    proxy_path: str = ""  # for `pods/<name>/proxy/<path>`: the path after `proxy/`
 
     @property
     def api_version(self) -> str:
@@ -66,6 +67,9 @@ def _resource_target(group: str, version: str, rest: list[str], registry: Regist
         and not (group == "" and rest[2] in _NAMESPACE_SUBRESOURCES)
     ):
         namespace, rest = rest[1], rest[2:]
+    proxy_path = ""
+    if group == "" and len(rest) > 3 and rest[0] == "pods" and rest[2] == "proxy":
+        rest, proxy_path = rest[:3], "/".join(rest[3:])
     if len(rest) > 3:
         raise resource_not_found()
     plural, name, subresource = [*rest, "", ""][:3]
@@ -78,7 +82,7 @@ def _resource_target(group: str, version: str, rest: list[str], registry: Regist
         raise resource_not_found()
     if name and resource.namespaced and not namespace:
         raise resource_not_found()
-    return Target(resource, version, namespace, name, subresource)
+    return Target(resource, version, namespace, name, subresource, proxy_path)
 
 
 def require_name(target: Target) -> str:
