@@ -13,11 +13,14 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import TYPE_CHECKING
 
-from .cluster import Cluster
 from .protocol import Request, Response
-from .router import Target
 from .status import ApiError, method_not_allowed, not_found
+
+if TYPE_CHECKING:  # cluster.py holds a PodProxies
+    from .cluster import Cluster
+    from .router import Target
 
 _TIMEOUT_S = 30.0
 
