@@ -48,7 +48,7 @@ from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
-from .proxies import DEFAULT_PROXY_WAIT_S, check_after_apply
+from .proxies import DEFAULT_PROXY_WAIT_S, check_after_apply, drift
 from .rbac import Access
 from .readback import read_back
 from .resources import ObjKey, Resource
@@ -436,6 +436,11 @@ class KubeConnector(Connector):
         """Where each named route lives now (routes that are gone are left out)."""
         bindings = self._modelled(self._store()).bindings
         return {name: bindings[name] for name in routes if name in bindings}
+
+    def proxy_status(self, route: str) -> Verification:
+        """Drift between the route's objects and what its gateway pods' Envoys hold (``proxies``)."""
+        report = drift(self, route)
+        return Verification(report.converged, tuple(report.lines()))
 
     def current_store(self) -> Store:
         """The objects as last read or written (read from the cluster when there is no snapshot)."""

@@ -88,6 +88,7 @@ class ProxyReport:
     notes: list[str] = field(default_factory=list)
     deadline_s: float = 0.0
     waited_s: float = 0.0
+    subject: str = "the change"
 
     @property
     def checked(self) -> bool:
@@ -108,12 +109,15 @@ class ProxyReport:
         pods = {r.pod for r in self.results}
         holding = {r.pod for r in self.results} - {r.pod for r in self.results if r.state != "has it"}
         if self.converged:
-            out.append(f"proxies: all {len(pods)} gateway pods hold the change ({self.waited_s:.1f} s)")
-        else:
+            took = f" ({self.waited_s:.1f} s)" if self.deadline_s else ""
+            out.append(f"proxies: all {len(pods)} gateway pods hold {self.subject}{took}")
+        elif self.deadline_s:
             out.append(
                 f"proxies: NOT converged by the {self.deadline_s:g} s deadline: "
-                f"{len(holding)} of {len(pods)} gateway pods hold the change"
+                f"{len(holding)} of {len(pods)} gateway pods hold {self.subject}"
             )
+        else:
+            out.append(f"proxies: {len(holding)} of {len(pods)} gateway pods hold {self.subject}")
         return out + [r.line() for r in self.results]
 
 
@@ -268,4 +272,18 @@ def check_after_apply(connector: KubeConnector, plan: Plan) -> ProxyReport:
     except GatewayError as exc:
         return ProxyReport(notes=[f"proxies: not checked ({exc})"])
     report.notes[:0] = notes
+    return report
+
+
+def drift(connector: KubeConnector, route: str) -> ProxyReport:
+    """One round: does every gateway proxy hold ``route`` as its objects say now (no "before")?"""
+    connector.get_route(route)  # NotFound for an unknown route
+    store = connector.current_store()
+    try:
+        checks, notes = build_checks(connector, [route], lambda b: store.get(b.source), lambda b: None)
+        report = converge(connector.client, checks, wait=0.0)
+    except GatewayError as exc:
+        return ProxyReport(notes=[f"proxies: not checked ({exc})"], subject="the route as its objects say")
+    report.notes[:0] = notes
+    report.subject = "the route as its objects say"
     return report
