@@ -4,13 +4,18 @@ the control plane would; a thread plays the control plane, pushing the change to
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from connectors.model.edits import set_weights
 from tests.kube_emulator import KubeEmulator
 from tests.proxy_support import GatewayPod, GatewayPods, Json, gateway_pods
+from tests.test_cli_kube import run
 from tests.test_kube_support import (  # noqa: F401 - fixtures
     Connect,
     connect_fixture,
@@ -201,3 +206,46 @@ def _reviews_through_the_gateway(emu: KubeEmulator) -> dict[str, Any]:
     vs["spec"]["gateways"] = ["bookinfo-gateway"]
     vs["metadata"] = {"name": "reviews", "namespace": "default"}
     return vs
+
+
+def test_the_proxies_command_shows_drift_between_the_objects_and_each_proxy(
+    kube_emulator: KubeEmulator,
+    kubeconfig_path: Path,
+    gateway_pods: GatewayPods,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig_path))
+    monkeypatch.setenv("GATEWAYCTL_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GATEWAYCTL_CONFIG_DIR", str(tmp_path / "config"))
+    load(kube_emulator, "envoy-gateway/weighted-backend-bluegreen.yaml", namespace=NS)
+    gateway_pods.start(EG_NAMESPACE, "envoy-eg-a", EG_LABELS, "envoy", 19000, eg_routes(9, 1))
+    drifted = gateway_pods.start(EG_NAMESPACE, "envoy-eg-b", EG_LABELS, "envoy", 19000, eg_routes(1, 1))
+    rc, out, err = run(capsys, "routes", "-o", "json", "-n", NS)
+    assert rc == 0, err
+    route = next(r["name"] for r in json.loads(out) if r["name"].startswith(BLUEGREEN))
+
+    rc, out, err = run(capsys, "proxies", route, "-n", NS)
+    assert rc == 1, err
+    lines = out.splitlines()
+    assert "proxies: 1 of 2 gateway pods hold the route as its objects say" in lines
+    assert (
+        f"proxy {EG_NAMESPACE}/envoy-eg-a ({route}): has it — infra-backend-v1 90%, infra-backend-v2 10%"
+        in lines
+    )
+    assert (
+        f"proxy {EG_NAMESPACE}/envoy-eg-b ({route}): different — holds infra-backend-v1 50%, "
+        "infra-backend-v2 50%, expected infra-backend-v1 90%, infra-backend-v2 10%" in lines
+    )
+
+    drifted.serve(eg_routes(9, 1))
+    rc, out, err = run(capsys, "proxies", route, "-n", NS, "-o", "json")
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["ok"] is True
+    assert "proxies: all 2 gateway pods hold the route as its objects say" in report["details"]
+
+    rc, out, err = run(capsys, "proxies", "no-such-route", "-n", NS)
+    assert rc == 1
+    assert err.startswith("error: ") and "no-such-route" in err and len(err.strip().splitlines()) == 1
