@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import GatewayError, PermissionDenied
+from .client import KubeClient
 from .gateway_logs import PodSet, find_pods
 from .proxy_views import RouteView, envoy_gateway_view, istio_view, same
 from .resources import JsonDict
@@ -134,12 +135,11 @@ def judge(view: RouteView, dump: JsonDict) -> tuple[State, str]:
     return "different", f"holds {view.show(wrong[0])}, expected {view.show(view.want)}"
 
 
-def _ask(client: object, pod: Pod) -> JsonDict:
-    raw: Callable[..., JsonDict] = getattr(client, "raw")  # noqa: B009 (KubeClient, typed loosely here)
-    return raw("GET", pod.path, verb="get")
+def _ask(client: KubeClient, pod: Pod) -> JsonDict:
+    return client.raw("GET", pod.path, verb="get")
 
 
-def _round(client: object, checks: Sequence[Check]) -> tuple[list[PodResult], str | None]:
+def _round(client: KubeClient, checks: Sequence[Check]) -> tuple[list[PodResult], str | None]:
     """Ask every pod once; the second value is set when the caller may not ask at all."""
     results: list[PodResult] = []
     dumps: dict[Pod, JsonDict | str] = {}
@@ -161,7 +161,7 @@ def _round(client: object, checks: Sequence[Check]) -> tuple[list[PodResult], st
 
 
 def converge(
-    client: object,
+    client: KubeClient,
     checks: Sequence[Check],
     *,
     wait: float,

@@ -126,8 +126,7 @@ def istio_view(vs: JsonDict, index: int, before: JsonDict | None) -> RouteView |
             return [
                 e
                 for e in mine
-                if str(e.get("name", "")) in (http_name,)
-                or str(e.get("name", "")).startswith(f"{http_name}.")
+                if str(e.get("name", "")) == http_name or str(e.get("name", "")).startswith(f"{http_name}.")
             ]
         # Unnamed entries: the ones that send to this entry's services (before or after the change).
         keys = [set(shares(weights))] + ([set(before_shares)] if before_shares else [])
