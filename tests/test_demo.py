@@ -205,7 +205,7 @@ def demo(tmp_path: Path) -> Iterator[RunningDemo]:
 def _assert_all_gone(demo: RunningDemo) -> None:
     _wait_until(lambda: not _alive(demo.envoy_pid), 10, f"Envoy (pid {demo.envoy_pid}) to exit")
     for port in demo.ports:
-        _wait_until(lambda port=port: _bindable(port), 10, f"port {port} to be free")  # type: ignore[misc,unused-ignore]
+        _wait_until(lambda port=port: _bindable(port), 10, f"port {port} to be free")  # type: ignore[misc]
 
 
 def test_demo_serves_every_route_and_the_bursts_hit_the_rate_limit(tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ def _policies(route: Route) -> str:
 
 def _native_connector_class() -> Any:
     try:
-        from connectors.native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+        from connectors.native import NativeConnector
     except ImportError as exc:
         raise GatewayError(f"the native connector is not available in this build ({exc})") from exc
     return NativeConnector
@@ -144,7 +144,7 @@ def _connect(args: argparse.Namespace) -> Connector:
             ctx_spec = f"ctx:{args.context}" + (f"/{args.namespace}" if args.namespace else "")
             return _open(resolve(ctx_spec), args.readonly)
         try:  # a namespace alone: kubectl's current context
-            from connectors.kube import open_cluster  # type: ignore[attr-defined]
+            from connectors.kube import open_cluster
         except ImportError as exc:
             raise GatewayError(f"the Kubernetes connectors are not available in this build ({exc})") from exc
         connector: Connector = open_cluster(context=None, namespace=args.namespace, readonly=args.readonly)
@@ -372,7 +372,7 @@ def _origin(text: str) -> StringMatch:
 
     for kind in ("prefix", "regex", "exact"):
         if text.startswith(kind + ":"):
-            return StringMatch(kind, text[len(kind) + 1 :])  # type: ignore[arg-type]
+            return StringMatch(kind, text[len(kind) + 1 :])
     return StringMatch("exact", text)
 
 

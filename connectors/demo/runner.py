@@ -38,7 +38,7 @@ from .tokens import DemoIssuer
 from .traffic import USERS, TrafficGenerator, TrafficStats
 
 if TYPE_CHECKING:
-    from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+    from ..native import NativeConnector
 
 CONFIG_FILE = "demo.yaml"
 TOKEN_FILE = "token.jwt"
@@ -156,7 +156,7 @@ class GatewayService(Service):
         ctx.connector = self._connector
 
     def _launch(self, ctx: DemoContext, listener_port: int, admin_port: int) -> None:
-        from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+        from ..native import NativeConnector
 
         text = demo_config_text(
             listener_port=listener_port,
@@ -362,7 +362,7 @@ def _prepare_state_dir(state_dir: Path) -> None:
     """Refuse while another demo runs from ``state_dir``; otherwise start from a clean directory, so
     the history and config of an earlier run never mix with this one."""
     if (state_dir / "state.json").exists():
-        from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+        from ..native import NativeConnector
 
         running = False
         try:
