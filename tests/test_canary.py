@@ -16,7 +16,8 @@ from connectors.metrics import MetricsSource, PrometheusConfig, metrics_for
 from connectors.metrics.prometheus_process import PrometheusProcess
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, client
-from tests.prometheus_support import Traffic, admin_target, wait_for
+from tests.prometheus_support import Traffic, admin_target
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
             gw, prometheus=PrometheusConfig(prometheus.url, rate_window="3s", selector=f'instance="{target}"')
         )
     assert src is not None
-    wait_for(lambda: src.snapshot().ok, timeout=20, what="metrics")
+    wait_until(lambda: src.snapshot().ok, timeout=20, what="metrics")
     yield src
     src.close()
 

@@ -16,7 +16,8 @@ from connectors.metrics import GATEWAY, MetricsSource, PrometheusConfig, Scope, 
 from connectors.metrics.prometheus_process import PrometheusProcess
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
-from tests.prometheus_support import Traffic, admin_target, counter_sum, wait_for
+from tests.prometheus_support import Traffic, admin_target, counter_sum
+from tests.waiting import wait_until
 
 CANARY_XX = r"^cluster\.canary~v[12]\.upstream_rq_[1-5]xx$"
 LIMITED = r"^gw_rate_limit\.http_local_rate_limit\.rate_limited$"
@@ -35,7 +36,7 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
         config = PrometheusConfig(prometheus.url, rate_window="5s", selector=f'instance="{target}"')
         src = metrics_for(gw, prometheus=config)
     assert src is not None
-    wait_for(lambda: src.snapshot().ok, timeout=20, what=f"{request.param} source to have data")
+    wait_until(lambda: src.snapshot().ok, timeout=20, what=f"{request.param} source to have data")
     yield src
     src.close()
 
@@ -53,7 +54,7 @@ def test_rates_and_429s_match_envoys_own_counters(
     url, admin = gw.listener_url(), gw.admin_url
     with Traffic(url, "canary.test", 40), Traffic(url, "limited.test", 12, {"x-user-id": "rates"}):
         # Let the rate windows (5 s) fill with steady traffic, then measure Envoy over 5 s.
-        wait_for(lambda: source.snapshot().routes.get("limited", None), what="the limited route")
+        wait_until(lambda: source.snapshot().routes.get("limited", None), what="the limited route")
         time.sleep(4)
         t0 = time.monotonic()
         canary_before, limited_before = counter_sum(admin, CANARY_XX), counter_sum(admin, LIMITED)
@@ -97,7 +98,7 @@ def test_top_limited_clients_count_exactly_the_429s_each_client_got(
         top = dict(source.top_limited_clients("limited", "x-user-id", 300))
         return top if top.get(heavy) == got_a and top.get(light) == got_b else None
 
-    top = wait_for(counts, timeout=10, what="the access log to show every 429")
+    top = wait_until(counts, timeout=10, what="the access log to show every 429")
     ranked = [k for k in top if k in (heavy, light)]
     assert ranked == [heavy, light]
     by_source = dict(source.top_limited_clients("limited", "source", 300))
@@ -158,7 +159,7 @@ def test_a_weight_step_shows_at_the_charts_right_edge_within_seconds(
     declared = {b.name: b.weight for b in gw.get_route("canary").backends}
     assert declared == {"v1": 90, "v2": 10}
     with Traffic(gw.listener_url(), "canary.test", 40):
-        wait_for(
+        wait_until(
             lambda: (s := _chart_share(source, "canary")) is not None and s[0] <= 20,
             timeout=20,
             what="the chart to show the declared 90/10",
@@ -174,7 +175,7 @@ def test_a_weight_step_shows_at_the_charts_right_edge_within_seconds(
                 s = _chart_share(source, "canary")
                 return (*s, asked) if s is not None and s[0] >= 80 else None
 
-            share = wait_for(
+            share = wait_until(
                 shifted,
                 timeout=6,  # the goal is two scrape intervals (bench_metrics); generous for a busy CI
                 what="the chart's right edge to show the new 10/90",
@@ -202,7 +203,7 @@ def test_envoy_restart_resets_counters_without_negative_rates(
         time.sleep(2)
     gw.restart()
     with Traffic(gw.listener_url(), "canary.test", 30):
-        snap = wait_for(
+        snap = wait_until(
             lambda: (
                 (s := source.snapshot()).ok and s.routes.get("canary") and s.routes["canary"].rps > 5 and s
             ),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,6 +20,7 @@ from connectors.model.edits import set_cors, set_weights
 from connectors.native import NativeConnector
 from connectors.paths import state_dir
 from tests.native_support import JwtSigner, client
+from tests.waiting import wait_until
 
 
 def _split(c: httpx.Client, host: str, n: int) -> Counter[str]:
@@ -130,13 +130,13 @@ def test_history_and_audit_are_written_without_secrets(
 
 def _access_log(gw: NativeConnector, until: Callable[[dict[str, object]], bool]) -> list[dict[str, object]]:
     """The access log's records, once one satisfies ``until`` (Envoy flushes it every 250 ms)."""
-    deadline = time.monotonic() + 5
-    while True:
+
+    def records() -> list[dict[str, object]] | None:
         text = gw.access_log_path.read_text() if gw.access_log_path.exists() else ""
-        records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        if any(until(r) for r in records) or time.monotonic() > deadline:
-            return records
-        time.sleep(0.05)
+        found = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return found if any(until(r) for r in found) else None
+
+    return wait_until(records, 5, what="the access log record")
 
 
 def test_a_plan_made_before_someone_edited_the_file_is_refused(native_gateway: NativeConnector) -> None:

@@ -24,6 +24,7 @@ from connectors.model import (
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
 from tests.native_support import DemoBackends, client
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -95,9 +96,11 @@ def test_mirror_copies_requests_to_another_backend(gw: NativeConnector, backends
     with client(gw) as c:
         for i in range(5):
             assert c.get(f"/mirror-{i}", headers={"host": "mirrored.test"}).json()["backend"] == "v1"
-    deadline = time.monotonic() + 3
-    while sum(backends.v2.paths.get(f"/mirror-{i}", 0) for i in range(5)) < 5 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(
+        lambda: sum(backends.v2.paths.get(f"/mirror-{i}", 0) for i in range(5)) >= 5,
+        3,
+        what="the mirror to copy the five requests",
+    )
     assert all(backends.v2.paths.get(f"/mirror-{i}", 0) == 1 for i in range(5))
     assert "mirrored~v2" in gw.cluster_names()
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,12 @@ from connectors.native import NativeConnector
 from connectors.native.process import pid_alive, port_problem
 from connectors.registry import native_targets, open_target
 from tests.native_support import DemoBackends, JwtSigner, client, require_envoy, write_native_config
+from tests.waiting import wait_until
 
 
 def _backend(gw: NativeConnector, host: str) -> str:
     with client(gw) as c:
         return c.get("/", headers={"host": host}).headers["x-backend"]
-
-
-def _wait_gone(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while pid_alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_killed_envoy_is_reported_and_restart_serves_the_last_applied_change(
@@ -44,7 +35,7 @@ def test_killed_envoy_is_reported_and_restart_serves_the_last_applied_change(
     pid = gw.pid
     assert pid is not None and gw.health() is None
     os.kill(pid, signal.SIGKILL)
-    assert _wait_gone(pid)
+    wait_until(lambda: not pid_alive(pid), 5, what=f"Envoy (pid {pid}) to exit")
     assert gw.health() == f"Envoy (pid {pid}) was killed by SIGKILL"
     assert not gw.is_running()
     with pytest.raises(GatewayNotRunning):
@@ -115,7 +106,7 @@ def test_detached_envoy_outlives_its_starter_and_can_be_stopped_by_an_attached_c
         later = NativeConnector.attach(tmp_path / "state")
         assert later.health() is None
         later.stop()
-        assert _wait_gone(gw.pid)
+        wait_until(lambda: not pid_alive(gw.pid), 5, what=f"Envoy (pid {gw.pid}) to exit")
         assert later.health() == "Envoy is not running (stopped)"
         later.close()
     finally:
@@ -135,7 +126,10 @@ def test_owned_envoy_started_in_a_worker_thread_survives_the_thread(
     worker.join()
     gw = started[0]
     try:
-        time.sleep(0.2)  # PR_SET_PDEATHSIG would have fired when the worker thread ended
+        # PR_SET_PDEATHSIG (SIGKILL) fires as the forking thread exits: once the kernel has let it go.
+        wait_until(
+            lambda: not Path(f"/proc/self/task/{worker.native_id}").exists(), what="the thread to exit"
+        )
         assert gw.health() is None
         assert _backend(gw, "v1.test") == "v1"
     finally:
@@ -168,4 +162,4 @@ def test_owned_envoy_dies_with_the_process_that_started_it(
         assert pid_alive(pid)
         owner.kill()
         owner.wait()
-    assert _wait_gone(pid), "Envoy outlived the process that owned it"
+    wait_until(lambda: not pid_alive(pid), 5, what="Envoy to go with the process that owned it")
