@@ -22,15 +22,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from connectors.metrics.prometheus_process import PrometheusProcess, find_prometheus
-
-T = TypeVar("T")
 
 
 def require_prometheus() -> str:
