@@ -13,7 +13,7 @@ import pytest
 from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
 from connectors.errors import ValidationError
 from connectors.metrics import MetricsSource, PrometheusConfig, metrics_for
-from connectors.metrics.prometheus_process import PrometheusProcess
+from connectors.metrics.prometheus_process import PrometheusProcess, find_prometheus
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, client
 from tests.prometheus_support import Traffic, admin_target
@@ -62,6 +62,11 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
     gw = shared_native_gateway
     if request.param == "admin":
         src = metrics_for(gw)
+        if find_prometheus() is not None:
+            # Prometheus takes ~7 s to pick up a new target: start it now, it has data by the time the
+            # prometheus half of the module runs.
+            prometheus_: PrometheusProcess = request.getfixturevalue("prometheus")
+            prometheus_.set_targets([admin_target(gw.admin_url)])
     else:
         prometheus: PrometheusProcess = request.getfixturevalue("prometheus")
         target = admin_target(gw.admin_url)

@@ -33,7 +33,9 @@ SOURCES = ["admin", "prometheus"]
 def sources(
     request: pytest.FixtureRequest, shared_native_gateway: NativeConnector
 ) -> Iterator[dict[str, MetricsSource]]:
-    """The admin source and (when Prometheus is installed, or under CI) the Prometheus one."""
+    """The admin source and (when Prometheus is installed, or under CI) the Prometheus one. Not waited
+    for here: Prometheus takes ~7 s to pick up a new target (its 5 s discovery tick, then two scrapes)
+    and does so while the first scenario's traffic runs; ``source`` waits before a test reads one."""
     gw = shared_native_gateway
     found: dict[str, MetricsSource | None] = {"admin": metrics_for(gw)}
     if find_prometheus() is not None or os.environ.get("CI", "").lower() == "true":
@@ -44,8 +46,6 @@ def sources(
         found["prometheus"] = metrics_for(gw, prometheus=config)
     assert all(src is not None for src in found.values())
     live = {name: src for name, src in found.items() if src is not None}
-    for name, src in live.items():
-        wait_until(lambda src=src: src.snapshot().ok, timeout=20, what=f"{name} source to have data")  # type: ignore[misc]
     yield live
     for src in live.values():
         src.close()
@@ -55,7 +55,9 @@ def sources(
 def source(request: pytest.FixtureRequest, sources: dict[str, MetricsSource]) -> MetricsSource:
     if request.param not in sources:
         require_prometheus()  # skips (fails under CI) with the reason
-    return sources[request.param]
+    src = sources[request.param]
+    wait_until(lambda: src.snapshot().ok, timeout=20, what=f"{request.param} source to have data")
+    return src
 
 
 def _name(source: MetricsSource, sources: dict[str, MetricsSource]) -> str:
@@ -75,13 +77,20 @@ def rates(sources: dict[str, MetricsSource], shared_native_gateway: NativeConnec
     gw = shared_native_gateway
     url, admin = gw.listener_url(), gw.admin_url
     with Traffic(url, "canary.test", 40), Traffic(url, "limited.test", 12, {"x-user-id": "rates"}):
-        for src in sources.values():
-            wait_until(lambda src=src: src.snapshot().routes.get("limited", None), what="the limited route")  # type: ignore[misc]
-        # Measure Envoy over 5 s of steady traffic; the sources' rate windows (5 s) fill meanwhile.
+        first, *others = sources.values()
+        wait_until(lambda: first.snapshot().routes.get("limited", None), timeout=20, what="the limited route")
+        # Measure Envoy over at least 5 s of steady traffic, while the sources' rate windows (5 s) fill
+        # and a new Prometheus picks up its target (~7 s).
         t0 = time.monotonic()
         canary_before, limited_before = counter_sum(admin, CANARY_XX), counter_sum(admin, LIMITED)
         downstream_before = counter_sum(admin, DOWNSTREAM_XX)
-        time.sleep(5)
+        for src in others:
+            wait_until(
+                lambda src=src: src.snapshot().routes.get("limited", None),  # type: ignore[misc]
+                timeout=20,
+                what="the limited route",
+            )
+        time.sleep(max(0.0, 5 - (time.monotonic() - t0)))
         elapsed = time.monotonic() - t0
         canary_rate = (counter_sum(admin, CANARY_XX) - canary_before) / elapsed
         limited_rate = (counter_sum(admin, LIMITED) - limited_before) / elapsed
