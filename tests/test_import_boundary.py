@@ -29,8 +29,6 @@ CONTRACTS = {
 # Prometheus into demo/ and discovers connectors through entry points; the `pipeline` branch turns
 # tui/cli.py into a package that names no concrete connector). strict: when they pass, drop the mark.
 BROKEN_UNTIL_ISSUE_9 = {
-    "floors": "connectors.metrics imports demo and native; connectors.registry imports native and kube",
-    "faces-use-the-interface": "tui.cli imports connectors.native and connectors.kube",
     "no-cycles": "demo and native -> metrics -> demo, native; tui app <-> screens, route_screen <-> detail",
 }
 # One module per contract that breaks it: (contract, module in the copied tree, source added to it,
@@ -218,7 +216,6 @@ def test_importing_every_connector_module_loads_no_textual() -> None:
     assert out.stdout.strip() == ""
 
 
-@pytest.mark.xfail(reason=BROKEN_UNTIL_ISSUE_9["faces-use-the-interface"], strict=True)
 def test_tui_does_not_reach_into_connector_internals() -> None:
     """The UI, the command line included, may import the interface (base, errors, model, metrics
     types, the registry) but no concrete connector: it finds them through the registry."""
