@@ -25,6 +25,7 @@ from tui.app import ConsoleApp
 from tui.screens.help import HelpScreen
 from tui.screens.routes import RoutesScreen
 from tui.widgets.key_hints import KeyHints
+from tui.textual_compat import notifications
 from tui.widgets.line_table import LineTable
 
 
@@ -169,7 +170,7 @@ async def test_the_console_opens_before_the_gateway_and_retries_a_failed_open() 
             if app.connection.status == "lost":
                 break
         assert "no native gateway named 'edge'" in app.connection.reason
-        assert any("no native gateway" in n.message for n in app._notifications), "said once, as a toast"
+        assert any("no native gateway" in n.message for n in notifications(app)), "said once, as a toast"
         await pilot.press("ctrl+r")  # retry now instead of after the backoff
         table = await _loaded(pilot)
         assert app.connection.summary == "connected"

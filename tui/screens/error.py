@@ -21,7 +21,7 @@ class ErrorScreen(ModalScreen[None]):
     ErrorScreen #title { text-style: bold; color: $text-error; }
     ErrorScreen #message { margin: 1 0; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter", "dismiss", "Close", id="error.close")]
 
     def __init__(self, title: str, message: str) -> None:
         super().__init__()
