@@ -24,8 +24,8 @@ from tests.test_tui_support import (
 from tui.app import ConsoleApp
 from tui.screens.help import HelpScreen
 from tui.screens.routes import RoutesScreen
-from tui.widgets.key_hints import KeyHints
 from tui.textual_compat import notifications
+from tui.widgets.key_hints import KeyHints
 from tui.widgets.line_table import LineTable
 
 
