@@ -48,7 +48,12 @@ async def test_a_marked_view_is_shown_without_restyling_the_app(monkeypatch: pyt
     async with app.run_test() as pilot:
         calls: list[Any] = []
         original = app.refresh_css
-        monkeypatch.setattr(app, "refresh_css", lambda *a, **k: calls.append(a) or original(*a, **k))
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            calls.append(args)
+            original(*args, **kwargs)
+
+        monkeypatch.setattr(app, "refresh_css", counted)
         app.switch_mode("second")
         await pilot.pause()
         assert app.screen._css_update_count == app._css_update_count
