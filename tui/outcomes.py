@@ -7,15 +7,21 @@ Blocking work runs in ``@work(thread=True, exit_on_error=False, ...)`` methods t
 any other message; a worker cancelled meanwhile (replaced by an exclusive one) delivers nothing. A
 failure goes to the node's ``worker_failed(name, error)``, which may show it in place, and unless
 that returns True it is shown to the operator: a GatewayError as a toast with its title and message,
-anything else as an error modal. Never a traceback on screen (it goes to the Textual log).
+anything else as an error modal (``ErrorScreen``, here). Never a traceback on screen (it goes to the
+Textual log).
 """
 
 from __future__ import annotations
 
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from connectors.errors import GatewayError
@@ -43,9 +49,37 @@ def report_error(app: App[Any], error: BaseException) -> None:
         app.notify(message, title=title, severity="error", timeout=10)
         return
     app.log.error("".join(traceback.format_exception(error)))
-    from .screens.error import ErrorScreen
-
     app.push_screen(ErrorScreen(title, message))
+
+
+class ErrorScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    ErrorScreen { align: center middle; }
+    ErrorScreen > Vertical {
+        width: 70; height: auto; max-height: 80%;
+        border: thick $error; background: $surface; padding: 1 2;
+    }
+    ErrorScreen #title { text-style: bold; color: $text-error; }
+    ErrorScreen #message { margin: 1 0; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter", "dismiss", "Close", id="error.close")]
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, id="title", markup=False)
+            yield Static(self.message, id="message", markup=False)
+            yield Button("Close", id="close", variant="error")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss()
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss()
 
 
 def superseded() -> bool:

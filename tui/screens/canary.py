@@ -31,6 +31,7 @@ from connectors.canary import (
     pick_backends,
     side_by_side,
 )
+from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.metrics import Snapshot
 from connectors.model import Route, WeightedBackend
@@ -284,7 +285,11 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
             for b in current.backends
         )
-        return self.Previewed(Preview(plan, connector.plan([replace(current, backends=backends)])))
+        return self.Previewed(
+            Preview(
+                plan, Change(connector).plan_edit("weights", current, replace(current, backends=backends))
+            )
+        )
 
     def on_canary_screen_previewed(self, message: Previewed) -> None:
         preview = message.preview

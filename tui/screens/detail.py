@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from connectors.metrics.types import Snapshot
 
 
+def describe_selected(screen: RouteScreen) -> None:
+    """Open the description of the route selected in a list view (routes, policies)."""
+    if (route := screen.current_route()) is not None:
+        screen.app.push_screen(DetailScreen(route.name))
+
+
 def _field(label: str, value: Content | str) -> Content:
     return Content.assemble(Content.styled(f"{label:<10}", "bold $text-secondary"), value)
 

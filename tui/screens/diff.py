@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import Button, LoadingIndicator, Static, TabbedContent, TabPane
 
 from connectors.base import ApplyResult, Connector, Plan
+from connectors.change import Change
 from connectors.errors import ChangeConflict, ChangeRejected, GatewayError
 
 from ..highlight import highlight_diff
@@ -147,7 +148,7 @@ class DiffScreen(ConsoleModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply", name="apply", description="apply")
     def _apply(self, connector: Connector, plan: Plan) -> Applied:
-        result = connector.apply(plan)
+        result = Change(connector).apply(plan)
         return self.Applied(result)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -168,7 +169,7 @@ class DiffScreen(ConsoleModal):
         thread=True, exclusive=True, exit_on_error=False, group="apply", name="export", description="export"
     )
     def _export(self, connector: Connector, plan: Plan, target: Path) -> Exported:
-        return self.Exported(connector.export(plan, target))
+        return self.Exported(Change(connector).export(plan, target))
 
     def _outcome(self, content: Content) -> None:
         outcome = self.query_one("#outcome", Static)

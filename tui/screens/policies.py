@@ -73,5 +73,10 @@ class PoliciesScreen(RouteScreen):
     def action_sort(self, letter: str) -> None:
         self.table.sort_by_letter(letter)
 
+    def action_describe(self) -> None:
+        from .detail import describe_selected  # the detail view loads when first opened
+
+        describe_selected(self)
+
     def on_line_table_selected(self, message: LineTable.Selected) -> None:
         self.action_describe()

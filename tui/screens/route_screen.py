@@ -48,7 +48,9 @@ class UndoScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="plan-undo")
     def _plan_undo(self, connector: Connector) -> UndoPlanned:
-        plan = connector.plan_undo()
+        from connectors.change import Change
+
+        plan = Change(connector).plan_undo()
         return self.UndoPlanned(plan)
 
     def on_undo_screen_undo_planned(self, message: UndoPlanned) -> None:
@@ -89,10 +91,8 @@ class RouteScreen(UndoScreen):
         return None
 
     def action_describe(self) -> None:
-        from .detail import DetailScreen
-
-        if (route := self.current_route()) is not None:
-            self.app.push_screen(DetailScreen(route.name))
+        """Describe the selected route: the list views open ``detail.DetailScreen`` (this base class
+        does not import its own subclass), the detail view scrolls back to the top."""
 
     def action_yaml(self) -> None:
         from .yaml_view import YamlScreen

@@ -97,6 +97,11 @@ class RoutesScreen(RouteScreen):
         # One line, always: no layout pass on every keystroke of the filter.
         self.query_one("#filter-info", Static).update(Content("  ·  ".join(parts)), layout=False)
 
+    def action_describe(self) -> None:
+        from .detail import describe_selected  # the detail view loads when first opened
+
+        describe_selected(self)
+
     def on_line_table_selected(self, message: LineTable.Selected) -> None:
         self.action_describe()
 
