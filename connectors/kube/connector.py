@@ -41,6 +41,7 @@ from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
+from .journal import Journal, Record, restore, seed, still_written
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
@@ -168,6 +169,8 @@ class KubeConnector(Connector):
         self._snapshot: Store | None = None
         self._outcomes: dict[str, Outcome] = {}
         self._model_cache: list[tuple[Store, int, frozenset[ObjKey] | None, Modelled]] = []
+        journal_path = history.path.with_suffix(".objects.jsonl") if history.path is not None else None
+        self._journal = Journal(journal_path)
 
     # -- subclass hooks ---------------------------------------------------------------------
 
@@ -380,9 +383,15 @@ class KubeConnector(Connector):
         if problems:
             raise ValidationError(problems)
 
+        record = self._reverting(list(requested.values()), before_model, fresh)
+        if record is not None:
+            scope, before_model = None, self._modelled(fresh)
         ws = Workspace(fresh)
-        for binding, before, after, kinds in edits:
-            self._edit(ws, binding, before, after, kinds)
+        if record is not None:
+            restore(ws, record)  # exactly the objects as they were: no added name or copy is left
+        else:
+            for binding, before, after, kinds in edits:
+                self._edit(ws, binding, before, after, kinds)
         touched = set(ws.touched)
         if scope is not None and not touched <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
@@ -438,6 +447,21 @@ class KubeConnector(Connector):
             payload=KubePlanPayload(tuple(object_changes)),
         )
 
+    def _reverting(self, requested: list[Route], current: Modelled, fresh: Store) -> Record | None:
+        """The journalled change these routes revert, if the cluster still holds exactly what it wrote
+        (then its objects are put into ``fresh`` as read just now)."""
+        for record in self._journal.reverting(requested, current.by_name):
+            objs: dict[ObjKey, JsonDict | None] = {}
+            for w in record.writes:
+                try:
+                    objs[w.key] = self.client.get(w.resource, w.namespace, w.name)
+                except NotFound:
+                    objs[w.key] = None
+            if still_written(record, objs):
+                seed(fresh, record, objs)
+                return record
+        return None
+
     # -- applying -------------------------------------------------------------------------------
 
     def _apply(self, plan: Plan) -> str:
@@ -445,6 +469,9 @@ class KubeConnector(Connector):
         if not isinstance(payload, KubePlanPayload):
             raise ValidationError([Problem("plan", "this plan was not made by this connector")])
         outcome = apply_changes(self.client, list(payload.changes))
+        self._journal.record(
+            [c.before for c in plan.changes], [c.after for c in plan.changes], outcome.written
+        )
         with self._lock:
             self._outcomes[plan.id] = outcome
             if self._snapshot is not None:
