@@ -261,7 +261,9 @@ def test_undo_after_someone_else_changed_the_object_plans_an_ordinary_edit(
     theirs["spec"]["http"][0]["timeout"] = "5s"  # not one of the fields the change wrote
     kube_emulator.put_object(theirs)
 
-    connector.apply(connector.plan_undo())
+    undo = connector.plan_undo()
+    assert any("were changed since" in w for w in undo.warnings), undo.warnings
+    connector.apply(undo)
     stored = vs(kube_emulator, "reviews")["spec"]["http"][0]
     assert stored["timeout"] == "5s", "their change is kept"
     assert envoy_filter(kube_emulator, "gatewayctl-ratelimit-mesh", "default") is None

@@ -383,7 +383,8 @@ class KubeConnector(Connector):
         if problems:
             raise ValidationError(problems)
 
-        record = self._reverting(list(requested.values()), before_model, fresh)
+        record, stale = self._reverting(list(requested.values()), before_model, fresh)
+        warnings += stale
         if record is not None:
             scope, before_model = None, self._modelled(fresh)
         ws = Workspace(fresh)
@@ -447,9 +448,13 @@ class KubeConnector(Connector):
             payload=KubePlanPayload(tuple(object_changes)),
         )
 
-    def _reverting(self, requested: list[Route], current: Modelled, fresh: Store) -> Record | None:
+    def _reverting(
+        self, requested: list[Route], current: Modelled, fresh: Store
+    ) -> tuple[Record | None, list[str]]:
         """The journalled change these routes revert, if the cluster still holds exactly what it wrote
-        (then its objects are put into ``fresh`` as read just now)."""
+        (then its objects are put into ``fresh`` as read just now); else a warning when one was found
+        but its objects have changed since."""
+        stale: list[str] = []
         for record in self._journal.reverting(requested, current.by_name):
             objs: dict[ObjKey, JsonDict | None] = {}
             for w in record.writes:
@@ -459,8 +464,12 @@ class KubeConnector(Connector):
                     objs[w.key] = None
             if still_written(record, objs):
                 seed(fresh, record, objs)
-                return record
-        return None
+                return record, []
+            stale = [
+                "the objects this reverts were changed since (by someone else or a later change): the "
+                "routes are restored by an ordinary edit, and fields or objects that change added may stay"
+            ]
+        return None, stale
 
     # -- applying -------------------------------------------------------------------------------
 
