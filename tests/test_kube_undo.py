@@ -258,14 +258,13 @@ def test_undo_after_someone_else_changed_the_object_plans_an_ordinary_edit(
     connector = connect()
     connector.apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(9, 1.0))]))
     theirs = vs(kube_emulator, "reviews")
-    theirs["spec"]["http"][0]["timeout"] = "5s"  # not one of the fields the change wrote
+    theirs["spec"]["exportTo"] = ["."]  # not a field the change wrote, and not part of the route
     kube_emulator.put_object(theirs)
 
     undo = connector.plan_undo()
     assert any("were changed since" in w for w in undo.warnings), undo.warnings
     connector.apply(undo)
-    stored = vs(kube_emulator, "reviews")["spec"]["http"][0]
-    assert stored["timeout"] == "5s", "their change is kept"
+    assert vs(kube_emulator, "reviews")["spec"]["exportTo"] == ["."], "their change is kept"
     assert envoy_filter(kube_emulator, "gatewayctl-ratelimit-mesh", "default") is None
     assert connector.get_route("reviews-0").rate_limit is None
 
