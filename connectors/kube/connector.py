@@ -45,7 +45,7 @@ from .journal import Journal, Record, restore, seed, still_written
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
-from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
+from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems, shared_reach
 from .rbac import Access
 from .readback import read_back
 from .resources import JsonDict, ObjKey, Resource
@@ -142,6 +142,9 @@ class KubeConnector(Connector):
 
     kind: ClassVar[str] = "kube"
     route_kind: ClassVar[str] = "?"
+    affect_shared = False
+    """The operator chose to change every route and workload a shared object applies to; without
+    that, a plan that would change more than the routes asked for is refused with the list."""
 
     def __init__(
         self,
@@ -416,12 +419,8 @@ class KubeConnector(Connector):
                     ]
                 )
         edited_names = {b.route for b, *_ in edits}
-        for change in changes:
-            if change.after.name not in edited_names:
-                warnings.append(
-                    f"route {change.after.name} changes too: it shares an edited object with "
-                    + ", ".join(sorted(edited_names))
-                )
+        others = [c.after.name for c in changes if c.after.name not in edited_names]
+        warnings += shared_reach(sorted(edited_names), others, self.affect_shared) + ws.warnings
 
         object_changes: list[ObjectChange] = []
         route_resource = self.res.get("route")

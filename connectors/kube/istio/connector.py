@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...base import EditKind
-from ...errors import GatewayError
+from ...errors import GatewayError, PermissionDenied
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
 from ..gateway_logs import read_lines
@@ -15,7 +15,9 @@ from ..resources import SERVICE, JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
 from . import telemetry, write
 from .common import ROOT_NAMESPACE
+from .ratelimit import LimitSource
 from .read import IstioKinds, IstioRouteInfo, model, related
+from .scope import patch_reach, workloads_of
 
 
 class IstioConnector(KubeConnector):
@@ -41,9 +43,13 @@ class IstioConnector(KubeConnector):
     def _reads(self) -> list[tuple[Resource, str]]:
         k = self.kinds
         out: list[tuple[Resource, str]] = [(k.virtual_service, self.namespace)]
-        if k.destination_rule is not None:
-            out.append((k.destination_rule, self.namespace))
-        for res in (k.gateway, k.envoy_filter, k.request_authentication, k.authorization_policy):
+        for res in (
+            k.destination_rule,
+            k.gateway,
+            k.envoy_filter,
+            k.request_authentication,
+            k.authorization_policy,
+        ):
             if res is not None:
                 out += [(res, ns) for ns in self._namespaces()]
         return out
@@ -155,7 +161,45 @@ class IstioConnector(KubeConnector):
             source = fresh_binding.context.limit_source
             sharers = (
                 [n for n in write.route_names_by_source(infos).get(source, []) if n != binding.route]
+                + self._beyond(source, ws.base)
                 if source is not None
                 else []
             )
-            write.set_rate_limit(ws, ef, fresh_binding, after.rate_limit, sharers, self.root_namespace)
+            write.set_rate_limit(
+                ws, ef, fresh_binding, after.rate_limit, sharers, self.root_namespace, self.affect_shared
+            )
+
+    def _beyond(self, source: LimitSource, store: Store) -> list[str]:
+        """What the EnvoyFilter patch a limit comes from reaches outside this namespace's routes: the
+        proxies it covers when it names no route, and the routes of other namespaces it limits."""
+        ef = store.get(source.filter) or {}
+        patches = (ef.get("spec") or {}).get("configPatches") or []
+        out = []
+        reach = patch_reach(ef, patches[source.patch], self.root_namespace) if patches else None
+        if reach is not None:
+            out.append(reach)
+        if workloads_of(ef, self.root_namespace).namespace != self.namespace:
+            out += self._routes_elsewhere(source, store)
+        return out
+
+    def _routes_elsewhere(self, source: LimitSource, store: Store) -> list[str]:
+        """Routes of other namespaces whose limit comes from ``source`` (cluster-wide lists)."""
+        k = self.kinds
+        wide = store.copy()
+        try:
+            for res in (k.virtual_service, k.gateway):
+                if res is not None:
+                    for obj in self.client.list_all(res):
+                        wide.put(res, obj)
+        except PermissionDenied:
+            return ["possibly routes in namespaces this user cannot list"]
+        namespaces = {key.namespace for key in wide if key.plural == k.virtual_service.plural}
+        out = []
+        for ns in sorted(namespaces - {self.namespace}):
+            modelled = model(wide, k, ns, self.root_namespace)
+            out += [
+                f"route {name} in namespace {ns}"
+                for name, b in modelled.bindings.items()
+                if b.context.limit_source == source
+            ]
+        return out
