@@ -287,10 +287,17 @@ def _run_plan(args: argparse.Namespace, conn: Connector, plan: Plan) -> int:
     return 0
 
 
+def _scope_choice(args: argparse.Namespace, conn: Connector) -> None:
+    # Kubernetes connectors refuse an edit of a shared policy object unless the operator chose this.
+    if getattr(args, "all_affected", False) and hasattr(conn, "affect_shared"):
+        conn.affect_shared = True
+
+
 def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, route: Route) -> int:
     caps = conn.capabilities()
     if not caps.can(kind) and not (args.dry_run or args.export):
         raise PermissionDenied(caps.why_not(kind))
+    _scope_choice(args, conn)
     return _run_plan(args, conn, conn.plan([route]))
 
 
@@ -406,6 +413,7 @@ def _cmd_set_cors(args: argparse.Namespace, conn: Connector) -> int:
 
 
 def _cmd_undo(args: argparse.Namespace, conn: Connector) -> int:
+    _scope_choice(args, conn)
     return _run_plan(args, conn, conn.plan_undo())
 
 
@@ -692,6 +700,12 @@ def _change_options() -> _Parser:
     p = _Parser(add_help=False)
     p.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
     p.add_argument("--show-native", action="store_true", help="also print the diff of the native objects")
+    p.add_argument(
+        "--all-affected",
+        action="store_true",
+        help="also change the other routes and workloads a shared policy object applies to "
+        "(Kubernetes gateways refuse such an edit without it, listing them)",
+    )
     p.add_argument(
         "--export",
         metavar="PATH",
