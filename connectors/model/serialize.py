@@ -185,7 +185,7 @@ def _cors(r: Reader) -> Cors | None:
         {"allow_origins", "allow_methods", "allow_headers", "expose_headers", "max_age", "allow_credentials"}
     )
     return Cors(
-        allow_origins=tuple(_string_match(x) for x in r.items("allow_origins")),
+        allow_origins=tuple(_string_match(x, (*MATCH_KINDS, "wildcard")) for x in r.items("allow_origins")),
         allow_methods=tuple(m.upper() for m in r.str_list("allow_methods")),
         allow_headers=r.str_list("allow_headers"),
         expose_headers=r.str_list("expose_headers"),

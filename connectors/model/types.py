@@ -7,10 +7,11 @@ Durations are seconds as ``float``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-MatchKind = Literal["exact", "prefix", "regex"]
+MatchKind = Literal["exact", "prefix", "regex", "wildcard"]
 HeaderMatchKind = Literal["exact", "prefix", "regex", "present"]
 WeightMode = Literal["percent", "relative"]
 
@@ -23,7 +24,13 @@ class StringMatch:
     value: str
 
     def __str__(self) -> str:
-        return {"exact": "{}", "prefix": "{}*", "regex": "~{}"}[self.kind].format(self.value)
+        return {"exact": "{}", "prefix": "{}*", "regex": "~{}", "wildcard": "{}"}[self.kind].format(
+            self.value
+        )
+
+    def wildcard_regex(self) -> str:
+        """A ``wildcard`` origin (``*``, ``https://*.example.com``) as an RE2 regex for the whole value."""
+        return ".*" if self.value == "*" else re.escape(self.value).replace(r"\*", "[^/]+")
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,14 @@ class Cors:
     expose_headers: tuple[str, ...] = ()
     max_age: float | None = None
     allow_credentials: bool = False
+
+    def __post_init__(self) -> None:
+        # An origin with "*" is a wildcard (every origin, or every subdomain), never a literal star.
+        origins = tuple(
+            StringMatch("wildcard", o.value) if o.kind == "exact" and "*" in o.value else o
+            for o in self.allow_origins
+        )
+        object.__setattr__(self, "allow_origins", origins)
 
 
 @dataclass(frozen=True)

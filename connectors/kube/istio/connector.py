@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...base import EditKind
-from ...errors import GatewayError, PermissionDenied
+from ...errors import GatewayError, PermissionDenied, Problem
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
 from ..gateway_logs import read_lines
@@ -119,6 +119,13 @@ class IstioConnector(KubeConnector):
         ef = self.kinds.envoy_filter
         if "rate_limit" in kinds and ef is not None:
             return [(ef, ns) for ns in self._namespaces()]
+        return []
+
+    def _edit_problems(
+        self, binding: Binding, after: Route, kinds: set[EditKind], path: str
+    ) -> list[Problem]:
+        if "cors" in kinds and after.cors is not None:
+            return write.origin_problems(after.cors, path)
         return []
 
     def _unsupported(self) -> dict[EditKind, str]:

@@ -40,7 +40,7 @@ def matches(http: JsonDict) -> tuple[RouteMatch, ...]:
         for invert, key in ((False, "headers"), (True, "withoutHeaders")):
             for name, value in (m.get(key) or {}).items():
                 sm = string_match(value)
-                if sm is None:
+                if sm is None or sm.kind == "wildcard":  # Istio's StringMatch has no wildcard
                     headers.append(HeaderMatch(str(name), "present", "", invert))
                 else:
                     headers.append(HeaderMatch(str(name), sm.kind, sm.value, invert))

@@ -62,7 +62,21 @@ def set_weights(ws: Workspace, binding: Binding, after: Route) -> None:
 
 
 def _origin(m: Any) -> JsonDict:
-    return {m.kind: m.value}
+    # Envoy treats the exact origin "*" as every origin; Istio's StringMatch has no other wildcard.
+    return {"exact": m.value} if m.kind == "wildcard" else {m.kind: m.value}
+
+
+def origin_problems(cors: Cors, path: str) -> list[Problem]:
+    """Wildcard origins Istio cannot write (only ``*`` itself)."""
+    return [
+        Problem(
+            f"{path}.cors.allow_origins[{i}]",
+            f"Istio CORS origins are exact, prefix or regex: write {o.value!r} as "
+            f"regex:{o.wildcard_regex()}",
+        )
+        for i, o in enumerate(cors.allow_origins)
+        if o.kind == "wildcard" and o.value != "*"
+    ]
 
 
 def set_cors(ws: Workspace, binding: Binding, wanted: Cors | None) -> None:
