@@ -71,8 +71,7 @@ def origin_problems(cors: Cors, path: str) -> list[Problem]:
     return [
         Problem(
             f"{path}.cors.allow_origins[{i}]",
-            f"Istio CORS origins are exact, prefix or regex: write {o.value!r} as "
-            f"regex:{o.wildcard_regex()}",
+            f"Istio CORS origins are exact, prefix or regex: write {o.value!r} as regex:{o.wildcard_regex()}",
         )
         for i, o in enumerate(cors.allow_origins)
         if o.kind == "wildcard" and o.value != "*"
