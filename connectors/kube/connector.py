@@ -41,7 +41,7 @@ from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
-from .journal import Journal, Record, restore, seed, still_written
+from .journal import Journal, restore
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
@@ -386,7 +386,9 @@ class KubeConnector(Connector):
         if problems:
             raise ValidationError(problems)
 
-        record, stale = self._reverting(list(requested.values()), before_model, fresh)
+        record, stale = self._journal.matching(
+            self.client, list(requested.values()), before_model.by_name, fresh
+        )
         warnings += stale
         if record is not None:
             scope, before_model = None, self._modelled(fresh)
@@ -446,29 +448,6 @@ class KubeConnector(Connector):
             warnings=tuple(dict.fromkeys(warnings)),
             payload=KubePlanPayload(tuple(object_changes)),
         )
-
-    def _reverting(
-        self, requested: list[Route], current: Modelled, fresh: Store
-    ) -> tuple[Record | None, list[str]]:
-        """The journalled change these routes revert, if the cluster still holds exactly what it wrote
-        (then its objects are put into ``fresh`` as read just now); else a warning when one was found
-        but its objects have changed since."""
-        stale: list[str] = []
-        for record in self._journal.reverting(requested, current.by_name):
-            objs: dict[ObjKey, JsonDict | None] = {}
-            for w in record.writes:
-                try:
-                    objs[w.key] = self.client.get(w.resource, w.namespace, w.name)
-                except NotFound:
-                    objs[w.key] = None
-            if still_written(record, objs):
-                seed(fresh, record, objs)
-                return record, []
-            stale = [
-                "the objects this reverts were changed since (by someone else or a later change): the "
-                "routes are restored by an ordinary edit, and fields or objects that change added may stay"
-            ]
-        return None, stale
 
     # -- applying -------------------------------------------------------------------------------
 

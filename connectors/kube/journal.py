@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import NotFound
 from ..model import Route, route_to_dict
 from .objects import for_apply
 from .patching import ObjectChange
@@ -150,6 +151,29 @@ class Journal:
             except (ValueError, KeyError, TypeError):
                 continue
         return out
+
+    def matching(
+        self, client: Any, requested: list[Route], current: dict[str, Route], fresh: Store
+    ) -> tuple[Record | None, list[str]]:
+        """The journalled change ``requested`` reverts, if the cluster still holds exactly what it
+        wrote (read now through ``client``; those objects are put into ``fresh``); else a warning
+        when one was found but its objects have changed since."""
+        stale: list[str] = []
+        for record in self.reverting(requested, current):
+            objs: dict[ObjKey, JsonDict | None] = {}
+            for w in record.writes:
+                try:
+                    objs[w.key] = client.get(w.resource, w.namespace, w.name)
+                except NotFound:
+                    objs[w.key] = None
+            if still_written(record, objs):
+                seed(fresh, record, objs)
+                return record, []
+            stale = [
+                "the objects this reverts were changed since (by someone else or a later change): the "
+                "routes are restored by an ordinary edit, and fields or objects that change added may stay"
+            ]
+        return None, stale
 
     def reverting(self, requested: list[Route], current: dict[str, Route]) -> list[Record]:
         """Changes (newest first) that ``requested`` would revert: they left the routes as they are

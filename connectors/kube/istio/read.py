@@ -14,6 +14,7 @@ from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
 from .common import RouteContext, gateway_refs, short_host
 from .http import backends, cors, fault, headers, matches, mirror, retries
+from .limit_rules import descriptor_rules, global_rules
 from .ratelimit import LimitPatch, LimitSource, duration, limit_for, limit_patches
 from .scope import selects, workloads_of
 
@@ -213,7 +214,9 @@ def model(
             mirror=mirror(http),
             headers=headers(http),
             fault=fault(http.get("fault")),
-            limit_rules=client_rules(partial, root),
+            limit_rules=client_rules(partial, root)
+            + descriptor_rules(next((p for p in patches if p.source == source), None))
+            + global_rules(store, kinds.envoy_filter, ctx, root),
             listener=ctx.gateways[0].name if ctx.gateways else "mesh",
             source=f"VirtualService {ctx.namespace}/{ctx.virtual_service} http[{i}]",
         )
