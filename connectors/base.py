@@ -2,8 +2,12 @@
 
 Screens and headless commands use only this interface. Every change takes one path:
 
-    edit the model  ->  plan() (a diff of the model and of the native objects)  ->  apply()
-    ->  the connector writes its objects  ->  verify()  ->  history + audit log
+    edit the model  ->  plan() (a diff of the model and of the native objects)  ->  apply_native()
+    ->  verify()  ->  history + audit log
+
+The change pipeline (``connectors.change.Change``) runs those steps, with the rebase and conflict
+rule before planning; a connector supplies the steps that are its own (``plan``, ``_apply``,
+``verify``, ``plan_undo``, ``export``) and may plug into the pipeline through ``change_hooks``.
 
 All methods block (network, files, processes); the UI calls them from worker threads. Errors are
 raised as the ``connectors.errors`` tree; nothing here prints or logs secrets.
@@ -13,20 +17,21 @@ from __future__ import annotations
 
 import getpass
 import os
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .capabilities import READONLY, Capabilities, EditKind
 from .errors import GatewayError, NothingToUndo, PermissionDenied
+from .metrics_contract import MetricsHooks
 
 if TYPE_CHECKING:
     # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
     # import this module before they know they will change anything.
     from .audit import AuditLog
+    from .change.hooks import ChangeHooks
     from .history import HistoryEntry, HistoryStore
     from .model import Route
 
@@ -157,6 +162,7 @@ class Connector(ABC):
     """A gateway the console can operate. Subclasses implement the abstract methods."""
 
     kind: ClassVar[str] = "?"
+    _make_metrics: Callable[[], Any] | None = None  # see wire_metrics
 
     def __init__(
         self,
@@ -212,9 +218,18 @@ class Connector(ABC):
         this machine cannot reach the data plane (e.g. a cluster gateway without an address)."""
         return None
 
+    def metrics_hooks(self) -> MetricsHooks:
+        """What this gateway offers for metrics (``connectors.metrics_contract``); nothing by default."""
+        return MetricsHooks()
+
+    def wire_metrics(self, make: Callable[[], Any] | None) -> None:
+        """Set how ``metrics()`` makes this gateway's source: the connector's factory wires it (a
+        connector never imports the metrics package)."""
+        self._make_metrics = make
+
     def metrics(self) -> Any:
-        """The live metrics source for this gateway (``connectors.metrics.MetricsSource``), or None."""
-        return None
+        """The live metrics source the factory wired (``connectors.metrics.MetricsSource``), or None."""
+        return self._make_metrics() if self._make_metrics is not None else None
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -232,37 +247,33 @@ class Connector(ABC):
     def verify(self, plan: Plan) -> Verification:
         """Check that the gateway serves what the plan wrote."""
 
-    def apply(self, plan: Plan) -> ApplyResult:
-        """Apply, verify, then record in history and the audit log. The one path for every change."""
-        if self.readonly:
-            raise PermissionDenied("read-only mode: changes are refused (started with --readonly)")
-        from .history import HistoryEntry
-        from .model import route_to_dict
+    def apply_native(self, plan: Plan) -> str:
+        """The connector's own write step of the change pipeline (``connectors.change.Change``):
+        write the plan's native objects and return the new version (see ``_apply``)."""
+        return self._apply(plan)
 
-        started = time.monotonic()
-        version = self._apply(plan)
-        verification = self.verify(plan)
-        entry = HistoryEntry(
-            id=os.urandom(6).hex(),
-            time=time.time(),
-            user=self.user,
-            gateway=self.info().title,
-            routes=plan.routes,
-            description=plan.description,
-            before=tuple(route_to_dict(c.before) for c in plan.changes),
-            after=tuple(route_to_dict(c.after) for c in plan.changes),
-            action="undo" if plan.undoes else "apply",
-            undoes=plan.undoes,
-            version=version,
-            verified=verification.ok,
-        )
-        if self._history is not None:
-            self._history.append(entry)
-        if self._audit is not None:
-            self._audit.record(entry)
-        return ApplyResult(
-            plan=plan, verification=verification, entry=entry, seconds=time.monotonic() - started
-        )
+    def apply(self, plan: Plan) -> ApplyResult:
+        """Shorthand for ``Change(self).apply(plan)``: apply, verify, record in history and the audit
+        log. The steps live in the change pipeline (``connectors.change``), the one path."""
+        from .change import Change
+
+        return Change(self).apply(plan)
+
+    def change_hooks(self) -> ChangeHooks:
+        """Where this connector plugs into the change pipeline (drift check before planning, crash
+        journal around applying, time-boxed reverts); the defaults do nothing."""
+        from .change.hooks import ChangeHooks
+
+        return ChangeHooks()
+
+    @property
+    def history_store(self) -> HistoryStore | None:
+        """Where applied changes are recorded (None: this gateway keeps no history)."""
+        return self._history
+
+    @property
+    def audit_log(self) -> AuditLog | None:
+        return self._audit
 
     def history(self) -> list[HistoryEntry]:
         return self._history.entries() if self._history is not None else []

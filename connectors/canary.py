@@ -1,7 +1,7 @@
 """An interactive canary: step a route's weight towards a new backend while watching it.
 
 ``CanaryRun.run()`` blocks (drive it from a worker thread). For each step of the plan it moves the
-canary's weight through the connector's one change path (``plan()`` → ``apply()`` → verify →
+canary's weight through the change pipeline (``connectors.change``: rebase, plan, apply, verify,
 history and audit log), then watches the canary backend's error % and p99 latency for ``pause_s``
 seconds. A threshold crossed holds the rollout or aborts it (all traffic back to stable) by itself.
 The operator can ``pause()``/``resume()`` the clock, ``abort()`` or ``promote()`` (100 % canary) at
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .base import ApplyResult, Connector
+from .change import Change
 from .errors import GatewayError, Problem, ValidationError
 from .metrics import MetricsSource, RouteStats, Snapshot
 from .model import Route, WeightedBackend
@@ -32,6 +33,7 @@ from .model import Route, WeightedBackend
 Breach = Literal["abort", "hold"]
 State = Literal["ready", "running", "paused", "held", "aborted", "promoted", "failed", "cancelled"]
 FINAL: frozenset[State] = frozenset({"aborted", "promoted", "failed", "cancelled"})
+RETRY = "The run stopped so as not to overwrite that change; start a new canary from the current weights."
 EventKind = Literal[
     "started",
     "step",
@@ -226,6 +228,8 @@ class CanaryRun:
         self._state: State = "ready"
         self._step = -1
         self._weight = _weight_of(current, canary)
+        # The route as this run last saw or set it: each step is an edit of it (rebased, see _set_weight).
+        self._base = current
         self._request: Literal["abort", "promote", "cancel"] | None = None
         self._runner: threading.Thread | None = None
         self.applied: list[ApplyResult] = []
@@ -416,19 +420,23 @@ class CanaryRun:
     # -- changes -----------------------------------------------------------------------------------
 
     def _set_weight(self, weight: int, description: str) -> bool:
-        """Apply a canary weight through the connector; False (state failed) when that fails."""
+        """Apply a canary weight through the change pipeline; False (state failed) when that fails.
+        The edit is rebased like any other: someone else's change of the route's weights since the
+        run last set them stops the run (Changed by someone else) instead of being overwritten."""
+        change = Change(self.connector)
+        base = self._base
+        edited = replace(base, backends=_weights(base, self.stable, self.canary, weight))
         try:
-            current = self.connector.get_route(self.route)
-            edited = replace(current, backends=_weights(current, self.stable, self.canary, weight))
-            plan = self.connector.plan([edited])
+            plan = change.plan_edit("weights", base, edited, since="the canary last set them", retry=RETRY)
             if plan.is_empty:
                 self._weight = weight
                 self._emit("step", f"{description} (already in place)")
                 return True
-            result = self.connector.apply(plan)
+            result = change.apply(plan)
         except GatewayError as exc:
             self._set_final("failed", f"{exc.title}: {exc}")
             return False
+        self._base = next((c.after for c in plan.changes if c.after.name == self.route), edited)
         self.applied.append(result)
         self._weight = weight
         ok = result.verification.ok

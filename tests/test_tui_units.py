@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from connectors.change import rebase
 from connectors.errors import ChangeConflict, ValidationError
 from connectors.metrics.types import RouteStats
 from connectors.model import Cors, RateLimit, StringMatch, WeightedBackend
 from connectors.probe import classify
 from tests.test_tui_support import many_routes, sample_routes
 from tui.config import load_config, save_setting
-from tui.editing import rebase
 from tui.route_rows import live_cells, policy_rows, route_rows, status_of
 from tui.screens.edit_cors import parse_origin
 from tui.table_query import CELL_SEPARATOR, apply_filter, compile_filter, sort_order

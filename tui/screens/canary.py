@@ -32,6 +32,7 @@ from connectors.canary import (
     pick_backends,
     side_by_side,
 )
+from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.metrics import Snapshot
 from connectors.model import Route, WeightedBackend
@@ -328,7 +329,9 @@ class CanaryScreen(LiveScreen):
                 WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
                 for b in current.backends
             )
-            return Preview(plan, connector.plan([replace(current, backends=backends)]))
+            return Preview(
+                plan, Change(connector).plan_edit("weights", current, replace(current, backends=backends))
+            )
 
         self.run_worker(
             preview, thread=True, exclusive=True, group="plan", name="preview", exit_on_error=False

@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.widgets import Button, LoadingIndicator, Static, TabbedContent, TabPane
 
 from connectors.base import ApplyResult, Plan
+from connectors.change import Change
 from connectors.errors import ChangeConflict, ChangeRejected, GatewayError
 
 from ..highlight import highlight_diff
@@ -129,7 +130,7 @@ class DiffScreen(ConsoleModal):
         self._outcome(Content.styled("Applying, then verifying that the gateway serves it…", "$text-muted"))
         plan = self.plan
         self.run_worker(
-            lambda: connector.apply(plan),
+            lambda: Change(connector).apply(plan),
             thread=True,
             group="apply",
             exclusive=True,
@@ -151,7 +152,7 @@ class DiffScreen(ConsoleModal):
         plan = self.plan
         self._outcome(Content.styled(f"Exporting to {target}…", "$text-muted"))
         self.run_worker(
-            lambda: connector.export(plan, target),
+            lambda: Change(connector).export(plan, target),
             thread=True,
             group="apply",
             exclusive=True,

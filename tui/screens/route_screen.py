@@ -33,8 +33,10 @@ class UndoScreen(ConsoleScreen):
                 self.app, PermissionDenied("read-only mode: undo is refused (started with --readonly)")
             )
             return
+        from connectors.change import Change
+
         self.run_worker(
-            connector.plan_undo,
+            Change(connector).plan_undo,
             thread=True,
             group="plan",
             exclusive=True,

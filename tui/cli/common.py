@@ -1,0 +1,97 @@
+"""What every command group shares: exit codes, the usage error, the typed command factory, and
+plain-text output (aligned tables, coloured diffs, one-line route summaries)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from connectors.model import Route
+
+EXIT_GATEWAY = 1
+EXIT_USAGE = 2
+Handler = Callable[[argparse.Namespace], int]
+Arguments = Callable[[argparse.ArgumentParser], None]
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit code 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name and help line, how it adds its own arguments, what runs it, and
+    whether it changes the gateway (then it takes --dry-run, --show-native and --export)."""
+
+    name: str
+    help: str
+    run: Handler
+    arguments: Arguments = _no_arguments
+    changes: bool = False
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain aligned columns like kubectl's: stable for scripts and readable in any terminal."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = [
+        "   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [headers, *rows]
+    ]
+    return "\n".join(lines)
+
+
+_DIFF_COLOURS = (("+++", "1"), ("---", "1"), ("+", "32"), ("-", "31"), ("@@", "36"))
+
+
+def colour_diff(diff: str) -> str:
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        return diff
+    lines = []
+    for line in diff.splitlines(keepends=True):
+        code = next((c for prefix, c in _DIFF_COLOURS if line.startswith(prefix)), None)
+        lines.append(f"\x1b[{code}m{line.rstrip()}\x1b[0m\n" if code else line)
+    return "".join(lines)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def matches(route: Route) -> str:
+    return " | ".join(str(m) for m in route.matches)
+
+
+def backends(route: Route) -> str:
+    if route.weight_mode == "percent":
+        return " ".join(f"{b.name}={b.weight}" for b in route.backends)
+    share = route.weight_share()
+    return " ".join(f"{b.name}={b.weight}({share[b.name]:.0f}%)" for b in route.backends)
+
+
+def policies(route: Route) -> str:
+    names = list(route.policy_names())
+    if route.rate_limit is not None:
+        i = next(i for i, n in enumerate(names) if n.startswith("ratelimit"))
+        names[i] = f"ratelimit {route.rate_limit.describe()}"
+    return ", ".join(names) or "-"

@@ -1,0 +1,103 @@
+"""The commands that read a gateway: ``routes``, ``describe``, ``history``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from connectors.base import Connector
+
+from .common import Command, backends, matches, out, policies, table
+from .lifecycle import with_connector
+
+
+def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
+    from connectors.model import route_to_dict
+    from connectors.model.diff import to_yaml
+
+    routes = conn.list_routes()
+    if args.output == "json":
+        out(json.dumps([route_to_dict(r) for r in routes], indent=2))
+    elif args.output == "yaml":
+        out(to_yaml([route_to_dict(r) for r in routes]).rstrip())
+    else:
+        rows = [[r.name, ",".join(r.hosts), matches(r), backends(r), policies(r)] for r in routes]
+        out(table(["NAME", "HOSTS", "MATCH", "BACKENDS", "POLICIES"], rows))
+    return 0
+
+
+def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
+    from connectors.model import route_to_dict
+    from connectors.model.diff import to_yaml
+
+    route = conn.get_route(args.route)
+    info = conn.info()
+    out(f"Route:     {route.name}")
+    out(f"Gateway:   {info.title} ({info.endpoint})")
+    if route.source:
+        out(f"Source:    {route.source}")
+    out(f"Hosts:     {', '.join(route.hosts)}")
+    out(f"Match:     {matches(route)}")
+    out(f"Backends:  {backends(route)}")
+    out(f"Policies:  {policies(route)}")
+    out("\nModel:")
+    out(to_yaml(route_to_dict(route)).rstrip())
+    out("\nNative objects:")
+    out(conn.native_objects(route.name).rstrip())
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace, conn: Connector) -> int:
+    entries = conn.history()
+    if args.output == "json":
+        out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+        return 0
+    rows = [
+        [
+            e.id,
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.time)),
+            e.user,
+            e.action + (f" {e.undoes}" if e.undoes else ""),
+            "yes" if e.verified else "NO",
+            e.description,
+        ]
+        for e in entries
+    ]
+    out(table(["ID", "TIME", "USER", "ACTION", "VERIFIED", "CHANGE"], rows) if rows else "no changes yet")
+    return 0
+
+
+def _routes_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table")
+
+
+def _describe_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("route", metavar="ROUTE")
+
+
+def _history_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+
+def commands() -> list[Command]:
+    return [
+        Command(
+            "routes",
+            "list routes: hosts, match, backends with weights, policies",
+            with_connector(_cmd_routes),
+            _routes_arguments,
+        ),
+        Command(
+            "describe",
+            "show a route and its native objects",
+            with_connector(_cmd_describe),
+            _describe_arguments,
+        ),
+        Command(
+            "history",
+            "list applied changes, newest last",
+            with_connector(_cmd_history),
+            _history_arguments,
+        ),
+    ]
