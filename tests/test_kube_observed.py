@@ -399,3 +399,15 @@ def test_a_conflict_on_an_unchanged_object_does_not_read_as_a_change_by_someone_
     message = str(conflict.value)
     assert f"{version} → {version}" not in message
     assert f"unchanged since the plan (resourceVersion {version})" in message
+
+
+def test_the_policies_view_shows_the_read_only_rules_with_why(eg: KubeEmulator, connect: Connect) -> None:
+    from tui.route_rows import policy_settings
+
+    shown = dict(policy_settings(connect().get_route("shop-0")))
+    assert shown["fault"] == "delay 2s on 50%, abort 500 on 2.5%"
+    assert shown["retries"] == "5 attempts, per try 250ms on 503, back-off 100ms..10s"
+    assert shown["ratelimit(global)"].startswith("global 3/1h for each x-user-id value [BackendTrafficPolicy")
+    assert "read-only: counted by the rate-limit service" in shown["ratelimit(global)"]
+    assert shown["authz"] == "Allow admins: from 10.0.0.0/8; jwt of example; role in admin | otherwise Deny"
+    assert shown["backend-filter"] == "web:8080: RequestHeaderModifier set x-canary=yes"

@@ -148,3 +148,34 @@ def _authorization(r: Reader) -> Authorization | None:
         AuthzRule(x.str("name", ""), x.str("action", "?"), x.str_list("principal")) for x in r.items("rules")
     )
     return Authorization(r.str("default_action", "Deny"), rules, r.str("source", ""))
+
+
+# -- one-line settings (the console's policies view) ----------------------------------------------
+
+
+def describe_retries(r: Retries) -> str:
+    """``3 attempts, per try 2s on 503 (retriable-status-codes), back-off 100ms..10s``."""
+    per_try = f", per try {format_duration(r.per_try_timeout)}" if r.per_try_timeout else ""
+    on = ",".join([str(c) for c in r.codes] + list(r.retry_on)) or "the gateway's default conditions"
+    text = f"{r.attempts} attempts{per_try} on {on}"
+    if r.backoff is not None:
+        upto = f"..{format_duration(r.max_backoff)}" if r.max_backoff is not None else ""
+        text += f", back-off {format_duration(r.backoff)}{upto}"
+    return text + (f", budget {r.budget}" if r.budget else "")
+
+
+def observed_settings(route: Route) -> list[tuple[str, str]]:
+    """(policy, one-line settings) for what the route shows but this tool does not write."""
+    out: list[tuple[str, str]] = []
+    if route.fault is not None:
+        out.append(("fault", route.fault.describe()))
+    for rule in route.limit_rules:
+        why = f" — read-only: {rule.why_readonly}" if rule.why_readonly else ""
+        out.append((f"ratelimit({rule.kind})", f"{rule.describe()} [{rule.source}]{why}"))
+    if route.authorization is not None:
+        a = route.authorization
+        rules = [f"{r.action} {r.name}: {'; '.join(r.principal) or 'anyone'}" for r in a.rules]
+        out.append(("authz", " | ".join([*rules, f"otherwise {a.default_action}"])))
+    for f in route.backend_filters:
+        out.append(("backend-filter", f"{f.backend}: {f.kind} {f.settings}".rstrip()))
+    return out
