@@ -229,3 +229,36 @@ def test_jwt_and_destination_rules_follow_namespace_and_selector_scope(
     assert route.circuit_breaker is not None and route.circuit_breaker.max_connections == 100
     text = connect().native_objects("reviews-0")
     assert "reviews-mesh-wide" in text and "reviews-for-clt" not in text and "ratings-jwt" not in text
+
+
+SAME_NAME_ELSEWHERE = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: bookinfo, namespace: shop}
+spec:
+  hosts: ["*"]
+  gateways: [default/bookinfo-gateway]
+  http:
+  - name: bookinfo-0
+    route:
+    - destination: {host: shop-frontend}
+"""
+
+
+def test_a_new_gateway_limit_that_would_also_match_a_route_of_another_namespace_is_refused(
+    two_namespaces: KubeEmulator, connect: Connect
+) -> None:
+    load(two_namespaces, "istio/bookinfo-gateway.yaml")
+    two_namespaces.load_manifests(SAME_NAME_ELSEWHERE, namespace="shop")
+    connector = connect()
+    two_namespaces.reset_log()
+    with pytest.raises(ValidationError, match="route bookinfo-0 in namespace shop"):
+        connector.plan([set_rate_limit(connector.get_route("bookinfo-0"), RateLimit(10, 1.0))])
+    assert writes(two_namespaces) == []
+    # Without the look-alike the same edit is planned (and touches nothing of namespace shop).
+    two_namespaces.delete_object("networking.istio.io", "virtualservices", "shop", "bookinfo")
+    plan = connector.plan([set_rate_limit(connector.get_route("bookinfo-0"), RateLimit(10, 1.0))])
+    assert [c.label for c in plan.native_changes] == [
+        "VirtualService default/bookinfo",
+        "EnvoyFilter istio-system/gatewayctl-ratelimit-default-bookinfo-gateway",
+    ]

@@ -151,6 +151,10 @@ class KubeConnector(Connector):
         """What this flavour's objects cannot express (e.g. a rate-limit interval without a unit)."""
         return []
 
+    def _elsewhere(self, ws: Workspace) -> list[str]:
+        """Routes of other namespaces the edited objects change (a root-namespace policy...)."""
+        return []
+
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         """Objects shown next to the route's own object in ``native_objects``."""
         return []
@@ -315,7 +319,9 @@ class KubeConnector(Connector):
             before_model = self._modelled(fresh)
         changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings)
         object_changes = self._object_changes(ws, warnings)
-        warnings += ws.warnings
+        warnings += ws.warnings + shared_reach(
+            [b.route for b, *_ in edits], self._elsewhere(ws), self.affect_shared
+        )
         return Plan(
             id=self.new_plan_id(),
             gateway=self.info().title,

@@ -193,8 +193,8 @@ class IstioConnector(KubeConnector):
             out += self._routes_elsewhere(source, store)
         return out
 
-    def _routes_elsewhere(self, source: LimitSource, store: Store) -> list[str]:
-        """Routes of other namespaces whose limit comes from ``source`` (cluster-wide lists)."""
+    def _wide(self, store: Store) -> Store | None:
+        """``store`` plus the VirtualServices and Gateways of every namespace (None: not allowed)."""
         k = self.kinds
         wide = store.copy()
         try:
@@ -203,14 +203,54 @@ class IstioConnector(KubeConnector):
                     for obj in self.client.list_all(res):
                         wide.put(res, obj)
         except PermissionDenied:
+            return None
+        return wide
+
+    def _other_namespaces(self, store: Store) -> list[str]:
+        plural = self.kinds.virtual_service.plural
+        return sorted({key.namespace for key in store if key.plural == plural} - {self.namespace})
+
+    def _routes_elsewhere(self, source: LimitSource, store: Store) -> list[str]:
+        """Routes of other namespaces whose limit comes from ``source`` (cluster-wide lists)."""
+        wide = self._wide(store)
+        if wide is None:
             return ["possibly routes in namespaces this user cannot list"]
-        namespaces = {key.namespace for key in wide if key.plural == k.virtual_service.plural}
         out = []
-        for ns in sorted(namespaces - {self.namespace}):
-            modelled = model(wide, k, ns, self.root_namespace)
+        for ns in self._other_namespaces(wide):
+            modelled = model(wide, self.kinds, ns, self.root_namespace)
             out += [
                 f"route {name} in namespace {ns}"
                 for name, b in modelled.bindings.items()
                 if b.context.limit_source == source
             ]
+        return out
+
+    def _elsewhere(self, ws: Workspace) -> list[str]:
+        """Routes of other namespaces whose limits change with the edited EnvoyFilters (those whose
+        scope is wider than this namespace: the root namespace's)."""
+        ef = self.kinds.envoy_filter
+        wider = [
+            key
+            for key in ws.touched
+            if ef is not None
+            and key.plural == ef.plural
+            and workloads_of(ws.get(key) or ws.base.get(key) or {}, self.root_namespace).namespace
+            != self.namespace
+        ]
+        if not wider:
+            return []
+        before, after = self._wide(ws.base), self._wide(ws.view)
+        if before is None or after is None:
+            return ["possibly routes in namespaces this user cannot list"]
+        out = []
+        for ns in self._other_namespaces(before):
+            old = model(before, self.kinds, ns, self.root_namespace)
+            new = model(after, self.kinds, ns, self.root_namespace)
+            for route in old.routes:
+                now = new.route(route.name)
+                if now is not None and (now.rate_limit, now.limit_rules) != (
+                    route.rate_limit,
+                    route.limit_rules,
+                ):
+                    out.append(f"route {route.name} in namespace {ns}")
         return out
