@@ -411,3 +411,35 @@ def test_the_policies_view_shows_the_read_only_rules_with_why(eg: KubeEmulator, 
     assert "read-only: counted by the rate-limit service" in shown["ratelimit(global)"]
     assert shown["authz"] == "Allow admins: from 10.0.0.0/8; jwt of example; role in admin | otherwise Deny"
     assert shown["backend-filter"] == "web:8080: RequestHeaderModifier set x-canary=yes"
+
+
+TWO_PARENTS = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: public}
+spec:
+  gatewayClassName: eg
+  listeners: [{name: web, protocol: HTTP, port: 80, hostname: www.example.com}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: partners}
+spec:
+  gatewayClassName: eg
+  listeners:
+  - {name: any, protocol: HTTP, port: 80, hostname: "*.partners.example"}
+  - {name: other, protocol: HTTP, port: 81, hostname: other.example}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: catalog}
+spec:
+  parentRefs: [{name: public}, {name: partners, sectionName: any}]
+  rules:
+  - backendRefs: [{name: catalog, port: 8080}]
+"""
+
+
+def test_a_second_parent_adds_its_listener_hosts(kube_emulator: KubeEmulator, connect: Connect) -> None:
+    kube_emulator.load_manifests(TWO_PARENTS)
+    assert connect().get_route("catalog-0").hosts == ("www.example.com", "*.partners.example")
