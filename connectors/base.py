@@ -219,6 +219,12 @@ class Connector(ABC):
         this machine cannot reach the data plane (e.g. a cluster gateway without an address)."""
         return None
 
+    def proxy_status(self, route: str) -> Verification | None:
+        """Whether the gateway's proxies hold ``route`` as its objects say (drift between the objects and
+        the data plane), a line per proxy asked; ``ok`` only when some were asked and all hold it. None
+        when this connector does not ask its proxies. Raises NotFound for an unknown route."""
+        return None
+
     def metrics_hooks(self) -> MetricsHooks:
         """What this gateway offers for metrics (``connectors.metrics_contract``); nothing by default."""
         return MetricsHooks()

@@ -38,14 +38,15 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.watch import Watch
 
 from tests.kube_emulator import KubeEmulator, Rule
-from tests.kube_emulator.crds import load_yaml_documents, shared_dir
+from tests.kube_emulator.crds import load_yaml_documents
+from tests.kube_emulator.reference import examples_dir
 
 JsonDict = dict[str, Any]
 ClientFactory = Callable[..., ApiClient]
 
 ISTIO, V1 = "networking.istio.io", "v1"
 GATEWAY_API = "gateway.networking.k8s.io"
-EXAMPLES = shared_dir() / "examples"
+EXAMPLES = examples_dir()
 REVIEWS_80_20 = EXAMPLES / "istio" / "virtual-service-reviews-80-20.yaml"
 BLUEGREEN = EXAMPLES / "envoy-gateway" / "weighted-backend-bluegreen.yaml"
 
@@ -901,7 +902,7 @@ def test_cli_serves_manifests_and_writes_a_kubeconfig(tmp_path: Path) -> None:
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline(), process.stdout.readline()]
-        assert lines[0].startswith("Kubernetes API emulator at http://127.0.0.1:")
+        assert lines[0].startswith("Kubernetes API emulator at https://127.0.0.1:")
         assert f"KUBECONFIG={kubeconfig}" in lines[1]
         client = cast(Callable[..., ApiClient], kubernetes.config.new_client_from_config)(
             config_file=str(kubeconfig), persist_config=False

@@ -210,12 +210,19 @@ def test_without_a_controller_the_write_is_accepted_and_the_wait_is_said(
         "HTTPRoute default/backend: last report (parent Gateway eg, generation 1, not yet on this change): "
         "Accepted=True (Accepted), ResolvedRefs=True (ResolvedRefs)" in verification.details
     )
-    # Plan and apply: one patch. Verification only reads, after it.
+    # Plan and apply: one patch. Verification only reads, after it: the route, then where its gateway's
+    # proxies would run (there are none here, which the verification says).
     requests = quickstart.requests()
     patches = [r for r in requests if r.method == "PATCH"]
     assert [r.method for r in writes(quickstart)] == ["PATCH"]
     after = requests[requests.index(patches[0]) + 1 :]
-    assert after and all(r.method == "GET" and r.path.endswith("/httproutes/backend") for r in after)
+    assert after and all(r.method == "GET" for r in after)
+    assert {r.path for r in after} == {
+        "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/backend",
+        "/api/v1/namespaces/envoy-gateway-system/pods",
+        "/api/v1/namespaces/default/pods",
+    }
+    assert any("no running gateway pods" in line for line in verification.details)
 
 
 def test_istio_status_is_waited_for_when_istiod_reports_and_its_analysis_shows(
@@ -273,6 +280,7 @@ def test_istio_without_status_reporting_is_read_back_once_without_waiting(
         f"{vs(kube_emulator, 'reviews')['metadata']['resourceVersion']}, as planned",
         "VirtualService default/reviews: no controller reports status on this object (istiod writes status "
         "only when its status reporting is on); the API server accepted the write",
+        "proxies: reviews-0: a mesh route: its sidecar proxies are not checked",
     )
     assert [r.method for r in kube_emulator.requests() if "virtualservices" in r.path] == ["PATCH", "GET"]
     assert result.seconds < 30.0

@@ -256,9 +256,34 @@ async def test_readonly_refuses_edits_with_the_reason(native_gateway: NativeConn
     assert native_gateway.history() == []
 
 
-async def test_rejected_apply_shows_envoys_reason_and_keeps_the_config(
+async def test_a_regex_envoy_would_refuse_is_refused_in_the_form(
     native_gateway: NativeConnector,
 ) -> None:
+    app = ConsoleApp(native_gateway)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_console(pilot)
+        await filter_to(pilot, "^cors$")
+        await pilot.press("c")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, CorsEditor)
+        # Valid for Python's re but not for Envoy's RE2: refused by the field, before any apply.
+        form.query_one("#origins", TextArea).text = "https://app.example\n~https://(?=a)b"
+        await wait_until(pilot, lambda: form.query_one("#apply", Button).disabled)
+        error = form.query_one("#error-origins", FieldError)
+        await wait_until(pilot, lambda: bool(str(error.render())))
+        shown = str(error.render())
+        assert "line 2" in shown, f"the field names the line Envoy would refuse: {shown!r}"
+    assert native_gateway.history() == []
+
+
+async def test_rejected_apply_shows_envoys_reason_and_keeps_the_config(
+    native_gateway: NativeConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rule of Envoy's that the tool's own checks miss: switch the regex check off so the change
+    # reaches Envoy, which must refuse it with its reason while the old config keeps serving.
+    monkeypatch.setattr("connectors.model.validate.regex_problem", lambda pattern: None)
+    monkeypatch.setattr("connectors.native.connector.validate_change", lambda old, new: None)
     gw = native_gateway
     app = ConsoleApp(gw)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -268,10 +293,8 @@ async def test_rejected_apply_shows_envoys_reason_and_keeps_the_config(
         await pilot.pause()
         form = app.screen
         assert isinstance(form, CorsEditor)
-        # Valid for Python's re (so the form accepts it) but not for Envoy's RE2.
         form.query_one("#origins", TextArea).text = "https://app.example\n~https://(?=a)b"
-        await pilot.pause()
-        assert not form.query_one("#apply", Button).disabled
+        await wait_until(pilot, lambda: not form.query_one("#apply", Button).disabled)
         diff = await review_and_apply(pilot)
         outcome = str(diff.query_one("#outcome", Static).render())
         assert "Gateway rejected the change" in outcome
