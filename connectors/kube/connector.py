@@ -43,7 +43,7 @@ from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
-from .journal import Journal, restore
+from .journal import Journal
 from .modelled import Binding, Edit, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
@@ -115,8 +115,7 @@ class KubeConnector(Connector):
         self._snapshot: Store | None = None
         self._outcomes: dict[str, Outcome] = {}
         self._model_cache: list[tuple[Store, int, frozenset[ObjKey] | None, Modelled]] = []
-        journal_path = history.path.with_suffix(".objects.jsonl") if history.path is not None else None
-        self._journal = Journal(journal_path)
+        self._journal = Journal.beside(history)
 
     # -- subclass hooks ---------------------------------------------------------------------
 
@@ -153,8 +152,7 @@ class KubeConnector(Connector):
         """What this flavour's objects cannot express (e.g. a rate-limit interval without a unit)."""
         return []
 
-    def _elsewhere(self, ws: Workspace) -> list[str]:
-        """Routes of other namespaces the edited objects change (a root-namespace policy...)."""
+    def _elsewhere(self, ws: Workspace) -> list[str]:  # routes of other namespaces the edit changes
         return []
 
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
@@ -304,18 +302,12 @@ class KubeConnector(Connector):
         before_model = self._modelled(fresh, scope)
         edits, warnings = self._merge_edits(before_model, requested)
 
-        record, stale = self._journal.matching(
-            self.client, list(requested.values()), before_model.by_name, fresh
+        ws, restored, stale = self._journal.workspace(
+            self.client, requested, before_model, fresh, edits, self._edit
         )
         warnings += stale
-        if record is not None:
+        if restored:  # exactly the objects as they were before a journalled change: compare everything
             scope, before_model = None, self._modelled(fresh)
-        ws = Workspace(fresh)
-        if record is not None:
-            restore(ws, record)  # exactly the objects as they were: no added name or copy is left
-        else:
-            for binding, before, after, kinds in edits:
-                self._edit(ws, binding, before, after, kinds)
         if scope is not None and not set(ws.touched) <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
             before_model = self._modelled(fresh)
@@ -418,9 +410,7 @@ class KubeConnector(Connector):
         if not isinstance(payload, KubePlanPayload):
             raise ValidationError([Problem("plan", "this plan was not made by this connector")])
         outcome = apply_changes(self.client, list(payload.changes))
-        self._journal.record(
-            [c.before for c in plan.changes], [c.after for c in plan.changes], outcome.written
-        )
+        self._journal.record(plan.changes, outcome.written)
         with self._lock:
             self._outcomes[plan.id] = outcome
             if self._snapshot is not None:

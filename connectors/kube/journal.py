@@ -16,12 +16,16 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..base import EditKind, RouteChange
 from ..errors import NotFound
+from ..history import HistoryStore
 from ..model import Route, route_to_dict
+from .modelled import Binding, Edit, Modelled
 from .objects import for_apply
 from .patching import ObjectChange
 from .resources import JsonDict, ObjKey, Resource
@@ -92,13 +96,16 @@ class Journal:
         self._memory: list[str] = []
         self._lock = threading.Lock()
 
+    @classmethod
+    def beside(cls, history: HistoryStore) -> Journal:
+        """The journal next to a history file (``history.objects.jsonl``; in memory without one)."""
+        return cls(history.path.with_suffix(".objects.jsonl") if history.path is not None else None)
+
     def record(
-        self,
-        before: list[Route],
-        after: list[Route],
-        written: list[tuple[ObjectChange, JsonDict | None]],
+        self, changes: Sequence[RouteChange], written: list[tuple[ObjectChange, JsonDict | None]]
     ) -> None:
-        """Journal an applied change: ``written`` pairs each write with the server's answer."""
+        """Journal an applied change: its routes before and after, and each write with the server's answer."""
+        before, after = [c.before for c in changes], [c.after for c in changes]
         writes = [
             Written(
                 c.resource,
@@ -151,6 +158,27 @@ class Journal:
             except (ValueError, KeyError, TypeError):
                 continue
         return out
+
+    def workspace(
+        self,
+        client: Any,
+        requested: dict[str, Route],
+        current: Modelled,
+        fresh: Store,
+        edits: list[Edit],
+        edit: Callable[[Workspace, Binding, Route, Route, set[EditKind]], None],
+    ) -> tuple[Workspace, bool, list[str]]:
+        """A workspace over ``fresh`` holding the plan's edits: the journalled change ``requested``
+        reverts restored object by object when the cluster still holds what it wrote (True), else
+        ``edit`` applied to each of ``edits``; with any warning about a change that could not be."""
+        record, stale = self.matching(client, list(requested.values()), current.by_name, fresh)
+        ws = Workspace(fresh)
+        if record is not None:
+            restore(ws, record)
+        else:
+            for binding, before, after, kinds in edits:
+                edit(ws, binding, before, after, kinds)
+        return ws, record is not None, stale
 
     def matching(
         self, client: Any, requested: list[Route], current: dict[str, Route], fresh: Store
