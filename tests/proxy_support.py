@@ -23,7 +23,7 @@ from connectors.native.process import free_port
 from connectors.native.xds import atomic_write
 from tests.kube_emulator import KubeEmulator
 from tests.native_support import require_envoy
-from tests.prometheus_support import wait_for
+from tests.waiting import wait_until as wait_for
 
 ROUTE_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 ROUTE_CONFIG = "http.8080"

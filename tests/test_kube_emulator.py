@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -661,16 +660,14 @@ def test_watch_streams_added_modified_deleted(custom: CustomObjectsApi, kube_emu
     start = as_dict(custom.list_namespaced_custom_object(ISTIO, V1, "default", "virtualservices"))
     rv = start["metadata"]["resourceVersion"]
 
-    def edit() -> None:
-        time.sleep(0.2)  # the watch is already open: events must arrive while it streams
-        custom.create_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", reviews_manifest())
-        custom.patch_namespaced_custom_object(
+    # Each edit is made once the watch has streamed the one before, so events arrive while it streams.
+    edits: list[Callable[[], object]] = [
+        lambda: custom.patch_namespaced_custom_object(
             ISTIO, V1, "default", "virtualservices", "reviews", {"spec": {"hosts": ["r2"]}}
-        )
-        custom.delete_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", "reviews")
-
-    writer = threading.Thread(target=edit)
-    writer.start()
+        ),
+        lambda: custom.delete_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", "reviews"),
+    ]
+    custom.create_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", reviews_manifest())
     watch = new_watch()
     events: list[tuple[str, JsonDict]] = []
     for event in watch.stream(
@@ -685,7 +682,8 @@ def test_watch_streams_added_modified_deleted(custom: CustomObjectsApi, kube_emu
         events.append((event["type"], event["object"]))
         if len(events) == 3:
             watch.stop()
-    writer.join()
+        else:
+            edits[len(events) - 1]()
     assert [t for t, _ in events] == ["ADDED", "MODIFIED", "DELETED"]
     assert events[1][1]["spec"]["hosts"] == ["r2"]
     versions = [int(obj["metadata"]["resourceVersion"]) for _, obj in events]

@@ -4,8 +4,6 @@ created and deleted through the API, collections, selectors in watches, log stre
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,20 +215,14 @@ def test_pod_log_follow_streams_new_lines(admin: ApiClient, kube_emulator: KubeE
         "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: nginx}]}\n"
     )
     kube_emulator.set_pod_logs("default", "web", ["one"])
-
-    def more() -> None:
-        time.sleep(0.2)
-        kube_emulator.set_pod_logs("default", "web", ["two"], append=True)
-
-    writer = threading.Thread(target=more)
-    writer.start()
     watch = new_watch()
     lines = []
     for line in watch.stream(CoreV1Api(admin).read_namespaced_pod_log, "web", "default"):
         lines.append(line)
         if len(lines) == 2:
             watch.stop()
-    writer.join()
+        else:  # the follow is open (it streamed "one"): a line added now must arrive on it
+            kube_emulator.set_pod_logs("default", "web", ["two"], append=True)
     assert lines == ["one", "two"]
 
 

@@ -13,9 +13,9 @@ import yaml
 
 from tests.kube_emulator import KubeEmulator, RequestRecord
 from tests.kubectl_support import Kubectl, kubectl, kubectl_binary
-from tests.prometheus_support import wait_for
 from tests.test_cli_kube import istio, run, vs_weights
 from tests.test_kube_support import EXAMPLES, load, vs
+from tests.waiting import wait_until as wait_for
 
 __all__ = ["istio", "kubectl"]
 

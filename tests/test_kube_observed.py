@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connectors.change import Change
 from connectors.errors import ChangeConflict, ValidationError
 from connectors.model import (
     Authorization,
@@ -159,7 +160,7 @@ def test_client_selector_rules_are_shown_and_kept_when_the_limit_is_removed(
     assert kept(change.after.limit_rules) == kept(route.limit_rules)  # the per-user rule stays
     assert "10/1h→none (its 1 rule(s) for some clients" in plan.description  # and the plan says so
     assert "clients: x-user-id=john" in plan.model_diff
-    connector.apply(plan)
+    Change(connector).apply(plan)
     assert kept(connector.get_route("http-ratelimit-specific-user-0").limit_rules) == kept(route.limit_rules)
 
     selector_only = connector.get_route("http-ratelimit-invert-match-0")
@@ -375,7 +376,7 @@ spec:
     connector = connect()
     plan = connector.plan([set_weights(connector.get_route("three-0"), {"three/a": 70, "three/b": 20})])
     assert plan.description == "three-0: weights three/a 80→70, three/b 10→20"
-    result = connector.apply(plan)
+    result = Change(connector).apply(plan)
     assert all(" createed" not in d and "patched" in d for d in result.verification.details[:1])
     undo = connector.plan_undo()
     assert (
@@ -395,7 +396,7 @@ def test_a_conflict_on_an_unchanged_object_does_not_read_as_a_change_by_someone_
     )
     kube_emulator.fail_next(10, 409, method="PATCH", path_contains="virtualservices")
     with pytest.raises(ChangeConflict) as conflict:
-        connector.apply(plan)
+        Change(connector).apply(plan)
     message = str(conflict.value)
     assert f"{version} → {version}" not in message
     assert f"unchanged since the plan (resourceVersion {version})" in message

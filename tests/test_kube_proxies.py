@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from connectors.change import Change
 from connectors.model.edits import set_weights
 from tests.kube_emulator import KubeEmulator
 from tests.proxy_support import GatewayPod, GatewayPods, Json, gateway_pods
@@ -110,7 +111,7 @@ def test_envoy_gateway_pods_that_get_the_change_confirm_it_per_pod(
     route = next(r for r in connector.list_routes() if r.name.startswith(BLUEGREEN))
     plan = connector.plan([set_weights(route, {b.name: 50 for b in route.backends})])
     with ControlPlane(lambda: http_route_weights(kube_emulator) == [50, 50], pods, eg_routes(50, 50)):
-        result = connector.apply(plan)
+        result = Change(connector).apply(plan)
     details = result.verification.details
     assert result.verification.ok, details
     assert any(line.startswith("proxies: all 2 gateway pods hold the change") for line in details), details
@@ -152,7 +153,7 @@ def test_a_pod_that_never_gets_the_change_is_reported_not_converged_with_the_dea
         return [d.get("weight") for d in stored["spec"]["http"][0]["route"]] == [50, 50]
 
     with ControlPlane(written, pods[:1], istio_routes(50, 50)) as control_plane:  # pod b is withheld
-        result = connector.apply(plan)
+        result = Change(connector).apply(plan)
     assert control_plane.pushed.is_set()
     details = result.verification.details
     assert not result.verification.ok
@@ -176,7 +177,9 @@ def test_a_proxy_holding_something_else_is_different_and_an_unreachable_one_says
     connector = connect(namespace=NS)
     connector.proxy_wait = 0.5
     route = next(r for r in connector.list_routes() if r.name.startswith(BLUEGREEN))
-    result = connector.apply(connector.plan([set_weights(route, {b.name: 50 for b in route.backends})]))
+    result = Change(connector).apply(
+        connector.plan([set_weights(route, {b.name: 50 for b in route.backends})])
+    )
     details = result.verification.details
     assert not result.verification.ok
     assert (
@@ -193,7 +196,9 @@ def test_without_gateway_pods_the_proxies_are_not_checked_and_verification_says_
     load(kube_emulator, "envoy-gateway/weighted-backend-bluegreen.yaml", namespace=NS)
     connector = connect(namespace=NS)
     route = next(r for r in connector.list_routes() if r.name.startswith(BLUEGREEN))
-    result = connector.apply(connector.plan([set_weights(route, {b.name: 50 for b in route.backends})]))
+    result = Change(connector).apply(
+        connector.plan([set_weights(route, {b.name: 50 for b in route.backends})])
+    )
     assert result.verification.ok
     assert any(
         "no running gateway pods" in line and "not checked" in line for line in result.verification.details

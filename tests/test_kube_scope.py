@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit
@@ -109,7 +110,9 @@ def test_set_rate_limit_next_to_a_client_scoped_filter_creates_a_route_scoped_on
     two_namespaces.put_object(root_filter("limit-clt", {"app": "clt"}))
     before = envoy_filter(two_namespaces, "limit-clt", "istio-system")
     connector = connect(namespace="shop")
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("cart-0"), RateLimit(3, 1.0))]))
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("cart-0"), RateLimit(3, 1.0))])
+    )
     assert envoy_filter(two_namespaces, "limit-clt", "istio-system")["spec"] == before["spec"]
     assert envoy_filter(two_namespaces, "gatewayctl-ratelimit-mesh", "shop") is not None
     assert connector.get_route("cart-0").rate_limit == RateLimit(3, 1.0)
@@ -136,7 +139,7 @@ def test_an_edit_of_a_filter_shared_across_namespaces_is_refused_with_what_it_re
     connector.affect_shared = True  # the operator chose to change them all
     plan = connector.plan([set_rate_limit(route, RateLimit(50, 60.0))])
     assert any("route reviews-0 in namespace default" in w for w in plan.warnings), plan.warnings
-    connector.apply(plan)
+    Change(connector).apply(plan)
     assert connect(namespace="default").get_route("reviews-0").rate_limit == RateLimit(50, 60.0)
 
 

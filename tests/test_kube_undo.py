@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.kube import open_cluster
 from connectors.kube.connector import KubeConnector
@@ -55,13 +56,13 @@ def edit_then_undo(emu: KubeEmulator, connector: KubeConnector, edited: Route) -
     except ValidationError:
         assert writes(emu) == []
         return False
-    result = connector.apply(plan)
+    result = Change(connector).apply(plan)
     for o in emu.objects():
         if o["kind"] in {k for k, _, _ in before} or o["apiVersion"].split("/")[0] in GROUPS:
             assert validate_manifest(o) == [], o["metadata"]["name"]
     assert result.entry.routes
     undo = connector.plan_undo()
-    connector.apply(undo)
+    Change(connector).apply(undo)
     after = snapshot(emu)
     assert after == before, _difference(before, after)
     return True
@@ -171,7 +172,9 @@ def test_undo_of_an_istio_rate_limit_removes_the_route_name_it_added(
     load(kube_emulator, "istio/virtual-service-reviews-80-20.yaml")
     original = vs(kube_emulator, "reviews")["spec"]
     connector = connect()
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(9, 1.0))]))
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(9, 1.0))])
+    )
     assert vs(kube_emulator, "reviews")["spec"]["http"][0]["name"] == "reviews-0"
 
     undo = connector.plan_undo()
@@ -179,7 +182,7 @@ def test_undo_of_an_istio_rate_limit_removes_the_route_name_it_added(
         "VirtualService default/reviews",
         "EnvoyFilter default/gatewayctl-ratelimit-mesh",
     ]
-    connector.apply(undo)
+    Change(connector).apply(undo)
     assert vs(kube_emulator, "reviews")["spec"] == original
     assert envoy_filter(kube_emulator, "gatewayctl-ratelimit-mesh", "default") is None
 
@@ -241,12 +244,12 @@ def test_undo_of_an_envoy_gateway_edit_deletes_the_rule_copy_and_the_rule_name(
         "HTTPRoute",
         "SecurityPolicy" if kind == "cors" else "BackendTrafficPolicy",
     ]
-    connector.apply(plan)
+    Change(connector).apply(plan)
     assert http_route(kube_emulator, "shop")["spec"]["rules"][1]["name"] == "shop-1"
     if kind == "cors":  # the copy carries the JWT settings, so the rule keeps them while it exists
         assert connector.get_route("shop-1").jwt == connector.get_route("shop-0").jwt
 
-    connector.apply(connector.plan_undo())
+    Change(connector).apply(connector.plan_undo())
     assert snapshot(kube_emulator) == before
     assert connector.get_route("shop-1").jwt == connector.get_route("shop-0").jwt
 
@@ -256,14 +259,16 @@ def test_undo_after_someone_else_changed_the_object_plans_an_ordinary_edit(
 ) -> None:
     load(kube_emulator, "istio/virtual-service-reviews-80-20.yaml")
     connector = connect()
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(9, 1.0))]))
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(9, 1.0))])
+    )
     theirs = vs(kube_emulator, "reviews")
     theirs["spec"]["exportTo"] = ["."]  # not a field the change wrote, and not part of the route
     kube_emulator.put_object(theirs)
 
     undo = connector.plan_undo()
     assert any("were changed since" in w for w in undo.warnings), undo.warnings
-    connector.apply(undo)
+    Change(connector).apply(undo)
     assert vs(kube_emulator, "reviews")["spec"]["exportTo"] == ["."], "their change is kept"
     assert envoy_filter(kube_emulator, "gatewayctl-ratelimit-mesh", "default") is None
     assert connector.get_route("reviews-0").rate_limit is None
@@ -275,14 +280,16 @@ def test_stacked_changes_undone_in_turn_leave_the_objects_as_they_were(
     load(kube_emulator, "istio/virtual-service-reviews-80-20.yaml")
     original = snapshot(kube_emulator)
     connector = connect()
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(9, 1.0))]))
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(9, 1.0))])
+    )
     limited = snapshot(kube_emulator)
-    connector.apply(
+    Change(connector).apply(
         connector.plan([set_weights(connector.get_route("reviews-0"), {"reviews/v1": 5, "reviews/v2": 95})])
     )
-    connector.apply(connector.plan_undo())
+    Change(connector).apply(connector.plan_undo())
     assert snapshot(kube_emulator) == limited
-    connector.apply(connector.plan_undo())
+    Change(connector).apply(connector.plan_undo())
     assert snapshot(kube_emulator) == original
 
 

@@ -127,7 +127,7 @@ def limit_rules(spec: JsonDict, source: str) -> tuple[LimitRule, ...]:
             selectors = [s for s in rule.get("clientSelectors") or [] if isinstance(s, dict)]
             out.append(
                 LimitRule(
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     requests=int(limit["requests"]) if limit.get("requests") is not None else None,
                     interval=UNIT_SECONDS.get(str(limit.get("unit"))),
                     clients=" or ".join(_selector(s) for s in selectors),
