@@ -136,12 +136,13 @@ def describe_change(before: Route, after: Route) -> str:
     parts = []
     if before.backends != after.backends:
         bw = {b.name: b.weight for b in before.backends}
-        parts.append(
-            "weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in after.backends)
-        )
+        moved = [b for b in after.backends if bw.get(b.name) != b.weight]  # unchanged ones add noise
+        parts.append("weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in moved))
     if before.rate_limit != after.rate_limit:
         old = before.rate_limit.describe() if before.rate_limit else "none"
         new = after.rate_limit.describe() if after.rate_limit else "none"
+        if after.rate_limit is None and after.limit_rules:
+            new += f" (its {len(after.limit_rules)} rule(s) for some clients or a rate-limit service stay)"
         parts.append(f"rate limit {old}→{new}")
     if before.cors != after.cors:
         parts.append(
@@ -298,7 +299,8 @@ class Connector(ABC):
             plan,
             undoes=entry.id,
             warnings=plan.warnings + tuple(warnings),
-            description=f"undo {entry.description}",
+            # What the undo itself does (restored values), not the arrows of the change it undoes.
+            description=f"undo of change {entry.id}: {plan.description}",
         )
 
     def export(self, plan: Plan, target: Path) -> list[Path]:

@@ -3,16 +3,21 @@
 from .durations import envoy_duration, format_duration, parse_duration
 from .serialize import gateway_from_dict, gateway_to_dict, route_from_dict, route_to_dict
 from .types import (
+    Authorization,
+    AuthzRule,
     Backend,
+    BackendFilter,
     CircuitBreaker,
     Cors,
     Endpoint,
+    Fault,
     Gateway,
     HeaderMatch,
     HeaderOps,
     HeaderRewrite,
     Jwt,
     JwtProvider,
+    LimitRule,
     Listener,
     Mirror,
     OutlierDetection,
@@ -26,16 +31,21 @@ from .types import (
 from .validate import cors_problems, gateway_problems, route_problems, validate_gateway, weight_problems
 
 __all__ = [
+    "Authorization",
+    "AuthzRule",
     "Backend",
+    "BackendFilter",
     "CircuitBreaker",
     "Cors",
     "Endpoint",
+    "Fault",
     "Gateway",
     "HeaderMatch",
     "HeaderOps",
     "HeaderRewrite",
     "Jwt",
     "JwtProvider",
+    "LimitRule",
     "Listener",
     "Mirror",
     "OutlierDetection",

@@ -27,6 +27,10 @@ def check_origin(match: StringMatch) -> str | None:
     if match.kind == "regex":
         return check_regex(match.value)
     value = match.value
+    if match.kind == "wildcard":
+        if value == "*" or re.match(r"^https?://\*\.[A-Za-z0-9.-]+(:[0-9]{1,5})?$", value):
+            return None
+        return f"{value!r}: a wildcard origin is * or scheme://*.host[:port]"
     if match.kind == "exact":
         if value == "*":
             return None
@@ -244,7 +248,7 @@ def cors_problems(cors: Cors, path: str) -> list[Problem]:
                 out.append(Problem(f"{path}.{key}", f"{h!r} is not a valid header name"))
     if cors.max_age is not None and cors.max_age < 0:
         out.append(Problem(f"{path}.max_age", "must not be negative"))
-    if cors.allow_credentials and any(o.kind == "exact" and o.value == "*" for o in cors.allow_origins):
+    if cors.allow_credentials and any(o.value == "*" for o in cors.allow_origins):
         out.append(
             Problem(f"{path}.allow_credentials", "browsers refuse credentials with the wildcard origin *")
         )

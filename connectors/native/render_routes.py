@@ -27,6 +27,8 @@ _CACHE = 65536
 def string_match(m: StringMatch) -> dict[str, Any]:
     if m.kind == "regex":
         return {"safe_regex": {"regex": m.value}}
+    if m.kind == "wildcard":  # Envoy's CORS filter reads the exact origin "*" as every origin
+        return {"exact": "*"} if m.value == "*" else {"safe_regex": {"regex": m.wildcard_regex()}}
     return {m.kind: m.value}
 
 

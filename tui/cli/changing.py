@@ -34,6 +34,12 @@ def change_options() -> Parser:
     p.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
     p.add_argument("--show-native", action="store_true", help="also print the diff of the native objects")
     p.add_argument(
+        "--all-affected",
+        action="store_true",
+        help="also change the other routes and workloads a shared policy object applies to "
+        "(Kubernetes gateways refuse such an edit without it, listing them)",
+    )
+    p.add_argument(
         "--export",
         metavar="PATH",
         help="write the planned objects as kubectl-applyable YAML to PATH (a file, or a directory) "
@@ -95,13 +101,21 @@ def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original:
     change = Change(conn)
     if not (args.dry_run or args.export):
         change.require(kind)
+    _scope_choice(args, conn)
     return _run_plan(args, change, change.plan_edit(kind, original, edited, retry=RETRY))
+
+
+def _scope_choice(args: argparse.Namespace, conn: Connector) -> None:
+    # Kubernetes connectors refuse an edit of a shared policy object unless the operator chose this.
+    if getattr(args, "all_affected", False) and hasattr(conn, "affect_shared"):
+        conn.affect_shared = True
 
 
 def _cmd_undo(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.change import Change
 
     change = Change(conn)
+    _scope_choice(args, conn)
     return _run_plan(args, change, change.plan_undo())
 
 
