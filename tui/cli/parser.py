@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import changing, console, lifecycle, reading
+from . import changing, console, lifecycle, match, reading
 from .common import Parser
 
 
@@ -46,7 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(common, suppress=True)
     change = changing.change_options()
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    groups = (console.commands(), lifecycle.commands(), reading.commands(), changing.commands())
+    groups = (
+        console.commands(),
+        lifecycle.commands(),
+        reading.commands(),
+        changing.commands(),
+        match.commands(),
+    )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
         p: argparse.ArgumentParser = sub.add_parser(
