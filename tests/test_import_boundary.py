@@ -65,6 +65,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.demo",
         "connectors.kube.contexts",
         "connectors.probe",
+        "connectors.match",
     )
     offenders = []
     for path in sorted((ROOT / "tui").rglob("*.py")):
