@@ -7,8 +7,11 @@ Fixtures
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -51,3 +54,47 @@ def demo_gateway(
         yield gateway
         gateway.close()
         gateway.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FailingServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        server = self.server
+        with server.lock:
+            server.requests += 1
+        if server.delay:
+            time.sleep(server.delay)
+        body = b'{"ok": false}' if server.status >= 500 else b'{"ok": true}'
+        self.send_response(server.status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class FailingServer(ThreadingHTTPServer):
+    """A backend that answers every request with ``status`` after ``delay`` seconds (5xx to get a
+    host ejected, slow to fill the circuit breaker's slots)."""
+
+    daemon_threads = True
+
+    def __init__(self, status: int = 200, delay: float = 0.0) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.status, self.delay = status, delay
+        self.requests = 0
+        self.lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()

@@ -66,6 +66,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.kube.contexts",
         "connectors.probe",
         "connectors.match",
+        "connectors.health",
     )
     offenders = []
     for path in sorted((ROOT / "tui").rglob("*.py")):

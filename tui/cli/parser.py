@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import changing, console, lifecycle, match, reading
+from . import changing, console, health, lifecycle, match, reading
 from .common import Parser
 
 
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         reading.commands(),
         changing.commands(),
         match.commands(),
+        health.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
