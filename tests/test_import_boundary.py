@@ -67,6 +67,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.probe",
         "connectors.match",
         "connectors.health",
+        "connectors.bundle",
     )
     offenders = []
     for path in sorted((ROOT / "tui").rglob("*.py")):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import changing, console, health, lifecycle, match, reading
+from . import bundle, changing, console, health, lifecycle, match, reading
 from .common import Parser
 
 
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         changing.commands(),
         match.commands(),
         health.commands(),
+        bundle.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
