@@ -40,8 +40,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.demo.backend import DemoBackend
+from connectors.demo.prometheus import PrometheusProcess, find_prometheus
 from connectors.metrics import MetricsSource, PrometheusConfig, Scope, metrics_for
-from connectors.metrics.prometheus_process import PrometheusProcess, find_prometheus
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.native.process import free_port

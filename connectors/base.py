@@ -18,13 +18,14 @@ from __future__ import annotations
 import getpass
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .capabilities import READONLY, Capabilities, EditKind
 from .errors import GatewayError, NothingToUndo, PermissionDenied
+from .metrics_contract import MetricsHooks
 
 if TYPE_CHECKING:
     # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
@@ -161,6 +162,7 @@ class Connector(ABC):
     """A gateway the console can operate. Subclasses implement the abstract methods."""
 
     kind: ClassVar[str] = "?"
+    _make_metrics: Callable[[], Any] | None = None  # see wire_metrics
 
     def __init__(
         self,
@@ -216,9 +218,18 @@ class Connector(ABC):
         this machine cannot reach the data plane (e.g. a cluster gateway without an address)."""
         return None
 
+    def metrics_hooks(self) -> MetricsHooks:
+        """What this gateway offers for metrics (``connectors.metrics_contract``); nothing by default."""
+        return MetricsHooks()
+
+    def wire_metrics(self, make: Callable[[], Any] | None) -> None:
+        """Set how ``metrics()`` makes this gateway's source: the connector's factory wires it (a
+        connector never imports the metrics package)."""
+        self._make_metrics = make
+
     def metrics(self) -> Any:
-        """The live metrics source for this gateway (``connectors.metrics.MetricsSource``), or None."""
-        return None
+        """The live metrics source the factory wired (``connectors.metrics.MetricsSource``), or None."""
+        return self._make_metrics() if self._make_metrics is not None else None
 
     # -- changing ---------------------------------------------------------------------------
 

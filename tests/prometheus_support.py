@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from connectors.metrics.prometheus_process import PrometheusProcess, find_prometheus
+from connectors.demo.prometheus import PrometheusProcess, find_prometheus
 
 T = TypeVar("T")
 

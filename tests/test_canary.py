@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
+from connectors.demo.prometheus import PrometheusProcess
 from connectors.errors import ValidationError
 from connectors.metrics import MetricsSource, PrometheusConfig, metrics_for
-from connectors.metrics.prometheus_process import PrometheusProcess
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, client
 from tests.prometheus_support import Traffic, admin_target, wait_for

@@ -24,10 +24,10 @@ import httpx
 import pytest
 
 from connectors.demo.backend import DemoBackend
+from connectors.demo.prometheus import PrometheusProcess
 from connectors.errors import MetricsError
 from connectors.kube.connector import KubeConnector
 from connectors.metrics import PrometheusConfig, PrometheusSource, Scope
-from connectors.metrics.prometheus_process import PrometheusProcess
 from connectors.native.process import free_port
 from tests.kube_emulator import KubeEmulator, Rule
 from tests.native_support import require_envoy

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from connectors.demo.prometheus import PrometheusProcess
 from connectors.metrics import GATEWAY, PrometheusConfig, Scope, metrics_for
-from connectors.metrics.prometheus_process import PrometheusProcess
 from connectors.native import NativeConnector
 from tests.prometheus_support import AuthProxy, Traffic, admin_target, require_prometheus, wait_for
 

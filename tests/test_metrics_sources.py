@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from connectors.demo.prometheus import PrometheusProcess
 from connectors.metrics import GATEWAY, MetricsSource, PrometheusConfig, Scope, metrics_for
-from connectors.metrics.prometheus_process import PrometheusProcess
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from tests.prometheus_support import Traffic, admin_target, counter_sum, wait_for

@@ -18,7 +18,7 @@ from connectors.errors import GatewayNotRunning, ProcessStartFailed
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.native.process import pid_alive, port_problem
-from connectors.registry import native_targets, open_target
+from connectors.registry import discover_targets, open_target
 from tests.native_support import DemoBackends, JwtSigner, client, require_envoy, write_native_config
 
 
@@ -77,11 +77,14 @@ def test_attach_from_another_connector_sees_and_changes_the_same_envoy(
 
 
 def test_registry_lists_the_gateway_and_opens_it(native_gateway: NativeConnector) -> None:
-    targets = [t for t in native_targets() if t.location == str(native_gateway.state_dir)]
+    targets = [t for t in discover_targets() if t.location == str(native_gateway.state_dir)]
     assert [t.name for t in targets] == ["test-gw"]
     conn = open_target(targets[0], readonly=True)
     try:
         assert conn.health() is None and conn.readonly
+        source = conn.metrics()  # the factory wired Envoy's admin endpoint as the metrics source
+        assert source is not None and source.name == "envoy-admin"
+        source.close()
     finally:
         conn.close()
 

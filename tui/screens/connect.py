@@ -15,7 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from connectors.base import Connector
-from connectors.registry import Target, discover_targets, open_target
+from connectors.registry import Target, discover_targets, grouped, is_open, open_target
 
 from ..widgets.key_hints import KeyHints
 from .base import ConsoleScreen
@@ -133,24 +133,13 @@ class ConnectScreen(ConsoleScreen):
         options = self.query_one(OptionList)
         options.clear_options()
         current = self.console.info.title if self.console.info else None
-        groups = (
-            (
-                "Native gateways",
-                [t for t in targets if t.kind == "native"],
-                "none running — start one with `gatewayctl-tui up CONFIG`",
-            ),
-            ("Kubernetes contexts", [t for t in targets if t.kind == "kube"], "no kubeconfig contexts found"),
-        )
-        for title, members, empty in groups:
+        for factory, members in grouped(targets):
+            title, empty = factory.title, factory.empty
             options.add_option(Option(Content.styled(title, "bold $text-primary"), disabled=True))
             if not members:
                 options.add_option(Option(Content.styled(f"  {empty}", "$text-muted"), disabled=True))
             for target in members:
-                mark = (
-                    "  ● "
-                    if current and target.kind == "native" and current.endswith(":" + target.name)
-                    else "    "
-                )
+                mark = "  ● " if current and is_open(target, current) else "    "
                 label = Content.assemble(
                     mark,
                     Content.styled(target.name, "bold"),
@@ -195,12 +184,6 @@ class ConnectScreen(ConsoleScreen):
         self.query_one("#intro", Static).update(Content(f"Connecting to {target.name}…"))
 
         def open_it() -> tuple[Connector, str]:
-            try:
-                return open_target(target, readonly=readonly), target.key
-            except ImportError as exc:
-                from connectors.errors import GatewayError
-
-                what = "Kubernetes" if target.kind == "kube" else "native"
-                raise GatewayError(f"opening {what} gateways is not available yet ({exc.name})") from exc
+            return open_target(target, readonly=readonly), target.key
 
         self.run_worker(open_it, thread=True, group="open", exclusive=True, name="open", exit_on_error=False)

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from ...base import EditKind
 from ...errors import Problem
+from ...metrics_contract import MetricsHooks
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
 from ..gateway_logs import PodSet, read_lines
@@ -49,7 +50,10 @@ class GatewayApiConnector(KubeConnector):
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         return related(store, self.kinds, binding)
 
-    # -- metrics hooks (connectors.metrics.metrics_for) and where clients reach a route ----------
+    # -- metrics hooks (connectors.metrics_contract) and where clients reach a route --------------
+
+    def metrics_hooks(self) -> MetricsHooks:
+        return MetricsHooks(cluster_names=self.cluster_names, log_lines=self.gateway_log_lines)
 
     def cluster_names(self) -> dict[str, tuple[str, str]]:
         """Envoy cluster name → (route, backend) for Prometheus' ``envoy_cluster_*`` series."""

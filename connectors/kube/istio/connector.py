@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from ...base import EditKind
 from ...errors import GatewayError
+from ...metrics_contract import MetricsHooks
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
 from ..gateway_logs import read_lines
@@ -54,7 +55,10 @@ class IstioConnector(KubeConnector):
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         return related(store, self.kinds, binding, self.root_namespace)
 
-    # -- metrics hooks (connectors.metrics.metrics_for) and where clients reach a route ----------
+    # -- metrics hooks (connectors.metrics_contract) and where clients reach a route --------------
+
+    def metrics_hooks(self) -> MetricsHooks:
+        return MetricsHooks(istio_destinations=self.istio_destinations, log_lines=self.gateway_log_lines)
 
     def _http(self, store: Store, binding: Binding) -> JsonDict | None:
         vs = store.get(binding.source) or {}
