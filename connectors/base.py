@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     # import this module before they know they will change anything.
     from .audit import AuditLog
     from .change.hooks import ChangeHooks
+    from .health import BackendHealth
     from .history import HistoryEntry, HistoryStore
     from .model import Route
 
@@ -230,6 +231,19 @@ class Connector(ABC):
     def metrics(self) -> Any:
         """The live metrics source the factory wired (``connectors.metrics.MetricsSource``), or None."""
         return self._make_metrics() if self._make_metrics is not None else None
+
+    # -- incident actions -------------------------------------------------------------------
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        """Per backend (of ``route``, or of every route) and endpoint: health, outlier ejections,
+        circuit-breaker overflows, active against thresholds (``connectors.health``, which ranks
+        them). Raises PermissionDenied where this connector cannot reach its proxies' admin."""
+        raise PermissionDenied(f"the {self.kind} connector cannot read backend health yet")
+
+    def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
+        """This connector's own members of a support bundle (``connectors.bundle``), each a name and
+        how to make its redacted content; ``since``: unix time logs start from."""
+        return []
 
     # -- changing ---------------------------------------------------------------------------
 

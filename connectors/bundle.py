@@ -136,11 +136,7 @@ def write_bundle(connector: Connector, target: Path, since_s: float = 3600.0) ->
     """Write the bundle to ``target`` (atomically, mode 0600); blocking."""
     now = time.time()
     since = now - since_s
-    parts = list(generic_parts(connector, since))
-    if connector.kind == "native":
-        from .native.bundle import native_parts
-
-        parts += list(native_parts(connector, since))
+    parts = [*generic_parts(connector, since), *connector.bundle_parts(since)]
     report = BundleReport(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

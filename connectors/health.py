@@ -2,17 +2,15 @@
 ejections (now and since the proxy started), circuit-breaker overflows, and active connections and
 requests against the thresholds. Ranked by trouble, worst first.
 
-``backend_health(connector)`` blocks (admin API reads); it is the interface the console and the
-CLI use, and dispatches to the connector's own reader (native: Envoy's admin ``/clusters`` and
-``/stats``). Connectors without one raise PermissionDenied saying why.
+``backend_health(connector)`` blocks (admin API reads); it is what the console and the CLI call:
+the connector's own ``Connector.backend_health`` (native: Envoy's admin ``/clusters`` and
+``/stats``), ranked. Connectors without one raise PermissionDenied saying why.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
-
-from .errors import PermissionDenied
 
 if TYPE_CHECKING:
     from .base import Connector
@@ -106,13 +104,4 @@ def backend_health(connector: Connector, route: str | None = None) -> list[Backe
     """Every backend of every route (or of ``route``), worst first."""
     if route is not None:
         connector.get_route(route)  # NotFound for a route that does not exist
-    if connector.kind == "native":
-        from .native.health import read_health
-
-        rows = read_health(connector, route)
-    else:
-        raise PermissionDenied(
-            f"backend health is read from Envoy's admin endpoint; the {connector.kind} connector "
-            "does not reach its proxies' admin yet"
-        )
-    return rank(rows)
+    return rank(connector.backend_health(route))

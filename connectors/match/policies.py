@@ -110,12 +110,12 @@ def rate_limit_step(route: Route, request: Request, bucket: int | None = None) -
         return Step("rate limit", False, "no rate limit")
     if not rl.enabled:
         return Step("rate limit", False, f"{rl.describe()}: not enforced")
-    level = f"; bucket now {bucket} of {rl.bucket_size} tokens" if bucket is not None else ""
+    # The level a sent request's x-ratelimit-remaining showed: after that request took its token.
+    level = (
+        f"; bucket now {bucket} of {rl.bucket_size} tokens (after the request)" if bucket is not None else ""
+    )
     if getattr(rl, "shadow", False):
         return Step("rate limit", True, f"{rl.describe()}: counted, never refused{level}")
-    if bucket == 0:
-        effect = f"{rl.describe()}: bucket now 0 of {rl.bucket_size} tokens, refused with 429"
-        return Step("rate limit", True, effect, "rate-limit", 429)
     return Step("rate limit", True, f"{rl.describe()}: 429 once the bucket is empty{level}")
 
 

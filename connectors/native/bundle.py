@@ -8,11 +8,10 @@ import json
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..base import Connector
 from ..bundle import Part, json_bytes, jsonl_since, lines_bytes, tail_lines, timestamp
 from ..errors import GatewayError
 from ..model import gateway_to_dict
@@ -44,10 +43,9 @@ def _envoy_log(path: Path, since: float) -> list[str]:
     return out
 
 
-def native_parts(connector: Connector, since: float) -> Iterator[Part]:
+def native_parts(conn: NativeConnector, since: float) -> Iterator[Part]:
     """The native parts, each with the gateway's probe token (a shared secret that opens the probe
     virtual host, in the routes files and config_dump) masked as well."""
-    conn = cast("NativeConnector", connector)
     token = GatewayState.read(conn.state_dir).probe_token.encode()
     for name, make in _parts(conn, since):
         yield name, partial(_scrubbed, make, token)

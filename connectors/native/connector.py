@@ -12,9 +12,10 @@ stop, restart, health) is its base class ``lifecycle.EnvoyLifecycle``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..base import GatewayInfo, Plan, RouteChange, Verification
 from ..errors import (
@@ -37,6 +38,9 @@ from .render import version_of
 from .render_routes import cluster_backends
 from .state import GatewayState
 from .validation import beyond_loopback, native_problems, validate_change
+
+if TYPE_CHECKING:
+    from ..health import BackendHealth
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,18 @@ class NativeConnector(EnvoyLifecycle):
         if not isinstance(payload, _Payload):
             return Verification(False, ("not a native plan",))
         return verify.check(self.admin, payload.gateway, payload.names)
+
+    # -- incident actions (backend health, support bundle) ------------------------------------
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        from .health import read_health
+
+        return read_health(self, route)
+
+    def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
+        from .bundle import native_parts
+
+        return list(native_parts(self, since))
 
     def served_version(self) -> str | None:
         """The version_info of the routes file on disk (what Envoy serves after a successful apply)."""

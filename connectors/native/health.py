@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..base import Connector
-from ..errors import GatewayError
 from ..health import LIMITS, OVERFLOWS, BackendHealth, EndpointHealth, HealthState
 from .names import split_cluster_name
+
+if TYPE_CHECKING:
+    from .connector import NativeConnector
 
 _STATS = (
     r"^cluster\.[^.]+\.(upstream_cx_overflow|upstream_rq_(pending|active|retry)_overflow"
@@ -76,10 +77,8 @@ def by_cluster(stats: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     return out
 
 
-def read_health(connector: Connector, route: str | None = None) -> list[BackendHealth]:
-    admin = getattr(connector, "admin", None)
-    if admin is None:
-        raise GatewayError("this native connector has no admin client")
+def read_health(connector: NativeConnector, route: str | None = None) -> list[BackendHealth]:
+    admin = connector.admin
     clusters = admin.clusters().get("cluster_statuses", [])
     stats = by_cluster(admin.stats(_STATS))
     rows = []

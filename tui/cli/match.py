@@ -125,8 +125,8 @@ def _cmd_match(args: argparse.Namespace, conn: Connector) -> int:
             out("warning: this machine cannot reach the gateway's data plane; nothing sent")
         else:
             answer = match.send(base, args.request)
-            explanation = match.explain(model, args.request, bucket=_bucket(answer))
             ok, why = match.agrees(explanation, answer)
+            explanation = match.explain(model, args.request, bucket=_bucket(answer))
             sent = {
                 "status": answer.status,
                 "answered_by": answer.answered_by,
