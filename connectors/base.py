@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .health import BackendHealth
     from .history import HistoryEntry, HistoryStore
     from .model import Route
+    from .shadow import ShadowLimit
 
 __all__ = [
     "READONLY",
@@ -239,6 +240,11 @@ class Connector(ABC):
         circuit-breaker overflows, active against thresholds (``connectors.health``, which ranks
         them). Raises PermissionDenied where this connector cannot reach its proxies' admin."""
         raise PermissionDenied(f"the {self.kind} connector cannot read backend health yet")
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        """Each shadowed rate limit with the requests it saw and would have refused (the gateway's
+        counters) and the would-be limited clients (``connectors.shadow``); [] when none."""
+        return []
 
     def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
         """This connector's own members of a support bundle (``connectors.bundle``), each a name and

@@ -130,6 +130,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.match",
         "connectors.health",
         "connectors.bundle",
+        "connectors.shadow",
     )
     offenders = []
     for path in sorted((ROOT / "tui").rglob("*.py")):

@@ -160,13 +160,14 @@ def _weighted(r: Reader) -> WeightedBackend:
 def _rate_limit(r: Reader) -> RateLimit | None:
     if not r.is_mapping():
         return None
-    r.unknown_keys({"requests", "interval", "per", "burst", "enabled"})
+    r.unknown_keys({"requests", "interval", "per", "burst", "enabled", "shadow"})
     interval = r.duration("per", None) if r.has("per") else r.duration("interval", 1.0)
     return RateLimit(
         requests=r.int("requests", 0, required=True),
         interval=interval,
         burst=r.int("burst", None),
         enabled=r.bool("enabled", True),
+        shadow=r.bool("shadow", False),
     )
 
 
@@ -361,6 +362,8 @@ def rate_limit_to_dict(rl: RateLimit) -> dict[str, Any]:
         out["burst"] = rl.burst
     if not rl.enabled:
         out["enabled"] = False
+    if rl.shadow:
+        out["shadow"] = True
     return out
 
 

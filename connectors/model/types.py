@@ -70,12 +70,14 @@ class WeightedBackend:
 @dataclass(frozen=True)
 class RateLimit:
     """Local token-bucket limit: ``requests`` tokens added every ``interval`` seconds, bucket size
-    ``burst`` (defaults to ``requests``)."""
+    ``burst`` (defaults to ``requests``). A ``shadow`` limit is evaluated and counted but refuses
+    nothing: what it would refuse shows before it is enforced."""
 
     requests: int
     interval: float = 1.0
     burst: int | None = None
     enabled: bool = True
+    shadow: bool = False
 
     @property
     def bucket_size(self) -> int:
@@ -88,7 +90,9 @@ class RateLimit:
         text = f"{self.requests}/{per}"
         if self.burst is not None and self.burst != self.requests:
             text += f" burst {self.burst}"
-        return text if self.enabled else f"{text} (off)"
+        if not self.enabled:
+            return f"{text} (off)"
+        return f"{text} (shadow)" if self.shadow else text
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from .names import cluster_name
 from .render import Layout, listener_routes
 from .render_listener import descriptor, has_cors, jwt_providers, jwt_requirement, listener
 from .render_routes import cluster, cluster_backends, route_entries
+from .render_shadow import is_shadow
 
 
 def changed_route_names(old: Gateway, new: Gateway) -> list[str]:
@@ -46,7 +47,7 @@ def route_resources(route: Route | None, backends: dict[str, Backend]) -> dict[s
         out[f"clusters/{name} (CDS)"] = c
     d = descriptor(route)
     if d is not None:
-        out[f"listeners/rate_limit/{route.name} (LDS)"] = d
+        out[f"listeners/rate_limit/{route.name} (LDS)"] = {**d, "shadow": True} if is_shadow(route) else d
     req = jwt_requirement(route)
     if req is not None:
         out[f"listeners/jwt/{route.name} (LDS)"] = {"requirement": req, "providers": jwt_providers(route)}
@@ -110,7 +111,7 @@ def lds_relevant(route: Route | None) -> Any:
     """The parts of a route that live in the listener (so changing them rewrites LDS)."""
     if route is None:
         return None
-    return (descriptor(route), jwt_requirement(route), jwt_providers(route), route.listener)
+    return (descriptor(route), is_shadow(route), jwt_requirement(route), jwt_providers(route), route.listener)
 
 
 def cors_filter_flips(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> list[str]:

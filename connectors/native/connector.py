@@ -41,6 +41,7 @@ from .validation import beyond_loopback, native_problems, validate_change
 
 if TYPE_CHECKING:
     from ..health import BackendHealth
+    from ..shadow import ShadowLimit
 
 
 @dataclass(frozen=True)
@@ -217,12 +218,17 @@ class NativeConnector(EnvoyLifecycle):
             return Verification(False, ("not a native plan",))
         return verify.check(self.admin, payload.gateway, payload.names)
 
-    # -- incident actions (backend health, support bundle) ------------------------------------
+    # -- incident actions (backend health, shadow limits, support bundle) ---------------------
 
     def backend_health(self, route: str | None = None) -> list[BackendHealth]:
         from .health import read_health
 
         return read_health(self, route)
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        from .shadow import read_shadow
+
+        return read_shadow(self)
 
     def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
         from .bundle import native_parts

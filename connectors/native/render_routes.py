@@ -18,8 +18,11 @@ from .names import (
     CORS_FILTER,
     JWT_FILTER,
     METADATA_NS,
+    SHADOW_FILTER_PREFIX,
     cluster_name,
 )
+
+FILTER_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
 
 _CACHE = 65536
 
@@ -159,6 +162,10 @@ def route_entries(route: Route) -> tuple[dict[str, Any], ...]:
             "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig",
             "requirement_name": route.name,
         }
+    if route.rate_limit is not None and route.rate_limit.enabled and route.rate_limit.shadow:
+        # The route's shadow limiter is off on every other route (render_shadow): its counters
+        # are this route's alone. Only the switch lives here; the bucket stays in the listener.
+        per_filter[SHADOW_FILTER_PREFIX + route.name] = {"@type": FILTER_CONFIG_TYPE, "config": {}}
     if per_filter:
         common["typed_per_filter_config"] = per_filter
     if has_bucket(route):

@@ -163,6 +163,11 @@ def _weights_arguments(p: argparse.ArgumentParser) -> None:
 def _check_rate_limit(args: argparse.Namespace) -> None:
     if (args.interval is not None or args.burst is not None) and args.requests is None:
         raise UsageError("--interval and --burst go with --requests")
+    others = (args.disable, args.enable, args.remove, args.enforce)
+    if args.shadow and any(others):
+        raise UsageError("--shadow goes with --requests, or alone to shadow the current limit")
+    if not args.shadow and args.requests is None and not any(others):
+        raise UsageError("give --requests N, --shadow, --enforce, --disable, --enable or --remove")
     args.interval_seconds = _duration(args.interval, "--interval") if args.interval is not None else None
 
 
@@ -176,10 +181,13 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
     limit: RateLimit | None
     if args.remove:
         limit = None
-    elif args.disable or args.enable:
+    elif args.requests is None:  # --disable, --enable, --shadow or --enforce the current limit
         if current is None:
             raise ValidationError([Problem(f"{route.name}.rate_limit", "the route has no rate limit")])
-        limit = replace(current, enabled=bool(args.enable))
+        if args.shadow or args.enforce:
+            limit = replace(current, shadow=bool(args.shadow), enabled=True)
+        else:
+            limit = replace(current, enabled=bool(args.enable))
     else:
         # Without --interval keep the route's current interval: "--requests 20" on 10/1m means 20/1m.
         interval = (
@@ -187,7 +195,9 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
             if args.interval_seconds is not None
             else (current.interval if current else 1.0)
         )
-        limit = RateLimit(requests=args.requests, interval=interval, burst=args.burst)
+        # A shadowed limit stays shadowed when its numbers change, unless --shadow says so anyway.
+        shadow = bool(args.shadow) or bool(current is not None and current.shadow)
+        limit = RateLimit(requests=args.requests, interval=interval, burst=args.burst, shadow=shadow)
     edited = set_rate_limit(route, limit)
     _refuse([p for p in route_problems(edited, route.name) if ".rate_limit" in p.path])
     return _change(args, conn, "rate_limit", route, edited)
@@ -195,8 +205,9 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
 
 def _rate_limit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("route", metavar="ROUTE")
-    what = p.add_mutually_exclusive_group(required=True)
+    what = p.add_mutually_exclusive_group()
     what.add_argument("--requests", type=int, metavar="N", help="requests allowed per interval")
+    what.add_argument("--enforce", action="store_true", help="enforce a shadowed limit (refuse requests)")
     what.add_argument("--disable", action="store_true", help="keep the limit but stop enforcing it")
     what.add_argument("--enable", action="store_true", help="enforce a disabled limit again")
     what.add_argument("--remove", action="store_true", help="remove the limit")
@@ -204,6 +215,11 @@ def _rate_limit_arguments(p: argparse.ArgumentParser) -> None:
         "--interval", metavar="DURATION", help="refill interval: 1s, 1m... (default: current or 1s)"
     )
     p.add_argument("--burst", type=int, metavar="N", help="bucket size (default: N of --requests)")
+    p.add_argument(
+        "--shadow",
+        action="store_true",
+        help="count what the limit would refuse without refusing anything (alone: shadow the current limit)",
+    )
 
 
 # ---------------------------------------------------------------- set-cors

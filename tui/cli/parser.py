@@ -8,7 +8,7 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import bundle, changing, console, health, lifecycle, match, reading
+from . import bundle, changing, console, health, lifecycle, match, reading, shadow
 from .common import Parser
 
 
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         match.commands(),
         health.commands(),
         bundle.commands(),
+        shadow.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
