@@ -150,6 +150,9 @@ def describe_change(before: Route, after: Route) -> str:
         parts.append(
             "CORS " + ("removed" if after.cors is None else "added" if before.cors is None else "changed")
         )
+    if before.deny != after.deny:
+        old_deny = before.deny.describe() if before.deny else "nobody"
+        parts.append(f"deny {old_deny}→{after.deny.describe() if after.deny else 'nobody'}")
     rest = [
         k
         for k in ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")

@@ -113,7 +113,7 @@ def test_bad_shadow_arguments_are_one_line(
     gw: NativeConnector, capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> None:
     before = gw.config_path.read_bytes()
-    rc, out, err = cli(gw, capsys, "set-rate-limit", ROUTE, *args)
+    rc, _out, err = cli(gw, capsys, "set-rate-limit", ROUTE, *args)
     assert rc == 2 and err.startswith("error: usage: ") and err.count("\n") == 1
     assert gw.config_path.read_bytes() == before
 

@@ -13,6 +13,8 @@
                                            fails after a write, so that intent stays open
                Journal.completed           after verify and after history + audit are written
     revert_later()  RevertScheduler.schedule   a time-boxed change: undo ``result`` after ``after_s``
+                    RevertScheduler.run_due    carried out by whoever runs beside the gateway
+                                               (``timebox.FileTimeBoxes``: native)
 
 Hooks run on the caller's thread (a worker in the console) and may block; they must not print.
 """
@@ -27,6 +29,7 @@ from ..errors import PermissionDenied
 if TYPE_CHECKING:
     from ..base import ApplyResult, Connector, Plan
     from ..history import HistoryEntry
+    from .timebox import TimeBox
 
 
 class DriftCheck(Protocol):
@@ -55,6 +58,14 @@ class RevertScheduler(Protocol):
         """Undo ``result`` after ``after_s`` seconds unless the operator keeps it."""
         ...
 
+    def boxes(self) -> list[TimeBox]:
+        """Every time box kept, pending or done (``timebox.TimeBox``)."""
+        ...
+
+    def run_due(self, connector: Connector, now: float | None = None) -> list[TimeBox]:
+        """Revert the time boxes whose time is up (through the pipeline); the ones acted on."""
+        ...
+
 
 class NoDriftCheck:
     def before_plan(self, connector: Connector) -> tuple[str, ...]:
@@ -77,6 +88,12 @@ class NoReverts:
 
     def schedule(self, connector: Connector, result: ApplyResult, after_s: float) -> None:
         raise PermissionDenied(f"the {connector.kind} connector cannot revert a change by itself later")
+
+    def boxes(self) -> list[TimeBox]:
+        return []
+
+    def run_due(self, connector: Connector, now: float | None = None) -> list[TimeBox]:
+        return []
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ says whether the answer is one the explanation allows.
 
     request.py   the request, from options, a URL or a pasted curl command (bad input: one line)
     routing.py   listener → virtual host → first route that fits, with the reasons for the rest
-    policies.py  CORS → JWT → rate limit → router (timeout, retries, mirror, headers, faults)
+    policies.py  CORS → deny → JWT → rate limit → router (timeout, retries, mirror, headers, faults)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..model import Gateway
 from ..probe import Answer, AnsweredBy, send_request
-from .policies import Step, cors_step, jwt_step, rate_limit_step, router_steps
+from .policies import Step, cors_step, deny_step, jwt_step, rate_limit_step, router_steps
 from .request import Request, build, from_curl, from_url, headers_dict
 from .routing import PassedOver, Routing, find_route
 
@@ -73,6 +73,7 @@ def explain(gw: Gateway, request: Request, bucket: int | None = None) -> Explana
     steps: list[Step] = []
     for step in (
         cors_step(route, request),
+        deny_step(route, request),
         jwt_step(route, request),
         rate_limit_step(route, request, bucket),
     ):
@@ -103,7 +104,7 @@ def agrees(explanation: Explanation, answer: Answer) -> tuple[bool, str]:
         )
     if answer.answered_by == "rate-limit" and route is not None and route.rate_limit is not None:
         limit = route.rate_limit
-        if limit.enabled and not getattr(limit, "shadow", False):
+        if limit.enabled and not limit.shadow:
             return True, "the route's rate limit refused it (its bucket was empty)"
     if answer.answered_by != "upstream":
         return False, f"expected a backend to answer, got {answer.status} from {answer.answered_by}"

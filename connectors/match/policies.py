@@ -1,11 +1,12 @@
 """The policies a routed request meets, in the order the native listener runs them:
-CORS → JWT → rate limit → router (timeout, retries, mirror, header rewrites). Each step says
+CORS → deny → JWT → rate limit → router (timeout, retries, mirror, header rewrites). Each step says
 whether it applies and what it does; a step that would answer the request itself (an allowed
 preflight, a missing token, ...) stops the walk, as Envoy's filter chain does."""
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -52,6 +53,25 @@ def cors_step(route: Route, request: Request) -> Step:
         )
     verdict = "allowed: the response carries" if allowed else "NOT allowed: the response has no"
     return Step("cors", True, f"origin {origin} {verdict} access-control-allow-origin")
+
+
+def deny_step(route: Route, request: Request) -> Step:
+    if route.deny is None or not route.deny.clients:
+        return Step("deny", False, "no deny rules")
+    for c in route.deny.clients:
+        if c.kind == "ip":
+            hit = ipaddress.ip_address(request.client_ip) in ipaddress.ip_network(c.value, strict=False)
+        else:
+            hit = request.header(c.name) == c.value
+        if hit:
+            return Step(
+                "deny",
+                True,
+                f"client {c} is denied: refused with {route.deny.status}",
+                "deny",
+                route.deny.status,
+            )
+    return Step("deny", True, f"not one of the denied clients ({route.deny.describe()})")
 
 
 def _claims(token: str) -> dict[str, Any] | None:
@@ -114,7 +134,7 @@ def rate_limit_step(route: Route, request: Request, bucket: int | None = None) -
     level = (
         f"; bucket now {bucket} of {rl.bucket_size} tokens (after the request)" if bucket is not None else ""
     )
-    if getattr(rl, "shadow", False):
+    if rl.shadow:
         return Step("rate limit", True, f"{rl.describe()}: counted, never refused{level}")
     return Step("rate limit", True, f"{rl.describe()}: 429 once the bucket is empty{level}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ..errors import Problem, ValidationError
+from .deny import deny_from, deny_to_dict
 from .durations import format_duration
 from .reader import Reader
 from .types import (
@@ -292,6 +293,7 @@ _ROUTE_KEYS = {
     "circuit_breaker",
     "mirror",
     "headers",
+    "deny",
 }
 
 
@@ -327,6 +329,7 @@ def _route(r: Reader) -> Route:
         circuit_breaker=_circuit(r.child("circuit_breaker")) if opt("circuit_breaker") else None,
         mirror=_mirror(r.child("mirror")) if opt("mirror") else None,
         headers=_headers(r.child("headers")) if opt("headers") else None,
+        deny=deny_from(r.child("deny")) if opt("deny") else None,
     )
 
 
@@ -463,6 +466,8 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         if route.headers.response:
             hd["response"] = _ops(route.headers.response)
         out["headers"] = hd
+    if route.deny is not None:
+        out["deny"] = deny_to_dict(route.deny)
     return out
 
 

@@ -190,6 +190,30 @@ class HeaderRewrite:
 
 
 @dataclass(frozen=True)
+class DenyClient:
+    """A client to refuse: requests carrying header ``name`` with exactly ``value`` (``kind`` header),
+    or coming from an address in the CIDR ``value`` (``kind`` ip)."""
+
+    kind: Literal["header", "ip"]
+    value: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"ip={self.value}" if self.kind == "ip" else f"{self.name}={self.value}"
+
+
+@dataclass(frozen=True)
+class Deny:
+    """Refuse these clients on the route with ``status`` (the others pass)."""
+
+    clients: tuple[DenyClient, ...]
+    status: int = 403
+
+    def describe(self) -> str:
+        return ", ".join(str(c) for c in self.clients) or "nobody"
+
+
+@dataclass(frozen=True)
 class Route:
     """Where matching requests go (weighted backends) and the policies applied on the way."""
 
@@ -206,6 +230,7 @@ class Route:
     circuit_breaker: CircuitBreaker | None = None
     mirror: Mirror | None = None
     headers: HeaderRewrite | None = None
+    deny: Deny | None = None
     listener: str | None = None
     # Where the route comes from in the connector's native objects, e.g. "VirtualService default/reviews".
     source: str = ""
@@ -223,6 +248,7 @@ class Route:
             ("circuit_breaker", "circuit"),
             ("mirror", "mirror"),
             ("headers", "headers"),
+            ("deny", "deny"),
         ):
             if getattr(self, attr):
                 names.append(label)

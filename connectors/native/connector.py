@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..base import GatewayInfo, Plan, RouteChange, Verification
+from ..base import Capabilities, GatewayInfo, Plan, RouteChange, Verification
 from ..errors import (
     ChangeConflict,
     ChangeRejected,
@@ -40,8 +40,12 @@ from .state import GatewayState
 from .validation import beyond_loopback, native_problems, validate_change
 
 if TYPE_CHECKING:
+    from ..change.hooks import ChangeHooks
     from ..health import BackendHealth
     from ..shadow import ShadowLimit
+
+
+TIMEBOX_FILE = "timeboxes.json"
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,17 @@ class NativeConnector(EnvoyLifecycle):
         if not isinstance(payload, _Payload):
             return Verification(False, ("not a native plan",))
         return verify.check(self.admin, payload.gateway, payload.names)
+
+    def _capabilities(self) -> Capabilities:
+        return Capabilities(editable=frozenset({"weights", "rate_limit", "cors", "deny"}))
+
+    def change_hooks(self) -> ChangeHooks:
+        """Time boxes live in the state folder: any process (``revert-expired``, the reverter
+        ``up`` starts beside Envoy, the demo) carries them out, also after a restart."""
+        from ..change.hooks import ChangeHooks
+        from ..change.timebox import FileTimeBoxes
+
+        return ChangeHooks(reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE))
 
     # -- incident actions (backend health, shadow limits, support bundle) ---------------------
 

@@ -26,6 +26,7 @@ from .names import (
     ROUTER_FILTER,
     jwt_provider_name,
 )
+from .render_deny import deny_filter, has_deny
 from .render_routes import has_bucket
 from .render_shadow import SHADOW_HEADER, is_shadow, shadow_filters
 
@@ -257,6 +258,8 @@ def http_filters(routes: Sequence[Route]) -> list[dict[str, Any]]:
                 "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"},
             }
         )
+    if has_deny(routes):  # only while a route denies someone (render_deny)
+        filters.append(deny_filter())
     jwt = _jwt_filter(routes)
     if jwt is not None:
         filters.append(jwt)

@@ -18,9 +18,11 @@ from .names import (
     CORS_FILTER,
     JWT_FILTER,
     METADATA_NS,
+    RBAC_FILTER,
     SHADOW_FILTER_PREFIX,
     cluster_name,
 )
+from .render_deny import per_route as deny_per_route
 
 FILTER_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
 
@@ -166,6 +168,9 @@ def route_entries(route: Route) -> tuple[dict[str, Any], ...]:
         # The route's shadow limiter is off on every other route (render_shadow): its counters
         # are this route's alone. Only the switch lives here; the bucket stays in the listener.
         per_filter[SHADOW_FILTER_PREFIX + route.name] = {"@type": FILTER_CONFIG_TYPE, "config": {}}
+    deny = deny_per_route(route)
+    if deny is not None:
+        per_filter[RBAC_FILTER] = deny
     if per_filter:
         common["typed_per_filter_config"] = per_filter
     if has_bucket(route):

@@ -10,6 +10,7 @@ from ..errors import GatewayError
 from ..model import Gateway, Route
 from .admin import AdminClient
 from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER, SHADOW_FILTER_PREFIX, cluster_name
+from .render_deny import denied, spelled
 from .render_listener import descriptor
 from .render_routes import cors_policy, sole_backend
 from .render_shadow import is_shadow
@@ -123,6 +124,14 @@ def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verificatio
         if want_cors != got_cors:
             ok = False
             details.append(f"{name}: Envoy's CORS origins {got_cors}, expected {want_cors}")
+        want_deny = sorted(spelled(c) for c in route.deny.clients) if route.deny else []
+        if denied(entries[0]) != want_deny:
+            ok = False
+            details.append(
+                f"{name}: Envoy denies {denied(entries[0]) or 'nobody'}, expected {want_deny or 'nobody'}"
+            )
+        elif want_deny:
+            details.append(f"{name}: denies {', '.join(want_deny)}")
         d = descriptor(route)
         key = entries[0].get("metadata", {}).get("filter_metadata", {}).get(METADATA_NS, {}).get(BUCKET_KEY)
         if d is None:

@@ -9,13 +9,14 @@ review, or the pipeline applies, verifies and records it.
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.base import ApplyResult, Connector, EditKind, Plan
-from connectors.errors import Problem, ValidationError, VerificationFailed
+from connectors.errors import PermissionDenied, Problem, ValidationError, VerificationFailed
 
 from .common import Command, Parser, UsageError, colour_diff, out
 from .lifecycle import with_connector
@@ -28,11 +29,33 @@ if TYPE_CHECKING:
 RETRY = "Run the command again to change the current values."
 
 
+def _for_duration(text: str) -> float:
+    """``--for``: a duration in the future, at most 7 days (argparse turns the error into a line)."""
+    from connectors.change.timebox import for_problem
+    from connectors.model import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    reason = for_problem(seconds)
+    if reason:
+        raise argparse.ArgumentTypeError(reason)
+    return seconds
+
+
 def change_options() -> Parser:
     """The options every changing command takes."""
     p = Parser(add_help=False)
     p.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
     p.add_argument("--show-native", action="store_true", help="also print the diff of the native objects")
+    p.add_argument(
+        "--for",
+        dest="for_s",
+        type=_for_duration,
+        metavar="DURATION",
+        help="time-box the change: it reverts by itself after DURATION (e.g. 10m, 1h; at most 7d)",
+    )
     p.add_argument(
         "--export",
         metavar="PATH",
@@ -73,7 +96,8 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
         out("No change: the route already looks like that.")
         return 0
     if args.dry_run:
-        out("Dry run: nothing applied.")
+        timed = " (with --for it would revert by itself after that)" if args.for_s is not None else ""
+        out(f"Dry run: nothing applied{timed}.")
         return 0
     if args.export:
         # For GitOps review: write the planned objects instead of applying them.
@@ -81,11 +105,43 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
             out(f"Wrote {path}")
         out("Exported: nothing applied.")
         return 0
+    if args.for_s is not None:
+        _require_reverts(change)
     result = change.apply(plan)
     _print_result(result)
+    if args.for_s is not None:
+        _time_box(change, result, args.for_s)
     if not result.verification.ok:
         raise VerificationFailed("; ".join(result.verification.details) or "the gateway does not show it")
     return 0
+
+
+def _require_reverts(change: Change) -> None:
+    """Refuse a time box before applying anything when nobody could carry the revert out."""
+    from connectors.change.hooks import NoReverts
+
+    if isinstance(change.hooks.reverts, NoReverts):
+        raise PermissionDenied(
+            f"the {change.connector.kind} connector cannot revert a change by itself later"
+        )
+
+
+def _time_box(change: Change, result: ApplyResult, seconds: float) -> None:
+    from connectors.model import format_duration
+
+    change.revert_later(result, seconds)
+    at = time.strftime("%H:%M:%S", time.localtime(result.entry.time + seconds))
+    out(
+        f"Time box: reverts by itself at {at} (in {format_duration(seconds)}) through the same path; "
+        "see: gatewayctl-tui revert-expired --list"
+    )
+
+
+def run_edit(
+    args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route
+) -> int:
+    """For other command groups (``deny``): the same path as ``set-*``."""
+    return _change(args, conn, kind, original, edited)
 
 
 def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import bundle, changing, console, health, lifecycle, match, reading, shadow
+from . import bundle, changing, console, deny, health, lifecycle, match, reading, shadow, timebox
 from .common import Parser
 
 
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         health.commands(),
         bundle.commands(),
         shadow.commands(),
+        deny.commands(),
+        timebox.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
