@@ -8,7 +8,7 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import bundle, changing, console, deny, health, lifecycle, match, reading, shadow, timebox
+from . import bundle, changing, console, deny, health, lifecycle, match, proxies, reading, shadow, timebox
 from .common import Parser
 
 
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         lifecycle.commands(),
         reading.commands(),
         changing.commands(),
+        proxies.commands(),
         match.commands(),
         health.commands(),
         bundle.commands(),

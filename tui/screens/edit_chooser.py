@@ -63,8 +63,8 @@ class EditChooser(ConsoleModal):
     def action_choose(self, kind: str) -> None:
         if kind not in EDIT_KINDS:
             return
-        reason = self.refusals.get(kind)  # type: ignore[call-overload]
+        reason = self.refusals.get(kind)
         if reason:
-            self.notify(reason, title=f"Cannot edit {LABELS[kind]}", severity="warning")  # type: ignore[index]
+            self.notify(reason, title=f"Cannot edit {LABELS[kind]}", severity="warning")
             return
         self.dismiss(kind)

@@ -26,7 +26,7 @@ def parse_origin(line: str) -> StringMatch:
     """``exact:``/``prefix:``/``regex:`` prefixes, or the model's short forms: ``~regex``, ``prefix*``."""
     for kind in ("exact", "prefix", "regex"):
         if line.startswith(kind + ":"):
-            return StringMatch(kind, line[len(kind) + 1 :].strip())  # type: ignore[arg-type]
+            return StringMatch(kind, line[len(kind) + 1 :].strip())
     if line.startswith("~"):
         return StringMatch("regex", line[1:])
     if line.endswith("*") and line != "*":

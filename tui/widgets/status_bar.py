@@ -33,7 +33,7 @@ class StatusBar(Static):
         self._metrics_status = "ok"
 
     @property
-    def console(self) -> ConsoleApp:  # type: ignore[override]
+    def console(self) -> ConsoleApp:
         return self.app  # type: ignore[return-value]
 
     def on_mount(self) -> None:
