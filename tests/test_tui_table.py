@@ -25,6 +25,7 @@ from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
 from tui.screens.help import HelpScreen
 from tui.screens.routes import RoutesScreen
+from tui.textual_compat import notifications
 from tui.widgets.key_hints import KeyHints
 from tui.widgets.line_table import LineTable
 
@@ -152,7 +153,7 @@ async def test_the_console_opens_before_the_gateway_and_retries_a_failed_open() 
         assert isinstance(app.screen, RoutesScreen), "the routes view is up before any gateway answers"
         await wait_until_ui(pilot, lambda: app.connection.status == "lost", what="the failed open")
         assert "no native gateway named 'edge'" in app.connection.reason
-        assert any("no native gateway" in n.message for n in app._notifications), "said once, as a toast"
+        assert any("no native gateway" in n.message for n in notifications(app)), "said once, as a toast"
         await pilot.press("ctrl+r")  # retry now instead of after the backoff
         table = await _loaded(pilot)
         assert app.connection.summary == "connected"
