@@ -31,11 +31,11 @@ if TYPE_CHECKING:
     # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
     # import this module before they know they will change anything.
     from .audit import AuditLog
-    from .change.timebox import TimeBox
     from .health import BackendHealth
     from .history import HistoryEntry, HistoryStore
     from .model import Route
     from .shadow import ShadowLimit
+    from .timeboxes import TimeBox
 
 __all__ = [
     "READONLY",
@@ -406,8 +406,12 @@ class RevertScheduler(Protocol):
         """Every time box kept, pending or done (``connectors.change.timebox.TimeBox``)."""
         ...
 
-    def run_due(self, connector: Connector, now: float | None = None) -> list[TimeBox]:
-        """Revert the time boxes whose time is up (through the pipeline); the ones acted on."""
+    def claim_due(self, now: float) -> list[TimeBox]:
+        """The boxes whose time is up, claimed for reverting (``connectors.change.timebox``)."""
+        ...
+
+    def settle(self, box: TimeBox) -> None:
+        """Record how a claimed box ended."""
         ...
 
 
@@ -436,8 +440,11 @@ class NoReverts:
     def boxes(self) -> list[TimeBox]:
         return []
 
-    def run_due(self, connector: Connector, now: float | None = None) -> list[TimeBox]:
+    def claim_due(self, now: float) -> list[TimeBox]:
         return []
+
+    def settle(self, box: TimeBox) -> None:
+        return None
 
 
 @dataclass(frozen=True)

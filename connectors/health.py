@@ -10,10 +10,7 @@ the connector's own ``Connector.backend_health`` (native: Envoy's admin ``/clust
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from .base import Connector
+from typing import Any, Literal, Protocol
 
 HealthState = Literal["healthy", "ejected", "unhealthy", "degraded"]
 # upstream_rq_active_overflow: Envoy 1.40 counts requests refused by max_requests apart from the
@@ -100,7 +97,15 @@ def rank(rows: list[BackendHealth]) -> list[BackendHealth]:
     return sorted(rows, key=lambda b: (b.trouble, b.route, b.backend))
 
 
-def backend_health(connector: Connector, route: str | None = None) -> list[BackendHealth]:
+class HasHealth(Protocol):
+    """What ``backend_health`` needs of a connector (``Connector`` has both)."""
+
+    def get_route(self, name: str) -> Any: ...
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]: ...
+
+
+def backend_health(connector: HasHealth, route: str | None = None) -> list[BackendHealth]:
     """Every backend of every route (or of ``route``), worst first."""
     if route is not None:
         connector.get_route(route)  # NotFound for a route that does not exist

@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .base import Connector
     from .model import RateLimit
 
 CLIENT_WINDOW_S = 300.0
@@ -52,7 +51,13 @@ class ShadowLimit:
         }
 
 
-def shadow_limits(connector: Connector) -> list[ShadowLimit]:
+class HasShadowLimits(Protocol):
+    """What ``shadow_limits`` needs of a connector (``Connector.shadow_limits``)."""
+
+    def shadow_limits(self) -> list[ShadowLimit]: ...
+
+
+def shadow_limits(connector: HasShadowLimits) -> list[ShadowLimit]:
     """Every shadowed limit of the gateway, the most refused share first."""
     rows = connector.shadow_limits()
     return sorted(rows, key=lambda r: (-r.pct, -r.would_refuse, r.route))

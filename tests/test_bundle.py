@@ -16,6 +16,7 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from connectors.change import Change
 from connectors.model import HeaderOps, HeaderRewrite, Route, WeightedBackend
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
@@ -108,7 +109,7 @@ def _planted(gw: NativeConnector, jwt_signer: JwtSigner) -> str:
         hosts=("added.test",),
         headers=HeaderRewrite(request=HeaderOps(set=(("authorization", f"Basic {HISTORY}"),))),
     )
-    gw.apply(gw.plan_gateway(replace(model, routes=(*model.routes, extra))))
+    Change(gw).apply(gw.plan_gateway(replace(model, routes=(*model.routes, extra))))
     wait_until(lambda: gw.access_log_path.read_text().count(token) == 6, 15, "the access log to be flushed")
     return token
 

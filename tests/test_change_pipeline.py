@@ -292,6 +292,6 @@ def test_apply_refuses_in_read_only_mode_and_revert_later_keeps_a_time_box(gw: N
     result = change.apply(change.plan_edit("weights", route, set_weights(route, {"v1": 85, "v2": 15})))
     change.revert_later(result, 60)  # the native connector keeps time boxes in its state folder
     box = change.hooks.reverts.boxes()[-1]
-    assert (box.id, box.status, box.kinds) == (result.entry.id, "pending", ["weights"])
+    assert (box.id, box.status, box.routes) == (result.entry.id, "pending", ["canary"])
     with pytest.raises(PermissionDenied, match="cannot revert a change by itself later"):
         Change(gw, hooks=ChangeHooks()).revert_later(result, 60)  # the default hooks: only a seam

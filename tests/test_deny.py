@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from connectors.change import Change
 from connectors.native import NativeConnector
 from tests.incident_support import wait_until
 from tests.native_support import DemoBackends, JwtSigner, require_envoy, write_native_config
@@ -99,7 +100,7 @@ def gw(shared_native_gateway: NativeConnector) -> Iterator[NativeConnector]:
     before = shared_native_gateway.gateway()
     yield shared_native_gateway
     if shared_native_gateway.gateway() != before:
-        shared_native_gateway.apply(shared_native_gateway.plan_gateway(before))
+        Change(shared_native_gateway).apply(shared_native_gateway.plan_gateway(before))
 
 
 def cli(gw: NativeConnector, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

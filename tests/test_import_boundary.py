@@ -239,6 +239,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.health",
         "connectors.bundle",
         "connectors.shadow",
+        "connectors.timeboxes",
     )
     offenders = []
     for path in sorted((ROOT / "tui").rglob("*.py")):

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.change import Change
 from connectors.metrics.admin_source import parse_stats
 from connectors.native import NativeConnector
 from tests.incident_support import wait_until
@@ -26,7 +27,7 @@ def gw(shared_native_gateway: NativeConnector) -> Iterator[NativeConnector]:
     before = shared_native_gateway.gateway()
     yield shared_native_gateway
     if shared_native_gateway.gateway() != before:
-        shared_native_gateway.apply(shared_native_gateway.plan_gateway(before))
+        Change(shared_native_gateway).apply(shared_native_gateway.plan_gateway(before))
 
 
 def cli(gw: NativeConnector, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -19,7 +19,8 @@ from ..redact import MASK, redact
 from .state import GatewayState
 
 if TYPE_CHECKING:
-    from .connector import NativeConnector
+    from ..model import Gateway
+    from .lifecycle import EnvoyLifecycle
 
 
 def _yaml_bytes(path: Path) -> bytes:
@@ -43,11 +44,11 @@ def _envoy_log(path: Path, since: float) -> list[str]:
     return out
 
 
-def native_parts(conn: NativeConnector, since: float) -> Iterator[Part]:
+def native_parts(conn: EnvoyLifecycle, model: Callable[[], Gateway], since: float) -> Iterator[Part]:
     """The native parts, each with the gateway's probe token (a shared secret that opens the probe
     virtual host, in the routes files and config_dump) masked as well."""
     token = GatewayState.read(conn.state_dir).probe_token.encode()
-    for name, make in _parts(conn, since):
+    for name, make in _parts(conn, model, since):
         yield name, partial(_scrubbed, make, token)
 
 
@@ -56,10 +57,10 @@ def _scrubbed(make: Callable[[], bytes], secret: bytes) -> bytes:
     return data.replace(secret, MASK.encode()) if secret else data
 
 
-def _parts(conn: NativeConnector, since: float) -> Iterator[Part]:
+def _parts(conn: EnvoyLifecycle, model: Callable[[], Gateway], since: float) -> Iterator[Part]:
     state_dir: Path = conn.state_dir
     yield "native/config.yaml", lambda: _yaml_bytes(conn.config_path)
-    yield "model/gateway.json", lambda: json_bytes(gateway_to_dict(conn.gateway()))
+    yield "model/gateway.json", lambda: json_bytes(gateway_to_dict(model()))
     yield "native/state.json", lambda: _json_file(state_dir / "state.json")
     for path in sorted(conn.layout.xds_dir.glob("*.json")):
         yield f"native/xds/{path.name}", partial(_json_file, path)

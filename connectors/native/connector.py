@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..base import Capabilities, GatewayInfo, Plan, RouteChange, Verification
+from ..base import Capabilities, ChangeHooks, GatewayInfo, Plan, RouteChange, Verification
 from ..errors import (
     ChangeConflict,
     ChangeRejected,
@@ -40,7 +40,6 @@ from .state import GatewayState
 from .validation import beyond_loopback, native_problems, validate_change
 
 if TYPE_CHECKING:
-    from ..change.hooks import ChangeHooks
     from ..health import BackendHealth
     from ..shadow import ShadowLimit
 
@@ -228,8 +227,7 @@ class NativeConnector(EnvoyLifecycle):
     def change_hooks(self) -> ChangeHooks:
         """Time boxes live in the state folder: any process (``revert-expired``, the reverter
         ``up`` starts beside Envoy, the demo) carries them out, also after a restart."""
-        from ..change.hooks import ChangeHooks
-        from ..change.timebox import FileTimeBoxes
+        from ..timeboxes import FileTimeBoxes
 
         return ChangeHooks(reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE))
 
@@ -243,12 +241,12 @@ class NativeConnector(EnvoyLifecycle):
     def shadow_limits(self) -> list[ShadowLimit]:
         from .shadow import read_shadow
 
-        return read_shadow(self)
+        return read_shadow(self, self.gateway().routes)
 
     def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
         from .bundle import native_parts
 
-        return list(native_parts(self, since))
+        return list(native_parts(self, self.gateway, since))
 
     def served_version(self) -> str | None:
         """The version_info of the routes file on disk (what Envoy serves after a successful apply)."""

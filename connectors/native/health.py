@@ -12,7 +12,7 @@ from ..health import LIMITS, OVERFLOWS, BackendHealth, EndpointHealth, HealthSta
 from .names import split_cluster_name
 
 if TYPE_CHECKING:
-    from .connector import NativeConnector
+    from .lifecycle import EnvoyLifecycle
 
 _STATS = (
     r"^cluster\.[^.]+\.(upstream_cx_overflow|upstream_rq_(pending|active|retry)_overflow"
@@ -77,7 +77,7 @@ def by_cluster(stats: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     return out
 
 
-def read_health(connector: NativeConnector, route: str | None = None) -> list[BackendHealth]:
+def read_health(connector: EnvoyLifecycle, route: str | None = None) -> list[BackendHealth]:
     admin = connector.admin
     clusters = admin.clusters().get("cluster_statuses", [])
     stats = by_cluster(admin.stats(_STATS))

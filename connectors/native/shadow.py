@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..bundle import tail_lines, timestamp
@@ -15,7 +16,8 @@ from .render_shadow import is_shadow
 from .state import GatewayState
 
 if TYPE_CHECKING:
-    from .connector import NativeConnector
+    from ..model import Route
+    from .lifecycle import EnvoyLifecycle
 
 _STATS = rf"^{SHADOW_STAT_PREFIX}.+\.http_local_rate_limit\.(enabled|rate_limited|enforced)$"
 
@@ -47,8 +49,10 @@ def would_be_clients(lines: list[str], headers: list[str], since: float) -> dict
     return out
 
 
-def read_shadow(conn: NativeConnector, window_s: float = CLIENT_WINDOW_S) -> list[ShadowLimit]:
-    routes = [r for r in conn.gateway().routes if is_shadow(r)]
+def read_shadow(
+    conn: EnvoyLifecycle, all_routes: Sequence[Route], window_s: float = CLIENT_WINDOW_S
+) -> list[ShadowLimit]:
+    routes = [r for r in all_routes if is_shadow(r)]
     if not routes:
         return []
     stats = conn.admin.stats(_STATS)

@@ -31,8 +31,8 @@ RETRY = "Run the command again to change the current values."
 
 def _for_duration(text: str) -> float:
     """``--for``: a duration in the future, at most 7 days (argparse turns the error into a line)."""
-    from connectors.change.timebox import for_problem
     from connectors.model import parse_duration
+    from connectors.timeboxes import for_problem
 
     try:
         seconds = parse_duration(text)
@@ -118,7 +118,7 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
 
 def _require_reverts(change: Change) -> None:
     """Refuse a time box before applying anything when nobody could carry the revert out."""
-    from connectors.change.hooks import NoReverts
+    from connectors.base import NoReverts
 
     if isinstance(change.hooks.reverts, NoReverts):
         raise PermissionDenied(

@@ -26,6 +26,7 @@ def _when(due: float, now: float) -> str:
 
 def _cmd_revert_expired(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.change import Change
+    from connectors.change.timebox import revert_expired
 
     reverts = Change(conn).hooks.reverts
     if args.list:
@@ -41,7 +42,7 @@ def _cmd_revert_expired(args: argparse.Namespace, conn: Connector) -> int:
             else "no time boxes"
         )
         return 0
-    acted = reverts.run_due(conn)
+    acted = revert_expired(conn)
     if args.output == "json":
         out(json.dumps([asdict(b) for b in acted], indent=2))
     for b in acted if args.output != "json" else ():
