@@ -121,6 +121,8 @@ def _cmd_match(args: argparse.Namespace, conn: Connector) -> int:
     ok = True
     if args.send:
         base = _base_url(conn, model, explanation)
+        if args.request.client_ip != "127.0.0.1" and args.output != "json":
+            out(f"note: the request is sent from this machine, not from {args.request.client_ip}")
         if base is None:
             out("warning: this machine cannot reach the gateway's data plane; nothing sent")
         else:
