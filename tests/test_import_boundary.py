@@ -28,9 +28,6 @@ CONTRACTS = {
 # Broken on main until the restructuring of issue 9 lands (the `registry` branch moves the demo's
 # Prometheus into demo/ and discovers connectors through entry points; the `pipeline` branch turns
 # tui/cli.py into a package that names no concrete connector). strict: when they pass, drop the mark.
-BROKEN_UNTIL_ISSUE_9 = {
-    "no-cycles": "demo and native -> metrics -> demo, native; tui app <-> screens, route_screen <-> detail",
-}
 # One module per contract that breaks it: (contract, module in the copied tree, source added to it,
 # what lint-imports must name in that contract's report).
 VIOLATIONS = [
@@ -82,15 +79,7 @@ def verdicts() -> dict[str, str]:
     return _lint_imports(ROOT)
 
 
-@pytest.mark.parametrize(
-    "contract",
-    [
-        pytest.param(c, marks=pytest.mark.xfail(reason=BROKEN_UNTIL_ISSUE_9[c], strict=True))
-        if c in BROKEN_UNTIL_ISSUE_9
-        else c
-        for c in CONTRACTS
-    ],
-)
+@pytest.mark.parametrize("contract", CONTRACTS)
 def test_lint_imports_keeps_the_contract(verdicts: dict[str, str], contract: str) -> None:
     assert verdicts[contract] == "KEPT", verdicts[contract]
 
@@ -114,7 +103,7 @@ def broken_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def test_lint_imports_fails_when_a_module_breaks_the_contract(
     broken_verdicts: dict[str, str], contract: str, module: str, source: str, named: str
 ) -> None:
-    # The contract may be broken already on this tree (see BROKEN_UNTIL_ISSUE_9): it must name the addition.
+    # It must name the addition, not merely be broken.
     verdict = broken_verdicts[contract]
     assert verdict.startswith("BROKEN\n") and named in verdict, verdict
 

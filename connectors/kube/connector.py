@@ -43,15 +43,16 @@ from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
+from .gateway_logs import PodSet
 from .modelled import Binding, Edit, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
-from .proxies import DEFAULT_PROXY_WAIT_S, check_after_apply, drift
+from .proxies import DEFAULT_PROXY_WAIT_S, ViewFor, check_after_apply, drift
 from .rbac import Access
 from .readback import read_back
-from .resources import ObjKey, Resource
+from .resources import JsonDict, ObjKey, Resource
 from .store import Store, Workspace
 
 DEFAULT_VERIFY_WAIT_S = 5.0
@@ -431,6 +432,15 @@ class KubeConnector(Connector):
                         self._snapshot.put(change.resource, obj)
         proxies = check_after_apply(self, plan)
         return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
+
+    def proxy_admin(self) -> tuple[int, ViewFor] | None:
+        """The admin port of this implementation's gateway proxies and how to read a route off their
+        ``config_dump``; None when this tool does not know them (then proxies are not checked)."""
+        return None
+
+    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
+        """Where a route's gateway proxies run, or why they are not looked for."""
+        return "its gateway proxies are not known to this tool"
 
     def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
         """Where each named route lives now (routes that are gone are left out)."""

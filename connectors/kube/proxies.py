@@ -23,17 +23,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ..errors import GatewayError, PermissionDenied
 from .client import KubeClient
 from .gateway_logs import PodSet, find_pods
-from .proxy_views import RouteView, envoy_gateway_view, istio_view, same
+from .proxy_views import RouteView, same
 from .resources import JsonDict
 
 if TYPE_CHECKING:
     from ..base import Plan
-    from .connector import Binding, KubeConnector
+    from ..model import Route
+    from .modelled import Binding
+    from .store import Store
 
 ISTIO_ADMIN_PORT = 15000
 ENVOY_GATEWAY_ADMIN_PORT = 19000
@@ -190,39 +192,38 @@ def converge(
 ViewFor = Callable[[JsonDict, int, JsonDict | None], RouteView | None]
 
 
-def _flavour(connector: KubeConnector) -> tuple[int, ViewFor] | None:
-    if connector.kind == "istio":
-        return ISTIO_ADMIN_PORT, istio_view
-    if connector.kind == "envoygateway":
-        return ENVOY_GATEWAY_ADMIN_PORT, envoy_gateway_view
-    return None
+class ProxiedConnector(Protocol):
+    """What the proxy checks need of a Kubernetes connector; each flavour says where its proxies run."""
 
+    @property
+    def kind(self) -> str: ...
 
-def _pod_sets(connector: KubeConnector, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
-    """Where the route's proxies run, or why they are not looked for."""
-    if connector.kind == "istio":
-        from .istio import telemetry as istio_telemetry
+    client: KubeClient
+    proxy_wait: float
 
-        gateways = list(getattr(getattr(binding.context, "context", None), "gateways", ()) or ())
-        if not gateways:
-            return "a mesh route: its sidecar proxies are not checked"
-        return istio_telemetry.gateway_pods(
-            gateways, str(getattr(connector, "root_namespace", "istio-system"))
-        )
-    from .gatewayapi import telemetry as gw_telemetry
+    def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]: ...
 
-    log_pods: Callable[[list[tuple[str, str]]], list[list[PodSet]]] = getattr(connector, "_log_pods")  # noqa: B009
-    return log_pods(gw_telemetry.parent_gateways([obj]))
+    def current_store(self) -> Store: ...
+
+    def get_route(self, name: str) -> Route: ...
+
+    def proxy_admin(self) -> tuple[int, ViewFor] | None:
+        """The proxies' admin port and how to read a route off their config_dump; None: unknown."""
+        ...
+
+    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
+        """Where the route's proxies run, or why they are not looked for."""
+        ...
 
 
 def build_checks(
-    connector: KubeConnector,
+    connector: ProxiedConnector,
     routes: Sequence[str],
     current: Callable[[Binding], JsonDict | None],
     before: Callable[[Binding], JsonDict | None],
 ) -> tuple[list[Check], list[str]]:
     """A check per route whose proxies can be found; notes for the routes that cannot be checked."""
-    flavour = _flavour(connector)
+    flavour = connector.proxy_admin()
     if flavour is None:
         return [], [
             f"proxies: not checked (the admin port of a {connector.kind} implementation's proxies is unknown)"
@@ -240,7 +241,7 @@ def build_checks(
         if binding is None or obj is None or view is None:
             notes.append(f"proxies: {route}: not checked (its object was not found after the change)")
             continue
-        sets = _pod_sets(connector, binding, obj)
+        sets = connector.proxy_pod_sets(binding, obj)
         if isinstance(sets, str):
             notes.append(f"proxies: {route}: {sets}")
             continue
@@ -254,7 +255,7 @@ def build_checks(
     return checks, notes
 
 
-def check_after_apply(connector: KubeConnector, plan: Plan) -> ProxyReport:
+def check_after_apply(connector: ProxiedConnector, plan: Plan) -> ProxyReport:
     """After ``plan`` was applied and read back: do the gateway proxies hold its new traffic splits?
     Routes whose split the plan did not change are not asked about."""
     routes = [c.after.name for c in plan.changes if c.before.backends != c.after.backends]
@@ -275,7 +276,7 @@ def check_after_apply(connector: KubeConnector, plan: Plan) -> ProxyReport:
     return report
 
 
-def drift(connector: KubeConnector, route: str) -> ProxyReport:
+def drift(connector: ProxiedConnector, route: str) -> ProxyReport:
     """One round: does every gateway proxy hold ``route`` as its objects say now (no "before")?"""
     connector.get_route(route)  # NotFound for an unknown route
     store = connector.current_store()
