@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ..errors import Problem, ValidationError
+from .deny import deny_from, deny_to_dict
 from .durations import format_duration
 from .observed import (
     OBSERVED_KEYS,
@@ -168,13 +169,14 @@ def _weighted(r: Reader) -> WeightedBackend:
 def _rate_limit(r: Reader) -> RateLimit | None:
     if not r.is_mapping():
         return None
-    r.unknown_keys({"requests", "interval", "per", "burst", "enabled"})
+    r.unknown_keys({"requests", "interval", "per", "burst", "enabled", "shadow"})
     interval = r.duration("per", None) if r.has("per") else r.duration("interval", 1.0)
     return RateLimit(
         requests=r.int("requests", 0, required=True),
         interval=interval,
         burst=r.int("burst", None),
         enabled=r.bool("enabled", True),
+        shadow=r.bool("shadow", False),
     )
 
 
@@ -300,6 +302,7 @@ _ROUTE_KEYS = {
     "circuit_breaker",
     "mirror",
     "headers",
+    "deny",
 }
 
 
@@ -338,6 +341,7 @@ def _route(r: Reader, observed: bool = False) -> Route:
         mirror=_mirror(r.child("mirror")) if opt("mirror") else None,
         headers=_headers(r.child("headers")) if opt("headers") else None,
         **(observed_from(r) if observed else {}),
+        deny=deny_from(r.child("deny")) if opt("deny") else None,
     )
 
 
@@ -373,6 +377,8 @@ def rate_limit_to_dict(rl: RateLimit) -> dict[str, Any]:
         out["burst"] = rl.burst
     if not rl.enabled:
         out["enabled"] = False
+    if rl.shadow:
+        out["shadow"] = True
     return out
 
 
@@ -472,6 +478,8 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         if route.headers.response:
             hd["response"] = _ops(route.headers.response)
         out["headers"] = hd
+    if route.deny is not None:
+        out["deny"] = deny_to_dict(route.deny)
     return out | observed_to_dict(route)
 
 

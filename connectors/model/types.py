@@ -77,12 +77,14 @@ class WeightedBackend:
 @dataclass(frozen=True)
 class RateLimit:
     """Local token-bucket limit: ``requests`` tokens added every ``interval`` seconds, bucket size
-    ``burst`` (defaults to ``requests``)."""
+    ``burst`` (defaults to ``requests``). A ``shadow`` limit is evaluated and counted but refuses
+    nothing: what it would refuse shows before it is enforced."""
 
     requests: int
     interval: float = 1.0
     burst: int | None = None
     enabled: bool = True
+    shadow: bool = False
 
     @property
     def bucket_size(self) -> int:
@@ -95,7 +97,9 @@ class RateLimit:
         text = f"{self.requests}/{per}"
         if self.burst is not None and self.burst != self.requests:
             text += f" burst {self.burst}"
-        return text if self.enabled else f"{text} (off)"
+        if not self.enabled:
+            return f"{text} (off)"
+        return f"{text} (shadow)" if self.shadow else text
 
 
 @dataclass(frozen=True)
@@ -284,6 +288,30 @@ class HeaderRewrite:
 
 
 @dataclass(frozen=True)
+class DenyClient:
+    """A client to refuse: requests carrying header ``name`` with exactly ``value`` (``kind`` header),
+    or coming from an address in the CIDR ``value`` (``kind`` ip)."""
+
+    kind: Literal["header", "ip"]
+    value: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"ip={self.value}" if self.kind == "ip" else f"{self.name}={self.value}"
+
+
+@dataclass(frozen=True)
+class Deny:
+    """Refuse these clients on the route with ``status`` (the others pass)."""
+
+    clients: tuple[DenyClient, ...]
+    status: int = 403
+
+    def describe(self) -> str:
+        return ", ".join(str(c) for c in self.clients) or "nobody"
+
+
+@dataclass(frozen=True)
 class Route:
     """Where matching requests go (weighted backends) and the policies applied on the way."""
 
@@ -300,6 +328,7 @@ class Route:
     circuit_breaker: CircuitBreaker | None = None
     mirror: Mirror | None = None
     headers: HeaderRewrite | None = None
+    deny: Deny | None = None
     # Read from the cluster and shown, but not written by this tool.
     fault: Fault | None = None
     limit_rules: tuple[LimitRule, ...] = ()
@@ -325,6 +354,7 @@ class Route:
             ("fault", "fault"),
             ("authorization", "authz"),
             ("backend_filters", "backend-filters"),
+            ("deny", "deny"),
         ):
             if getattr(self, attr):
                 names.append(label)

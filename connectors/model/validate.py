@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from ..errors import Problem, ValidationError
 from .bounds import credential_problems, route_bounds
+from .deny import deny_problems
 from .regex import regex_problem
 from .types import Cors, Gateway, Route, StringMatch
 
@@ -89,6 +90,8 @@ def route_problems(
     _circuit_breaker_problems(route, add)
     _mirror_problems(route, backend_names, add)
     _header_op_problems(route, add)
+    if route.deny is not None:
+        out += deny_problems(route.deny, f"{path}.deny")
     out += route_bounds(route, path)
     return out
 
