@@ -59,6 +59,8 @@ class StartedGateway:
     admin_url: str
     listeners: dict[str, str]  # listener name -> URL
     config_path: Path
+    stats_url: str = ""  # where Prometheus scrapes it (loopback)
+    warnings: tuple[str, ...] = ()  # e.g. a listener reachable from other machines
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
         src = metrics_for(gw)
     else:
         prometheus: PrometheusProcess = request.getfixturevalue("prometheus")
-        target = admin_target(gw.admin_url)
+        target = admin_target(gw.stats_url)
         prometheus.set_targets([target])
         src = metrics_for(
             gw, prometheus=PrometheusConfig(prometheus.url, rate_window="3s", selector=f'instance="{target}"')

@@ -149,15 +149,17 @@ class NativeConnector(EnvoyLifecycle):
         cf = self._current()
         gw = cf.gateway
         current = {r.name: r for r in gw.routes}
+        now_dicts = {r.name: route_to_dict(r) for r in gw.routes}
         warnings = []
         for after in entry.after:
             now = current.get(after["name"])
             now_dict = route_to_dict(now) if now is not None else route_to_dict(_absent(after["name"]))
-            if now_dict != after:
+            if not entry.after_is(after["name"], now_dict):
                 warnings.append(
                     f"route {after['name']} changed after that change; undo restores it as it was before"
                 )
-        restored = [route_from_dict(d) for d in entry.before]
+        # The history keeps secrets masked: each is taken back from the route as it is now.
+        restored = [route_from_dict(d) for d in entry.restored(now_dicts)]
         routes = list(gw.routes)
         for r in restored:
             if not r.backends:  # the change had added this route: remove it

@@ -39,7 +39,7 @@ def start(
     state_dir: Path | None = None,
     *,
     readonly: bool = False,
-    admin_port: int = 0,
+    stats_port: int = 0,
     owned: bool = False,
     access_log_headers: Sequence[str] = (),
     concurrency: int | None = None,
@@ -52,7 +52,7 @@ def start(
             config,
             state_dir,
             readonly=readonly,
-            admin_port=admin_port,
+            stats_port=stats_port,
             owned=owned,
             access_log_headers=access_log_headers,
             concurrency=concurrency,
@@ -91,9 +91,9 @@ class NativeLifecycle:
         config = Path(config).expanduser().resolve()
         if not config.is_file():
             raise NotFound(f"no config file at {config}")
-        if state_dir is None and name is not None:
-            from .validation import state_dir_for  # never a folder outside the gateways folder
+        from .validation import beyond_loopback, state_dir_for
 
+        if state_dir is None and name is not None:  # never a folder outside the gateways folder
             state_dir = state_dir_for(name)
         connector = start(config, state_dir, readonly=readonly, owned=False)
         try:
@@ -104,6 +104,8 @@ class NativeLifecycle:
                 admin_url=connector.admin_url,
                 listeners={x.name: connector.listener_url(x.name) for x in gateway.listeners},
                 config_path=connector.config_path,
+                stats_url=connector.stats_url,
+                warnings=beyond_loopback(None, gateway),
             )
         finally:
             connector.close()

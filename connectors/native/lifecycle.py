@@ -23,9 +23,10 @@ from ..base import Connector
 from ..errors import GatewayError, NotFound, ProcessStartFailed
 from ..history import HistoryStore
 from ..model import Gateway, Route
-from ..paths import gateways_dir
+from ..paths import gateways_dir, private_dir
 from . import xds
 from .admin import AdminClient
+from .admin_socket import STATS_LISTENER, admin_url, socket_path, stats_url
 from .config_file import ConfigFile
 from .deploy import Deployer
 from .process import (
@@ -71,7 +72,7 @@ class EnvoyLifecycle(Connector):
         self._lock = ApplyLock(state_dir / "apply.lock")
         self.layout = Layout(state_dir / "xds")
         self.log_path = state_dir / "envoy.log"
-        self.admin = AdminClient(state.admin_url or "http://127.0.0.1:1")
+        self.admin = AdminClient(state.admin_url or admin_url(state_dir / "admin.sock"))
         self._deploy = Deployer(self.layout, xds.Pusher(self.admin, self.log_path), state, state_dir)
         # The model whose Envoy files are on disk and serving, when this process knows it (after
         # it started Envoy or applied a change): then an apply renders only what it changes.
@@ -87,18 +88,22 @@ class EnvoyLifecycle(Connector):
         *,
         readonly: bool = False,
         envoy_path: str | None = None,
-        admin_port: int = 0,
+        stats_port: int = 0,
         owned: bool = False,
         access_log_headers: Sequence[str] = (),
         concurrency: int | None = None,
     ) -> Self:
         """Validate the YAML, render Envoy's files, launch Envoy and wait until it serves.
-        ``concurrency``: Envoy worker threads (default: one per core)."""
+        ``stats_port``: the loopback port of the Prometheus stats listener (0: any free one; the
+        admin API itself is on a Unix socket). ``concurrency``: Envoy worker threads (default: one
+        per core)."""
         config = Path(config).expanduser().resolve()
         cf = ConfigFile.load(config)
         validate(cf.gateway)
         state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
-        state_dir.mkdir(parents=True, exist_ok=True)
+        if state_dir.parent == gateways_dir():
+            private_dir(gateways_dir().parent)  # the tool's state root: nobody else lists it
+        private_dir(state_dir)
         try:
             previous: GatewayState | None = GatewayState.read(state_dir)
         except NotFound:
@@ -111,7 +116,7 @@ class EnvoyLifecycle(Connector):
         state = GatewayState(
             name=cf.gateway.name,
             config=str(config),
-            admin_port=admin_port,
+            stats_port=stats_port,
             access_log=str(state_dir / "access.log"),
             access_log_headers=log_headers(access_log_headers),
             envoy=find_envoy(envoy_path),
@@ -135,13 +140,18 @@ class EnvoyLifecycle(Connector):
         """Write every file from the YAML and launch Envoy on the state's ports."""
         gw = self._config.gateway
         check_ports_free(gw.listeners)
-        if self._state.admin_port and port_problem("127.0.0.1", self._state.admin_port):
-            raise ProcessStartFailed(f"admin port {self._state.admin_port} is taken")
+        if self._state.stats_port and port_problem("127.0.0.1", self._state.stats_port):
+            raise ProcessStartFailed(f"stats port {self._state.stats_port} is taken")
         if not self._state.probe_token:
             self._state.probe_token = secrets.token_hex(16)
+        private_dir(self.state_dir)
+        sock = socket_path(self.state_dir)
+        sock.unlink(missing_ok=True)  # a dead Envoy's socket (nobody runs here: checked by start)
+        self._state.admin_socket = str(sock)
         self._deploy.write_all(gw)
         xds.atomic_write(
-            self.layout.bootstrap, json.dumps(bootstrap(gw, self.layout, self._state.admin_port), indent=1)
+            self.layout.bootstrap,
+            json.dumps(bootstrap(gw, self.layout, sock, self._state.stats_port), indent=1),
         )
         address_file = self.state_dir / "admin.address"
         address_file.unlink(missing_ok=True)
@@ -180,11 +190,9 @@ class EnvoyLifecycle(Connector):
             if proc.poll() is not None:
                 raise failed(describe_exit(proc.pid, proc.returncode))
             if time.monotonic() > deadline:
-                raise failed(f"Envoy did not open its admin port within {timeout:g}s")
+                raise failed(f"Envoy did not open its admin socket within {timeout:g}s")
             time.sleep(0.005)
-        host_port = address_file.read_text().strip()
-        self._state.admin_port = int(host_port.rsplit(":", 1)[1])
-        self._state.admin_url = f"http://{host_port}"
+        self._state.admin_url = admin_url(Path(self._state.admin_socket))
         self.admin.close()
         self.admin = AdminClient(self._state.admin_url)
         self._deploy.pusher = xds.Pusher(self.admin, self.log_path)
@@ -204,22 +212,29 @@ class EnvoyLifecycle(Connector):
         if rejected:
             raise failed(f"Envoy rejected the config written from {self.config_path}: {rejected}")
         bound = self._bound_listeners()
-        missing = [x for x in self._config.gateway.listeners if f"{x.address}:{x.port}" not in bound]
+        stats = bound.get(STATS_LISTENER, "")
+        if not stats:
+            raise failed("the stats listener (/stats/prometheus on 127.0.0.1) is not bound")
+        self._state.stats_port = int(stats.rsplit(":", 1)[1])
+        self._state.stats_url = stats_url(self._state.stats_port)
+        served = set(bound.values())
+        missing = [x for x in self._config.gateway.listeners if f"{x.address}:{x.port}" not in served]
         if missing:
             raise failed(
                 "listener(s) not bound: " + ", ".join(f"{x.name} ({x.address}:{x.port})" for x in missing)
             )
 
-    def _bound_listeners(self) -> set[str]:
+    def _bound_listeners(self) -> dict[str, str]:
+        """Listener name -> the ``address:port`` Envoy bound for it."""
         try:
             response = self.admin._get("/listeners", {"format": "json"})
             data = response.json()
         except (GatewayError, ValueError):
-            return set()
-        out = set()
+            return {}
+        out = {}
         for item in data.get("listener_statuses", []):
             sock = item.get("local_address", {}).get("socket_address", {})
-            out.add(f"{sock.get('address')}:{sock.get('port_value')}")
+            out[str(item.get("name"))] = f"{sock.get('address')}:{sock.get('port_value')}"
         return out
 
     def stop(self) -> None:
@@ -262,6 +277,15 @@ class EnvoyLifecycle(Connector):
     @property
     def admin_url(self) -> str:
         return self._state.admin_url
+
+    @property
+    def stats_port(self) -> int:
+        return self._state.stats_port
+
+    @property
+    def stats_url(self) -> str:
+        """Where Prometheus scrapes this Envoy: ``http://127.0.0.1:PORT/stats/prometheus``."""
+        return self._state.stats_url
 
     @property
     def access_log_path(self) -> Path:

@@ -69,10 +69,14 @@ def _cmd_up(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else None
     started = lifecycle().up(Path(args.config), name=args.name, state_dir=state_dir, readonly=args.readonly)
     out(f"Gateway {started.name} is running (state {started.state_dir}).")
-    out(f"  admin     {started.admin_url}")
+    out(f"  admin     {started.admin_url}  (only you can open it)")
+    if started.stats_url:
+        out(f"  metrics   {started.stats_url}  (loopback, for Prometheus)")
     for name, url in started.listeners.items():
         out(f"  listener  {name} {url}")
     out(f"  config    {started.config_path}")
+    for warning in started.warnings:
+        out(f"warning: {warning}")
     handle = args.name or (str(started.state_dir) if args.state_dir else started.name)
     out(f"Stop it with: gatewayctl-tui down {handle}")
     return 0

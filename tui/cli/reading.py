@@ -15,10 +15,11 @@ from .lifecycle import with_connector
 def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.model import route_to_dict
     from connectors.model.diff import to_yaml
+    from connectors.redact import redact
 
     routes = conn.list_routes()
     if args.output == "json":
-        out(json.dumps([route_to_dict(r) for r in routes], indent=2))
+        out(json.dumps(redact([route_to_dict(r) for r in routes]), indent=2))
     elif args.output == "yaml":
         out(to_yaml([route_to_dict(r) for r in routes]).rstrip())
     else:
@@ -51,7 +52,9 @@ def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
 def _cmd_history(args: argparse.Namespace, conn: Connector) -> int:
     entries = conn.history()
     if args.output == "json":
-        out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+        from connectors.redact import redact  # entries written before secrets were masked
+
+        out(json.dumps([redact(e.to_json()) for e in entries], indent=2, ensure_ascii=False))
         return 0
     rows = [
         [
