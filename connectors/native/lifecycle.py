@@ -146,13 +146,34 @@ class EnvoyLifecycle(Connector):
             self._state.probe_token = secrets.token_hex(16)
         private_dir(self.state_dir)
         sock = socket_path(self.state_dir)
-        sock.unlink(missing_ok=True)  # a dead Envoy's socket (nobody runs here: checked by start)
         self._state.admin_socket = str(sock)
         self._deploy.write_all(gw)
-        xds.atomic_write(
-            self.layout.bootstrap,
-            json.dumps(bootstrap(gw, self.layout, sock, self._state.stats_port), indent=1),
-        )
+        self._write_bootstrap(gw)
+        self._launch({x.name: f"{x.address}:{x.port}" for x in gw.listeners})
+        self._served = gw
+        # The stats port Envoy picked is pinned from now on: a restart serves metrics on the same port.
+        self._write_bootstrap(gw)
+
+    def _write_bootstrap(self, gw: Gateway) -> None:
+        sock = Path(self._state.admin_socket)
+        text = json.dumps(bootstrap(gw, self.layout, sock, self._state.stats_port), indent=1)
+        xds.atomic_write(self.layout.bootstrap, text)
+
+    def relaunch(self) -> None:
+        """Start Envoy again from the files it served (bootstrap and xDS as they are on disk, not
+        re-rendered from the YAML: a hand edit is never deployed unseen) on the same ports."""
+        with self._mutex, self._lock.hold():
+            if self._proc is not None and self._proc.poll() is None:
+                raise ProcessStartFailed(f"Envoy (pid {self._proc.pid}) is still running")
+            self._proc = None
+            self._served = None  # this process no longer knows what the new Envoy loaded
+            self._launch(dict(self._state.listeners))
+
+    def _launch(self, listeners: dict[str, str]) -> None:
+        """Launch Envoy on the bootstrap on disk and wait until it serves ``listeners`` (name ->
+        address:port); then record it in ``state.json``."""
+        sock = Path(self._state.admin_socket)
+        sock.unlink(missing_ok=True)  # a dead Envoy's socket (nobody runs here: checked by start)
         address_file = self.state_dir / "admin.address"
         address_file.unlink(missing_ok=True)
         log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -166,18 +187,19 @@ class EnvoyLifecycle(Connector):
         )
         self._proc = proc
         try:
-            self._wait_started(proc, address_file, log_offset)
+            self._wait_started(proc, address_file, log_offset, listeners)
         except BaseException:
             terminate(proc.pid, proc, grace=2)
             self._proc = None
             raise
-        self._served = gw
         self._state.pid = proc.pid
         self._state.started = time.time()
-        self._state.listeners = {x.name: f"{x.address}:{x.port}" for x in gw.listeners}
+        self._state.listeners = dict(listeners)
         self._state.write(self.state_dir)
 
-    def _wait_started(self, proc: subprocess.Popen[bytes], address_file: Path, log_offset: int) -> None:
+    def _wait_started(
+        self, proc: subprocess.Popen[bytes], address_file: Path, log_offset: int, listeners: dict[str, str]
+    ) -> None:
         # Envoy loads ~2 clusters per route before it is ready: give big gateways longer.
         timeout = START_TIMEOUT + 0.01 * len(self._config.gateway.routes)
         deadline = time.monotonic() + timeout
@@ -218,11 +240,9 @@ class EnvoyLifecycle(Connector):
         self._state.stats_port = int(stats.rsplit(":", 1)[1])
         self._state.stats_url = stats_url(self._state.stats_port)
         served = set(bound.values())
-        missing = [x for x in self._config.gateway.listeners if f"{x.address}:{x.port}" not in served]
+        missing = [f"{name} ({address})" for name, address in listeners.items() if address not in served]
         if missing:
-            raise failed(
-                "listener(s) not bound: " + ", ".join(f"{x.name} ({x.address}:{x.port})" for x in missing)
-            )
+            raise failed("listener(s) not bound: " + ", ".join(missing))
 
     def _bound_listeners(self) -> dict[str, str]:
         """Listener name -> the ``address:port`` Envoy bound for it."""
@@ -295,6 +315,11 @@ class EnvoyLifecycle(Connector):
     def pid(self) -> int | None:
         return self._state.pid
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The Envoy process when this process started it (else None: attached)."""
+        return self._proc
+
     def listener_url(self, name: str | None = None) -> str:
         """The URL of a listener as Envoy serves it (the first one when ``name`` is None)."""
         listeners = self._state.listeners or {
@@ -326,6 +351,25 @@ class EnvoyLifecycle(Connector):
             return self._exit_reason(wait=0.5) or str(exc)
         return None
 
+    def _adopt_restarted(self) -> bool:
+        """When the Envoy this connector knew is gone: take on the one ``state.json`` names now (the
+        supervisor restarted it, or ``up`` started it again), so an open console reconnects by
+        itself. True when there is such a running Envoy."""
+        try:
+            now = GatewayState.read(self.state_dir)
+        except NotFound:
+            return False
+        if now.pid == self._state.pid or not pid_alive(now.pid):
+            return False
+        if now.admin_url != self._state.admin_url:
+            self.admin.close()
+            self.admin = AdminClient(now.admin_url)
+            self._deploy.pusher = xds.Pusher(self.admin, self.log_path)
+        for name in GatewayState.__dataclass_fields__:  # in place: the deployer shares this object
+            setattr(self._state, name, getattr(now, name))
+        self._served = None  # the new Envoy loaded the files on disk, whatever this process knew
+        return True
+
     def _exit_reason(self, wait: float = 0.0) -> str | None:
         proc = self._proc
         if proc is not None:
@@ -335,7 +379,7 @@ class EnvoyLifecycle(Connector):
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     code = proc.wait(wait or 1.0)
             return describe_exit(proc.pid, code) if code is not None else None
-        if not pid_alive(self._state.pid):
+        if not pid_alive(self._state.pid) and not self._adopt_restarted():
             if self._state.pid:
                 return f"Envoy (pid {self._state.pid}) is not running (it exited or was killed)"
             return "Envoy is not running (stopped)"

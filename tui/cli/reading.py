@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from connectors.base import Connector
 
-from .common import Command, backends, matches, out, policies, table
+from .common import EXIT_GATEWAY, Command, backends, matches, out, policies, table
 from .lifecycle import with_connector
 
 
@@ -25,7 +26,17 @@ def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
     else:
         rows = [[r.name, ",".join(r.hosts), matches(r), backends(r), policies(r)] for r in routes]
         out(table(["NAME", "HOSTS", "MATCH", "BACKENDS", "POLICIES"], rows))
-    return 0
+    return _serving(conn)
+
+
+def _serving(conn: Connector) -> int:
+    """0 when the gateway serves; else a warning on stderr and exit 1: what was printed is its
+    configuration, and a script must notice that nothing serves it."""
+    reason = conn.health()
+    if reason is None:
+        return 0
+    print(f"warning: the gateway is not serving this ({reason})", file=sys.stderr, flush=True)
+    return EXIT_GATEWAY
 
 
 def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
@@ -46,7 +57,7 @@ def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
     out(to_yaml(route_to_dict(route)).rstrip())
     out("\nNative objects:")
     out(conn.native_objects(route.name).rstrip())
-    return 0
+    return _serving(conn)
 
 
 def _cmd_history(args: argparse.Namespace, conn: Connector) -> int:
