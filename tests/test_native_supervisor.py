@@ -93,7 +93,7 @@ def up(tmp_path: Path, backends: DemoBackends, jwt_signer: JwtSigner) -> Iterato
 
 def _served(listener: str) -> str:
     with httpx.Client(base_url=listener, trust_env=False, timeout=2) as client:
-        return client.get("/", headers={"host": "v2.test"}).headers.get("x-backend", "")
+        return str(client.get("/", headers={"host": "v2.test"}).headers.get("x-backend", ""))
 
 
 def test_envoy_killed_with_sigkill_comes_back_and_gateways_says_why(up: Up) -> None:
