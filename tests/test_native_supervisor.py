@@ -13,9 +13,9 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -23,19 +23,7 @@ import pytest
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, JwtSigner, require_envoy, write_native_config
 from tests.test_cli import cli_process
-
-T = TypeVar("T")
-
-
-def wait_until(check: Callable[[], T], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}: last {last!r}")
+from tests.waiting import wait_until
 
 
 def _alive(pid: int) -> bool:
@@ -107,7 +95,7 @@ def test_envoy_killed_with_sigkill_comes_back_and_gateways_says_why(up: Up) -> N
         back = wait_until(
             lambda: (g := up.listed())["state"] == "running" and g["restarts"] == 1 and g,
             15,
-            "the supervisor to restart Envoy",
+            what="the supervisor to restart Envoy",
         )
         assert time.monotonic() - started < 10
         assert f"restarted after: Envoy (pid {first}) was killed by SIGKILL" == back["reason"]
@@ -159,7 +147,7 @@ def test_a_broken_yaml_is_its_own_status_while_envoy_serves(up: Up) -> None:
 def test_a_killed_supervisor_takes_its_envoy_with_it_and_says_so(up: Up) -> None:
     envoy, supervisor = up.state()["pid"], up.supervision()["pid"]
     os.kill(supervisor, signal.SIGKILL)
-    wait_until(lambda: not _alive(envoy), 10, "Envoy to die with its supervisor")
+    wait_until(lambda: not _alive(envoy), 10, what="Envoy to die with its supervisor")
     listed = up.listed()
     assert listed["state"] == "stopped" and f"supervisor (pid {supervisor}) is gone" in listed["reason"]
 
@@ -180,7 +168,7 @@ def test_up_that_cannot_start_says_why_and_leaves_nothing_running(
             assert failed.stderr.startswith("error: ") and f"port {port}" in failed.stderr
             assert len(failed.stderr.strip().splitlines()) == 1
             supervisor = gateway.supervision()["pid"]
-            wait_until(lambda: not _alive(supervisor), 5, "the supervisor to exit")
+            wait_until(lambda: not _alive(supervisor), 5, what="the supervisor to exit")
         finally:
             gateway.kill_all()
 
@@ -188,7 +176,7 @@ def test_up_that_cannot_start_says_why_and_leaves_nothing_running(
 async def test_an_open_console_follows_the_restarted_envoy(up: Up) -> None:
     from connectors.native.factory import attach
     from tests.test_tui_stories import SIZE, open_console
-    from tests.test_tui_stories import wait_until as ui_wait_until
+    from tests.waiting import wait_until_ui as ui_wait_until
     from tui.app import ConsoleApp
 
     connector = attach(up.state_dir)

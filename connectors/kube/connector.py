@@ -9,7 +9,8 @@ weights, rate limit or CORS changes them (``_edit``). This class does the rest:
   would revert it (``ownership``);
 * ``_apply`` writes in a safe order with rollback; ``verify`` reads every written object back,
   waits (bounded by ``verify_wait``) for its controllers to report on the new generation and shows
-  their conditions (``readback``);
+  their conditions (``readback``), then asks the gateway pods' Envoys whether they hold the new
+  traffic split, until they all do or ``proxy_wait`` passes (``proxies``);
 * ``metrics_hooks`` (a subclass's) tells ``connectors.metrics.metrics_for`` what the flavour offers
   (``cluster_names`` / ``istio_destinations``, ``gateway_log_lines``); the factory that opens the
   connector wires its Prometheus, so this package never imports the metrics package.
@@ -42,14 +43,16 @@ from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
+from .gateway_logs import PodSet
 from .modelled import Binding, Edit, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
+from .proxies import DEFAULT_PROXY_WAIT_S, ViewFor, check_after_apply, drift
 from .rbac import Access
 from .readback import read_back
-from .resources import ObjKey, Resource
+from .resources import JsonDict, ObjKey, Resource
 from .store import Store, Workspace
 
 DEFAULT_VERIFY_WAIT_S = 5.0
@@ -84,6 +87,8 @@ class KubeConnector(Connector):
 
     kind: ClassVar[str] = "kube"
     route_kind: ClassVar[str] = "?"
+    proxy_wait: float = DEFAULT_PROXY_WAIT_S
+    """How long ``verify`` waits for the gateway proxies to hold a change (``proxies``)."""
 
     def __init__(
         self,
@@ -425,7 +430,31 @@ class KubeConnector(Connector):
                         self._snapshot.remove(change.key)
                     else:
                         self._snapshot.put(change.resource, obj)
-        return Verification(result.ok, tuple(result.details))
+        proxies = check_after_apply(self, plan)
+        return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
+
+    def proxy_admin(self) -> tuple[int, ViewFor] | None:
+        """The admin port of this implementation's gateway proxies and how to read a route off their
+        ``config_dump``; None when this tool does not know them (then proxies are not checked)."""
+        return None
+
+    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
+        """Where a route's gateway proxies run, or why they are not looked for."""
+        return "its gateway proxies are not known to this tool"
+
+    def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
+        """Where each named route lives now (routes that are gone are left out)."""
+        bindings = self._modelled(self._store()).bindings
+        return {name: bindings[name] for name in routes if name in bindings}
+
+    def proxy_status(self, route: str) -> Verification:
+        """Drift between the route's objects and what its gateway pods' Envoys hold (``proxies``)."""
+        report = drift(self, route)
+        return Verification(report.converged, tuple(report.lines()))
+
+    def current_store(self) -> Store:
+        """The objects as last read or written (read from the cluster when there is no snapshot)."""
+        return self._store()
 
     def export(self, plan: Plan, target: Path) -> list[Path]:
         payload = plan.payload

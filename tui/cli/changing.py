@@ -215,7 +215,7 @@ def _origin(text: str) -> StringMatch:
 
     for kind in ("prefix", "regex", "exact"):
         if text.startswith(kind + ":"):
-            return StringMatch(kind, text[len(kind) + 1 :])  # type: ignore[arg-type]
+            return StringMatch(kind, text[len(kind) + 1 :])
     return StringMatch("exact", text)
 
 
