@@ -55,7 +55,7 @@ class GatewayInfo:
 
     kind: str  # "native", "istio", "envoygateway", "gatewayapi"
     name: str
-    endpoint: str  # admin URL, or "context/namespace"
+    endpoint: str  # a native gateway's (first) listener URL, or "context/namespace"
     details: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -183,3 +183,23 @@ def test_another_local_user_can_neither_reach_the_admin_nor_read_state(
     finally:
         gw.close()
         gw.stop()
+
+
+def test_a_state_folder_too_deep_for_a_socket_path_gets_a_private_runtime_socket(
+    tmp_path: Path, backends: DemoBackends, jwt_signer: JwtSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAYCTL_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    config = write_native_config(tmp_path / "config", backends, jwt_signer)
+    gw = NativeConnector.start(config, deep, owned=True)
+    try:
+        sock = Path(gw.admin_url.removeprefix("unix:"))
+        assert len(str(sock)) <= 100 and not sock.is_relative_to(deep)
+        assert sock.parent == Path(f"/tmp/gatewayctl-tui-{os.getuid()}")
+        assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
+        assert json.loads((deep / "state.json").read_text())["admin_socket"] == str(sock)
+        assert gw.admin.ready() and gw.health() is None
+    finally:
+        gw.close()
+        gw.stop()

@@ -140,7 +140,8 @@ def _redact_string(text: str) -> str:
             data = json.loads(text)
         except ValueError:
             return redact_text(text)
-        return json.dumps(redact(data), separators=(",", ":"))
+        masked = redact(data)
+        return text if masked == data else json.dumps(masked, separators=(",", ":"))
     return redact_text(text)
 
 

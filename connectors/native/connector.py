@@ -67,7 +67,10 @@ class NativeConnector(EnvoyLifecycle):
         if self._state.pid:
             details["pid"] = str(self._state.pid)
         details["listeners"] = ", ".join(f"{k} {v}" for k, v in self._state.listeners.items())
-        return GatewayInfo(self.kind, self._state.name, self._state.admin_url, details)
+        details["admin"] = self._state.admin_url
+        # The endpoint people see (header, describe): where it serves; the admin socket's path is
+        # long and only the tool talks to it.
+        return GatewayInfo(self.kind, self._state.name, self.listener_url(), details)
 
     def list_routes(self) -> list[Route]:
         return list(self.gateway().routes)

@@ -263,6 +263,8 @@ class EnvoyLifecycle(Connector):
             pid = self._state.pid or (self._proc.pid if self._proc else None)
             if pid:
                 terminate(pid, self._proc)
+                if self._state.admin_socket and not pid_alive(pid):
+                    Path(self._state.admin_socket).unlink(missing_ok=True)  # nothing listens there now
             self._proc = None
             self._state.pid = None
             self._state.write(self.state_dir)
