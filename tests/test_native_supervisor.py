@@ -200,3 +200,28 @@ def test_routes_of_a_stopped_gateway_print_the_config_but_exit_1(up: Up) -> None
     assert "warning: the gateway is not serving this" in routes.stderr
     describe = up.cli("describe", "canary", "--gateway", "sup")
     assert describe.returncode == 1 and "Route:     canary" in describe.stdout
+
+
+def test_a_restart_that_fails_is_retried_with_backoff_and_says_why(up: Up) -> None:
+    first = up.state()["pid"]
+    address = next(iter(up.state()["listeners"].values()))
+    host, port = address.rsplit(":", 1)
+    squatter = socket.socket()
+    try:
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: not _alive(first), 5, what="Envoy to die")
+        squatter.bind((host, int(port)))  # the port Envoy must come back on is taken meanwhile
+        squatter.listen()
+        failing = wait_until(
+            lambda: "restart failed" in (g := up.listed())["reason"] and g, 15, what="a failed restart"
+        )
+        assert failing["state"] == "restarting"
+        assert f"Envoy (pid {first}) was killed by SIGKILL" in failing["reason"]
+        assert up.cli("gateways", "sup").returncode == 1
+    finally:
+        squatter.close()
+    back = wait_until(
+        lambda: (g := up.listed())["state"] == "running" and g, 20, what="Envoy back once the port is free"
+    )
+    assert back["restarts"] == 1 and _served("http://" + address) == "v2"
+    assert "restart failed" in (up.state_dir / "supervisor.log").read_text()

@@ -232,7 +232,7 @@ class EnvoyLifecycle(Connector):
         # Envoy is ready even when a listener failed to bind or the files were rejected.
         rejected = xds.log_reason(self.log_path, log_offset)
         if rejected:
-            raise failed(f"Envoy rejected the config written from {self.config_path}: {rejected}")
+            raise failed(f"Envoy rejected its config (written from {self.config_path}): {rejected}")
         bound = self._bound_listeners()
         stats = bound.get(STATS_LISTENER, "")
         if not stats:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -37,6 +38,7 @@ STATUS_FILE = "supervisor.json"
 LOG_FILE = "supervisor.log"
 FIRST_DELAY, MAX_DELAY, STABLE_S = 0.5, 30.0, 60.0
 MODULE = "connectors.native.supervisor"
+_LOG_TAIL = re.compile(r": \[\d{4}-\d\d-\d\d [^\]]*\]\[.*$")
 
 __all__ = ["LOG_FILE", "STATUS_FILE", "Supervision", "main", "spawn_supervisor", "stop_supervisor"]
 
@@ -121,11 +123,13 @@ def _supervise(state_dir: Path, config: Path, stats_port: int, stop: threading.E
                 stop.wait(0.1)
             if stop.is_set():
                 break
-            reason = gateway.health() or "Envoy exited"
             delay = backoff.next(time.monotonic() - started)
-            status.last_exit = reason
-            _log(f"{reason}; restarting in {delay:g}s")
-            status.write(state_dir, "restarting", reason)
+            if proc is not None:
+                status.last_exit = gateway.health() or "Envoy exited"
+                _log(f"{status.last_exit}; restarting in {delay:g}s")
+                status.write(state_dir, "restarting", status.last_exit)
+            else:  # the last restart failed: its reason (in status.reason) stands
+                _log(f"retrying in {delay:g}s")
             if stop.wait(delay):
                 break
             _relaunch(gateway, status, state_dir)
@@ -141,8 +145,9 @@ def _relaunch(gateway: NativeConnector, status: Supervision, state_dir: Path) ->
     try:
         gateway.relaunch()
     except GatewayError as exc:
-        _log(f"restart failed: {exc}")
-        status.write(state_dir, "restarting", f"{status.last_exit}; restart failed: {exc}")
+        why = _LOG_TAIL.sub("", str(exc))  # the reason, without Envoy's log lines quoted after it
+        _log(f"restart failed: {why}")
+        status.write(state_dir, "restarting", f"{status.last_exit}; restart failed: {why}")
         return
     status.restarts += 1
     _log(f"Envoy restarted (pid {gateway.pid}) after: {status.last_exit}")
