@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,11 @@ class Up:
         done = self.cli("gateways", "-o", "json")
         assert done.returncode == 0, done.stderr
         return next(g for g in json.loads(done.stdout) if g["name"] == self.name)
+
+    def listed_if(self, condition: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """The gateway's ``gateways -o json`` entry when ``condition`` holds for it (for wait_until)."""
+        listed = self.listed()
+        return listed if condition(listed) else None
 
     def kill_all(self) -> None:
         """Never leave a detached supervisor or Envoy behind."""
@@ -212,16 +217,12 @@ def test_a_restart_that_fails_is_retried_with_backoff_and_says_why(up: Up) -> No
         wait_until(lambda: not _alive(first), 5, what="Envoy to die")
         squatter.bind((host, int(port)))  # the port Envoy must come back on is taken meanwhile
         squatter.listen()
-        failing = wait_until(
-            lambda: "restart failed" in (g := up.listed())["reason"] and g, 15, what="a failed restart"
-        )
+        failing = wait_until(lambda: up.listed_if(lambda g: "restart failed" in g["reason"]), 15)
         assert failing["state"] == "restarting"
         assert f"Envoy (pid {first}) was killed by SIGKILL" in failing["reason"]
         assert up.cli("gateways", "sup").returncode == 1
     finally:
         squatter.close()
-    back = wait_until(
-        lambda: (g := up.listed())["state"] == "running" and g, 20, what="Envoy back once the port is free"
-    )
+    back = wait_until(lambda: up.listed_if(lambda g: g["state"] == "running"), 20)
     assert back["restarts"] == 1 and _served("http://" + address) == "v2"
     assert "restart failed" in (up.state_dir / "supervisor.log").read_text()
