@@ -247,7 +247,7 @@ class EnvoyAdminSource(MetricsSource):
             for k in iv.counts:
                 if k[0] == "up" or (k[0] == "lim" and k[2]):
                     routes.setdefault(k[1], {})[k[2]] = None
-                elif k[0] == "lim":
+                elif k[0] in ("lim", "loc"):
                     routes.setdefault(k[1], {})
         gateway = self._figures(GATEWAY)
         # The limiter's own counter is live and exact but counts all routes together; the access log
@@ -261,13 +261,12 @@ class EnvoyAdminSource(MetricsSource):
 
         out = {}
         for route, backends in routes.items():
+            # A backend's figures are the requests that reached it; the route's add those Envoy answered.
             per_backend = {
-                b: frames.backend_stats(
-                    b, _with_limited(self._figures(Scope(route, b)), limited(route, b)), self._bounds
-                )
-                for b in backends
+                b: frames.backend_stats(b, self._figures(Scope(route, b)), self._bounds) for b in backends
             }
             f = _with_limited(self._figures(Scope(route)), limited(route, None))
+            f = frames.with_local(f, frames.local_rates(self._history, route))
             out[route] = frames.route_stats(route, f, self._bounds, per_backend)
         return Snapshot(
             time=now,

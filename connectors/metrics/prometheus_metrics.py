@@ -34,7 +34,7 @@ from ..model.durations import parse_duration
 from . import frames, histogram, pod_logs
 from . import prometheus_chart as chart
 from .clients import SOURCE
-from .limited_log import LimitedLog, recent_split, share, top_clients
+from .limited_log import LimitedLog, local_routes, recent_split, share, top_clients
 from .prometheus_config import PrometheusConfig
 from .promql import Key, MetricFamily, Target
 from .source import Health, MetricsSource
@@ -255,6 +255,9 @@ class PrometheusSource(MetricsSource):
         if split:
             for route, _backend in split:
                 routes.setdefault(route, [])
+        if self._log is not None:
+            for route in local_routes(self._log.history):
+                routes.setdefault(route, [])
 
         def limited(route: str, backend: str | None) -> float:
             if split is not None:  # the limiter's total shared out by the access log
@@ -277,6 +280,9 @@ class PrometheusSource(MetricsSource):
             lim = limited(route, None)
             if split is not None:
                 classes_sum["4xx"] += lim  # refused before any cluster: not in the cluster counts
+            if self._log is not None:  # other requests Envoy answered itself (JWT 401s, preflights)
+                for c, rate in frames.local_rates(self._log.history, route).items():
+                    classes_sum[c] += rate
             out[route] = _route_stats(route, classes_sum, lim, _hist(merged), backends)
         gw = dict.fromkeys(CLASSES, 0.0)
         for r in gw_classes:
