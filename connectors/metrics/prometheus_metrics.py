@@ -34,6 +34,7 @@ from ..model.durations import parse_duration
 from . import frames, histogram, pod_logs
 from . import prometheus_chart as chart
 from .clients import SOURCE
+from .counts import Counts, LogCounter, build
 from .limited_log import LimitedLog, local_routes, recent_split, share, top_clients
 from .prometheus_config import PrometheusConfig
 from .promql import Key, MetricFamily, Target
@@ -123,6 +124,7 @@ class PrometheusSource(MetricsSource):
         self._keys: list[Key] = []
         self._keys_read = 0.0
         self._log = LimitedLog(access_log_path, self._target_of_cluster) if access_log_path else None
+        self._counter = LogCounter(access_log_path, self._target_of_cluster) if access_log_path else None
         self._log_lines = log_lines
         # The completed steps already asked, per scope and window (``prometheus_chart``).
         self._frames: dict[tuple[Scope, float], chart.Frame] = {}
@@ -131,6 +133,9 @@ class PrometheusSource(MetricsSource):
 
     def _query(self, promql: str) -> Result:
         return self._ask(lambda: self._prom.custom_query(promql))
+
+    def _query_at(self, promql: str, when: float) -> Result:
+        return self._ask(lambda: self._prom.custom_query(promql, params={"time": f"{when:.3f}"}))
 
     def _range(self, promql: str, times: tuple[float, ...], step: float) -> Result:
         start = datetime.fromtimestamp(times[0], UTC)
@@ -375,9 +380,29 @@ class PrometheusSource(MetricsSource):
         t = self._target(labels)
         return t is not None and t[0] == scope.route and scope.backend in (None, t[1])
 
+    def counts(self, since: float | None) -> Counts:
+        """See ``prometheus_counts``: the counters at ``since`` and now; local replies from the access log."""
+        from . import prometheus_counts
+
+        with self._lock:
+            now = time.time()
+            try:
+                self._detect_window()
+                scrape_s = max(1.0, self.rate_window_s / 4)  # the rate window is four scrape intervals
+                backends = prometheus_counts.backends(self.family, self._query_at, since, now, scrape_s)
+            except MetricsError as exc:
+                return Counts(since, now, {}, self.name, self._health.fail(str(exc)))
+            self._health.ok()
+            tally = self._counter.tally(since) if self._counter is not None else None
+        return Counts(since, now, build(backends, tally, since), self.name)
+
     def top_limited_clients(
         self, route: str, by: str = SOURCE, window_s: float = 300.0
     ) -> list[tuple[str, int]]:
+        if self._counter is not None:
+            with self._lock:
+                since = time.time() - window_s
+                return self._counter.tally(since).clients(route, by, since)
         if self._log is not None:
             with self._lock:
                 self._log.poll()

@@ -12,10 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from .clients import SOURCE
 from .types import ChartData, Scope, Snapshot
+
+if TYPE_CHECKING:
+    from .counts import Counts
 
 OK = "ok"
 
@@ -44,6 +47,14 @@ class MetricsSource(ABC):
         """The clients that received the most 429s on ``route`` over the window, most first, grouped
         by source address (``by="source"``) or by the value of a logged request header (credentials
         shown masked). Empty when the source cannot tell clients apart."""
+
+    def counts(self, since: float | None) -> Counts:
+        """Requests per route and per backend since ``since`` (unix seconds; None: since the gateway
+        started), as counter deltas (``counts.Counts``). A source that cannot count answers a
+        ``Counts`` whose status says why."""
+        from .counts import Counts
+
+        return Counts(since, time.time(), {}, self.name, f"the {self.name} source cannot count requests")
 
     def client_keys(self) -> list[str]:
         """What ``top_limited_clients`` can group by: "source" and the request headers that are logged."""

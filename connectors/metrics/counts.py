@@ -1,0 +1,241 @@
+"""Request counts since a time: counter deltas, not rates, the same definitions for every source.
+
+A route's ``requests`` are every request the gateway answered on it, including those Envoy answered
+itself (``local``: JWT 401s, rate-limit 429s, CORS preflights); a backend's ``requests`` are those
+that reached it (its cluster's ``upstream_rq_total``). Sources fill ``Counts`` from their counters:
+Envoy's admin stats (the poll history, or Envoy's cumulative counters when the time is before
+Envoy started), Prometheus (the counters at that time and now). The requests Envoy answered itself
+are in no per-route counter: they come from the access log (``LogCounter``), which names every
+request's route, status, flags, upstream and client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .access_log import LogRecord, parse_line, parse_lines
+from .clients import SOURCE, client_label
+
+Target = tuple[str, str]  # (route, backend)
+ClusterLookup = Callable[[str], Target | None]
+
+
+@dataclass(frozen=True)
+class BackendCounts:
+    """Requests that reached one backend of a route since a time, and how they went."""
+
+    backend: str
+    requests: int
+    errors: int = 0  # 5xx answers among them
+    p99_ms: float | None = None
+
+    @property
+    def error_pct(self) -> float:
+        return 100.0 * self.errors / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True)
+class RouteCounts:
+    """Everything one route answered since a time."""
+
+    route: str
+    requests: int  # all of them: the backends' plus ``local``
+    local: int = 0  # answered by Envoy itself (401, 429, preflights): reached no backend
+    limited: int = 0  # of ``local``: refused by the rate limiter (429)
+    backends: dict[str, BackendCounts] = field(default_factory=dict)
+    # (unix second, 429s in it), oldest first: when the route was limiting
+    limited_at: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Per-route counts between ``since`` (None: since the gateway started) and ``until``."""
+
+    since: float | None
+    until: float
+    routes: dict[str, RouteCounts]
+    source: str
+    status: str = "ok"  # or "no data since ...: reason"
+    basis: str = "counters"  # where the backends' counts came from: "counters" or "access log"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def build(
+    backends: Mapping[Target, BackendCounts], tally: LogTally | None, since: float | None
+) -> dict[str, RouteCounts]:
+    """Route counts from per-(route, backend) counts and the access log's local replies."""
+    names = {r for r, _ in backends}
+    if tally is not None:
+        names |= tally.routes(since)
+    out = {}
+    for route in sorted(names):
+        mine = {b: c for (r, b), c in backends.items() if r == route}
+        local = limited = 0
+        times: tuple[tuple[int, int], ...] = ()
+        if tally is not None:
+            local, limited, times = (
+                tally.local(route, since),
+                tally.limited(route, since),
+                tally.limited_at(route, since),
+            )
+        reached = sum(c.requests for c in mine.values())
+        out[route] = RouteCounts(route, reached + local, local, limited, mine, times)
+    return out
+
+
+# -- the access log ---------------------------------------------------------------------------
+
+
+class LogTally:
+    """Access-log records counted per second: ``("loc", route)``, ``("lim", route)``, ``("up", route,
+    backend)``, ``("err", route, backend)`` and ``("cli", route, by, label)`` (who got the 429s)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[int, Counter[tuple[str, ...]]] = {}
+
+    def add(self, record: LogRecord, target: Target | None) -> None:
+        if record.time is None or not record.route:
+            return
+        c = self.seconds.setdefault(int(record.time), Counter())
+        route = record.route
+        if record.rate_limited:
+            c[("loc", route)] += 1
+            c[("lim", route)] += 1
+            if record.client:
+                c[("cli", route, SOURCE, client_label(SOURCE, record.client))] += 1
+            for h, v in record.headers.items():
+                c[("cli", route, h, client_label(h, v))] += 1
+        elif record.local:
+            c[("loc", route)] += 1
+        elif target is not None and target[0] == route:
+            c[("up", route, target[1])] += 1
+            if record.status >= 500:
+                c[("err", route, target[1])] += 1
+
+    def _since(self, since: float | None) -> Iterable[tuple[int, Counter[tuple[str, ...]]]]:
+        first = -1 if since is None else int(since)
+        # A record is kept if it began at or after ``since``: the second holding ``since`` is counted
+        # only when whole (its records carry no finer time here).
+        start = first if since is None or since == first else first + 1
+        return ((s, c) for s, c in sorted(self.seconds.items()) if s >= start)
+
+    def total(self, key: tuple[str, ...], since: float | None) -> int:
+        return sum(c[key] for _, c in self._since(since))
+
+    def local(self, route: str, since: float | None) -> int:
+        return self.total(("loc", route), since)
+
+    def limited(self, route: str, since: float | None) -> int:
+        return self.total(("lim", route), since)
+
+    def limited_at(self, route: str, since: float | None) -> tuple[tuple[int, int], ...]:
+        return tuple((s, c[("lim", route)]) for s, c in self._since(since) if c[("lim", route)])
+
+    def routes(self, since: float | None) -> set[str]:
+        return {k[1] for _, c in self._since(since) for k in c}
+
+    def backends(self, since: float | None) -> dict[Target, BackendCounts]:
+        reached: Counter[Target] = Counter()
+        errors: Counter[Target] = Counter()
+        for _, c in self._since(since):
+            for k, n in c.items():
+                if k[0] == "up":
+                    reached[(k[1], k[2])] += n
+                elif k[0] == "err":
+                    errors[(k[1], k[2])] += n
+        return {t: BackendCounts(t[1], n, errors[t]) for t, n in reached.items()}
+
+    def clients(self, route: str, by: str, since: float | None, limit: int = 20) -> list[tuple[str, int]]:
+        out: Counter[str] = Counter()
+        for _, c in self._since(since):
+            for k, n in c.items():
+                if k[0] == "cli" and k[1] == route and k[2] == by:
+                    out[k[3]] += n
+        return out.most_common(limit)
+
+    def drop_before(self, second: int) -> None:
+        for s in [s for s in self.seconds if s < second]:
+            del self.seconds[s]
+
+
+class LogCounter:
+    """Counts an access log's records from a time on. The first ask finds that time in the file by
+    bisection; later asks read only the lines appended since, so asking every second is cheap. Asked
+    for a time before what it has read (or after the file was replaced), it starts again."""
+
+    SLOP_S = 10.0  # lines are written when requests end, so start times are only nearly in order
+    KEEP_S = 6 * 3600.0  # seconds older than this before the newest ask are dropped
+
+    def __init__(self, path: Path, clusters: ClusterLookup) -> None:
+        self.path = path
+        self._clusters = clusters
+        self._tally = LogTally()
+        self._from: float | None = None  # the time counted from; None: nothing read yet
+        self._inode: int | None = None
+        self._offset = 0
+        self._partial = b""
+        self.headers: dict[str, None] = {}
+
+    def tally(self, since: float | None) -> LogTally:
+        """The records from ``since`` on (None: the whole file), up to what Envoy has flushed."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return LogTally()  # not written yet: Envoy creates it on the first request
+        start = 0.0 if since is None else since
+        if self._from is None or start < self._from or st.st_ino != self._inode or st.st_size < self._offset:
+            self._tally = LogTally()
+            self._from, self._inode, self._partial = start, st.st_ino, b""
+            self._offset = 0 if since is None else self._seek(start - self.SLOP_S, st.st_size)
+        self._read()
+        if since is not None and since - self.KEEP_S > self._from:
+            self._from = since - self.KEEP_S
+            self._tally.drop_before(int(self._from))
+        return self._tally
+
+    def _read(self, chunk: int = 8 << 20) -> None:
+        with open(self.path, "rb") as fh:
+            fh.seek(self._offset)
+            while data := fh.read(chunk):
+                self._offset += len(data)
+                lines = (self._partial + data).split(b"\n")
+                self._partial = lines.pop()
+                self._count(ln.decode("utf-8", "replace") for ln in lines if ln)
+
+    def _count(self, lines: Iterable[str]) -> None:
+        for r in parse_lines(lines):
+            self.headers.update(dict.fromkeys(r.headers))
+            if self._from is not None and r.time is not None and r.time < self._from:
+                continue
+            self._tally.add(r, self._clusters(r.cluster) if r.cluster else None)
+
+    def _seek(self, when: float, size: int) -> int:
+        """The offset of a line start at or before the first line that began after ``when``."""
+        lo, hi = 0, size
+        with open(self.path, "rb") as fh:
+            while hi - lo > 64 << 10:
+                mid = (lo + hi) // 2
+                fh.seek(mid)
+                fh.readline()  # the rest of a line cut in the middle
+                t = _line_time(fh.readline())
+                if t is not None and t < when:
+                    lo = mid
+                else:
+                    hi = mid
+            if lo:
+                fh.seek(lo)
+                fh.readline()
+                return fh.tell()
+        return 0
+
+
+def _line_time(line: bytes) -> float | None:
+    record = parse_line(line.decode("utf-8", "replace")) if line else None
+    return record.time if record is not None else None
