@@ -108,12 +108,23 @@ def _send(gw: NativeConnector, signer: JwtSigner) -> dict[str, Counter[str]]:
     return got
 
 
+def _quiet(source: MetricsSource) -> float:
+    """A time after which nothing has happened: counts start at the reading before a time, so the
+    traffic of the test before must be over for a whole reading."""
+
+    def quiet() -> float | None:
+        mark = time.time()
+        before = source.counts(mark - 1.5)
+        return mark if before.ok and not any(r.requests for r in before.routes.values()) else None
+
+    return wait_for(quiet, timeout=20, what="the gateway to be quiet")
+
+
 def test_counts_since_a_time_are_exact_per_route_and_backend(
     source: MetricsSource, shared_native_gateway: NativeConnector, jwt_signer: JwtSigner
 ) -> None:
     gw = shared_native_gateway
-    since = time.time()
-    time.sleep(1.1)  # a scrape after ``since`` and before the requests (Prometheus reads at ``since``)
+    since = _quiet(source)
     got = _send(gw, jwt_signer)
 
     def counted() -> Counts | None:

@@ -331,9 +331,8 @@ class EnvoyAdminSource(MetricsSource):
             if since is None or (started is not None and since <= started):
                 backends = admin_counts.cumulative(prev.counters, prev.hists, self._bounds)
             elif self._first_poll is not None and since >= self._first_poll:
-                # From the first poll after ``since``: what came before it is not counted.
-                counted = [iv for iv in self._history.intervals(since) if iv.start >= since - 0.05]
-                backends = admin_counts.from_history(counted, self._bounds)
+                # From the last poll at or before ``since`` (as Prometheus counts from its last scrape).
+                backends = admin_counts.from_history(self._history.intervals(since), self._bounds)
             elif tally is not None:
                 return Counts(
                     since, now, build(tally.backends(since), tally, since), self.name, basis="access log"

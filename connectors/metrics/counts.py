@@ -11,6 +11,7 @@ request's route, status, flags, upstream and client.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -94,16 +95,20 @@ def build(
 
 
 class LogTally:
-    """Access-log records counted per second: ``("loc", route)``, ``("lim", route)``, ``("up", route,
-    backend)``, ``("err", route, backend)`` and ``("cli", route, by, label)`` (who got the 429s)."""
+    """Access-log records counted per tenth of a second: ``("loc", route)``, ``("lim", route)``,
+    ``("up", route, backend)``, ``("err", route, backend)`` and ``("cli", route, by, label)`` (who
+    got the 429s)."""
+
+    STEP = 10  # buckets per second
 
     def __init__(self) -> None:
-        self.seconds: dict[int, Counter[tuple[str, ...]]] = {}
+        self.buckets: dict[int, Counter[tuple[str, ...]]] = {}
+        self.exact_from: float | None = None  # records before this were never added
 
     def add(self, record: LogRecord, target: Target | None) -> None:
         if record.time is None or not record.route:
             return
-        c = self.seconds.setdefault(int(record.time), Counter())
+        c = self.buckets.setdefault(math.floor(record.time * self.STEP), Counter())
         route = record.route
         if record.rate_limited:
             c[("loc", route)] += 1
@@ -120,11 +125,15 @@ class LogTally:
                 c[("err", route, target[1])] += 1
 
     def _since(self, since: float | None) -> Iterable[tuple[int, Counter[tuple[str, ...]]]]:
-        first = -1 if since is None else int(since)
-        # A record is kept if it began at or after ``since``: the second holding ``since`` is counted
-        # only when whole (its records carry no finer time here).
-        start = first if since is None or since == first else first + 1
-        return ((s, c) for s, c in sorted(self.seconds.items()) if s >= start)
+        # Records from ``since`` on: the bucket holding ``since`` only when it begins there, or when
+        # nothing before ``since`` was added to it.
+        if since is None:
+            start = -1
+        elif self.exact_from is not None and since <= self.exact_from:
+            start = math.floor(since * self.STEP)
+        else:
+            start = math.ceil(since * self.STEP)
+        return ((b, c) for b, c in sorted(self.buckets.items()) if b >= start)
 
     def total(self, key: tuple[str, ...], since: float | None) -> int:
         return sum(c[key] for _, c in self._since(since))
@@ -136,7 +145,12 @@ class LogTally:
         return self.total(("lim", route), since)
 
     def limited_at(self, route: str, since: float | None) -> tuple[tuple[int, int], ...]:
-        return tuple((s, c[("lim", route)]) for s, c in self._since(since) if c[("lim", route)])
+        """(unix second, 429s in it) for the seconds with 429s, oldest first."""
+        out: Counter[int] = Counter()
+        for b, c in self._since(since):
+            if c[("lim", route)]:
+                out[b // self.STEP] += c[("lim", route)]
+        return tuple(sorted(out.items()))
 
     def routes(self, since: float | None) -> set[str]:
         return {k[1] for _, c in self._since(since) for k in c}
@@ -160,9 +174,10 @@ class LogTally:
                     out[k[3]] += n
         return out.most_common(limit)
 
-    def drop_before(self, second: int) -> None:
-        for s in [s for s in self.seconds if s < second]:
-            del self.seconds[s]
+    def drop_before(self, when: float) -> None:
+        first = math.floor(when * self.STEP)
+        for b in [b for b in self.buckets if b < first]:
+            del self.buckets[b]
 
 
 class LogCounter:
@@ -171,7 +186,7 @@ class LogCounter:
     for a time before what it has read (or after the file was replaced), it starts again."""
 
     SLOP_S = 10.0  # lines are written when requests end, so start times are only nearly in order
-    KEEP_S = 6 * 3600.0  # seconds older than this before the newest ask are dropped
+    KEEP_S = 3600.0  # records older than this before the newest ask are dropped (asked again: read again)
 
     def __init__(self, path: Path, clusters: ClusterLookup) -> None:
         self.path = path
@@ -192,12 +207,14 @@ class LogCounter:
         start = 0.0 if since is None else since
         if self._from is None or start < self._from or st.st_ino != self._inode or st.st_size < self._offset:
             self._tally = LogTally()
+            self._tally.exact_from = start
             self._from, self._inode, self._partial = start, st.st_ino, b""
             self._offset = 0 if since is None else self._seek(start - self.SLOP_S, st.st_size)
         self._read()
         if since is not None and since - self.KEEP_S > self._from:
             self._from = since - self.KEEP_S
-            self._tally.drop_before(int(self._from))
+            self._tally.drop_before(self._from)
+            self._tally.exact_from = None
         return self._tally
 
     def _read(self, chunk: int = 8 << 20) -> None:

@@ -1,13 +1,14 @@
 """``PrometheusSource.counts``: requests per route and backend since a time, from the counters.
 
-Each backend's cumulative response counters (and latency buckets) are asked as of the first scrape
-after ``since`` and as of now, and subtracted: the requests between ``since`` and that scrape are
-left out (at most one scrape interval; right after a change, the transition). A counter lower now
-than then was reset (Envoy restarted) and counts from zero. A series absent at ``since`` began
-after it (Envoy creates a class's counter at its first response) and counts whole; but when
-Prometheus held no series of the gateway at ``since`` it was not scraping it yet, and the answer
-says so rather than counting everything since the gateway started. Requests Envoy answered itself
-come from the access log (native gateways), as in every source.
+Each backend's cumulative response counters (and latency buckets) are asked as of ``since`` (the
+last scrape at or before it) and as of now, and subtracted: so the requests between that scrape and
+``since`` count too (at most one scrape interval; the admin source's poll interval likewise),
+rather than a burst right after ``since`` going uncounted. A counter lower now than then was reset
+(Envoy restarted) and counts from zero. A series absent at ``since`` began after it (Envoy creates
+a class's counter at its first response) and counts whole; but when Prometheus held no series of
+the gateway at ``since`` it was not scraping it yet, and the answer says so rather than counting
+everything since the gateway started. Requests Envoy answered itself come from the access log
+(native gateways), as in every source.
 """
 
 from __future__ import annotations
@@ -27,17 +28,15 @@ Rows = list[dict[str, Any]]
 Ask = Callable[[str, float], Rows]  # an instant query at a time
 
 
-def backends(
-    family: MetricFamily, ask: Ask, since: float | None, now: float, scrape_s: float
-) -> dict[Target, BackendCounts]:
-    """Per-backend counts from the first scrape after ``since`` (None: since the gateway started) to
-    the last one; ``scrape_s`` is the scrape interval."""
+def backends(family: MetricFamily, ask: Ask, since: float | None, now: float) -> dict[Target, BackendCounts]:
+    """Per-backend counts from the last scrape at or before ``since`` (None: since the gateway
+    started) to the last one."""
     classes_q, latency_q = family.counters()
     now_classes, now_latency = ask(classes_q, now), ask(latency_q, now)
     then_classes: Rows = []
     then_latency: Rows = []
     if since is not None:
-        then_classes, then_latency = _baseline(family, ask, since, min(since + 2 * scrape_s, now))
+        then_classes, then_latency = _baseline(family, ask, since)
     counts = _delta(_by_key(family, now_classes, "class"), _by_key(family, then_classes, "class"))
     buckets = _delta(_by_key(family, now_latency, "le"), _by_key(family, then_latency, "le"))
     requests: dict[Target, float] = defaultdict(float)
@@ -55,21 +54,15 @@ def backends(
     return out
 
 
-def _baseline(family: MetricFamily, ask: Ask, since: float, at: float) -> tuple[Rows, Rows]:
-    """The counters as of the first scrape after ``since`` (their smallest value up to ``at``), for
-    the series that existed at ``since``: Envoy creates a class's counter at its first response, and
-    a series that appeared later counts whole."""
-    window = f"{max(1, round((at - since) * 1000))}ms"
-    out = []
-    for plain, first in zip(family.counters(), family.counters(window), strict=True):
-        existed = {_labels(r) for r in ask(plain, since)}
-        out.append([r for r in ask(first, at) if _labels(r) in existed])
-    if not out[0] and not ask(family.keys_query(), since):
+def _baseline(family: MetricFamily, ask: Ask, since: float) -> tuple[Rows, Rows]:
+    """The counters as of the last scrape at or before ``since``."""
+    classes, latency = (ask(q, since) for q in family.counters())
+    if not classes and not ask(family.keys_query(), since):
         when = time.strftime("%H:%M:%S", time.localtime(since))
         raise MetricsError(
             f"Prometheus holds no counters of this gateway from {when}: it was not scraping it yet"
         )
-    return out[0], out[1]
+    return classes, latency
 
 
 def _labels(row: Mapping[str, Any]) -> frozenset[tuple[str, str]]:

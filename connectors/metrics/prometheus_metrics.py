@@ -387,9 +387,7 @@ class PrometheusSource(MetricsSource):
         with self._lock:
             now = time.time()
             try:
-                self._detect_window()
-                scrape_s = max(1.0, self.rate_window_s / 4)  # the rate window is four scrape intervals
-                backends = prometheus_counts.backends(self.family, self._query_at, since, now, scrape_s)
+                backends = prometheus_counts.backends(self.family, self._query_at, since, now)
             except MetricsError as exc:
                 return Counts(since, now, {}, self.name, self._health.fail(str(exc)))
             self._health.ok()

@@ -58,12 +58,6 @@ def rate(metric: str, sel: str, by: list[str], window: str, fn: str = "rate") ->
     return f"sum by ({', '.join(by)}) ({inner})" if by else f"sum({inner})"
 
 
-def counter_sum(metric: str, sel: str, by: list[str], first_in: str | None) -> str:
-    """``sum by (...) (metric{sel})``, or of the counters' first values within ``first_in``."""
-    inner = f"min_over_time({metric}{sel}[{first_in}])" if first_in else f"{metric}{sel}"
-    return f"sum by ({', '.join(by)}) ({inner})"
-
-
 class EnvoyFamily:
     family: Family = "envoy"
     key_labels = ("envoy_cluster_name",)
@@ -112,15 +106,12 @@ class EnvoyFamily:
     def limited(self, keys: list[Key] | None, window: str, fn: str = "rate") -> str | None:
         return None  # limited requests never reach a cluster: per route they come from the access log
 
-    def counters(self, first_in: str | None = None) -> tuple[str, str]:
-        """The per-backend response counters by class and latency buckets, cumulative (``counts``);
-        with ``first_in`` (a range), their first value within it (counters only grow)."""
+    def counters(self) -> tuple[str, str]:
+        """The per-backend response counters by class and latency buckets, cumulative (``counts``)."""
         sel = self._sel(None)
         return (
-            counter_sum(
-                "envoy_cluster_upstream_rq_xx", sel, ["envoy_cluster_name", self.class_label], first_in
-            ),
-            counter_sum("envoy_cluster_upstream_rq_time_bucket", sel, ["envoy_cluster_name", "le"], first_in),
+            f"sum by (envoy_cluster_name, {self.class_label}) (envoy_cluster_upstream_rq_xx{sel})",
+            f"sum by (envoy_cluster_name, le) (envoy_cluster_upstream_rq_time_bucket{sel})",
         )
 
     def gateway_classes(self, window: str, fn: str = "rate") -> str:
@@ -188,13 +179,12 @@ class IstioFamily:
         sel = self._sel(keys, ('response_code="429"',))
         return rate("istio_requests_total", sel, list(self.key_labels), window, fn)
 
-    def counters(self, first_in: str | None = None) -> tuple[str, str]:
-        """The per-backend response counters by code and latency buckets, cumulative (``counts``);
-        with ``first_in`` (a range), their first value within it (counters only grow)."""
-        by, sel = list(self.key_labels), self._sel(None)
+    def counters(self) -> tuple[str, str]:
+        """The per-backend response counters by code and latency buckets, cumulative (``counts``)."""
+        by, sel = ", ".join(self.key_labels), self._sel(None)
         return (
-            counter_sum("istio_requests_total", sel, [*by, "response_code"], first_in),
-            counter_sum("istio_request_duration_milliseconds_bucket", sel, [*by, "le"], first_in),
+            f"sum by ({by}, response_code) (istio_requests_total{sel})",
+            f"sum by ({by}, le) (istio_request_duration_milliseconds_bucket{sel})",
         )
 
     def gateway_classes(self, window: str, fn: str = "rate") -> str:
