@@ -18,19 +18,19 @@ from __future__ import annotations
 import getpass
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .capabilities import READONLY, Capabilities, EditKind
 from .errors import GatewayError, NothingToUndo, PermissionDenied
+from .metrics_contract import MetricsHooks
 
 if TYPE_CHECKING:
     # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
     # import this module before they know they will change anything.
     from .audit import AuditLog
-    from .change.hooks import ChangeHooks
     from .history import HistoryEntry, HistoryStore
     from .model import Route
 
@@ -161,6 +161,7 @@ class Connector(ABC):
     """A gateway the console can operate. Subclasses implement the abstract methods."""
 
     kind: ClassVar[str] = "?"
+    _make_metrics: Callable[[], Any] | None = None  # see wire_metrics
 
     def __init__(
         self,
@@ -216,9 +217,24 @@ class Connector(ABC):
         this machine cannot reach the data plane (e.g. a cluster gateway without an address)."""
         return None
 
-    def metrics(self) -> Any:
-        """The live metrics source for this gateway (``connectors.metrics.MetricsSource``), or None."""
+    def proxy_status(self, route: str) -> Verification | None:
+        """Whether the gateway's proxies hold ``route`` as its objects say (drift between the objects and
+        the data plane), a line per proxy asked; ``ok`` only when some were asked and all hold it. None
+        when this connector does not ask its proxies. Raises NotFound for an unknown route."""
         return None
+
+    def metrics_hooks(self) -> MetricsHooks:
+        """What this gateway offers for metrics (``connectors.metrics_contract``); nothing by default."""
+        return MetricsHooks()
+
+    def wire_metrics(self, make: Callable[[], Any] | None) -> None:
+        """Set how ``metrics()`` makes this gateway's source: the connector's factory wires it (a
+        connector never imports the metrics package)."""
+        self._make_metrics = make
+
+    def metrics(self) -> Any:
+        """The live metrics source the factory wired (``connectors.metrics.MetricsSource``), or None."""
+        return self._make_metrics() if self._make_metrics is not None else None
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -241,17 +257,9 @@ class Connector(ABC):
         write the plan's native objects and return the new version (see ``_apply``)."""
         return self._apply(plan)
 
-    def apply(self, plan: Plan) -> ApplyResult:
-        """Shorthand for ``Change(self).apply(plan)``: apply, verify, record in history and the audit
-        log. The steps live in the change pipeline (``connectors.change``), the one path."""
-        from .change import Change
-
-        return Change(self).apply(plan)
-
     def change_hooks(self) -> ChangeHooks:
         """Where this connector plugs into the change pipeline (drift check before planning, crash
         journal around applying, time-boxed reverts); the defaults do nothing."""
-        from .change.hooks import ChangeHooks
 
         return ChangeHooks()
 
@@ -322,3 +330,82 @@ def _current_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+# -- where the change pipeline's later work plugs in -------------------------------------------
+# Where later work plugs into the change pipeline, each with a default that does nothing.
+#
+# ``Change`` calls these at fixed points; a connector returns its own from ``Connector.change_hooks()``
+# (or a caller passes them to ``Change(connector, hooks=...)``):
+#
+#     plan_*()   DriftCheck.before_plan      before anything is planned: compare what the gateway
+#                                            serves with what this tool last wrote; return warnings
+#                                            for the plan, or raise (e.g. ChangeConflict) to refuse
+#     apply()    Journal.intent              before the connector writes anything (crash safety: an
+#                                            intent without a completion is a change to reconcile)
+#                Journal.abandoned           the connector's write failed (its contract: the old
+#                                            config still serves); not called when verify or record
+#                                            fails after a write, so that intent stays open
+#                Journal.completed           after verify and after history + audit are written
+#     revert_later()  RevertScheduler.schedule   a time-boxed change: undo ``result`` after ``after_s``
+#
+# Hooks run on the caller's thread (a worker in the console) and may block; they must not print.
+
+
+class DriftCheck(Protocol):
+    def before_plan(self, connector: Connector) -> tuple[str, ...]:
+        """Warnings to show with the next plan (empty when the gateway is as expected). Raise a
+        ``GatewayError`` to refuse planning altogether."""
+        ...
+
+
+class Journal(Protocol):
+    def intent(self, plan: Plan) -> None:
+        """Durably note that ``plan`` is about to be written (before the first write)."""
+        ...
+
+    def completed(self, plan: Plan, entry: HistoryEntry) -> None:
+        """``plan`` was written, verified and recorded as ``entry``."""
+        ...
+
+    def abandoned(self, plan: Plan, error: BaseException) -> None:
+        """Writing ``plan`` failed before anything took effect; the old config serves."""
+        ...
+
+
+class RevertScheduler(Protocol):
+    def schedule(self, connector: Connector, result: ApplyResult, after_s: float) -> None:
+        """Undo ``result`` after ``after_s`` seconds unless the operator keeps it."""
+        ...
+
+
+class NoDriftCheck:
+    def before_plan(self, connector: Connector) -> tuple[str, ...]:
+        return ()
+
+
+class NoJournal:
+    def intent(self, plan: Plan) -> None:
+        return None
+
+    def completed(self, plan: Plan, entry: HistoryEntry) -> None:
+        return None
+
+    def abandoned(self, plan: Plan, error: BaseException) -> None:
+        return None
+
+
+class NoReverts:
+    """No scheduler: asking for a time-boxed change is refused rather than silently kept forever."""
+
+    def schedule(self, connector: Connector, result: ApplyResult, after_s: float) -> None:
+        raise PermissionDenied(f"the {connector.kind} connector cannot revert a change by itself later")
+
+
+@dataclass(frozen=True)
+class ChangeHooks:
+    """The pipeline's plug-in points; every default does nothing (or refuses, for reverts)."""
+
+    drift: DriftCheck = field(default_factory=NoDriftCheck)
+    journal: Journal = field(default_factory=NoJournal)
+    reverts: RevertScheduler = field(default_factory=NoReverts)

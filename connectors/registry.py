@@ -1,93 +1,134 @@
-"""Gateways the operator can reach, and opening a connector for one.
+"""Gateways the operator can reach, and opening a connector for one: the connector registry.
 
-The console's Connect screen and the command line both use this module; concrete connector classes
-are imported lazily so that listing targets stays fast and works without a cluster.
+Connector packages declare a ``ConnectorFactory`` (``connectors.factory``) in the entry-point group
+``gatewayctl_tui.connectors`` of their ``pyproject.toml``, as Harlequin finds its adapters::
+
+    [project.entry-points."gatewayctl_tui.connectors"]
+    native = "connectors.native.factory:NativeFactory"
+    kube = "connectors.kube.factory:KubeFactory"
+
+The console's Connect screen and the command line use only this module (never a concrete connector):
+
+    factories()                         every factory, in listing order
+    factory(kind)                       the factory of targets of ``kind``
+    discover_targets()                  every target, factory by factory (cheap, no network)
+    grouped(targets)                    targets by the factory that found them (Connect's sections)
+    resolve(spec)                       what an operator typed: a gateway's name, a state directory,
+                                        ``ctx:<context>[/<namespace>]``
+    open_target(target, readonly=)     the connector, its metrics wired
+    cli_options()                       the global options that choose a target
+    lifecycle() / lifecycle_for(target) up / down / status of the gateways this tool runs
+    is_open(target, gateway_title)      whether ``target`` is the gateway the console shows
+
+Nothing else compares connector kinds.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+import functools
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
-from .base import Connector
-from .errors import GatewayError, NotFound
-from .paths import gateways_dir
+from .errors import NotFound
+from .factory import CliOption, ConnectorFactory, GatewayStatus, Lifecycle, StartedGateway, Target
 
-TargetKind = Literal["native", "kube"]
+if TYPE_CHECKING:
+    from .base import Connector
 
+ENTRY_POINT_GROUP = "gatewayctl_tui.connectors"
 
-@dataclass(frozen=True)
-class Target:
-    """Something to connect to: a native gateway's state directory, or a kubeconfig context."""
-
-    kind: TargetKind
-    name: str
-    location: str  # state directory (native) or context name (kube)
-    namespace: str | None = None
-    detail: str = ""
-
-    @property
-    def key(self) -> str:
-        """Stable identifier, remembered as the operator's last choice."""
-        return f"{self.kind}:{self.location}" + (f"/{self.namespace}" if self.namespace else "")
-
-
-def native_targets(root: Path | None = None) -> list[Target]:
-    """Native gateways started by the tool (each has a state directory with ``state.json``)."""
-    root = root or gateways_dir()
-    out = []
-    if root.is_dir():
-        for state in sorted(root.glob("*/state.json")):
-            try:
-                data = json.loads(state.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            detail = f"admin {data.get('admin_url', '?')}"
-            out.append(
-                Target("native", data.get("name", state.parent.name), str(state.parent), detail=detail)
-            )
-    return out
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "CliOption",
+    "ConnectorFactory",
+    "GatewayStatus",
+    "Lifecycle",
+    "StartedGateway",
+    "Target",
+    "cli_options",
+    "discover_targets",
+    "factories",
+    "factory",
+    "grouped",
+    "is_open",
+    "lifecycle",
+    "lifecycle_for",
+    "open_target",
+    "resolve",
+]
 
 
-def kube_targets() -> list[Target]:
-    """Kubeconfig contexts, as kubectl resolves them (KUBECONFIG, ~/.kube/config)."""
-    try:
-        from .kube.contexts import list_contexts
-    except ImportError:
-        return []
-    try:
-        contexts = list_contexts()
-    except GatewayError:  # an unreadable kubeconfig must not stop the native targets showing
-        return []
-    return [Target("kube", c.name, c.name, namespace=c.namespace, detail=c.cluster) for c in contexts]
+@functools.cache
+def factories() -> tuple[ConnectorFactory, ...]:
+    """Every installed connector factory, in listing order. Raises NotFound when none is installed
+    (the package's entry points are missing: reinstall it)."""
+    found: dict[str, ConnectorFactory] = {}
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        made = point.load()()
+        if not isinstance(made, ConnectorFactory):
+            raise TypeError(f"entry point {point.name} = {point.value} is not a ConnectorFactory")
+        found.setdefault(made.kind, made)
+    if not found:
+        raise NotFound(
+            f"no connectors are installed (entry points {ENTRY_POINT_GROUP!r}): reinstall the tool"
+        )
+    return tuple(sorted(found.values(), key=lambda f: (f.order, f.kind)))
+
+
+def factory(kind: str) -> ConnectorFactory:
+    """The factory of targets of ``kind``. Raises NotFound for a kind no installed factory has."""
+    for candidate in factories():
+        if candidate.kind == kind:
+            return candidate
+    known = ", ".join(f.kind for f in factories())
+    raise NotFound(f"no connector for targets of kind {kind!r} (installed: {known})")
 
 
 def discover_targets() -> list[Target]:
-    return native_targets() + kube_targets()
+    return [target for f in factories() for target in f.discover()]
+
+
+def grouped(targets: list[Target]) -> list[tuple[ConnectorFactory, list[Target]]]:
+    """``targets`` by the factory that found them, in listing order (every factory, even without one)."""
+    return [(f, [t for t in targets if t.kind == f.kind]) for f in factories()]
 
 
 def resolve(spec: str) -> Target:
     """A target from what an operator types: a native gateway's name or state directory path,
-    or ``ctx:<context>[/<namespace>]``."""
-    if spec.startswith("ctx:"):
-        context, _, namespace = spec[4:].partition("/")
-        return Target("kube", context, context, namespace=namespace or None)
-    path = Path(spec).expanduser()
-    if (path / "state.json").exists():
-        return Target("native", path.name, str(path))
-    for target in native_targets():
-        if target.name == spec or Path(target.location).name == spec:
+    or ``ctx:<context>[/<namespace>]``. Raises NotFound saying where it looked."""
+    for candidate in factories():
+        target = candidate.resolve(spec)
+        if target is not None:
             return target
-    raise NotFound(f"no gateway named {spec!r} (native gateways live in {gateways_dir()})")
+    hints = "".join(f" ({hint})" for hint in (f.not_found_hint() for f in factories()) if hint)
+    raise NotFound(f"no gateway named {spec!r}{hints}")
 
 
-def open_target(target: Target, *, readonly: bool = False) -> Connector:
-    if target.kind == "native":
-        from .native import NativeConnector
+def open_target(target: Target, *, readonly: bool = False, **options: Any) -> Connector:
+    """The connector for ``target``, its metrics source wired; ``options`` go to the factory."""
+    return factory(target.kind).open(target, readonly=readonly, **options)
 
-        return NativeConnector.attach(Path(target.location), readonly=readonly)
-    from .kube import open_cluster
 
-    return open_cluster(context=target.location, namespace=target.namespace, readonly=readonly)
+def cli_options() -> list[CliOption]:
+    """The global command-line options of every factory (``--gateway``, ``--context``, ``-n``)."""
+    return [option for f in factories() for option in f.cli_options()]
+
+
+def lifecycle() -> Lifecycle:
+    """Up, down and status of the gateways this tool runs (the native ones). Raises NotFound when no
+    installed connector runs gateways."""
+    for candidate in factories():
+        found = candidate.lifecycle()
+        if found is not None:
+            return found
+    raise NotFound("no installed connector starts gateways")
+
+
+def lifecycle_for(target: Target) -> Lifecycle | None:
+    """The lifecycle of ``target``'s kind; None when this tool does not run such gateways."""
+    return factory(target.kind).lifecycle()
+
+
+def is_open(target: Target, gateway_title: str) -> bool:
+    """Whether ``target`` is the gateway whose ``GatewayInfo.title`` is ``gateway_title``."""
+    return factory(target.kind).is_open(target, gateway_title)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.kube.objects import for_apply
 from connectors.model import Cors, RateLimit, StringMatch
@@ -77,7 +78,7 @@ def test_virtual_service_examples_read_as_routes_and_write_back_unchanged(
     kube_emulator.reset_log()
     plan = connector.plan(routes)
     assert plan.is_empty and plan.native_changes == ()
-    connector.apply(plan)
+    Change(connector).apply(plan)
     assert writes(kube_emulator) == []
 
 
@@ -135,7 +136,7 @@ def test_weight_edit_is_one_json_patch_guarded_by_resource_version(
     assert "-      weight: 80\n+      weight: 50" in plan.native_diff
 
     kube_emulator.reset_log()
-    result = connector.apply(plan)
+    result = Change(connector).apply(plan)
     assert result.verification.ok
     (patch,) = writes(kube_emulator)
     assert patch.method == "PATCH" and patch.content_type == "application/json-patch+json"
@@ -187,7 +188,7 @@ def test_cors_edit_writes_the_virtual_service_cors_policy(
         max_age=3600.0,
         allow_credentials=True,
     )
-    connector.apply(connector.plan([set_cors(connector.get_route("reviews-0"), cors)]))
+    Change(connector).apply(connector.plan([set_cors(connector.get_route("reviews-0"), cors)]))
     stored = vs(kube_emulator, "reviews")
     assert stored["spec"]["http"][0]["corsPolicy"] == {
         "allowOrigins": [{"exact": "https://app.example.com"}, {"prefix": "https://dev."}],
@@ -199,7 +200,7 @@ def test_cors_edit_writes_the_virtual_service_cors_policy(
     assert_valid(stored)
     assert connector.get_route("reviews-0").cors == cors
 
-    connector.apply(connector.plan([set_cors(connector.get_route("reviews-0"), None)]))
+    Change(connector).apply(connector.plan([set_cors(connector.get_route("reviews-0"), None)]))
     assert "corsPolicy" not in vs(kube_emulator, "reviews")["spec"]["http"][0]
 
 
@@ -227,7 +228,9 @@ spec:
     route = connector.get_route("web")
     assert route.cors is not None
     assert route.cors.allow_origins == (StringMatch("exact", "https://old.example.com"),)
-    connector.apply(connector.plan([set_cors(route, replace(route.cors, allow_methods=("GET", "PUT")))]))
+    Change(connector).apply(
+        connector.plan([set_cors(route, replace(route.cors, allow_methods=("GET", "PUT")))])
+    )
     assert vs(kube_emulator, "web")["spec"]["http"][0]["corsPolicy"] == {
         "allowOrigin": ["https://old.example.com"],
         "allowMethods": ["GET", "PUT"],
@@ -245,7 +248,7 @@ def test_rate_limit_on_a_mesh_route_creates_an_envoyfilter_in_the_example_shape(
         "VirtualService default/reviews",
         "EnvoyFilter default/gatewayctl-ratelimit-mesh",
     ]
-    result = connector.apply(plan)
+    result = Change(connector).apply(plan)
     assert result.verification.ok, result.verification.details
 
     stored_vs = vs(kube_emulator, "reviews")
@@ -270,12 +273,14 @@ def test_rate_limit_on_a_mesh_route_creates_an_envoyfilter_in_the_example_shape(
 
     # A changed limit touches only the EnvoyFilter; removing it deletes our filter.
     kube_emulator.reset_log()
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(5, 60.0))]))
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(5, 60.0))])
+    )
     assert [(w.method, w.path.rsplit("/", 2)[-2]) for w in writes(kube_emulator)] == [
         ("PATCH", "envoyfilters")
     ]
     assert connector.get_route("reviews-0").rate_limit == RateLimit(5, 60.0)
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), None)]))
+    Change(connector).apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), None)]))
     assert envoy_filter(kube_emulator, "gatewayctl-ratelimit-mesh", "default") is None
     assert connector.get_route("reviews-0").rate_limit is None
 
@@ -286,7 +291,9 @@ def test_rate_limit_on_a_gateway_route_selects_the_gateway_workload(
     kube_emulator.create_namespace("istio-system")
     load(kube_emulator, "istio/bookinfo-gateway.yaml")
     connector = connect()
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("bookinfo-0"), RateLimit(100, 1.0))]))
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("bookinfo-0"), RateLimit(100, 1.0))])
+    )
     ef = envoy_filter(kube_emulator, "gatewayctl-ratelimit-default-bookinfo-gateway", "istio-system")
     assert ef is not None
     assert_valid(ef)
@@ -305,7 +312,7 @@ def test_editing_an_existing_envoyfilter_keeps_its_other_fields(
 ) -> None:
     load_ratelimit_example(kube_emulator)
     connector = connect()
-    connector.apply(
+    Change(connector).apply(
         connector.plan([set_rate_limit(connector.get_route("srv-0"), RateLimit(5, 1.0, enabled=False))])
     )
     ef = envoy_filter(kube_emulator, "filter-local-ratelimit-svc", "istio-system")
@@ -319,7 +326,7 @@ def test_editing_an_existing_envoyfilter_keeps_its_other_fields(
     assert value["response_headers_to_add"][0]["header"]["key"] == "x-local-rate-limit"
     assert connector.get_route("srv-0").rate_limit == RateLimit(5, 1.0, enabled=False)
 
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("srv-0"), None)]))
+    Change(connector).apply(connector.plan([set_rate_limit(connector.get_route("srv-0"), None)]))
     ef = envoy_filter(kube_emulator, "filter-local-ratelimit-svc", "istio-system")
     assert ef is not None, "someone else's EnvoyFilter is edited, never deleted"
     assert [p["applyTo"] for p in ef["spec"]["configPatches"]] == ["HTTP_FILTER"]

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from connectors.demo.prometheus import PrometheusProcess
 from connectors.metrics import MetricsSource, PrometheusConfig, metrics_for
 from connectors.metrics.counts import Counts
-from connectors.metrics.prometheus_process import PrometheusProcess
 from connectors.native import NativeConnector
 from tests.native_support import JwtSigner, client
-from tests.prometheus_support import Traffic, admin_target, counter_sum, wait_for
+from tests.prometheus_support import Traffic, admin_target, counter_sum
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module", params=["admin", "prometheus"])
@@ -31,7 +32,7 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
         config = PrometheusConfig(prometheus.url, rate_window="4s", selector=f'instance="{target}"')
         src = metrics_for(gw, prometheus=config)
     assert src is not None
-    wait_for(lambda: src.snapshot().ok, timeout=20, what=f"{request.param} source to have data")
+    wait_until(lambda: src.snapshot().ok, timeout=20, what=f"{request.param} source to have data")
     yield src
     src.close()
 
@@ -50,9 +51,9 @@ def test_a_backends_rate_leaves_out_the_requests_the_rate_limiter_refused(
             return stats.rps, stats.backends["v1"].rps
 
         # Past the bucket (5 requests went through): from here on every request is refused.
-        wait_for(lambda: traffic.snapshot()[0][429] > 40, what="the bucket to run dry")
+        wait_until(lambda: traffic.snapshot()[0][429] > 40, what="the bucket to run dry")
         before = counter_sum(gw.admin_url, upstream)
-        route_rps, backend_rps = wait_for(steady, timeout=20, what="the limited route's figures")
+        route_rps, backend_rps = wait_until(steady, timeout=20, what="the limited route's figures")
         reached = counter_sum(gw.admin_url, upstream) - before
     assert route_rps == pytest.approx(10, rel=0.25)  # the route: everything that came in
     assert reached <= 2  # 5 per minute: the backend saw almost nothing
@@ -68,13 +69,13 @@ def test_a_routes_rate_includes_the_401s_envoy_answers_itself(
         Traffic(gw.listener_url(), "secure.test", 4, token) as ok,
         Traffic(gw.listener_url(), "secure.test", 4) as refused,
     ):
-        wait_for(lambda: ok.snapshot()[0][200] > 8 and refused.snapshot()[0][401] > 8, what="traffic")
+        wait_until(lambda: ok.snapshot()[0][200] > 8 and refused.snapshot()[0][401] > 8, what="traffic")
 
         def rate() -> float | None:
             stats = source.snapshot().routes.get("secure")
             return stats.rps if stats is not None and stats.rps > 6.4 else None
 
-        shown = wait_for(rate, timeout=20, what="the secure route's rate to count its 401s (8 req/s sent)")
+        shown = wait_until(rate, timeout=20, what="the secure route's rate to count its 401s (8 req/s sent)")
         time.sleep(2)
         later = source.snapshot().routes["secure"]
     assert shown == pytest.approx(8, rel=0.2)
@@ -117,7 +118,7 @@ def _quiet(source: MetricsSource) -> float:
         before = source.counts(mark - 1.5)
         return mark if before.ok and not any(r.requests for r in before.routes.values()) else None
 
-    return wait_for(quiet, timeout=20, what="the gateway to be quiet")
+    return wait_until(quiet, timeout=20, what="the gateway to be quiet")
 
 
 def test_counts_since_a_time_are_exact_per_route_and_backend(
@@ -150,7 +151,7 @@ def test_counts_since_a_time_are_exact_per_route_and_backend(
         )
         return counts if ok else None
 
-    counts = wait_for(counted, timeout=15, what=f"counts to match what the clients got: {got}")
+    counts = wait_until(counted, timeout=15, what=f"counts to match what the clients got: {got}")
     assert counts.routes["limited"].limited == got["limited"]["429"] > 0
     # A source made afterwards (the headless commands) counts the same from the gateway's records.
     fresh = metrics_for(gw) if source.name == "envoy-admin" else None

@@ -12,8 +12,7 @@ import pytest
 from connectors.errors import ConfigSyntaxError
 from connectors.model import Cors, RateLimit, Route, RouteMatch, StringMatch, WeightedBackend
 from connectors.model.edits import set_cors, set_rate_limit, set_weights
-from connectors.native.config_file import ConfigFile, load_text
-from connectors.native.yaml_doc import dump, parse, update_document
+from connectors.native.config_file import ConfigFile, load_text, patch_document
 from connectors.native.yaml_splice import RouteLines, splice_routes
 from tests.native_support import CONFIG_TEMPLATE
 
@@ -36,9 +35,9 @@ def config(tmp_path: Path) -> ConfigFile:
 
 
 def _whole_document(cf: ConfigFile, new_routes: list[Route]) -> str:
-    doc, indent = parse(cf.text, "t")
-    update_document(doc, cf.gateway, replace(cf.gateway, routes=tuple(new_routes)))
-    return dump(doc, indent)
+    patched = patch_document(cf.text, cf.gateway, replace(cf.gateway, routes=tuple(new_routes)), cf.indent)
+    assert patched is not None
+    return patched
 
 
 def _edited(cf: ConfigFile, route: Route) -> list[Route]:

@@ -9,15 +9,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from connectors.change import Change
+from connectors.demo.prometheus import PrometheusProcess
 from connectors.history import HistoryEntry
 from connectors.metrics import MetricsSource, PrometheusConfig, metrics_for
-from connectors.metrics.prometheus_process import PrometheusProcess
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.native.xds import atomic_write
 from connectors.split import SplitReport, judge, last_weight_change, needed, split_since_change, wilson
 from tests.native_support import client
-from tests.prometheus_support import admin_target, wait_for
+from tests.prometheus_support import admin_target
+from tests.waiting import wait_until
 
 
 def test_the_wilson_interval_matches_the_textbook_values() -> None:
@@ -114,7 +116,7 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
         config = PrometheusConfig(prometheus.url, rate_window="4s", selector=f'instance="{target}"')
         src = metrics_for(gw, prometheus=config)
     assert src is not None
-    wait_for(lambda: src.snapshot().ok, timeout=20, what=f"{request.param} source to have data")
+    wait_until(lambda: src.snapshot().ok, timeout=20, what=f"{request.param} source to have data")
     yield src
     src.close()
 
@@ -144,7 +146,7 @@ def test_split_after_a_change_is_consistent_then_a_hand_forced_split_is_not(
 ) -> None:
     gw = shared_native_gateway
     original = gw.get_route("canary")
-    applied = gw.apply(gw.plan([set_weights(original, {"v1": 50, "v2": 50})]))
+    applied = Change(gw).apply(gw.plan([set_weights(original, {"v1": 50, "v2": 50})]))
     try:
         first = split_since_change(gw, source, "canary")
         assert first.change is not None and first.change.id == applied.entry.id
@@ -155,7 +157,7 @@ def test_split_after_a_change_is_consistent_then_a_hand_forced_split_is_not(
         def counted(report: SplitReport, at_least: int) -> SplitReport | None:
             return report if report.judgement.requests >= at_least else None
 
-        report = wait_for(
+        report = wait_until(
             lambda: counted(split_since_change(gw, source, "canary"), 950), what="the 1,000 requests counted"
         )
         assert report.judgement.verdict == "consistent", report.judgement.message
@@ -167,13 +169,13 @@ def test_split_after_a_change_is_consistent_then_a_hand_forced_split_is_not(
         assert v2["requests"] == pytest.approx(sent["v2"], abs=50)
 
         _force_served_split(gw, "canary", {"v1": 90, "v2": 10})
-        wait_for(lambda: _send(gw, 40)["v2"] < 12, what="Envoy to serve the hand-forced split")
+        wait_until(lambda: _send(gw, 40)["v2"] < 12, what="Envoy to serve the hand-forced split")
         forced = _send(gw, 1000)
         assert forced["v1"] > 800
-        report = wait_for(
+        report = wait_until(
             lambda: counted(split_since_change(gw, source, "canary"), 1950), what="the next 1,000 requests"
         )
         assert report.judgement.verdict == "inconsistent", report.judgement.message
         assert "not consistent with 50 %" in report.judgement.message
     finally:
-        gw.apply(gw.plan([original]))
+        Change(gw).apply(gw.plan([original]))

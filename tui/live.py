@@ -79,40 +79,27 @@ def attach(connector: Connector) -> Attached:
 
 
 def open_metrics(connector: Connector, prometheus: str | None = None) -> MetricsFound:
-    """Blocking (worker thread): the metrics source — Prometheus when given, else the connector's own.
+    """Blocking (worker thread): the metrics source — Prometheus when given, else the one the
+    connector's factory wired, else the default for what the connector offers (``metrics_for``).
     Run after the routes are on screen: the metrics package is slow to import."""
+    from connectors.metrics import metrics_for, prometheus_source
+
+    note = ""
     if prometheus:
-        source, note = _prometheus_source(prometheus, connector)
+        try:
+            source = prometheus_source(prometheus, connector)
+        except GatewayError as exc:
+            # A bad --prometheus must not leave the console without figures: fall back, and say why.
+            source, note = (
+                None,
+                f"Prometheus {prometheus} unusable ({exc}); showing the gateway's own figures",
+            )
         if source is not None:
             return MetricsFound(source)
-    else:
-        note = ""
     source = connector.metrics()
     if source is None:
-        factory = _metrics_factory("metrics_for")
-        source = factory(connector) if factory is not None else None
+        source = metrics_for(connector)
     return MetricsFound(source, note)
-
-
-def _metrics_factory(name: str) -> Any:
-    """A factory of the metrics package, looked up by name so the console runs before it exists."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module("connectors.metrics"), name, None)
-    except ImportError:
-        return None
-
-
-def _prometheus_source(url: str, connector: Connector) -> tuple[Any, str]:
-    factory = _metrics_factory("prometheus_source")
-    if factory is None:
-        return None, "Prometheus metrics are not available yet; showing the gateway's own figures"
-    try:
-        return factory(url, connector), ""
-    except GatewayError as exc:
-        # A bad --prometheus must not leave the console without figures: fall back, and say why.
-        return None, f"Prometheus {url} unusable ({exc}); showing the gateway's own figures"
 
 
 def poll_once(connector: Connector, metrics: Any, *, want_routes: bool) -> PollResult:

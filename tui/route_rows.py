@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from textual.binding import Binding
+
 from .widgets.line_table import Column, LiveCells
 
 if TYPE_CHECKING:
@@ -167,3 +169,18 @@ def policy_rows(routes: Sequence[Route]) -> tuple[list[str], list[tuple[str, ...
             keys.append(f"{route.name}\t{policy}")
             rows.append((route.name, policy, settings))
     return keys, rows
+
+
+def sort_bindings(view: str, columns: Sequence[Column]) -> list[Binding]:
+    """shift+letter sorts by a column (k9s); ids ``<view>.sort_<letter>`` so keys can be remapped."""
+    return [
+        Binding(
+            c.sort_letter.upper(),
+            f"sort('{c.sort_letter}')",
+            f"Sort by {c.title.lower()}",
+            show=False,
+            id=f"{view}.sort_{c.sort_letter}",
+        )
+        for c in columns
+        if c.sort_letter
+    ]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import socket
 
+from ..process import free_port
+
+__all__ = ["free_port", "is_free", "preferred_port"]
+
 
 def is_free(port: int, host: str = "127.0.0.1", *, reuse_addr: bool = True) -> bool:
     """Whether a listener could bind ``host:port`` right now. With ``reuse_addr`` (what Envoy's
@@ -17,12 +21,6 @@ def is_free(port: int, host: str = "127.0.0.1", *, reuse_addr: bool = True) -> b
         except OSError:
             return False
     return True
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def preferred_port(

@@ -3,8 +3,8 @@
 Each part is a ``Service`` with ``start(ctx)``/``stop()``; ``DemoRunner`` starts them in order and
 stops the started ones in reverse, whatever happens (an error while starting, Ctrl-C, SIGTERM,
 SIGHUP). Envoy is started ``owned=True``, so even a SIGKILL of this process takes it down; the
-backends and the traffic generator are threads of this process. A later service (Prometheus) plugs
-in by adding itself to the list.
+backends and the traffic generator are threads of this process; the demo's Prometheus
+(``prometheus_service``) scrapes the Envoy when the binary is installed.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -33,80 +31,32 @@ from .config import (
     route,
     write_private,
 )
+from .context import CONFIG_FILE, TOKEN_FILE, DemoContext, DemoOptions, Service
 from .ports import preferred_port
+from .prometheus_service import PrometheusService
 from .tokens import DemoIssuer
 from .traffic import USERS, TrafficGenerator, TrafficStats
 
 if TYPE_CHECKING:
-    from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+    from ..native import NativeConnector
 
-CONFIG_FILE = "demo.yaml"
-TOKEN_FILE = "token.jwt"
-
-
-@dataclass(frozen=True)
-class DemoOptions:
-    """Fixed default ports make the printed URLs stable; a taken port falls back to a free one."""
-
-    state_dir: Path | None = None
-    listener_port: int = 10000
-    admin_port: int = 9901
-    backend_ports: tuple[tuple[str, int], ...] = (("v1", 18081), ("v2", 18082))
-    traffic: bool = True
-    traffic_rate: float = 4.0
-    burst_every: float = 15.0
-    access_log_headers: tuple[str, ...] = ("x-user-id",)
-
-
-@dataclass
-class DemoContext:
-    """What the started services share and what the caller gets back."""
-
-    options: DemoOptions
-    state_dir: Path
-    issuer: DemoIssuer
-    backends: dict[str, DemoBackend] = field(default_factory=dict)
-    connector: NativeConnector | None = None
-    traffic: TrafficGenerator | None = None
-    prometheus_url: str | None = None
-
-    @property
-    def config_path(self) -> Path:
-        return self.state_dir / CONFIG_FILE
-
-    @property
-    def token_path(self) -> Path:
-        return self.state_dir / TOKEN_FILE
-
-    @property
-    def listener_url(self) -> str:
-        if self.connector is None:
-            raise GatewayError("the demo gateway is not started")
-        return str(self.connector.listener_url())
-
-    def ports(self) -> set[int]:
-        """Every port the demo's services hold (for choosing free ones, and for tests)."""
-        ports = {b.port for b in self.backends.values()}
-        if self.connector is not None:
-            ports.add(_port(self.connector.admin_url))
-            ports.add(_port(self.connector.listener_url()))
-        return ports
-
-
-class Service(ABC):
-    """One part of the demo. ``stop()`` must be safe to call after a failed or partial ``start()``."""
-
-    name: str = "service"
-
-    @abstractmethod
-    def start(self, ctx: DemoContext) -> None: ...
-
-    @abstractmethod
-    def stop(self) -> None: ...
-
-    def describe(self, ctx: DemoContext) -> list[str]:
-        """Lines for the demo's banner."""
-        return []
+__all__ = [
+    "CONFIG_FILE",
+    "TOKEN_FILE",
+    "BackendsService",
+    "DemoContext",
+    "DemoOptions",
+    "DemoRunner",
+    "DemoStopped",
+    "GatewayService",
+    "PrometheusService",
+    "Service",
+    "TrafficService",
+    "default_services",
+    "describe_traffic",
+    "exit_code",
+    "stop_signals",
+]
 
 
 class BackendsService(Service):
@@ -156,7 +106,7 @@ class GatewayService(Service):
         ctx.connector = self._connector
 
     def _launch(self, ctx: DemoContext, listener_port: int, admin_port: int) -> None:
-        from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+        from ..native.factory import start
 
         text = demo_config_text(
             listener_port=listener_port,
@@ -167,7 +117,7 @@ class GatewayService(Service):
             audience=ctx.issuer.audience,
         )
         write_private(ctx.config_path, text)
-        self._connector = NativeConnector.start(
+        self._connector = start(
             ctx.config_path,
             ctx.state_dir,
             admin_port=admin_port,
@@ -227,8 +177,6 @@ class TrafficService(Service):
 
 
 def default_services(options: DemoOptions) -> list[Service]:
-    from ..metrics.demo_service import PrometheusService
-
     services: list[Service] = [BackendsService(), GatewayService(), PrometheusService()]
     if options.traffic:
         services.append(TrafficService())
@@ -362,11 +310,11 @@ def _prepare_state_dir(state_dir: Path) -> None:
     """Refuse while another demo runs from ``state_dir``; otherwise start from a clean directory, so
     the history and config of an earlier run never mix with this one."""
     if (state_dir / "state.json").exists():
-        from ..native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
+        from ..native.factory import attach
 
         running = False
         try:
-            existing = NativeConnector.attach(state_dir)
+            existing = attach(state_dir)
             try:
                 running = existing.is_running()
             finally:
@@ -381,7 +329,3 @@ def _prepare_state_dir(state_dir: Path) -> None:
     if state_dir.is_dir() and ((state_dir / CONFIG_FILE).exists() or (state_dir / "state.json").exists()):
         shutil.rmtree(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-
-
-def _port(url: str) -> int:
-    return int(url.rstrip("/").rsplit(":", 1)[1])

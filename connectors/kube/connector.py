@@ -9,9 +9,11 @@ weights, rate limit or CORS changes them (``_edit``). This class does the rest:
   would revert it (``ownership``);
 * ``_apply`` writes in a safe order with rollback; ``verify`` reads every written object back,
   waits (bounded by ``verify_wait``) for its controllers to report on the new generation and shows
-  their conditions (``readback``);
-* ``metrics`` hands the connector to ``connectors.metrics.metrics_for``, which calls the subclass's
-  hooks (``cluster_names`` / ``istio_destinations``, ``gateway_log_lines``).
+  their conditions (``readback``), then asks the gateway pods' Envoys whether they hold the new
+  traffic split, until they all do or ``proxy_wait`` passes (``proxies``);
+* ``metrics_hooks`` (a subclass's) tells ``connectors.metrics.metrics_for`` what the flavour offers
+  (``cluster_names`` / ``istio_destinations``, ``gateway_log_lines``); the factory that opens the
+  connector wires its Prometheus, so this package never imports the metrics package.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from __future__ import annotations
 import re
 import threading
 from abc import abstractmethod
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ..audit import AuditLog
 from ..base import (
@@ -41,50 +43,32 @@ from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
+from .gateway_logs import PodSet
+from .modelled import Binding, Edit, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
+from .proxies import DEFAULT_PROXY_WAIT_S, ViewFor, check_after_apply, drift
 from .rbac import Access
 from .readback import read_back
 from .resources import JsonDict, ObjKey, Resource
 from .store import Store, Workspace
 
-if TYPE_CHECKING:
-    from ..metrics import MetricsSource, PrometheusConfig
-
 DEFAULT_VERIFY_WAIT_S = 5.0
 """How long ``verify`` waits for a controller to report on the generation just written."""
 EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors")
 
-
-@dataclass(frozen=True)
-class Binding:
-    """Where a model route lives: the object, the index of its entry (http[i] / rules[i]) and the
-    entry's own name if it has one. ``context`` is connector-specific (resolved gateways etc.)."""
-
-    route: str
-    source: ObjKey
-    index: int
-    native_name: str | None = None
-    context: Any = None
-
-
-@dataclass
-class Modelled:
-    """Model routes read from the cluster, each with the objects it came from."""
-
-    routes: list[Route] = field(default_factory=list)
-    bindings: dict[str, Binding] = field(default_factory=dict)
-    by_name: dict[str, Route] = field(default_factory=dict)
-
-    def add(self, route: Route, binding: Binding) -> None:
-        self.routes.append(route)
-        self.bindings[route.name] = binding
-        self.by_name[route.name] = route
-
-    def route(self, name: str) -> Route | None:
-        return self.by_name.get(name)
+__all__ = [  # Binding, Modelled, route_entries, unique_names: from .modelled, as the flavours use them
+    "DEFAULT_VERIFY_WAIT_S",
+    "EDIT_KINDS",
+    "Binding",
+    "KubeConnector",
+    "KubePlanPayload",
+    "Modelled",
+    "route_entries",
+    "unique_names",
+]
 
 
 @dataclass(frozen=True)
@@ -92,44 +76,6 @@ class KubePlanPayload:
     """The object writes a Kubernetes plan applies, each guarded by its resourceVersion."""
 
     changes: tuple[ObjectChange, ...]
-
-
-def unique_names(candidates: list[tuple[str, str]]) -> list[str]:
-    """Model route names: the preferred name, or ``<object>-<preferred>`` where two would collide."""
-    counts: dict[str, int] = {}
-    for preferred, _ in candidates:
-        counts[preferred] = counts.get(preferred, 0) + 1
-    out, seen = [], set()
-    for preferred, qualified in candidates:
-        name = preferred if counts[preferred] == 1 else qualified
-        base, n = name, 2
-        while name in seen:
-            name, n = f"{base}-{n}", n + 1
-        seen.add(name)
-        out.append(name)
-    return out
-
-
-def route_entries(objects: Iterable[JsonDict], list_key: str) -> list[tuple[JsonDict, int, JsonDict, str]]:
-    """One model route per entry of ``spec[list_key]`` (a VirtualService's ``http[]``, an HTTPRoute's
-    ``rules[]``): (object, index, entry, route name), named by the entry's own name, else
-    ``<object>-<index>``, qualified where two would collide."""
-    entries = [
-        (obj, i, entry)
-        for obj in objects
-        for i, entry in enumerate((obj.get("spec") or {}).get(list_key) or [])
-        if isinstance(entry, dict)
-    ]
-    names = unique_names(
-        [
-            (
-                str(entry.get("name") or f"{obj['metadata']['name']}-{i}"),
-                f"{obj['metadata']['name']}-{entry.get('name') or i}",
-            )
-            for obj, i, entry in entries
-        ]
-    )
-    return [(obj, i, entry, name) for (obj, i, entry), name in zip(entries, names, strict=True)]
 
 
 def _safe(part: str) -> str:
@@ -141,6 +87,8 @@ class KubeConnector(Connector):
 
     kind: ClassVar[str] = "kube"
     route_kind: ClassVar[str] = "?"
+    proxy_wait: float = DEFAULT_PROXY_WAIT_S
+    """How long ``verify`` waits for the gateway proxies to hold a change (``proxies``)."""
 
     def __init__(
         self,
@@ -150,7 +98,6 @@ class KubeConnector(Connector):
         readonly: bool = False,
         history: HistoryStore | None = None,
         audit: AuditLog | None = None,
-        prometheus: PrometheusConfig | None = None,
         verify_wait: float = DEFAULT_VERIFY_WAIT_S,
     ) -> None:
         if history is None:
@@ -162,7 +109,6 @@ class KubeConnector(Connector):
         self.client = cluster.client
         self.namespace = cluster.namespace
         self.res = resources
-        self.prometheus = prometheus
         self.verify_wait = verify_wait
         self._lock = threading.Lock()
         self._snapshot: Store | None = None
@@ -338,14 +284,7 @@ class KubeConnector(Connector):
 
     def plan(self, routes: Sequence[Route]) -> Plan:
         requested = {r.name: r for r in routes}
-        base = self._store()
-        known = self._modelled(base)
-        if any(name not in known.bindings for name in requested):
-            base = self._read_all()
-            known = self._modelled(base)
-        missing = [n for n in requested if n not in known.bindings]
-        if missing:
-            raise NotFound(f"no route named {', '.join(map(repr, missing))} in namespace {self.namespace}")
+        base, known = self._locate(requested)
         wanted_kinds: set[EditKind] = set()
         for name, r in requested.items():
             wanted_kinds |= edit_kinds(known.route(name), r)  # type: ignore[arg-type]
@@ -356,77 +295,16 @@ class KubeConnector(Connector):
         policy_edit = bool(self._policy_reads(wanted_kinds)) or "rate_limit" in wanted_kinds
         scope = None if policy_edit else sources
         before_model = self._modelled(fresh, scope)
-
-        problems: list[Problem] = []
-        warnings: list[str] = []
-        edits: list[tuple[Binding, Route, Route, set[EditKind]]] = []
-        unsupported = self._unsupported()
-        for name, req in requested.items():
-            binding = before_model.bindings.get(name)
-            before = before_model.route(name)
-            if binding is None or before is None:
-                raise NotFound(f"route {name!r} no longer exists (its object was changed meanwhile)")
-            after, kinds, notes = merge_edit(before, req)
-            problems += notes
-            path = f"routes.{name}"
-            for kind in sorted(kinds):
-                if kind in unsupported:
-                    problems.append(Problem(f"{path}.{kind}", unsupported[kind]))
-            problems += model_problems(after, kinds, path)
-            problems += self._edit_problems(binding, after, kinds, path)
-            warnings += ignored_fields(before, req)
-            if kinds:
-                edits.append((binding, before, after, kinds))
-        if problems:
-            raise ValidationError(problems)
+        edits, warnings = self._merge_edits(before_model, requested)
 
         ws = Workspace(fresh)
         for binding, before, after, kinds in edits:
             self._edit(ws, binding, before, after, kinds)
-        touched = set(ws.touched)
-        if scope is not None and not touched <= scope:
+        if scope is not None and not set(ws.touched) <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
             before_model = self._modelled(fresh)
-        after_model = self._modelled(ws.view, scope)
-
-        changes = []
-        for before in before_model.routes:
-            after_route = after_model.route(before.name)
-            if after_route is not None and after_route != before:
-                changes.append(RouteChange(before, after_route))
-        for binding, _, wanted, kinds in edits:
-            got = after_model.route(binding.route)
-            if got is None or any(edit_field(got, k) != edit_field(wanted, k) for k in kinds):
-                raise ValidationError(
-                    [
-                        Problem(
-                            f"routes.{binding.route}",
-                            f"the {self.route_kind} objects cannot express this change",
-                        )
-                    ]
-                )
-        edited_names = {b.route for b, *_ in edits}
-        for change in changes:
-            if change.after.name not in edited_names:
-                warnings.append(
-                    f"route {change.after.name} changes too: it shares an edited object with "
-                    + ", ".join(sorted(edited_names))
-                )
-
-        object_changes: list[ObjectChange] = []
-        route_resource = self.res.get("route")
-        for resource, before_obj, after_obj in ws.changed():
-            order = (
-                ORDER_ROUTE
-                if route_resource is not None and resource.plural == route_resource.plural
-                else ORDER_POLICY
-            )
-            write = change_for(resource, before_obj, after_obj, order)
-            if write is not None:
-                object_changes.append(write)
-                if before_obj is not None:
-                    warnings += warnings_for(before_obj)
-        object_changes.sort(key=lambda c: (c.order, c.label))
+        changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings)
+        object_changes = self._object_changes(ws, warnings)
         return Plan(
             id=self.new_plan_id(),
             gateway=self.info().title,
@@ -437,6 +315,86 @@ class KubeConnector(Connector):
             warnings=tuple(dict.fromkeys(warnings)),
             payload=KubePlanPayload(tuple(object_changes)),
         )
+
+    def _locate(self, requested: dict[str, Route]) -> tuple[Store, Modelled]:
+        """The objects and model the requested routes are in (read again when one is not known)."""
+        base = self._store()
+        known = self._modelled(base)
+        if any(name not in known.bindings for name in requested):
+            base = self._read_all()
+            known = self._modelled(base)
+        missing = [n for n in requested if n not in known.bindings]
+        if missing:
+            raise NotFound(f"no route named {', '.join(map(repr, missing))} in namespace {self.namespace}")
+        return base, known
+
+    def _merge_edits(
+        self, before_model: Modelled, requested: dict[str, Route]
+    ) -> tuple[list[Edit], list[str]]:
+        """Each requested route merged onto what the cluster holds now, with the kinds of edit it
+        makes; raises ValidationError with every problem (edits this flavour cannot make too)."""
+        problems: list[Problem] = []
+        warnings: list[str] = []
+        edits: list[Edit] = []
+        unsupported = self._unsupported()
+        for name, req in requested.items():
+            binding = before_model.bindings.get(name)
+            before = before_model.route(name)
+            if binding is None or before is None:
+                raise NotFound(f"route {name!r} no longer exists (its object was changed meanwhile)")
+            after, kinds, notes = merge_edit(before, req)
+            problems += notes
+            path = f"routes.{name}"
+            problems += [Problem(f"{path}.{k}", unsupported[k]) for k in sorted(kinds) if k in unsupported]
+            problems += model_problems(after, kinds, path)
+            problems += self._edit_problems(binding, after, kinds, path)
+            warnings += ignored_fields(before, req)
+            if kinds:
+                edits.append((binding, before, after, kinds))
+        if problems:
+            raise ValidationError(problems)
+        return edits, warnings
+
+    def _route_changes(
+        self, before_model: Modelled, after_model: Modelled, edits: list[Edit], warnings: list[str]
+    ) -> list[RouteChange]:
+        """Every route the edited objects serve differently; raises ValidationError when an edited
+        route does not read back as asked. Adds a warning for each route changed alongside."""
+        changes = []
+        for before in before_model.routes:
+            after_route = after_model.route(before.name)
+            if after_route is not None and after_route != before:
+                changes.append(RouteChange(before, after_route))
+        for binding, _, wanted, kinds in edits:
+            got = after_model.route(binding.route)
+            if got is None or any(edit_field(got, k) != edit_field(wanted, k) for k in kinds):
+                problem = Problem(
+                    f"routes.{binding.route}", f"the {self.route_kind} objects cannot express this change"
+                )
+                raise ValidationError([problem])
+        edited_names = {b.route for b, *_ in edits}
+        for change in changes:
+            if change.after.name not in edited_names:
+                warnings.append(
+                    f"route {change.after.name} changes too: it shares an edited object with "
+                    + ", ".join(sorted(edited_names))
+                )
+        return changes
+
+    def _object_changes(self, ws: Workspace, warnings: list[str]) -> list[ObjectChange]:
+        """The smallest write of every touched object, routes before policies; adds a warning for each
+        object a controller would revert (``ownership``)."""
+        object_changes: list[ObjectChange] = []
+        route_resource = self.res.get("route")
+        for resource, before_obj, after_obj in ws.changed():
+            is_route = route_resource is not None and resource.plural == route_resource.plural
+            write = change_for(resource, before_obj, after_obj, ORDER_ROUTE if is_route else ORDER_POLICY)
+            if write is not None:
+                object_changes.append(write)
+                if before_obj is not None:
+                    warnings += warnings_for(before_obj)
+        object_changes.sort(key=lambda c: (c.order, c.label))
+        return object_changes
 
     # -- applying -------------------------------------------------------------------------------
 
@@ -472,14 +430,31 @@ class KubeConnector(Connector):
                         self._snapshot.remove(change.key)
                     else:
                         self._snapshot.put(change.resource, obj)
-        return Verification(result.ok, tuple(result.details))
+        proxies = check_after_apply(self, plan)
+        return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
 
-    def metrics(self) -> MetricsSource | None:
-        """Live figures from the Prometheus given to ``open_cluster(prometheus=...)``; None without one
-        (a cluster gateway has no admin endpoint this machine can poll)."""
-        from ..metrics import metrics_for
+    def proxy_admin(self) -> tuple[int, ViewFor] | None:
+        """The admin port of this implementation's gateway proxies and how to read a route off their
+        ``config_dump``; None when this tool does not know them (then proxies are not checked)."""
+        return None
 
-        return metrics_for(self, prometheus=self.prometheus)
+    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
+        """Where a route's gateway proxies run, or why they are not looked for."""
+        return "its gateway proxies are not known to this tool"
+
+    def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
+        """Where each named route lives now (routes that are gone are left out)."""
+        bindings = self._modelled(self._store()).bindings
+        return {name: bindings[name] for name in routes if name in bindings}
+
+    def proxy_status(self, route: str) -> Verification:
+        """Drift between the route's objects and what its gateway pods' Envoys hold (``proxies``)."""
+        report = drift(self, route)
+        return Verification(report.converged, tuple(report.lines()))
+
+    def current_store(self) -> Store:
+        """The objects as last read or written (read from the cluster when there is no snapshot)."""
+        return self._store()
 
     def export(self, plan: Plan, target: Path) -> list[Path]:
         payload = plan.payload

@@ -4,17 +4,19 @@
     ├── EnvoyAdminSource     polls Envoy's admin endpoint (native gateways without a Prometheus)
     └── PrometheusSource     PromQL over Envoy's or Istio's metrics (any gateway Prometheus scrapes)
 
-``metrics_for(connector)`` picks the source for a connector. The UI imports only this package.
+``metrics_for(connector)`` picks the source from what the connector offers (``Measured``, in
+``connectors.metrics_contract``), not from its kind. The UI imports only this package; this package
+imports only the model and that contract.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..metrics_contract import Measured, MetricsHooks
 from .prometheus_config import PrometheusConfig
 from .promql import EnvoyFamily, IstioFamily
 from .source import MetricsSource
@@ -60,6 +62,8 @@ __all__ = [
     "EnvoyAdminSource",
     "EnvoyFamily",
     "IstioFamily",
+    "Measured",
+    "MetricsHooks",
     "MetricsSource",
     "PrometheusConfig",
     "PrometheusSource",
@@ -89,43 +93,34 @@ def _cached(fn: Callable[[], T], ttl: float = 5.0) -> Callable[[], T]:
     return get
 
 
-def metrics_for(connector: Any, *, prometheus: PrometheusConfig | None = None) -> MetricsSource | None:
-    """The metrics source for ``connector``: Prometheus when configured, else Envoy's admin endpoint for
-    a native gateway; None when there is no way to get figures (a cluster gateway without Prometheus).
+def metrics_for(target: Measured, *, prometheus: PrometheusConfig | None = None) -> MetricsSource | None:
+    """The metrics source for ``target`` (a connector), chosen from what its ``metrics_hooks()`` offer:
+    Prometheus when configured, else Envoy's admin endpoint when the gateway has one this machine can
+    poll; None when there is no way to get figures (a cluster gateway without Prometheus).
     Raises MetricsError for a malformed Prometheus configuration."""
     from .admin_source import EnvoyAdminSource
     from .prometheus_metrics import PrometheusSource
 
-    kind = getattr(connector, "kind", "")
-    clusters: Callable[[], Mapping[str, tuple[str, str]]] | None = None
-    if callable(getattr(connector, "cluster_names", None)):
-        clusters = _cached(connector.cluster_names)
-    if kind == "native":
-        log = _access_log(connector)
+    hooks = target.metrics_hooks()
+    clusters = _cached(hooks.cluster_names) if hooks.cluster_names is not None else None
+    if hooks.admin_url is not None:
+        log = hooks.access_log_path
         if prometheus is not None:
             return PrometheusSource(
                 prometheus, EnvoyFamily(prometheus.selector, clusters), access_log_path=log
             )
-        return EnvoyAdminSource(lambda: str(connector.admin_url), cluster_names=clusters, access_log_path=log)
+        return EnvoyAdminSource(hooks.admin_url, cluster_names=clusters, access_log_path=log)
     if prometheus is None:
         return None
-    log_lines = getattr(connector, "gateway_log_lines", None)
-    if kind == "istio":
-        destinations = getattr(connector, "istio_destinations", None)
-        family: EnvoyFamily | IstioFamily = IstioFamily(
-            prometheus.selector, _cached(destinations) if callable(destinations) else None
-        )
+    family: EnvoyFamily | IstioFamily
+    if hooks.istio_destinations is not None:
+        family = IstioFamily(prometheus.selector, _cached(hooks.istio_destinations))
     else:
         family = EnvoyFamily(prometheus.selector, clusters)
-    return PrometheusSource(prometheus, family, log_lines=log_lines if callable(log_lines) else None)
+    return PrometheusSource(prometheus, family, log_lines=hooks.log_lines)
 
 
-def prometheus_source(url: str, connector: Any, **options: Any) -> MetricsSource | None:
+def prometheus_source(url: str, target: Measured, **options: Any) -> MetricsSource | None:
     """``metrics_for`` with a Prometheus at ``url`` (``--prometheus URL``); ``options`` are the other
     ``PrometheusConfig`` fields (headers, verify, ca_file, timeout, selector, rate_window)."""
-    return metrics_for(connector, prometheus=PrometheusConfig(url, **options))
-
-
-def _access_log(connector: Any) -> Path | None:
-    path = getattr(connector, "access_log_path", None)
-    return Path(path) if path else None
+    return metrics_for(target, prometheus=PrometheusConfig(url, **options))

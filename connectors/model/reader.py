@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ from ..errors import Problem
 from .durations import parse_duration
 
 T = TypeVar("T")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,39}$")
 _MISSING = object()
 
 
@@ -40,7 +42,7 @@ class Reader:
             for key in self.data:
                 if key not in allowed:
                     hint = ", ".join(sorted(allowed))
-                    self.problem(str(key), f"unknown field (expected one of: {hint})")
+                    self.problem(_shown_key(key), f"unknown field (expected one of: {hint})")
 
     def raw(self, key: str) -> Any:
         return self.data.get(key, _MISSING) if isinstance(self.data, Mapping) else _MISSING
@@ -120,6 +122,13 @@ class Reader:
         return tuple((str(k), str(v)) for k, v in value.items())
 
 
+def _shown_key(key: Any) -> builtins.str:
+    """A key as a field name: a typo like ``rate_limt`` is named, anything else (a line of a file
+    that is not a gateway config at all, say /etc/shadow) is not echoed."""
+    text = str(key)
+    return text if _IDENTIFIER.match(text) else "<unknown key>"
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -131,7 +140,8 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, int | float):
         return f"{value} (a number)"
-    return f"{str(value)!r}"
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _check_str(value: Any) -> str:

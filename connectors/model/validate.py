@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ..errors import Problem, ValidationError
+from .bounds import credential_problems, route_bounds
+from .regex import regex_problem
 from .types import Cors, Gateway, Route, StringMatch
 
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
@@ -16,12 +19,8 @@ MAX_RELATIVE_WEIGHT = 1_000_000
 
 
 def check_regex(pattern: str) -> str | None:
-    """A reason the pattern does not compile, or None."""
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"regular expression {pattern!r} does not compile: {exc}"
-    return None
+    """A reason Envoy (RE2) would refuse the pattern, or None."""
+    return regex_problem(pattern)
 
 
 def check_origin(match: StringMatch) -> str | None:
@@ -58,6 +57,10 @@ def check_origin(match: StringMatch) -> str | None:
     return None
 
 
+_Add = Callable[[str, str], None]
+"""Records a problem: (field under the route's path, message)."""
+
+
 def route_problems(
     route: Route, path: str, backend_names: set[str] | None = None, listener_names: set[str] | None = None
 ) -> list[Problem]:
@@ -71,9 +74,28 @@ def route_problems(
         add("name", f"{route.name!r} is not a valid name (letters, digits, - and _, up to 63 characters)")
     if listener_names is not None and route.listener is not None and route.listener not in listener_names:
         add("listener", f"unknown listener {route.listener!r}")
+    _host_problems(route, add)
+    _match_problems(route, add)
+    out += weight_problems(route, path, backend_names)
+    _rate_limit_problems(route, add)
+    if route.cors is not None:
+        out += cors_problems(route.cors, f"{path}.cors")
+    _jwt_problems(route, add)
+    _timing_problems(route, add)
+    _circuit_breaker_problems(route, add)
+    _mirror_problems(route, backend_names, add)
+    _header_op_problems(route, add)
+    out += route_bounds(route, path)
+    return out
+
+
+def _host_problems(route: Route, add: _Add) -> None:
     for i, host in enumerate(route.hosts):
         if not host or " " in host or (host != "*" and host.count("*") > 1):
             add(f"hosts[{i}]", f"{host!r} is not a valid host name")
+
+
+def _match_problems(route: Route, add: _Add) -> None:
     for i, m in enumerate(route.matches):
         if m.path.kind == "regex":
             reason = check_regex(m.path.value)
@@ -91,7 +113,9 @@ def route_problems(
         for method in m.methods:
             if method not in _METHODS:
                 add(f"matches[{i}].methods", f"unknown HTTP method {method!r}")
-    out += weight_problems(route, path, backend_names)
+
+
+def _rate_limit_problems(route: Route, add: _Add) -> None:
     if route.rate_limit is not None:
         rl = route.rate_limit
         if rl.requests <= 0:
@@ -102,8 +126,9 @@ def route_problems(
             add("rate_limit.interval", "must be at least 50ms (Envoy's smallest fill interval)")
         if rl.burst is not None and rl.burst <= 0:
             add("rate_limit.burst", f"must be a positive number of requests, got {rl.burst}")
-    if route.cors is not None:
-        out += cors_problems(route.cors, f"{path}.cors")
+
+
+def _jwt_problems(route: Route, add: _Add) -> None:
     if route.jwt is not None:
         if not route.jwt.providers:
             add("jwt.providers", "needs at least one provider")
@@ -127,6 +152,9 @@ def route_problems(
                         add(f"{base}.jwks", "must be a JSON Web Key Set: an object with a keys list")
                 except ValueError as exc:
                     add(f"{base}.jwks", f"is not valid JSON: {exc}")
+
+
+def _timing_problems(route: Route, add: _Add) -> None:
     if route.timeout is not None and route.timeout < 0:
         add("timeout", "must not be negative")
     if route.retries is not None:
@@ -134,6 +162,9 @@ def route_problems(
             add("retries.attempts", "must not be negative")
         if route.retries.per_try_timeout is not None and route.retries.per_try_timeout <= 0:
             add("retries.per_try_timeout", "must be longer than zero")
+
+
+def _circuit_breaker_problems(route: Route, add: _Add) -> None:
     if route.circuit_breaker is not None:
         cb = route.circuit_breaker
         for key in ("max_connections", "max_pending_requests", "max_requests", "max_retries"):
@@ -151,11 +182,17 @@ def route_problems(
                     "circuit_breaker.outlier_detection",
                     "interval and base_ejection_time must be longer than zero",
                 )
+
+
+def _mirror_problems(route: Route, backend_names: set[str] | None, add: _Add) -> None:
     if route.mirror is not None:
         if backend_names is not None and route.mirror.backend not in backend_names:
             add("mirror.backend", f"unknown backend {route.mirror.backend!r}")
         if not 0 < route.mirror.percent <= 100:
             add("mirror.percent", f"must be more than 0 and at most 100, got {route.mirror.percent:g}")
+
+
+def _header_op_problems(route: Route, add: _Add) -> None:
     if route.headers:
         for side in ("request", "response"):
             ops = getattr(route.headers, side)
@@ -163,7 +200,6 @@ def route_problems(
             for n in header_names:
                 if not _HEADER.match(n):
                     add(f"headers.{side}", f"{n!r} is not a valid header name")
-    return out
 
 
 def weight_problems(route: Route, path: str, backend_names: set[str] | None = None) -> list[Problem]:
@@ -171,12 +207,12 @@ def weight_problems(route: Route, path: str, backend_names: set[str] | None = No
     field = f"{path}.backends"
     if not route.backends:
         return [Problem(field, "a route needs at least one backend")]
-    seen: Counter[str] = Counter(b.name for b in route.backends)
+    names = [b.name for b in route.backends]
     for i, b in enumerate(route.backends):
         if backend_names is not None and b.name not in backend_names:
             known = ", ".join(sorted(backend_names)) or "none"
             out.append(Problem(f"{field}[{i}].name", f"unknown backend {b.name!r} (known: {known})"))
-        if seen[b.name] > 1:
+        if names.index(b.name) < i:  # each repeat once, not its first use too
             out.append(Problem(f"{field}[{i}].name", f"backend {b.name!r} is listed twice"))
         if b.weight < 0:
             out.append(Problem(f"{field}[{i}].weight", f"weight must not be negative, got {b.weight}"))
@@ -212,6 +248,7 @@ def cors_problems(cors: Cors, path: str) -> list[Problem]:
         out.append(
             Problem(f"{path}.allow_credentials", "browsers refuse credentials with the wildcard origin *")
         )
+    out += credential_problems(cors, path)
     return out
 
 
@@ -225,15 +262,14 @@ def gateway_problems(gw: Gateway) -> list[Problem]:
         ("routes", [x.name for x in gw.routes]),
     )
     for key, item_names in named:
-        counts = Counter(item_names)
         for i, item_name in enumerate(item_names):
-            if counts[item_name] > 1:
+            if item_names.index(item_name) < i:
                 out.append(Problem(f"{key}[{i}].name", f"duplicate name {item_name!r}"))
-    ports = Counter((x.address, x.port) for x in gw.listeners)
+    ports = [(x.address, x.port) for x in gw.listeners]
     for i, lst in enumerate(gw.listeners):
         if not 1 <= lst.port <= 65535:
             out.append(Problem(f"listeners[{i}].port", f"port must be 1-65535, got {lst.port}"))
-        if ports[(lst.address, lst.port)] > 1:
+        if ports.index((lst.address, lst.port)) < i:
             out.append(Problem(f"listeners[{i}].port", f"{lst.address}:{lst.port} is used by two listeners"))
     for i, b in enumerate(gw.backends):
         if not _NAME.match(b.name):

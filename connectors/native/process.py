@@ -1,24 +1,35 @@
-"""Finding, launching, supervising and stopping the Envoy process of a native gateway."""
+"""Finding, launching, supervising and stopping the Envoy process of a native gateway (spawning itself
+is ``connectors.process``, shared with the demo's Prometheus)."""
 
 from __future__ import annotations
 
-import ctypes
 import os
-import queue
 import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ProcessStartFailed
 from ..model import Listener
+from ..process import free_port, spawn, stop
 
 ENV_ENVOY = "GATEWAYCTL_ENVOY"
-_PR_SET_PDEATHSIG = 1
+
+__all__ = [
+    "ENV_ENVOY",
+    "check_ports_free",
+    "describe_exit",
+    "find_envoy",
+    "free_port",
+    "launch",
+    "log_tail",
+    "pid_alive",
+    "port_problem",
+    "terminate",
+]
 
 
 def find_envoy(explicit: str | None = None) -> str:
@@ -69,57 +80,6 @@ def check_ports_free(listeners: Sequence[Listener]) -> None:
         raise ProcessStartFailed("; ".join(problems))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """preexec_fn: the child gets SIGKILL when the thread that forked it ends."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
-
-
-class _Spawner:
-    """PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process. Owned
-    Envoys are therefore forked from this one daemon thread that lives as long as the process."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue[tuple[Callable[[], subprocess.Popen[bytes]], queue.Queue[object]]] = (
-            queue.Queue()
-        )
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def run(self, make: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="envoy-spawner", daemon=True)
-                self._thread.start()
-        answer: queue.Queue[object] = queue.Queue(maxsize=1)
-        self._jobs.put((make, answer))
-        result = answer.get()
-        if isinstance(result, BaseException):
-            raise result
-        assert isinstance(result, subprocess.Popen)
-        return result
-
-    def _loop(self) -> None:
-        while True:
-            make, answer = self._jobs.get()
-            try:
-                answer.put(make())
-            except BaseException as exc:
-                answer.put(exc)
-
-
-_SPAWNER = _Spawner()
-
-
 def launch(
     envoy: str,
     bootstrap: Path,
@@ -150,25 +110,10 @@ def launch(
     if concurrency:
         cmd += ["--concurrency", str(concurrency)]
 
-    def make() -> subprocess.Popen[bytes]:
+    try:
         # Envoy's log goes to stderr, which (unlike --log-path) is written line by line: the
         # reason for a rejected config is readable right after the rejection.
-        out = open(log_path, "ab")  # noqa: SIM115 - the child keeps its own descriptor
-        try:
-            return subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                close_fds=True,
-                start_new_session=not owned,
-                preexec_fn=_die_with_parent if owned else None,
-            )
-        finally:
-            out.close()
-
-    try:
-        return _SPAWNER.run(make) if owned else make()
+        return spawn(cmd, log_path, owned=owned, new_session=not owned)
     except OSError as exc:
         raise ProcessStartFailed(f"cannot run Envoy ({envoy}): {exc.strerror or exc}") from exc
 
@@ -201,13 +146,7 @@ def describe_exit(pid: int, code: int | None) -> str:
 def terminate(pid: int, proc: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
     """SIGTERM, then SIGKILL after ``grace`` seconds; returns once the process is gone."""
     if proc is not None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop(proc, grace)
         return
     if not pid_alive(pid):
         return

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import ChangeRejected
 from .admin import AdminClient
+from .envoy_reason import short_reason
 
 _COUNTER = itertools.count()
 _REJECTED = re.compile(r"config update (rejected|failure)[^:]*:\s*(.*)", re.IGNORECASE)
@@ -136,5 +137,5 @@ def log_reason(path: Path, offset: int) -> str | None:
     for line in data.splitlines():
         m = _REJECTED.search(line)
         if m and m.group(2).strip():
-            return m.group(2).strip()
+            return short_reason(m.group(2))
     return None

@@ -18,6 +18,7 @@ from ruamel.yaml.error import YAMLError
 from ..model import Gateway, route_to_dict
 from ..model.serialize import route_from_dict
 from .yaml_doc import dump, make_yaml, merge
+from .yaml_patch import Unsupported, patch_text
 
 _HEAD = "routes:\n"
 
@@ -111,6 +112,11 @@ def splice_routes(
     for i in changed:
         a, b = spans[i]
         mini = _HEAD + "".join(lines[a:b])
+        wanted = route_to_dict(new.routes[i])
+        patched = _patched(mini, route_to_dict(old.routes[i]), wanted, indent)
+        if patched is not None:
+            replacements[i] = patched[len(_HEAD) :].splitlines(keepends=True)
+            continue
         try:
             doc = y.load(mini)
         except YAMLError:
@@ -120,7 +126,6 @@ def splice_routes(
             return None
         if dump(doc, indent) != mini:
             return None  # this item does not round-trip byte for byte
-        wanted = route_to_dict(new.routes[i])
         merge(item, route_to_dict(old.routes[i]), wanted)
         out = dump(doc, indent)
         if not out.startswith(_HEAD) or not _reads_as(out, wanted):
@@ -141,6 +146,17 @@ def splice_routes(
             new_spans.append((a + shift, b + shift))
     new_lines.extend(lines[pos:])
     return "".join(new_lines), RouteLines(new_lines, new_spans)
+
+
+def _patched(
+    mini: str, old: dict[str, object], new: dict[str, object], indent: tuple[int, int]
+) -> str | None:
+    """The item's text with only its changed nodes rewritten (``yaml_patch``), or None."""
+    try:
+        out = patch_text(mini, {"routes": [old]}, {"routes": [new]}, indent)
+    except Unsupported:
+        return None
+    return out if out.startswith(_HEAD) and _reads_as(out, new) else None
 
 
 def _reads_as(mini: str, wanted: dict[str, object]) -> bool:

@@ -182,7 +182,11 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
         limit = replace(current, enabled=bool(args.enable))
     else:
         # Without --interval keep the route's current interval: "--requests 20" on 10/1m means 20/1m.
-        interval = args.interval_seconds or (current.interval if current else 1.0)
+        interval = (
+            args.interval_seconds
+            if args.interval_seconds is not None
+            else (current.interval if current else 1.0)
+        )
         limit = RateLimit(requests=args.requests, interval=interval, burst=args.burst)
     edited = set_rate_limit(route, limit)
     _refuse([p for p in route_problems(edited, route.name) if ".rate_limit" in p.path])
@@ -211,7 +215,7 @@ def _origin(text: str) -> StringMatch:
 
     for kind in ("prefix", "regex", "exact"):
         if text.startswith(kind + ":"):
-            return StringMatch(kind, text[len(kind) + 1 :])  # type: ignore[arg-type]
+            return StringMatch(kind, text[len(kind) + 1 :])
     return StringMatch("exact", text)
 
 

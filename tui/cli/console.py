@@ -8,67 +8,25 @@ import contextlib
 import sys
 import threading
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Connector
-from connectors.errors import GatewayError, GatewayNotRunning
+from connectors.errors import GatewayNotRunning
 
-from .common import Command, backends, matches, out, policies
+from .common import Command, out
 from .lifecycle import connect
-
-
-def console_class() -> Any:
-    """The Textual console, or None when this build has none (then a plain routes table stands in)."""
-    try:
-        from tui.app import ConsoleApp
-    except ImportError:
-        return None
-    return ConsoleApp
-
-
-def _plain_console(conn: Connector, wait: Callable[[], None]) -> None:
-    """Fallback without the Textual console: the routes as a table, until Ctrl-C."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{conn.info().title} — routes (Ctrl-C to quit)")
-    for column in ("Name", "Hosts", "Match", "Backends", "Policies"):
-        table.add_column(column)
-    for r in conn.list_routes():
-        table.add_row(r.name, ", ".join(r.hosts), matches(r), backends(r), policies(r))
-    Console().print(table)
-    wait()
-
-
-def _sleep_forever() -> None:
-    while True:
-        time.sleep(3600)
 
 
 def cmd_console(args: argparse.Namespace) -> int:
     """The default command: the console on the gateway the global options name (or Connect)."""
-    app_class = console_class()
+    from tui.app import ConsoleApp
+
     wanted = bool(args.gateway or args.context or args.namespace)
-    if app_class is not None:
-        # The console opens the gateway in a worker after its first frame, and owns (closes) it.
-        opener = partial(connect, args) if wanted else None
-        with contextlib.suppress(KeyboardInterrupt):
-            app_class(None, opener=opener, readonly=args.readonly, prometheus=args.prometheus).run()
-        return 0
-    conn = connect(args) if wanted else None
-    try:
-        if conn is not None:
-            _plain_console(conn, _sleep_forever)
-        else:
-            raise GatewayError("the console is not available in this build; see gatewayctl-tui --help")
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        if conn is not None:
-            conn.close()
+    # The console opens the gateway in a worker after its first frame, and owns (closes) it.
+    opener = partial(connect, args) if wanted else None
+    with contextlib.suppress(KeyboardInterrupt):
+        ConsoleApp(None, opener=opener, readonly=args.readonly, prometheus=args.prometheus).run()
     return 0
 
 
@@ -100,17 +58,15 @@ def _serve_demo(args: argparse.Namespace, runner: Any, ctx: Any, console: _DemoC
     """Show the started demo: the console, or (without one) its banner and routes until it ends."""
     connector = ctx.connector
     assert connector is not None
-    app_class = None if args.no_tui else console_class()
-    if app_class is None:
+    if args.no_tui:
         for line in runner.banner():
             out(line)
-        if not args.no_tui:
-            out("(the Textual console is not available in this build; showing the routes)")
-            _plain_console(connector, lambda: None)
         out("Press Ctrl-C to stop." if args.duration is None else f"Stopping in {args.duration:g}s.")
         _wait_demo(connector, args.duration)
         return
-    console.app = app_class(
+    from tui.app import ConsoleApp
+
+    console.app = ConsoleApp(
         connector, readonly=args.readonly, prometheus=args.prometheus or ctx.prometheus_url
     )
     _run_app_for(console.app, args.duration)

@@ -1,8 +1,7 @@
 """Connecting to a gateway, and the native gateway's lifecycle: ``up``, ``down``, ``gateways``.
 
-This is the one module of ``tui/`` that wires concrete connectors together: it imports the native
-connector and ``open_cluster`` and reads a native gateway's ``state.json``, so that moving to a
-connector registry changes this module alone.
+Gateways are found, opened, started and stopped through ``connectors.registry``; no concrete
+connector is imported here.
 """
 
 from __future__ import annotations
@@ -15,49 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector
-from connectors.errors import GatewayError, GatewayNotRunning, NotFound
+from connectors.errors import NotFound
 from connectors.paths import gateways_dir
-from connectors.registry import Target, native_targets, open_target, resolve
+from connectors.registry import lifecycle, lifecycle_for, open_target, resolve
 
-from .common import Command, Handler, UsageError, one_line, out, table
+from .common import Command, Handler, UsageError, out, table
 
 # ---------------------------------------------------------------- connecting
-
-
-def native_connector_class() -> Any:
-    try:
-        from connectors.native import NativeConnector  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
-        raise GatewayError(f"the native connector is not available in this build ({exc})") from exc
-    return NativeConnector
-
-
-def _open(target: Target, readonly: bool) -> Connector:
-    try:
-        return open_target(target, readonly=readonly)
-    except ImportError as exc:
-        what = "native" if target.kind == "native" else "Kubernetes"
-        raise GatewayError(f"the {what} connector is not available in this build ({exc})") from exc
 
 
 def connect(args: argparse.Namespace) -> Connector:
     """The gateway the global options name; without any, the only native gateway there is."""
     if args.context or args.namespace:
-        if args.context:
-            ctx_spec = f"ctx:{args.context}" + (f"/{args.namespace}" if args.namespace else "")
-            return _open(resolve(ctx_spec), args.readonly)
-        try:  # a namespace alone: kubectl's current context
-            from connectors.kube import open_cluster  # type: ignore[attr-defined]
-        except ImportError as exc:
-            raise GatewayError(f"the Kubernetes connectors are not available in this build ({exc})") from exc
-        connector: Connector = open_cluster(context=None, namespace=args.namespace, readonly=args.readonly)
-        return connector
+        # A namespace alone: kubectl's current context ("ctx:/NS").
+        ctx_spec = f"ctx:{args.context or ''}" + (f"/{args.namespace}" if args.namespace else "")
+        return open_target(resolve(ctx_spec), readonly=args.readonly)
     spec: str | None = args.gateway or os.environ.get("GATEWAYCTL_GATEWAY")
     if spec:
-        return _open(resolve(spec), args.readonly)
-    targets = native_targets()
+        return open_target(resolve(spec), readonly=args.readonly)
+    targets = lifecycle().targets()
     if len(targets) == 1:
-        return _open(targets[0], args.readonly)
+        return open_target(targets[0], readonly=args.readonly)
     if not targets:
         raise NotFound(
             f"no native gateway in {gateways_dir()}: start one (gatewayctl-tui up CONFIG, or "
@@ -89,85 +66,44 @@ def with_connector(
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    native = native_connector_class()
-    config = Path(args.config).expanduser().resolve()
-    if not config.is_file():
-        raise NotFound(f"no config file at {config}")
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else None
-    if state_dir is None and args.name:
-        state_dir = gateways_dir() / args.name
-    conn = native.start(config, state_dir, readonly=args.readonly, owned=False)
-    try:
-        gateway = conn.gateway()
-        out(f"Gateway {gateway.name} is running (state {conn.state_dir}).")
-        out(f"  admin     {conn.admin_url}")
-        for listener in gateway.listeners:
-            out(f"  listener  {listener.name} {conn.listener_url(listener.name)}")
-        out(f"  config    {conn.config_path}")
-        handle = args.name or (str(conn.state_dir) if args.state_dir else gateway.name)
-        out(f"Stop it with: gatewayctl-tui down {handle}")
-    finally:
-        conn.close()
+    started = lifecycle().up(Path(args.config), name=args.name, state_dir=state_dir, readonly=args.readonly)
+    out(f"Gateway {started.name} is running (state {started.state_dir}).")
+    out(f"  admin     {started.admin_url}")
+    for name, url in started.listeners.items():
+        out(f"  listener  {name} {url}")
+    out(f"  config    {started.config_path}")
+    handle = args.name or (str(started.state_dir) if args.state_dir else started.name)
+    out(f"Stop it with: gatewayctl-tui down {handle}")
     return 0
 
 
-def _native_target(spec: str) -> Target:
-    target = resolve(spec)
-    if target.kind != "native":
-        raise UsageError(f"{spec!r} is not a native gateway")
-    return target
-
-
 def _cmd_down(args: argparse.Namespace) -> int:
-    native = native_connector_class()
-    target = _native_target(args.name)
-    try:
-        conn = native.attach(Path(target.location))
-    except GatewayNotRunning:
+    target = resolve(args.name)
+    gateways = lifecycle_for(target)
+    if gateways is None:
+        raise UsageError(f"{args.name!r} is not a native gateway")
+    if not gateways.down(target):
         out(f"Gateway {target.name} is not running.")
         return 0
-    try:
-        if not conn.is_running():
-            out(f"Gateway {target.name} is not running.")
-            return 0
-        conn.stop()
-    finally:
-        conn.close()
     out(f"Gateway {target.name} stopped.")
     return 0
 
 
-def _gateway_status(native: Any, target: Target) -> tuple[str, dict[str, Any]]:
-    try:
-        state: dict[str, Any] = json.loads((Path(target.location) / "state.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        state = {}
-    try:
-        conn = native.attach(Path(target.location))
-    except GatewayError as exc:
-        return f"stopped ({one_line(str(exc))})", state
-    try:
-        reason = None if conn.is_running() else conn.health()
-    finally:
-        conn.close()
-    return ("running" if reason is None else f"stopped ({one_line(reason)})"), state
-
-
 def _found_gateways() -> list[dict[str, Any]]:
-    native = native_connector_class()
-    found = []
-    for target in native_targets():
-        status, state = _gateway_status(native, target)
-        listeners = state.get("listeners") or {}
+    gateways = lifecycle()
+    found: list[dict[str, Any]] = []
+    for target in gateways.targets():
+        status = gateways.status(target)
         found.append(
             {
                 # What --gateway and down take: the state directory's name (up --name), then the
                 # gateway's own name from its YAML when that differs.
                 "name": Path(target.location).name,
                 "gateway": target.name,
-                "status": status,
-                "admin": state.get("admin_url", ""),
-                "listeners": {k: f"http://{v}" for k, v in listeners.items()},
+                "status": "running" if status.running else f"stopped ({status.reason})",
+                "admin": status.admin_url,
+                "listeners": {k: f"http://{v}" for k, v in status.listeners.items()},
                 "state_dir": target.location,
             }
         )

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import changing, console, lifecycle, reading
+from connectors.registry import cli_options
+
+from . import changing, console, lifecycle, proxies, reading
 from .common import Parser
 
 
@@ -17,16 +19,10 @@ def _add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None
         return argparse.SUPPRESS if suppress else value
 
     group = parser.add_argument_group("gateway selection")
-    group.add_argument(
-        "--gateway",
-        metavar="NAME|STATE_DIR",
-        default=default(None),
-        help="a native gateway by name or state directory (default: $GATEWAYCTL_GATEWAY, or the only one)",
-    )
-    group.add_argument("--context", metavar="CTX", default=default(None), help="a kubeconfig context")
-    group.add_argument(
-        "-n", "--namespace", metavar="NS", default=default(None), help="a Kubernetes namespace"
-    )
+    for option in cli_options():  # each connector's own (--gateway; --context, -n)
+        group.add_argument(
+            *option.flags, dest=option.dest, metavar=option.metavar, default=default(None), help=option.help
+        )
     group.add_argument(
         "--readonly", action="store_true", default=default(False), help="refuse every change (browse only)"
     )
@@ -46,7 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(common, suppress=True)
     change = changing.change_options()
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    groups = (console.commands(), lifecycle.commands(), reading.commands(), changing.commands())
+    groups = (
+        console.commands(),
+        lifecycle.commands(),
+        reading.commands(),
+        changing.commands(),
+        proxies.commands(),
+    )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
         p: argparse.ArgumentParser = sub.add_parser(

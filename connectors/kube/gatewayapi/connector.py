@@ -12,9 +12,12 @@ from typing import ClassVar
 
 from ...base import EditKind
 from ...errors import Problem
+from ...metrics_contract import MetricsHooks
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
 from ..gateway_logs import PodSet, read_lines
+from ..proxies import ENVOY_GATEWAY_ADMIN_PORT, ViewFor
+from ..proxy_views import envoy_gateway_view
 from ..rbac import Access
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
@@ -49,7 +52,10 @@ class GatewayApiConnector(KubeConnector):
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         return related(store, self.kinds, binding)
 
-    # -- metrics hooks (connectors.metrics.metrics_for) and where clients reach a route ----------
+    # -- metrics hooks (connectors.metrics_contract) and where clients reach a route --------------
+
+    def metrics_hooks(self) -> MetricsHooks:
+        return MetricsHooks(cluster_names=self.cluster_names, log_lines=self.gateway_log_lines)
 
     def cluster_names(self) -> dict[str, tuple[str, str]]:
         """Envoy cluster name → (route, backend) for Prometheus' ``envoy_cluster_*`` series."""
@@ -57,6 +63,9 @@ class GatewayApiConnector(KubeConnector):
 
     def _log_pods(self, gateways: list[tuple[str, str]]) -> list[list[PodSet]]:
         return telemetry.gateway_api_pods(gateways)
+
+    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
+        return self._log_pods(telemetry.parent_gateways([obj]))
 
     def gateway_log_lines(self, since_s: float) -> list[str]:
         """The access-log lines of the last ``since_s`` seconds of the proxies of the Gateways this
@@ -111,6 +120,9 @@ class GatewayApiConnector(KubeConnector):
 class EnvoyGatewayConnector(GatewayApiConnector):
     kind: ClassVar[str] = "envoygateway"
     envoy_gateway_namespace = "envoy-gateway-system"  # where Envoy Gateway runs the proxies
+
+    def proxy_admin(self) -> tuple[int, ViewFor] | None:
+        return ENVOY_GATEWAY_ADMIN_PORT, envoy_gateway_view
 
     def _log_pods(self, gateways: list[tuple[str, str]]) -> list[list[PodSet]]:
         return telemetry.envoy_gateway_pods(

@@ -7,9 +7,12 @@ from typing import ClassVar
 
 from ...base import EditKind
 from ...errors import GatewayError
+from ...metrics_contract import MetricsHooks
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
-from ..gateway_logs import read_lines
+from ..gateway_logs import PodSet, read_lines
+from ..proxies import ISTIO_ADMIN_PORT, ViewFor
+from ..proxy_views import istio_view
 from ..rbac import Access
 from ..resources import SERVICE, JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
@@ -54,7 +57,10 @@ class IstioConnector(KubeConnector):
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
         return related(store, self.kinds, binding, self.root_namespace)
 
-    # -- metrics hooks (connectors.metrics.metrics_for) and where clients reach a route ----------
+    # -- metrics hooks (connectors.metrics_contract) and where clients reach a route --------------
+
+    def metrics_hooks(self) -> MetricsHooks:
+        return MetricsHooks(istio_destinations=self.istio_destinations, log_lines=self.gateway_log_lines)
 
     def _http(self, store: Store, binding: Binding) -> JsonDict | None:
         vs = store.get(binding.source) or {}
@@ -73,6 +79,15 @@ class IstioConnector(KubeConnector):
         return telemetry.destinations(
             modelled, http_of, store.of(self.kinds.destination_rule, self.namespace)
         )
+
+    def proxy_admin(self) -> tuple[int, ViewFor] | None:
+        return ISTIO_ADMIN_PORT, istio_view
+
+    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
+        gateways = list(binding.context.context.gateways)
+        if not gateways:
+            return "a mesh route: its sidecar proxies are not checked"
+        return telemetry.gateway_pods(gateways, self.root_namespace)
 
     def gateway_log_lines(self, since_s: float) -> list[str]:
         """The access-log lines of the last ``since_s`` seconds of the ingress gateway pods the

@@ -63,7 +63,7 @@ def string_match(m: Any) -> StringMatch | None:
         return None
     for kind in ("exact", "prefix", "regex"):
         if kind in m:
-            return StringMatch(kind, str(m[kind]))  # type: ignore[arg-type]
+            return StringMatch(kind, str(m[kind]))
     return None
 
 

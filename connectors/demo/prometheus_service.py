@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ..demo.runner import DemoContext, Service
 from ..errors import ProcessStartFailed
-from .prometheus_process import PrometheusProcess, find_prometheus
+from .context import DemoContext, Service
+from .prometheus import PrometheusProcess, find_prometheus
 
 SCRAPE_INTERVAL_S = 1.0
 

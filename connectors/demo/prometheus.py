@@ -1,4 +1,4 @@
-"""Run a real Prometheus for the demo and the tests: temp config and data, a free 127.0.0.1 port.
+"""The demo's own Prometheus (also used by the tests): temp config and data, a free 127.0.0.1 port.
 
 Targets are given through a file-based service discovery file, so they can change while Prometheus
 runs (a restarted gateway with a new admin port): Prometheus watches the file and picks up a
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from ..demo.ports import free_port
 from ..errors import ProcessStartFailed
-from ..native.process import _SPAWNER, _die_with_parent
+from ..process import free_port, spawn
+from ..process import stop as stop_process
 
 ENVOY_METRICS_PATH = "/stats/prometheus"
 
@@ -121,21 +121,9 @@ class PrometheusProcess:
             "--log.level=warn",
         ]
 
-        def make() -> subprocess.Popen[bytes]:
-            with open(log_path, "ab") as log:
-                return subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    close_fds=True,
-                    preexec_fn=_die_with_parent if self.owned else None,
-                )
-
         try:
-            # The death signal follows the thread that forked: owned children come from one thread
-            # that lives as long as the process (shared with the native connector's Envoys).
-            self._proc = _SPAWNER.run(make) if self.owned else make()
+            # Owned: dies with this process, like the demo's Envoy (connectors.process).
+            self._proc = spawn(command, log_path, owned=self.owned)
         except OSError as exc:
             raise ProcessStartFailed(f"cannot run {self.binary}: {exc.strerror or exc}") from exc
         deadline = time.monotonic() + timeout
@@ -164,13 +152,7 @@ class PrometheusProcess:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        stop_process(proc, grace=10)
 
     def __enter__(self) -> PrometheusProcess:
         self.start()

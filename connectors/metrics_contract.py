@@ -1,0 +1,48 @@
+"""What a gateway gives its metrics source: the typed contract between connectors and ``metrics``.
+
+A connector describes what it can offer in ``MetricsHooks`` (``Measured.metrics_hooks()``);
+``connectors.metrics.metrics_for`` picks a source from what is there, never from the connector's
+kind. The metrics package imports this module and the model, nothing of a connector; a connector
+imports this module, not the metrics package (its factory wires the source to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+ClusterNames = Mapping[str, tuple[str, str]]
+"""Envoy cluster name -> (route, backend): per-route, per-backend series of ``envoy_cluster_*``."""
+IstioDestinations = Mapping[tuple[str, str], tuple[str, str]]
+"""(destination_service, destination_version) -> (route, backend) for ``istio_requests_total``."""
+
+__all__ = ["ClusterNames", "IstioDestinations", "Measured", "MetricsHooks"]
+
+
+@dataclass(frozen=True)
+class MetricsHooks:
+    """What a gateway offers for metrics; a field is None when it has no such thing.
+
+    ``admin_url``: Envoy's admin endpoint this machine can poll (a native gateway) — figures come
+    from it when no Prometheus is configured. ``cluster_names``: Envoy's cluster names of each route
+    and backend. ``istio_destinations``: Istio's destination labels of each route and backend (the
+    series are Istio's standard metrics, not Envoy's). ``access_log_path``: a local access log naming
+    the limited clients; ``log_lines(since_s)``: the proxies' access-log lines of the last seconds.
+    """
+
+    admin_url: Callable[[], str] | None = None
+    cluster_names: Callable[[], ClusterNames] | None = None
+    istio_destinations: Callable[[], IstioDestinations] | None = None
+    access_log_path: Path | None = None
+    log_lines: Callable[[float], list[str]] | None = None
+
+
+@runtime_checkable
+class Measured(Protocol):
+    """Anything a metrics source can be made for: every ``Connector`` is one."""
+
+    def metrics_hooks(self) -> MetricsHooks:
+        """What this gateway offers for metrics. Cheap: reads nothing until a hook is called."""
+        ...
