@@ -21,7 +21,7 @@ from .base import Connector
 from .errors import MetricsError
 from .metrics import MetricsSource, Snapshot
 from .metrics.clients import SOURCE
-from .metrics.counts import Counts, RouteCounts
+from .metrics.counts import Counts, RouteCounts, window_start
 from .model import RateLimit, Route
 
 WINDOWS: dict[str, float] = {"1m": 60.0, "5m": 300.0, "15m": 900.0}
@@ -166,9 +166,10 @@ def triage(connector: Connector, metrics: MetricsSource, window_s: float = 300.0
     routes = connector.list_routes()
     snapshot = metrics.snapshot()
     now = time.time()
-    looked_from = now - max(window_s, STRETCH_WINDOW_S)
+    # Moving windows rounded (``window_start``): the access log is then read again only every so often.
+    looked_from = window_start(max(window_s, STRETCH_WINDOW_S), now, 60.0)
     long = _counts(metrics, looked_from)  # the stretch may have begun before the window
-    window = _counts(metrics, now - window_s)
+    window = _counts(metrics, window_start(window_s, now))
     stretches = {
         name: stretch(r.limited_at, now, looked_from=looked_from)
         for name, r in long.routes.items()

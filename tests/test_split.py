@@ -158,12 +158,15 @@ def test_split_after_a_change_is_consistent_then_a_hand_forced_split_is_not(
             return report if report.judgement.requests >= at_least else None
 
         report = wait_until(
-            lambda: counted(split_since_change(gw, source, "canary"), 950), what="the 1,000 requests counted"
+            lambda: counted(split_since_change(gw, source, "canary"), 1000), what="the 1,000 requests counted"
         )
-        assert report.judgement.verdict == "consistent", report.judgement.message
+        # Envoy picks each request's backend at random: one time in twenty a fair 50/50 falls outside
+        # its 95 % interval. The verdict must be the one the client's own responses imply.
+        expected = judge({"v1": 50, "v2": 50}, sent).verdict
+        assert report.judgement.verdict == expected, (report.judgement.message, sent)
         assert "of 1,0" in report.judgement.message or "of 9" in report.judgement.message
         data = report.to_json()
-        assert data["change"]["id"] == applied.entry.id and data["verdict"] == "consistent"
+        assert data["change"]["id"] == applied.entry.id and data["verdict"] == expected
         v2 = next(b for b in data["backends"] if b["backend"] == "v2")
         assert v2["declared_pct"] == 50 and v2["interval"][0] < 50 < v2["interval"][1]
         assert v2["requests"] == pytest.approx(sent["v2"], abs=50)

@@ -25,7 +25,7 @@ import httpx
 from ..errors import GatewayError
 from . import frames
 from .clients import SOURCE
-from .counts import Counts, LogCounter, build
+from .counts import Counts, LogCounter, build, window_start
 from .histogram import delta, from_cumulative
 from .limited_log import SPLIT_WINDOW_S, LimitedLog, recent_split, share, top_clients
 from .ring import History, Interval, Key
@@ -308,7 +308,8 @@ class EnvoyAdminSource(MetricsSource):
     ) -> list[tuple[str, int]]:
         if self._counter is not None:
             with self._counter_lock:
-                return self._counter.tally(time.time() - window_s).clients(route, by, time.time() - window_s)
+                since = window_start(window_s, time.time())
+                return self._counter.tally(since).clients(route, by, since)
         self.poll(max_age=self.interval * 0.9)
         with self._data:
             return top_clients(self._history, route, by, window_s)

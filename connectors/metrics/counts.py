@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +89,12 @@ def build(
         reached = sum(c.requests for c in mine.values())
         out[route] = RouteCounts(route, reached + local, local, limited, mine, times)
     return out
+
+
+def window_start(window_s: float, now: float, step: float = 10.0) -> float:
+    """The start of a moving window, rounded down to ``step`` seconds: asked every second, it stays
+    the same for ``step`` seconds, so the access log is not read again from it every time."""
+    return math.floor((now - window_s) / step) * step
 
 
 # -- the access log ---------------------------------------------------------------------------
@@ -174,28 +180,32 @@ class LogTally:
                     out[k[3]] += n
         return out.most_common(limit)
 
-    def drop_before(self, when: float) -> None:
-        first = math.floor(when * self.STEP)
-        for b in [b for b in self.buckets if b < first]:
-            del self.buckets[b]
+
+@dataclass
+class _Scan:
+    """One reading of the log from a time on: where it got to, and what it counted."""
+
+    since: float
+    inode: int
+    offset: int
+    tally: LogTally
+    partial: bytes = b""
 
 
 class LogCounter:
-    """Counts an access log's records from a time on. The first ask finds that time in the file by
-    bisection; later asks read only the lines appended since, so asking every second is cheap. Asked
-    for a time before what it has read (or after the file was replaced), it starts again."""
+    """Counts an access log's records from a time on, exactly: a record counts when it began at or
+    after that time. The first ask for a time finds it in the file by bisection; asking again for
+    the same time reads only the lines appended since, so asking every second is cheap. A few
+    times are kept at once (a canary step, a split, a triage window); callers with a moving window
+    round their time so that it stays the same for a while."""
 
     SLOP_S = 10.0  # lines are written when requests end, so start times are only nearly in order
-    KEEP_S = 3600.0  # records older than this before the newest ask are dropped (asked again: read again)
+    KEPT = 6  # times read at once; the least recently asked is dropped
 
     def __init__(self, path: Path, clusters: ClusterLookup) -> None:
         self.path = path
         self._clusters = clusters
-        self._tally = LogTally()
-        self._from: float | None = None  # the time counted from; None: nothing read yet
-        self._inode: int | None = None
-        self._offset = 0
-        self._partial = b""
+        self._scans: OrderedDict[float, _Scan] = OrderedDict()
         self.headers: dict[str, None] = {}
 
     def tally(self, since: float | None) -> LogTally:
@@ -205,33 +215,29 @@ class LogCounter:
         except OSError:
             return LogTally()  # not written yet: Envoy creates it on the first request
         start = 0.0 if since is None else since
-        if self._from is None or start < self._from or st.st_ino != self._inode or st.st_size < self._offset:
-            self._tally = LogTally()
-            self._tally.exact_from = start
-            self._from, self._inode, self._partial = start, st.st_ino, b""
-            self._offset = 0 if since is None else self._seek(start - self.SLOP_S, st.st_size)
-        self._read()
-        if since is not None and since - self.KEEP_S > self._from:
-            self._from = since - self.KEEP_S
-            self._tally.drop_before(self._from)
-            self._tally.exact_from = None
-        return self._tally
+        scan = self._scans.pop(start, None)
+        if scan is None or st.st_ino != scan.inode or st.st_size < scan.offset:
+            tally = LogTally()
+            tally.exact_from = start
+            offset = 0 if since is None else self._seek(start - self.SLOP_S, st.st_size)
+            scan = _Scan(start, st.st_ino, offset, tally)
+        self._scans[start] = scan
+        while len(self._scans) > self.KEPT:
+            self._scans.popitem(last=False)
+        self._read(scan)
+        return scan.tally
 
-    def _read(self, chunk: int = 8 << 20) -> None:
+    def _read(self, scan: _Scan, chunk: int = 8 << 20) -> None:
         with open(self.path, "rb") as fh:
-            fh.seek(self._offset)
+            fh.seek(scan.offset)
             while data := fh.read(chunk):
-                self._offset += len(data)
-                lines = (self._partial + data).split(b"\n")
-                self._partial = lines.pop()
-                self._count(ln.decode("utf-8", "replace") for ln in lines if ln)
-
-    def _count(self, lines: Iterable[str]) -> None:
-        for r in parse_lines(lines):
-            self.headers.update(dict.fromkeys(r.headers))
-            if self._from is not None and r.time is not None and r.time < self._from:
-                continue
-            self._tally.add(r, self._clusters(r.cluster) if r.cluster else None)
+                scan.offset += len(data)
+                lines = (scan.partial + data).split(b"\n")
+                scan.partial = lines.pop()
+                for r in parse_lines(ln.decode("utf-8", "replace") for ln in lines if ln):
+                    self.headers.update(dict.fromkeys(r.headers))
+                    if r.time is not None and r.time >= scan.since:
+                        scan.tally.add(r, self._clusters(r.cluster) if r.cluster else None)
 
     def _seek(self, when: float, size: int) -> int:
         """The offset of a line start at or before the first line that began after ``when``."""

@@ -34,7 +34,7 @@ from ..model.durations import parse_duration
 from . import frames, histogram, pod_logs
 from . import prometheus_chart as chart
 from .clients import SOURCE
-from .counts import Counts, LogCounter, build
+from .counts import Counts, LogCounter, build, window_start
 from .limited_log import LimitedLog, local_routes, recent_split, share, top_clients
 from .prometheus_config import PrometheusConfig
 from .promql import Key, MetricFamily, Target
@@ -399,7 +399,7 @@ class PrometheusSource(MetricsSource):
     ) -> list[tuple[str, int]]:
         if self._counter is not None:
             with self._lock:
-                since = time.time() - window_s
+                since = window_start(window_s, time.time())
                 return self._counter.tally(since).clients(route, by, since)
         if self._log is not None:
             with self._lock:

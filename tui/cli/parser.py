@@ -8,7 +8,7 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import changing, console, lifecycle, proxies, reading
+from . import changing, console, lifecycle, oncall, proxies, reading
 from .common import Parser
 
 
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         reading.commands(),
         changing.commands(),
         proxies.commands(),
+        oncall.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
