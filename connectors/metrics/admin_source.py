@@ -314,7 +314,7 @@ class EnvoyAdminSource(MetricsSource):
         with self._data:
             return top_clients(self._history, route, by, window_s)
 
-    def counts(self, since: float | None) -> Counts:
+    def counts(self, since: float | None, *, strict: bool = False) -> Counts:
         """See ``admin_counts``: Envoy's counters (cumulative, or the poll history's deltas), else the
         access log; the requests Envoy answered itself from the access log."""
         from . import admin_counts
@@ -332,8 +332,11 @@ class EnvoyAdminSource(MetricsSource):
             if since is None or (started is not None and since <= started):
                 backends = admin_counts.cumulative(prev.counters, prev.hists, self._bounds)
             elif self._first_poll is not None and since >= self._first_poll:
-                # From the last poll at or before ``since`` (as Prometheus counts from its last scrape).
-                backends = admin_counts.from_history(self._history.intervals(since), self._bounds)
+                # From the last poll at or before ``since`` (strict: the first after it).
+                counted = self._history.intervals(since)
+                if strict:
+                    counted = [iv for iv in counted if iv.start >= since - 0.05]
+                backends = admin_counts.from_history(counted, self._bounds)
             elif tally is not None:
                 return Counts(
                     since, now, build(tally.backends(since), tally, since), self.name, basis="access log"

@@ -28,15 +28,19 @@ Rows = list[dict[str, Any]]
 Ask = Callable[[str, float], Rows]  # an instant query at a time
 
 
-def backends(family: MetricFamily, ask: Ask, since: float | None, now: float) -> dict[Target, BackendCounts]:
+def backends(
+    family: MetricFamily, ask: Ask, since: float | None, now: float, *, strict: bool = False
+) -> dict[Target, BackendCounts]:
     """Per-backend counts from the last scrape at or before ``since`` (None: since the gateway
-    started) to the last one."""
+    started; ``strict``: the first scrape after it) to the last one."""
     classes_q, latency_q = family.counters()
     now_classes, now_latency = ask(classes_q, now), ask(latency_q, now)
     then_classes: Rows = []
     then_latency: Rows = []
     if since is not None:
         then_classes, then_latency = _baseline(family, ask, since)
+        if strict:
+            then_classes, then_latency = _first_after(family, ask, since, now, then_classes, then_latency)
     counts = _delta(_by_key(family, now_classes, "class"), _by_key(family, then_classes, "class"))
     buckets = _delta(_by_key(family, now_latency, "le"), _by_key(family, then_latency, "le"))
     requests: dict[Target, float] = defaultdict(float)
@@ -63,6 +67,23 @@ def _baseline(family: MetricFamily, ask: Ask, since: float) -> tuple[Rows, Rows]
             f"Prometheus holds no counters of this gateway from {when}: it was not scraping it yet"
         )
     return classes, latency
+
+
+def _first_after(
+    family: MetricFamily, ask: Ask, since: float, now: float, classes: Rows, latency: Rows
+) -> tuple[Rows, Rows]:
+    """The counters of ``classes``/``latency`` (as at ``since``) moved on to the first scrape after
+    ``since``: their smallest value in the next few seconds (counters only grow). A series that did
+    not exist at ``since`` keeps no baseline: it counts whole."""
+    window = f"{max(1, round((min(now, since + 5.0) - since) * 1000))}ms"
+    at = min(now, since + 5.0)
+    out = []
+    for rows, query in zip(
+        (classes, latency), family.counters(f"min_over_time({{}}[{window}])"), strict=True
+    ):
+        after = {_labels(r): r for r in ask(query, at)}
+        out.append([after.get(_labels(r), r) for r in rows])
+    return out[0], out[1]
 
 
 def _labels(row: Mapping[str, Any]) -> frozenset[tuple[str, str]]:

@@ -380,14 +380,14 @@ class PrometheusSource(MetricsSource):
         t = self._target(labels)
         return t is not None and t[0] == scope.route and scope.backend in (None, t[1])
 
-    def counts(self, since: float | None) -> Counts:
+    def counts(self, since: float | None, *, strict: bool = False) -> Counts:
         """See ``prometheus_counts``: the counters at ``since`` and now; local replies from the access log."""
         from . import prometheus_counts
 
         with self._lock:
             now = time.time()
             try:
-                backends = prometheus_counts.backends(self.family, self._query_at, since, now)
+                backends = prometheus_counts.backends(self.family, self._query_at, since, now, strict=strict)
             except MetricsError as exc:
                 return Counts(since, now, {}, self.name, self._health.fail(str(exc)))
             self._health.ok()

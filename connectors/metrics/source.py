@@ -48,9 +48,13 @@ class MetricsSource(ABC):
         by source address (``by="source"``) or by the value of a logged request header (credentials
         shown masked). Empty when the source cannot tell clients apart."""
 
-    def counts(self, since: float | None) -> Counts:
+    def counts(self, since: float | None, *, strict: bool = False) -> Counts:
         """Requests per route and per backend since ``since`` (unix seconds; None: since the gateway
-        started), as counter deltas (``counts.Counts``). A source that cannot count answers a
+        started), as counter deltas (``counts.Counts``). Counters are read every second or so: the
+        count starts at the last reading at or before ``since`` (a burst right after ``since`` is
+        counted; a little of what came before may be), or with ``strict`` at the first reading after
+        it (nothing from before; a little of what came just after may be left out: a canary step
+        must not be judged on the previous step's errors). A source that cannot count answers a
         ``Counts`` whose status says why."""
         from .counts import Counts
 
