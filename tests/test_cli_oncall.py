@@ -5,14 +5,21 @@ the client being refused; both print tables or JSON and exit as documented."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from connectors.canary import CanaryPlan
+from connectors.canary_state import CanaryState, CanaryStateStore
+from connectors.change import Change
+from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.split import judge
+from tests.native_support import DemoBackends
+from tests.prometheus_support import Traffic
 from tui.cli import main
 
 
@@ -117,3 +124,80 @@ def test_triage_without_429s_says_so(
 def test_a_bad_window_is_a_usage_error(gw: NativeConnector, capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = cli(gw, "triage", "--window", "soon", capsys=capsys)
     assert rc == 2 and "--window: 'soon' is not a duration" in err
+
+
+def test_canary_prints_each_step_and_exits_0_when_promoted(
+    gw: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        with Traffic(gw.listener_url(), "canary.test", 20):
+            rc, out, err = cli(
+                gw,
+                *("canary", "canary", "--steps", "50,100", "--pause", "1s", "--min-requests", "5"),
+                *("--max-wait", "5s", "--max-p99", "none"),
+                capsys=capsys,
+            )
+        assert rc == 0, (out, err)
+        lines = out.splitlines()
+        assert lines[0] == (
+            "Canary v2 on canary (stable v1): steps 50, 100%, pause 1 s, at least 5 canary requests a step "
+            "(waiting 5 s at most), errors <= 1%"
+        )
+        assert "canary canary: step 1/2, 50%" in out and "step 1 passed: " in out
+        assert lines[-1] == "promoted: v2 takes all traffic on canary"
+        assert gw.get_route("canary").weight_share() == {"v1": 0.0, "v2": 100.0}
+    finally:
+        Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 90, "v2": 10})]))
+
+
+def test_canary_aborts_a_failing_backend_and_exits_1_with_the_reason(
+    gw: NativeConnector, backends: DemoBackends, capsys: pytest.CaptureFixture[str]
+) -> None:
+    backends.v2.fail_rate = 0.5
+    try:
+        with Traffic(gw.listener_url(), "canary.test", 30):
+            rc, out, err = cli(
+                gw,
+                "canary",
+                "canary",
+                "--steps",
+                "20,100",
+                "--pause",
+                "1s",
+                "--min-requests",
+                "10",
+                capsys=capsys,
+            )
+        assert rc == 1, out
+        assert "breach: v2 errors " in out and "% threshold" in out
+        assert err.startswith("error: canary aborted: aborted: all traffic on v1 (v2 errors ")
+        assert send(gw, "canary.test", 30) == Counter({"v1": 30})
+    finally:
+        backends.reset()
+        Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 90, "v2": 10})]))
+
+
+def test_a_canary_left_by_a_dead_process_must_be_resumed_or_aborted(
+    gw: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc = subprocess.Popen(["true"])  # a pid that no longer runs
+    proc.wait()
+    store = CanaryStateStore(gw.info().title)
+    plan = CanaryPlan(steps=(10, 50, 100), pause_s=1)
+    store.save(
+        CanaryState(
+            "r9", gw.info().title, "canary", "v1", "v2", plan.to_json(), 0, 10, "running", pid=proc.pid
+        )
+    )
+    rc, _, err = cli(gw, "canary", "canary", capsys=capsys)
+    assert rc == 1 and err.startswith("error: canary v2 on canary was left running at step 1/3, 10%")
+    assert "--resume carries it on from there; --abort sends all traffic back to stable" in err
+    try:
+        rc, out, err = cli(gw, "canary", "canary", "--abort", capsys=capsys)
+        assert rc == 0, err
+        assert "abort, all traffic to v1" in out and store.left_over() == []
+        assert gw.get_route("canary").weight_share() == {"v1": 100.0, "v2": 0.0}
+        rc, _, err = cli(gw, "canary", "canary", "--resume", capsys=capsys)
+        assert rc == 2 and "no canary run of canary was left over" in err
+    finally:
+        Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 90, "v2": 10})]))

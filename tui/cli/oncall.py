@@ -22,27 +22,15 @@ import time
 from typing import TYPE_CHECKING
 
 from connectors.base import Connector
-from connectors.errors import MetricsError
 
 from .common import Command, UsageError, out, table
 from .lifecycle import with_connector
+from .metrics_source import open_metrics
 
 if TYPE_CHECKING:
     from connectors.metrics import MetricsSource
     from connectors.split import SplitReport
     from connectors.triage import TriageReport
-
-
-def open_metrics(args: argparse.Namespace, conn: Connector) -> MetricsSource:
-    """The metrics source the global options name (``--prometheus``), else the gateway's own."""
-    from connectors.metrics import metrics_for, prometheus_source
-
-    source = prometheus_source(args.prometheus, conn) if args.prometheus else None
-    if source is None:
-        source = conn.metrics() or metrics_for(conn)
-    if source is None:
-        raise MetricsError("this gateway has no metrics source: pass --prometheus URL")
-    return source
 
 
 def _when(t: float | None) -> str:
@@ -203,6 +191,8 @@ def _triage_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def commands() -> list[Command]:
+    from . import canary_cmd
+
     return [
         Command(
             "split",
@@ -216,4 +206,5 @@ def commands() -> list[Command]:
             with_connector(_cmd_triage),
             _triage_arguments,
         ),
+        *canary_cmd.commands(),
     ]
