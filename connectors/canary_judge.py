@@ -73,7 +73,7 @@ class StepProgress:
         )
         gates = f"errors {self.error_pct:.1f}% (max {self.max_error_pct:g}%)"
         if self.max_p99_ms is not None:
-            p99 = "-" if self.p99_ms is None else f"{self.p99_ms:.0f} ms"
+            p99 = "-" if self.p99_ms is None else f"{_ms(self.p99_ms)} ms"
             gates += f", p99 {p99} (max {self.max_p99_ms:g} ms)"
         left = math.ceil(self.time_left_s)
         return f"step {self.step + 1}/{self.steps} at {self.weight}%: {seen}, {left} s left; {gates}"
@@ -93,7 +93,7 @@ def breach(p: StepProgress) -> str | None:
         share = f"{p.error_pct:.1f}% ({p.errors} of {p.requests})"
         return f"{p.backend} errors {share} > {p.max_error_pct:g}% threshold"
     if p.max_p99_ms is not None and p.p99_ms is not None and p.p99_ms > p.max_p99_ms:
-        return f"{p.backend} p99 {p.p99_ms:.0f} ms > {p.max_p99_ms:g} ms threshold"
+        return f"{p.backend} p99 {_ms(p.p99_ms)} ms > {p.max_p99_ms:g} ms threshold"
     return None
 
 
@@ -107,7 +107,7 @@ def judge(p: StepProgress) -> Decision:
     if p.elapsed_s < p.pause_s:
         return Decision("wait")
     if p.enough:
-        gates = f"errors {p.error_pct:.1f}%" + (f", p99 {p.p99_ms:.0f} ms" if p.p99_ms is not None else "")
+        gates = f"errors {p.error_pct:.1f}%" + (f", p99 {_ms(p.p99_ms)} ms" if p.p99_ms is not None else "")
         return Decision("pass", f"{p.requests:,} canary requests, {gates}: within the thresholds")
     if out_of_time:
         return Decision(
@@ -116,3 +116,8 @@ def judge(p: StepProgress) -> Decision:
             f"{p.min_requests:,} requests in {p.elapsed_s:.0f} s",
         )
     return Decision("wait")
+
+
+def _ms(value: float) -> str:
+    """Milliseconds as read: whole above 10 ms, one decimal below (a local backend answers in 0.5 ms)."""
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
