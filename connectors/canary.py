@@ -273,7 +273,8 @@ class CanaryRun:
             if self._handle_request():
                 return
             self._step = i
-            if not self._set_weight(weight, f"canary {self.route}: step {i + 1}/{n}, {weight}%"):
+            event = "promote" if weight == 100 else "step"  # the last step is the promotion
+            if not self._set_weight(weight, f"canary {self.route}: step {i + 1}/{n}, {weight}%", event):
                 return
             if weight == 100:
                 self._set_final("promoted", f"promoted: {self.canary} takes all traffic on {self.route}")

@@ -229,7 +229,7 @@ def test_at_low_traffic_each_step_says_so_and_goes_on_after_the_maximum_wait(
     entries = gw.history()[history:]
     assert {e.kind for e in entries} == {"canary"} and {e.run for e in entries} == {run.run_id}
     # (Step 1 is the weight the route already had: nothing to change, so no change recorded.)
-    assert [e.event for e in entries] == ["start", "low-traffic", "step", "low-traffic", "step"]
+    assert [e.event for e in entries] == ["start", "low-traffic", "step", "low-traffic", "promote"]
     audit = [json.loads(line) for line in (state_dir() / "audit.jsonl").read_text().splitlines()]
     assert [a["event"] for a in audit if a.get("run") == run.run_id] == [e.event for e in entries]
     assert CanaryStateStore(run.connector.info().title).load(canary_route) is None  # done: no leftover
