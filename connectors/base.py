@@ -31,8 +31,11 @@ if TYPE_CHECKING:
     # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
     # import this module before they know they will change anything.
     from .audit import AuditLog
+    from .health import BackendHealth
     from .history import HistoryEntry, HistoryStore
     from .model import Route
+    from .shadow import ShadowLimit
+    from .timeboxes import TimeBox
 
 __all__ = [
     "READONLY",
@@ -136,17 +139,21 @@ def describe_change(before: Route, after: Route) -> str:
     parts = []
     if before.backends != after.backends:
         bw = {b.name: b.weight for b in before.backends}
-        parts.append(
-            "weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in after.backends)
-        )
+        moved = [b for b in after.backends if bw.get(b.name) != b.weight]  # unchanged ones add noise
+        parts.append("weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in moved))
     if before.rate_limit != after.rate_limit:
         old = before.rate_limit.describe() if before.rate_limit else "none"
         new = after.rate_limit.describe() if after.rate_limit else "none"
+        if after.rate_limit is None and after.limit_rules:
+            new += f" (its {len(after.limit_rules)} rule(s) for some clients or a rate-limit service stay)"
         parts.append(f"rate limit {old}→{new}")
     if before.cors != after.cors:
         parts.append(
             "CORS " + ("removed" if after.cors is None else "added" if before.cors is None else "changed")
         )
+    if before.deny != after.deny:
+        old_deny = before.deny.describe() if before.deny else "nobody"
+        parts.append(f"deny {old_deny}→{after.deny.describe() if after.deny else 'nobody'}")
     rest = [
         k
         for k in ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")
@@ -236,6 +243,24 @@ class Connector(ABC):
         """The live metrics source the factory wired (``connectors.metrics.MetricsSource``), or None."""
         return self._make_metrics() if self._make_metrics is not None else None
 
+    # -- incident actions -------------------------------------------------------------------
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        """Per backend (of ``route``, or of every route) and endpoint: health, outlier ejections,
+        circuit-breaker overflows, active against thresholds (``connectors.health``, which ranks
+        them). Raises PermissionDenied where this connector cannot reach its proxies' admin."""
+        raise PermissionDenied(f"the {self.kind} connector cannot read backend health yet")
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        """Each shadowed rate limit with the requests it saw and would have refused (the gateway's
+        counters) and the would-be limited clients (``connectors.shadow``); [] when none."""
+        return []
+
+    def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
+        """This connector's own members of a support bundle (``connectors.bundle``), each a name and
+        how to make its redacted content; ``since``: unix time logs start from."""
+        return []
+
     # -- changing ---------------------------------------------------------------------------
 
     @abstractmethod
@@ -298,7 +323,8 @@ class Connector(ABC):
             plan,
             undoes=entry.id,
             warnings=plan.warnings + tuple(warnings),
-            description=f"undo {entry.description}",
+            # What the undo itself does (restored values), not the arrows of the change it undoes.
+            description=f"undo of change {entry.id}: {plan.description}",
         )
 
     def export(self, plan: Plan, target: Path) -> list[Path]:
@@ -378,6 +404,18 @@ class RevertScheduler(Protocol):
         """Undo ``result`` after ``after_s`` seconds unless the operator keeps it."""
         ...
 
+    def boxes(self) -> list[TimeBox]:
+        """Every time box kept, pending or done (``connectors.change.timebox.TimeBox``)."""
+        ...
+
+    def claim_due(self, now: float) -> list[TimeBox]:
+        """The boxes whose time is up, claimed for reverting (``connectors.change.timebox``)."""
+        ...
+
+    def settle(self, box: TimeBox) -> None:
+        """Record how a claimed box ended."""
+        ...
+
 
 class NoDriftCheck:
     def before_plan(self, connector: Connector) -> tuple[str, ...]:
@@ -400,6 +438,15 @@ class NoReverts:
 
     def schedule(self, connector: Connector, result: ApplyResult, after_s: float) -> None:
         raise PermissionDenied(f"the {connector.kind} connector cannot revert a change by itself later")
+
+    def boxes(self) -> list[TimeBox]:
+        return []
+
+    def claim_due(self, now: float) -> list[TimeBox]:
+        return []
+
+    def settle(self, box: TimeBox) -> None:
+        return None
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ stop, restart, health) is its base class ``lifecycle.EnvoyLifecycle``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..base import GatewayInfo, Plan, RouteChange, Verification
+from ..base import Capabilities, ChangeHooks, GatewayInfo, Plan, RouteChange, Verification
 from ..errors import (
     ChangeConflict,
     ChangeRejected,
@@ -37,6 +38,13 @@ from .render import version_of
 from .render_routes import cluster_backends
 from .state import GatewayState
 from .validation import beyond_loopback, native_problems, validate_change
+
+if TYPE_CHECKING:
+    from ..health import BackendHealth
+    from ..shadow import ShadowLimit
+
+
+TIMEBOX_FILE = "timeboxes.json"
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,33 @@ class NativeConnector(EnvoyLifecycle):
         if not isinstance(payload, _Payload):
             return Verification(False, ("not a native plan",))
         return verify.check(self.admin, payload.gateway, payload.names)
+
+    def _capabilities(self) -> Capabilities:
+        return Capabilities(editable=frozenset({"weights", "rate_limit", "cors", "deny"}))
+
+    def change_hooks(self) -> ChangeHooks:
+        """Time boxes live in the state folder: any process (``revert-expired``, the reverter
+        ``up`` starts beside Envoy, the demo) carries them out, also after a restart."""
+        from ..timeboxes import FileTimeBoxes
+
+        return ChangeHooks(reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE))
+
+    # -- incident actions (backend health, shadow limits, support bundle) ---------------------
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        from .health import read_health
+
+        return read_health(self, route)
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        from .shadow import read_shadow
+
+        return read_shadow(self, self.gateway().routes)
+
+    def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
+        from .bundle import native_parts
+
+        return list(native_parts(self, self.gateway, since))
 
     def served_version(self) -> str | None:
         """The version_info of the routes file on disk (what Envoy serves after a successful apply)."""

@@ -9,9 +9,11 @@ from ..base import Verification
 from ..errors import GatewayError
 from ..model import Gateway, Route
 from .admin import AdminClient
-from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER, cluster_name
+from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER, SHADOW_FILTER_PREFIX, cluster_name
+from .render_deny import denied, spelled
 from .render_listener import descriptor
 from .render_routes import cors_policy, sole_backend
+from .render_shadow import is_shadow
 
 
 def served_routes(
@@ -42,12 +44,13 @@ def served_descriptors(admin: AdminClient) -> dict[str, dict[str, Any]]:
         for chain in active.get("filter_chains", []):
             for f in chain.get("filters", []):
                 for hf in f.get("typed_config", {}).get("http_filters", []):
-                    if hf.get("name") != RATE_LIMIT_FILTER:
+                    shadow = str(hf.get("name", "")).startswith(SHADOW_FILTER_PREFIX)
+                    if hf.get("name") != RATE_LIMIT_FILTER and not shadow:
                         continue
                     for d in hf.get("typed_config", {}).get("descriptors", []):
                         for e in d.get("entries", []):
                             if e.get("key") == BUCKET_KEY:
-                                out[e.get("value", "")] = d.get("token_bucket", {})
+                                out[e.get("value", "")] = {**d.get("token_bucket", {}), "shadow": shadow}
     return out
 
 
@@ -121,6 +124,14 @@ def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verificatio
         if want_cors != got_cors:
             ok = False
             details.append(f"{name}: Envoy's CORS origins {got_cors}, expected {want_cors}")
+        want_deny = sorted(spelled(c) for c in route.deny.clients) if route.deny else []
+        if denied(entries[0]) != want_deny:
+            ok = False
+            details.append(
+                f"{name}: Envoy denies {denied(entries[0]) or 'nobody'}, expected {want_deny or 'nobody'}"
+            )
+        elif want_deny:
+            details.append(f"{name}: denies {', '.join(want_deny)}")
         d = descriptor(route)
         key = entries[0].get("metadata", {}).get("filter_metadata", {}).get(METADATA_NS, {}).get(BUCKET_KEY)
         if d is None:
@@ -140,6 +151,10 @@ def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verificatio
             ):
                 ok = False
                 details.append(f"{name}: Envoy's bucket {bucket} differs from {want}")
+            elif bool(bucket.get("shadow")) != is_shadow(route):
+                ok = False
+                what = "shadow (counting only)" if bucket.get("shadow") else "enforced"
+                details.append(f"{name}: Envoy's rate limit is {what}, expected the other")
             else:
                 details.append(
                     f"{name}: rate limit {route.rate_limit.describe() if route.rate_limit else ''}"

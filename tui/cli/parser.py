@@ -8,7 +8,20 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import changing, console, lifecycle, oncall, proxies, reading
+from . import (
+    bundle,
+    changing,
+    console,
+    deny,
+    health,
+    lifecycle,
+    match,
+    oncall,
+    proxies,
+    reading,
+    shadow,
+    timebox,
+)
 from .common import Parser
 
 
@@ -48,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         reading.commands(),
         changing.commands(),
         proxies.commands(),
+        match.commands(),
+        health.commands(),
+        bundle.commands(),
+        shadow.commands(),
+        deny.commands(),
+        timebox.commands(),
         oncall.commands(),
     )
     for command in (c for group in groups for c in group):
