@@ -26,15 +26,14 @@ from typing import Literal
 
 from .base import ApplyResult, Connector
 from .canary_judge import StepProgress, judge, max_wait
-from .canary_plan import Breach, CanaryPlan, LowTraffic
+from .canary_plan import Breach, CanaryPlan, LowTraffic, check_run
 from .canary_state import CanaryState, CanaryStateStore, mark_active, record_event
 from .canary_views import BackendView, pick_backends, side_by_side, weight_of, weights
 from .change import Change
-from .errors import GatewayError, Problem, ValidationError
+from .errors import GatewayError
 from .history import Label
 from .metrics import MetricsSource
 from .metrics.counts import RouteCounts
-from .model import Route
 
 __all__ = [
     "FINAL",
@@ -84,34 +83,6 @@ class CanaryEvent:
     canary: BackendView | None = None
     time: float = field(default_factory=time.time)
     progress: StepProgress | None = None  # the step's counts, clock and gates (``watch`` events)
-
-
-def check_run(
-    connector: Connector, metrics: MetricsSource | None, route: str, stable: str, canary: str
-) -> Route:
-    """The route, or ValidationError with every reason a canary of it cannot run."""
-    problems: list[Problem] = []
-    if metrics is None:
-        problems.append(Problem("metrics", "a canary needs live metrics to watch, and this gateway has none"))
-    if stable == canary:
-        problems.append(Problem("canary", "the canary and the stable backend must differ"))
-    current = connector.get_route(route)
-    names = {b.name for b in current.backends}
-    for role, name in (("stable", stable), ("canary", canary)):
-        if name not in names:
-            have = ", ".join(sorted(names))
-            problems.append(Problem(role, f"route {route} has no backend {name!r} (it has: {have})"))
-    others = [b.name for b in current.backends if b.name not in (stable, canary) and b.weight > 0]
-    if others:
-        problems.append(
-            Problem(
-                "backends",
-                f"route {route} also sends traffic to {', '.join(others)}; set their weight to 0 first",
-            )
-        )
-    if problems:
-        raise ValidationError(problems)
-    return current
 
 
 class CanaryRun:

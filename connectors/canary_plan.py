@@ -15,7 +15,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from .base import Connector
 from .errors import Problem, ValidationError
+from .metrics import MetricsSource
+from .model import Route
 
 Breach = Literal["abort", "hold"]
 LowTraffic = Literal["continue", "ask"]
@@ -142,3 +145,31 @@ class CanaryPlan:
         fields = {k: v for k, v in data.items() if k in known}
         fields["steps"] = tuple(fields.get("steps") or ())
         return cls(**fields).validated()
+
+
+def check_run(
+    connector: Connector, metrics: MetricsSource | None, route: str, stable: str, canary: str
+) -> Route:
+    """The route, or ValidationError with every reason a canary of it cannot run."""
+    problems: list[Problem] = []
+    if metrics is None:
+        problems.append(Problem("metrics", "a canary needs live metrics to watch, and this gateway has none"))
+    if stable == canary:
+        problems.append(Problem("canary", "the canary and the stable backend must differ"))
+    current = connector.get_route(route)
+    names = {b.name for b in current.backends}
+    for role, name in (("stable", stable), ("canary", canary)):
+        if name not in names:
+            have = ", ".join(sorted(names))
+            problems.append(Problem(role, f"route {route} has no backend {name!r} (it has: {have})"))
+    others = [b.name for b in current.backends if b.name not in (stable, canary) and b.weight > 0]
+    if others:
+        problems.append(
+            Problem(
+                "backends",
+                f"route {route} also sends traffic to {', '.join(others)}; set their weight to 0 first",
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    return current
