@@ -162,7 +162,7 @@ def test_triage_over_five_minutes_keeps_the_bursting_route_first_and_names_the_c
     options = DemoOptions(
         state_dir=tmp_path / "demo",
         listener_port=0,
-        admin_port=0,
+        stats_port=0,
         backend_ports=(("v1", 0), ("v2", 0)),
         traffic_rate=4.0,
         burst_every=4.0,
