@@ -116,7 +116,9 @@ def edit_limits(gw: NativeConnector, edits: int, gap: float) -> tuple[list[float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--edits", type=int, default=10)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--gap", type=float, default=1.5, help="seconds between edits (default 1.5)")

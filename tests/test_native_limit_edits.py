@@ -68,6 +68,11 @@ def _stat(gw: NativeConnector, name: str) -> int:
     return int(gw.admin.stats(f"^{name.replace('.', '[.]')}$").get(name) or 0)
 
 
+def _wait_for_more_requests(load: list[KeepAliveClient], n: int) -> None:
+    marks = [c.done for c in load]
+    wait_until(lambda: all(c.done >= m + n for c, m in zip(load, marks, strict=True)), what="more requests")
+
+
 def test_limit_edits_drop_no_keep_alive_connection_and_keep_other_buckets(
     native_gateway: NativeConnector, load: list[KeepAliveClient]
 ) -> None:
@@ -76,10 +81,10 @@ def test_limit_edits_drop_no_keep_alive_connection_and_keep_other_buckets(
     first = gw.plan([set_rate_limit(gw.get_route("host-v1"), RateLimit(requests=100, interval=1))])
     assert Change(gw).apply(first).verification.ok
     wait_until(lambda: _stat(gw, DRAINING) == 0, what="no draining listener")
-    with client(gw) as c:  # spend 3 of limited's 5 tokens
-        assert [c.get("/", headers={"host": "limited.test"}).status_code for _ in range(3)] == [200] * 3
-    for c in load:
-        c.errors.clear()
+    with client(gw) as http:  # spend 3 of limited's 5 tokens
+        assert [http.get("/", headers={"host": "limited.test"}).status_code for _ in range(3)] == [200] * 3
+    for each in load:
+        each.errors.clear()
     lds_before = _stat(gw, "listener_manager.lds.update_success")
     for requests in (150, 200, 250):
         plan = gw.plan([set_rate_limit(gw.get_route("host-v1"), RateLimit(requests=requests, interval=1))])
@@ -89,10 +94,13 @@ def test_limit_edits_drop_no_keep_alive_connection_and_keep_other_buckets(
         assert result.verification.ok, result.verification.details
         # Keep the load on until a listener drained for the edit would have closed its connections
         # (Envoy's drain time is 1 s), as between an operator's edits.
-        marks = [c.done for c in load]
         wait_until(lambda: _stat(gw, DRAINING) == 0, what="no draining listener")
-        wait_until(lambda: all(c.done >= m + 50 for c, m in zip(load, marks, strict=True)), what="more requests")
+        _wait_for_more_requests(load, 50)
     assert [e for c in load for e in c.errors] == []
     assert _stat(gw, "listener_manager.lds.update_success") == lds_before, "a limit edit rewrote the listener"
-    with client(gw) as c:  # limited's bucket was not refilled: 2 tokens left
-        assert [c.get("/", headers={"host": "limited.test"}).status_code for _ in range(3)] == [200, 200, 429]
+    with client(gw) as http:  # limited's bucket was not refilled: 2 tokens left
+        assert [http.get("/", headers={"host": "limited.test"}).status_code for _ in range(3)] == [
+            200,
+            200,
+            429,
+        ]
