@@ -3,8 +3,9 @@ whether the other limited route's bucket was kept (goal: yes).
 
 Three routes over two nginx backends: ``load`` (no limit; the keep-alive clients' route),
 ``edited`` (its limit is edited each time: 100, 110, 120, ... requests a second) and ``kept``
-(5 a minute). Before the edits 3 of ``kept``'s 5 tokens are spent; after them exactly 2 must be
-left (a refilled bucket would give 5). Load: threads with keep-alive httpx clients sending
+(5 an hour: Envoy refills a bucket continuously, 5 a minute would add a token every 12 s). Before
+the edits 3 of ``kept``'s 5 tokens are spent; after them exactly 2 must be left (a refilled bucket
+would give 5). Load: threads with keep-alive httpx clients sending
 requests without pause. Edits come ``--gap`` seconds apart, longer than Envoy's 1 s drain time, as
 an operator's would. Also prints how many times Envoy's listener was rewritten (LDS updates)
 and how long each apply took.
@@ -80,7 +81,7 @@ def config_text(port: int, p1: int, p2: int) -> str:
         "  - name: edited\n    hosts: [edited.bench]\n    backends: [{name: v2, weight: 100}]\n"
         "    rate_limit: {requests: 100, interval: 1s}\n"
         "  - name: kept\n    hosts: [kept.bench]\n    backends: [{name: v2, weight: 100}]\n"
-        "    rate_limit: {requests: 5, interval: 1m}\n"
+        "    rate_limit: {requests: 5, interval: 1h}\n"
     )
 
 
