@@ -120,12 +120,14 @@ def bucket_warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: 
     limiter (and drains the listener); otherwise only the routes whose limiter file changed."""
     limited = [r.name for r in new.routes if has_bucket(r)]
     if not rds_only:
+        why = listener_reasons(old, new, names)
+        head = "this change rewrites the listener" + (f" ({why})" if why else "")
         if not limited:
-            return []
+            return [f"{head}: Envoy closes keep-alive connections within about 1 s"]
         return [
-            "this change rewrites the listener: every rate-limit bucket starts full again "
-            f"({_some(limited)}); Envoy closes keep-alive connections within about 1 s "
-            "(keep-alive connections keep their old buckets until they close)"
+            f"{head}: every rate-limit bucket starts full again ({_some(limited)}); Envoy closes "
+            "keep-alive connections within about 1 s (keep-alive connections keep their old buckets "
+            "until they close)"
         ]
     before = {r.name: r for r in old.routes}
     after = {r.name: r for r in new.routes}
@@ -139,6 +141,21 @@ def bucket_warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: 
         f"rate limit of route {_some(refilled)}: its bucket starts full again; {others}, "
         "and no connection is dropped (the limit is its own ECDS resource: the listener is not rewritten)"
     ]
+
+
+def listener_reasons(old: Gateway, new: Gateway, names: Sequence[str]) -> str:
+    """Why the listener is rewritten, when it is one of the filters that come and go."""
+    out: list[str] = []
+    for had, has in limiter_slot_changes(old, new, names).values():
+        out += [f"{n} gains a rate limiter" for n in has if n not in had]
+        out += [f"{n} loses its rate limiter" for n in had if n not in has]
+    for lname in cors_filter_flips(old, new, names):
+        now = has_cors(listener_routes(new, lname))
+        out.append(f"the CORS filter is {'added to' if now else 'removed from'} {lname}")
+    for lname in deny_filter_flips(old, new, names):
+        now = has_deny(listener_routes(new, lname))
+        out.append(f"the deny (RBAC) filter is {'added to' if now else 'removed from'} {lname}")
+    return "; ".join(dict.fromkeys(out))
 
 
 def limiter_slot_changes(
