@@ -23,6 +23,8 @@ from .names import (
     cluster_name,
 )
 from .render_deny import per_route as deny_per_route
+from .render_fault import FAULT_FILTER
+from .render_fault import per_route as fault_per_route
 
 FILTER_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
 
@@ -173,6 +175,8 @@ def route_entries(route: Route) -> tuple[dict[str, Any], ...]:
     deny = deny_per_route(route)
     if deny is not None:
         per_filter[RBAC_FILTER] = deny
+    if (fault := fault_per_route(route)) is not None:
+        per_filter[FAULT_FILTER] = fault
     if per_filter:
         common["typed_per_filter_config"] = per_filter
     if has_bucket(route):

@@ -11,6 +11,7 @@ from ..model import Gateway, Route
 from .admin import AdminClient
 from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER, SHADOW_FILTER_PREFIX, cluster_name
 from .render_deny import denied, spelled
+from .render_fault import fault_check
 from .render_listener import descriptor
 from .render_routes import cors_policy, sole_backend
 from .render_shadow import is_shadow
@@ -132,6 +133,9 @@ def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verificatio
             )
         elif want_deny:
             details.append(f"{name}: denies {', '.join(want_deny)}")
+        fault_ok, fault_line = fault_check(route, entries[0])
+        ok = ok and fault_ok
+        details += [fault_line] if fault_line else []
         d = descriptor(route)
         key = entries[0].get("metadata", {}).get("filter_metadata", {}).get(METADATA_NS, {}).get(BUCKET_KEY)
         if d is None:

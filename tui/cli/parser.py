@@ -8,7 +8,20 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import bundle, changing, console, deny, health, lifecycle, match, proxies, reading, shadow, timebox
+from . import (
+    bundle,
+    changing,
+    console,
+    deny,
+    fault,
+    health,
+    lifecycle,
+    match,
+    proxies,
+    reading,
+    shadow,
+    timebox,
+)
 from .common import Parser
 
 
@@ -53,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         bundle.commands(),
         shadow.commands(),
         deny.commands(),
+        fault.commands(),
         timebox.commands(),
     )
     for command in (c for group in groups for c in group):
