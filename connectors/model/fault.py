@@ -124,16 +124,16 @@ def fault_to_dict(f: Fault) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if f.delay is not None:
         out["delay"] = format_duration(f.delay)
-        out["delay_percent"] = _number(f.delay_percent)
+        out["delay_percent"] = plain_number(f.delay_percent)
     if f.abort_status is not None:
         out["abort_status"] = f.abort_status
     if f.abort_grpc is not None:
         out["abort_grpc"] = f.abort_grpc
     if f.abort_status is not None or f.abort_grpc is not None:
-        out["abort_percent"] = _number(f.abort_percent)
+        out["abort_percent"] = plain_number(f.abort_percent)
     return out
 
 
-def _number(value: float) -> float | int:
-    """10.0 is written 10, as an operator would."""
+def plain_number(value: float) -> float | int:
+    """10.0 is written 10, as an operator would (and as a share in a Kubernetes object)."""
     return int(value) if value == int(value) else value
