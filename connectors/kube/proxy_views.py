@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .proxy_policies import Aspect
 from .resources import JsonDict
 
 Shares = dict[str, float]
@@ -46,6 +47,7 @@ class RouteView:
     want: Shares
     before: Shares | None  # the split before the change (None: unknown, e.g. a drift check)
     labels: dict[str, str]  # proxy-side backend key -> the name the operator knows
+    aspects: tuple[Aspect, ...] = ()  # the policies compared besides the split (proxy_policies)
 
     def show(self, split: Shares) -> str:
         if not split:

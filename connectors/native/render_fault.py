@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..model import Fault, Route, envoy_duration
+from ..model import Fault, Route, envoy_duration, envoy_json
 from ..model.fault import grpc_code
 
-FAULT_FILTER = "envoy.filters.http.fault"
+FAULT_FILTER = envoy_json.FAULT_FILTER
 FAULT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"
 
 
@@ -49,32 +49,9 @@ def per_route(route: Route) -> dict[str, Any] | None:
     return out
 
 
-def _percent_of(p: Any) -> float:
-    """A FractionalPercent back in percent (Envoy's dump leaves out a HUNDRED denominator)."""
-    if not isinstance(p, dict):
-        return 0.0
-    scale = {"HUNDRED": 1.0, "TEN_THOUSAND": 100.0, "MILLION": 10_000.0}.get(
-        p.get("denominator", "HUNDRED"), 1.0
-    )
-    return round(float(p.get("numerator", 0)) / scale, 4)
-
-
 def served_fault(entry: dict[str, Any]) -> Fault | None:
     """The fault a served route entry injects (from ``config_dump``), in the model's terms."""
-    config = entry.get("typed_per_filter_config", {}).get(FAULT_FILTER)
-    if not isinstance(config, dict):
-        return None
-    delay, abort = config.get("delay") or {}, config.get("abort") or {}
-    seconds = str(delay.get("fixed_delay", "")).rstrip("s")
-    grpc = abort.get("grpc_status")
-    fault = Fault(
-        delay=float(seconds) if seconds else None,
-        delay_percent=_percent_of(delay.get("percentage")) if delay else 100.0,
-        abort_status=int(abort["http_status"]) if abort.get("http_status") else None,
-        abort_grpc=str(grpc) if grpc is not None else None,
-        abort_percent=_percent_of(abort.get("percentage")) if abort else 100.0,
-    )
-    return None if fault == Fault() else fault
+    return envoy_json.fault(entry.get("typed_per_filter_config", {}).get(FAULT_FILTER))
 
 
 def fault_check(route: Route, entry: dict[str, Any]) -> tuple[bool, str | None]:
