@@ -124,13 +124,16 @@ def istio_view(vs: JsonDict, index: int, before: JsonDict | None) -> RouteView |
 
     def find(dump: JsonDict) -> list[JsonDict]:
         mine = [e for e in route_entries(dump) if _istio_owner(e) == (ns, name)]
-        if http_name:
-            return [
-                e
-                for e in mine
-                if str(e.get("name", "")) == http_name or str(e.get("name", "")).startswith(f"{http_name}.")
-            ]
-        # Unnamed entries: the ones that send to this entry's services (before or after the change).
+        named = [
+            e
+            for e in mine
+            if http_name
+            and (str(e.get("name", "")) == http_name or str(e.get("name", "")).startswith(f"{http_name}."))
+        ]
+        if named:
+            return named
+        # Unnamed entries (or a proxy that has not got the name a change gave the entry yet): the
+        # ones that send to this entry's services (before or after the change).
         keys = [set(shares(weights))] + ([set(before_shares)] if before_shares else [])
         return [e for e in mine if set(served(e)) in keys]
 
