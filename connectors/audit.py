@@ -35,6 +35,9 @@ class AuditLog:
             "undoes": entry.undoes,
             "version": entry.version,
             "verified": entry.verified,
+            "kind": entry.kind,
+            "event": entry.event,
+            "run": entry.run,
         }
         text = json.dumps(redact(line), sort_keys=True) + "\n"
         with self._lock:

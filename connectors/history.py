@@ -20,6 +20,15 @@ from .redact import Unrecoverable, redact, unredact
 
 
 @dataclass(frozen=True)
+class Label:
+    """How a change is labelled in history and the audit log (``HistoryEntry.kind/event/run``)."""
+
+    kind: str = "change"
+    event: str = ""
+    run: str = ""
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One applied or undone change: who, when, where, and the routes before and after."""
 
@@ -31,10 +40,15 @@ class HistoryEntry:
     description: str
     before: tuple[dict[str, Any], ...]
     after: tuple[dict[str, Any], ...]
-    action: str = "apply"  # "apply" or "undo"
+    action: str = "apply"  # "apply", "undo", or "event" (recorded, changed nothing: a canary hold)
     undoes: str | None = None
     version: str = ""
     verified: bool = True
+    # What made the entry: "change" (an edit or an undo) or "canary" (a run's steps, holds, aborts,
+    # promotes); ``event`` names the canary's ("start", "step", "hold", ...), ``run`` its run id.
+    kind: str = "change"
+    event: str = ""
+    run: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,8 +127,9 @@ class HistoryStore:
         for entry in reversed(entries):
             if entry.id in undone:
                 continue
-            if entry.action == "undo":
+            if entry.action in ("undo", "event"):
                 # Undo the undo only if nothing older remains: stepping back keeps walking back.
+                # An event (a canary's hold) changed nothing there is to undo.
                 continue
             return entry
         return None

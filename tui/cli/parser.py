@@ -17,6 +17,7 @@ from . import (
     health,
     lifecycle,
     match,
+    oncall,
     proxies,
     reading,
     shadow,
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         deny.commands(),
         fault.commands(),
         timebox.commands(),
+        oncall.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]

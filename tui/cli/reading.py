@@ -72,7 +72,7 @@ def _cmd_history(args: argparse.Namespace, conn: Connector) -> int:
             e.id,
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.time)),
             e.user,
-            e.action + (f" {e.undoes}" if e.undoes else ""),
+            (f"canary {e.event}" if e.kind == "canary" else e.action) + (f" {e.undoes}" if e.undoes else ""),
             "yes" if e.verified else "NO",
             e.description,
         ]
