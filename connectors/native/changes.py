@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..base import NativeChange
@@ -12,6 +12,7 @@ from ..model.diff import json_diff
 from .names import cluster_name
 from .render import Layout, listener_routes
 from .render_deny import has_deny
+from .render_fault import has_fault
 from .render_limits import has_bucket, has_limiter, refills, summary
 from .render_listener import has_cors, jwt_providers, jwt_requirement, listener
 from .render_routes import cluster, cluster_backends, route_entries
@@ -78,6 +79,10 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
         label = f"listeners/{lname}/rbac filter (LDS)"
         now = has_deny(listener_routes(new, lname))
         out.append(NativeChange(label, json_diff({"rbac_filter": not now}, {"rbac_filter": now}, label)))
+    for lname in filter_flips(old, new, names, has_fault):
+        label = f"listeners/{lname}/fault filter (LDS)"
+        now = has_fault(listener_routes(new, lname))
+        out.append(NativeChange(label, json_diff({"fault_filter": not now}, {"fault_filter": now}, label)))
     if old.listeners != new.listeners:
         olds = {x.name: x for x in old.listeners}
         news = {x.name: x for x in new.listeners}
@@ -220,20 +225,31 @@ def touches_listener(old: Gateway, new: Gateway, names: Sequence[str] | None = N
             continue
         if lds_relevant(b) != lds_relevant(a):
             return True
-    return bool(cors_filter_flips(old, new, names)) or bool(deny_filter_flips(old, new, names))
+    return (
+        bool(cors_filter_flips(old, new, names))
+        or bool(deny_filter_flips(old, new, names))
+        or bool(filter_flips(old, new, names, has_fault))
+    )
 
 
 def deny_filter_flips(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> list[str]:
     """Listeners that gain or lose the RBAC filter (present while one of their routes denies someone)."""
+    return filter_flips(old, new, names, has_deny)
+
+
+def filter_flips(
+    old: Gateway, new: Gateway, names: Sequence[str] | None, present: Callable[[Sequence[Route]], bool]
+) -> list[str]:
+    """Listeners that gain or lose a filter that is there while ``present`` says so of their routes."""
     before = {r.name: r for r in old.routes}
     after = {r.name: r for r in new.routes}
     candidates = names if names is not None else dict.fromkeys([*before, *after])
-    if all(has_deny(_one(before.get(n))) == has_deny(_one(after.get(n))) for n in candidates):
+    if all(present(_one(before.get(n))) == present(_one(after.get(n))) for n in candidates):
         return []
     return [
         x.name
         for x in new.listeners
-        if has_deny(listener_routes(old, x.name)) != has_deny(listener_routes(new, x.name))
+        if present(listener_routes(old, x.name)) != present(listener_routes(new, x.name))
     ]
 
 

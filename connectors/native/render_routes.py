@@ -14,6 +14,8 @@ from typing import Any
 from ..model import Backend, HeaderMatch, HeaderOps, Route, StringMatch, envoy_duration
 from .names import CLUSTER_TYPE, CORS_FILTER, JWT_FILTER, RBAC_FILTER, cluster_name, limit_filter_name
 from .render_deny import per_route as deny_per_route
+from .render_fault import FAULT_FILTER
+from .render_fault import per_route as fault_per_route
 from .render_limits import enabling
 
 _CACHE = 65536
@@ -160,6 +162,8 @@ def route_entries(route: Route) -> tuple[dict[str, Any], ...]:
     deny = deny_per_route(route)
     if deny is not None:
         per_filter[RBAC_FILTER] = deny
+    if (fault := fault_per_route(route)) is not None:
+        per_filter[FAULT_FILTER] = fault
     if per_filter:
         common["typed_per_filter_config"] = per_filter
     return tuple(

@@ -11,6 +11,7 @@ from ..model import Gateway, Route
 from .admin import AdminClient
 from .names import CORS_FILTER, cluster_name
 from .render_deny import denied, spelled
+from .render_fault import fault_check
 from .render_limits import has_bucket, limiter_on, served_limits, token_bucket
 from .render_routes import cors_policy, sole_backend
 from .render_shadow import is_shadow
@@ -113,6 +114,9 @@ def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verificatio
             )
         elif want_deny:
             details.append(f"{name}: denies {', '.join(want_deny)}")
+        fault_ok, fault_line = fault_check(route, entries[0])
+        ok = ok and fault_ok
+        details += [fault_line] if fault_line else []
         on = limiter_on(entries[0], name)
         if route.rate_limit is None or not has_bucket(route):
             if on:
