@@ -58,7 +58,7 @@ from .store import Store, Workspace
 
 DEFAULT_VERIFY_WAIT_S = 5.0
 """How long ``verify`` waits for a controller to report on the generation just written."""
-EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors")
+EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors", "deny")
 
 __all__ = [  # Binding, Modelled, route_entries, unique_names: from .modelled, as the flavours use them
     "DEFAULT_VERIFY_WAIT_S",

@@ -21,7 +21,7 @@ from ..proxy_views import envoy_gateway_view
 from ..rbac import Access
 from ..resources import CLIENT_TRAFFIC_POLICY, JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
-from . import policies, telemetry, write
+from . import deny, policies, telemetry, write
 from .attach import parents
 from .read import GatewayApiKinds, RuleInfo, model, related
 
@@ -114,7 +114,9 @@ class GatewayApiConnector(KubeConnector):
     def _unsupported(self) -> dict[EditKind, str]:
         return {
             "rate_limit": "the Gateway API HTTPRoute has no rate-limit field, and this cluster has no Envoy "
-            "Gateway (gateway.envoyproxy.io) whose BackendTrafficPolicy could hold one"
+            "Gateway (gateway.envoyproxy.io) whose BackendTrafficPolicy could hold one",
+            "deny": "the Gateway API has no authorization field, and this cluster has no Envoy Gateway "
+            "(gateway.envoyproxy.io) whose SecurityPolicy could deny a client",
         }
 
     def _accesses(self) -> dict[EditKind, list[Access]]:
@@ -153,13 +155,19 @@ class EnvoyGatewayConnector(GatewayApiConnector):
         out: dict[EditKind, str] = {}
         if self.kinds.backend_traffic_policy is None:
             out["rate_limit"] = "backendtrafficpolicies.gateway.envoyproxy.io is not served by this cluster"
+        if self.kinds.security_policy is None:
+            out["deny"] = "securitypolicies.gateway.envoyproxy.io is not served by this cluster"
         return out
 
     def _accesses(self) -> dict[EditKind, list[Access]]:
         k = self.kinds
         patch = Access("patch", k.http_route, self.namespace)
         out: dict[EditKind, list[Access]] = {"weights": [patch], "cors": [patch]}
-        for kind, res in (("rate_limit", k.backend_traffic_policy), ("cors", k.security_policy)):
+        for kind, res in (
+            ("rate_limit", k.backend_traffic_policy),
+            ("cors", k.security_policy),
+            ("deny", k.security_policy),
+        ):
             if res is not None:
                 out[kind] = [patch] + [Access(v, res, self.namespace) for v in ("create", "patch", "delete")]  # type: ignore[index]
         return out
@@ -169,7 +177,7 @@ class EnvoyGatewayConnector(GatewayApiConnector):
         out = []
         if "rate_limit" in kinds and k.backend_traffic_policy is not None:
             out.append((k.backend_traffic_policy, self.namespace))
-        if "cors" in kinds and k.security_policy is not None:
+        if ("cors" in kinds or "deny" in kinds) and k.security_policy is not None:
             out.append((k.security_policy, self.namespace))
         return out
 
@@ -188,6 +196,8 @@ class EnvoyGatewayConnector(GatewayApiConnector):
                 out += write.origin_problems(after.cors, path)
         if "rate_limit" in kinds and after.rate_limit is not None:
             out += policies.limit_problems(after.rate_limit, path)
+        if "deny" in kinds:
+            out += deny.problems(after.deny, path)
         return out
 
     def _edit(
@@ -205,3 +215,6 @@ class EnvoyGatewayConnector(GatewayApiConnector):
         if "rate_limit" in kinds:
             assert k.backend_traffic_policy is not None
             policies.set_rate_limit(ws, k.backend_traffic_policy, binding, after.rate_limit)
+        if "deny" in kinds:
+            assert k.security_policy is not None
+            deny.write(ws, k.security_policy, binding, after.deny)

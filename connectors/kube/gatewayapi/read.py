@@ -25,6 +25,7 @@ from ...model import (
 from ..connector import Binding, Modelled, route_entries
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
+from . import deny
 from .attach import GATEWAY_GROUP, PolicyIndex, PolicyRef, parents, route_hosts
 from .policy_read import (
     UNIT_SECONDS,
@@ -262,7 +263,8 @@ def _route(
         headers=_headers(rule),
         fault=fault(btp_spec),
         limit_rules=limit_rules(btp_spec, _label(btp)) if btp else (),
-        authorization=authorization(sp_spec, _label(sp)) if sp else None,
+        authorization=deny.others(authorization(sp_spec, _label(sp))) if sp else None,
+        deny=deny.read(sp_spec),
         backend_filters=backend_filters(rule, ns),
         listener=gateways[0][1] if gateways else None,
         source=f"HTTPRoute {ns}/{meta['name']} rules[{i}]",
