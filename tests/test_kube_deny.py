@@ -150,6 +150,7 @@ def test_envoy_gateway_deny_is_a_security_policy_rule_undone_exactly(
 
     apply(connector, deny(connector, "http-with-cors-exact-0", CRAWLER, RANGE))
     policy = kube_emulator.get_object(EG, "v1alpha1", "securitypolicies", EG_NS, "cors-exact")
+    assert policy is not None
     assert_valid(policy)
     assert policy["spec"]["authorization"] == {
         "defaultAction": "Allow",
