@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 from ..audit import AuditLog
 from ..base import (
     Capabilities,
+    ChangeHooks,
     Connector,
     EditKind,
     GatewayInfo,
@@ -90,6 +91,7 @@ class KubeConnector(Connector):
     route_kind: ClassVar[str] = "?"
     proxy_wait: float = DEFAULT_PROXY_WAIT_S
     """How long ``verify`` waits for the gateway proxies to hold a change (``proxies``)."""
+    reverts_on_sight: ClassVar[bool] = True  # time boxes are annotations on the objects
     affect_shared = False  # the operator chose to change all a shared object reaches (else refused)
 
     def __init__(
@@ -460,6 +462,22 @@ class KubeConnector(Connector):
         """Drift between the route's objects and what its gateway pods' Envoys hold (``proxies``)."""
         report = drift(self, route)
         return Verification(report.converged, tuple(report.lines()))
+
+    def change_hooks(self) -> ChangeHooks:
+        """Time boxes are written on the objects (``timeboxes``): whoever sees them reverts them."""
+        from .timeboxes import AnnotationTimeBoxes
+
+        return ChangeHooks(reverts=AnnotationTimeBoxes(self))
+
+    def refresh(self) -> Store:
+        """Read every object again now (the snapshot the next reads and plans start from)."""
+        return self._read_all()
+
+    def remember(self, resource: Resource, obj: JsonDict) -> None:
+        """An object written outside a plan (a time-box annotation): the snapshot holds it as written."""
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.put(resource, obj)
 
     def current_store(self) -> Store:
         """The objects as last read or written (read from the cluster when there is no snapshot)."""

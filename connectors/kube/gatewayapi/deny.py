@@ -19,54 +19,20 @@ then an ``authorization`` left with no rules allowing everyone, then a policy le
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ...errors import Problem
-from ...model import Authorization, Deny, DenyClient
+from ...model import Deny, DenyClient
+from ..connector import Binding
 from ..resources import JsonDict, Resource
 from ..store import Workspace
-
-if TYPE_CHECKING:
-    from ..connector import Binding
-    from .read import RuleInfo
-
-RULE_PREFIX = "gatewayctl-deny "
-
-
-def is_deny_rule(rule: Any) -> bool:
-    return isinstance(rule, dict) and str(rule.get("name") or "").startswith(RULE_PREFIX)
+from . import policies
+from .policy_read import RULE_PREFIX, deny_from_policy, is_deny_rule
+from .read import RuleInfo
 
 
 def problems(deny: Deny | None, path: str) -> list[Problem]:
     if deny is not None and deny.status != 403:
         return [Problem(f"{path}.deny.status", "Envoy Gateway's authorization refuses with 403 only")]
     return []
-
-
-def read(spec: JsonDict) -> Deny | None:
-    """The deny rules this tool wrote into a SecurityPolicy's ``authorization``."""
-    clients: list[DenyClient] = []
-    for rule in (spec.get("authorization") or {}).get("rules") or []:
-        if not is_deny_rule(rule) or rule.get("action") != "Deny":
-            continue
-        principal = rule.get("principal") or {}
-        clients += [DenyClient("ip", str(c)) for c in principal.get("clientCIDRs") or []]
-        for h in principal.get("headers") or []:
-            if isinstance(h, dict):
-                name = str(h.get("name") or "").lower()
-                clients += [DenyClient("header", str(v), name) for v in h.get("values") or []]
-    return Deny(tuple(clients)) if clients else None
-
-
-def others(auth: Authorization | None) -> Authorization | None:
-    """``auth`` without the deny rules (shown apart as the route's deny); None when nothing is left
-    but allowing everyone."""
-    if auth is None:
-        return None
-    rules = tuple(r for r in auth.rules if not r.name.startswith(RULE_PREFIX))
-    if not rules and auth.default_action == "Allow":
-        return None
-    return Authorization(auth.default_action, rules, auth.source)
 
 
 def _rule(client: DenyClient) -> JsonDict:
@@ -80,12 +46,10 @@ def _rule(client: DenyClient) -> JsonDict:
 
 def write(ws: Workspace, res: Resource, binding: Binding, deny: Deny | None) -> None:
     """Make the rule's SecurityPolicy deny exactly ``deny``'s clients, keeping everyone else's rules."""
-    from . import policies  # policies reads routes, whose reader reads deny rules from here
-
     info: RuleInfo = binding.context
     governing = info.security_policy
     current = ((ws.get(governing.key) or {}).get("spec") or {}) if governing else {}
-    if deny is None and read(current) is None:
+    if deny is None and deny_from_policy(current) is None:
         return
     policy = policies.policy_for(ws, res, binding, governing, "deny")
     spec = policy.setdefault("spec", {})
