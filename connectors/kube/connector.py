@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import threading
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,6 +39,7 @@ from ..base import (
     Verification,
 )
 from ..errors import GatewayError, NotFound, Problem, ValidationError
+from ..health import BackendHealth
 from ..history import HistoryStore
 from ..model import Route
 from ..paths import state_dir
@@ -457,6 +458,16 @@ class KubeConnector(Connector):
         """Where each named route lives now (routes that are gone are left out)."""
         bindings = self._modelled(self._store()).bindings
         return {name: bindings[name] for name in routes if name in bindings}
+
+    def cluster_targets(self) -> Callable[[str], list[tuple[str, str]]]:
+        """Envoy cluster name → the (route, backend)s it serves (backend health); none by default."""
+        return lambda cluster: []
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        """Backend health from the gateway pods' Envoys through ``pods/proxy`` (``health``)."""
+        from .health import read_health
+
+        return read_health(self, route)
 
     def proxy_status(self, route: str) -> Verification:
         """Drift between the route's objects and what its gateway pods' Envoys hold (``proxies``)."""

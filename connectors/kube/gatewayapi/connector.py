@@ -8,6 +8,7 @@ BackendTrafficPolicies and CORS/JWT in SecurityPolicies (a rule's own CORS filte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from ...base import EditKind
@@ -145,6 +146,27 @@ class EnvoyGatewayConnector(GatewayApiConnector):
 
     def proxy_admin(self) -> tuple[int, ViewFor] | None:
         return ENVOY_GATEWAY_ADMIN_PORT, envoy_gateway_view
+
+    def cluster_targets(self) -> Callable[[str], list[tuple[str, str]]]:
+        """Envoy cluster → route backends, for backend health: ``httproute/<ns>/<name>/rule/<i>``
+        holds the rule's backends together (``a:8080 + b:8080``), ``.../backend/<j>`` one of them."""
+        modelled = self._modelled(self._store())
+        names = {
+            cluster: (route, backend or " + ".join(b.name for b in modelled.by_name[route].backends))
+            for cluster, (route, backend) in telemetry.cluster_names(modelled).items()
+        }
+
+        def targets(cluster: str) -> list[tuple[str, str]]:
+            rule, _, j = cluster.partition("/backend/")  # a weighted rule: a cluster per backendRef
+            if rule not in names:
+                return []
+            route = names[rule][0]
+            backends = modelled.by_name[route].backends
+            if j.isdigit() and int(j) < len(backends):
+                return [(route, backends[int(j)].name)]
+            return [] if j else [names[rule]]
+
+        return targets
 
     def _log_pods(self, gateways: list[tuple[str, str]]) -> list[list[PodSet]]:
         return telemetry.envoy_gateway_pods(

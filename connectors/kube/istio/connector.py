@@ -3,6 +3,7 @@ EnvoyFilters (local rate limit), JWT read from RequestAuthentication/Authorizati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from ...base import EditKind
@@ -88,6 +89,12 @@ class IstioConnector(KubeConnector):
 
     def proxy_admin(self) -> tuple[int, ViewFor] | None:
         return ISTIO_ADMIN_PORT, istio_view
+
+    def cluster_targets(self) -> Callable[[str], list[tuple[str, str]]]:
+        """Envoy cluster → route backends, for backend health (``connectors.kube.health``)."""
+        store = self._store()
+        modelled = self._modelled(store)
+        return telemetry.cluster_targets(modelled, lambda name: self._http(store, modelled.bindings[name]))
 
     def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
         gateways = list(binding.context.context.gateways)
