@@ -33,8 +33,15 @@ _ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 Json = dict[str, Any]
 
 
-def bootstrap(admin_port: int, listen_port: int, rds_path: Path, clusters: list[Json] | None = None) -> Json:
-    """A proxy with one listener whose routes come from `rds_path` (and static `clusters`)."""
+def bootstrap(
+    admin_port: int,
+    listen_port: int,
+    rds_path: Path,
+    clusters: list[Json] | None = None,
+    filters: list[Json] | None = None,
+) -> Json:
+    """A proxy with one listener whose routes come from `rds_path` (and static `clusters`, and HTTP
+    `filters` before the router)."""
     hcm = {
         "@type": _HCM,
         "stat_prefix": "gateway",
@@ -42,7 +49,10 @@ def bootstrap(admin_port: int, listen_port: int, rds_path: Path, clusters: list[
             "route_config_name": ROUTE_CONFIG,
             "config_source": {"path_config_source": {"path": str(rds_path)}},
         },
-        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}}],
+        "http_filters": [
+            *(filters or []),
+            {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}},
+        ],
     }
     listener = {
         "name": "gateway",
@@ -119,6 +129,7 @@ class GatewayPods:
         admin_port: int,
         routes: list[Json],
         clusters: list[Json] | None = None,
+        filters: list[Json] | None = None,
     ) -> GatewayPod:
         """Start an Envoy holding `routes` (and `clusters`), add the Pod object, and map its
         `admin_port` to the Envoy."""
@@ -129,7 +140,7 @@ class GatewayPods:
         atomic_write(rds, route_configuration(routes, "0"))
         config = directory / "envoy.json"
         local_admin, listen = free_port(), free_port()
-        config.write_text(json.dumps(bootstrap(local_admin, listen, rds, clusters)))
+        config.write_text(json.dumps(bootstrap(local_admin, listen, rds, clusters, filters)))
         with (directory / "envoy.out").open("wb") as out:
             process = subprocess.Popen(
                 [envoy, "-c", str(config), "--disable-hot-restart", "--log-level", "warning"],

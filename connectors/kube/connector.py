@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import threading
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,7 +29,6 @@ from typing import Any, ClassVar
 from ..audit import AuditLog
 from ..base import (
     Capabilities,
-    ChangeHooks,
     Connector,
     EditKind,
     GatewayInfo,
@@ -39,20 +38,19 @@ from ..base import (
     Verification,
 )
 from ..errors import GatewayError, NotFound, Problem, ValidationError
-from ..health import BackendHealth
 from ..history import HistoryStore
 from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
-from .gateway_logs import PodSet
 from .journal import Journal
 from .modelled import Binding, Edit, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
+from .operating import Operating
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems, shared_reach
-from .proxies import DEFAULT_PROXY_WAIT_S, ViewFor, check_after_apply, drift
+from .proxies import DEFAULT_PROXY_WAIT_S, check_after_apply
 from .rbac import Access
 from .readback import read_back
 from .resources import JsonDict, ObjKey, Resource
@@ -85,7 +83,7 @@ def _safe(part: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", part) or "_"
 
 
-class KubeConnector(Connector):
+class KubeConnector(Operating, Connector):
     """Base of the Istio, Envoy Gateway and Gateway API connectors."""
 
     kind: ClassVar[str] = "kube"
@@ -445,40 +443,10 @@ class KubeConnector(Connector):
         proxies = check_after_apply(self, plan)
         return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
 
-    def proxy_admin(self) -> tuple[int, ViewFor] | None:
-        """The admin port of this implementation's gateway proxies and how to read a route off their
-        ``config_dump``; None when this tool does not know them (then proxies are not checked)."""
-        return None
-
-    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
-        """Where a route's gateway proxies run, or why they are not looked for."""
-        return "its gateway proxies are not known to this tool"
-
     def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
         """Where each named route lives now (routes that are gone are left out)."""
         bindings = self._modelled(self._store()).bindings
         return {name: bindings[name] for name in routes if name in bindings}
-
-    def cluster_targets(self) -> Callable[[str], list[tuple[str, str]]]:
-        """Envoy cluster name → the (route, backend)s it serves (backend health); none by default."""
-        return lambda cluster: []
-
-    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
-        """Backend health from the gateway pods' Envoys through ``pods/proxy`` (``health``)."""
-        from .health import read_health
-
-        return read_health(self, route)
-
-    def proxy_status(self, route: str) -> Verification:
-        """Drift between the route's objects and what its gateway pods' Envoys hold (``proxies``)."""
-        report = drift(self, route)
-        return Verification(report.converged, tuple(report.lines()))
-
-    def change_hooks(self) -> ChangeHooks:
-        """Time boxes are written on the objects (``timeboxes``): whoever sees them reverts them."""
-        from .timeboxes import AnnotationTimeBoxes
-
-        return ChangeHooks(reverts=AnnotationTimeBoxes(self))
 
     def refresh(self) -> Store:
         """Read every object again now (the snapshot the next reads and plans start from)."""

@@ -33,20 +33,23 @@ class HealthConnector(ProxiedConnector, Protocol):
         ...
 
 
-def _url(pod: Pod, what: str) -> str:
+def admin_url(pod: Pod, what: str) -> str:
+    """The API server's pod-proxy path to ``what`` on the pod's Envoy admin endpoint."""
     return f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}:{pod.port}/proxy/{what}"
 
 
-def _ask(conn: HealthConnector, pod: Pod) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
+def _ask(conn: ProxiedConnector, pod: Pod) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]]]:
     """One pod's ``/clusters`` and cluster stats."""
-    clusters = conn.client.raw("GET", _url(pod, "clusters?format=json"), verb="get")
+    clusters = conn.client.raw("GET", admin_url(pod, "clusters?format=json"), verb="get")
     query = urllib.parse.urlencode({"format": "json", "filter": STATS_FILTER})
-    stats = conn.client.raw("GET", _url(pod, f"stats?{query}"), verb="get")
+    stats = conn.client.raw("GET", admin_url(pod, f"stats?{query}"), verb="get")
     named = {str(s["name"]): s.get("value") for s in stats.get("stats", []) if "name" in s}
     return list(clusters.get("cluster_statuses", [])), by_cluster(named)
 
 
-def _pods(conn: HealthConnector, names: Sequence[str], port: int) -> tuple[dict[str, list[Pod]], list[str]]:
+def gateway_pods(
+    conn: ProxiedConnector, names: Sequence[str], port: int
+) -> tuple[dict[str, list[Pod]], list[str]]:
     """The gateway pods of each route, and why some routes have none to ask."""
     store = conn.current_store()
     bindings = conn.bindings_for(names)
@@ -114,7 +117,7 @@ def read_health(conn: HealthConnector, route: str | None = None) -> list[Backend
             "endpoint, so backend health cannot be read (Istio and Envoy Gateway can)"
         )
     names = [route] if route is not None else [r.name for r in conn.list_routes()]
-    pods_of, notes = _pods(conn, names, admin[0])
+    pods_of, notes = gateway_pods(conn, names, admin[0])
     if route is not None and not pods_of.get(route):
         raise NotFound(f"backend health of {notes[0] if notes else route}")
     targets = conn.cluster_targets()

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from ...base import EditKind
-from ...errors import Problem
+from ...errors import PermissionDenied, Problem
 from ...metrics_contract import MetricsHooks
 from ...model import Route
+from ...shadow import ShadowLimit
 from ..connector import Binding, KubeConnector, Modelled
 from ..gateway_logs import PodSet, read_lines
 from ..proxies import ENVOY_GATEWAY_ADMIN_PORT, ViewFor
@@ -146,6 +147,9 @@ class EnvoyGatewayConnector(GatewayApiConnector):
 
     def proxy_admin(self) -> tuple[int, ViewFor] | None:
         return ENVOY_GATEWAY_ADMIN_PORT, envoy_gateway_view
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        raise PermissionDenied(policies.SHADOW_WHY)
 
     def cluster_targets(self) -> Callable[[str], list[tuple[str, str]]]:
         """Envoy cluster → route backends, for backend health: ``httproute/<ns>/<name>/rule/<i>``

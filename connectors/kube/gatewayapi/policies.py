@@ -25,8 +25,17 @@ _UNIT_OF = {seconds: unit for unit, seconds in UNIT_SECONDS.items() if unit not 
 _TARGETING = ("targetRef", "targetRefs", "targetSelectors")
 
 
+SHADOW_WHY = (
+    "Envoy Gateway cannot shadow a local rate limit: its BackendTrafficPolicy rules take "
+    'shadowMode, but the CRD says it is "only supported for Global Rate Limits" (a rate-limit '
+    "service), and this tool writes local limits"
+)
+
+
 def limit_problems(limit: RateLimit, path: str) -> list[Problem]:
     out = []
+    if limit.shadow:
+        out.append(Problem(f"{path}.rate_limit.shadow", SHADOW_WHY))
     if limit.interval not in _UNIT_OF:
         out.append(
             Problem(

@@ -56,12 +56,14 @@ def limit_from_config(config: Any) -> RateLimit | None:
         default = camel(frac, "default_value") or {}
         return int(default.get("numerator", 0) or 0) > 0
 
-    enabled = percent_on("filter_enabled") and percent_on("filter_enforced")
+    # Envoy: not enabled = not even counted (off); enabled but not enforced = counted only (shadow).
+    enabled = percent_on("filter_enabled")
     return RateLimit(
         requests=per_fill,
         interval=interval,
         burst=None if max_tokens == per_fill else max_tokens,
         enabled=enabled,
+        shadow=enabled and not percent_on("filter_enforced"),
     )
 
 

@@ -154,7 +154,7 @@ def client_rules(partial: list[LimitPatch], root: str) -> tuple[LimitRule, ...]:
                 requests=p.limit.requests,
                 interval=p.limit.interval,
                 clients=f"requests from {workloads_of(p.envoy_filter, root).describe()}",
-                shadow=not p.limit.enabled,
+                shadow=p.limit.shadow,
                 source=f"{where} configPatches[{p.source.patch}]",
                 why_readonly="it limits only the clients it selects; edit that EnvoyFilter",
             )
