@@ -117,18 +117,29 @@ def test_cors_preflights_allowed_and_refused(
 def test_the_limited_route_shows_its_bucket_and_the_429_agrees(
     demo_gateway: NativeConnector, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from connectors.change import Change
+    from connectors.model import RateLimit
+    from connectors.model.edits import set_rate_limit
     from tests.native_support import client
 
-    with client(demo_gateway) as c:  # empty the bucket (burst 20, 10 more per second)
-        for _ in range(40):
-            c.get("/limited/x", headers={"host": API_HOST})
-    data = explain(demo_gateway, capsys, "--host", API_HOST, "--path", "/limited/x")
-    assert (data["sent"]["status"], data["sent"]["answered_by"]) == (429, "rate-limit")
-    assert data["sent"]["agrees"], data["sent"]
-    step = next(p for p in data["policies"] if p["policy"] == "rate limit")
-    assert "bucket now 0 of 20 tokens" in step["effect"]
-    _, out, _ = run(demo_gateway, capsys, "--host", API_HOST, "--path", "/limited/x", "--send")
-    assert "Bucket:" in out and "tokens left" in out
+    # A bucket that does not refill while the test runs (5 a minute), so a loaded machine cannot
+    # hand back a token between emptying it and the request `match --send` makes.
+    route = demo_gateway.get_route("api-limited")
+    change = Change(demo_gateway)
+    change.apply(demo_gateway.plan([set_rate_limit(route, RateLimit(requests=5, interval=60.0, burst=5))]))
+    try:
+        with client(demo_gateway) as c:
+            statuses = [c.get("/limited/x", headers={"host": API_HOST}).status_code for _ in range(6)]
+        assert statuses[-1] == 429, statuses
+        data = explain(demo_gateway, capsys, "--host", API_HOST, "--path", "/limited/x")
+        assert (data["sent"]["status"], data["sent"]["answered_by"]) == (429, "rate-limit")
+        assert data["sent"]["agrees"], data["sent"]
+        step = next(p for p in data["policies"] if p["policy"] == "rate limit")
+        assert "bucket now 0 of 5 tokens" in step["effect"]
+        _, out, _ = run(demo_gateway, capsys, "--host", API_HOST, "--path", "/limited/x", "--send")
+        assert "Bucket:" in out and "tokens left" in out
+    finally:
+        change.apply(demo_gateway.plan([route]))
 
 
 def test_no_route_is_a_404_from_the_gateway(

@@ -8,7 +8,20 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import bundle, changing, console, deny, health, lifecycle, match, proxies, reading, shadow, timebox
+from . import (
+    bundle,
+    changing,
+    console,
+    deny,
+    health,
+    lifecycle,
+    match,
+    oncall,
+    proxies,
+    reading,
+    shadow,
+    timebox,
+)
 from .common import Parser
 
 
@@ -54,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         shadow.commands(),
         deny.commands(),
         timebox.commands(),
+        oncall.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
