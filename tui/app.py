@@ -59,6 +59,8 @@ OPTIONAL_SCREENS = {
     "triage": ("tui.screens.triage", "TriageScreen"),
     "canary": ("tui.screens.canary", "CanaryScreen"),
     "charts": ("tui.screens.charts", "ChartsScreen"),
+    "health": ("tui.screens.health", "HealthScreen"),
+    "timeboxes": ("tui.screens.timeboxes", "TimeboxesScreen"),
 }
 
 

@@ -45,6 +45,8 @@ COMPLETIONS = sorted(
         "refresh",
         "help",
         "triage",
+        "health",
+        "timeboxes",
         "canary ",
         "charts",
         "quit",
@@ -78,7 +80,7 @@ def run(app: App[Any], text: str) -> None:
             app.notify(f"Themes: {', '.join(THEME_ORDER)}", title=f"Unknown theme {arg!r}", severity="error")
     elif word in ("undo", "refresh", "help"):
         getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
-    elif word in ("triage", "canary", "charts"):
+    elif word in ("triage", "canary", "charts", "health", "timeboxes"):
         _open_optional(app, word, arg)
     elif word in ("q", "q!", "back"):
         if len(app.screen_stack) > 1:
@@ -97,8 +99,8 @@ def run(app: App[Any], text: str) -> None:
 
 def _open_optional(app: App[Any], word: str, arg: str) -> None:
     console = console_of(app)
-    if word == "triage":
-        console.open_optional("triage", console.connector)
+    if word in ("triage", "health", "timeboxes"):
+        console.open_optional(word, console.connector)
     elif word == "canary":
         route = arg or selected_route(app)
         if not route:
