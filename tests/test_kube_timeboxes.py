@@ -5,7 +5,9 @@ objects (annotations), any console or CLI that sees a due one reverts it through
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,7 @@ from tests.test_kube_support import (  # noqa: F401 - fixtures
     Connect,
     connect_fixture,
     kube_state_fixture,
+    load,
     writes,
 )
 from tests.waiting import wait_until
@@ -151,3 +154,30 @@ def test_any_cli_command_carries_out_a_due_box(
     assert json.loads(out), "the command's own output stays clean JSON"
     assert "gatewayctl-tui: time box: Reverted " in err
     assert specs(shop) == start
+
+
+def test_an_envoy_gateway_deny_for_a_while_reverts_exactly_annotations_too(
+    kube_emulator: KubeEmulator, connect: Connect
+) -> None:
+    ns = "gateway-conformance-infra"
+    load(kube_emulator, "envoy-gateway/cors-security-policy.yaml", namespace=ns)
+    connector = connect(namespace=ns)
+
+    def policy() -> dict[str, Any]:
+        found = kube_emulator.get_object(
+            "gateway.envoyproxy.io", "v1alpha1", "securitypolicies", ns, "cors-exact"
+        )
+        assert found is not None
+        return found
+
+    before = policy()
+    route = connector.get_route("http-with-cors-exact-0")
+    change = Change(connector)
+    result = change.apply(change.plan_edit("deny", route, replace(route, deny=Deny((CRAWLER,)))))
+    change.revert_later(result, 600)
+    assert policy()["metadata"]["annotations"][CHANGE_ID] == result.entry.id
+    (done,) = revert_expired(connector, now=result.entry.time + 601)
+    assert done.status == "reverted", done.reason
+    after = policy()
+    assert after["spec"] == before["spec"]
+    assert after["metadata"].get("annotations") == before["metadata"].get("annotations")
