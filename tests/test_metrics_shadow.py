@@ -41,7 +41,7 @@ def prom_value(prometheus: PrometheusProcess, query: str) -> float:
 def test_shadow_would_be_refusals_are_not_the_gateways_refusals(
     shadowed: NativeConnector, prometheus: PrometheusProcess
 ) -> None:
-    prometheus.set_targets([admin_target(shadowed.admin_url)])
+    prometheus.set_targets([admin_target(shadowed.stats_url)])
     source = metrics_for(shadowed, prometheus=PrometheusConfig(prometheus.url, rate_window="5s"))
     assert source is not None
     would_refuse = (
