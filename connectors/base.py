@@ -171,6 +171,9 @@ class Connector(ABC):
     """A gateway the console can operate. Subclasses implement the abstract methods."""
 
     kind: ClassVar[str] = "?"
+    reverts_on_sight: ClassVar[bool] = False
+    """Its time boxes are kept on the gateway, not beside it: any console or CLI that connects
+    carries out those that are due (``connectors.change.timebox.revert_on_sight``)."""
     _make_metrics: Callable[[], Any] | None = None  # see wire_metrics
 
     def __init__(

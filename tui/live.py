@@ -104,12 +104,15 @@ def open_metrics(connector: Connector, prometheus: str | None = None) -> Metrics
 
 def poll_once(connector: Connector, metrics: Any, *, want_routes: bool) -> PollResult:
     """Blocking: check the gateway is up, read its routes (when asked) and a metrics snapshot."""
+    from connectors.change.timebox import revert_on_sight
+
     started = time.monotonic()
     try:
         reason = connector.health()
         if reason is not None:
             raise ConnectionFailed(reason)
         routes = tuple(connector.list_routes()) if want_routes else None
+        revert_on_sight(connector)  # Kubernetes time boxes: any console that sees a due one reverts it
     except GatewayError as exc:
         return PollResult(False, error=exc, seconds=time.monotonic() - started)
     snapshot: Snapshot | None = None

@@ -18,6 +18,7 @@ from ..highlight import highlight_yaml
 from ..route_rows import NO_VALUE, backends_text, format_ms, format_rate, policy_settings, status_of
 from ..widgets.key_hints import KeyHints
 from ..widgets.weight_bar import WeightBar
+from .deny_client import DenyActions
 from .route_screen import RouteScreen
 from .yaml_view import NativeRead
 
@@ -87,7 +88,7 @@ def describe_live(route: Route, snapshot: Snapshot | None) -> Content:
     return Content("\n").join(lines)
 
 
-class DetailScreen(RouteScreen):
+class DetailScreen(DenyActions, RouteScreen):
     VIEW = "route"
     DEFAULT_CSS = """
     DetailScreen VerticalScroll { padding: 0 1; }
@@ -98,6 +99,7 @@ class DetailScreen(RouteScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="view.close"),
         Binding("enter,d", "describe", "Describe", show=False, id="view.describe"),
+        Binding("b", "deny_client", "Deny client", id="route.deny_client"),
     ]
 
     def __init__(self, route_name: str) -> None:

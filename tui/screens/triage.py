@@ -26,6 +26,7 @@ from connectors.triage import STRETCH_WINDOW_S, LimitedRoute, triage
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
 from .charts import NO_SOURCE, LiveScreen, _allowed
+from .deny_client import DenyActions
 from .editors import open_editor
 
 CLIENT_WINDOW_S = 300.0
@@ -51,7 +52,7 @@ def limiting_for(row: LimitedRoute, now: float) -> str:
     return f"> {format_duration(STRETCH_WINDOW_S)}" if row.since_before_window else text
 
 
-class TriageScreen(LiveScreen[TriageView]):
+class TriageScreen(DenyActions, LiveScreen[TriageView]):
     VIEW = "triage"
     DEFAULT_CSS = """
     TriageScreen #triage-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
@@ -65,6 +66,7 @@ class TriageScreen(LiveScreen[TriageView]):
         Binding("enter,r", "edit_limit", "Edit rate limit", key_display="⏎/r", id="triage.edit_limit"),
         Binding("g", "next_grouping", "Group clients by", id="triage.next_grouping"),
         Binding("c", "charts", "Charts", id="triage.charts"),
+        Binding("b", "deny_client", "Deny client", id="triage.deny_client"),
         Binding("escape", "back", "Back", show=False, id="view.close"),
     ]
 
