@@ -40,6 +40,16 @@ def limit_problems(limit: RateLimit, path: str) -> list[Problem]:
     out = []
     if limit.shadow:
         out.append(Problem(f"{path}.rate_limit.shadow", SHADOW_WHY))
+    elif not limit.enabled:
+        # shadowMode, the only switch a rule has, works for Global limits only: a local rule with it
+        # is still enforced, so "off" cannot be written honestly.
+        out.append(
+            Problem(
+                f"{path}.rate_limit.enabled",
+                "Envoy Gateway cannot switch a local rate limit off (its shadowMode works for Global "
+                "limits only): remove the limit instead",
+            )
+        )
     if limit.interval not in _UNIT_OF:
         out.append(
             Problem(
@@ -136,10 +146,6 @@ def set_rate_limit(ws: Workspace, res: Resource, binding: Binding, limit: RateLi
     new_limit = {"requests": limit.requests, "unit": _UNIT_OF[limit.interval]}
     if entry.get("limit") != new_limit:
         entry["limit"] = new_limit
-    if limit.enabled:
-        entry.pop("shadowMode", None)
-    else:
-        entry["shadowMode"] = True
     if index is None:
         rules.insert(0, entry)
     else:

@@ -86,9 +86,9 @@ def limit_from_policy(spec: JsonDict) -> RateLimit | None:
         seconds = UNIT_SECONDS.get(str(limit.get("unit")))
         if seconds is None or limit.get("requests") is None:
             continue
-        return RateLimit(
-            requests=int(limit["requests"]), interval=seconds, enabled=not rule.get("shadowMode", False)
-        )
+        # A local rule's shadowMode does nothing (Envoy Gateway honours it on Global limits only):
+        # the rule is enforced whatever it says.
+        return RateLimit(requests=int(limit["requests"]), interval=seconds)
     return None
 
 
