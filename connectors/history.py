@@ -22,7 +22,7 @@ class HistoryEntry:
     description: str
     before: tuple[dict[str, Any], ...]
     after: tuple[dict[str, Any], ...]
-    action: str = "apply"  # "apply" or "undo"
+    action: str = "apply"  # "apply", "undo", or "rollback" (a change a crash interrupted, undone)
     undoes: str | None = None
     version: str = ""
     verified: bool = True
@@ -81,8 +81,9 @@ class HistoryStore:
         for entry in reversed(entries):
             if entry.id in undone:
                 continue
-            if entry.action == "undo":
+            if entry.action in ("undo", "rollback"):
                 # Undo the undo only if nothing older remains: stepping back keeps walking back.
+                # A roll-back (of a change a crash interrupted) restored what was served: nothing to undo.
                 continue
             return entry
         return None

@@ -2,9 +2,10 @@
 
     plan_edit / plan_routes / plan_undo          apply                           export
     ───────────────────────────────────          ─────────────────────────       ──────────────
-    1 drift check (hooks.drift)                  1 refuse in read-only mode      write the plan's
-    2 rebase onto the gateway now (conflicts)    2 journal: intent               objects for review
-    3 connector.plan()  → Plan (the diff)        3 connector.apply_native()      (clusters only)
+    1 drift check (hooks.drift)                  1 refuse in read-only mode,     write the plan's
+    2 rebase onto the gateway now (conflicts)      or drift not adopted          objects for review
+    3 connector.plan()  → Plan (the diff)        2 journal: intent               (clusters only)
+                                                 3 connector.apply_native()
                                                  4 connector.verify()
                                                  5 record: history + audit log
                                                  6 journal: completed
@@ -25,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..base import ApplyResult, Connector, EditKind, Plan
-from ..errors import GatewayError, PermissionDenied
+from ..errors import ChangeConflict, GatewayError, PermissionDenied
 from ..history import HistoryEntry
 from ..model import Route, route_to_dict
 from .hooks import ChangeHooks
@@ -113,6 +114,8 @@ class Change:
         connector = self.connector
         if connector.readonly:
             raise PermissionDenied(READONLY_REFUSAL)
+        if plan.drift and not plan.adopt:
+            raise ChangeConflict(drift_refusal(plan))
         started = time.monotonic()
         journal = self.hooks.journal
         journal.intent(plan)
@@ -160,6 +163,15 @@ class Change:
         """A time-boxed change: have ``result`` undone after ``after_s`` seconds (through this same
         pipeline). The seam only: the default hooks refuse (PermissionDenied)."""
         self.hooks.reverts.schedule(self.connector, result, after_s)
+
+
+def drift_refusal(plan: Plan) -> str:
+    """Why a plan that carries drift is not applied without an explicit choice."""
+    return (
+        f"this plan would also deploy what it did not change: {', '.join(plan.drift)} "
+        "(the gateway serves something else; see the plan's diff and warnings). Apply it with "
+        "--adopt to deploy them, or restore what is served first (gatewayctl-tui drift)"
+    )
 
 
 def _before(plan: Plan, name: str) -> Route | None:

@@ -15,11 +15,14 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ..base import GatewayInfo, Plan, RouteChange, Verification
+from ..change.hooks import ChangeHooks
 from ..errors import (
     ChangeConflict,
     ChangeRejected,
+    GatewayError,
     GatewayNotRunning,
     NothingToUndo,
     Problem,
@@ -28,8 +31,10 @@ from ..errors import (
 from ..metrics_contract import MetricsHooks
 from ..model import Gateway, Route, route_from_dict, route_to_dict
 from ..model.diff import to_yaml
-from . import changes, verify
-from .config_file import ConfigFile
+from . import applied, changes, journal, recover, verify
+from .config_file import ConfigFile, file_version
+from .drift import Drift, NativeDriftCheck
+from .drift import check as drift_check
 from .lifecycle import EnvoyLifecycle
 from .names import cluster_name
 from .process import port_problem
@@ -37,6 +42,7 @@ from .render import version_of
 from .render_routes import cluster_backends
 from .state import GatewayState
 from .validation import beyond_loopback, native_problems, validate_change
+from .versions import on_disk
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,111 @@ class _Payload:
 
 class NativeConnector(EnvoyLifecycle):
     """A native gateway: its routes from the YAML, changes planned, pushed to Envoy and verified."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._inflight: set[str] = set()  # plans of this process between journal intent and end
+        self._prepared: dict[str, tuple[str, Any]] = {}  # plan id -> the YAML text it saves
+        self._notices: list[str] = []
+        self._applied_cache: tuple[str, Gateway] | None = None
+
+    # -- crash safety and drift -------------------------------------------------------------------
+
+    def change_hooks(self) -> ChangeHooks:
+        return ChangeHooks(drift=NativeDriftCheck(self), journal=journal.NativeJournal(self))
+
+    def recover(self) -> tuple[str, ...]:
+        """Reconcile changes interrupted by a crash (rolled forward or back, recorded) and remove
+        dead writers' temp files; the lines say what was done (also in ``notices``). Nothing in
+        read-only mode: the drift check reports the interrupted change instead."""
+        if self.readonly:
+            return ()
+        recover.sweep(self)
+        if not journal.pending(self.state_dir):
+            return ()
+        lines = recover.reconcile(self, self._inflight)
+        self._notices += lines
+        return tuple(lines)
+
+    def notices(self) -> tuple[str, ...]:
+        return tuple(self._notices)
+
+    def drift_report(self, *, full: bool = False) -> Drift:
+        return drift_check(self, self._inflight, full=full)
+
+    def drift(self) -> tuple[str, ...]:
+        return tuple(self.drift_report().lines())
+
+    def drift_details(self) -> tuple[str, ...]:
+        report = self.drift_report(full=True)
+        return (*report.lines(), *report.diffs)
+
+    def served_model(self) -> Gateway:
+        """The model Envoy was last made to serve: the last applied YAML when the file on disk
+        differs from it (a hand edit), else the file's own model."""
+        cf = self._current()
+        rec = applied.Applied.read(self.state_dir)
+        if rec is None or rec.yaml_version == cf.version:
+            return cf.gateway
+        cached = self._applied_cache
+        if cached is not None and cached[0] == rec.yaml_version:
+            return cached[1]
+        model = applied.applied_model(self.state_dir)
+        if model is None:
+            return cf.gateway
+        self._applied_cache = (rec.yaml_version, model)
+        return model
+
+    def probe_unloaded(self, listener_names: list[str]) -> dict[Path, tuple[str | None, str]]:
+        """Routes files whose version the listener's probe does not answer (one request each)."""
+        out: dict[Path, tuple[str | None, str]] = {}
+        for path, version in on_disk(self.layout, listener_names).items():
+            if not path.name.startswith("rds-") or version is None:
+                continue
+            listener = path.name.removeprefix("rds-").removesuffix(".json")
+            if listener not in self._state.listeners:
+                continue
+            answer = self._deploy.probe(listener)()
+            if answer is not None and answer != version:
+                out[path] = (version, answer)
+        return out
+
+    def journal_intent(self, plan: Plan) -> None:
+        """Note ``plan`` durably before anything is written (the pipeline's Journal.intent)."""
+        payload = plan.payload
+        if not isinstance(payload, _Payload):
+            return
+        with self._mutex:
+            cf = self._current()
+            if cf.version != plan.base_version:
+                raise ChangeConflict(f"the config file {cf.path} changed since the plan; re-plan")
+            text, index = cf.prepare(payload.gateway)
+            intent = journal.Intent.from_plan(
+                plan,
+                user=self.user,
+                base_version=cf.version,
+                new_version=file_version(text.encode("utf-8")),
+                new_text=text,
+                xds_version=self._state.xds_version,
+            )
+            journal.write(self.state_dir, intent)
+            self._prepared[plan.id] = (text, index)
+            self._inflight.add(plan.id)
+
+    def journal_completed(self, plan: Plan) -> None:
+        self._prepared.pop(plan.id, None)
+        journal.remove(self.state_dir, plan.id)
+        self._inflight.discard(plan.id)
+
+    def journal_abandoned(self, plan: Plan, *, rolled_back: bool) -> None:
+        self._prepared.pop(plan.id, None)
+        if rolled_back:
+            journal.remove(self.state_dir, plan.id)
+        self._inflight.discard(plan.id)
+
+    def _boot(self) -> None:
+        super()._boot()
+        self._note_applied(self._config)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -107,7 +218,9 @@ class NativeConnector(EnvoyLifecycle):
         return self._plan(self._current(), gateway)
 
     def _plan(self, cf: ConfigFile, new: Gateway, *, undoes: str | None = None) -> Plan:
-        old = cf.gateway
+        # The plan starts from what Envoy was made to serve, not from the file: a hand edit of the
+        # YAML is then part of the diff (validated like any edit), never deployed unseen.
+        old = self.served_model()
         validate_change(old, new)
         if [x.name for x in old.listeners] != [x.name for x in new.listeners] or any(
             a != b for a, b in zip(old.listeners, new.listeners, strict=False)
@@ -127,16 +240,48 @@ class NativeConnector(EnvoyLifecycle):
         )
         rds_only = not changes.touches_listener(old, new)
         return Plan(
+            drift=self._drifted(cf.gateway, old, names),
             id=self.new_plan_id(),
             gateway=self.info().title,
             changes=route_changes,
             native_changes=tuple(changes.native_changes(old, new, names, self.layout)),
             base_version=cf.version,
-            description=self.describe(route_changes) if route_changes else "gateway settings changed",
+            description=self._description(old, new, route_changes),
             warnings=tuple(changes.warnings(old, new, names, rds_only)) + beyond_loopback(old, new),
             undoes=undoes,
             payload=_Payload(new, tuple(names)),
         )
+
+    def _description(self, old: Gateway, new: Gateway, route_changes: Sequence[RouteChange]) -> str:
+        if route_changes:
+            return self.describe(route_changes)
+        if (old.listeners, old.backends, old.access_log, old.name) != (
+            new.listeners,
+            new.backends,
+            new.access_log,
+            new.name,
+        ):
+            return "gateway settings changed"
+        return "no change"
+
+    def _drifted(self, yaml: Gateway, served: Gateway, names: Sequence[str]) -> tuple[str, ...]:
+        """The routes of a plan that Envoy does not serve as the YAML had them before the edit
+        (hand edits of the YAML, or of the xDS files that Envoy loaded)."""
+        out: list[str] = []
+        if yaml is not served:
+            now = {r.name: r for r in yaml.routes}
+            was = {r.name: r for r in served.routes}
+            out += [n for n in names if now.get(n) != was.get(n)]
+            if (yaml.listeners, yaml.backends, yaml.access_log) != (
+                served.listeners,
+                served.backends,
+                served.access_log,
+            ):
+                out.append("listeners/backends")
+        rec = applied.Applied.read(self.state_dir)
+        if rec is not None and rec.changed_files(self.layout, list(self._state.listeners)):
+            out += [n for n in self.drift_report().served_routes if n not in out] or ["xDS files"]
+        return tuple(out)
 
     def plan_undo(self) -> Plan:
         """Restore the routes of the last change not undone yet (re-adding or removing routes that
@@ -149,7 +294,7 @@ class NativeConnector(EnvoyLifecycle):
         cf = self._current()
         gw = cf.gateway
         current = {r.name: r for r in gw.routes}
-        warnings = []
+        warnings: list[str] = []
         for after in entry.after:
             now = current.get(after["name"])
             now_dict = route_to_dict(now) if now is not None else route_to_dict(_absent(after["name"]))
@@ -188,24 +333,41 @@ class NativeConnector(EnvoyLifecycle):
                 self._state.xds_version = max(self._state.xds_version, state.xds_version)
             if not self._state.probe_token:
                 self._state.probe_token = state.probe_token or secrets.token_hex(16)
+            rec = applied.Applied.read(self.state_dir)
+            if rec is None or rec.changed_files(self.layout, list(self._state.listeners)):
+                self._served = None  # the files are not what this process wrote: compare them all
             new = payload.gateway
             # The plan knows which routes differ from the file's model; when that model is what
             # is served (this process applied the last change), 10,000 routes need no comparing.
             known = payload.names if self._served is not None and self._served is cf.gateway else None
-            version, pushed = self._deploy.push(self._served, new, known)
+            try:
+                version, pushed = self._deploy.push(self._served, new, known)
+            except GatewayError:
+                self._note_applied(cf)  # the files were put back (new versions, same config)
+                raise
             # Envoy serves the change; now the YAML file (rendering it is not on the path to
             # "traffic follows": with 10,000 routes it takes longer than Envoy's reload).
             try:
                 if cf.changed_on_disk():  # edited by hand while Envoy loaded the change
                     raise ChangeConflict(f"the config file {cf.path} changed during the apply; re-plan")
-                cf.save(new)
+                prepared = self._prepared.get(plan.id)
+                if prepared is not None:
+                    cf.save(new, *prepared)
+                else:
+                    cf.save(new)
             except BaseException:
                 self._deploy.roll_back(pushed)
+                self._note_applied(cf)
                 raise
             self._served = new
             self._state.listeners = {x.name: f"{x.address}:{x.port}" for x in new.listeners}
             self._state.write(self.state_dir)
+            self._note_applied(cf)
             return version
+
+    def _note_applied(self, cf: ConfigFile) -> None:
+        """Record ``cf`` and the xDS files now on disk as what Envoy serves (``applied``)."""
+        applied.record(self.state_dir, cf.text, cf.version, self.layout, list(self._state.listeners))
 
     def verify(self, plan: Plan) -> Verification:
         payload = plan.payload
@@ -214,8 +376,13 @@ class NativeConnector(EnvoyLifecycle):
         return verify.check(self.admin, payload.gateway, payload.names)
 
     def served_version(self) -> str | None:
-        """The version_info of the routes file on disk (what Envoy serves after a successful apply)."""
+        """The routes version Envoy serves, asked from Envoy (its first listener's probe; the file's
+        version when Envoy does not answer)."""
         for lst in self.gateway().listeners:
+            if lst.name in self._state.listeners:
+                answer = self._deploy.probe(lst.name)()
+                if answer is not None:
+                    return answer
             text = _read(self.layout.rds(lst.name))
             if text is not None:
                 return version_of(text)

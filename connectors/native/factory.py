@@ -173,7 +173,15 @@ class NativeFactory(ConnectorFactory):
         return f"native gateways live in {self.root or gateways_dir()}"
 
     def open(self, target: Target, *, readonly: bool = False, **options: Any) -> NativeConnector:
-        return attach(Path(target.location), readonly=readonly)
+        """Attach, then reconcile any change a crash interrupted (``NativeConnector.recover``: its
+        lines are the connector's ``notices``)."""
+        connector = attach(Path(target.location), readonly=readonly)
+        try:
+            connector.recover()
+        except BaseException:
+            connector.close()
+            raise
+        return connector
 
     def cli_options(self) -> tuple[CliOption, ...]:
         return (

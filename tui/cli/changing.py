@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.base import ApplyResult, Connector, EditKind, Plan
-from connectors.errors import Problem, ValidationError, VerificationFailed
+from connectors.errors import ChangeConflict, Problem, ValidationError, VerificationFailed
 
 from .common import Command, Parser, UsageError, colour_diff, out
 from .lifecycle import with_connector
@@ -34,6 +34,12 @@ def change_options() -> Parser:
     p.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
     p.add_argument("--show-native", action="store_true", help="also print the diff of the native objects")
     p.add_argument(
+        "--adopt",
+        action="store_true",
+        help="also deploy the drift the plan shows (routes whose source was edited by hand; see "
+        "gatewayctl-tui drift); without it such a plan is refused",
+    )
+    p.add_argument(
         "--export",
         metavar="PATH",
         help="write the planned objects as kubectl-applyable YAML to PATH (a file, or a directory) "
@@ -46,7 +52,7 @@ def change_options() -> Parser:
 
 
 def _print_plan(plan: Plan, show_native: bool) -> None:
-    out(f"Plan: {plan.description}")
+    out(f"Plan: {plan.description if plan.changes else 'no route changes'}")
     if plan.model_diff:
         out(colour_diff(plan.model_diff).rstrip())
     if show_native:
@@ -69,9 +75,17 @@ def _print_result(result: ApplyResult) -> None:
 
 def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
     _print_plan(plan, args.show_native)
-    if plan.is_empty:
-        out("No change: the route already looks like that.")
+    if plan.is_empty and not plan.drift:
+        out("No change: the route already looks like that, and Envoy serves it.")
         return 0
+    if plan.drift:
+        out(f"Drift in this plan: {', '.join(plan.drift)} (not your edit: the gateway serves something else)")
+        if args.adopt:
+            plan = replace(plan, adopt=True)
+        elif not (args.dry_run or args.export):
+            from connectors.change.pipeline import drift_refusal
+
+            raise ChangeConflict(drift_refusal(plan))
     if args.dry_run:
         out("Dry run: nothing applied.")
         return 0

@@ -50,6 +50,15 @@ def out(text: str = "") -> None:
     print(text, flush=True)
 
 
+def note(text: str) -> None:
+    """A line for the operator that is not the command's output (stderr: scripts parse stdout)."""
+    print(f"note: {text}", file=sys.stderr, flush=True)
+
+
+def warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr, flush=True)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Plain aligned columns like kubectl's: stable for scripts and readable in any terminal."""
     widths = [len(h) for h in headers]

@@ -8,7 +8,7 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import changing, console, lifecycle, reading
+from . import changing, console, drift, lifecycle, reading
 from .common import Parser
 
 
@@ -42,7 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(common, suppress=True)
     change = changing.change_options()
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    groups = (console.commands(), lifecycle.commands(), reading.commands(), changing.commands())
+    groups = (
+        console.commands(),
+        lifecycle.commands(),
+        reading.commands(),
+        drift.commands(),
+        changing.commands(),
+    )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]
         p: argparse.ArgumentParser = sub.add_parser(
