@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from ..base import ApplyResult, Connector, EditKind, Plan
@@ -30,7 +30,7 @@ from ..errors import ChangeConflict, GatewayError, PermissionDenied
 from ..history import HistoryEntry
 from ..model import Route, route_to_dict
 from .hooks import ChangeHooks
-from .rebase import RETRY, SINCE, graft, kept_their_change, rebase
+from .rebase import FIELDS, RETRY, SINCE, graft, kept_their_change, rebase
 
 READONLY_REFUSAL = "read-only mode: changes are refused (started with --readonly)"
 
@@ -80,7 +80,7 @@ class Change:
         if _before(plan, original.name) != original:
             current = self.connector.get_route(original.name)
             plan = self._plan_rebased(kind, original, edited, current, since, retry)
-        return self._warned(plan, drift)
+        return self._warned(_own_edit(plan, kind, original), drift)
 
     def _plan_rebased(
         self, kind: EditKind, original: Route, edited: Route, current: Route, since: str, retry: str
@@ -163,6 +163,22 @@ class Change:
         """A time-boxed change: have ``result`` undone after ``after_s`` seconds (through this same
         pipeline). The seam only: the default hooks refuse (PermissionDenied)."""
         self.hooks.reverts.schedule(self.connector, result, after_s)
+
+
+def _own_edit(plan: Plan, kind: EditKind, original: Route) -> Plan:
+    """The edited route is not drift when what the gateway serves differs from what the caller read
+    only in the aspect the caller set: the edit decides that aspect explicitly."""
+    served = _before(plan, original.name)
+    if original.name not in plan.drift or served is None:
+        return plan
+    if any(getattr(served, f) != getattr(original, f) for f in _other_fields(kind)):
+        return plan
+    return replace(plan, drift=tuple(n for n in plan.drift if n != original.name))
+
+
+def _other_fields(kind: EditKind) -> tuple[str, ...]:
+    own = set(FIELDS[kind])
+    return tuple(f.name for f in fields(Route) if f.name not in own)
 
 
 def drift_refusal(plan: Plan) -> str:

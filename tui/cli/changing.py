@@ -76,7 +76,11 @@ def _print_result(result: ApplyResult) -> None:
 def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
     _print_plan(plan, args.show_native)
     if plan.is_empty and not plan.drift:
-        out("No change: the route already looks like that, and Envoy serves it.")
+        if any(w.startswith("drift:") for w in plan.warnings):
+            # Never a plain "No change" while the YAML and Envoy disagree.
+            out("No change to what Envoy serves (it serves that already); the drift above remains.")
+        else:
+            out("No change: the route already looks like that, and Envoy serves it.")
         return 0
     if plan.drift:
         out(f"Drift in this plan: {', '.join(plan.drift)} (not your edit: the gateway serves something else)")
