@@ -373,7 +373,8 @@ class NativeConnector(EnvoyLifecycle):
         payload = plan.payload
         if not isinstance(payload, _Payload):
             return Verification(False, ("not a native plan",))
-        return verify.check(self.admin, payload.gateway, payload.names)
+        traffic = verify.Traffic(dict(self._state.listeners), lambda name: self._deploy.probe(name)())
+        return verify.check(self.admin, payload.gateway, payload.names, traffic)
 
     def served_version(self) -> str | None:
         """The routes version Envoy serves, asked from Envoy (its first listener's probe; the file's

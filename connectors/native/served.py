@@ -14,10 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..model import Gateway
+from ..model import Gateway, Route
 from .admin import AdminClient
 from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER
 from .render import Layout, body_of, listeners_body, route_config_body
+from .render_listener import descriptor
+from .render_routes import route_entries
 
 View = dict[str, Any]  # one route: {"weights": {...}, "cors": {...} | None, "rate_limit": {...} | None}
 Views = dict[str, View]  # by route name
@@ -165,3 +167,15 @@ def describe(field: str, value: Any) -> str:
     if field == "rate_limit":
         return f"{value['tokens_per_fill']}/{value['fill_interval_s']:g}s burst {value['max_tokens']}"
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def route_view(route: Route) -> View:
+    """The view this tool writes for one route (without rendering the whole gateway)."""
+    entries = route_entries(route)
+    first = entries[0] if entries else {}
+    d = descriptor(route)
+    return {
+        "weights": _weights(first) if first else {},
+        "cors": _cors(first),
+        "rate_limit": _bucket(d["token_bucket"]) if d is not None else None,
+    }
