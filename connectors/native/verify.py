@@ -61,9 +61,8 @@ def _config_details(
         for key, label in FIELDS:
             if want[key] != got[key]:
                 ok = False
-                details.append(
-                    f"{name}: Envoy serves {label} {describe(key, got[key])}, expected {describe(key, want[key])}"
-                )
+                served_now, expected = describe(key, got[key]), describe(key, want[key])
+                details.append(f"{name}: Envoy serves {label} {served_now}, expected {expected}")
         if all(want[k] == got[k] for k, _ in FIELDS):
             details.append(f"{name}: {_summary(route)}")
     return ok, details
