@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from ..base import GatewayInfo, Plan, RouteChange, Verification
 from ..change.hooks import ChangeHooks
@@ -62,6 +62,26 @@ class NativeConnector(EnvoyLifecycle):
         self._prepared: dict[str, tuple[str, Any]] = {}  # plan id -> the YAML text it saves
         self._notices: list[str] = []
         self._applied_cache: tuple[str, Gateway] | None = None
+
+    @classmethod
+    def attach(cls, state_dir: Path, *, readonly: bool = False) -> Self:
+        """A connector for a gateway started earlier. A YAML that no longer reads does not stop
+        it: the history, the drift check and Envoy's health still answer, and reading the routes
+        raises the YAML's own error (line and column)."""
+        try:
+            return super().attach(state_dir, readonly=readonly)
+        except ValidationError:
+            state = GatewayState.read(Path(state_dir))
+            unread = ConfigFile(Path(state.config), "", "", Gateway(name=state.name, routes=()), (2, 2))
+            return cls(Path(state_dir), state, unread, readonly=readonly)
+
+    def config_problem(self) -> str | None:
+        """Why the YAML cannot be read now (None when it reads)."""
+        try:
+            self._current()
+        except ValidationError as exc:
+            return f"{exc.title}: {exc}"
+        return None
 
     # -- crash safety and drift -------------------------------------------------------------------
 

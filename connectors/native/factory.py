@@ -75,12 +75,21 @@ def _read_state(state_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _drift(connector: NativeConnector) -> str | None:
+    try:
+        lines = connector.drift()
+    except GatewayError:
+        return None
+    return f"drift: {lines[0]}" + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else "") if lines else None
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
 class NativeLifecycle:
-    """``gatewayctl-tui up`` / ``down`` / ``gateways`` (``connectors.factory.Lifecycle``)."""
+    """``gatewayctl-tui up`` / ``down`` / ``gateways`` (``connectors.factory.Lifecycle``). A running
+    gateway's status ``reason`` says what is wrong while it serves (its YAML does not read)."""
 
     def targets(self) -> list[Target]:
         return NativeFactory().discover()
@@ -129,10 +138,16 @@ class NativeLifecycle:
         except GatewayError as exc:
             return GatewayStatus(target, False, _one_line(str(exc)), admin_url, listeners)
         try:
-            reason = None if connector.is_running() else connector.health()
+            running = connector.is_running()
+            # Running with a YAML that does not read: still running (Envoy serves the last config).
+            problem = connector.config_problem()
+            if running:
+                reason = problem or _drift(connector)
+            else:
+                reason = "; ".join(x for x in (connector.health(), problem) if x)
         finally:
             connector.close()
-        return GatewayStatus(target, reason is None, _one_line(reason or ""), admin_url, listeners)
+        return GatewayStatus(target, running, _one_line(reason or ""), admin_url, listeners)
 
 
 class NativeFactory(ConnectorFactory):

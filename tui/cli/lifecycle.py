@@ -92,6 +92,13 @@ def _cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status_text(running: bool, reason: str) -> str:
+    """``running``, ``running (<what is wrong>)`` or ``stopped (<why>)``."""
+    if running:
+        return f"running ({reason})" if reason else "running"
+    return f"stopped ({reason})"
+
+
 def _found_gateways() -> list[dict[str, Any]]:
     gateways = lifecycle()
     found: list[dict[str, Any]] = []
@@ -103,7 +110,7 @@ def _found_gateways() -> list[dict[str, Any]]:
                 # gateway's own name from its YAML when that differs.
                 "name": Path(target.location).name,
                 "gateway": target.name,
-                "status": "running" if status.running else f"stopped ({status.reason})",
+                "status": _status_text(status.running, status.reason),
                 "admin": status.admin_url,
                 "listeners": {k: f"http://{v}" for k, v in status.listeners.items()},
                 "state_dir": target.location,
