@@ -13,6 +13,7 @@ import gc
 import importlib
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,6 +37,7 @@ from .live import (
     MetricsFound,
     PollResult,
     attach,
+    drift_summary,
     open_metrics,
     poll_once,
 )
@@ -352,6 +354,10 @@ class ConsoleApp(WorkerOutcomes, App[None]):
             )
             if was == "lost":
                 self.notify("The gateway answers again.", title="Connection restored")
+            for line in self.connector.notices() if self.connector else ():
+                self.notify(line, title="Interrupted change reconciled", timeout=15)
+        if result.drift is not None and drift_summary(result.drift) != self.connection.drift:
+            self.connection = replace(self.connection, drift=drift_summary(result.drift))
         if result.routes is not None and (not self.routes_loaded or result.routes != self.routes):
             self.routes_loaded = True
             self.routes = result.routes
