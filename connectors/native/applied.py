@@ -80,13 +80,18 @@ class Applied:
 
 def record(state_dir: Path, text: str, version: str, layout: Layout, listener_names: list[str]) -> None:
     """Note that ``text`` (whose version is ``version``) and the xDS files now on disk are applied."""
+    previous = Applied.read(state_dir)
     files: dict[str, dict[str, Any]] = {}
     for path in xds_files(layout, listener_names):
+        stat = _stat(path)
+        known = previous.files.get(path.name) if previous is not None else None
+        if stat is not None and known is not None and known.get("stat") == stat:
+            files[path.name] = known  # not rewritten since: no need to read 10 MB of clusters again
+            continue
         try:
-            files[path.name] = {"sha256": _sha(path.read_bytes()), "stat": _stat(path)}
+            files[path.name] = {"sha256": _sha(path.read_bytes()), "stat": stat}
         except OSError:
             continue
-    previous = Applied.read(state_dir)
     if previous is None or previous.yaml_version != version or not (state_dir / YAML_FILE).exists():
         atomic_write(state_dir / YAML_FILE, text, fsync=True)
         os.chmod(state_dir / YAML_FILE, 0o600)

@@ -21,7 +21,8 @@ from .render import Layout, body_of, listeners_body, route_config_body
 from .render_listener import descriptor
 from .render_routes import route_entries
 
-View = dict[str, Any]  # one route: {"weights": {...}, "cors": {...} | None, "rate_limit": {...} | None}
+# One route: {"weights": {...}, "cors": {...} | None, "rate_limit": {...} | None, "bucket_key": bool}
+View = dict[str, Any]
 Views = dict[str, View]  # by route name
 
 
@@ -94,6 +95,7 @@ def views_of(route_configs: Iterable[dict[str, Any]], listeners: Iterable[dict[s
                     "weights": _weights(entry),
                     "cors": _cors(entry),
                     "rate_limit": buckets.get(name) if key == name else None,
+                    "bucket_key": key == name,  # the route takes its bucket (even if not read)
                 }
     return out
 
@@ -120,9 +122,12 @@ def file_views(layout: Layout, listener_names: Iterable[str]) -> Views:
     return views_of(configs, _resources(layout.lds))
 
 
-def envoy_views(admin: AdminClient, listener_names: Iterable[str] | None = None) -> Views:
-    """The views Envoy serves (its active route configs and listeners). Raises GatewayError when
-    Envoy cannot be asked."""
+def envoy_views(
+    admin: AdminClient, listener_names: Iterable[str] | None = None, *, buckets: bool = True
+) -> Views:
+    """The views Envoy serves (its active route configs and listeners). ``buckets=False`` skips
+    reading the listeners when no route of interest has a bucket key (they are big with 10,000
+    routes). Raises GatewayError when Envoy cannot be asked."""
     wanted = set(listener_names) if listener_names is not None else None
     routes = admin.config_dump("dynamic_route_configs")
     configs = [
@@ -130,6 +135,8 @@ def envoy_views(admin: AdminClient, listener_names: Iterable[str] | None = None)
         for item in routes.get("configs", [])
         if wanted is None or item.get("route_config", {}).get("name") in wanted
     ]
+    if not buckets:
+        return views_of(configs, [])
     dump = admin.config_dump("dynamic_listeners")
     listeners = [
         item.get("active_state", {}).get("listener", {})
@@ -178,4 +185,5 @@ def route_view(route: Route) -> View:
         "weights": _weights(first) if first else {},
         "cors": _cors(first),
         "rate_limit": _bucket(d["token_bucket"]) if d is not None else None,
+        "bucket_key": d is not None,
     }
