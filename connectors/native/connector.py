@@ -42,7 +42,7 @@ from .render import version_of
 from .render_routes import cluster_backends
 from .state import GatewayState
 from .validation import beyond_loopback, native_problems, validate_change
-from .versions import on_disk
+from .versions import highest, on_disk
 
 
 @dataclass(frozen=True)
@@ -346,16 +346,7 @@ class NativeConnector(EnvoyLifecycle):
                 raise ChangeConflict(f"the config file {cf.path} changed since the plan; re-plan")
             if not self.is_running():
                 raise GatewayNotRunning(self.health() or "Envoy is not running")
-            state = GatewayState.read(self.state_dir)
-            if state.pid != self._state.pid or state.xds_version != self._state.xds_version:
-                # Another process restarted Envoy or pushed since: nothing known here is current.
-                self._served = None
-                self._state.xds_version = max(self._state.xds_version, state.xds_version)
-            if not self._state.probe_token:
-                self._state.probe_token = state.probe_token or secrets.token_hex(16)
-            rec = applied.Applied.read(self.state_dir)
-            if rec is None or rec.changed_files(self.layout, list(self._state.listeners)):
-                self._served = None  # the files are not what this process wrote: compare them all
+            self._sync_before_push()
             new = payload.gateway
             # The plan knows which routes differ from the file's model; when that model is what
             # is served (this process applied the last change), 10,000 routes need no comparing.
@@ -384,6 +375,23 @@ class NativeConnector(EnvoyLifecycle):
             self._state.write(self.state_dir)
             self._note_applied(cf)
             return version
+
+    def _sync_before_push(self) -> None:
+        """Catch up with what other processes (or a killed one) did since this one last looked."""
+        state = GatewayState.read(self.state_dir)
+        if state.pid != self._state.pid or state.xds_version != self._state.xds_version:
+            # Another process restarted Envoy or pushed since: nothing known here is current.
+            self._served = None
+            self._state.xds_version = max(self._state.xds_version, state.xds_version)
+        # Number past every version on disk too (a killed push leaves state.json behind them):
+        # a reused number would make the probe answer "served" before Envoy loaded the file.
+        on_files = on_disk(self.layout, list(self._state.listeners)).values()
+        self._state.xds_version = highest(self._state.xds_version, *on_files)
+        if not self._state.probe_token:
+            self._state.probe_token = state.probe_token or secrets.token_hex(16)
+        rec = applied.Applied.read(self.state_dir)
+        if rec is None or rec.changed_files(self.layout, list(self._state.listeners)):
+            self._served = None  # the files are not what this process wrote: compare them all
 
     def _note_applied(self, cf: ConfigFile) -> None:
         """Record ``cf`` and the xDS files now on disk as what Envoy serves (``applied``)."""
