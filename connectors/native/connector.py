@@ -401,7 +401,9 @@ class NativeConnector(EnvoyLifecycle):
         payload = plan.payload
         if not isinstance(payload, _Payload):
             return Verification(False, ("not a native plan",))
-        traffic = verify.Traffic(dict(self._state.listeners), lambda name: self._deploy.probe(name)())
+        traffic = verify.Traffic(
+            dict(self._state.listeners), lambda name: self._deploy.probe(name)(), self._deploy.http
+        )
         return verify.check(self.admin, payload.gateway, payload.names, traffic)
 
     def served_version(self) -> str | None:

@@ -10,7 +10,7 @@ serve what the YAML says?" this way.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +77,14 @@ def buckets_of(listeners: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]
     return out
 
 
-def views_of(route_configs: Iterable[dict[str, Any]], listeners: Iterable[dict[str, Any]]) -> Views:
-    """Every route's view from RouteConfiguration and Listener resources (first entry of a route
-    wins: a route is in several virtual hosts only when its hosts are, with the same action)."""
+def views_of(
+    route_configs: Iterable[dict[str, Any]],
+    listeners: Iterable[dict[str, Any]],
+    names: Collection[str] | None = None,
+) -> Views:
+    """Every route's view (or only ``names``') from RouteConfiguration and Listener resources (first
+    entry of a route wins: a route is in several virtual hosts only when its hosts are, with the
+    same action)."""
     buckets = buckets_of(listeners)
     out: Views = {}
     for config in route_configs:
@@ -87,6 +92,8 @@ def views_of(route_configs: Iterable[dict[str, Any]], listeners: Iterable[dict[s
             for entry in vhost.get("routes", []):
                 name = entry.get("name")
                 if not isinstance(name, str) or name in out or name == "gatewayctl-probe":
+                    continue
+                if names is not None and name not in names:
                     continue
                 key = (
                     entry.get("metadata", {}).get("filter_metadata", {}).get(METADATA_NS, {}).get(BUCKET_KEY)
@@ -123,7 +130,11 @@ def file_views(layout: Layout, listener_names: Iterable[str]) -> Views:
 
 
 def envoy_views(
-    admin: AdminClient, listener_names: Iterable[str] | None = None, *, buckets: bool = True
+    admin: AdminClient,
+    listener_names: Iterable[str] | None = None,
+    *,
+    buckets: bool = True,
+    names: Collection[str] | None = None,
 ) -> Views:
     """The views Envoy serves (its active route configs and listeners). ``buckets=False`` skips
     reading the listeners when no route of interest has a bucket key (they are big with 10,000
@@ -136,14 +147,14 @@ def envoy_views(
         if wanted is None or item.get("route_config", {}).get("name") in wanted
     ]
     if not buckets:
-        return views_of(configs, [])
+        return views_of(configs, [], names)
     dump = admin.config_dump("dynamic_listeners")
     listeners = [
         item.get("active_state", {}).get("listener", {})
         for item in dump.get("configs", [])
         if wanted is None or item.get("name") in wanted
     ]
-    return views_of(configs, listeners)
+    return views_of(configs, listeners, names)
 
 
 def differences(expected: Views, actual: Views, names: Iterable[str] | None = None) -> dict[str, str]:
