@@ -28,6 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from connectors.change import Change
 from connectors.demo.backend import DemoBackend
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
@@ -84,7 +85,7 @@ def run(n: int, rounds: int, root: Path, v1: DemoBackend, v2: DemoBackend) -> di
                     plan: object = plan, errors: list[BaseException] = errors, done: list[float] = done
                 ) -> None:
                     try:
-                        gw.apply(plan)  # type: ignore[arg-type]
+                        Change(gw).apply(plan)  # type: ignore[arg-type]
                     except BaseException as exc:
                         errors.append(exc)
                     done.append(time.perf_counter())

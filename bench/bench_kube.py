@@ -27,6 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from connectors.change import Change
 from connectors.kube import open_cluster
 from connectors.kube.connector import KubeConnector
 from connectors.model import Cors, RateLimit, Route, StringMatch
@@ -120,7 +121,7 @@ def measure_edit(
     emu.reset_log()
     started = time.perf_counter()
     try:
-        result = connector.apply(plan)
+        result = Change(connector).apply(plan)
     finally:
         del connector.verify
     done = time.perf_counter()

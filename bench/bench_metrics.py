@@ -39,6 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from connectors.change import Change
 from connectors.demo.backend import DemoBackend
 from connectors.demo.prometheus import PrometheusProcess, find_prometheus
 from connectors.metrics import MetricsSource, PrometheusConfig, Scope, metrics_for
@@ -255,7 +256,7 @@ def bench_split(gw: NativeConnector, sources: dict[str, MetricsSource], steps: i
             # Let the previous step settle everywhere, then apply at a different moment of the
             # chart's 3 s step each time: how long a step takes to show depends on where it lands.
             time.sleep(6 + (i * CHART_STEP_S / steps - time.time()) % CHART_STEP_S)
-            gw.apply(gw.plan([set_weights(gw.get_route("shop"), {"v1": 100 - v2, "v2": v2})]))
+            Change(gw).apply(gw.plan([set_weights(gw.get_route("shop"), {"v1": 100 - v2, "v2": v2})]))
             t0 = time.monotonic()
             probes: list[Callable[[], float | None]] = [
                 partial(chart_share, source),

@@ -28,6 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from connectors.change import Change
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
@@ -144,7 +145,7 @@ def main() -> None:
                 target = random.choice([w for w in WEIGHTS if w != current])
                 route = gw.get_route("shift")
                 t0 = time.monotonic()
-                result = gw.apply(gw.plan([set_weights(route, {"v1": target, "v2": 100 - target})]))
+                result = Change(gw).apply(gw.plan([set_weights(route, {"v1": target, "v2": 100 - target})]))
                 apply_ms.append((time.monotonic() - t0) * 1000)
                 if not result.verification.ok:
                     misses.append(f"shift {i}: verification failed {result.verification.details}")

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .capabilities import READONLY, Capabilities, EditKind
 from .errors import GatewayError, NothingToUndo, PermissionDenied
@@ -31,9 +31,11 @@ if TYPE_CHECKING:
     # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
     # import this module before they know they will change anything.
     from .audit import AuditLog
-    from .change.hooks import ChangeHooks
+    from .health import BackendHealth
     from .history import HistoryEntry, HistoryStore
     from .model import Route
+    from .shadow import ShadowLimit
+    from .timeboxes import TimeBox
 
 __all__ = [
     "READONLY",
@@ -141,17 +143,21 @@ def describe_change(before: Route, after: Route) -> str:
     parts = []
     if before.backends != after.backends:
         bw = {b.name: b.weight for b in before.backends}
-        parts.append(
-            "weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in after.backends)
-        )
+        moved = [b for b in after.backends if bw.get(b.name) != b.weight]  # unchanged ones add noise
+        parts.append("weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in moved))
     if before.rate_limit != after.rate_limit:
         old = before.rate_limit.describe() if before.rate_limit else "none"
         new = after.rate_limit.describe() if after.rate_limit else "none"
+        if after.rate_limit is None and after.limit_rules:
+            new += f" (its {len(after.limit_rules)} rule(s) for some clients or a rate-limit service stay)"
         parts.append(f"rate limit {old}→{new}")
     if before.cors != after.cors:
         parts.append(
             "CORS " + ("removed" if after.cors is None else "added" if before.cors is None else "changed")
         )
+    if before.deny != after.deny:
+        old_deny = before.deny.describe() if before.deny else "nobody"
+        parts.append(f"deny {old_deny}→{after.deny.describe() if after.deny else 'nobody'}")
     rest = [
         k
         for k in ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")
@@ -238,6 +244,12 @@ class Connector(ABC):
         this machine cannot reach the data plane (e.g. a cluster gateway without an address)."""
         return None
 
+    def proxy_status(self, route: str) -> Verification | None:
+        """Whether the gateway's proxies hold ``route`` as its objects say (drift between the objects and
+        the data plane), a line per proxy asked; ``ok`` only when some were asked and all hold it. None
+        when this connector does not ask its proxies. Raises NotFound for an unknown route."""
+        return None
+
     def metrics_hooks(self) -> MetricsHooks:
         """What this gateway offers for metrics (``connectors.metrics_contract``); nothing by default."""
         return MetricsHooks()
@@ -250,6 +262,24 @@ class Connector(ABC):
     def metrics(self) -> Any:
         """The live metrics source the factory wired (``connectors.metrics.MetricsSource``), or None."""
         return self._make_metrics() if self._make_metrics is not None else None
+
+    # -- incident actions -------------------------------------------------------------------
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        """Per backend (of ``route``, or of every route) and endpoint: health, outlier ejections,
+        circuit-breaker overflows, active against thresholds (``connectors.health``, which ranks
+        them). Raises PermissionDenied where this connector cannot reach its proxies' admin."""
+        raise PermissionDenied(f"the {self.kind} connector cannot read backend health yet")
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        """Each shadowed rate limit with the requests it saw and would have refused (the gateway's
+        counters) and the would-be limited clients (``connectors.shadow``); [] when none."""
+        return []
+
+    def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
+        """This connector's own members of a support bundle (``connectors.bundle``), each a name and
+        how to make its redacted content; ``since``: unix time logs start from."""
+        return []
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -272,17 +302,9 @@ class Connector(ABC):
         write the plan's native objects and return the new version (see ``_apply``)."""
         return self._apply(plan)
 
-    def apply(self, plan: Plan) -> ApplyResult:
-        """Shorthand for ``Change(self).apply(plan)``: apply, verify, record in history and the audit
-        log. The steps live in the change pipeline (``connectors.change``), the one path."""
-        from .change import Change
-
-        return Change(self).apply(plan)
-
     def change_hooks(self) -> ChangeHooks:
         """Where this connector plugs into the change pipeline (drift check before planning, crash
         journal around applying, time-boxed reverts); the defaults do nothing."""
-        from .change.hooks import ChangeHooks
 
         return ChangeHooks()
 
@@ -321,7 +343,8 @@ class Connector(ABC):
             plan,
             undoes=entry.id,
             warnings=plan.warnings + tuple(warnings),
-            description=f"undo {entry.description}",
+            # What the undo itself does (restored values), not the arrows of the change it undoes.
+            description=f"undo of change {entry.id}: {plan.description}",
         )
 
     def export(self, plan: Plan, target: Path) -> list[Path]:
@@ -353,3 +376,103 @@ def _current_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+# -- where the change pipeline's later work plugs in -------------------------------------------
+# Where later work plugs into the change pipeline, each with a default that does nothing.
+#
+# ``Change`` calls these at fixed points; a connector returns its own from ``Connector.change_hooks()``
+# (or a caller passes them to ``Change(connector, hooks=...)``):
+#
+#     plan_*()   DriftCheck.before_plan      before anything is planned: compare what the gateway
+#                                            serves with what this tool last wrote; return warnings
+#                                            for the plan, or raise (e.g. ChangeConflict) to refuse
+#     apply()    Journal.intent              before the connector writes anything (crash safety: an
+#                                            intent without a completion is a change to reconcile)
+#                Journal.abandoned           the connector's write failed (its contract: the old
+#                                            config still serves); not called when verify or record
+#                                            fails after a write, so that intent stays open
+#                Journal.completed           after verify and after history + audit are written
+#     revert_later()  RevertScheduler.schedule   a time-boxed change: undo ``result`` after ``after_s``
+#
+# Hooks run on the caller's thread (a worker in the console) and may block; they must not print.
+
+
+class DriftCheck(Protocol):
+    def before_plan(self, connector: Connector) -> tuple[str, ...]:
+        """Warnings to show with the next plan (empty when the gateway is as expected). Raise a
+        ``GatewayError`` to refuse planning altogether."""
+        ...
+
+
+class Journal(Protocol):
+    def intent(self, plan: Plan) -> None:
+        """Durably note that ``plan`` is about to be written (before the first write)."""
+        ...
+
+    def completed(self, plan: Plan, entry: HistoryEntry) -> None:
+        """``plan`` was written, verified and recorded as ``entry``."""
+        ...
+
+    def abandoned(self, plan: Plan, error: BaseException) -> None:
+        """Writing ``plan`` failed before anything took effect; the old config serves."""
+        ...
+
+
+class RevertScheduler(Protocol):
+    def schedule(self, connector: Connector, result: ApplyResult, after_s: float) -> None:
+        """Undo ``result`` after ``after_s`` seconds unless the operator keeps it."""
+        ...
+
+    def boxes(self) -> list[TimeBox]:
+        """Every time box kept, pending or done (``connectors.change.timebox.TimeBox``)."""
+        ...
+
+    def claim_due(self, now: float) -> list[TimeBox]:
+        """The boxes whose time is up, claimed for reverting (``connectors.change.timebox``)."""
+        ...
+
+    def settle(self, box: TimeBox) -> None:
+        """Record how a claimed box ended."""
+        ...
+
+
+class NoDriftCheck:
+    def before_plan(self, connector: Connector) -> tuple[str, ...]:
+        return ()
+
+
+class NoJournal:
+    def intent(self, plan: Plan) -> None:
+        return None
+
+    def completed(self, plan: Plan, entry: HistoryEntry) -> None:
+        return None
+
+    def abandoned(self, plan: Plan, error: BaseException) -> None:
+        return None
+
+
+class NoReverts:
+    """No scheduler: asking for a time-boxed change is refused rather than silently kept forever."""
+
+    def schedule(self, connector: Connector, result: ApplyResult, after_s: float) -> None:
+        raise PermissionDenied(f"the {connector.kind} connector cannot revert a change by itself later")
+
+    def boxes(self) -> list[TimeBox]:
+        return []
+
+    def claim_due(self, now: float) -> list[TimeBox]:
+        return []
+
+    def settle(self, box: TimeBox) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ChangeHooks:
+    """The pipeline's plug-in points; every default does nothing (or refuses, for reverts)."""
+
+    drift: DriftCheck = field(default_factory=NoDriftCheck)
+    journal: Journal = field(default_factory=NoJournal)
+    reverts: RevertScheduler = field(default_factory=NoReverts)

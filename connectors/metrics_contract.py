@@ -18,7 +18,11 @@ ClusterNames = Mapping[str, tuple[str, str]]
 IstioDestinations = Mapping[tuple[str, str], tuple[str, str]]
 """(destination_service, destination_version) -> (route, backend) for ``istio_requests_total``."""
 
-__all__ = ["ClusterNames", "IstioDestinations", "Measured", "MetricsHooks"]
+SHADOW_STAT_PREFIX = "gw_shadow_"
+"""Stat prefix of local rate limiters in shadow mode (they refuse nothing): their ``rate_limited``
+counts would-be refusals, never requests the gateway refused."""
+
+__all__ = ["SHADOW_STAT_PREFIX", "ClusterNames", "IstioDestinations", "Measured", "MetricsHooks"]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ Helpers
     require_prometheus()   the binary, or fail (CI=true) / skip with the reason
     Traffic                a paced request loop in a thread: ``with Traffic(url, host, rps): ...``
     envoy_counters()       Envoy's own counters from its admin endpoint, to compare against
-    wait_for()             poll a condition with a deadline (no fixed sleeps)
 """
 
 from __future__ import annotations
@@ -21,17 +20,15 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from connectors.demo.prometheus import PrometheusProcess, find_prometheus
-
-T = TypeVar("T")
 
 
 def require_prometheus() -> str:
@@ -42,18 +39,6 @@ def require_prometheus() -> str:
             pytest.fail(f"Prometheus is required under CI: {reason}")
         pytest.skip(reason)
     return binary
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 15.0, every: float = 0.2, what: str = "") -> T:
-    """The first truthy result of ``check()``; fails the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(f"timed out after {timeout:g} s waiting for {what or check}: last {last!r}")
 
 
 def admin_target(admin_url: str) -> str:

@@ -11,12 +11,14 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
-from connectors.demo.prometheus import PrometheusProcess
+from connectors.change import Change
+from connectors.demo.prometheus import PrometheusProcess, find_prometheus
 from connectors.errors import ValidationError
 from connectors.metrics import MetricsSource, PrometheusConfig, metrics_for
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, client
-from tests.prometheus_support import Traffic, admin_target, wait_for
+from tests.prometheus_support import Traffic, admin_target
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize(
@@ -61,6 +63,11 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
     gw = shared_native_gateway
     if request.param == "admin":
         src = metrics_for(gw)
+        if find_prometheus() is not None:
+            # Prometheus takes ~7 s to pick up a new target: start it now, it has data by the time the
+            # prometheus half of the module runs.
+            prometheus_: PrometheusProcess = request.getfixturevalue("prometheus")
+            prometheus_.set_targets([admin_target(gw.admin_url)])
     else:
         prometheus: PrometheusProcess = request.getfixturevalue("prometheus")
         target = admin_target(gw.admin_url)
@@ -69,7 +76,7 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
             gw, prometheus=PrometheusConfig(prometheus.url, rate_window="3s", selector=f'instance="{target}"')
         )
     assert src is not None
-    wait_for(lambda: src.snapshot().ok, timeout=20, what="metrics")
+    wait_until(lambda: src.snapshot().ok, timeout=20, what="metrics")
     yield src
     src.close()
 
@@ -80,7 +87,7 @@ def canary_route(shared_native_gateway: NativeConnector, backends: DemoBackends)
     before = shared_native_gateway.get_route("canary")
     yield "canary"
     backends.reset()
-    shared_native_gateway.apply(shared_native_gateway.plan([before]))
+    Change(shared_native_gateway).apply(shared_native_gateway.plan([before]))
 
 
 def _split(gw: NativeConnector, n: int) -> Counter[str]:

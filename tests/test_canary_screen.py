@@ -5,32 +5,26 @@ each applied step's diff; real requests then all reach stable."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from connectors.change import Change
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, client
 from tests.prometheus_support import Traffic
+from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
 from tui.screens.canary import CanaryConfirm, CanaryScreen
 
 
-async def _wait(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 30.0) -> None:
-    for _ in range(int(seconds / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("the console never reached the expected state")
-
-
 async def _open(pilot: Pilot[None], app: ConsoleApp) -> CanaryScreen:
-    await _wait(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
-    await _wait(pilot, lambda: app.metrics_source is not None)
+    await wait_until_ui(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
+    await wait_until_ui(pilot, lambda: app.metrics_source is not None)
     app.run_console_command("canary canary")
-    await _wait(pilot, lambda: isinstance(app.screen, CanaryScreen) and bool(app.screen.canary))
+    await wait_until_ui(pilot, lambda: isinstance(app.screen, CanaryScreen) and bool(app.screen.canary))
     screen = app.screen
     assert isinstance(screen, CanaryScreen)
     return screen
@@ -48,7 +42,7 @@ def restore_canary(shared_native_gateway: NativeConnector, backends: DemoBackend
     before = shared_native_gateway.get_route("canary")
     yield
     backends.reset()
-    shared_native_gateway.apply(shared_native_gateway.plan([before]))
+    Change(shared_native_gateway).apply(shared_native_gateway.plan([before]))
 
 
 async def test_a_step_above_100_is_refused_in_the_form_and_nothing_starts(
@@ -63,8 +57,11 @@ async def test_a_step_above_100_is_refused_in_the_form_and_nothing_starts(
         await _type(pilot, screen, "#steps", "20, 150")
         await _type(pilot, screen, "#max-error", "250")
         await pilot.press("s")
-        await pilot.pause(0.3)
-        errors = str(screen.query_one("#plan-error", Static).render())
+        shown = screen.query_one("#plan-error", Static)
+        await wait_until_ui(
+            pilot, lambda: "150% is above 100%" in str(shown.render()), what="the plan's errors"
+        )
+        errors = str(shown.render())
         assert "150% is above 100%" in errors and "error threshold of 250% makes no sense" in errors
         assert not isinstance(app.screen, CanaryConfirm) and screen.run is None
     assert len(gw.history()) == history
@@ -83,13 +80,13 @@ async def test_a_failing_canary_confirmed_once_aborts_by_itself(
             await _type(pilot, screen, "#pause", "10")
             await _type(pilot, screen, "#max-error", "5")
             await pilot.press("s")
-            await _wait(pilot, lambda: isinstance(app.screen, CanaryConfirm))
+            await wait_until_ui(pilot, lambda: isinstance(app.screen, CanaryConfirm))
             confirm = app.screen
             assert isinstance(confirm, CanaryConfirm)
             first = str(confirm.query_one("#first-diff", Static).render())
             assert "weight: 25" in first and "weight: 75" in first
             await pilot.press("s")
-            await _wait(pilot, lambda: screen.state == "aborted")
+            await wait_until_ui(pilot, lambda: screen.state == "aborted")
             kinds = [e.kind for e in screen.events]
             assert "breach" in kinds and kinds[-1] == "aborted"
             steps = [e for e in screen.events if e.kind == "step"]

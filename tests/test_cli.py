@@ -324,5 +324,5 @@ def test_unknown_gateway_and_usage_errors_exit_with_their_codes(tmp_path: Path) 
     )
     usage = cli_process("set-rate-limit", "limited", env=env)
     assert usage.returncode == 2
-    assert usage.stderr.startswith("error: usage: one of the arguments --requests")
+    assert usage.stderr.startswith("error: usage: give --requests N, --shadow, --enforce")
     assert len(usage.stderr.strip().splitlines()) == 1

@@ -21,7 +21,7 @@ import termios
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from connectors.demo.config import ALLOWED_ORIGIN, REFUSED_ORIGIN, ROUTES, demo_
 from connectors.demo.tokens import DemoIssuer
 from connectors.model import gateway_from_dict
 from connectors.model.validate import gateway_problems
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -139,15 +140,6 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def _start_demo(tmp_path: Path, *extra: str) -> RunningDemo:
     _envoy_available()
     env = {**os.environ, "GATEWAYCTL_STATE_DIR": str(tmp_path / "state"), "NO_COLOR": "1"}
@@ -203,9 +195,9 @@ def demo(tmp_path: Path) -> Iterator[RunningDemo]:
 
 
 def _assert_all_gone(demo: RunningDemo) -> None:
-    _wait_until(lambda: not _alive(demo.envoy_pid), 10, f"Envoy (pid {demo.envoy_pid}) to exit")
+    wait_until(lambda: not _alive(demo.envoy_pid), 10, what=f"Envoy (pid {demo.envoy_pid}) to exit")
     for port in demo.ports:
-        _wait_until(lambda port=port: _bindable(port), 10, f"port {port} to be free")  # type: ignore[misc,unused-ignore]
+        wait_until(lambda port=port: _bindable(port), 10, what=f"port {port} to be free")  # type: ignore[misc]
 
 
 def test_demo_serves_every_route_and_the_bursts_hit_the_rate_limit(tmp_path: Path) -> None:
@@ -309,8 +301,8 @@ def test_a_signal_while_the_console_runs_quits_it_and_stops_everything(
     drain.start()
     state_file = tmp_path / "state" / "gateways" / "demo" / "state.json"
     try:
-        _wait_until(
-            lambda: state_file.exists() and b"api-limited" in screen, 30, "the console to show routes"
+        wait_until(
+            lambda: state_file.exists() and b"api-limited" in screen, 30, what="the console to show routes"
         )
         state = json.loads(state_file.read_text())
         envoy_pid, listener = int(state["pid"]), next(iter(state["listeners"].values()))

@@ -1,14 +1,111 @@
 """connectors/ never imports textual or tui; tui/ reaches connectors only through their interface and
-the registry; inside connectors/ the floors run one way: connectors -> metrics -> model."""
+the registry; inside connectors/ the floors run one way: connectors -> metrics -> model.
+
+The shape is written down as import-linter contracts in pyproject.toml; these tests run `lint-imports`
+on the tree (each contract on its own, so a failure names it) and prove each contract can fail.
+"""
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+CONTRACTS = {
+    c["id"]: c["name"]
+    for c in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"][
+        "contracts"
+    ]
+}
+# Broken on main until the restructuring of issue 9 lands (the `registry` branch moves the demo's
+# Prometheus into demo/ and discovers connectors through entry points; the `pipeline` branch turns
+# tui/cli.py into a package that names no concrete connector). strict: when they pass, drop the mark.
+# One module per contract that breaks it: (contract, module in the copied tree, source added to it,
+# what lint-imports must name in that contract's report).
+VIOLATIONS = [
+    ("faces-on-top", "connectors/errors_ui.py", "import tui.app\n", "connectors.errors_ui"),
+    ("floors", "connectors/model/leak.py", "from connectors import base\n", "connectors.model.leak"),
+    ("floors", "connectors/unplaced.py", "X = 1\n", "connectors.unplaced"),
+    ("no-textual-below-faces", "connectors/metrics/widget.py", "import textual.widget\n", "textual"),
+    ("model-no-io", "connectors/model/fetch.py", "import subprocess\n", "connectors.model.fetch"),
+    ("model-no-io", "connectors/model/save.py", "from pathlib import Path\n", "connectors.model.save"),
+    ("faces-use-the-interface", "tui/peek.py", "import kubernetes\n", "tui.peek"),
+    ("faces-use-the-interface", "tui/rows.py", "from connectors.native import render\n", "tui.rows"),
+    (
+        "ops-use-the-interface",
+        "connectors/triage.py",
+        "import connectors.native.admin\n",
+        "connectors.triage",
+    ),
+    (
+        "no-cycles",
+        "connectors/model/durations.py",
+        "from connectors.model import types\n",
+        "cycles are allowed in connectors.model.",
+    ),
+]
+
+
+def _lint_imports(cwd: Path) -> dict[str, str]:
+    """Each contract's verdict line and, when broken, its report: {id: "KEPT"} or {id: "BROKEN\n..."}."""
+    # PYTHONPATH first, so a copied tree is analysed rather than the editable install; wide lines so
+    # that no contract name wraps.
+    env = {**os.environ, "PYTHONPATH": str(cwd), "COLUMNS": "1000"}
+    args = [str(LINT_IMPORTS), "--no-cache", "--no-logo"]
+    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120).stdout
+    summary, _, broken = out.partition("Broken contracts")
+    verdicts: dict[str, str] = {}
+    for cid, name in CONTRACTS.items():
+        line = next((ln for ln in summary.splitlines() if ln.startswith(name + " ")), "")
+        verdicts[cid] = line.removeprefix(name + " ")
+        heading = f"\n{name}\n{'-' * len(name)}\n"
+        if heading in broken:
+            report = broken.split(heading, 1)[1]
+            ends = [report.find(f"\n{other}\n-") for other in CONTRACTS.values() if other != name]
+            verdicts[cid] += "\n" + report[: min([e for e in ends if e >= 0], default=len(report))]
+    return verdicts
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[str, str]:
+    return _lint_imports(ROOT)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+def test_lint_imports_keeps_the_contract(verdicts: dict[str, str], contract: str) -> None:
+    assert verdicts[contract] == "KEPT", verdicts[contract]
+
+
+@pytest.fixture(scope="module")
+def broken_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """lint-imports on a copy of the tree with every module of VIOLATIONS added."""
+    root = tmp_path_factory.mktemp("shape")
+    for package in ("connectors", "tui"):
+        shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    for _, module, source, _ in VIOLATIONS:
+        path = root / module
+        path.write_text(
+            (path.read_text(encoding="utf-8") if path.exists() else "") + source, encoding="utf-8"
+        )
+    return _lint_imports(root)
+
+
+@pytest.mark.parametrize(("contract", "module", "source", "named"), VIOLATIONS)
+def test_lint_imports_fails_when_a_module_breaks_the_contract(
+    broken_verdicts: dict[str, str], contract: str, module: str, source: str, named: str
+) -> None:
+    # It must name the addition, not merely be broken.
+    verdict = broken_verdicts[contract]
+    assert verdict.startswith("BROKEN\n") and named in verdict, verdict
 
 
 def _imports(path: Path) -> set[str]:
@@ -109,8 +206,8 @@ def test_importing_every_connector_module_loads_no_textual() -> None:
 
 
 def test_tui_does_not_reach_into_connector_internals() -> None:
-    """The UI may import the interface (base, errors, model, metrics types, factory) but not a
-    connector's private modules such as connectors.native.render."""
+    """The UI, the command line included, may import the interface (base, errors, model, metrics
+    types, the registry) but no concrete connector: it finds them through the registry."""
     allowed_prefixes = (
         "connectors.base",
         "connectors.capabilities",
@@ -127,6 +224,11 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.audit",
         "connectors.demo",
         "connectors.probe",
+        "connectors.match",
+        "connectors.health",
+        "connectors.bundle",
+        "connectors.shadow",
+        "connectors.timeboxes",
     )
     offenders = []
     for path in sorted((ROOT / "tui").rglob("*.py")):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from connectors.base import Connector
+from connectors.change import Change
 from connectors.errors import ChangeRejected, ConnectionFailed, NotFound, PermissionDenied, ValidationError
 from connectors.kube import open_cluster
 from connectors.kube.connector import KubeConnector
@@ -115,7 +116,7 @@ def test_read_only_user_sees_greyed_capabilities_and_gets_a_clear_403(
         [set_weights(connector.get_route("reviews-0"), {"reviews/v1": 0, "reviews/v2": 100})]
     )
     with pytest.raises(PermissionDenied) as denied:
-        connector.apply(plan)
+        Change(connector).apply(plan)
     assert "user readonly cannot patch virtualservices.networking.istio.io in namespace default" in str(
         denied.value
     )
@@ -166,7 +167,7 @@ def test_the_api_servers_field_errors_are_listed(kube_emulator: KubeEmulator, co
     origins = tuple(StringMatch("exact", f"https://app{i}.example.com") for i in range(65))
     plan = connector.plan([set_cors(connector.get_route("backend-0"), Cors(allow_origins=origins))])
     with pytest.raises(ChangeRejected) as rejected:
-        connector.apply(plan)
+        Change(connector).apply(plan)
     message = str(rejected.value)
     assert "HTTPRoute default/backend" in message
     assert "spec.rules[0].filters[0].cors.allowOrigins: Too many: 65: must have at most 64 items" in message
@@ -182,7 +183,7 @@ def test_server_errors_are_retried_then_succeed_or_fail_clearly(
 
     kube_emulator.fail_next(2, 503, method="PATCH")
     kube_emulator.reset_log()
-    connector.apply(connector.plan([set_weights(route, {"reviews/v1": 60, "reviews/v2": 40})]))
+    Change(connector).apply(connector.plan([set_weights(route, {"reviews/v1": 60, "reviews/v2": 40})]))
     assert [r.status for r in kube_emulator.requests("PATCH")] == [503, 503, 200]
     assert vs(kube_emulator, "reviews")["spec"]["http"][0]["route"][0]["weight"] == 60
 
@@ -191,7 +192,7 @@ def test_server_errors_are_retried_then_succeed_or_fail_clearly(
         [set_weights(connector.get_route("reviews-0"), {"reviews/v1": 10, "reviews/v2": 90})]
     )
     with pytest.raises(ConnectionFailed, match=r"kept failing to patch VirtualService default/reviews \(500"):
-        connector.apply(plan)
+        Change(connector).apply(plan)
     assert vs(kube_emulator, "reviews")["spec"]["http"][0]["route"][0]["weight"] == 60
     kube_emulator.clear_faults()
 
@@ -240,7 +241,7 @@ def test_read_only_mode_refuses_to_apply(kube_emulator: KubeEmulator, connect: C
         [set_weights(connector.get_route("reviews-0"), {"reviews/v1": 0, "reviews/v2": 100})]
     )
     with pytest.raises(PermissionDenied, match="read-only"):
-        connector.apply(plan)
+        Change(connector).apply(plan)
     assert json.dumps(vs(kube_emulator, "reviews")["spec"]).count('"weight": 80') == 1
 
 

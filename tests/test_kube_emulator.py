@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,14 +37,15 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.watch import Watch
 
 from tests.kube_emulator import KubeEmulator, Rule
-from tests.kube_emulator.crds import load_yaml_documents, shared_dir
+from tests.kube_emulator.crds import load_yaml_documents
+from tests.kube_emulator.reference import examples_dir
 
 JsonDict = dict[str, Any]
 ClientFactory = Callable[..., ApiClient]
 
 ISTIO, V1 = "networking.istio.io", "v1"
 GATEWAY_API = "gateway.networking.k8s.io"
-EXAMPLES = shared_dir() / "examples"
+EXAMPLES = examples_dir()
 REVIEWS_80_20 = EXAMPLES / "istio" / "virtual-service-reviews-80-20.yaml"
 BLUEGREEN = EXAMPLES / "envoy-gateway" / "weighted-backend-bluegreen.yaml"
 
@@ -660,16 +660,14 @@ def test_watch_streams_added_modified_deleted(custom: CustomObjectsApi, kube_emu
     start = as_dict(custom.list_namespaced_custom_object(ISTIO, V1, "default", "virtualservices"))
     rv = start["metadata"]["resourceVersion"]
 
-    def edit() -> None:
-        time.sleep(0.2)  # the watch is already open: events must arrive while it streams
-        custom.create_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", reviews_manifest())
-        custom.patch_namespaced_custom_object(
+    # Each edit is made once the watch has streamed the one before, so events arrive while it streams.
+    edits: list[Callable[[], object]] = [
+        lambda: custom.patch_namespaced_custom_object(
             ISTIO, V1, "default", "virtualservices", "reviews", {"spec": {"hosts": ["r2"]}}
-        )
-        custom.delete_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", "reviews")
-
-    writer = threading.Thread(target=edit)
-    writer.start()
+        ),
+        lambda: custom.delete_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", "reviews"),
+    ]
+    custom.create_namespaced_custom_object(ISTIO, V1, "default", "virtualservices", reviews_manifest())
     watch = new_watch()
     events: list[tuple[str, JsonDict]] = []
     for event in watch.stream(
@@ -684,7 +682,8 @@ def test_watch_streams_added_modified_deleted(custom: CustomObjectsApi, kube_emu
         events.append((event["type"], event["object"]))
         if len(events) == 3:
             watch.stop()
-    writer.join()
+        else:
+            edits[len(events) - 1]()
     assert [t for t, _ in events] == ["ADDED", "MODIFIED", "DELETED"]
     assert events[1][1]["spec"]["hosts"] == ["r2"]
     versions = [int(obj["metadata"]["resourceVersion"]) for _, obj in events]
@@ -901,7 +900,7 @@ def test_cli_serves_manifests_and_writes_a_kubeconfig(tmp_path: Path) -> None:
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline(), process.stdout.readline()]
-        assert lines[0].startswith("Kubernetes API emulator at http://127.0.0.1:")
+        assert lines[0].startswith("Kubernetes API emulator at https://127.0.0.1:")
         assert f"KUBECONFIG={kubeconfig}" in lines[1]
         client = cast(Callable[..., ApiClient], kubernetes.config.new_client_from_config)(
             config_file=str(kubeconfig), persist_config=False

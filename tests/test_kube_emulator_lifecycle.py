@@ -4,8 +4,6 @@ created and deleted through the API, collections, selectors in watches, log stre
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,11 +27,12 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.watch import Watch
 
 from tests.kube_emulator import KubeEmulator, read_only
-from tests.kube_emulator.crds import load_yaml_documents, select_crds, shared_dir
+from tests.kube_emulator.crds import load_yaml_documents, select_crds
+from tests.kube_emulator.reference import examples_dir
 
 JsonDict = dict[str, Any]
 ISTIO, V1 = "networking.istio.io", "v1"
-REVIEWS_80_20 = shared_dir() / "examples" / "istio" / "virtual-service-reviews-80-20.yaml"
+REVIEWS_80_20 = examples_dir() / "istio" / "virtual-service-reviews-80-20.yaml"
 new_watch = cast(Callable[[], Any], Watch)
 
 
@@ -158,9 +157,7 @@ def test_crd_created_and_deleted_through_the_api(kube_emulator_factory: Callable
         assert before.value.status == 404
         api.create_cluster_custom_object(*crds, {"apiVersion": "apiextensions.k8s.io/v1", **crd})
         assert "gateway.envoyproxy.io" in {g.name for g in ApisApi(client).get_api_versions().groups}
-        policy = load_yaml_documents(
-            (shared_dir() / "examples/envoy-gateway/local-ratelimit.yaml").read_text()
-        )[1]
+        policy = load_yaml_documents((examples_dir() / "envoy-gateway/local-ratelimit.yaml").read_text())[1]
         policy["metadata"]["namespace"] = "default"
         api.create_namespaced_custom_object(
             "gateway.envoyproxy.io", "v1alpha1", "default", "backendtrafficpolicies", policy
@@ -218,20 +215,14 @@ def test_pod_log_follow_streams_new_lines(admin: ApiClient, kube_emulator: KubeE
         "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: nginx}]}\n"
     )
     kube_emulator.set_pod_logs("default", "web", ["one"])
-
-    def more() -> None:
-        time.sleep(0.2)
-        kube_emulator.set_pod_logs("default", "web", ["two"], append=True)
-
-    writer = threading.Thread(target=more)
-    writer.start()
     watch = new_watch()
     lines = []
     for line in watch.stream(CoreV1Api(admin).read_namespaced_pod_log, "web", "default"):
         lines.append(line)
         if len(lines) == 2:
             watch.stop()
-    writer.join()
+        else:  # the follow is open (it streamed "one"): a line added now must arrive on it
+            kube_emulator.set_pod_logs("default", "web", ["two"], append=True)
     assert lines == ["one", "two"]
 
 

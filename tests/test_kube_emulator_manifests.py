@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from tests.kube_emulator import KubeEmulator, validate_manifest
-from tests.kube_emulator.crds import load_yaml_documents, select_crds, shared_dir
+from tests.kube_emulator.crds import load_yaml_documents, select_crds
+from tests.kube_emulator.reference import examples_dir
 
 JsonDict = dict[str, Any]
-EXAMPLES = shared_dir() / "examples"
+EXAMPLES = examples_dir()
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*/*.yaml"))
 
 

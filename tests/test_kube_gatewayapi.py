@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.kube import open_cluster
 from connectors.kube.objects import for_apply
@@ -131,7 +132,7 @@ def test_envoy_gateway_examples_read_as_routes_and_write_back_unchanged(
     kube_emulator.reset_log()
     plan = connector.plan(routes)
     assert plan.is_empty and plan.native_changes == ()
-    connector.apply(plan)
+    Change(connector).apply(plan)
     assert writes(kube_emulator) == []
 
 
@@ -167,7 +168,7 @@ def test_relative_weight_edit_patches_only_the_weights(kube_emulator: KubeEmulat
     connector = connect(namespace=NS)
     route = connector.get_route("weight-bluegreen-http-route-0")
     kube_emulator.reset_log()
-    result = connector.apply(
+    result = Change(connector).apply(
         connector.plan([set_weights(route, {"infra-backend-v1:8080": 1, "infra-backend-v2:8080": 9})])
     )
     assert result.verification.ok
@@ -190,7 +191,7 @@ def test_rate_limit_creates_a_backend_traffic_policy_with_type_and_local(
 ) -> None:
     load(kube_emulator, "envoy-gateway/local-ratelimit.yaml", namespace=NS)
     connector = connect(namespace=NS)
-    result = connector.apply(
+    result = Change(connector).apply(
         connector.plan([set_rate_limit(connector.get_route("http-no-ratelimit-0"), RateLimit(50, 60.0))])
     )
     assert result.verification.ok
@@ -210,7 +211,7 @@ def test_rate_limit_edit_keeps_client_selector_rules(kube_emulator: KubeEmulator
     load(kube_emulator, "envoy-gateway/local-ratelimit.yaml", namespace=NS)
     connector = connect(namespace=NS)
     route = connector.get_route("http-ratelimit-specific-user-0")
-    connector.apply(connector.plan([set_rate_limit(route, RateLimit(20, 1.0, enabled=False))]))
+    Change(connector).apply(connector.plan([set_rate_limit(route, RateLimit(20, 1.0, enabled=False))]))
     stored = policy(kube_emulator, "backendtrafficpolicies", "ratelimit-specific-user")
     assert_valid(stored)
     assert stored["spec"]["rateLimit"]["local"]["rules"] == [
@@ -222,7 +223,7 @@ def test_rate_limit_edit_keeps_client_selector_rules(kube_emulator: KubeEmulator
             "limit": {"requests": 3, "unit": "Hour"},
         },
     ]
-    connector.apply(
+    Change(connector).apply(
         connector.plan([set_rate_limit(connector.get_route("http-ratelimit-specific-user-0"), None)])
     )
     rules = policy(kube_emulator, "backendtrafficpolicies", "ratelimit-specific-user")["spec"]["rateLimit"][
@@ -242,7 +243,7 @@ def test_rate_limit_on_one_rule_of_a_multi_rule_route_targets_that_section(
         "HTTPRoute default/bar-route",
         "BackendTrafficPolicy default/bar-route-bar-route-1-ratelimit",
     ]
-    connector.apply(plan)
+    Change(connector).apply(plan)
     route = http_route(kube_emulator, "bar-route")
     assert route["spec"]["rules"][1]["name"] == "bar-route-1" and "name" not in route["spec"]["rules"][0]
     created = policy(kube_emulator, "backendtrafficpolicies", "bar-route-bar-route-1-ratelimit", "default")
@@ -283,7 +284,7 @@ def test_cors_edits_go_to_the_security_policy(kube_emulator: KubeEmulator, conne
         route.cors, allow_origins=(StringMatch("exact", "https://app.example.com"),), max_age=600.0
     )
     kube_emulator.reset_log()
-    connector.apply(connector.plan([set_cors(route, cors)]))
+    Change(connector).apply(connector.plan([set_cors(route, cors)]))
     (patch,) = writes(kube_emulator)
     assert "/securitypolicies/cors-exact" in patch.path
     stored = policy(kube_emulator, "securitypolicies", "cors-exact")
@@ -303,13 +304,13 @@ def test_new_cors_on_envoy_gateway_creates_a_security_policy(
     load(kube_emulator, "envoy-gateway/quickstart.yaml")
     connector = connect()
     cors = Cors(allow_origins=(StringMatch("exact", "https://*.example.com"),), allow_methods=("GET",))
-    connector.apply(connector.plan([set_cors(connector.get_route("backend-0"), cors)]))
+    Change(connector).apply(connector.plan([set_cors(connector.get_route("backend-0"), cors)]))
     created = policy(kube_emulator, "securitypolicies", "backend-cors", "default")
     assert created is not None
     assert_valid(created)
     assert created["spec"]["cors"] == {"allowOrigins": ["https://*.example.com"], "allowMethods": ["GET"]}
     assert connector.get_route("backend-0").cors == cors
-    connector.apply(connector.plan([set_cors(connector.get_route("backend-0"), None)]))
+    Change(connector).apply(connector.plan([set_cors(connector.get_route("backend-0"), None)]))
     assert policy(kube_emulator, "securitypolicies", "backend-cors", "default") is None
 
 
@@ -343,7 +344,7 @@ def test_policy_status_conditions_show_in_native_objects_and_verification(
     kube_emulator.put_object(stored)
     connector = connect(namespace=NS)
     assert "Policy has been accepted." in connector.native_objects("http-ratelimit-all-traffic-0")
-    result = connector.apply(
+    result = Change(connector).apply(
         connector.plan(
             [set_rate_limit(connector.get_route("http-ratelimit-all-traffic-0"), RateLimit(4, 3600.0))]
         )
@@ -380,7 +381,7 @@ def test_plain_gateway_api_edits_weights_and_the_cors_filter_but_not_rate_limits
             allow_origins=(StringMatch("exact", "https://a.example.com"),), allow_methods=("GET",), max_age=60
         )
         edited = set_cors(set_weights(route, {"infra-backend-v1:8080": 3}), cors)
-        connector.apply(connector.plan([edited]))
+        Change(connector).apply(connector.plan([edited]))
         rule = obj(emu, "gateway.networking.k8s.io", "v1", "httproutes", "weight-equal-http-route", NS)[
             "spec"
         ]["rules"][0]

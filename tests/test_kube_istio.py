@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.kube.objects import for_apply
 from connectors.model import Cors, RateLimit, StringMatch
@@ -77,7 +78,7 @@ def test_virtual_service_examples_read_as_routes_and_write_back_unchanged(
     kube_emulator.reset_log()
     plan = connector.plan(routes)
     assert plan.is_empty and plan.native_changes == ()
-    connector.apply(plan)
+    Change(connector).apply(plan)
     assert writes(kube_emulator) == []
 
 
@@ -101,9 +102,17 @@ def test_envoyfilter_per_route_example_limits_the_matching_route(
     load_ratelimit_example(kube_emulator)
     load(kube_emulator, "istio/virtual-service-reviews-80-20.yaml")
     routes = {r.name: r for r in connect().list_routes()}
-    # token_bucket max_tokens 1, tokens_per_fill 1, fill_interval 600s, enabled and enforced 100%
-    assert routes["srv-0"].rate_limit == RateLimit(requests=1, interval=600.0)
+    # token_bucket max_tokens 1, tokens_per_fill 1, fill_interval 600s, enabled and enforced 100% -
+    # in the outbound routes of the clt workload's sidecars: clt's requests to srv, not everyone's
+    assert routes["srv-0"].rate_limit is None
+    (rule,) = routes["srv-0"].limit_rules
+    assert (rule.requests, rule.interval, rule.clients) == (
+        1,
+        600.0,
+        "requests from workloads labelled app=clt in every namespace",
+    )
     assert routes["reviews-0"].rate_limit is None  # the filter's vhost is srv's only
+    assert routes["reviews-0"].limit_rules == ()
 
 
 def test_envoyfilter_inbound_example_limits_routes_to_that_workload(
@@ -135,7 +144,7 @@ def test_weight_edit_is_one_json_patch_guarded_by_resource_version(
     assert "-      weight: 80\n+      weight: 50" in plan.native_diff
 
     kube_emulator.reset_log()
-    result = connector.apply(plan)
+    result = Change(connector).apply(plan)
     assert result.verification.ok
     (patch,) = writes(kube_emulator)
     assert patch.method == "PATCH" and patch.content_type == "application/json-patch+json"
@@ -187,7 +196,7 @@ def test_cors_edit_writes_the_virtual_service_cors_policy(
         max_age=3600.0,
         allow_credentials=True,
     )
-    connector.apply(connector.plan([set_cors(connector.get_route("reviews-0"), cors)]))
+    Change(connector).apply(connector.plan([set_cors(connector.get_route("reviews-0"), cors)]))
     stored = vs(kube_emulator, "reviews")
     assert stored["spec"]["http"][0]["corsPolicy"] == {
         "allowOrigins": [{"exact": "https://app.example.com"}, {"prefix": "https://dev."}],
@@ -199,7 +208,7 @@ def test_cors_edit_writes_the_virtual_service_cors_policy(
     assert_valid(stored)
     assert connector.get_route("reviews-0").cors == cors
 
-    connector.apply(connector.plan([set_cors(connector.get_route("reviews-0"), None)]))
+    Change(connector).apply(connector.plan([set_cors(connector.get_route("reviews-0"), None)]))
     assert "corsPolicy" not in vs(kube_emulator, "reviews")["spec"]["http"][0]
 
 
@@ -227,7 +236,9 @@ spec:
     route = connector.get_route("web")
     assert route.cors is not None
     assert route.cors.allow_origins == (StringMatch("exact", "https://old.example.com"),)
-    connector.apply(connector.plan([set_cors(route, replace(route.cors, allow_methods=("GET", "PUT")))]))
+    Change(connector).apply(
+        connector.plan([set_cors(route, replace(route.cors, allow_methods=("GET", "PUT")))])
+    )
     assert vs(kube_emulator, "web")["spec"]["http"][0]["corsPolicy"] == {
         "allowOrigin": ["https://old.example.com"],
         "allowMethods": ["GET", "PUT"],
@@ -245,7 +256,7 @@ def test_rate_limit_on_a_mesh_route_creates_an_envoyfilter_in_the_example_shape(
         "VirtualService default/reviews",
         "EnvoyFilter default/gatewayctl-ratelimit-mesh",
     ]
-    result = connector.apply(plan)
+    result = Change(connector).apply(plan)
     assert result.verification.ok, result.verification.details
 
     stored_vs = vs(kube_emulator, "reviews")
@@ -270,12 +281,14 @@ def test_rate_limit_on_a_mesh_route_creates_an_envoyfilter_in_the_example_shape(
 
     # A changed limit touches only the EnvoyFilter; removing it deletes our filter.
     kube_emulator.reset_log()
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(5, 60.0))]))
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(5, 60.0))])
+    )
     assert [(w.method, w.path.rsplit("/", 2)[-2]) for w in writes(kube_emulator)] == [
         ("PATCH", "envoyfilters")
     ]
     assert connector.get_route("reviews-0").rate_limit == RateLimit(5, 60.0)
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), None)]))
+    Change(connector).apply(connector.plan([set_rate_limit(connector.get_route("reviews-0"), None)]))
     assert envoy_filter(kube_emulator, "gatewayctl-ratelimit-mesh", "default") is None
     assert connector.get_route("reviews-0").rate_limit is None
 
@@ -286,7 +299,9 @@ def test_rate_limit_on_a_gateway_route_selects_the_gateway_workload(
     kube_emulator.create_namespace("istio-system")
     load(kube_emulator, "istio/bookinfo-gateway.yaml")
     connector = connect()
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("bookinfo-0"), RateLimit(100, 1.0))]))
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("bookinfo-0"), RateLimit(100, 1.0))])
+    )
     ef = envoy_filter(kube_emulator, "gatewayctl-ratelimit-default-bookinfo-gateway", "istio-system")
     assert ef is not None
     assert_valid(ef)
@@ -303,9 +318,12 @@ def test_rate_limit_on_a_gateway_route_selects_the_gateway_workload(
 def test_editing_an_existing_envoyfilter_keeps_its_other_fields(
     kube_emulator: KubeEmulator, connect: Connect
 ) -> None:
-    load_ratelimit_example(kube_emulator)
+    # The upstream example without its client selector: every sidecar's requests to srv are limited.
+    text = (EXAMPLES / RATELIMIT_EXAMPLE).read_text().replace("{{ .EchoNamespace }}", "default")
+    kube_emulator.load_manifests(text.replace("  workloadSelector:\n    labels:\n      app: clt\n", ""))
+    kube_emulator.load_manifests(SRV)
     connector = connect()
-    connector.apply(
+    Change(connector).apply(
         connector.plan([set_rate_limit(connector.get_route("srv-0"), RateLimit(5, 1.0, enabled=False))])
     )
     ef = envoy_filter(kube_emulator, "filter-local-ratelimit-svc", "istio-system")
@@ -319,7 +337,7 @@ def test_editing_an_existing_envoyfilter_keeps_its_other_fields(
     assert value["response_headers_to_add"][0]["header"]["key"] == "x-local-rate-limit"
     assert connector.get_route("srv-0").rate_limit == RateLimit(5, 1.0, enabled=False)
 
-    connector.apply(connector.plan([set_rate_limit(connector.get_route("srv-0"), None)]))
+    Change(connector).apply(connector.plan([set_rate_limit(connector.get_route("srv-0"), None)]))
     ef = envoy_filter(kube_emulator, "filter-local-ratelimit-svc", "istio-system")
     assert ef is not None, "someone else's EnvoyFilter is edited, never deleted"
     assert [p["applyTo"] for p in ef["spec"]["configPatches"]] == ["HTTP_FILTER"]

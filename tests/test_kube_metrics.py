@@ -31,7 +31,7 @@ from connectors.metrics import PrometheusConfig, PrometheusSource, Scope
 from connectors.native.process import free_port
 from tests.kube_emulator import KubeEmulator, Rule
 from tests.native_support import require_envoy
-from tests.prometheus_support import Traffic, wait_for
+from tests.prometheus_support import Traffic
 from tests.test_kube_support import (  # noqa: F401 - fixtures
     Connect,
     connect_fixture,
@@ -39,6 +39,7 @@ from tests.test_kube_support import (  # noqa: F401 - fixtures
     load,
     obj,
 )
+from tests.waiting import wait_until
 
 NS = "gateway-conformance-infra"
 EG_NAMESPACE = "envoy-gateway-system"
@@ -163,7 +164,7 @@ def eg_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvoyGatewayP
                     return False
                 return r.status_code == 200
 
-            wait_for(ready, timeout=30.0, what="Envoy to be ready")
+            wait_until(ready, timeout=30.0, what="Envoy to be ready")
             yield proxy
         finally:
             process.terminate()
@@ -231,12 +232,12 @@ def test_envoy_gateway_figures_and_refused_clients_come_from_prometheus_and_the_
                     else None
                 )
 
-            stats = wait_for(backend_figures, timeout=20.0, what="backend-0 figures in Prometheus")
-            wait_for(lambda: traffic.snapshot()[0][429] >= 3, what="some requests refused")
+            stats = wait_until(backend_figures, timeout=20.0, what="backend-0 figures in Prometheus")
+            wait_until(lambda: traffic.snapshot()[0][429] >= 3, what="some requests refused")
         statuses, backends = traffic.snapshot()
         assert statuses[200] > 0 and backends["backend"] == statuses[200]
         assert stats.backends["backend:3000"].rps > 0
-        wait_for(
+        wait_until(
             lambda: any(metrics.series(Scope("backend-0"), 60.0).values("2xx")), what="a backend-0 chart"
         )
 
@@ -246,7 +247,7 @@ def test_envoy_gateway_figures_and_refused_clients_come_from_prometheus_and_the_
             refused = [line for line in lines if json.loads(line)["response_flags"] == "RL"]
             return lines if len(refused) == statuses[429] else None
 
-        lines = wait_for(refusals, what="the access log to hold every refusal")
+        lines = wait_until(refusals, what="the access log to hold every refusal")
         kube_emulator.set_pod_logs(EG_NAMESPACE, EG_POD, lines, container="envoy", interval=_spread(lines))
         assert metrics.top_limited_clients("backend-0", window_s=300.0) == [("127.0.0.1", statuses[429])]
         assert metrics.top_limited_clients("backend-0", "x-team", 300.0) == [("checkout", statuses[429])]
@@ -339,7 +340,7 @@ def test_istio_figures_are_attributed_to_the_virtual_service_route_and_subset(
                 stats if stats is not None and {"reviews/v1", "reviews/v2"} <= set(stats.backends) else None
             )
 
-        stats = wait_for(reviews, timeout=20.0, what="reviews-0 figures in Prometheus")
+        stats = wait_until(reviews, timeout=20.0, what="reviews-0 figures in Prometheus")
         v1, v2 = stats.backends["reviews/v1"], stats.backends["reviews/v2"]
         assert v1.rps == pytest.approx(8.0, rel=0.25) and v2.rps == pytest.approx(3.0, rel=0.25)
         assert v1.error_pct == 0 and v2.error_pct == pytest.approx(100 / 3, rel=0.25)

@@ -15,9 +15,10 @@ import pytest
 from connectors.kube import open_cluster
 from connectors.kube.connector import KubeConnector
 from tests.kube_emulator import KubeEmulator, RequestRecord
+from tests.kube_emulator.reference import examples_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = examples_dir()
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 Connect = Callable[..., KubeConnector]

@@ -12,6 +12,7 @@ import pytest
 from kubernetes.client import CustomObjectsApi
 from kubernetes.client.exceptions import ApiException
 
+from connectors.change import Change
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit, set_weights
 from tests.kube_emulator import KubeEmulator
@@ -149,7 +150,7 @@ def test_verification_waits_for_the_controller_and_shows_its_conditions(
     route = connector.get_route("backend-0")
     plan = connector.plan([set_weights(route, {"backend:3000": 5})])
     with Controller(quickstart, GATEWAY_API, "default", "backend", route_status) as controller:
-        result = connector.apply(plan)
+        result = Change(connector).apply(plan)
     assert controller.reported == 2
     assert result.verification.ok, result.verification.details
     assert (
@@ -177,7 +178,7 @@ def test_a_controller_refusing_the_change_fails_the_verification_with_its_messag
     route = connector.get_route("http-ratelimit-all-traffic-0")
     plan = connector.plan([set_rate_limit(route, RateLimit(4, 3600.0))])
     with Controller(kube_emulator, TRAFFIC_POLICY, NS, "ratelimit-all-traffic", refuse):
-        result = connector.apply(plan)
+        result = Change(connector).apply(plan)
     verification = result.verification
     label = f"BackendTrafficPolicy {NS}/ratelimit-all-traffic"
     assert not verification.ok
@@ -199,7 +200,7 @@ def test_without_a_controller_the_write_is_accepted_and_the_wait_is_said(
     route = connector.get_route("backend-0")
     plan = connector.plan([set_weights(route, {"backend:3000": 5})])
     quickstart.reset_log()
-    result = connector.apply(plan)
+    result = Change(connector).apply(plan)
     verification = result.verification
     assert verification.ok
     assert (
@@ -210,12 +211,19 @@ def test_without_a_controller_the_write_is_accepted_and_the_wait_is_said(
         "HTTPRoute default/backend: last report (parent Gateway eg, generation 1, not yet on this change): "
         "Accepted=True (Accepted), ResolvedRefs=True (ResolvedRefs)" in verification.details
     )
-    # Plan and apply: one patch. Verification only reads, after it.
+    # Plan and apply: one patch. Verification only reads, after it: the route, then where its gateway's
+    # proxies would run (there are none here, which the verification says).
     requests = quickstart.requests()
     patches = [r for r in requests if r.method == "PATCH"]
     assert [r.method for r in writes(quickstart)] == ["PATCH"]
     after = requests[requests.index(patches[0]) + 1 :]
-    assert after and all(r.method == "GET" and r.path.endswith("/httproutes/backend") for r in after)
+    assert after and all(r.method == "GET" for r in after)
+    assert {r.path for r in after} == {
+        "/apis/gateway.networking.k8s.io/v1/namespaces/default/httproutes/backend",
+        "/api/v1/namespaces/envoy-gateway-system/pods",
+        "/api/v1/namespaces/default/pods",
+    }
+    assert any("no running gateway pods" in line for line in verification.details)
 
 
 def test_istio_status_is_waited_for_when_istiod_reports_and_its_analysis_shows(
@@ -243,7 +251,7 @@ def test_istio_status_is_waited_for_when_istiod_reports_and_its_analysis_shows(
         [set_weights(connector.get_route("reviews-0"), {"reviews/v1": 50, "reviews/v2": 50})]
     )
     with Controller(kube_emulator, VIRTUAL_SERVICE, "default", "reviews", analysed):
-        result = connector.apply(plan)
+        result = Change(connector).apply(plan)
     assert not result.verification.ok
     assert (
         "VirtualService default/reviews: ERROR IST0101 ReferencedResourceNotFound "
@@ -266,13 +274,14 @@ def test_istio_without_status_reporting_is_read_back_once_without_waiting(
         [set_weights(connector.get_route("reviews-0"), {"reviews/v1": 50, "reviews/v2": 50})]
     )
     kube_emulator.reset_log()
-    result = connector.apply(plan)
+    result = Change(connector).apply(plan)
     assert result.verification.ok
     assert result.verification.details == (
         f"VirtualService default/reviews: patched, resourceVersion {plan.payload.changes[0].base_version} → "
         f"{vs(kube_emulator, 'reviews')['metadata']['resourceVersion']}, as planned",
         "VirtualService default/reviews: no controller reports status on this object (istiod writes status "
         "only when its status reporting is on); the API server accepted the write",
+        "proxies: reviews-0: a mesh route: its sidecar proxies are not checked",
     )
     assert [r.method for r in kube_emulator.requests() if "virtualservices" in r.path] == ["PATCH", "GET"]
     assert result.seconds < 30.0
@@ -291,7 +300,7 @@ def test_a_change_made_again_right_after_the_write_is_not_verified(
         quickstart.put_object(stored)
 
     with Controller(quickstart, GATEWAY_API, "default", "backend", theirs):
-        result = connector.apply(plan)
+        result = Change(connector).apply(plan)
     assert not result.verification.ok
     assert any("NOT as planned" in d for d in result.verification.details)
 
@@ -299,7 +308,7 @@ def test_a_change_made_again_right_after_the_write_is_not_verified(
 def test_deleted_objects_are_read_back_as_gone(quickstart: KubeEmulator, connect: Connect) -> None:
     connector = connect()
     route = connector.get_route("backend-0")
-    connector.apply(connector.plan([set_rate_limit(route, RateLimit(10, 1.0))]))
-    result = connector.apply(connector.plan([set_rate_limit(connector.get_route("backend-0"), None)]))
+    Change(connector).apply(connector.plan([set_rate_limit(route, RateLimit(10, 1.0))]))
+    result = Change(connector).apply(connector.plan([set_rate_limit(connector.get_route("backend-0"), None)]))
     assert result.verification.ok
     assert "BackendTrafficPolicy default/backend-ratelimit: deleted" in result.verification.details

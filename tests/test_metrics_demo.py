@@ -11,7 +11,8 @@ import pytest
 from connectors.demo.runner import DemoOptions, DemoRunner
 from connectors.metrics import prometheus_source
 from tests.native_support import require_envoy
-from tests.prometheus_support import require_prometheus, wait_for
+from tests.prometheus_support import require_prometheus
+from tests.waiting import wait_until
 
 
 def _options(tmp_path: Path) -> DemoOptions:
@@ -40,7 +41,7 @@ def test_the_demo_runs_a_prometheus_that_sees_its_traffic(
         source = prometheus_source(ctx.prometheus_url, ctx.connector)
         assert source is not None
         try:
-            snap = wait_for(
+            snap = wait_until(
                 lambda: (s := source.snapshot()).ok and s.gateway and s.gateway.rps > 0 and s,
                 timeout=20,
                 what="the demo traffic in Prometheus",

@@ -11,7 +11,8 @@ import pytest
 from connectors.demo.prometheus import PrometheusProcess
 from connectors.metrics import GATEWAY, PrometheusConfig, Scope, metrics_for
 from connectors.native import NativeConnector
-from tests.prometheus_support import AuthProxy, Traffic, admin_target, require_prometheus, wait_for
+from tests.prometheus_support import AuthProxy, Traffic, admin_target, require_prometheus
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def scraped(prometheus: PrometheusProcess, shared_native_gateway: NativeConnecto
     source = metrics_for(shared_native_gateway, prometheus=PrometheusConfig(prometheus.url, rate_window="5s"))
     assert source is not None
     with Traffic(shared_native_gateway.listener_url(), "canary.test", 20):
-        wait_for(
+        wait_until(
             lambda: source.snapshot().routes.get("canary"),
             timeout=20,
             what="Prometheus to scrape the gateway",
@@ -105,14 +106,14 @@ def test_prometheus_restarting_shows_no_data_since_then_recovers(
         source = metrics_for(shared_native_gateway, prometheus=PrometheusConfig(own.url, rate_window="5s"))
         assert source is not None
         with Traffic(shared_native_gateway.listener_url(), "canary.test", 20):
-            wait_for(lambda: source.snapshot().routes.get("canary"), timeout=20, what="first data")
+            wait_until(lambda: source.snapshot().routes.get("canary"), timeout=20, what="first data")
             own.stop(remove=False)
             down = source.snapshot()
             assert not down.ok and f"cannot reach Prometheus at {own.url}" in down.status
             chart = source.series(Scope("canary"), 300)
             assert not chart.ok and chart.status == source.status()
             own.start()  # same port, same data
-            back = wait_for(
+            back = wait_until(
                 lambda: source.snapshot().routes.get("canary"), timeout=20, what="Prometheus back"
             )
         assert back.rps > 0 and source.status() == "ok"

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.change import Change
 from connectors.errors import ChangeRejected, ConfigSyntaxError, ProcessStartFailed, ValidationError
 from connectors.model import (
     Cors,
@@ -163,7 +164,7 @@ def test_envoy_rejecting_a_change_shows_its_reason_and_keeps_the_old_config(
     )
     plan = gw.plan([bad])
     with pytest.raises(ChangeRejected) as exc:
-        gw.apply(plan)
+        Change(gw).apply(plan)
     message = str(exc.value)
     assert "Envoy rejected the routes of listener main (RDS)" in message
     assert "invalid perl operator: (?=" in message
@@ -183,7 +184,7 @@ def test_envoy_rejecting_a_listener_change_reports_the_listener_error(gw: Native
     broken_jwks = '{"keys": [{"kty": "RSA", "kid": "x", "n": "", "e": ""}]}'
     jwt = Jwt(providers=(JwtProvider("broken", "https://issuer.broken", jwks_inline=broken_jwks),))
     with pytest.raises(ChangeRejected) as exc:
-        gw.apply(gw.plan([_edit(gw, "host-v1", jwt=jwt)]))
+        Change(gw).apply(gw.plan([_edit(gw, "host-v1", jwt=jwt)]))
     assert "Envoy rejected the listeners (LDS)" in str(exc.value)
     assert "jwks" in str(exc.value).lower()
 

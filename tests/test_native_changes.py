@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,12 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.change import Change
 from connectors.errors import ChangeConflict, ChangeRejected, ValidationError
 from connectors.model import Cors, HeaderOps, HeaderRewrite, Route, StringMatch, WeightedBackend
 from connectors.model.edits import set_cors, set_weights
 from connectors.native import NativeConnector
 from connectors.paths import state_dir
 from tests.native_support import JwtSigner, client
+from tests.waiting import wait_until
 
 
 def _split(c: httpx.Client, host: str, n: int) -> Counter[str]:
@@ -35,13 +36,13 @@ def test_apply_then_undo_restores_the_previous_behaviour(native_gateway: NativeC
         plan = gw.plan([replace(route, backends=(WeightedBackend("v1", 0), WeightedBackend("v2", 100)))])
         assert "+- name: v2" in plan.model_diff
         assert any("host-v1~v2 (CDS)" in ch.label for ch in plan.native_changes)  # a new cluster
-        result = gw.apply(plan)
+        result = Change(gw).apply(plan)
         assert result.verification.ok, result.verification.details
         assert _split(c, "v1.test", 20) == {"v2": 20}
 
         undo = gw.plan_undo()
         assert undo.undoes == result.entry.id
-        assert gw.apply(undo).verification.ok
+        assert Change(gw).apply(undo).verification.ok
         assert _split(c, "v1.test", 20) == {"v1": 20}
     assert gw.get_route("host-v1") == route
     entries = gw.history()
@@ -57,12 +58,12 @@ def test_weight_change_applies_to_the_next_request_on_a_keep_alive_connection(
     with client(gw) as c:
         assert _split(c, "canary.test", 30)["v1"] > 15  # the connection is open (keep-alive)
         try:
-            gw.apply(gw.plan([set_weights(before, {"v1": 0, "v2": 100})]))
+            Change(gw).apply(gw.plan([set_weights(before, {"v1": 0, "v2": 100})]))
             assert _split(c, "canary.test", 30) == {"v2": 30}
-            gw.apply(gw.plan([set_weights(before, {"v1": 100, "v2": 0})]))
+            Change(gw).apply(gw.plan([set_weights(before, {"v1": 100, "v2": 0})]))
             assert _split(c, "canary.test", 30) == {"v1": 30}
         finally:
-            gw.apply(gw.plan([before]))
+            Change(gw).apply(gw.plan([before]))
         assert c.get("/", headers={"host": "canary.test"}).extensions["network_stream"] is not None
 
 
@@ -76,17 +77,17 @@ def test_cors_edit_changes_what_browsers_are_granted(shared_native_gateway: Nati
         plan = gw.plan([set_cors(before, cors)])
         assert [ch.label for ch in plan.native_changes] == ["routes/cors (RDS)"]  # routes only
         try:
-            assert gw.apply(plan).verification.ok
+            assert Change(gw).apply(plan).verification.ok
             granted = c.options("/", headers=preflight)
             assert granted.headers["access-control-allow-origin"] == "https://new.example"
         finally:
-            gw.apply(gw.plan([before]))
+            Change(gw).apply(gw.plan([before]))
 
 
 def test_yaml_comments_and_formatting_survive_an_apply(native_gateway: NativeConnector) -> None:
     gw = native_gateway
     original = gw.config_path.read_text()
-    gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 70, "v2": 30})]))
+    Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 70, "v2": 30})]))
     saved = gw.config_path.read_text()
     changed = [(a, b) for a, b in zip(original.splitlines(), saved.splitlines(), strict=True) if a != b]
     assert changed == [
@@ -105,7 +106,7 @@ def test_history_and_audit_are_written_without_secrets(
         gw.get_route("host-v2"),
         headers=HeaderRewrite(request=HeaderOps(set=(("x-upstream-auth", f"Bearer {token}"),))),
     )
-    result = gw.apply(gw.plan([edited]))
+    result = Change(gw).apply(gw.plan([edited]))
     assert result.verification.ok
     history = [json.loads(x) for x in (gw.state_dir / "history.jsonl").read_text().splitlines()]
     assert history[-1]["routes"] == ["host-v2"] and history[-1]["id"] == result.entry.id
@@ -130,13 +131,13 @@ def test_history_and_audit_are_written_without_secrets(
 
 def _access_log(gw: NativeConnector, until: Callable[[dict[str, object]], bool]) -> list[dict[str, object]]:
     """The access log's records, once one satisfies ``until`` (Envoy flushes it every 250 ms)."""
-    deadline = time.monotonic() + 5
-    while True:
+
+    def records() -> list[dict[str, object]] | None:
         text = gw.access_log_path.read_text() if gw.access_log_path.exists() else ""
-        records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        if any(until(r) for r in records) or time.monotonic() > deadline:
-            return records
-        time.sleep(0.05)
+        found = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return found if any(until(r) for r in found) else None
+
+    return wait_until(records, 5, what="the access log record")
 
 
 def test_a_plan_made_before_someone_edited_the_file_is_refused(native_gateway: NativeConnector) -> None:
@@ -145,11 +146,13 @@ def test_a_plan_made_before_someone_edited_the_file_is_refused(native_gateway: N
     path = gw.config_path
     path.write_text(path.read_text().replace("# the canary", "# the canary (edited by hand)"))
     with pytest.raises(ChangeConflict, match="changed since the plan; re-plan"):
-        gw.apply(plan)
+        Change(gw).apply(plan)
     with client(gw) as c:
         assert _split(c, "canary.test", 50)["v2"] < 20  # still 90/10
     # Re-planning picks up the edited file and works.
-    assert gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 50, "v2": 50})])).verification.ok
+    assert (
+        Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 50, "v2": 50})])).verification.ok
+    )
     assert "(edited by hand)" in path.read_text()
 
 
@@ -162,13 +165,13 @@ def test_whole_config_plan_adds_and_removes_routes_and_undo_reverts_it(
     new = replace(model, routes=(*[r for r in model.routes if r.name != "host-v2"], added))
     plan = gw.plan_gateway(new)
     assert set(plan.routes) == {"added", "host-v2"}
-    result = gw.apply(plan)
+    result = Change(gw).apply(plan)
     assert result.verification.ok, result.verification.details
     with client(gw) as c:
         assert c.get("/", headers={"host": "added.test"}).headers["x-backend"] == "v2"
         assert c.get("/", headers={"host": "v2.test"}).status_code == 404
         assert "host-v2~v2" not in gw.cluster_names()
-        gw.apply(gw.plan_undo())
+        Change(gw).apply(gw.plan_undo())
         assert c.get("/", headers={"host": "added.test"}).status_code == 404
         assert c.get("/", headers={"host": "v2.test"}).headers["x-backend"] == "v2"
     assert "added" not in {r.name for r in gw.list_routes()}
@@ -196,7 +199,7 @@ def test_readonly_connector_refuses_changes(shared_native_gateway: NativeConnect
     try:
         plan = viewer.plan([set_weights(viewer.get_route("canary"), {"v1": 0, "v2": 100})])
         with pytest.raises(PermissionDenied):
-            viewer.apply(plan)
+            Change(viewer).apply(plan)
         assert not viewer.capabilities().can("weights")
     finally:
         viewer.close()
@@ -223,13 +226,13 @@ def test_a_weight_change_rewrites_only_the_routes_file(shared_native_gateway: Na
 
     before = versions()
     canary = gw.get_route("canary")
-    gw.apply(gw.plan([set_weights(canary, {"v1": 85, "v2": 15})]))
+    Change(gw).apply(gw.plan([set_weights(canary, {"v1": 85, "v2": 15})]))
     try:
         after = versions()
         assert after["cds.json"] == before["cds.json"] and after["lds.json"] == before["lds.json"]
         assert int(after["rds-main.json"]) > int(before["rds-main.json"])
     finally:
-        gw.apply(gw.plan([canary]))
+        Change(gw).apply(gw.plan([canary]))
 
 
 def test_envoy_that_does_not_answer_makes_the_apply_time_out_and_changes_nothing(
@@ -244,7 +247,7 @@ def test_envoy_that_does_not_answer_makes_the_apply_time_out_and_changes_nothing
     os.kill(gw.pid, signal.SIGSTOP)
     try:
         with pytest.raises(ChangeRejected, match=r"did not load the new routes of listener main \(RDS\)"):
-            gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})]))
+            Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})]))
     finally:
         os.kill(gw.pid, signal.SIGCONT)
     assert gw.config_path.read_text() == yaml_before
@@ -253,5 +256,9 @@ def test_envoy_that_does_not_answer_makes_the_apply_time_out_and_changes_nothing
     with client(gw) as c:  # the old weights still serve, and a new apply works
         assert _split(c, "canary.test", 40)["v1"] >= 30
         gw._deploy.pusher.timeout = 15.0
-        assert gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})])).verification.ok
+        assert (
+            Change(gw)
+            .apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})]))
+            .verification.ok
+        )
         assert _split(c, "canary.test", 10) == {"v2": 10}

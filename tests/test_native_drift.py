@@ -9,8 +9,7 @@ routes in its diff, validates them like any edit, and applies them only with ``-
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,6 +17,7 @@ from connectors.native import NativeConnector, xds
 from connectors.native.render import body_of, file_text
 from tests.crash_support import served
 from tests.native_support import client
+from tests.waiting import wait_until
 from tui.cli import main
 
 
@@ -37,13 +37,6 @@ def hand_edit(gw: NativeConnector, old: str, new: str) -> None:
     text = gw.config_path.read_text()
     assert old in text
     gw.config_path.write_text(text.replace(old, new))
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def canary_weights(gw: NativeConnector) -> dict[str, int]:

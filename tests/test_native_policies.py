@@ -10,6 +10,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from connectors.change import Change
 from connectors.model import (
     Backend,
     Endpoint,
@@ -24,6 +25,7 @@ from connectors.model import (
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
 from tests.native_support import DemoBackends, client
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -33,12 +35,12 @@ def gw(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterat
     yield shared_native_gateway
     backends.reset()
     if shared_native_gateway.gateway() != before:
-        shared_native_gateway.apply(shared_native_gateway.plan_gateway(before))
+        Change(shared_native_gateway).apply(shared_native_gateway.plan_gateway(before))
 
 
 def _add(gw: NativeConnector, route: Route) -> None:
     model = gw.gateway()
-    result = gw.apply(gw.plan_gateway(replace(model, routes=(*model.routes, route))))
+    result = Change(gw).apply(gw.plan_gateway(replace(model, routes=(*model.routes, route))))
     assert result.verification.ok, result.verification.details
 
 
@@ -95,9 +97,11 @@ def test_mirror_copies_requests_to_another_backend(gw: NativeConnector, backends
     with client(gw) as c:
         for i in range(5):
             assert c.get(f"/mirror-{i}", headers={"host": "mirrored.test"}).json()["backend"] == "v1"
-    deadline = time.monotonic() + 3
-    while sum(backends.v2.paths.get(f"/mirror-{i}", 0) for i in range(5)) < 5 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(
+        lambda: sum(backends.v2.paths.get(f"/mirror-{i}", 0) for i in range(5)) >= 5,
+        3,
+        what="the mirror to copy the five requests",
+    )
     assert all(backends.v2.paths.get(f"/mirror-{i}", 0) == 1 for i in range(5))
     assert "mirrored~v2" in gw.cluster_names()
 
@@ -113,7 +117,7 @@ def test_backend_by_dns_name_and_a_second_listener(gw: NativeConnector, backends
         backends=(*model.backends, dns),
         routes=(*model.routes, second),
     )
-    result = gw.apply(gw.plan_gateway(new))
+    result = Change(gw).apply(gw.plan_gateway(new))
     assert result.verification.ok, result.verification.details
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as side:
         assert side.get("/", headers={"host": "anything.test"}).json()["backend"] == "v2"
@@ -138,7 +142,7 @@ def test_the_cors_filter_is_there_only_while_a_route_has_a_policy(gw: NativeConn
     plan = gw.plan([replace(gw.get_route("cors"), cors=None)])
     assert "listeners/main/cors filter (LDS)" in [c.label for c in plan.native_changes]
     assert any("bucket starts full again" in w for w in plan.warnings)
-    res = gw.apply(plan)
+    res = Change(gw).apply(plan)
     assert res.verification.ok
     active = [c.get("active_state") for c in gw.admin.config_dump("dynamic_listeners")["configs"]]
     assert "envoy.filters.http.cors" not in repr(active), "the listener no longer runs the CORS filter"
@@ -146,7 +150,7 @@ def test_the_cors_filter_is_there_only_while_a_route_has_a_policy(gw: NativeConn
         assert "access-control-allow-origin" not in c.options("/", headers=preflight).headers
     undo = gw.plan_undo()
     assert "listeners/main/cors filter (LDS)" in [c.label for c in undo.native_changes]
-    assert gw.apply(undo).verification.ok
+    assert Change(gw).apply(undo).verification.ok
     with client(gw) as c:
         assert (
             c.options("/", headers=preflight).headers.get("access-control-allow-origin")

@@ -9,17 +9,18 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from connectors.change import Change
 from connectors.errors import GatewayNotRunning, ProcessStartFailed
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.native.process import pid_alive, port_problem
 from connectors.registry import discover_targets, open_target
 from tests.native_support import DemoBackends, JwtSigner, client, require_envoy, write_native_config
+from tests.waiting import wait_until
 
 
 def _backend(gw: NativeConnector, host: str) -> str:
@@ -27,28 +28,19 @@ def _backend(gw: NativeConnector, host: str) -> str:
         return c.get("/", headers={"host": host}).headers["x-backend"]
 
 
-def _wait_gone(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while pid_alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def test_killed_envoy_is_reported_and_restart_serves_the_last_applied_change(
     native_gateway: NativeConnector,
 ) -> None:
     gw = native_gateway
-    gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})]))
+    Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 0, "v2": 100})]))
     pid = gw.pid
     assert pid is not None and gw.health() is None
     os.kill(pid, signal.SIGKILL)
-    assert _wait_gone(pid)
+    wait_until(lambda: not pid_alive(pid), 5, what=f"Envoy (pid {pid}) to exit")
     assert gw.health() == f"Envoy (pid {pid}) was killed by SIGKILL"
     assert not gw.is_running()
     with pytest.raises(GatewayNotRunning):
-        gw.apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 100, "v2": 0})]))
+        Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 100, "v2": 0})]))
 
     old_admin = gw.admin_url
     gw.restart()
@@ -65,7 +57,9 @@ def test_attach_from_another_connector_sees_and_changes_the_same_envoy(
         assert other.health() is None
         assert other.admin_url == native_gateway.admin_url
         assert [r.name for r in other.list_routes()] == [r.name for r in native_gateway.list_routes()]
-        result = other.apply(other.plan([set_weights(other.get_route("canary"), {"v1": 0, "v2": 100})]))
+        result = Change(other).apply(
+            other.plan([set_weights(other.get_route("canary"), {"v1": 0, "v2": 100})])
+        )
         assert result.verification.ok
         assert {_backend(native_gateway, "canary.test") for _ in range(10)} == {"v2"}
         # The first connector reads the saved file again and plans on top of the change.
@@ -118,7 +112,7 @@ def test_detached_envoy_outlives_its_starter_and_can_be_stopped_by_an_attached_c
         later = NativeConnector.attach(tmp_path / "state")
         assert later.health() is None
         later.stop()
-        assert _wait_gone(gw.pid)
+        wait_until(lambda: not pid_alive(gw.pid), 5, what=f"Envoy (pid {gw.pid}) to exit")
         assert later.health() == "Envoy is not running (stopped)"
         later.close()
     finally:
@@ -138,7 +132,10 @@ def test_owned_envoy_started_in_a_worker_thread_survives_the_thread(
     worker.join()
     gw = started[0]
     try:
-        time.sleep(0.2)  # PR_SET_PDEATHSIG would have fired when the worker thread ended
+        # PR_SET_PDEATHSIG (SIGKILL) fires as the forking thread exits: once the kernel has let it go.
+        wait_until(
+            lambda: not Path(f"/proc/self/task/{worker.native_id}").exists(), what="the thread to exit"
+        )
         assert gw.health() is None
         assert _backend(gw, "v1.test") == "v1"
     finally:
@@ -171,4 +168,4 @@ def test_owned_envoy_dies_with_the_process_that_started_it(
         assert pid_alive(pid)
         owner.kill()
         owner.wait()
-    assert _wait_gone(pid), "Envoy outlived the process that owned it"
+    wait_until(lambda: not pid_alive(pid), 5, what="Envoy to go with the process that owned it")

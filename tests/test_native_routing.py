@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import httpx
 
+from connectors.change import Change
 from connectors.model import RateLimit, WeightedBackend
 from connectors.model.edits import set_rate_limit, set_weights
 from connectors.native import NativeConnector
@@ -41,7 +42,7 @@ def test_path_routing_first_matching_route_wins(shared_native_gateway: NativeCon
 def test_80_20_split_is_measured_within_3_points(shared_native_gateway: NativeConnector) -> None:
     gw = shared_native_gateway
     before = gw.get_route("canary")
-    gw.apply(gw.plan([set_weights(before, {"v1": 80, "v2": 20})]))
+    Change(gw).apply(gw.plan([set_weights(before, {"v1": 80, "v2": 20})]))
     try:
         with client(gw) as c:
             counts = _split(c, "canary.test", 2000)
@@ -49,7 +50,7 @@ def test_80_20_split_is_measured_within_3_points(shared_native_gateway: NativeCo
         assert abs(share_v2 - 20) <= 3, counts
         assert counts["v1"] + counts["v2"] == 2000
     finally:
-        gw.apply(gw.plan([before]))
+        Change(gw).apply(gw.plan([before]))
 
 
 def test_rate_limited_route_answers_429_with_headers_and_others_are_never_limited(
@@ -113,7 +114,7 @@ def test_client_over_its_limit_stays_limited_after_a_weight_change(native_gatewa
         plan = gw.plan([replace(route, backends=(WeightedBackend("v1", 50), WeightedBackend("v2", 50)))])
         assert not any("(LDS)" in ch.label for ch in plan.native_changes)
         assert not plan.warnings
-        assert gw.apply(plan).verification.ok
+        assert Change(gw).apply(plan).verification.ok
         assert c.get("/", headers={"host": "limited.test"}).status_code == 429
         with httpx.Client(base_url=gw.listener_url(), trust_env=False) as fresh:
             assert fresh.get("/", headers={"host": "limited.test"}).status_code == 429
@@ -124,7 +125,7 @@ def test_client_over_its_limit_stays_limited_after_a_weight_change(native_gatewa
 def test_rate_limit_edit_takes_effect(native_gateway: NativeConnector) -> None:
     gw = native_gateway
     route = gw.get_route("host-v1")
-    result = gw.apply(gw.plan([set_rate_limit(route, RateLimit(requests=2, interval=60))]))
+    result = Change(gw).apply(gw.plan([set_rate_limit(route, RateLimit(requests=2, interval=60))]))
     assert result.verification.ok, result.verification.details
     with client(gw) as c:
         codes = [c.get("/", headers={"host": "v1.test"}).status_code for _ in range(4)]

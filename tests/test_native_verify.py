@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.change import Change
 from connectors.model import Cors, Gateway, RateLimit, StringMatch
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
@@ -50,7 +51,7 @@ def test_a_drained_listener_fails_verification_with_the_reason(
 
 def test_a_dead_envoy_fails_verification_with_the_reason(gw: NativeConnector) -> None:
     plan = gw.plan([set_weights(gw.get_route("canary"), {"v1": 40, "v2": 60})])
-    assert gw.apply(plan).verification.ok
+    assert Change(gw).apply(plan).verification.ok
     assert gw.pid is not None
     os.kill(gw.pid, signal.SIGKILL)
     result = gw.verify(plan)

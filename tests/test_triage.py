@@ -4,16 +4,15 @@ screen leads straight to the route's rate-limit editor. Live parts use a real na
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from connectors.metrics import RouteStats, Snapshot, metrics_for
 from connectors.model import RateLimit, Route, WeightedBackend
 from connectors.native import NativeConnector
 from connectors.triage import LimitedRoute, limiting_since, rank, triage
-from tests.prometheus_support import Traffic, wait_for
+from tests.prometheus_support import Traffic
+from tests.waiting import wait_until, wait_until_ui
 from tui.app import ConsoleApp
 from tui.screens.edit_rate_limit import RateLimitEditor
 from tui.screens.triage import TriageScreen
@@ -72,7 +71,7 @@ def test_triage_against_a_real_gateway_ranks_the_limited_route_first(
                 rows = triage(gw, source)
                 return rows if rows and rows[0].limited_rps > 5 and rows[0].since is not None else None
 
-            rows = wait_for(ranked, timeout=15, what="the limited route to rank first at full rate")
+            rows = wait_until(ranked, timeout=15, what="the limited route to rank first at full rate")
         top = rows[0]
         assert top.route == "limited" and top.limit == RateLimit(5, 60.0, 5)
         assert top.limited_rps > 5 and top.limited_pct > 50
@@ -82,14 +81,6 @@ def test_triage_against_a_real_gateway_ranks_the_limited_route_first(
         source.close()
 
 
-async def _wait(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    for _ in range(int(seconds / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("the console never reached the expected state")
-
-
 async def test_triage_screen_shows_the_limited_route_first_and_opens_its_editor(
     shared_native_gateway: NativeConnector,
 ) -> None:
@@ -97,10 +88,10 @@ async def test_triage_screen_shows_the_limited_route_first_and_opens_its_editor(
     app = ConsoleApp(gw)
     with Traffic(gw.listener_url(), "limited.test", 10, {"x-user-id": "mallory"}):
         async with app.run_test(size=(140, 44)) as pilot:
-            await _wait(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
-            await _wait(pilot, lambda: app.metrics_source is not None)
+            await wait_until_ui(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
+            await wait_until_ui(pilot, lambda: app.metrics_source is not None)
             app.run_console_command("triage")
-            await _wait(pilot, lambda: isinstance(app.screen, TriageScreen))
+            await wait_until_ui(pilot, lambda: isinstance(app.screen, TriageScreen))
             screen = app.screen
             assert isinstance(screen, TriageScreen)
 
@@ -113,17 +104,21 @@ async def test_triage_screen_shows_the_limited_route_first_and_opens_its_editor(
                     and view.rows[0].limiting
                 )
 
-            await _wait(pilot, limited_first)
+            await wait_until_ui(pilot, limited_first)
             table = screen.query_one("#triage", DataTable)
             assert table.get_row_at(0)[0].plain == "limited"
             assert float(table.get_row_at(0)[1].plain) > 0
             # Group the refused clients by the logged header instead of the address.
-            await _wait(pilot, lambda: screen.view is not None and "x-user-id" in screen.view.client_keys)
+            await wait_until_ui(
+                pilot, lambda: screen.view is not None and "x-user-id" in screen.view.client_keys
+            )
             await pilot.press("g")
             assert screen.by == "x-user-id"
             clients = screen.query_one("#clients", DataTable)
-            await _wait(pilot, lambda: clients.row_count > 0 and clients.get_row_at(0)[0] == "mallory")
+            await wait_until_ui(
+                pilot, lambda: clients.row_count > 0 and clients.get_row_at(0)[0] == "mallory"
+            )
             await pilot.press("r")
-            await _wait(pilot, lambda: isinstance(app.screen, RateLimitEditor))
+            await wait_until_ui(pilot, lambda: isinstance(app.screen, RateLimitEditor))
             editor = app.screen
             assert isinstance(editor, RateLimitEditor) and editor.original.name == "limited"

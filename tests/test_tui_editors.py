@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.test_tui_support import StaticConnector, sample_routes
+from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
 from tui.screens.edit_weights import WeightsEditor
 
@@ -22,10 +23,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _weights_of_shop(pilot: Pilot[None]) -> WeightsEditor:
     app = pilot.app
-    for _ in range(50):
-        await pilot.pause(0.02)
-        if app.routes_loaded:  # type: ignore[attr-defined]
-            break
+    await wait_until_ui(pilot, lambda: app.routes_loaded, what="the routes")  # type: ignore[attr-defined]
     await pilot.press("w")  # the cursor is on "shop": v1 90 / v2 10
     await pilot.pause()
     assert isinstance(app.screen, WeightsEditor)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from connectors.native import NativeConnector
 from connectors.paths import state_dir
 from tests.native_support import JwtSigner
 from tests.test_tui_support import visible_text
+from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
 from tui.screens.diff import DiffScreen
 from tui.screens.edit_base import EditorScreen, FieldError
@@ -46,19 +46,10 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
-async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 15.0) -> None:
-    """Poll the UI until ``condition`` holds (for things that take the gateway real time)."""
-    for _ in range(int(seconds / 0.1)):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("the console never reached the expected state")
-
-
 async def open_console(pilot: Pilot[None]) -> None:
     await settle(pilot)
     app = app_of(pilot)
-    await wait_until(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
+    await wait_until_ui(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
     await settle(pilot)
 
 
@@ -146,7 +137,7 @@ async def test_canary_shift_applies_follows_traffic_and_undoes(native_gateway: N
         await settle(pilot)
         assert split(gw, "canary.test")["v1"] > 150
 
-    # Both went through connector.apply(): the audit log has them, with no secrets.
+    # Both went through Change(connector).apply(): the audit log has them, with no secrets.
     audit: list[dict[str, Any]] = [
         json.loads(line) for line in (state_dir() / "audit.jsonl").read_text().splitlines()
     ]
@@ -224,8 +215,9 @@ async def test_cors_origin_added_preflight_and_probe(
         token = jwt_signer.token("mallory")
         form.query_one("#probe-token", Input).value = token
         await pilot.click("#probe")
-        await settle(pilot)
-        text = str(form.query_one("#probe-result", Static).render())
+        result = form.query_one("#probe-result", Static)
+        await wait_until_ui(pilot, lambda: f"Origin {new_origin}" in str(result.render()))
+        text = str(result.render())
         assert f"Origin {new_origin} is allowed" in text
         assert "answered by the gateway's CORS policy" in text
         assert "answered by the backend v1" in text
@@ -234,8 +226,8 @@ async def test_cors_origin_added_preflight_and_probe(
         # A refused origin: the preflight passes through to the backend without CORS headers.
         probe_origin.value = "https://evil.example"
         await pilot.click("#probe")
-        await settle(pilot)
-        text = str(form.query_one("#probe-result", Static).render())
+        await wait_until_ui(pilot, lambda: "https://evil.example" in str(result.render()))
+        text = str(result.render())
         assert "https://evil.example is NOT allowed" in text
         assert "went through to the backend" in text
 
@@ -256,9 +248,34 @@ async def test_readonly_refuses_edits_with_the_reason(native_gateway: NativeConn
     assert native_gateway.history() == []
 
 
-async def test_rejected_apply_shows_envoys_reason_and_keeps_the_config(
+async def test_a_regex_envoy_would_refuse_is_refused_in_the_form(
     native_gateway: NativeConnector,
 ) -> None:
+    app = ConsoleApp(native_gateway)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_console(pilot)
+        await filter_to(pilot, "^cors$")
+        await pilot.press("c")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, CorsEditor)
+        # Valid for Python's re but not for Envoy's RE2: refused by the field, before any apply.
+        form.query_one("#origins", TextArea).text = "https://app.example\n~https://(?=a)b"
+        await wait_until_ui(pilot, lambda: form.query_one("#apply", Button).disabled)
+        error = form.query_one("#error-origins", FieldError)
+        await wait_until_ui(pilot, lambda: bool(str(error.render())))
+        shown = str(error.render())
+        assert "line 2" in shown, f"the field names the line Envoy would refuse: {shown!r}"
+    assert native_gateway.history() == []
+
+
+async def test_rejected_apply_shows_envoys_reason_and_keeps_the_config(
+    native_gateway: NativeConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rule of Envoy's that the tool's own checks miss: switch the regex check off so the change
+    # reaches Envoy, which must refuse it with its reason while the old config keeps serving.
+    monkeypatch.setattr("connectors.model.validate.regex_problem", lambda pattern: None)
+    monkeypatch.setattr("connectors.native.connector.validate_change", lambda old, new: None)
     gw = native_gateway
     app = ConsoleApp(gw)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -268,10 +285,8 @@ async def test_rejected_apply_shows_envoys_reason_and_keeps_the_config(
         await pilot.pause()
         form = app.screen
         assert isinstance(form, CorsEditor)
-        # Valid for Python's re (so the form accepts it) but not for Envoy's RE2.
         form.query_one("#origins", TextArea).text = "https://app.example\n~https://(?=a)b"
-        await pilot.pause()
-        assert not form.query_one("#apply", Button).disabled
+        await wait_until_ui(pilot, lambda: not form.query_one("#apply", Button).disabled)
         diff = await review_and_apply(pilot)
         outcome = str(diff.query_one("#outcome", Static).render())
         assert "Gateway rejected the change" in outcome
@@ -352,14 +367,14 @@ async def test_gateway_going_away_mid_edit_keeps_the_edit(native_gateway: Native
         assert edited == "5"
 
         gw.stop()
-        await wait_until(pilot, lambda: app.connection.status == "lost")
+        await wait_until_ui(pilot, lambda: app.connection.status == "lost")
         assert "unreachable" in str(form.query_one("#banner", Static).render())
         assert form.query_one("#apply", Button).disabled
         assert form.query_one("#weight-1", Input).value == edited
-        await wait_until(pilot, lambda: "The gateway is unreachable" in visible_text(app))
+        await wait_until_ui(pilot, lambda: "The gateway is unreachable" in visible_text(app))
 
         gw.restart()
-        await wait_until(pilot, lambda: app.connection.status == "connected", seconds=30)
+        await wait_until_ui(pilot, lambda: app.connection.status == "connected", seconds=30)
         await pilot.pause()
         assert not form.query_one("#apply", Button).disabled
         assert app.screen is form and form.query_one("#weight-1", Input).value == edited
@@ -370,7 +385,7 @@ async def test_connect_screen_lists_the_gateway_and_remembers_it(native_gateway:
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         assert app.current_mode == "connect"
-        await wait_until(
+        await wait_until_ui(
             pilot, lambda: "test-gw" in visible_text(app) or bool(app.screen.query("OptionList"))
         )
         await settle(pilot)

@@ -21,9 +21,11 @@ from tests.test_tui_support import (
     visible_text,
     with_route,
 )
+from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
 from tui.screens.help import HelpScreen
 from tui.screens.routes import RoutesScreen
+from tui.textual_compat import notifications
 from tui.widgets.key_hints import KeyHints
 from tui.widgets.line_table import LineTable
 
@@ -35,11 +37,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def _loaded(pilot: Pilot[None]) -> LineTable:
-    for _ in range(100):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if pilot.app.routes_loaded:  # type: ignore[attr-defined]
-            break
+    await wait_until_ui(pilot, lambda: pilot.app.routes_loaded, what="the routes")  # type: ignore[attr-defined]
     screen = pilot.app.screen
     assert isinstance(screen, RoutesScreen)
     return screen.table
@@ -108,10 +106,8 @@ async def test_live_figures_fill_the_columns_and_sort_busiest_first() -> None:
     app = ConsoleApp(connector)
     async with app.run_test(size=(140, 30)) as pilot:
         table = await _loaded(pilot)
-        for _ in range(60):  # the metrics source is opened after the routes show, then polled
-            if app.snapshot is not None:
-                break
-            await pilot.pause(0.05)
+        # the metrics source is opened after the routes show, then polled
+        await wait_until_ui(pilot, lambda: app.snapshot is not None, what="the first metrics snapshot")
         await pilot.press("R")
         await pilot.pause()
         assert table.shown_keys[:3] == ["api", "shop", "api-limited"]
@@ -130,21 +126,12 @@ async def test_lost_connection_shows_and_comes_back() -> None:
         await _loaded(pilot)
         connector.down = True
         app.refresh_now()
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if app.connection.status == "lost":
-                break
-        assert app.connection.status == "lost" and "down" in app.connection.reason
-        for _ in range(50):  # the status line shows it on the next repaint
-            if "connection lost" in visible_text(app):
-                break
-            await pilot.pause(0.05)
-        assert "connection lost" in visible_text(app)
+        await wait_until_ui(pilot, lambda: app.connection.status == "lost", what="the connection to be lost")
+        assert "down" in app.connection.reason
+        # the status line shows it on the next repaint
+        await wait_until_ui(pilot, lambda: "connection lost" in visible_text(app), what="'connection lost'")
         connector.down = False
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.connection.summary == "connected":
-                break
+        await wait_until_ui(pilot, lambda: app.connection.summary == "connected", what="a reconnection")
         assert app.connection.summary == "connected", "it reconnects by itself (backoff)"
 
 
@@ -164,12 +151,9 @@ async def test_the_console_opens_before_the_gateway_and_retries_a_failed_open() 
     app = ConsoleApp(opener=opener)
     async with app.run_test(size=(140, 30)) as pilot:
         assert isinstance(app.screen, RoutesScreen), "the routes view is up before any gateway answers"
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if app.connection.status == "lost":
-                break
+        await wait_until_ui(pilot, lambda: app.connection.status == "lost", what="the failed open")
         assert "no native gateway named 'edge'" in app.connection.reason
-        assert any("no native gateway" in n.message for n in app._notifications), "said once, as a toast"
+        assert any("no native gateway" in n.message for n in notifications(app)), "said once, as a toast"
         await pilot.press("ctrl+r")  # retry now instead of after the backoff
         table = await _loaded(pilot)
         assert app.connection.summary == "connected"
@@ -186,5 +170,6 @@ async def test_the_footer_lists_the_views_keys_and_a_click_presses_one() -> None
             assert hint in footer, (hint, footer)
         column = footer.index("? Help")
         await pilot.click(KeyHints, offset=(column + 2, 0))
-        await pilot.pause(0.2)
-        assert isinstance(app.screen, HelpScreen), "clicking a hint presses its key"
+        await wait_until_ui(
+            pilot, lambda: isinstance(app.screen, HelpScreen), what="the help: a click presses its key"
+        )

@@ -10,15 +10,13 @@ Screens add their own palette entries (edit the selected route, ...) with ``pale
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from .host import console_of
 from .themes import THEME_ORDER
-
-if TYPE_CHECKING:
-    from .app import ConsoleApp
 
 VIEWS = {
     "routes": "routes",
@@ -55,20 +53,20 @@ COMPLETIONS = sorted(
 )
 
 
-def selected_route(app: ConsoleApp) -> str | None:
+def selected_route(app: App[Any]) -> str | None:
     """The route the current screen is about (its cursor row or its subject), if any."""
     getter = getattr(app.screen, "selected_route", None)
     value = getter() if callable(getter) else None
     return value if isinstance(value, str) else None
 
 
-def run(app: ConsoleApp, text: str) -> None:
+def run(app: App[Any], text: str) -> None:
     word, _, arg = text.strip().partition(" ")
     word, arg = word.lower(), arg.strip()
     if not word:
         return
     if word in VIEWS:
-        app.show_view(VIEWS[word])
+        console_of(app).show_view(VIEWS[word])
         if VIEWS[word] == "connect":
             focus = getattr(app.screen, "focus_section", None)
             if callable(focus):
@@ -80,16 +78,8 @@ def run(app: ConsoleApp, text: str) -> None:
             app.notify(f"Themes: {', '.join(THEME_ORDER)}", title=f"Unknown theme {arg!r}", severity="error")
     elif word in ("undo", "refresh", "help"):
         getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
-    elif word == "triage":
-        app.open_optional("triage", app.connector)
-    elif word == "canary":
-        route = arg or selected_route(app)
-        if not route:
-            app.notify("Say which route: :canary ROUTE", title="Canary", severity="warning")
-        else:
-            app.open_optional("canary", app.connector, route)
-    elif word == "charts":
-        app.open_optional("charts", app.connector, arg or selected_route(app))
+    elif word in ("triage", "canary", "charts"):
+        _open_optional(app, word, arg)
     elif word in ("q", "q!", "back"):
         if len(app.screen_stack) > 1:
             app.pop_screen()
@@ -105,26 +95,41 @@ def run(app: ConsoleApp, text: str) -> None:
         )
 
 
-def _missing(app: ConsoleApp, word: str) -> Callable[[], None]:
+def _open_optional(app: App[Any], word: str, arg: str) -> None:
+    console = console_of(app)
+    if word == "triage":
+        console.open_optional("triage", console.connector)
+    elif word == "canary":
+        route = arg or selected_route(app)
+        if not route:
+            app.notify("Say which route: :canary ROUTE", title="Canary", severity="warning")
+        else:
+            console.open_optional("canary", console.connector, route)
+    else:
+        console.open_optional("charts", console.connector, arg or selected_route(app))
+
+
+def _missing(app: App[Any], word: str) -> Callable[[], None]:
     def explain() -> None:
         app.notify(f"{word} is not available on this view", severity="warning")
 
     return explain
 
 
-def palette(app: ConsoleApp, screen: Screen[Any]) -> Iterable[SystemCommand]:
+def palette(app: App[Any], screen: Screen[Any]) -> Iterable[SystemCommand]:
     """Entries for Textual's command palette: views, gateway actions, themes, optional views."""
-    yield SystemCommand("Routes", "Go to the routes view (:routes)", lambda: app.show_view("routes"))
+    console = console_of(app)
+    yield SystemCommand("Routes", "Go to the routes view (:routes)", lambda: console.show_view("routes"))
     yield SystemCommand(
-        "Policies", "Every policy on every route (:policies)", lambda: app.show_view("policies")
+        "Policies", "Every policy on every route (:policies)", lambda: console.show_view("policies")
     )
     yield SystemCommand(
-        "History", "Applied changes, newest first (:history)", lambda: app.show_view("history")
+        "History", "Applied changes, newest first (:history)", lambda: console.show_view("history")
     )
     yield SystemCommand(
         "Gateways", "Connect to another gateway (:gateways, :ctx)", lambda: run(app, "gateways")
     )
-    yield SystemCommand("Refresh", "Re-read routes and live figures now (ctrl+r)", app.refresh_now)
+    yield SystemCommand("Refresh", "Re-read routes and live figures now (ctrl+r)", console.refresh_now)
     own = getattr(screen, "palette_commands", None)
     if callable(own):
         for title, help_text, callback in own():
@@ -142,10 +147,10 @@ def palette(app: ConsoleApp, screen: Screen[Any]) -> Iterable[SystemCommand]:
             lambda: run(app, f"canary {route}"),
         )
     yield SystemCommand("Charts", "Traffic charts (:charts)", lambda: run(app, "charts"))
-    yield SystemCommand("Help", "Keys of this view (?)", app.action_help)
+    yield SystemCommand("Help", "Keys of this view (?)", lambda: run(app, "help"))
 
 
-def _set_theme(app: ConsoleApp, name: str) -> Callable[[], None]:
+def _set_theme(app: App[Any], name: str) -> Callable[[], None]:
     def set_theme() -> None:
         app.theme = name
 

@@ -1,9 +1,10 @@
 """The console's settings: one YAML file under the user's config directory, with env overrides.
 
-``console.yaml`` holds the theme, the last gateway chosen on the Connect screen and the live refresh
-interval. Unknown keys and bad values are reported (shown as one notification) and fall back to
-defaults; a broken file never stops the console from starting. Environment overrides:
-``GATEWAYCTL_THEME`` and ``GATEWAYCTL_REFRESH`` (seconds).
+``console.yaml`` holds the theme, the last gateway chosen on the Connect screen, the live refresh
+interval and a ``keymap`` (binding id -> keys, e.g. ``view.filter: f``; ids no binding has are
+reported once the console is up, see ``tui.keymap``). Unknown keys and bad values are reported (shown
+as one notification) and fall back to defaults; a broken file never stops the console from starting.
+Environment overrides: ``GATEWAYCTL_THEME`` and ``GATEWAYCTL_REFRESH`` (seconds).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ConsoleConfig:
     theme: str = DEFAULT_THEME
     last_target: str | None = None  # Target.key of the gateway last opened from the Connect screen
     refresh_seconds: float = 1.0
+    keymap: tuple[tuple[str, str], ...] = ()  # (binding id, keys) pairs, e.g. ("view.filter", "f")
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,25 @@ def parse_config(data: Any, source: str = FILE_NAME) -> LoadedConfig:
         seconds = _refresh(data["refresh_seconds"], f"{source}: refresh_seconds", problems)
         if seconds is not None:
             config = replace(config, refresh_seconds=seconds)
+    if data.get("keymap") is not None:
+        config = replace(config, keymap=_keymap(data["keymap"], f"{source}: keymap", problems))
     return LoadedConfig(config, tuple(problems))
+
+
+def _keymap(value: Any, where: str, problems: list[Problem]) -> tuple[tuple[str, str], ...]:
+    """The keymap's (binding id, keys) pairs; a bad entry is reported and left out."""
+    if not isinstance(value, dict):
+        problems.append(Problem(where, "must be a mapping of binding id to keys, e.g. view.filter: f"))
+        return ()
+    pairs = []
+    for binding_id, keys in value.items():
+        if not isinstance(keys, str) or not keys.strip():
+            problems.append(
+                Problem(f"{where}.{binding_id}", f"must be keys such as 'f' or 'ctrl+f', got {keys!r}")
+            )
+        else:
+            pairs.append((str(binding_id), keys.strip()))
+    return tuple(pairs)
 
 
 def load_config(path: Path | None = None) -> LoadedConfig:

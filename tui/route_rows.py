@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from textual.binding import Binding
+
 from .widgets.line_table import Column, LiveCells
 
 if TYPE_CHECKING:
@@ -110,6 +112,7 @@ POLICY_COLUMNS = (
 
 def policy_settings(route: Route) -> list[tuple[str, str]]:
     from connectors.model.durations import format_duration  # the model loads after the first frame
+    from connectors.model.observed import describe_retries, observed_settings
 
     """(policy, one-line settings) for every policy attached to ``route``."""
     out: list[tuple[str, str]] = []
@@ -133,9 +136,7 @@ def policy_settings(route: Route) -> list[tuple[str, str]]:
     if route.timeout is not None:
         out.append(("timeout", format_duration(route.timeout)))
     if route.retries is not None:
-        r = route.retries
-        per_try = f", per try {format_duration(r.per_try_timeout)}" if r.per_try_timeout else ""
-        out.append(("retries", f"{r.attempts} attempts{per_try} on {','.join(r.retry_on)}"))
+        out.append(("retries", describe_retries(route.retries)))
     if route.circuit_breaker is not None:
         cb = route.circuit_breaker
         limits = [
@@ -156,7 +157,7 @@ def policy_settings(route: Route) -> list[tuple[str, str]]:
             if names:
                 ops.append(f"{side}: {' '.join(names)}")
         out.append(("headers", "; ".join(ops)))
-    return out
+    return out + observed_settings(route)
 
 
 def policy_rows(routes: Sequence[Route]) -> tuple[list[str], list[tuple[str, ...]]]:
@@ -167,3 +168,18 @@ def policy_rows(routes: Sequence[Route]) -> tuple[list[str], list[tuple[str, ...
             keys.append(f"{route.name}\t{policy}")
             rows.append((route.name, policy, settings))
     return keys, rows
+
+
+def sort_bindings(view: str, columns: Sequence[Column]) -> list[Binding]:
+    """shift+letter sorts by a column (k9s); ids ``<view>.sort_<letter>`` so keys can be remapped."""
+    return [
+        Binding(
+            c.sort_letter.upper(),
+            f"sort('{c.sort_letter}')",
+            f"Sort by {c.title.lower()}",
+            show=False,
+            id=f"{view}.sort_{c.sort_letter}",
+        )
+        for c in columns
+        if c.sort_letter
+    ]

@@ -21,8 +21,15 @@ FIELDS: dict[EditKind, tuple[str, ...]] = {
     "weights": ("backends", "weight_mode"),
     "rate_limit": ("rate_limit",),
     "cors": ("cors",),
+    "deny": ("deny",),
 }
-LABELS: dict[EditKind, str] = {"weights": "weights", "rate_limit": "rate limit", "cors": "CORS"}
+LABELS: dict[EditKind, str] = {
+    "weights": "weights",
+    "rate_limit": "rate limit",
+    "cors": "CORS",
+    "deny": "deny rules",
+}
+# The kinds the console's edit forms offer (deny rules are set from the command line and triage).
 EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors")
 
 SINCE = "it was read"

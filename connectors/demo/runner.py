@@ -104,6 +104,9 @@ class GatewayService(Service):
                 raise
             self._launch(ctx, preferred_port(0, taken), 0)
         ctx.connector = self._connector
+        from ..native.reverter import start_detached
+
+        start_detached(ctx.state_dir)  # time-boxed changes (deny --for) revert even with no console
 
     def _launch(self, ctx: DemoContext, listener_port: int, admin_port: int) -> None:
         from ..native.factory import start
@@ -128,6 +131,9 @@ class GatewayService(Service):
     def stop(self) -> None:
         connector, self._connector = self._connector, None
         if connector is not None:
+            from ..native.reverter import stop_detached
+
+            stop_detached(connector.state_dir)
             try:
                 connector.stop()
             finally:

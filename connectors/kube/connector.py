@@ -9,7 +9,8 @@ weights, rate limit or CORS changes them (``_edit``). This class does the rest:
   would revert it (``ownership``);
 * ``_apply`` writes in a safe order with rollback; ``verify`` reads every written object back,
   waits (bounded by ``verify_wait``) for its controllers to report on the new generation and shows
-  their conditions (``readback``);
+  their conditions (``readback``), then asks the gateway pods' Envoys whether they hold the new
+  traffic split, until they all do or ``proxy_wait`` passes (``proxies``);
 * ``metrics_hooks`` (a subclass's) tells ``connectors.metrics.metrics_for`` what the flavour offers
   (``cluster_names`` / ``istio_destinations``, ``gateway_log_lines``); the factory that opens the
   connector wires its Prometheus, so this package never imports the metrics package.
@@ -42,14 +43,17 @@ from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
+from .gateway_logs import PodSet
+from .journal import Journal
 from .modelled import Binding, Edit, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
-from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
+from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems, shared_reach
+from .proxies import DEFAULT_PROXY_WAIT_S, ViewFor, check_after_apply, drift
 from .rbac import Access
 from .readback import read_back
-from .resources import ObjKey, Resource
+from .resources import JsonDict, ObjKey, Resource
 from .store import Store, Workspace
 
 DEFAULT_VERIFY_WAIT_S = 5.0
@@ -84,6 +88,9 @@ class KubeConnector(Connector):
 
     kind: ClassVar[str] = "kube"
     route_kind: ClassVar[str] = "?"
+    proxy_wait: float = DEFAULT_PROXY_WAIT_S
+    """How long ``verify`` waits for the gateway proxies to hold a change (``proxies``)."""
+    affect_shared = False  # the operator chose to change all a shared object reaches (else refused)
 
     def __init__(
         self,
@@ -109,6 +116,7 @@ class KubeConnector(Connector):
         self._snapshot: Store | None = None
         self._outcomes: dict[str, Outcome] = {}
         self._model_cache: list[tuple[Store, int, frozenset[ObjKey] | None, Modelled]] = []
+        self._journal = Journal.beside(history)
 
     # -- subclass hooks ---------------------------------------------------------------------
 
@@ -143,6 +151,9 @@ class KubeConnector(Connector):
         self, binding: Binding, after: Route, kinds: set[EditKind], path: str
     ) -> list[Problem]:
         """What this flavour's objects cannot express (e.g. a rate-limit interval without a unit)."""
+        return []
+
+    def _elsewhere(self, ws: Workspace) -> list[str]:  # routes of other namespaces the edit changes
         return []
 
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
@@ -292,14 +303,20 @@ class KubeConnector(Connector):
         before_model = self._modelled(fresh, scope)
         edits, warnings = self._merge_edits(before_model, requested)
 
-        ws = Workspace(fresh)
-        for binding, before, after, kinds in edits:
-            self._edit(ws, binding, before, after, kinds)
+        ws, restored, stale = self._journal.workspace(
+            self.client, requested, before_model, fresh, edits, self._edit
+        )
+        warnings += stale
+        if restored:  # exactly the objects as they were before a journalled change: compare everything
+            scope, before_model = None, self._modelled(fresh)
         if scope is not None and not set(ws.touched) <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
             before_model = self._modelled(fresh)
         changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings)
         object_changes = self._object_changes(ws, warnings)
+        warnings += ws.warnings + shared_reach(
+            [b.route for b, *_ in edits], self._elsewhere(ws), self.affect_shared
+        )
         return Plan(
             id=self.new_plan_id(),
             gateway=self.info().title,
@@ -368,12 +385,8 @@ class KubeConnector(Connector):
                 )
                 raise ValidationError([problem])
         edited_names = {b.route for b, *_ in edits}
-        for change in changes:
-            if change.after.name not in edited_names:
-                warnings.append(
-                    f"route {change.after.name} changes too: it shares an edited object with "
-                    + ", ".join(sorted(edited_names))
-                )
+        others = [c.after.name for c in changes if c.after.name not in edited_names]
+        warnings += shared_reach(sorted(edited_names), others, self.affect_shared)
         return changes
 
     def _object_changes(self, ws: Workspace, warnings: list[str]) -> list[ObjectChange]:
@@ -398,6 +411,7 @@ class KubeConnector(Connector):
         if not isinstance(payload, KubePlanPayload):
             raise ValidationError([Problem("plan", "this plan was not made by this connector")])
         outcome = apply_changes(self.client, list(payload.changes))
+        self._journal.record(plan.changes, outcome.written)
         with self._lock:
             self._outcomes[plan.id] = outcome
             if self._snapshot is not None:
@@ -425,7 +439,31 @@ class KubeConnector(Connector):
                         self._snapshot.remove(change.key)
                     else:
                         self._snapshot.put(change.resource, obj)
-        return Verification(result.ok, tuple(result.details))
+        proxies = check_after_apply(self, plan)
+        return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
+
+    def proxy_admin(self) -> tuple[int, ViewFor] | None:
+        """The admin port of this implementation's gateway proxies and how to read a route off their
+        ``config_dump``; None when this tool does not know them (then proxies are not checked)."""
+        return None
+
+    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
+        """Where a route's gateway proxies run, or why they are not looked for."""
+        return "its gateway proxies are not known to this tool"
+
+    def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
+        """Where each named route lives now (routes that are gone are left out)."""
+        bindings = self._modelled(self._store()).bindings
+        return {name: bindings[name] for name in routes if name in bindings}
+
+    def proxy_status(self, route: str) -> Verification:
+        """Drift between the route's objects and what its gateway pods' Envoys hold (``proxies``)."""
+        report = drift(self, route)
+        return Verification(report.converged, tuple(report.lines()))
+
+    def current_store(self) -> Store:
+        """The objects as last read or written (read from the cluster when there is no snapshot)."""
+        return self._store()
 
     def export(self, plan: Plan, target: Path) -> list[Path]:
         payload = plan.payload

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..base import EditKind
-from ..errors import Problem
+from ..errors import Problem, ValidationError
 from ..model import Route, WeightedBackend
 from ..model.validate import cors_problems, route_problems, weight_problems
 
@@ -87,3 +87,17 @@ def ignored_fields(before: Route, requested: Route) -> list[str]:
         f"route {before.name}: {', '.join(differing)} differ from the cluster's and are left as they are "
         "(only weights, rate limit and CORS are written)"
     ]
+
+
+ALL_AFFECTED_HINT = "plan it again choosing to change them all (--all-affected)"
+
+
+def shared_reach(edited: list[str], others: list[str], allowed: bool) -> list[str]:
+    """Refuse an edit of ``edited`` that also changes ``others`` (routes or workloads, described),
+    unless the operator ``allowed`` it; then it is a warning naming them all."""
+    if not others:
+        return []
+    text = f"this change also affects {', '.join(others)} (they share an object it edits)"
+    if not allowed:
+        raise ValidationError([Problem(f"routes.{edited[0]}", f"{text}; {ALL_AFFECTED_HINT}")])
+    return [f"{text}: they change too, as chosen"]

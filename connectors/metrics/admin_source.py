@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from ..errors import GatewayError
+from ..metrics_contract import SHADOW_STAT_PREFIX
 from . import frames
 from .clients import SOURCE
 from .histogram import delta, from_cumulative
@@ -81,7 +82,7 @@ def parse_stats(data: Mapping[str, Any], clusters: Callable[[str], tuple[str, st
             continue
         if name == "server.uptime":
             out.uptime = float(value)
-        elif name.endswith(".http_local_rate_limit.rate_limited"):
+        elif name.endswith(".http_local_rate_limit.rate_limited") and not name.startswith(SHADOW_STAT_PREFIX):
             out.counters[("down_lim",)] = out.counters.get(("down_lim",), 0.0) + value
         elif name.startswith("http."):
             prefix, _, stat = name[5:].rpartition(".")

@@ -116,7 +116,7 @@ class PrometheusSource(MetricsSource):
             headers=dict(config.headers) or None,
             retry=Retry(total=0, raise_on_status=False),
             session=self._session,
-            timeout=config.timeout,  # type: ignore[arg-type]  # requests accepts a float
+            timeout=config.timeout,
         )
         self._lock = threading.Lock()
         self._health = Health()

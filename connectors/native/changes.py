@@ -11,8 +11,10 @@ from ..model import Backend, Gateway, Route
 from ..model.diff import json_diff
 from .names import cluster_name
 from .render import Layout, listener_routes
+from .render_deny import has_deny
 from .render_listener import descriptor, has_cors, jwt_providers, jwt_requirement, listener
 from .render_routes import cluster, cluster_backends, route_entries
+from .render_shadow import is_shadow
 
 
 def changed_route_names(old: Gateway, new: Gateway) -> list[str]:
@@ -46,7 +48,7 @@ def route_resources(route: Route | None, backends: dict[str, Backend]) -> dict[s
         out[f"clusters/{name} (CDS)"] = c
     d = descriptor(route)
     if d is not None:
-        out[f"listeners/rate_limit/{route.name} (LDS)"] = d
+        out[f"listeners/rate_limit/{route.name} (LDS)"] = {**d, "shadow": True} if is_shadow(route) else d
     req = jwt_requirement(route)
     if req is not None:
         out[f"listeners/jwt/{route.name} (LDS)"] = {"requirement": req, "providers": jwt_providers(route)}
@@ -69,6 +71,10 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
         label = f"listeners/{lname}/cors filter (LDS)"
         now = has_cors(listener_routes(new, lname))  # a flip: it was the opposite before
         out.append(NativeChange(label, json_diff({"cors_filter": not now}, {"cors_filter": now}, label)))
+    for lname in deny_filter_flips(old, new, names):
+        label = f"listeners/{lname}/rbac filter (LDS)"
+        now = has_deny(listener_routes(new, lname))
+        out.append(NativeChange(label, json_diff({"rbac_filter": not now}, {"rbac_filter": now}, label)))
     if old.listeners != new.listeners:
         olds = {x.name: x for x in old.listeners}
         news = {x.name: x for x in new.listeners}
@@ -110,7 +116,7 @@ def lds_relevant(route: Route | None) -> Any:
     """The parts of a route that live in the listener (so changing them rewrites LDS)."""
     if route is None:
         return None
-    return (descriptor(route), jwt_requirement(route), jwt_providers(route), route.listener)
+    return (descriptor(route), is_shadow(route), jwt_requirement(route), jwt_providers(route), route.listener)
 
 
 def cors_filter_flips(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> list[str]:
@@ -145,4 +151,22 @@ def touches_listener(old: Gateway, new: Gateway, names: Sequence[str] | None = N
             continue
         if lds_relevant(b) != lds_relevant(a):
             return True
-    return bool(cors_filter_flips(old, new, names))
+    return bool(cors_filter_flips(old, new, names)) or bool(deny_filter_flips(old, new, names))
+
+
+def deny_filter_flips(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> list[str]:
+    """Listeners that gain or lose the RBAC filter (present while one of their routes denies someone)."""
+    before = {r.name: r for r in old.routes}
+    after = {r.name: r for r in new.routes}
+    candidates = names if names is not None else dict.fromkeys([*before, *after])
+    if all(has_deny(_one(before.get(n))) == has_deny(_one(after.get(n))) for n in candidates):
+        return []
+    return [
+        x.name
+        for x in new.listeners
+        if has_deny(listener_routes(old, x.name)) != has_deny(listener_routes(new, x.name))
+    ]
+
+
+def _one(route: Route | None) -> list[Route]:
+    return [route] if route is not None else []

@@ -30,7 +30,7 @@ _TOP_KEYS = {"name", "listeners", "backends", "routes"}
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
+class _StrictLoader(_Loader):  # type: ignore[misc]
     """Safe loading that refuses a key given twice in one mapping (YAML forbids it; PyYAML
     would silently keep the last one)."""
 

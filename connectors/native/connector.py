@@ -12,13 +12,12 @@ stop, restart, health) is its base class ``lifecycle.EnvoyLifecycle``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING
 
-from ..base import GatewayInfo, Plan, RouteChange, Verification
-from ..change.hooks import ChangeHooks
+from ..base import Capabilities, ChangeHooks, GatewayInfo, Plan, RouteChange, Verification
 from ..errors import (
     ChangeConflict,
     ChangeRejected,
@@ -31,18 +30,24 @@ from ..errors import (
 from ..metrics_contract import MetricsHooks
 from ..model import Gateway, Route, route_from_dict, route_to_dict
 from ..model.diff import to_yaml
-from . import applied, changes, journal, recover, verify
-from .config_file import ConfigFile, file_version
-from .drift import Drift, NativeDriftCheck
-from .drift import check as drift_check
-from .lifecycle import EnvoyLifecycle
+from . import applied, changes, journal, verify
+from .config_file import ConfigFile
+from .drift import NativeDriftCheck
 from .names import cluster_name
 from .process import port_problem
 from .render import version_of
 from .render_routes import cluster_backends
 from .state import GatewayState
+from .trust import TrustedGateway
 from .validation import beyond_loopback, native_problems, validate_change
 from .versions import highest, on_disk
+
+if TYPE_CHECKING:
+    from ..health import BackendHealth
+    from ..shadow import ShadowLimit
+
+
+TIMEBOX_FILE = "timeboxes.json"
 
 
 @dataclass(frozen=True)
@@ -53,142 +58,10 @@ class _Payload:
     names: tuple[str, ...]
 
 
-class NativeConnector(EnvoyLifecycle):
+class NativeConnector(TrustedGateway):
     """A native gateway: its routes from the YAML, changes planned, pushed to Envoy and verified."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._inflight: set[str] = set()  # plans of this process between journal intent and end
-        self._prepared: dict[str, tuple[str, Any]] = {}  # plan id -> the YAML text it saves
-        self._notices: list[str] = []
-        self._applied_cache: tuple[str, Gateway] | None = None
-
-    @classmethod
-    def attach(cls, state_dir: Path, *, readonly: bool = False) -> Self:
-        """A connector for a gateway started earlier. A YAML that no longer reads does not stop
-        it: the history, the drift check and Envoy's health still answer, and reading the routes
-        raises the YAML's own error (line and column)."""
-        try:
-            return super().attach(state_dir, readonly=readonly)
-        except ValidationError:
-            state = GatewayState.read(Path(state_dir))
-            unread = ConfigFile(Path(state.config), "", "", Gateway(name=state.name, routes=()), (2, 2))
-            return cls(Path(state_dir), state, unread, readonly=readonly)
-
-    def config_problem(self) -> str | None:
-        """Why the YAML cannot be read now (None when it reads)."""
-        try:
-            self._current()
-        except ValidationError as exc:
-            return f"{exc.title}: {exc}"
-        return None
-
-    # -- crash safety and drift -------------------------------------------------------------------
-
-    def change_hooks(self) -> ChangeHooks:
-        return ChangeHooks(drift=NativeDriftCheck(self), journal=journal.NativeJournal(self))
-
-    def recover(self) -> tuple[str, ...]:
-        """Reconcile changes interrupted by a crash (rolled forward or back, recorded) and remove
-        dead writers' temp files; the lines say what was done (also in ``notices``). Nothing in
-        read-only mode: the drift check reports the interrupted change instead."""
-        if self.readonly:
-            return ()
-        recover.sweep(self)
-        if not journal.pending(self.state_dir):
-            return ()
-        lines = recover.reconcile(self, self._inflight)
-        self._notices += lines
-        return tuple(lines)
-
-    def notices(self) -> tuple[str, ...]:
-        return tuple(self._notices)
-
-    def drift_report(self, *, full: bool = False) -> Drift:
-        return drift_check(self, self._inflight, full=full)
-
-    def drift(self) -> tuple[str, ...]:
-        return tuple(self.drift_report().lines())
-
-    def drift_details(self) -> tuple[str, ...]:
-        report = self.drift_report(full=True)
-        return (*report.lines(), *report.diffs)
-
-    def served_model(self) -> Gateway:
-        """The model Envoy was last made to serve: the last applied YAML when the file on disk
-        differs from it (a hand edit), else the file's own model."""
-        cf = self._current()
-        rec = applied.Applied.read(self.state_dir)
-        if rec is None or rec.yaml_version == cf.version:
-            return cf.gateway
-        cached = self._applied_cache
-        if cached is not None and cached[0] == rec.yaml_version:
-            return cached[1]
-        model = applied.applied_model(self.state_dir)
-        if model is None:
-            return cf.gateway
-        self._applied_cache = (rec.yaml_version, model)
-        return model
-
-    def probe_unloaded(self, listener_names: list[str]) -> dict[Path, tuple[str | None, str]]:
-        """Routes files whose version the listener's probe does not answer (one request each)."""
-        out: dict[Path, tuple[str | None, str]] = {}
-        for path, version in on_disk(self.layout, listener_names).items():
-            if not path.name.startswith("rds-") or version is None:
-                continue
-            listener = path.name.removeprefix("rds-").removesuffix(".json")
-            if listener not in self._state.listeners:
-                continue
-            answer = self._deploy.probe(listener)()
-            if answer is not None and answer != version:
-                out[path] = (version, answer)
-        return out
-
-    def journal_intent(self, plan: Plan) -> None:
-        """Note ``plan`` durably before anything is written (the pipeline's Journal.intent)."""
-        payload = plan.payload
-        if not isinstance(payload, _Payload):
-            return
-        with self._mutex:
-            cf = self._current()
-            if cf.version != plan.base_version:
-                raise ChangeConflict(f"the config file {cf.path} changed since the plan; re-plan")
-            text, index = cf.prepare(payload.gateway)
-            intent = journal.Intent.from_plan(
-                plan,
-                user=self.user,
-                base_version=cf.version,
-                new_version=file_version(text.encode("utf-8")),
-                new_text=text,
-                xds_version=self._state.xds_version,
-            )
-            journal.write(self.state_dir, intent)
-            self._prepared[plan.id] = (text, index)
-            self._inflight.add(plan.id)
-
-    def journal_completed(self, plan: Plan) -> None:
-        self._prepared.pop(plan.id, None)
-        journal.remove(self.state_dir, plan.id)
-        self._inflight.discard(plan.id)
-
-    def journal_abandoned(self, plan: Plan, *, rolled_back: bool) -> None:
-        self._prepared.pop(plan.id, None)
-        if rolled_back:
-            journal.remove(self.state_dir, plan.id)
-        self._inflight.discard(plan.id)
-
-    def _boot(self) -> None:
-        super()._boot()
-        self._note_applied(self._config)
-
     # -- reading --------------------------------------------------------------------------------
-
-    def _current(self) -> ConfigFile:
-        """The config file, re-read when someone changed it on disk."""
-        with self._mutex:
-            if self._config.changed_on_disk():
-                self._config = ConfigFile.load(self.config_path)
-            return self._config
 
     def gateway(self) -> Gateway:
         return self._current().gateway
@@ -222,6 +95,9 @@ class NativeConnector(EnvoyLifecycle):
         )
 
     # -- changing -------------------------------------------------------------------------------
+
+    def _planned(self, plan: Plan) -> Gateway | None:
+        return plan.payload.gateway if isinstance(plan.payload, _Payload) else None
 
     def plan(self, routes: Sequence[Route]) -> Plan:
         """Replace the routes of the same names (a route not in the gateway is added at the end)."""
@@ -393,10 +269,6 @@ class NativeConnector(EnvoyLifecycle):
         if rec is None or rec.changed_files(self.layout, list(self._state.listeners)):
             self._served = None  # the files are not what this process wrote: compare them all
 
-    def _note_applied(self, cf: ConfigFile) -> None:
-        """Record ``cf`` and the xDS files now on disk as what Envoy serves (``applied``)."""
-        applied.record(self.state_dir, cf.text, cf.version, self.layout, list(self._state.listeners))
-
     def verify(self, plan: Plan) -> Verification:
         payload = plan.payload
         if not isinstance(payload, _Payload):
@@ -405,6 +277,38 @@ class NativeConnector(EnvoyLifecycle):
             dict(self._state.listeners), lambda name: self._deploy.probe(name)(), self._deploy.http
         )
         return verify.check(self.admin, payload.gateway, payload.names, traffic)
+
+    def _capabilities(self) -> Capabilities:
+        return Capabilities(editable=frozenset({"weights", "rate_limit", "cors", "deny"}))
+
+    def change_hooks(self) -> ChangeHooks:
+        """The drift check and the crash journal (``drift``, ``journal``); time boxes live in the
+        state folder: any process (``revert-expired``, the reverter ``up`` starts beside Envoy, the
+        demo) carries them out, also after a restart."""
+        from ..timeboxes import FileTimeBoxes
+
+        return ChangeHooks(
+            drift=NativeDriftCheck(self),
+            journal=journal.NativeJournal(self),
+            reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE),
+        )
+
+    # -- incident actions (backend health, shadow limits, support bundle) ---------------------
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        from .health import read_health
+
+        return read_health(self, route)
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        from .shadow import read_shadow
+
+        return read_shadow(self, self.gateway().routes)
+
+    def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
+        from .bundle import native_parts
+
+        return list(native_parts(self, self.gateway, since))
 
     def served_version(self) -> str | None:
         """The routes version Envoy serves, asked from Envoy (its first listener's probe; the file's

@@ -26,7 +26,7 @@ from .served import differences, envoy_views, file_views, model_views
 
 if TYPE_CHECKING:
     from ..base import Connector
-    from .connector import NativeConnector
+    from .trusted import Trusted
 
 RESTORE = "deploy it with --adopt, or restore what Envoy serves (see `gatewayctl-tui drift`)"
 
@@ -81,12 +81,12 @@ class Drift:
         return out
 
 
-def _applied_gateway(conn: NativeConnector) -> tuple[Applied | None, Gateway]:
+def _applied_gateway(conn: Trusted) -> tuple[Applied | None, Gateway]:
     rec = Applied.read(conn.state_dir)
     return rec, conn.served_model()
 
 
-def _pending(conn: NativeConnector, inflight: set[str]) -> list[str]:
+def _pending(conn: Trusted, inflight: set[str]) -> list[str]:
     out = []
     for intent in journal.pending(conn.state_dir):
         if intent.plan in inflight:
@@ -116,11 +116,11 @@ def _yaml_part(drift: Drift, served: Gateway, yaml: Gateway) -> None:
     )
 
 
-def check(conn: NativeConnector, inflight: set[str], *, full: bool = False) -> Drift:
+def check(conn: Trusted, inflight: set[str], *, full: bool = False) -> Drift:
     """Compare the four states (see the module docstring). Raises the YAML's own error when it
     cannot be read; an Envoy that cannot be asked is left out (``health`` says why)."""
     drift = Drift(pending=_pending(conn, inflight))
-    yaml = conn.gateway()
+    yaml = conn._current().gateway
     rec, served = _applied_gateway(conn)
     if rec is None:
         drift.unknown = "no record of the last applied config (the gateway was started by an older version)"
@@ -174,7 +174,7 @@ class NativeDriftCheck:
     """The pipeline's ``DriftCheck`` hook: the drift lines become the plan's first warnings (the
     plan itself carries the drifted routes in its diff and in ``Plan.drift``)."""
 
-    def __init__(self, connector: NativeConnector) -> None:
+    def __init__(self, connector: Trusted) -> None:
         self.connector = connector
 
     def before_plan(self, connector: Connector) -> tuple[str, ...]:

@@ -106,6 +106,10 @@ class NativeLifecycle:
             state_dir = state_dir_for(name)
         connector = start(config, state_dir, readonly=readonly, owned=False)
         try:
+            from .reverter import start_detached
+
+            # Time-boxed changes revert even when no console runs (see reverter).
+            start_detached(connector.state_dir)
             gateway = connector.gateway()
             return StartedGateway(
                 name=gateway.name,
@@ -118,6 +122,9 @@ class NativeLifecycle:
             connector.close()
 
     def down(self, target: Target) -> bool:
+        from .reverter import stop_detached
+
+        stop_detached(Path(target.location))
         try:
             connector = attach(Path(target.location))
         except GatewayNotRunning:

@@ -25,7 +25,7 @@ from .xds import atomic_write
 if TYPE_CHECKING:
     from ..base import Plan
     from ..history import HistoryEntry
-    from .connector import NativeConnector
+    from .trusted import Trusted
 
 FOLDER = "journal"
 
@@ -161,7 +161,7 @@ def sweep_temp_files(folders: list[tuple[Path, str]]) -> int:
 class NativeJournal:
     """The pipeline's ``Journal`` hook for a native gateway (see ``connectors.change.hooks``)."""
 
-    def __init__(self, connector: NativeConnector) -> None:
+    def __init__(self, connector: Trusted) -> None:
         self.connector = connector
 
     def intent(self, plan: Plan) -> None:

@@ -16,6 +16,9 @@ CORS_FILTER = "envoy.filters.http.cors"
 JWT_FILTER = "envoy.filters.http.jwt_authn"
 RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
 ROUTER_FILTER = "envoy.filters.http.router"
+RBAC_FILTER = "envoy.filters.http.rbac"
+# One per shadowed route (render_shadow), named this plus the route's name.
+SHADOW_FILTER_PREFIX = "gatewayctl.shadow_ratelimit/"
 HCM_FILTER = "envoy.filters.network.http_connection_manager"
 
 TYPE = "type.googleapis.com/"

@@ -30,13 +30,13 @@ from .config_file import ConfigFile, file_version, load_text
 from .served import differences, envoy_views, model_views
 
 if TYPE_CHECKING:
-    from .connector import NativeConnector
+    from .trusted import Trusted
 
 FORWARD = "rolled forward"
 BACK = "rolled back"
 
 
-def reconcile(conn: NativeConnector, inflight: set[str]) -> list[str]:
+def reconcile(conn: Trusted, inflight: set[str]) -> list[str]:
     """Reconcile every interrupted intent of ``conn``'s gateway; one line per intent."""
     lines: list[str] = []
     for intent in journal.pending(conn.state_dir):
@@ -55,7 +55,7 @@ def reconcile(conn: NativeConnector, inflight: set[str]) -> list[str]:
     return lines
 
 
-def sync_versions(conn: NativeConnector) -> None:
+def sync_versions(conn: Trusted) -> None:
     """Raise the version counter past every version on disk and every version Envoy serves."""
     listeners = list(conn._state.listeners) or [x.name for x in conn._config.gateway.listeners]
     disk = versions.on_disk(conn.layout, listeners)
@@ -84,7 +84,7 @@ def _disk_version(path: Path) -> str | None:
         return None
 
 
-def _reconcile_one(conn: NativeConnector, intent: journal.Intent) -> str:
+def _reconcile_one(conn: Trusted, intent: journal.Intent) -> str:
     new = _model(intent.new_text, "the interrupted change")
     state_dir = conn.state_dir
     if new is None:  # cannot happen for an intent this tool wrote; never guess
@@ -105,7 +105,7 @@ def _reconcile_one(conn: NativeConnector, intent: journal.Intent) -> str:
     return how
 
 
-def _serves(conn: NativeConnector, gw: Gateway, names: list[str]) -> bool:
+def _serves(conn: Trusted, gw: Gateway, names: list[str]) -> bool:
     try:
         served = envoy_views(conn.admin, [x.name for x in gw.listeners])
     except GatewayError:
@@ -114,7 +114,7 @@ def _serves(conn: NativeConnector, gw: Gateway, names: list[str]) -> bool:
 
 
 def _forward(
-    conn: NativeConnector, intent: journal.Intent, new: Gateway, disk: str | None, running: bool, serves: bool
+    conn: Trusted, intent: journal.Intent, new: Gateway, disk: str | None, running: bool, serves: bool
 ) -> str:
     notes = []
     if running and not serves:
@@ -139,7 +139,7 @@ def _forward(
     )
 
 
-def _back(conn: NativeConnector, intent: journal.Intent, new: Gateway, running: bool) -> str:
+def _back(conn: Trusted, intent: journal.Intent, new: Gateway, running: bool) -> str:
     text = applied.applied_text(conn.state_dir)
     old = _model(text, "applied.yaml") if text is not None else None
     if old is None or text is None:  # no record (a gateway started before records): the YAML is it
@@ -181,7 +181,7 @@ def _back(conn: NativeConnector, intent: journal.Intent, new: Gateway, running: 
     )
 
 
-def _ensure_recorded(conn: NativeConnector, intent: journal.Intent, verified: bool) -> list[str]:
+def _ensure_recorded(conn: Trusted, intent: journal.Intent, verified: bool) -> list[str]:
     """The change's history entry and audit line, each written unless the killed process had."""
     history = conn.history_store
     found = None
@@ -219,14 +219,14 @@ def _ensure_recorded(conn: NativeConnector, intent: journal.Intent, verified: bo
     return notes
 
 
-def _append(conn: NativeConnector, entry: HistoryEntry, *, history: bool, audit: bool) -> None:
+def _append(conn: Trusted, entry: HistoryEntry, *, history: bool, audit: bool) -> None:
     if history and conn.history_store is not None:
         conn.history_store.append(entry)
     if audit and conn.audit_log is not None:
         conn.audit_log.record(entry)
 
 
-def _audited(conn: NativeConnector, change_id: str) -> bool:
+def _audited(conn: Trusted, change_id: str) -> bool:
     log = conn.audit_log
     if log is None:
         return True
@@ -240,7 +240,7 @@ def _audited(conn: NativeConnector, change_id: str) -> bool:
     return f'"change_id": "{change_id}"'.encode() in tail
 
 
-def sweep(conn: NativeConnector) -> None:
+def sweep(conn: Trusted) -> None:
     """Remove temp files that killed writers left (beside the YAML, in the state and xDS folders)."""
     with contextlib.suppress(OSError):
         journal.sweep_temp_files(

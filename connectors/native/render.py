@@ -28,10 +28,18 @@ from .render_listener import jwks_clusters, listener
 from .render_routes import cluster_backends, cluster_json, route_entries_json
 
 # Stats kept (everything else is dropped at creation): per-cluster request counts and latency,
-# HTTP connection manager, rate-limit, xDS subscription and server stats. Keeps memory small
-# with 10,000 routes.
+# backend health (overflows, outlier ejections, open circuit breakers), HTTP connection manager,
+# rate-limit, xDS subscription and server stats. Keeps memory small with 10,000 routes.
+_HEALTH_STATS = (
+    r"upstream_cx_overflow|outlier_detection\.ejections_(active|total|enforced_total|"
+    r"enforced_consecutive_5xx|detected_consecutive_5xx)|circuit_breakers\.default\.[a-z_]+_open"
+)
 STATS_PATTERNS = [
-    {"safe_regex": {"regex": r"^cluster\.[^.]+\.(upstream_rq.*|upstream_cx_active|upstream_cx_total)$"}},
+    {
+        "safe_regex": {
+            "regex": rf"^cluster\.[^.]+\.(upstream_rq.*|upstream_cx_(active|total)|{_HEALTH_STATS})$"
+        }
+    },
     {"prefix": "http."},
     {"prefix": "listener_manager."},
     {"prefix": "cluster_manager."},

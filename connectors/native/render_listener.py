@@ -26,7 +26,9 @@ from .names import (
     ROUTER_FILTER,
     jwt_provider_name,
 )
+from .render_deny import deny_filter, has_deny
 from .render_routes import has_bucket
+from .render_shadow import SHADOW_HEADER, is_shadow, shadow_filters
 
 # Headers that carry credentials: never written to the access log, whatever the operator asks.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
@@ -165,7 +167,7 @@ def _jwt_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
 
 
 def _rate_limit_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
-    descriptors = [d for d in (descriptor(r) for r in routes) if d is not None]
+    descriptors = [d for d in (descriptor(r) for r in routes if not is_shadow(r)) if d is not None]
     if not descriptors:
         return None
     return {
@@ -198,7 +200,7 @@ def _rate_limit_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
     }
 
 
-def access_log(path: Path, headers: Sequence[str]) -> list[dict[str, Any]]:
+def access_log(path: Path, headers: Sequence[str], shadow: bool = False) -> list[dict[str, Any]]:
     fields: dict[str, Any] = {
         "time": "%START_TIME%",
         "route": "%ROUTE_NAME%",
@@ -215,6 +217,8 @@ def access_log(path: Path, headers: Sequence[str]) -> list[dict[str, Any]]:
     }
     for header in log_headers(headers):
         fields[header] = f"%REQ({header})%"
+    if shadow:  # which shadow limit would have refused the request (see render_shadow)
+        fields["shadow_limited"] = f"%REQ({SHADOW_HEADER})%"
     return [
         {
             "name": "envoy.access_loggers.file",
@@ -254,12 +258,15 @@ def http_filters(routes: Sequence[Route]) -> list[dict[str, Any]]:
                 "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"},
             }
         )
+    if has_deny(routes):  # only while a route denies someone (render_deny)
+        filters.append(deny_filter())
     jwt = _jwt_filter(routes)
     if jwt is not None:
         filters.append(jwt)
     limit = _rate_limit_filter(routes)
     if limit is not None:
         filters.append(limit)
+    filters += shadow_filters(routes, descriptor)
     filters.append(
         {
             "name": ROUTER_FILTER,
@@ -290,7 +297,7 @@ def listener(
         "http_filters": http_filters(routes),
     }
     if access_log_path is not None:
-        hcm["access_log"] = access_log(access_log_path, headers)
+        hcm["access_log"] = access_log(access_log_path, headers, any(is_shadow(r) for r in routes))
     return {
         "@type": LISTENER_TYPE,
         "name": lst.name,

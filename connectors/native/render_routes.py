@@ -18,8 +18,13 @@ from .names import (
     CORS_FILTER,
     JWT_FILTER,
     METADATA_NS,
+    RBAC_FILTER,
+    SHADOW_FILTER_PREFIX,
     cluster_name,
 )
+from .render_deny import per_route as deny_per_route
+
+FILTER_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
 
 _CACHE = 65536
 
@@ -27,6 +32,8 @@ _CACHE = 65536
 def string_match(m: StringMatch) -> dict[str, Any]:
     if m.kind == "regex":
         return {"safe_regex": {"regex": m.value}}
+    if m.kind == "wildcard":  # Envoy's CORS filter reads the exact origin "*" as every origin
+        return {"exact": "*"} if m.value == "*" else {"safe_regex": {"regex": m.wildcard_regex()}}
     return {m.kind: m.value}
 
 
@@ -159,6 +166,13 @@ def route_entries(route: Route) -> tuple[dict[str, Any], ...]:
             "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig",
             "requirement_name": route.name,
         }
+    if route.rate_limit is not None and route.rate_limit.enabled and route.rate_limit.shadow:
+        # The route's shadow limiter is off on every other route (render_shadow): its counters
+        # are this route's alone. Only the switch lives here; the bucket stays in the listener.
+        per_filter[SHADOW_FILTER_PREFIX + route.name] = {"@type": FILTER_CONFIG_TYPE, "config": {}}
+    deny = deny_per_route(route)
+    if deny is not None:
+        per_filter[RBAC_FILTER] = deny
     if per_filter:
         common["typed_per_filter_config"] = per_filter
     if has_bucket(route):

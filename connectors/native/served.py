@@ -16,13 +16,17 @@ from typing import Any
 
 from ..model import Gateway, Route
 from .admin import AdminClient
-from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER
+from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER, SHADOW_FILTER_PREFIX
 from .render import Layout, body_of, listeners_body, route_config_body
+from .render_deny import denied
 from .render_listener import descriptor
 from .render_routes import route_entries
+from .render_shadow import is_shadow
 
-# One route: {"weights": {...}, "cors": {...} | None, "rate_limit": {...} | None, "bucket_key": bool}
+# One route: {"weights": {...}, "cors": {...} | None, "rate_limit": {...} | None, "deny": [...],
+# "bucket_key": bool}
 View = dict[str, Any]
+FIELDS = ("weights", "cors", "rate_limit", "deny")  # what a view compares (bucket_key follows rate_limit)
 Views = dict[str, View]  # by route name
 
 
@@ -53,11 +57,12 @@ def _cors(entry: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-def _bucket(bucket: dict[str, Any]) -> dict[str, Any]:
+def _bucket(bucket: dict[str, Any], shadow: bool) -> dict[str, Any]:
     return {
         "max_tokens": int(bucket.get("max_tokens", 0)),
         "tokens_per_fill": int(bucket.get("tokens_per_fill", 1)),
         "fill_interval_s": _seconds(bucket.get("fill_interval")),
+        "shadow": shadow,
     }
 
 
@@ -68,12 +73,15 @@ def buckets_of(listeners: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]
         for chain in lst.get("filter_chains", []):
             for f in chain.get("filters", []):
                 for hf in f.get("typed_config", {}).get("http_filters", []):
-                    if hf.get("name") != RATE_LIMIT_FILTER:
+                    # A shadow limit (counting only) has a filter of its own (render_shadow).
+                    shadow = str(hf.get("name", "")).startswith(SHADOW_FILTER_PREFIX)
+                    if hf.get("name") != RATE_LIMIT_FILTER and not shadow:
                         continue
                     for d in hf.get("typed_config", {}).get("descriptors", []):
                         for e in d.get("entries", []):
                             if e.get("key") == BUCKET_KEY:
-                                out[str(e.get("value", ""))] = _bucket(d.get("token_bucket", {}))
+                                bucket = _bucket(d.get("token_bucket", {}), shadow)
+                                out[str(e.get("value", ""))] = bucket
     return out
 
 
@@ -102,6 +110,7 @@ def views_of(
                     "weights": _weights(entry),
                     "cors": _cors(entry),
                     "rate_limit": buckets.get(name) if key == name else None,
+                    "deny": denied(entry),
                     "bucket_key": key == name,  # the route takes its bucket (even if not read)
                 }
     return out
@@ -169,7 +178,7 @@ def differences(expected: Views, actual: Views, names: Iterable[str] | None = No
         elif got is None:
             out[name] = "absent"
         else:
-            fields = [k for k in ("weights", "cors", "rate_limit") if want.get(k) != got.get(k)]
+            fields = [k for k in FIELDS if want.get(k) != got.get(k)]
             out[name] = "; ".join(
                 f"{k} {describe(k, got.get(k))} (expected {describe(k, want.get(k))})" for k in fields
             )
@@ -183,7 +192,10 @@ def describe(field: str, value: Any) -> str:
     if field == "weights":
         return " ".join(f"{k.split('~', 1)[-1]}={v}" for k, v in value.items())
     if field == "rate_limit":
-        return f"{value['tokens_per_fill']}/{value['fill_interval_s']:g}s burst {value['max_tokens']}"
+        shadow = " (shadow: counting only)" if value.get("shadow") else ""
+        return f"{value['tokens_per_fill']}/{value['fill_interval_s']:g}s burst {value['max_tokens']}{shadow}"
+    if field == "deny":
+        return ", ".join(value) or "nobody"
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
@@ -195,6 +207,7 @@ def route_view(route: Route) -> View:
     return {
         "weights": _weights(first) if first else {},
         "cors": _cors(first),
-        "rate_limit": _bucket(d["token_bucket"]) if d is not None else None,
+        "rate_limit": _bucket(d["token_bucket"], is_shadow(route)) if d is not None else None,
+        "deny": denied(first),
         "bucket_key": d is not None,
     }

@@ -27,11 +27,12 @@ from ..base import Verification
 from ..errors import GatewayError
 from ..model import Gateway, Route
 from .admin import AdminClient
+from .render_deny import spelled
 from .served import describe, envoy_views, route_view
 
 MAX_ROUTE_REQUESTS = 10
 VERIFY_HEADER = "x-gatewayctl-verify"
-FIELDS = (("weights", "weights"), ("cors", "CORS"), ("rate_limit", "rate limit"))
+FIELDS = (("weights", "weights"), ("cors", "CORS"), ("rate_limit", "rate limit"), ("deny", "deny"))
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def _summary(route: Route) -> str:
         parts.append("CORS " + ", ".join(str(o) for o in route.cors.allow_origins))
     if route.rate_limit is not None and route.rate_limit.enabled:
         parts.append(f"rate limit {route.rate_limit.describe()}")
+    if route.deny is not None and route.deny.clients:
+        parts.append("denies " + ", ".join(sorted(spelled(c) for c in route.deny.clients)))
     return "; ".join(parts)
 
 

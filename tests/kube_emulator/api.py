@@ -10,8 +10,10 @@ from typing import Any
 from . import discovery, reads, reviews, server_side_apply, writes
 from .cluster import Cluster
 from .faults import FaultInjector
+from .openapi import OpenApi
 from .patch import APPLY_PATCH
 from .pod_log import pod_log
+from .pod_proxy import pod_proxy
 from .protocol import Request, Response
 from .rbac import ANONYMOUS, Attributes, User, authorize
 from .router import Discovery, Target, parse, require_name
@@ -42,6 +44,7 @@ class Api:
         self.cluster = cluster
         self.faults = faults
         self.server_address = server_address
+        self.openapi = OpenApi(cluster.registry, cluster.server_version)
 
     def handle(self, request: Request) -> Response:
         try:
@@ -79,6 +82,8 @@ class Api:
             document = discovery.version_info(self.cluster.server_version)
         elif route.kind == "health":
             return Response.text(200, "ok")
+        elif route.kind.startswith("openapi"):
+            return self._openapi(route, request)
         elif route.kind == "core":
             document = discovery.core_versions(self.server_address())
         elif route.kind == "groups":
@@ -90,6 +95,20 @@ class Api:
         if document is None:
             raise resource_not_found()
         return Response.json(200, document)
+
+    def _openapi(self, route: Discovery, request: Request) -> Response:
+        if route.kind == "openapi-v2":
+            accept = request.headers.get("Accept") or "*/*"
+            if not any(t in accept for t in ("json", "*/*")):  # the protobuf encoding is not served
+                raise ApiError(406, "only application/json is served for /openapi/v2", "NotAcceptable")
+            body: bytes | None = None if route.group else self.openapi.v2()
+        elif route.group:
+            body = self.openapi.v3_group_version(route.group)
+        else:
+            body = self.openapi.v3_index()
+        if body is None:
+            raise resource_not_found()
+        return Response(200, body)
 
     def _resource(self, target: Target, request: Request, user: User) -> Response:
         resource = target.resource
@@ -112,6 +131,8 @@ class Api:
             if verb != "get":
                 raise method_not_allowed()
             return pod_log(self.cluster, target, request)
+        if target.subresource == "proxy":
+            return pod_proxy(self.cluster, self.cluster.pod_proxies, target, request)
         if target.subresource and verb not in ("get", "update", "patch"):
             raise method_not_allowed()
         if not target.subresource and verb not in resource.verbs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 from typing import Any
 
@@ -37,7 +38,9 @@ def builtin_types() -> list[ResourceType]:
             short_names=("ns",),
         ),
         core("services", "Service", subresources=("status",), short_names=("svc",), categories=("all",)),
-        core("pods", "Pod", subresources=("log", "status"), short_names=("po",), categories=("all",)),
+        core(
+            "pods", "Pod", subresources=("log", "proxy", "status"), short_names=("po",), categories=("all",)
+        ),
         core("configmaps", "ConfigMap", short_names=("cm",)),
         core("secrets", "Secret"),
         core("serviceaccounts", "ServiceAccount", short_names=("sa",)),
@@ -98,9 +101,15 @@ EXTRA_FIELD_SELECTORS: dict[tuple[str, str], frozenset[str]] = {
 _cluster_ips = itertools.count(10)
 
 
-def apply_builtin_defaults(resource: ResourceType, obj: JsonDict) -> None:
-    """The defaults the real server (and its controllers) fill in on create for the types tests use."""
+def apply_builtin_defaults(resource: ResourceType, obj: JsonDict, previous: JsonDict | None = None) -> None:
+    """The defaults the real server (and its controllers) fill in on every write for the types tests use;
+    on an update (`previous`) a Service keeps the cluster IP it was given."""
     key = resource.key
+    if key == ("", "services") and previous is not None:
+        old_spec, spec = previous.get("spec") or {}, obj.setdefault("spec", {})
+        for field in ("clusterIP", "clusterIPs"):
+            if field in old_spec and field not in spec:
+                spec[field] = copy.deepcopy(old_spec[field])
     if key == ("", "namespaces"):
         name = obj["metadata"]["name"]
         obj["metadata"].setdefault("labels", {}).setdefault("kubernetes.io/metadata.name", name)

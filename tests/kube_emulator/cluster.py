@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .builtin import builtin_types
+from .pod_proxy import PodProxies
 from .podlogs import PodLogs
 from .rbac import Authenticator
 from .registry import Registry, ResourceType
@@ -48,6 +49,7 @@ class Cluster:
         self.store = Store(history_window)
         self.auth = Authenticator()
         self.logs = PodLogs()
+        self.pod_proxies = PodProxies()
         self.server_version = server_version
         self.bookmark_interval = bookmark_interval
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))

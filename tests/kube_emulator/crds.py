@@ -1,18 +1,18 @@
-"""Locate and parse the upstream CRD files in the shared reference folder (never copied into the project)."""
+"""Parse the upstream CRD files where `reference.crds_dir()` finds them (never copied into the project)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .reference import ReferenceMissing, crds_dir
+
 JsonDict = dict[str, Any]
 
-# Bundle name -> glob patterns relative to `<shared>/crds`.
+# Bundle name -> glob patterns relative to the CRD directory.
 BUNDLES: dict[str, tuple[str, ...]] = {
     "istio": ("istio/crd-all.gen.yaml",),
     "gateway-api": ("gateway-api/gatewayapi-crds.yaml",),
@@ -22,14 +22,6 @@ BUNDLES: dict[str, tuple[str, ...]] = {
 _Loader: Any = getattr(
     yaml, "CSafeLoader", yaml.SafeLoader
 )  # the C loader parses the 4 MB of CRDs ~10x faster
-
-
-def shared_dir() -> Path:
-    """`../shared` beside the checkout, or `$GATEWAYCTL_SHARED_DIR`."""
-    override = os.environ.get("GATEWAYCTL_SHARED_DIR")
-    if override:
-        return Path(override)
-    return (Path(__file__).resolve().parents[2] / ".." / "shared").resolve()
 
 
 def load_yaml_documents(text: str) -> list[JsonDict]:
@@ -42,10 +34,10 @@ def bundle_crds(bundle: str) -> tuple[JsonDict, ...]:
     """The CRDs of one bundle, parsed once per process. Callers must not mutate them."""
     if bundle not in BUNDLES:
         raise ValueError(f"unknown CRD bundle {bundle!r}; choose from {sorted(BUNDLES)}")
-    root = shared_dir() / "crds"
+    root = crds_dir()
     files = sorted(path for pattern in BUNDLES[bundle] for path in root.glob(pattern))
     if not files:
-        raise FileNotFoundError(f"no CRD files for bundle {bundle!r} under {root}")
+        raise ReferenceMissing(f"no CRD files for bundle {bundle!r} under {root}")
     crds: list[JsonDict] = []
     for path in files:
         crds.extend(

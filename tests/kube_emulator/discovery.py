@@ -9,7 +9,7 @@ from .registry import Registry, ResourceType
 
 JsonDict = dict[str, Any]
 
-_SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "log": ["get"]}
+_SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "log": ["get"], "proxy": ["get"]}
 
 
 def version_info(server_version: str) -> JsonDict:
@@ -75,7 +75,7 @@ def _resource_entries(resource: ResourceType) -> list[JsonDict]:
                 "name": f"{resource.plural}/{sub}",
                 "singularName": "",
                 "namespaced": resource.namespaced,
-                "kind": "Pod" if sub == "log" else resource.kind,
+                "kind": "PodProxyOptions" if sub == "proxy" else "Pod" if sub == "log" else resource.kind,
                 "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"]),
             }
         )

@@ -8,6 +8,8 @@ with KubeEmulator(crds=("istio", "gateway-api")) as emu:
 from __future__ import annotations
 
 import copy
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -27,6 +29,7 @@ from .podlogs import LogLine
 from .rbac import ALLOW_ALL, Rule
 from .router import Target
 from .server import EmulatorHTTPServer
+from .tls import ServingCertificate, make_certificate, server_context
 from .writes import WriteOptions, normalize
 
 JsonDict = dict[str, Any]
@@ -47,6 +50,7 @@ class KubeEmulator:
         server_version: str = "1.33.1",
         clock: Callable[[], datetime] | None = None,
         bookmark_interval: float = 60.0,
+        tls: bool = True,
     ) -> None:
         self.cluster = Cluster(
             history_window=history_window,
@@ -59,6 +63,9 @@ class KubeEmulator:
         self._host, self._port = host, port
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._tls = tls
+        self._certificate: ServingCertificate | None = None
+        self._ca_dir: Path | None = None
         self.tokens: dict[str, str] = {}
         self.admin_token = self.add_user(ADMIN, token=admin_token)
         for namespace in namespaces:
@@ -71,7 +78,11 @@ class KubeEmulator:
         if self._server is not None:
             return self
         api = Api(self.cluster, self._faults, lambda: f"{self._host}:{self.port}")
-        self._server = EmulatorHTTPServer((self._host, self._port), api, self._log)
+        context = None
+        if self._tls:
+            self._certificate = make_certificate(self._host)
+            context = server_context(self._certificate)
+        self._server = EmulatorHTTPServer((self._host, self._port), api, self._log, context)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="kube-emulator", daemon=True
         )
@@ -88,6 +99,9 @@ class KubeEmulator:
         server.server_close()
         if self._thread is not None:
             self._thread.join(5)
+        if self._ca_dir is not None:
+            shutil.rmtree(self._ca_dir, ignore_errors=True)
+            self._ca_dir = None
 
     def __enter__(self) -> KubeEmulator:
         return self.start()
@@ -105,7 +119,25 @@ class KubeEmulator:
 
     @property
     def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{self._host}:{self.port}"
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The serving certificate (its own CA) of the running emulator; empty without TLS."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call start()")
+        return self._certificate.cert_pem if self._certificate else b""
+
+    @property
+    def ca_file(self) -> Path | None:
+        """`ca_pem` in a file (for clients that take a path), removed when the emulator stops."""
+        if not self.ca_pem:
+            return None
+        if self._ca_dir is None:
+            self._ca_dir = Path(tempfile.mkdtemp(prefix="kube-emulator-ca-"))
+            (self._ca_dir / "ca.crt").write_bytes(self.ca_pem)
+        return self._ca_dir / "ca.crt"
 
     # -- cluster content ----------------------------------------------------------------------------
     def install_crds(self, *selectors: str) -> list[str]:
@@ -249,6 +281,11 @@ class KubeEmulator:
         store = self.cluster.logs.append if append else self.cluster.logs.set
         store(namespace, pod, container or "", entries)
 
+    def set_pod_proxy(self, namespace: str, pod: str, port: int, url: str | None) -> None:
+        """Serve `pods/<pod>:<port>/proxy/...` from `url` (e.g. a real Envoy's admin address); None
+        removes it, and the pod's port then answers 503 as an unreachable pod does."""
+        self.cluster.pod_proxies.set(namespace, pod, port, url)
+
     @property
     def resource_version(self) -> int:
         return self.cluster.store.resource_version
@@ -304,7 +341,8 @@ class KubeEmulator:
     # -- client configuration -----------------------------------------------------------------------
     def kubeconfig(self, users: Iterable[str] | None = None, *, namespace: str = "default") -> JsonDict:
         names = list(users) if users is not None else list(self.tokens)
-        return kubeconfig.build(self.url, {name: self.tokens[name] for name in names}, namespace=namespace)
+        tokens = {name: self.tokens[name] for name in names}
+        return kubeconfig.build(self.url, tokens, namespace=namespace, ca_pem=self.ca_pem)
 
     def write_kubeconfig(
         self, path: Path, users: Iterable[str] | None = None, *, namespace: str = "default"
@@ -318,4 +356,6 @@ class KubeEmulator:
         configuration.host = self.url
         configuration.api_key = {"BearerToken": self.tokens[user]}
         configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        if self.ca_file is not None:
+            configuration.ssl_ca_cert = str(self.ca_file)
         return kubernetes.client.ApiClient(configuration)

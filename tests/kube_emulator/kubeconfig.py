@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,23 @@ def context_name(user: str) -> str:
 
 
 def build(
-    server: str, tokens: Mapping[str, str], *, namespace: str = "default", current: str = "admin"
+    server: str,
+    tokens: Mapping[str, str],
+    *,
+    namespace: str = "default",
+    current: str = "admin",
+    ca_pem: bytes = b"",
 ) -> dict[str, Any]:
+    """With `ca_pem` (an HTTPS server) the cluster entry carries it, so clients verify the server and
+    kubectl sends the bearer tokens (it never sends them over plain HTTP)."""
+    cluster: dict[str, Any] = {"server": server}
+    if ca_pem:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
-        "clusters": [{"name": CLUSTER_NAME, "cluster": {"server": server}}],
+        "clusters": [{"name": CLUSTER_NAME, "cluster": cluster}],
         "users": [{"name": user, "user": {"token": token}} for user, token in tokens.items()],
         "contexts": [
             {

@@ -19,7 +19,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 CUSTOM_RESOURCE_PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
 
 # Strategic-merge keys of the built-in list fields tests are likely to patch.
-_STRATEGIC_MERGE_KEYS = {
+STRATEGIC_MERGE_KEYS = {
     "containers": "name",
     "initContainers": "name",
     "env": "name",
@@ -170,7 +170,7 @@ def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
             else:
                 result[key] = merged
         return result
-    merge_key = _STRATEGIC_MERGE_KEYS.get(field)
+    merge_key = STRATEGIC_MERGE_KEYS.get(field)
     if isinstance(patch, list) and isinstance(target, list) and merge_key:
         result_list = [copy.deepcopy(item) for item in target]
         for item in patch:

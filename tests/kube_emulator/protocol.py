@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from . import protobuf
 from .rbac import User
 from .status import ApiError, bad_request
 
@@ -54,9 +55,11 @@ class Request:
         return f"{self.path}?{query}" if query else self.path
 
     def document(self) -> Any:
-        """The body as JSON, or YAML when the content type says so (the server accepts both)."""
+        """The body as JSON, or YAML or protobuf (built-ins kubectl creates) when the content type says so."""
         if not self.body:
             raise bad_request("the request body is empty")
+        if self.content_type == protobuf.PROTOBUF:
+            return protobuf.decode(self.body)
         try:
             if "yaml" in self.content_type:
                 return yaml.safe_load(self.body)

@@ -17,6 +17,7 @@ class Target:
     namespace: str  # "" for cluster-scoped resources and for lists across all namespaces
     name: str = ""
     subresource: str = ""
+    proxy_path: str = ""  # for `pods/<name>/proxy/<path>`: the path after `proxy/`
 
     @property
     def api_version(self) -> str:
@@ -25,7 +26,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Discovery:
-    """A discovery path: `kind` is version | core | core-v1 | groups | group | group-version | health."""
+    """A discovery path: `kind` is version | core | groups | group | group-version | health | openapi-v2 |
+    openapi-v3 (`group` then holds the document's path, e.g. `apis/apps/v1`; empty for the index)."""
 
     kind: str
     group: str = ""
@@ -38,6 +40,8 @@ def parse(path: str, registry: Registry) -> Target | Discovery:
         return Discovery("version")
     if parts and parts[0] in ("healthz", "livez", "readyz"):
         return Discovery("health")
+    if parts[:1] == ["openapi"] and parts[1:2] in (["v2"], ["v3"]):
+        return Discovery(f"openapi-{parts[1]}", "/".join(parts[2:]))
     if parts == ["api"]:
         return Discovery("core")
     if parts == ["apis"]:
@@ -63,6 +67,9 @@ def _resource_target(group: str, version: str, rest: list[str], registry: Regist
         and not (group == "" and rest[2] in _NAMESPACE_SUBRESOURCES)
     ):
         namespace, rest = rest[1], rest[2:]
+    proxy_path = ""
+    if group == "" and len(rest) > 3 and rest[0] == "pods" and rest[2] == "proxy":
+        rest, proxy_path = rest[:3], "/".join(rest[3:])
     if len(rest) > 3:
         raise resource_not_found()
     plural, name, subresource = [*rest, "", ""][:3]
@@ -75,7 +82,7 @@ def _resource_target(group: str, version: str, rest: list[str], registry: Regist
         raise resource_not_found()
     if name and resource.namespaced and not namespace:
         raise resource_not_found()
-    return Target(resource, version, namespace, name, subresource)
+    return Target(resource, version, namespace, name, subresource, proxy_path)
 
 
 def require_name(target: Target) -> str:

@@ -1,10 +1,13 @@
-"""The HTTP layer: a threading HTTP/1.1 server on 127.0.0.1 that turns sockets into `Request`s."""
+"""The HTTP layer: a threading HTTP/1.1 server (HTTPS when given a TLS context) on 127.0.0.1 that turns
+sockets into `Request`s."""
 
 from __future__ import annotations
 
 import contextlib
 import select
 import socket
+import ssl
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,13 +22,28 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], api: Api, log: RequestLog) -> None:
+    def __init__(
+        self, address: tuple[str, int], api: Api, log: RequestLog, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.api = api
+        self.tls = tls
         self.request_log = log
         self.stopping = False
         self._connections: set[socket.socket] = set()
         self._idle = threading.Condition()
         super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = self.socket.accept()
+        if self.tls is None:
+            return connection, address
+        # The handshake runs in the connection's own thread (`_Handler.setup`), never in the accept loop.
+        return self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False), address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet for clients that go away or fail the TLS handshake; loud for anything else."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
     def track(self, connection: socket.socket, add: bool) -> None:
         with self._idle:
@@ -50,6 +68,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()  # a failed handshake ends this connection's thread only
+            self.request.settimeout(None)
         super().setup()
         # Headers and body go out in separate writes: without NODELAY, Nagle + delayed ACK add ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -111,9 +133,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _client_connected(self) -> bool:
         if self.server.stopping:
             return False
+        connection = self.connection
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return not readable or bool(self.connection.recv(1, socket.MSG_PEEK))
+            if isinstance(connection, ssl.SSLSocket):
+                return _tls_peer_open(connection)
+            readable, _, _ = select.select([connection], [], [], 0)
+            return not readable or bool(connection.recv(1, socket.MSG_PEEK))
         except OSError:
             return False
 
@@ -143,3 +168,18 @@ class _Handler(BaseHTTPRequestHandler):
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+
+
+def _tls_peer_open(connection: ssl.SSLSocket) -> bool:
+    """Whether the client of a streaming TLS response is still there. TLS cannot peek, so a readable
+    socket is read: a client sends nothing while it reads a stream, so only close_notify or EOF arrives."""
+    readable, _, _ = select.select([connection], [], [], 0)
+    if not readable and not connection.pending():
+        return True
+    connection.settimeout(0)
+    try:
+        return bool(connection.recv(1))
+    except ssl.SSLWantReadError:  # part of a record: the peer is still there
+        return True
+    finally:
+        connection.settimeout(None)

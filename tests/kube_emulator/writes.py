@@ -251,6 +251,8 @@ def update(
             raise conflict(resource.plural, resource.group, target.name)
         new = _merge_system_fields(resource, target, old, new)
         normalize(cluster, target, new, options)
+        if not resource.custom:  # the server defaults every write, so an update cannot drop a default
+            apply_builtin_defaults(resource, new, previous=old)
         if resource.has_generation and "generation" in old["metadata"]:
             bump = _spec_changed(resource, old, new)
             new["metadata"]["generation"] = old["metadata"]["generation"] + (1 if bump else 0)

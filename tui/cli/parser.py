@@ -8,7 +8,20 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import changing, console, drift, lifecycle, reading
+from . import (
+    bundle,
+    changing,
+    console,
+    deny,
+    drift,
+    health,
+    lifecycle,
+    match,
+    proxies,
+    reading,
+    shadow,
+    timebox,
+)
 from .common import Parser
 
 
@@ -48,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         reading.commands(),
         drift.commands(),
         changing.commands(),
+        proxies.commands(),
+        match.commands(),
+        health.commands(),
+        bundle.commands(),
+        shadow.commands(),
+        deny.commands(),
+        timebox.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]

@@ -8,11 +8,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
 from ..commands import COMPLETIONS
+from ..host import ConsoleHost, console_of
 from ..outcomes import WorkerOutcomes
 from ..widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from ..app import ConsoleApp
     from ..widgets.command_line import CommandLine, Mode
 
 
@@ -22,14 +22,14 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
 
     VIEW: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("colon", "command_line", "Command", key_display=":"),
-        Binding("ctrl+r", "refresh", "Refresh", show=False),
-        Binding("q", "back", "Back / quit", show=False),
+        Binding("colon", "command_line", "Command", key_display=":", id="view.command_line"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False, id="view.refresh"),
+        Binding("q", "back", "Back / quit", show=False, id="view.back"),
     ]
 
     @property
-    def console(self) -> ConsoleApp:
-        return self.app  # type: ignore[return-value]
+    def console(self) -> ConsoleHost:
+        return console_of(self.app)
 
     def chrome(self) -> tuple[StatusBar]:
         return (StatusBar(self.VIEW),)
@@ -74,11 +74,11 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
 class ConsoleModal(WorkerOutcomes, ModalScreen[Any]):
     """A dialog over a view; escape closes it (unless busy)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="dialog.close")]
 
     @property
-    def console(self) -> ConsoleApp:
-        return self.app  # type: ignore[return-value]
+    def console(self) -> ConsoleHost:
+        return console_of(self.app)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -11,18 +11,17 @@ they are. The run lives in a worker thread; its events come back as messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Input, Label, RichLog, Select, Static
+from textual.widgets import Input, Label, RichLog, Select, Static
 
-from connectors.base import Plan
 from connectors.canary import (
     FINAL,
     BackendView,
@@ -40,71 +39,11 @@ from connectors.model import Route, WeightedBackend
 from ..highlight import highlight_diff
 from ..widgets.key_hints import KeyHints
 from ..widgets.weight_bar import WeightBar
-from .base import ConsoleModal
+from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
+from .canary_confirm import Preview
 from .charts import NO_SOURCE, LiveScreen
 
 DEFAULT_PLAN = CanaryPlan()
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What the confirmation shows: the plan and the diff of its first step."""
-
-    plan: CanaryPlan
-    first: Plan
-
-
-class CanaryConfirm(ConsoleModal):
-    """The whole plan and its first step's diff; Start (s/enter) or Cancel (esc)."""
-
-    DEFAULT_CSS = """
-    CanaryConfirm { align: center middle; }
-    CanaryConfirm #dialog { width: 100; max-width: 100%; height: 80%; border: thick $primary;
-        background: $surface; padding: 0 1; }
-    CanaryConfirm #heading { text-style: bold; color: $text-primary; padding: 0 0 1 0; }
-    CanaryConfirm VerticalScroll { height: 1fr; }
-    CanaryConfirm #buttons { height: auto; padding: 1 0 0 0; }
-    CanaryConfirm #buttons Button { margin: 0 2 0 0; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel"),
-        Binding("s,enter", "start", "Start"),
-    ]
-
-    def __init__(self, route: str, stable: str, canary: str, preview: Preview) -> None:
-        super().__init__()
-        self.route, self.stable, self.canary, self.preview = route, stable, canary, preview
-
-    def compose(self) -> ComposeResult:
-        plan = self.preview.plan
-        p99 = f"p99 above {plan.max_p99_ms:g} ms" if plan.max_p99_ms is not None else "no latency limit"
-        summary = (
-            f"Canary {self.canary} on route {self.route} (stable {self.stable}).\n"
-            f"Steps: {', '.join(f'{s}%' for s in plan.steps)}; watch each for {plan.pause_s:g} s.\n"
-            f"Stop if {self.canary}'s errors exceed {plan.max_error_pct:g}% or {p99}: {plan.on_breach}.\n"
-            "Each step is applied and verified in turn without asking again; the first step's change is:"
-        )
-        with Vertical(id="dialog"):
-            yield Static("Start the canary?", id="heading")
-            yield Static(summary, id="summary")
-            with VerticalScroll():
-                yield Static(highlight_diff(self.preview.first.model_diff), id="first-diff")
-                yield Static(highlight_diff(self.preview.first.native_diff), id="first-native")
-            with Horizontal(id="buttons"):
-                yield Button("Start (s)", id="start", variant="warning")
-                yield Button("Cancel (esc)", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#start", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "start")
-
-    def action_start(self) -> None:
-        self.dismiss(True)
-
-    def action_close(self) -> None:
-        self.dismiss(False)
 
 
 def side_text(role: str, view: BackendView) -> Content:
@@ -122,7 +61,7 @@ def side_text(role: str, view: BackendView) -> Content:
     )
 
 
-class CanaryScreen(LiveScreen):
+class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     VIEW = "canary"
     DEFAULT_CSS = """
     CanaryScreen #canary-info { height: 1; padding: 0 1; background: $surface; }
@@ -140,11 +79,11 @@ class CanaryScreen(LiveScreen):
     CanaryScreen #log { height: 1fr; border-top: solid $panel; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "start_pause", "Start/pause"),
-        Binding("a", "abort", "Abort (all to stable)"),
-        Binding("p", "promote", "Promote"),
-        Binding("x", "swap", "Swap stable/canary", show=False),
-        Binding("escape", "back", "Back", show=False),
+        Binding("s", "start_pause", "Start/pause", id="canary.start_pause"),
+        Binding("a", "abort", "Abort (all to stable)", id="canary.abort"),
+        Binding("p", "promote", "Promote", id="canary.promote"),
+        Binding("x", "swap", "Swap stable/canary", show=False, id="canary.swap"),
+        Binding("escape", "back", "Back", show=False, id="view.close"),
     ]
 
     class Progress(Message):
@@ -153,6 +92,20 @@ class CanaryScreen(LiveScreen):
         def __init__(self, event: CanaryEvent) -> None:
             super().__init__()
             self.event = event
+
+    class Previewed(Message, bubble=False):
+        """The plan and its first step's diff, ready to confirm."""
+
+        def __init__(self, preview: Preview) -> None:
+            super().__init__()
+            self.preview = preview
+
+    class FinishedNow(Message, bubble=False):
+        """A one-off abort or promote (no run going) has been applied; ``state`` is where it ended."""
+
+        def __init__(self, state: str) -> None:
+            super().__init__()
+            self.state = state
 
     def __init__(self, connector: Any = None, route: str | None = None) -> None:
         super().__init__()
@@ -209,7 +162,7 @@ class CanaryScreen(LiveScreen):
 
     @property
     def connection(self) -> Any:
-        return self.connector or getattr(self.app, "connector", None)
+        return self.connector or self.console.connector
 
     def _info(self) -> None:
         run = self.run
@@ -309,9 +262,9 @@ class CanaryScreen(LiveScreen):
         run = self.run
         if run is not None and run.state not in FINAL:
             if run.state == "running":
-                self.run_worker(run.pause, thread=True, group="control", name="pause", exit_on_error=False)
+                self._control(run, "pause")
             elif run.state in ("paused", "held"):
-                self.run_worker(run.resume, thread=True, group="control", name="resume", exit_on_error=False)
+                self._control(run, "resume")
             return
         plan = self.read_plan()
         connector = self.connection
@@ -320,22 +273,32 @@ class CanaryScreen(LiveScreen):
         if self.metrics is None:
             self.notify(NO_SOURCE, title="Cannot watch a canary", severity="warning")
             return
-        route, stable, canary = self.route_name, self.stable, self.canary
+        self._preview(connector, plan, self.route_name, self.stable, self.canary)
 
-        def preview() -> Preview:
-            current = connector.get_route(route)
-            first = plan.steps[0]
-            backends = tuple(
-                WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
-                for b in current.backends
-            )
-            return Preview(
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="plan", name="preview", description="preview"
+    )
+    def _preview(self, connector: Any, plan: CanaryPlan, route: str, stable: str, canary: str) -> Previewed:
+        current = connector.get_route(route)
+        first = plan.steps[0]
+        backends = tuple(
+            WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
+            for b in current.backends
+        )
+        return self.Previewed(
+            Preview(
                 plan, Change(connector).plan_edit("weights", current, replace(current, backends=backends))
             )
-
-        self.run_worker(
-            preview, thread=True, exclusive=True, group="plan", name="preview", exit_on_error=False
         )
+
+    def on_canary_screen_previewed(self, message: Previewed) -> None:
+        preview = message.preview
+
+        def confirmed(start: bool | None) -> None:
+            if start:
+                self._start(preview)
+
+        self.app.push_screen(CanaryConfirm(self.route_name, self.stable, self.canary, preview), confirmed)
 
     def action_abort(self) -> None:
         self._finish("abort")
@@ -346,30 +309,30 @@ class CanaryScreen(LiveScreen):
     def _finish(self, what: str) -> None:
         run = self.run
         if run is not None and run.state not in FINAL:
-            self.run_worker(getattr(run, what), thread=True, group="control", name=what, exit_on_error=False)
+            self._control(run, what)
             return
-        connector, source = self.connection, self.metrics
+        connector = self.connection
         if connector is None or not self.canary:
             return
         # Not running: a one-off run that only aborts or promotes, through the same change path.
-        stable, canary = self.stable, self.canary
+        self._finish_now(connector, self.metrics, (self.route_name, self.stable, self.canary), what)
 
-        def once() -> str:
-            one = CanaryRun(
-                connector,
-                source,
-                self.route_name,
-                stable,
-                canary,
-                CanaryPlan(steps=(100,)),
-                on_event=self._post,
-            )
-            getattr(one, what)()
-            return one.state
+    @work(thread=True, exit_on_error=False, group="control", name="control")
+    def _control(self, run: CanaryRun, what: str) -> None:
+        """Pause, resume, abort or promote the run going."""
+        getattr(run, what)()
 
-        self.run_worker(
-            once, thread=True, exclusive=True, group="control", name=f"{what}-now", exit_on_error=False
+    @work(thread=True, exclusive=True, exit_on_error=False, group="control", name="finish-now")
+    def _finish_now(self, connector: Any, source: Any, names: tuple[str, str, str], what: str) -> FinishedNow:
+        route, stable, canary = names  # the run reads the route: in this thread, not the UI's
+        one = CanaryRun(
+            connector, source, route, stable, canary, CanaryPlan(steps=(100,)), on_event=self._post
         )
+        getattr(one, what)()
+        return self.FinishedNow(one.state)
+
+    def on_canary_screen_finished_now(self, message: FinishedNow) -> None:
+        self.poll_now()
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -394,20 +357,12 @@ class CanaryScreen(LiveScreen):
         self.run = run
         self.state = "running"
         self._lock_form(True)
-        self.run_worker(run.run, thread=True, group="canary", name="canary", exit_on_error=False)
+        self._run(run)
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "preview" and isinstance(result, Preview):
-
-            def confirmed(start: bool | None) -> None:
-                if start:
-                    self._start(result)
-
-            self.app.push_screen(CanaryConfirm(self.route_name, self.stable, self.canary, result), confirmed)
-            return
-        if name in ("abort-now", "promote-now"):
-            self.poll_now()
-        super().worker_succeeded(name, result)
+    @work(thread=True, exit_on_error=False, group="canary", name="canary")
+    def _run(self, run: CanaryRun) -> None:
+        """Step the canary to the end; its events come back as Progress messages."""
+        run.run()
 
     def on_canary_screen_progress(self, message: Progress) -> None:
         event = message.event

@@ -9,10 +9,12 @@ a source without data shows ``no data since …`` in the chart titles.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 
@@ -23,28 +25,35 @@ from ..widgets.key_hints import KeyHints
 from .base import ConsoleScreen
 
 NO_SOURCE = "no metrics for this gateway (a cluster gateway needs --prometheus URL)"
+Shown = TypeVar("Shown")
 
 
-class LiveScreen(ConsoleScreen):
+class LiveScreen(ConsoleScreen, Generic[Shown]):
     """A view that fetches figures in a worker every ``refresh`` seconds, one fetch at a time."""
 
     _timer: Timer | None = None
 
+    class Fetched(Message, bubble=False):
+        """What ``fetch`` returned (the view's ``Shown`` type)."""
+
+        def __init__(self, data: object) -> None:
+            super().__init__()
+            self.data = data
+
     @property
     def metrics(self) -> MetricsSource | None:
-        source = getattr(self.app, "metrics_source", None)
+        source = self.console.metrics_source
         return source if isinstance(source, MetricsSource) else None
 
     @property
     def refresh_seconds(self) -> float:
-        settings = getattr(self.app, "settings", None)
-        return float(getattr(settings, "refresh_seconds", 1.0) or 1.0)
+        return float(self.console.settings.refresh_seconds or 1.0)
 
-    def fetch(self) -> Any:
+    def fetch(self) -> Shown:
         """Blocking: what the view shows (runs in a worker thread)."""
         raise NotImplementedError
 
-    def show(self, result: Any) -> None:
+    def show(self, result: Shown) -> None:
         """Show what ``fetch`` returned (UI thread)."""
 
     def on_mount(self) -> None:
@@ -58,14 +67,15 @@ class LiveScreen(ConsoleScreen):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self.run_worker(
-            self.fetch, thread=True, exclusive=True, group="live", name="live", exit_on_error=False
-        )
+        self._fetch_live()
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "live":
-            self.show(result)
-            self._schedule()
+    @work(thread=True, exclusive=True, exit_on_error=False, group="live", name="live")
+    def _fetch_live(self) -> Fetched:
+        return self.Fetched(self.fetch())
+
+    def on_live_screen_fetched(self, message: Fetched) -> None:
+        self.show(cast("Shown", message.data))  # posted only by this screen's own fetch
+        self._schedule()
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name == "live":
@@ -88,7 +98,7 @@ def _allowed(rps: Series, limited: Series) -> Series:
     return Series("allowed", "allowed/s", "req/s", values)
 
 
-class ChartsScreen(LiveScreen):
+class ChartsScreen(LiveScreen[tuple[ChartData | None, list[str]]]):
     VIEW = "charts"
     AUTO_FOCUS = None  # nothing to type into: the keys switch window and scope
     DEFAULT_CSS = """
@@ -96,12 +106,12 @@ class ChartsScreen(LiveScreen):
     ChartsScreen TimeChart { border-top: solid $panel; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "window('5m')", "5m"),
-        Binding("2", "window('1h')", "1h"),
-        Binding("3", "window('6h')", "6h"),
-        Binding("4", "window('24h')", "24h"),
-        Binding("b", "next_scope", "Route/backend"),
-        Binding("escape", "back", "Back", show=False),
+        Binding("1", "window('5m')", "5m", id="charts.window_5m"),
+        Binding("2", "window('1h')", "1h", id="charts.window_1h"),
+        Binding("3", "window('6h')", "6h", id="charts.window_6h"),
+        Binding("4", "window('24h')", "24h", id="charts.window_24h"),
+        Binding("b", "next_scope", "Route/backend", id="charts.next_scope"),
+        Binding("escape", "back", "Back", show=False, id="view.close"),
     ]
 
     def __init__(self, connector: Any = None, route: str | None = None, *, window: str = "5m") -> None:

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from connectors.base import Connector
 from connectors.registry import Target, discover_targets, grouped, is_open, open_target
 
+from ..outcomes import superseded
 from ..widgets.key_hints import KeyHints
 from .base import ConsoleScreen
 
 DEMO_KEY = "demo"
 
 
-def _start_demo() -> Any:
+def start_demo() -> Any:
     """Blocking: start the embedded demo (backends, a real Envoy, traffic); returns its runner."""
     from connectors.demo.runner import DemoRunner
 
@@ -39,9 +42,31 @@ class ConnectScreen(ConsoleScreen):
     ConnectScreen OptionList { height: 1fr; margin: 0 2 1 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Connect", key_display="⏎", show=False),
-        Binding("ctrl+r", "refresh", "Rescan"),
+        Binding("enter", "open", "Connect", key_display="⏎", show=False, id="connect.open"),
+        Binding("ctrl+r", "refresh", "Rescan", id="view.refresh"),
     ]
+
+    class TargetsFound(Message, bubble=False):
+        """The gateways this operator can reach."""
+
+        def __init__(self, targets: list[Target]) -> None:
+            super().__init__()
+            self.targets = targets
+
+    class Opened(Message, bubble=False):
+        """A gateway chosen here is open (``key`` is its Target.key)."""
+
+        def __init__(self, connector: Connector, key: str) -> None:
+            super().__init__()
+            self.connector = connector
+            self.key = key
+
+    class DemoStarted(Message, bubble=False):
+        """The embedded demo is running (``runner`` is its DemoRunner)."""
+
+        def __init__(self, runner: Any) -> None:
+            super().__init__()
+            self.runner = runner
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,14 +102,11 @@ class ConnectScreen(ConsoleScreen):
             self._highlight_section()
 
     def action_refresh(self) -> None:
-        self.run_worker(
-            discover_targets,
-            thread=True,
-            group="discover",
-            exclusive=True,
-            name="discover",
-            exit_on_error=False,
-        )
+        self._discover()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover", name="discover")
+    def _discover(self) -> TargetsFound:
+        return self.TargetsFound(discover_targets())
 
     def _highlight_section(self) -> None:
         options = self.query_one(OptionList)
@@ -109,17 +131,17 @@ class ConnectScreen(ConsoleScreen):
         if best is not None:
             options.highlighted = best
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "discover" and isinstance(result, list):
-            self._show_targets(result)
-        elif name == "open" and isinstance(result, tuple):
-            connector, key = result
-            self.console.remember_target(key)
-            self.console.attach(connector, owned=True)
-            self.console.show_view("routes")
-        elif name == "demo":
-            self.console.adopt_demo(result)
-            self.console.show_view("routes")
+    def on_connect_screen_targets_found(self, message: TargetsFound) -> None:
+        self._show_targets(message.targets)
+
+    def on_connect_screen_opened(self, message: Opened) -> None:
+        self.console.remember_target(message.key)
+        self.console.attach(message.connector, owned=True)
+        self.console.show_view("routes")
+
+    def on_connect_screen_demo_started(self, message: DemoStarted) -> None:
+        self.console.adopt_demo(message.runner)
+        self.console.show_view("routes")
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name in ("open", "demo"):
@@ -171,19 +193,28 @@ class ConnectScreen(ConsoleScreen):
             self._open(options.get_option_at_index(options.highlighted).id or "")
 
     def _open(self, key: str) -> None:
-        readonly = self.console.readonly
         if key == DEMO_KEY:
             self.query_one("#intro", Static).update("Starting the demo (backends, Envoy, traffic)…")
-            self.run_worker(
-                _start_demo, thread=True, group="open", exclusive=True, name="demo", exit_on_error=False
-            )
+            self._start_demo()
             return
         target = self.targets.get(key)
         if target is None:
             return
         self.query_one("#intro", Static).update(Content(f"Connecting to {target.name}…"))
+        self._open_target(target, self.console.readonly)
 
-        def open_it() -> tuple[Connector, str]:
-            return open_target(target, readonly=readonly), target.key
+    @work(thread=True, exclusive=True, exit_on_error=False, group="open", name="demo")
+    def _start_demo(self) -> DemoStarted | None:
+        runner = start_demo()
+        if superseded():
+            runner.stop()  # another choice replaced this one while the demo started
+            return None
+        return self.DemoStarted(runner)
 
-        self.run_worker(open_it, thread=True, group="open", exclusive=True, name="open", exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="open", name="open")
+    def _open_target(self, target: Target, readonly: bool) -> Opened | None:
+        connector = open_target(target, readonly=readonly)
+        if superseded():
+            connector.close()  # another choice replaced this one while it opened
+            return None
+        return self.Opened(connector, target.key)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from connectors.base import Connector
 from connectors.model import Route
 
 from ..highlight import highlight_yaml
@@ -17,10 +19,17 @@ from ..route_rows import NO_VALUE, backends_text, format_ms, format_rate, policy
 from ..widgets.key_hints import KeyHints
 from ..widgets.weight_bar import WeightBar
 from .route_screen import RouteScreen
+from .yaml_view import NativeRead
 
 if TYPE_CHECKING:
     # Types only: importing the metrics package loads its HTTP clients, too slow for start-up.
     from connectors.metrics.types import Snapshot
+
+
+def describe_selected(screen: RouteScreen) -> None:
+    """Open the description of the route selected in a list view (routes, policies)."""
+    if (route := screen.current_route()) is not None:
+        screen.app.push_screen(DetailScreen(route.name))
 
 
 def _field(label: str, value: Content | str) -> Content:
@@ -87,8 +96,8 @@ class DetailScreen(RouteScreen):
     DetailScreen #native { margin: 0 0 1 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("enter,d", "describe", "Describe", show=False),
+        Binding("escape", "back", "Back", id="view.close"),
+        Binding("enter,d", "describe", "Describe", show=False, id="view.describe"),
     ]
 
     def __init__(self, route_name: str) -> None:
@@ -138,27 +147,22 @@ class DetailScreen(RouteScreen):
         self.query_one("#describe", Static).update(describe(route))
         self.query_one("#bar", WeightBar).weights = tuple((b.name, b.weight) for b in route.backends)
         self._snapshot_changed(self.console.snapshot)
-        if route != self._native_for and self.console.connector is not None:
+        connector = self.console.connector
+        if route != self._native_for and connector is not None:
             self._native_for = route
-            self.run_worker(
-                lambda: self.console.connector.native_objects(route.name) if self.console.connector else "",
-                thread=True,
-                group="native",
-                exclusive=True,
-                name="native",
-                exit_on_error=False,
-            )
+            self._read_native(connector, route.name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="native", name="native")
+    def _read_native(self, connector: Connector, name: str) -> NativeRead:
+        return NativeRead(connector.native_objects(name))
+
+    def on_native_read(self, message: NativeRead) -> None:
+        self.query_one("#native", Static).update(highlight_yaml(message.text))
 
     def _snapshot_changed(self, snapshot: Snapshot | None) -> None:
         route = self._route()
         if route is not None:
             self.query_one("#live", Static).update(describe_live(route, snapshot))
-
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "native" and isinstance(result, str):
-            self.query_one("#native", Static).update(highlight_yaml(result))
-        else:
-            super().worker_succeeded(name, result)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name == "native":

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Button, LoadingIndicator, Static, TabbedContent, TabPane
 
-from connectors.base import ApplyResult, Plan
+from connectors.base import ApplyResult, Connector, Plan
 from connectors.change import Change
 from connectors.errors import ChangeConflict, ChangeRejected, GatewayError
 
@@ -49,10 +51,24 @@ class DiffScreen(ConsoleModal):
     DiffScreen #buttons Button { margin: 0 2 0 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel"),
-        Binding("a,ctrl+s", "confirm", "Apply"),
-        Binding("x", "export", "Export"),
+        Binding("escape", "close", "Cancel", id="dialog.close"),
+        Binding("a,ctrl+s", "confirm", "Apply", id="diff.apply"),
+        Binding("x", "export", "Export", id="diff.export"),
     ]
+
+    class Applied(Message, bubble=False):
+        """The plan is applied (and verified, or not yet in effect: see its verification)."""
+
+        def __init__(self, result: ApplyResult) -> None:
+            super().__init__()
+            self.result = result
+
+    class Exported(Message, bubble=False):
+        """The plan is written for review as files; nothing applied."""
+
+        def __init__(self, paths: list[Path]) -> None:
+            super().__init__()
+            self.paths = paths
 
     def __init__(self, plan: Plan, *, heading: str = "Review the change", apply: bool = True) -> None:
         super().__init__()
@@ -128,15 +144,12 @@ class DiffScreen(ConsoleModal):
         self.query_one("#cancel", Button).disabled = True
         self.query_one("#progress").add_class("-shown")
         self._outcome(Content.styled("Applying, then verifying that the gateway serves it…", "$text-muted"))
-        plan = self.plan
-        self.run_worker(
-            lambda: Change(connector).apply(plan),
-            thread=True,
-            group="apply",
-            exclusive=True,
-            name="apply",
-            exit_on_error=False,
-        )
+        self._apply(connector, self.plan)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply", name="apply", description="apply")
+    def _apply(self, connector: Connector, plan: Plan) -> Applied:
+        result = Change(connector).apply(plan)
+        return self.Applied(result)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "export":
@@ -149,16 +162,14 @@ class DiffScreen(ConsoleModal):
         if self.state != "review" or not self.can_export or connector is None:
             return
         target = Path.cwd() / "gatewayctl-export" / time.strftime("%Y%m%d-%H%M%S")
-        plan = self.plan
         self._outcome(Content.styled(f"Exporting to {target}…", "$text-muted"))
-        self.run_worker(
-            lambda: Change(connector).export(plan, target),
-            thread=True,
-            group="apply",
-            exclusive=True,
-            name="export",
-            exit_on_error=False,
-        )
+        self._export(connector, self.plan, target)
+
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="apply", name="export", description="export"
+    )
+    def _export(self, connector: Connector, plan: Plan, target: Path) -> Exported:
+        return self.Exported(Change(connector).export(plan, target))
 
     def _outcome(self, content: Content) -> None:
         outcome = self.query_one("#outcome", Static)
@@ -173,18 +184,16 @@ class DiffScreen(ConsoleModal):
         cancel.disabled = False
         cancel.focus()
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "export":
-            paths = "\n".join(f"  • {p}" for p in result)
-            self._outcome(
-                Content.styled("✔ Exported for review (nothing applied):", "bold $text-success")
-                + Content("\n" + paths)
-            )
-            self.notify(f"{len(result)} file(s) written", title="Exported")
-            return
-        if name != "apply" or not isinstance(result, ApplyResult):
-            return
-        self.result = result
+    def on_diff_screen_exported(self, message: Exported) -> None:
+        paths = "\n".join(f"  • {p}" for p in message.paths)
+        self._outcome(
+            Content.styled("✔ Exported for review (nothing applied):", "bold $text-success")
+            + Content("\n" + paths)
+        )
+        self.notify(f"{len(message.paths)} file(s) written", title="Exported")
+
+    def on_diff_screen_applied(self, message: Applied) -> None:
+        result = self.result = message.result
         verification = result.verification
         details = "\n".join(f"  • {d}" for d in verification.details)
         if verification.ok:

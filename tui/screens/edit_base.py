@@ -10,15 +10,17 @@ diff's confirm applies it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Button, Static
 
-from connectors.base import ApplyResult, EditKind, Plan
+from connectors.base import ApplyResult, Connector, EditKind, Plan
 from connectors.errors import ChangeConflict, ConnectionFailed, GatewayNotRunning, Problem, ValidationError
 from connectors.model import Route
 
@@ -45,9 +47,9 @@ class FieldError(Static):
 class EditorScreen(ConsoleModal):
     KIND: ClassVar[EditKind]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel"),
-        Binding("ctrl+s", "apply", "Apply…"),
-        Binding("ctrl+r", "reload", "Start over", show=False),
+        Binding("escape", "close", "Cancel", id="dialog.close"),
+        Binding("ctrl+s", "apply", "Apply…", id="editor.apply"),
+        Binding("ctrl+r", "reload", "Start over", show=False, id="editor.reload"),
     ]
     DEFAULT_CSS = """
     EditorScreen { align: center middle; }
@@ -66,6 +68,13 @@ class EditorScreen(ConsoleModal):
     EditorScreen .hint { color: $text-muted; }
     EditorScreen #status { height: auto; padding: 1 0 0 0; }
     """
+
+    class Planned(Message, bubble=False):
+        """The edit, rebased onto the route as it is now and planned: ready to review."""
+
+        def __init__(self, plan: Plan) -> None:
+            super().__init__()
+            self.plan = plan
 
     def __init__(self, route: Route) -> None:
         super().__init__()
@@ -201,23 +210,19 @@ class EditorScreen(ConsoleModal):
         self.busy = True
         self._update_apply()
         self.query_one("#status", Static).update(Content.styled("Planning…", "$text-muted"))
-        original, candidate, kind = self.original, self.candidate, self.KIND
-        self.run_worker(
-            lambda: plan_edit(connector, kind, original, candidate),
-            thread=True,
-            group="plan",
-            exclusive=True,
-            name="plan",
-            exit_on_error=False,
-        )
+        self._plan(connector, self.KIND, self.original, self.candidate)
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "plan" and isinstance(result, Plan):
-            from .diff import DiffScreen
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="plan", description="plan")
+    def _plan(self, connector: Connector, kind: EditKind, original: Route, candidate: Route) -> Planned:
+        plan = plan_edit(connector, kind, original, candidate)
+        return self.Planned(plan)
 
-            self.busy = False
-            self.revalidate()
-            self.app.push_screen(DiffScreen(result), self._applied)
+    def on_editor_screen_planned(self, message: Planned) -> None:
+        from .diff import DiffScreen
+
+        self.busy = False
+        self.revalidate()
+        self.app.push_screen(DiffScreen(message.plan), self._applied)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name != "plan":

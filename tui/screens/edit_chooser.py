@@ -13,10 +13,8 @@ from textual.widgets.option_list import Option
 
 from connectors.base import EditKind
 
-from ..editing import EDIT_KINDS, LABELS
 from .base import ConsoleModal
-
-KEYS: dict[EditKind, str] = {"weights": "w", "rate_limit": "r", "cors": "c"}
+from .editors import BY_KIND, EDITORS
 
 
 class EditChooser(ConsoleModal):
@@ -29,10 +27,16 @@ class EditChooser(ConsoleModal):
     EditChooser OptionList { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel"),
-        Binding("w", "choose('weights')", "Weights"),
-        Binding("r", "choose('rate_limit')", "Rate limit"),
-        Binding("c", "choose('cors')", "CORS"),
+        Binding("escape", "close", "Cancel", id="dialog.close"),
+        *(
+            Binding(
+                spec.key,
+                f"choose('{spec.kind}')",
+                spec.label[:1].upper() + spec.label[1:],
+                id=f"chooser.{spec.kind}",
+            )
+            for spec in EDITORS
+        ),
     ]
 
     def __init__(self, route: str, refusals: dict[EditKind, str | None]) -> None:
@@ -46,9 +50,10 @@ class EditChooser(ConsoleModal):
                 Content.assemble("Edit route ", Content.styled(self.route, "bold $text-accent")), id="title"
             )
             options = []
-            for kind in EDIT_KINDS:
+            for spec in EDITORS:
+                kind = spec.kind
                 reason = self.refusals.get(kind)
-                label = f"{KEYS[kind]}  {LABELS[kind].capitalize()}"
+                label = f"{spec.key}  {spec.label.capitalize()}"
                 prompt = (
                     Content.assemble(label, Content.styled(f"  ({reason})", "$text-muted"))
                     if reason
@@ -61,10 +66,11 @@ class EditChooser(ConsoleModal):
         self.action_choose(event.option.id or "")
 
     def action_choose(self, kind: str) -> None:
-        if kind not in EDIT_KINDS:
+        spec = BY_KIND.get(kind)
+        if spec is None:
             return
-        reason = self.refusals.get(kind)  # type: ignore[call-overload]
+        reason = self.refusals.get(spec.kind)
         if reason:
-            self.notify(reason, title=f"Cannot edit {LABELS[kind]}", severity="warning")  # type: ignore[index]
+            self.notify(reason, title=f"Cannot edit {spec.label}", severity="warning")
             return
-        self.dismiss(kind)
+        self.dismiss(spec.kind)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Button, Input, Label, Static, Switch, TextArea
 
-from connectors.base import ApplyResult
+from connectors.base import ApplyResult, Connector
 from connectors.errors import Problem
 from connectors.model import Cors, Route, StringMatch, cors_problems
 from connectors.model.durations import format_duration, parse_duration
@@ -26,7 +27,7 @@ def parse_origin(line: str) -> StringMatch:
     """``exact:``/``prefix:``/``regex:`` prefixes, or the model's short forms: ``~regex``, ``prefix*``."""
     for kind in ("exact", "prefix", "regex"):
         if line.startswith(kind + ":"):
-            return StringMatch(kind, line[len(kind) + 1 :].strip())  # type: ignore[arg-type]
+            return StringMatch(kind, line[len(kind) + 1 :].strip())
     if line.startswith("~"):
         return StringMatch("regex", line[1:])
     if line.endswith("*") and line != "*":
@@ -60,6 +61,21 @@ def render_probe(result: ProbeResult) -> Content:
 
 class CorsEditor(EditorScreen):
     KIND = "cors"
+
+    class TrafficUrl(Message, bubble=False):
+        """Where clients reach the route (base URL, Host header), or None when the gateway cannot say."""
+
+        def __init__(self, where: tuple[str, str] | None) -> None:
+            super().__init__()
+            self.where = where
+
+    class Probed(Message, bubble=False):
+        """What the gateway answered to the probe's preflight and request."""
+
+        def __init__(self, result: ProbeResult) -> None:
+            super().__init__()
+            self.result = result
+
     DEFAULT_CSS = """
     CorsEditor TextArea { height: 5; width: 1fr; }
     CorsEditor Input { width: 1fr; }
@@ -241,13 +257,11 @@ class CorsEditor(EditorScreen):
         connector, route = self.console.connector, self.original
         if connector is not None:
             # Where clients reach the route, when the connector knows; the operator can type it.
-            self.run_worker(
-                lambda: connector.traffic_url(route),
-                thread=True,
-                group="probe",
-                name="traffic-url",
-                exit_on_error=False,
-            )
+            self._find_traffic_url(connector, route)
+
+    @work(thread=True, exit_on_error=False, group="probe", name="traffic-url", description="traffic-url")
+    def _find_traffic_url(self, connector: Connector, route: Route) -> TrafficUrl:
+        return self.TrafficUrl(connector.traffic_url(route))
 
     def action_probe(self) -> None:
         connector = self.console.connector
@@ -276,35 +290,34 @@ class CorsEditor(EditorScreen):
             Content.styled(f"probing {base_url} (Host {host}) with Origin {origin}…", "$text-muted")
         )
 
-        def run() -> ProbeResult:
-            return probe_cors(base_url, host, origin, path=path, method=method, extra_headers=extra)
+        self._probe(base_url, host, origin, path, method, extra)
 
-        self.run_worker(run, thread=True, group="probe", exclusive=True, name="probe", exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="probe", name="probe", description="probe")
+    def _probe(
+        self, base_url: str, host: str, origin: str, path: str, method: str, extra: dict[str, str] | None
+    ) -> Probed:
+        result = probe_cors(base_url, host, origin, path=path, method=method, extra_headers=extra)
+        return self.Probed(result)
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "probe" and isinstance(result, ProbeResult):
-            self.query_one("#probe-result", Static).update(render_probe(result))
-        elif name == "traffic-url":
-            if result is None:
-                info = self.console.info
-                listeners = info.details.get("listeners", "") if info is not None else ""
-                hint = f" (its listeners: {listeners})" if listeners else ""
-                self.query_one("#probe-result", Static).update(
-                    Content.styled(
-                        f"This gateway does not say where clients reach it: type its URL{hint}.",
-                        "$text-muted",
-                    )
+    def on_cors_editor_probed(self, message: Probed) -> None:
+        self.query_one("#probe-result", Static).update(render_probe(message.result))
+
+    def on_cors_editor_traffic_url(self, message: TrafficUrl) -> None:
+        if message.where is None:
+            info = self.console.info
+            listeners = info.details.get("listeners", "") if info is not None else ""
+            hint = f" (its listeners: {listeners})" if listeners else ""
+            self.query_one("#probe-result", Static).update(
+                Content.styled(
+                    f"This gateway does not say where clients reach it: type its URL{hint}.",
+                    "$text-muted",
                 )
-            else:
-                base_url, host = result
-                url_input, host_input = (
-                    self.query_one("#probe-url", Input),
-                    self.query_one("#probe-host", Input),
-                )
-                url_input.value = url_input.value or base_url
-                host_input.value = host_input.value or host
-        else:
-            super().worker_succeeded(name, result)
+            )
+            return
+        base_url, host = message.where
+        url_input, host_input = self.query_one("#probe-url", Input), self.query_one("#probe-host", Input)
+        url_input.value = url_input.value or base_url
+        host_input.value = host_input.value or host
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name in ("probe", "traffic-url"):

@@ -38,13 +38,17 @@ class WeightsEditor(EditorScreen):
     KIND = "weights"
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: these characters are never valid in a weight field, so they always shift.
-        Binding("plus,equals_sign", "shift(5)", "+5", key_display="+", priority=True),
-        Binding("minus", "shift(-5)", "-5", key_display="-", priority=True),
-        Binding("right_square_bracket", "shift(1)", "+1", key_display="]", priority=True),
-        Binding("left_square_bracket", "shift(-1)", "-1", key_display="[", priority=True),
-        Binding("p", "next_preset", "Preset", priority=True),
-        Binding("up", "pick(-1)", "Previous backend", show=False),
-        Binding("down", "pick(1)", "Next backend", show=False),
+        Binding("plus,equals_sign", "shift(5)", "+5", key_display="+", priority=True, id="weights.plus_5"),
+        Binding("minus", "shift(-5)", "-5", key_display="-", priority=True, id="weights.minus_5"),
+        Binding(
+            "right_square_bracket", "shift(1)", "+1", key_display="]", priority=True, id="weights.plus_1"
+        ),
+        Binding(
+            "left_square_bracket", "shift(-1)", "-1", key_display="[", priority=True, id="weights.minus_1"
+        ),
+        Binding("p", "next_preset", "Preset", priority=True, id="weights.preset"),
+        Binding("up", "pick(-1)", "Previous backend", show=False, id="weights.previous_backend"),
+        Binding("down", "pick(1)", "Next backend", show=False, id="weights.next_backend"),
     ]
     DEFAULT_CSS = """
     WeightsEditor WeightBar { margin: 0 0 1 0; }

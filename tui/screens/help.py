@@ -75,7 +75,9 @@ class HelpScreen(ConsoleModal):
     HelpScreen .columns { height: auto; }
     HelpScreen .column { width: 1fr; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "close", "Close", id="help.close")
+    ]
 
     def __init__(self, under: Screen[Any]) -> None:
         super().__init__()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Static
 
+from connectors.base import Connector
 from connectors.history import HistoryEntry
 from connectors.model.diff import to_yaml, unified
 
@@ -79,10 +82,17 @@ class EntryScreen(ConsoleModal):
 class HistoryScreen(UndoScreen):
     VIEW = "history"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,d", "show_entry", "Show", key_display="⏎"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("enter,d", "show_entry", "Show", key_display="⏎", id="history.show"),
+        Binding("slash", "filter", "Filter", key_display="/", id="view.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="view.clear_filter"),
     ]
+
+    class HistoryRead(Message, bubble=False):
+        """The gateway's change history, oldest first."""
+
+        def __init__(self, entries: list[HistoryEntry]) -> None:
+            super().__init__()
+            self.entries = entries
 
     def __init__(self) -> None:
         super().__init__()
@@ -113,21 +123,15 @@ class HistoryScreen(UndoScreen):
         if connector is None:
             self.table.set_placeholder("not connected")
             return
-        self.run_worker(
-            connector.history,
-            thread=True,
-            group="history",
-            exclusive=True,
-            name="history",
-            exit_on_error=False,
-        )
+        self._read_history(connector)
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "history" and isinstance(result, list):
-            self.entries = list(reversed(result))
-            self.table.set_rows([e.id for e in self.entries], [entry_row(e) for e in self.entries])
-        else:
-            super().worker_succeeded(name, result)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history", name="history")
+    def _read_history(self, connector: Connector) -> HistoryRead:
+        return self.HistoryRead(connector.history())
+
+    def on_history_screen_history_read(self, message: HistoryRead) -> None:
+        self.entries = list(reversed(message.entries))
+        self.table.set_rows([e.id for e in self.entries], [entry_row(e) for e in self.entries])
 
     def selected_entry(self) -> HistoryEntry | None:
         key = self.table.cursor_key

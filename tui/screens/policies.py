@@ -9,28 +9,21 @@ from textual.binding import Binding, BindingType
 
 from connectors.model import Route
 
-from ..route_rows import POLICY_COLUMNS, policy_rows
+from ..route_rows import POLICY_COLUMNS, policy_rows, sort_bindings
 from ..widgets.command_line import CommandLine
 from ..widgets.key_hints import KeyHints
 from ..widgets.line_table import LineTable
+from .editors import BY_POLICY
 from .route_screen import RouteScreen
-
-EDITABLE = {"ratelimit": "rate_limit", "cors": "cors"}
 
 
 class PoliciesScreen(RouteScreen):
     VIEW = "policies"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("enter,d", "describe", "Describe", key_display="⏎/d"),
-        *(
-            Binding(
-                c.sort_letter.upper(), f"sort('{c.sort_letter}')", f"Sort by {c.title.lower()}", show=False
-            )
-            for c in POLICY_COLUMNS
-            if c.sort_letter
-        ),
+        Binding("slash", "filter", "Filter", key_display="/", id="view.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="view.clear_filter"),
+        Binding("enter,d", "describe", "Describe", key_display="⏎/d", id="view.describe"),
+        *sort_bindings("policies", POLICY_COLUMNS),
     ]
 
     def compose(self) -> ComposeResult:
@@ -61,8 +54,8 @@ class PoliciesScreen(RouteScreen):
         """Edit the selected policy directly when the console has a form for it."""
         key = self.table.cursor_key
         policy = key.split("\t", 1)[1] if key else ""
-        if policy in EDITABLE:
-            self.open_editor(EDITABLE[policy])  # type: ignore[arg-type]
+        if policy in BY_POLICY:
+            self.action_edit_kind(BY_POLICY[policy].kind)
         else:
             super().action_edit()
 
@@ -79,6 +72,11 @@ class PoliciesScreen(RouteScreen):
 
     def action_sort(self, letter: str) -> None:
         self.table.sort_by_letter(letter)
+
+    def action_describe(self) -> None:
+        from .detail import describe_selected  # the detail view loads when first opened
+
+        describe_selected(self)
 
     def on_line_table_selected(self, message: LineTable.Selected) -> None:
         self.action_describe()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import work
 from textual.binding import Binding, BindingType
+from textual.message import Message
 
 from connectors.errors import PermissionDenied
 
 from ..outcomes import report_error
 from .base import ConsoleScreen
+from .editors import BY_KIND, EDITORS, edit_bindings, open_editor, refusals
 
 if TYPE_CHECKING:
-    from connectors.base import ApplyResult, EditKind
+    from connectors.base import ApplyResult, Connector, EditKind, Plan
 
     # The routes view opens before the first frame; the model and the edit flow load after it.
     from connectors.model import Route
@@ -21,7 +25,14 @@ if TYPE_CHECKING:
 class UndoScreen(ConsoleScreen):
     """A view where ``u`` undoes the last applied change (through a diff, like every change)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("u", "undo", "Undo")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("u", "undo", "Undo", id="view.undo")]
+
+    class UndoPlanned(Message, bubble=False):
+        """The plan that undoes the last change, ready to review."""
+
+        def __init__(self, plan: Plan) -> None:
+            super().__init__()
+            self.plan = plan
 
     def action_undo(self) -> None:
         connector = self.console.connector
@@ -33,42 +44,35 @@ class UndoScreen(ConsoleScreen):
                 self.app, PermissionDenied("read-only mode: undo is refused (started with --readonly)")
             )
             return
+        self._plan_undo(connector)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="plan-undo")
+    def _plan_undo(self, connector: Connector) -> UndoPlanned:
         from connectors.change import Change
 
-        self.run_worker(
-            Change(connector).plan_undo,
-            thread=True,
-            group="plan",
-            exclusive=True,
-            name="plan-undo",
-            exit_on_error=False,
-        )
+        plan = Change(connector).plan_undo()
+        return self.UndoPlanned(plan)
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        from connectors.base import Plan
+    def on_undo_screen_undo_planned(self, message: UndoPlanned) -> None:
+        from .diff import DiffScreen
 
-        if name == "plan-undo" and isinstance(result, Plan):
-            from .diff import DiffScreen
+        def done(outcome: ApplyResult | None) -> None:
+            if outcome is not None:
+                self.console.refresh_now()
 
-            def done(outcome: ApplyResult | None) -> None:
-                if outcome is not None:
-                    self.console.refresh_now()
-
-            self.app.push_screen(DiffScreen(result, heading="Undo the last change"), done)
+        self.app.push_screen(DiffScreen(message.plan, heading="Undo the last change"), done)
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         return [("Undo last change", "Restore what the last change replaced (u)", self.action_undo)]
 
 
 class RouteScreen(UndoScreen):
-    """A view about routes: describe, YAML, edit."""
+    """A view about routes: describe, YAML, edit (the editors come from ``editors.EDITORS``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "yaml", "YAML"),
-        Binding("e", "edit", "Edit"),
-        Binding("w", "edit_weights", "Edit weights", show=False),
-        Binding("r", "edit_rate_limit", "Edit rate limit", show=False),
-        Binding("c", "edit_cors", "Edit CORS", show=False),
+        Binding("y", "yaml", "YAML", id="route.yaml"),
+        Binding("e", "edit", "Edit", id="route.edit"),
+        *edit_bindings("route"),
     ]
 
     def selected_route(self) -> str | None:
@@ -87,10 +91,8 @@ class RouteScreen(UndoScreen):
         return None
 
     def action_describe(self) -> None:
-        from .detail import DetailScreen
-
-        if (route := self.current_route()) is not None:
-            self.app.push_screen(DetailScreen(route.name))
+        """Describe the selected route: the list views open ``detail.DetailScreen`` (this base class
+        does not import its own subclass), the detail view scrolls back to the top."""
 
     def action_yaml(self) -> None:
         from .yaml_view import YamlScreen
@@ -98,55 +100,27 @@ class RouteScreen(UndoScreen):
         if (route := self.current_route()) is not None:
             self.app.push_screen(YamlScreen(route.name))
 
-    def refusal(self, kind: EditKind) -> str | None:
-        """Why ``kind`` cannot be edited here, or None."""
-        if self.console.connector is None:
-            return "not connected to a gateway"
-        capabilities = self.console.capabilities
-        return None if capabilities.can(kind) else capabilities.why_not(kind)
-
     def action_edit(self) -> None:
-        from ..editing import EDIT_KINDS
         from .edit_chooser import EditChooser
 
         if (route := self.current_route()) is None:
             return
-        refusals = {kind: self.refusal(kind) for kind in EDIT_KINDS}
-        if all(refusals.values()):
-            reasons = sorted({r for r in refusals.values() if r})
-            self.notify("; ".join(reasons), title="Cannot edit", severity="warning")
+        reasons = refusals(self.console)
+        if all(reasons.values()):
+            self.notify(
+                "; ".join(sorted({r for r in reasons.values() if r})), title="Cannot edit", severity="warning"
+            )
             return
 
         def chosen(kind: EditKind | None) -> None:
             if kind is not None:
-                self.open_editor(kind)
+                self.action_edit_kind(kind)
 
-        self.app.push_screen(EditChooser(route.name, refusals), chosen)
+        self.app.push_screen(EditChooser(route.name, reasons), chosen)
 
-    def action_edit_weights(self) -> None:
-        self.open_editor("weights")
-
-    def action_edit_rate_limit(self) -> None:
-        self.open_editor("rate_limit")
-
-    def action_edit_cors(self) -> None:
-        self.open_editor("cors")
-
-    def open_editor(self, kind: EditKind) -> None:
-        from ..editing import LABELS
-        from .edit_cors import CorsEditor
-        from .edit_rate_limit import RateLimitEditor
-        from .edit_weights import WeightsEditor
-
-        reason = self.refusal(kind)
-        if reason:
-            self.notify(reason, title=f"Cannot edit {LABELS[kind]}", severity="warning")
-            return
-        route = self.current_route()
-        if route is None:
-            return
-        editor = {"weights": WeightsEditor, "rate_limit": RateLimitEditor, "cors": CorsEditor}[kind]
-        self.app.push_screen(editor(route))
+    def action_edit_kind(self, kind: str) -> None:
+        if (spec := BY_KIND.get(kind)) is not None:
+            open_editor(self, spec.kind, self.current_route)
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         route = self.selected_route()
@@ -155,12 +129,13 @@ class RouteScreen(UndoScreen):
             out += [
                 (f"Describe {route}", "Matches, backends, policies, live figures (d)", self.action_describe),
                 (f"YAML of {route}", "The native objects behind the route (y)", self.action_yaml),
-                (f"Edit weights of {route}", "Shift traffic between backends (w)", self.action_edit_weights),
+            ]
+            out += [
                 (
-                    f"Edit rate limit of {route}",
-                    "Requests per interval and burst (r)",
-                    self.action_edit_rate_limit,
-                ),
-                (f"Edit CORS of {route}", "Origins, methods, headers, probe (c)", self.action_edit_cors),
+                    f"{spec.title} of {route}",
+                    f"{spec.hint} ({spec.key})",
+                    partial(self.action_edit_kind, spec.kind),
+                )
+                for spec in EDITORS
             ]
         return out

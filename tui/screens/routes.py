@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Static
 
-from ..route_rows import ROUTE_COLUMNS, LiveFigures, route_rows
+from ..route_rows import ROUTE_COLUMNS, LiveFigures, route_rows, sort_bindings
 from ..widgets.key_hints import KeyHints
 from ..widgets.line_table import LineTable
 from .route_screen import RouteScreen
@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 
     from ..widgets.command_line import CommandLine
 
-SORT_BINDINGS: list[BindingType] = [
-    Binding(c.sort_letter.upper(), f"sort('{c.sort_letter}')", f"Sort by {c.title.lower()}", show=False)
-    for c in ROUTE_COLUMNS
-    if c.sort_letter
-]
-
 
 class RoutesScreen(RouteScreen):
     VIEW = "routes"
@@ -34,10 +28,10 @@ class RoutesScreen(RouteScreen):
     RoutesScreen #filter-info { height: 1; padding: 0 1; color: $text-muted; background: $surface; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("enter,d", "describe", "Describe", key_display="⏎/d"),
-        *SORT_BINDINGS,
+        Binding("slash", "filter", "Filter", key_display="/", id="view.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="view.clear_filter"),
+        Binding("enter,d", "describe", "Describe", key_display="⏎/d", id="view.describe"),
+        *sort_bindings("routes", ROUTE_COLUMNS),
     ]
 
     def compose(self) -> ComposeResult:
@@ -102,6 +96,11 @@ class RoutesScreen(RouteScreen):
             parts.insert(0, f"{table.shown_count:,} of {table.total_count:,} routes")
         # One line, always: no layout pass on every keystroke of the filter.
         self.query_one("#filter-info", Static).update(Content("  ·  ".join(parts)), layout=False)
+
+    def action_describe(self) -> None:
+        from .detail import describe_selected  # the detail view loads when first opened
+
+        describe_selected(self)
 
     def on_line_table_selected(self, message: LineTable.Selected) -> None:
         self.action_describe()

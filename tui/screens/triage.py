@@ -19,12 +19,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from connectors.metrics import ChartData, Scope
+from connectors.model import Route
 from connectors.model.durations import format_duration
 from connectors.triage import STRETCH_WINDOW_S, LimitedRoute, triage
 
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
 from .charts import NO_SOURCE, LiveScreen, _allowed
+from .editors import open_editor
 
 CLIENT_WINDOW_S = 300.0
 
@@ -49,7 +51,7 @@ def limiting_for(row: LimitedRoute, now: float) -> str:
     return f"> {format_duration(STRETCH_WINDOW_S)}" if row.since_before_window else text
 
 
-class TriageScreen(LiveScreen):
+class TriageScreen(LiveScreen[TriageView]):
     VIEW = "triage"
     DEFAULT_CSS = """
     TriageScreen #triage-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
@@ -60,10 +62,10 @@ class TriageScreen(LiveScreen):
     TriageScreen #clients-title { height: 1; padding: 0 1; text-style: bold; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,r", "edit_limit", "Edit rate limit", key_display="⏎/r"),
-        Binding("g", "next_grouping", "Group clients by"),
-        Binding("c", "charts", "Charts"),
-        Binding("escape", "back", "Back", show=False),
+        Binding("enter,r", "edit_limit", "Edit rate limit", key_display="⏎/r", id="triage.edit_limit"),
+        Binding("g", "next_grouping", "Group clients by", id="triage.next_grouping"),
+        Binding("c", "charts", "Charts", id="triage.charts"),
+        Binding("escape", "back", "Back", show=False, id="view.close"),
     ]
 
     def __init__(self, connector: Any = None) -> None:
@@ -100,7 +102,7 @@ class TriageScreen(LiveScreen):
         self.table.focus()
 
     def fetch(self) -> TriageView:
-        connector = self.connector or getattr(self.app, "connector", None)
+        connector = self.connector or self.console.connector
         source = self.metrics
         now = time.time()
         if connector is None or source is None:
@@ -179,19 +181,13 @@ class TriageScreen(LiveScreen):
             self.app.push_screen(ChartsScreen(self.connector, self.route))
 
     def action_edit_limit(self) -> None:
-        from .edit_rate_limit import RateLimitEditor
-
         if self.route is None:
             self.notify("No route selected.", severity="warning", timeout=3)
             return
-        capabilities = getattr(self.app, "capabilities", None)
-        if capabilities is not None and not capabilities.can("rate_limit"):
-            self.notify(
-                capabilities.why_not("rate_limit"), title="Cannot edit rate limit", severity="warning"
-            )
-            return
-        route = next((r for r in getattr(self.app, "routes", ()) if r.name == self.route), None)
+        open_editor(self, "rate_limit", self._selected_route)
+
+    def _selected_route(self) -> Route | None:
+        route = next((r for r in self.console.routes if r.name == self.route), None)
         if route is None:
             self.notify(f"Route {self.route} is not loaded yet.", severity="warning", timeout=3)
-            return
-        self.app.push_screen(RateLimitEditor(route))
+        return route

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Static
+
+from connectors.base import Connector
 
 from ..highlight import highlight_yaml
 from ..widgets.key_hints import KeyHints
 from .base import ConsoleScreen
+
+
+class NativeRead(Message, bubble=False):
+    """A route's native objects (Envoy config, Kubernetes objects) as YAML text, read in a worker."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
 class YamlScreen(ConsoleScreen):
@@ -21,7 +33,7 @@ class YamlScreen(ConsoleScreen):
     YamlScreen VerticalScroll { padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,y", "back", "Back"),
+        Binding("escape,y", "back", "Back", id="view.close"),
     ]
 
     def __init__(self, route_name: str) -> None:
@@ -47,18 +59,14 @@ class YamlScreen(ConsoleScreen):
     def action_refresh(self) -> None:
         connector = self.console.connector
         if connector is not None:
-            name = self.route_name
-            self.run_worker(
-                lambda: connector.native_objects(name),
-                thread=True,
-                exclusive=True,
-                name="native",
-                exit_on_error=False,
-            )
+            self._read_native(connector, self.route_name)
 
-    def worker_succeeded(self, name: str, result: Any) -> None:
-        if name == "native" and isinstance(result, str):
-            self.query_one("#yaml", Static).update(highlight_yaml(result))
+    @work(thread=True, exclusive=True, exit_on_error=False, group="native", name="native")
+    def _read_native(self, connector: Connector, name: str) -> NativeRead:
+        return NativeRead(connector.native_objects(name))
+
+    def on_native_read(self, message: NativeRead) -> None:
+        self.query_one("#yaml", Static).update(highlight_yaml(message.text))
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         self.query_one("#yaml", Static).update(

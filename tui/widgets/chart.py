@@ -156,15 +156,17 @@ class TimeChart(Widget):
                 lines[1 + plot_h // 2] = Strip(
                     [Segment(" " * pad), Segment(message, muted)]
                 ).adjust_cell_length(width, base)
-        # Time axis: start, middle and end of the window under the plot.
+        lines.append(self._time_axis(width, label_w + 2, canvas.width, muted))
+        return lines[:height]
+
+    def _time_axis(self, width: int, left: int, plot_width: int, style: Style) -> Strip:
+        """Start, middle and end of the window under the plot (which starts at column ``left``)."""
         stamps = clock_labels(self._times)
         footer = [" "] * width
         if stamps:
-            left = label_w + 2
-            positions = (left, left + (canvas.width - len(stamps[1])) // 2, width - len(stamps[-1]))
+            positions = (left, left + (plot_width - len(stamps[1])) // 2, width - len(stamps[-1]))
             for pos, stamp in zip(positions, stamps, strict=False):
                 for i, ch in enumerate(stamp):
                     if 0 <= pos + i < width:
                         footer[pos + i] = ch
-        lines.append(Strip([Segment("".join(footer), muted)]).adjust_cell_length(width, base))
-        return lines[:height]
+        return Strip([Segment("".join(footer), style)]).adjust_cell_length(width, self.rich_style)

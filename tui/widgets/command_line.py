@@ -28,7 +28,9 @@ class CommandLine(Input):
     CommandLine.-open { display: block; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Cancel", show=False, id="prompt.cancel")
+    ]
 
     class Filter(Message):
         def __init__(self, text: str, final: bool) -> None:

@@ -25,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..table_query import CELL_SEPARATOR, RowFilter, apply_filter, compile_filter, natural_key, sort_order
+from ..textual_compat import set_scroll_extent
 
 # A live lookup returns, for a row key: the live columns' texts, their sort values, and a status
 # ("healthy", "degraded", "limited", "idle" or "") that picks the colour of the row's live cells.
@@ -91,13 +92,13 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-        Binding("home,g", "first", "Top", show=False),
-        Binding("end,G", "last", "Bottom", show=False),
-        Binding("enter", "select", "Open", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="table.down"),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "first", "Top", show=False, id="table.top"),
+        Binding("end,G", "last", "Bottom", show=False, id="table.bottom"),
+        Binding("enter", "select", "Open", show=False, id="table.open"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -339,9 +340,7 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
         a ``virtual_size`` assignment would trigger (it repaints the whole screen per keystroke)."""
         size = Size(self.size.width, height)
         if size != self.virtual_size:
-            self.set_reactive(LineTable.virtual_size, size)
-            self._refresh_scrollbars()
-            self._scroll_update(size)
+            set_scroll_extent(self, size)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._view) + 1)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.content import Content
 from textual.widgets import Static
 
+from ..host import ConsoleHost, console_of
 from ..live import ConnectionState
-
-if TYPE_CHECKING:
-    from ..app import ConsoleApp
 
 
 class StatusBar(Static):
@@ -34,8 +32,8 @@ class StatusBar(Static):
         self._metrics_status = "ok"
 
     @property
-    def console(self) -> ConsoleApp:  # type: ignore[override]
-        return self.app  # type: ignore[return-value]
+    def console(self) -> ConsoleHost:
+        return console_of(self.app)
 
     def on_mount(self) -> None:
         self.watch(self.app, "connection", self._render_state)

@@ -16,10 +16,13 @@ from ...metrics_contract import MetricsHooks
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
 from ..gateway_logs import PodSet, read_lines
+from ..proxies import ENVOY_GATEWAY_ADMIN_PORT, ViewFor
+from ..proxy_views import envoy_gateway_view
 from ..rbac import Access
-from ..resources import JsonDict, ObjKey, Resource
+from ..resources import CLIENT_TRAFFIC_POLICY, JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
 from . import policies, telemetry, write
+from .attach import parents
 from .read import GatewayApiKinds, RuleInfo, model, related
 
 
@@ -29,20 +32,39 @@ class GatewayApiConnector(KubeConnector):
 
     @property
     def kinds(self) -> GatewayApiKinds:
+        envoy_gateway = "backendtrafficpolicy" in self.res or "securitypolicy" in self.res
         return GatewayApiKinds(
             http_route=self.res["route"],
             gateway=self.res.get("gateway"),
             backend_traffic_policy=self.res.get("backendtrafficpolicy"),
             security_policy=self.res.get("securitypolicy"),
+            # Read to show which client settings reach a route; resolved here, never written.
+            client_traffic_policy=self.cluster.catalog.resolve(CLIENT_TRAFFIC_POLICY)
+            if envoy_gateway
+            else None,
         )
 
-    def _reads(self) -> list[tuple[Resource, str]]:
+    def _policy_kinds(self) -> list[Resource]:
         k = self.kinds
-        return [
-            (res, self.namespace)
-            for res in (k.http_route, k.gateway, k.backend_traffic_policy, k.security_policy)
-            if res is not None
-        ]
+        found = (k.gateway, k.backend_traffic_policy, k.security_policy, k.client_traffic_policy)
+        return [res for res in found if res is not None]
+
+    def _reads(self) -> list[tuple[Resource, str]]:
+        return [(res, self.namespace) for res in [self.kinds.http_route, *self._policy_kinds()]]
+
+    def _read_all(self) -> Store:
+        """Also the Gateways (and their policies) of other namespaces the routes attach to: a policy
+        naming a Gateway reaches every route attached to it."""
+        store = super()._read_all()
+        elsewhere = {
+            gw_ns
+            for route in store.of(self.kinds.http_route, self.namespace)
+            for gw_ns, _, _ in parents(route)
+        } - {self.namespace}
+        for namespace in sorted(elsewhere):
+            for res in self._policy_kinds():
+                store.replace_all(res, namespace, self._list_tolerant(res, namespace))
+        return store
 
     def _model(self, store: Store, only: set[ObjKey] | None = None) -> Modelled:
         return model(store, self.kinds, self.namespace, only)
@@ -61,6 +83,9 @@ class GatewayApiConnector(KubeConnector):
 
     def _log_pods(self, gateways: list[tuple[str, str]]) -> list[list[PodSet]]:
         return telemetry.gateway_api_pods(gateways)
+
+    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
+        return self._log_pods(telemetry.parent_gateways([obj]))
 
     def gateway_log_lines(self, since_s: float) -> list[str]:
         """The access-log lines of the last ``since_s`` seconds of the proxies of the Gateways this
@@ -115,6 +140,9 @@ class GatewayApiConnector(KubeConnector):
 class EnvoyGatewayConnector(GatewayApiConnector):
     kind: ClassVar[str] = "envoygateway"
     envoy_gateway_namespace = "envoy-gateway-system"  # where Envoy Gateway runs the proxies
+
+    def proxy_admin(self) -> tuple[int, ViewFor] | None:
+        return ENVOY_GATEWAY_ADMIN_PORT, envoy_gateway_view
 
     def _log_pods(self, gateways: list[tuple[str, str]]) -> list[list[PodSet]]:
         return telemetry.envoy_gateway_pods(

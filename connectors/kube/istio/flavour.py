@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import resources as r
-from ..flavours import Flavour
+from ..flavour import Flavour
 
 if TYPE_CHECKING:
     from ..connector import KubeConnector

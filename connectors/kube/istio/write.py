@@ -24,6 +24,7 @@ from ..connector import Binding
 from ..cors_fields import cors_fields
 from ..durations import k8s_duration
 from ..objects import MANAGED_BY_LABEL, MANAGER, is_ours
+from ..planning import ALL_AFFECTED_HINT
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Workspace
 from .common import (
@@ -35,8 +36,9 @@ from .common import (
     destination_name,
     typed_config_value,
 )
+from .http import cors
 from .ratelimit import LimitSource, limit_from_config
-from .read import IstioRouteInfo, cors
+from .read import IstioRouteInfo
 
 STAT_PREFIX = "http_local_rate_limiter"
 
@@ -60,7 +62,20 @@ def set_weights(ws: Workspace, binding: Binding, after: Route) -> None:
 
 
 def _origin(m: Any) -> JsonDict:
-    return {m.kind: m.value}
+    # Envoy treats the exact origin "*" as every origin; Istio's StringMatch has no other wildcard.
+    return {"exact": m.value} if m.kind == "wildcard" else {m.kind: m.value}
+
+
+def origin_problems(cors: Cors, path: str) -> list[Problem]:
+    """Wildcard origins Istio cannot write (only ``*`` itself)."""
+    return [
+        Problem(
+            f"{path}.cors.allow_origins[{i}]",
+            f"Istio CORS origins are exact, prefix or regex: write {o.value!r} as regex:{o.wildcard_regex()}",
+        )
+        for i, o in enumerate(cors.allow_origins)
+        if o.kind == "wildcard" and o.value != "*"
+    ]
 
 
 def set_cors(ws: Workspace, binding: Binding, wanted: Cors | None) -> None:
@@ -189,23 +204,28 @@ def set_rate_limit(
     limit: RateLimit | None,
     sharers: list[str],
     root: str,
+    allow_shared: bool = False,
 ) -> None:
+    """Write ``limit`` where the route's limit comes from, or in our own EnvoyFilter. A limit that
+    also limits ``sharers`` (other routes, workloads) is edited only when ``allow_shared``."""
     info: IstioRouteInfo = binding.context
     source = info.limit_source
     if source is not None:
-        if sharers:
+        where = f"EnvoyFilter {source.filter.namespace}/{source.filter.name} configPatches[{source.patch}]"
+        if sharers and not allow_shared:
             ef = ws.get(source.filter) or {}
             raise ValidationError(
                 [
                     Problem(
                         f"routes.{binding.route}.rate_limit",
-                        f"the limit comes from EnvoyFilter {source.filter.namespace}/{source.filter.name} "
-                        f"configPatches[{source.patch}], which also limits {', '.join(sharers)}; "
-                        f"edit that EnvoyFilter{'' if is_ours(ef) else ' (not created by gatewayctl-tui)'} "
-                        "directly",
+                        f"the limit comes from {where}, which also limits {'; '.join(sharers)}; "
+                        f"{ALL_AFFECTED_HINT}, or edit that EnvoyFilter"
+                        f"{'' if is_ours(ef) else ' (not created by gatewayctl-tui)'} directly",
                     )
                 ]
             )
+        if sharers:
+            ws.warnings.append(f"{where} is shared: this edit also changes {'; '.join(sharers)}")
         _edit_source(ws, source, limit)
         return
     if limit is None:
