@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -97,6 +98,7 @@ def main() -> int:
         gw.stop()
         backends.v1.stop()
         backends.v2.stop()
+        shutil.rmtree(root, ignore_errors=True)
     print(f"kills aimed at the apply window (0-50 ms after an xDS file is replaced): {args.aimed}")
     print(f"kills at random moments (0-{span * 1.2 * 1000:.0f} ms after start): {args.random}")
     print(f"killed mid-command: {counts['killed']}, finished before the kill: {counts['ended first']}")
