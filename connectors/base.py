@@ -58,7 +58,7 @@ class GatewayInfo:
 
     kind: str  # "native", "istio", "envoygateway", "gatewayapi"
     name: str
-    endpoint: str  # admin URL, or "context/namespace"
+    endpoint: str  # a native gateway's (first) listener URL, or "context/namespace"
     details: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -329,12 +329,13 @@ class Connector(ABC):
             raise NothingToUndo("no applied change left to undo")
         from .model import route_from_dict, route_to_dict
 
-        restored = [route_from_dict(d) for d in entry.before]
         current = {r.name: r for r in self.list_routes()}
+        now_dicts = {name: route_to_dict(r) for name, r in current.items()}
+        restored = [route_from_dict(d) for d in entry.restored(now_dicts)]
         warnings = []
         for after in entry.after:
             now = current.get(after["name"])
-            if now is not None and route_to_dict(now) != after:
+            if now is not None and not entry.after_is(after["name"], now_dicts.get(after["name"])):
                 warnings.append(
                     f"route {after['name']} changed after that change; undo restores it as it was before"
                 )

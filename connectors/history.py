@@ -1,4 +1,9 @@
-"""Applied changes, newest last, stored as JSON lines so a crash loses at most the line being written."""
+"""Applied changes, newest last, stored as JSON lines so a crash loses at most the line being written.
+
+Entries are stored with their secrets masked (``connectors.redact``): a route's credential header
+values or a private JWK never reach the file. Undo takes them back from the route as it is now
+(``HistoryEntry.restored``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from .errors import NothingToUndo
+from .paths import private_dir
+from .redact import Unrecoverable, redact, unredact
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,27 @@ class HistoryEntry:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def restored(self, current: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """The routes as they were before this change (``before``), each masked secret taken from
+        ``current`` (route name -> the route's dict now). NothingToUndo names a secret that cannot
+        be taken back because the value around it changed since."""
+        out = []
+        for before in self.before:
+            name = str(before.get("name", ""))
+            try:
+                out.append(unredact(before, current.get(name), f"routes.{name}"))
+            except Unrecoverable as exc:
+                raise NothingToUndo(
+                    f"{exc.where}: a secret value changed since that change and the history does not "
+                    "keep secrets; edit the gateway's config to restore it"
+                ) from None
+        return out
+
+    def after_is(self, name: str, current: dict[str, Any] | None) -> bool:
+        """Whether route ``name`` is now as this change left it (compared with secrets masked)."""
+        after = next((a for a in self.after if a.get("name") == name), None)
+        return after is not None and current is not None and redact(current) == after
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HistoryEntry:
         data = dict(data)
@@ -49,13 +79,15 @@ class HistoryStore:
         self._memory: list[HistoryEntry] = []
 
     def append(self, entry: HistoryEntry) -> None:
+        entry = HistoryEntry.from_json(redact(entry.to_json()))
         with self._lock:
             if self.path is None:
                 self._memory.append(entry)
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             line = json.dumps(entry.to_json(), sort_keys=True) + "\n"
-            with open(self.path, "a", encoding="utf-8") as fh:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
                 fh.write(line)
                 fh.flush()
                 os.fsync(fh.fileno())

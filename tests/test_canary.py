@@ -67,10 +67,10 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
             # Prometheus takes ~7 s to pick up a new target: start it now, it has data by the time the
             # prometheus half of the module runs.
             prometheus_: PrometheusProcess = request.getfixturevalue("prometheus")
-            prometheus_.set_targets([admin_target(gw.admin_url)])
+            prometheus_.set_targets([admin_target(gw.stats_url)])
     else:
         prometheus: PrometheusProcess = request.getfixturevalue("prometheus")
-        target = admin_target(gw.admin_url)
+        target = admin_target(gw.stats_url)
         prometheus.set_targets([target])
         src = metrics_for(
             gw, prometheus=PrometheusConfig(prometheus.url, rate_window="3s", selector=f'instance="{target}"')

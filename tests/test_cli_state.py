@@ -82,7 +82,7 @@ def test_a_no_op_says_no_change_not_gateway_settings(
     assert "No change" in out
 
 
-def test_with_a_broken_yaml_gateways_says_running_and_history_still_reads(
+def test_with_a_broken_yaml_gateways_says_so_and_history_still_reads(
     gw: NativeConnector, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(gw, "set-weights", "canary", "v1=80", "v2=20", capsys=capsys)[0] == 0
@@ -90,7 +90,7 @@ def test_with_a_broken_yaml_gateways_says_running_and_history_still_reads(
     rc, out, err = run(gw, "gateways", "-o", "json", capsys=capsys)
     assert rc == 0, err
     (found,) = json.loads(out)
-    assert found["status"].startswith("running") and "YAML" in found["status"]
+    assert found["status"].startswith("config broken") and "Envoy serves" in found["reason"]
     rc, out, err = run(gw, "history", capsys=capsys)
     assert rc == 0, err
     assert "canary: weights" in out

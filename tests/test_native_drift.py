@@ -59,7 +59,8 @@ def test_a_hand_edit_of_the_yaml_is_shown_as_drift_not_as_served(
     assert "canary" in out and "-  weight: 90" in out and "+  weight: 60" in out
     assert canary_weights(gw) == {"v1": 90, "v2": 10}  # what Envoy serves did not move
     rc, out, _ = run(gw, "gateways", "-o", "json", capsys=capsys)
-    assert json.loads(out)[0]["status"].startswith("running (drift: ")
+    (found,) = json.loads(out)
+    assert found["state"] == "drift" and found["status"].startswith("drift (") and "canary" in found["reason"]
 
 
 def test_the_next_unrelated_change_does_not_deploy_a_hand_edit_unseen(

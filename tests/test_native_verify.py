@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.change import Change
+from connectors.metrics_contract import admin_http
 from connectors.model import Cors, Gateway, RateLimit, StringMatch
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
@@ -38,8 +38,9 @@ def with_route(gw: NativeConnector, name: str, **changes: Any) -> Gateway:
 def test_a_drained_listener_fails_verification_with_the_reason(
     gw: NativeConnector, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    response = httpx.post(f"{gw.admin_url}/drain_listeners", trust_env=False, timeout=5)
-    assert response.status_code == 200
+    http, base = admin_http(gw.admin_url, 5.0)  # the admin API (a Unix socket)
+    with http:
+        assert http.post(f"{base}/drain_listeners").status_code == 200
     capsys.readouterr()
     rc = main(["set-weights", "canary", "v1=50", "v2=50", "--gateway", str(gw.state_dir)])
     out, err = capsys.readouterr()

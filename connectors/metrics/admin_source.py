@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from ..errors import GatewayError
-from ..metrics_contract import SHADOW_STAT_PREFIX
+from ..metrics_contract import SHADOW_STAT_PREFIX, admin_http
 from . import frames
 from .clients import SOURCE
 from .histogram import delta, from_cumulative
@@ -157,7 +157,10 @@ class EnvoyAdminSource(MetricsSource):
         self.interval = interval
         self.rate_window_s = rate_window_s
         self.latency_window_s = latency_window_s
-        self._http = httpx.Client(timeout=timeout, trust_env=False)
+        self._timeout = timeout
+        self._http: httpx.Client | None = None
+        self._http_for = ""  # the admin URL ``_http`` talks to (a restart may move it)
+        self._http_base = ""
         self._history = History()
         self._log = (
             LimitedLog(access_log_path, self._cluster, self._history) if access_log_path is not None else None
@@ -185,6 +188,16 @@ class EnvoyAdminSource(MetricsSource):
         url = self._admin_url() if callable(self._admin_url) else self._admin_url
         return url.rstrip("/")
 
+    def _client(self) -> tuple[httpx.Client, str]:
+        """The client for the admin URL as it is now (``http://`` or ``unix:``), and its base URL."""
+        url = self._url()
+        if self._http is None or url != self._http_for:
+            if self._http is not None:
+                self._http.close()
+            self._http, self._http_base = admin_http(url, self._timeout)
+            self._http_for = url
+        return self._http, self._http_base
+
     def _cluster(self, name: str) -> tuple[str, str] | None:
         found = self._clusters.get(name)
         if found is None and self._cluster_names is not None and time.monotonic() - self._clusters_read > 2.0:
@@ -205,8 +218,9 @@ class EnvoyAdminSource(MetricsSource):
                 return
             now, mono = time.time(), time.monotonic()
             try:
-                response = self._http.get(
-                    self._url() + "/stats",
+                http, base = self._client()
+                response = http.get(
+                    base + "/stats",
                     params={"format": "json", "filter": STATS_FILTER, "histogram_buckets": "cumulative"},
                 )
                 if response.status_code != 200:
@@ -317,4 +331,5 @@ class EnvoyAdminSource(MetricsSource):
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         with self._poll_lock:
-            self._http.close()
+            if self._http is not None:
+                self._http.close()

@@ -46,7 +46,10 @@ class HeaderMatch:
         op = "!" if self.invert else ""
         if self.kind == "present":
             return f"{op}{self.name}"
-        return f"{self.name}{op}{ {'exact': '=', 'prefix': '^=', 'regex': '~='}[self.kind] }{self.value}"
+        from .secrets import MASK, is_secret_header
+
+        value = MASK if is_secret_header(self.name) else self.value  # shown on screen and in tables
+        return f"{self.name}{op}{ {'exact': '=', 'prefix': '^=', 'regex': '~='}[self.kind] }{value}"
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,10 @@ class NativeConnector(TrustedGateway):
         if self._state.pid:
             details["pid"] = str(self._state.pid)
         details["listeners"] = ", ".join(f"{k} {v}" for k, v in self._state.listeners.items())
-        return GatewayInfo(self.kind, self._state.name, self._state.admin_url, details)
+        details["admin"] = self._state.admin_url
+        # The endpoint people see (header, describe): where it serves; the admin socket's path is
+        # long and only the tool talks to it.
+        return GatewayInfo(self.kind, self._state.name, self.listener_url(), details)
 
     def list_routes(self) -> list[Route]:
         return list(self.gateway().routes)
@@ -190,15 +193,17 @@ class NativeConnector(TrustedGateway):
         cf = self._current()
         gw = cf.gateway
         current = {r.name: r for r in gw.routes}
+        now_dicts = {r.name: route_to_dict(r) for r in gw.routes}
         warnings: list[str] = []
         for after in entry.after:
             now = current.get(after["name"])
             now_dict = route_to_dict(now) if now is not None else route_to_dict(_absent(after["name"]))
-            if now_dict != after:
+            if not entry.after_is(after["name"], now_dict):
                 warnings.append(
                     f"route {after['name']} changed after that change; undo restores it as it was before"
                 )
-        restored = [route_from_dict(d) for d in entry.before]
+        # The history keeps secrets masked: each is taken back from the route as it is now.
+        restored = [route_from_dict(d) for d in entry.restored(now_dicts)]
         routes = list(gw.routes)
         for r in restored:
             if not r.backends:  # the change had added this route: remove it

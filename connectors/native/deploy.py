@@ -15,6 +15,7 @@ import httpx
 
 from ..errors import ChangeRejected, GatewayError
 from ..model import Gateway, Route
+from ..paths import private_dir
 from . import changes, xds
 from .names import PROBE_HEADER, PROBE_HOST
 from .render import (
@@ -63,7 +64,7 @@ class Deployer:
 
     def write_all(self, gw: Gateway) -> None:
         """Every file for ``gw``, before Envoy starts (it reads them at start)."""
-        self.layout.xds_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.layout.xds_dir)
         rendered = render(gw, self.layout, self._access_log(gw), self.state.access_log_headers)
         version = self.next_version()
         xds.atomic_write(self.layout.cds, file_text(version, rendered.cds))

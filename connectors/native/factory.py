@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import GatewayError, GatewayNotRunning, NotFound
+from ..errors import GatewayError, NotFound, ProcessStartFailed
 from ..factory import CliOption, ConnectorFactory, GatewayStatus, StartedGateway, Target
-from ..paths import gateways_dir
+from ..paths import gateways_dir, private_dir
 
 if TYPE_CHECKING:
     from .connector import NativeConnector
@@ -39,7 +39,7 @@ def start(
     state_dir: Path | None = None,
     *,
     readonly: bool = False,
-    admin_port: int = 0,
+    stats_port: int = 0,
     owned: bool = False,
     access_log_headers: Sequence[str] = (),
     concurrency: int | None = None,
@@ -52,7 +52,7 @@ def start(
             config,
             state_dir,
             readonly=readonly,
-            admin_port=admin_port,
+            stats_port=stats_port,
             owned=owned,
             access_log_headers=access_log_headers,
             concurrency=concurrency,
@@ -75,12 +75,22 @@ def _read_state(state_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _drift(connector: NativeConnector) -> str | None:
+DRIFT = "drift"  # a gateways state: serving, but not what the YAML or the last apply says
+
+
+def _drift(state_dir: Path) -> str | None:
+    """The first drift line of a running gateway (and how many more), or None."""
+    try:
+        connector = attach(state_dir, readonly=True)
+    except GatewayError:
+        return None
     try:
         lines = connector.drift()
     except GatewayError:
         return None
-    return f"drift: {lines[0]}" + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else "") if lines else None
+    finally:
+        connector.close()
+    return lines[0] + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else "") if lines else None
 
 
 def _one_line(text: str) -> str:
@@ -97,14 +107,29 @@ class NativeLifecycle:
     def up(
         self, config: Path, *, name: str | None = None, state_dir: Path | None = None, readonly: bool = False
     ) -> StartedGateway:
+        """Validate the YAML here (every problem with its field), then start Envoy under a detached
+        supervisor (``supervisor.py``) that restarts it when it dies; wait until it serves."""
+        from .config_file import ConfigFile
+        from .supervisor import spawn_supervisor
+        from .validation import beyond_loopback, state_dir_for, validate
+
         config = Path(config).expanduser().resolve()
         if not config.is_file():
             raise NotFound(f"no config file at {config}")
-        if state_dir is None and name is not None:
-            from .validation import state_dir_for  # never a folder outside the gateways folder
-
+        if state_dir is None and name is not None:  # never a folder outside the gateways folder
             state_dir = state_dir_for(name)
-        connector = start(config, state_dir, readonly=readonly, owned=False)
+        cf = ConfigFile.load(config)
+        validate(cf.gateway)
+        state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
+        status = self.status(Target("native", cf.gateway.name, str(state_dir)))
+        if status.state in ("running", "restarting") or (status.state == "config broken" and status.running):
+            raise ProcessStartFailed(
+                f"gateway {cf.gateway.name!r} is already running from {state_dir}; stop it first "
+                f"(gatewayctl-tui down {state_dir})"
+            )
+        private_dir(state_dir)
+        spawn_supervisor(config, state_dir)
+        connector = attach(state_dir, readonly=readonly)
         try:
             from .reverter import start_detached
 
@@ -117,17 +142,24 @@ class NativeLifecycle:
                 admin_url=connector.admin_url,
                 listeners={x.name: connector.listener_url(x.name) for x in gateway.listeners},
                 config_path=connector.config_path,
+                stats_url=connector.stats_url,
+                warnings=beyond_loopback(None, gateway),
             )
         finally:
             connector.close()
 
     def down(self, target: Target) -> bool:
+        """Stop the gateway: its time-box reverter, its supervisor (which stops Envoy first), else
+        Envoy itself."""
         from .reverter import stop_detached
+        from .supervisor import stop_supervisor
 
         stop_detached(Path(target.location))
+        if stop_supervisor(Path(target.location)):
+            return True
         try:
             connector = attach(Path(target.location))
-        except GatewayNotRunning:
+        except GatewayError:
             return False
         try:
             if not connector.is_running():
@@ -138,23 +170,26 @@ class NativeLifecycle:
         return True
 
     def status(self, target: Target) -> GatewayStatus:
-        state = _read_state(Path(target.location))
-        admin_url, listeners = str(state.get("admin_url", "")), dict(state.get("listeners") or {})
-        try:
-            connector = attach(Path(target.location))
-        except GatewayError as exc:
-            return GatewayStatus(target, False, _one_line(str(exc)), admin_url, listeners)
-        try:
-            running = connector.is_running()
-            # Running with a YAML that does not read: still running (Envoy serves the last config).
-            problem = connector.config_problem()
-            if running:
-                reason = problem or _drift(connector)
-            else:
-                reason = "; ".join(x for x in (connector.health(), problem) if x)
-        finally:
-            connector.close()
-        return GatewayStatus(target, running, _one_line(reason or ""), admin_url, listeners)
+        """running / stopped (reason) / restarting (reason) / config broken (reason): read from the
+        state files and the processes, without loading the YAML into a connector (a broken YAML
+        must not hide whether Envoy serves); a running gateway whose YAML or served config differs
+        from the last applied one is ``drift (<first difference>)``."""
+        from .status import RUNNING, gateway_status
+
+        state_dir = Path(target.location)
+        state = _read_state(state_dir)
+        found = gateway_status(state_dir, state)
+        listeners = dict(state.get("listeners") or {})
+        drift = _drift(state_dir) if found.state == RUNNING else None
+        return GatewayStatus(
+            target,
+            found.serving,
+            _one_line(drift or found.reason),
+            str(state.get("admin_url", "")),
+            listeners,
+            state=DRIFT if drift else found.state,
+            restarts=found.restarts,
+        )
 
 
 class NativeFactory(ConnectorFactory):

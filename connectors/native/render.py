@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Backend, Gateway, Route
+from .admin_socket import admin_bootstrap
 from .names import (
     BOOTSTRAP_FILE,
     CDS_FILE,
@@ -71,14 +72,17 @@ class Layout:
         return self.xds_dir / rds_file(listener_name)
 
 
-def bootstrap(gw: Gateway, layout: Layout, admin_port: int) -> dict[str, Any]:
+def bootstrap(gw: Gateway, layout: Layout, admin_socket: Path, stats_port: int) -> dict[str, Any]:
+    """Envoy's bootstrap: file-based xDS, the admin on a Unix socket (``admin_socket``), the
+    loopback stats listener for Prometheus on ``stats_port``."""
+
     def source(path: Path) -> dict[str, Any]:
         return {"resource_api_version": "V3", "path_config_source": {"path": str(path)}}
 
     return {
         # File-based xDS needs node.id and node.cluster, or Envoy exits.
         "node": {"id": f"gatewayctl-{gw.name}", "cluster": "gatewayctl"},
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        **admin_bootstrap(admin_socket, stats_port),
         "dynamic_resources": {"cds_config": source(layout.cds), "lds_config": source(layout.lds)},
         "stats_config": {"stats_matcher": {"inclusion_list": {"patterns": STATS_PATTERNS}}},
         # Histograms (latency percentiles) refresh at each flush: every 1 s rather than Envoy's 5 s,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +16,10 @@ PID_FILE = "reverter.pid"
 LOG_FILE = "reverter.log"
 MODULE = "connectors.change.reverter"
 
+# Reverters this process started, kept so that stopping one also reaps it (a Popen dropped while its
+# child runs is a leak the interpreter warns about).
+_STARTED: dict[Path, subprocess.Popen[bytes]] = {}
+
 
 def start_detached(state_dir: Path) -> int:
     """Start the reverter for the gateway in ``state_dir``; its pid (a previous one steps aside)."""
@@ -22,6 +27,7 @@ def start_detached(state_dir: Path) -> int:
         [sys.executable, "-m", MODULE, str(state_dir)], state_dir / LOG_FILE, owned=False, new_session=True
     )
     (state_dir / PID_FILE).write_text(f"{proc.pid}\n", encoding="utf-8")
+    _STARTED[state_dir] = proc
     return proc.pid
 
 
@@ -36,3 +42,7 @@ def stop_detached(state_dir: Path) -> None:
     with contextlib.suppress(OSError):
         if MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
             os.kill(pid, signal.SIGTERM)
+    proc = _STARTED.pop(state_dir, None)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)

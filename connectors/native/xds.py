@@ -43,10 +43,12 @@ def rds(listener: str) -> Subscription:
 
 
 def atomic_write(path: Path, text: str, *, fsync: bool = False, keep_mode: bool = False) -> None:
-    """Write ``text`` to a temp file beside ``path`` and rename it over ``path``."""
+    """Write ``text`` to a temp file beside ``path`` and rename it over ``path``. The file is the
+    owner's only (0600), or keeps ``path``'s mode with ``keep_mode`` (the operator's YAML)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_COUNTER)}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "w", encoding="utf-8") as fh:
             if keep_mode:
                 with contextlib.suppress(OSError):
                     os.fchmod(fh.fileno(), path.stat().st_mode & 0o7777)

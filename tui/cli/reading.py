@@ -15,34 +15,36 @@ from .lifecycle import with_connector
 
 
 def _state_of(conn: Connector, drift: tuple[str, ...] | None = None) -> int:
-    """Warn about drift and say when nothing serves what was printed; the exit code: 0, or 1 when
-    the gateway is not serving (a script must notice)."""
+    """Warn about drift (what Envoy serves is not what was printed), then ``_serving``."""
     for line in conn.drift() if drift is None else drift:
         warn(f"drift: {line} (see gatewayctl-tui drift)")
-    reason = conn.health()
-    if reason is None:
-        return 0
-    print(
-        f"error: Gateway is not serving: {reason} — the routes shown are its config, nothing serves them",
-        file=sys.stderr,
-        flush=True,
-    )
-    return EXIT_GATEWAY
+    return _serving(conn)
 
 
 def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.model import route_to_dict
     from connectors.model.diff import to_yaml
+    from connectors.redact import redact
 
     routes = conn.list_routes()
     if args.output == "json":
-        out(json.dumps([route_to_dict(r) for r in routes], indent=2))
+        out(json.dumps(redact([route_to_dict(r) for r in routes]), indent=2))
     elif args.output == "yaml":
         out(to_yaml([route_to_dict(r) for r in routes]).rstrip())
     else:
         rows = [[r.name, ",".join(r.hosts), matches(r), backends(r), policies(r)] for r in routes]
         out(table(["NAME", "HOSTS", "MATCH", "BACKENDS", "POLICIES"], rows))
     return _state_of(conn)
+
+
+def _serving(conn: Connector) -> int:
+    """0 when the gateway serves; else a warning on stderr and exit 1: what was printed is its
+    configuration, and a script must notice that nothing serves it."""
+    reason = conn.health()
+    if reason is None:
+        return 0
+    print(f"warning: the gateway is not serving this ({reason})", file=sys.stderr, flush=True)
+    return EXIT_GATEWAY
 
 
 def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
@@ -76,7 +78,9 @@ def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
 def _cmd_history(args: argparse.Namespace, conn: Connector) -> int:
     entries = conn.history()
     if args.output == "json":
-        out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+        from connectors.redact import redact  # entries written before secrets were masked
+
+        out(json.dumps([redact(e.to_json()) for e in entries], indent=2, ensure_ascii=False))
         return 0
     rows = [
         [
