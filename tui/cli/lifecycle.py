@@ -19,7 +19,7 @@ from connectors.errors import NotFound, PermissionDenied
 from connectors.paths import gateways_dir
 from connectors.registry import lifecycle, lifecycle_for, open_target, resolve
 
-from .common import EXIT_GATEWAY, Command, Handler, UsageError, out, table
+from .common import EXIT_GATEWAY, Command, Handler, UsageError, note, out, table
 
 # ---------------------------------------------------------------- connecting
 
@@ -56,6 +56,8 @@ def with_connector(
             check(args)
         connector = connect(args)
         try:
+            for line in connector.notices():  # e.g. how a change a crash interrupted was reconciled
+                note(line)
             return run(args, connector)
         finally:
             connector.close()
