@@ -23,7 +23,6 @@ from connectors.history import HistoryStore
 from connectors.model import Gateway, gateway_from_dict
 from connectors.native.admin import AdminClient
 from connectors.native.config_file import load_text
-from connectors.native.render import Layout
 from connectors.native.served import Views, differences, envoy_views, model_views
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,7 +121,7 @@ def inspect(state_dir: Path, config: Path, audit_log: Path, served_before: Views
     gw = _gateway(config)
     if [r.name for r in gw.routes] != list(shown):
         found.silent.append("routes -o json does not list the YAML's routes")
-    mismatch = differences(model_views(gw, Layout(state_dir / "xds")), envoy)
+    mismatch = differences(model_views(gw), envoy)
     if mismatch and "drift" not in found.said:
         found.silent.append(f"Envoy serves something else than shown, unsaid: {mismatch}")
     changed = [n for n in differences(served_before, envoy)]

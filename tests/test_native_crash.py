@@ -104,13 +104,15 @@ def test_a_change_whose_push_completed_is_rolled_forward_and_recorded(gateway: N
 def test_a_change_killed_before_envoy_served_all_of_it_is_rolled_back_and_recorded(
     gateway: NativeConnector,
 ) -> None:
-    """Killed after the listener (rate limit bucket) was replaced but before the routes: Envoy
-    serves half a change. The next start puts the last applied config back and says so."""
+    """Killed after the route's new limiter (its ECDS file, then the listener's slot naming it)
+    was served but before the routes turned it on: Envoy serves half a change. The next start
+    puts the last applied config back and says so."""
     from connectors.change import Change
     from connectors.model import RateLimit
     from connectors.model.edits import set_rate_limit
     from connectors.native import xds
     from connectors.native.render import file_text, listeners_body
+    from connectors.native.render_limits import limiter_body
 
     route = gateway.get_route("canary")
     edited = set_rate_limit(route, RateLimit(requests=3, interval=60.0, burst=3))
@@ -118,6 +120,10 @@ def test_a_change_killed_before_envoy_served_all_of_it_is_rolled_back_and_record
     gateway.journal_intent(plan)
     new = plan.payload.gateway
     body = listeners_body(new, gateway.layout, gateway.access_log_path, ("x-user-id",))
+    canary = next(r for r in new.routes if r.name == "canary")
+    version = gateway._deploy.next_version()
+    limit = gateway.layout.limit("canary")  # written before the listener that names it
+    xds.atomic_write(limit, file_text(version, limiter_body(canary)))  # no subscription yet
     version = gateway._deploy.next_version()
     gateway._deploy.pusher.push(gateway.layout.lds, file_text(version, body), xds.LDS, version)
     before_history = len(gateway.history())
@@ -128,6 +134,7 @@ def test_a_change_killed_before_envoy_served_all_of_it_is_rolled_back_and_record
         assert "rolled back" in line and "canary" in line
         assert conn.get_route("canary").rate_limit is None
         assert served(gateway.state_dir)["canary"]["rate_limit"] is None
+        assert not gateway.layout.limit("canary").exists()  # its limiter is gone with it
         assert not conn.drift()
         history = conn.history()
         assert len(history) == before_history + 1 and history[-1].action == "rollback"

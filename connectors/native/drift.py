@@ -139,7 +139,7 @@ def check(conn: Trusted, inflight: set[str], *, full: bool = False) -> Drift:
             else:
                 drift.unloaded = {p.name: v for p, v in conn.probe_unloaded(listeners).items()}
             if full or rec is None or drift.files or drift.unloaded:
-                expected = model_views(served, conn.layout)
+                expected = model_views(served)
                 drift.envoy_routes = differences(expected, envoy_views(conn.admin, listeners))
                 drift.files_routes = (
                     {

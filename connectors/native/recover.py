@@ -110,7 +110,7 @@ def _serves(conn: Trusted, gw: Gateway, names: list[str]) -> bool:
         served = envoy_views(conn.admin, [x.name for x in gw.listeners])
     except GatewayError:
         return False
-    return not differences(model_views(gw, conn.layout), served, names)
+    return not differences(model_views(gw), served, names)
 
 
 def _forward(

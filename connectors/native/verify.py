@@ -3,15 +3,17 @@
 Two checks, both against the running Envoy:
 
 1. what it serves (``/config_dump``): every field a route's change can touch, compared one by one
-   with what the plan wrote (weights, every CORS field, the rate-limit bucket; see ``served``);
+   with what the plan wrote (weights, every CORS field, whether the route's rate limiter is on, its
+   bucket and whether it only counts, deny rules, the fault; see ``served``);
 2. that it answers: each listener the change touches accepts a connection and serves the routes
    version (its probe virtual host), and each changed route answers a real request to its host and
    path (up to ``MAX_ROUTE_REQUESTS``; any answer but Envoy's "no route" 404 counts: a 401 from the
    JWT filter means the route matched). A drained or dead listener fails.
 
 A route request is a real request: it shows in the route's metrics (marked ``x-gatewayctl-verify``).
-Rate-limited routes get none (it would take a token from their bucket): their listener's probe and
-the bucket read back from Envoy stand for it.
+Rate-limited routes get none (it would take a token from their bucket), nor routes injecting a
+fault (a request could be delayed past the timeout, or aborted with any status): their listener's
+probe and the config read back from Envoy stand for it.
 """
 
 from __future__ import annotations
@@ -28,11 +30,17 @@ from ..errors import GatewayError
 from ..model import Gateway, Route
 from .admin import AdminClient
 from .render_deny import spelled
-from .served import describe, envoy_views, route_view
+from .served import NO_LIMITER, describe, envoy_views, route_view
 
 MAX_ROUTE_REQUESTS = 10
 VERIFY_HEADER = "x-gatewayctl-verify"
-FIELDS = (("weights", "weights"), ("cors", "CORS"), ("rate_limit", "rate limit"), ("deny", "deny"))
+FIELDS = (
+    ("weights", "weights"),
+    ("cors", "CORS"),
+    ("rate_limit", "rate limit"),
+    ("deny", "deny"),
+    ("fault", "fault"),
+)
 
 
 @dataclass(frozen=True)
@@ -61,24 +69,42 @@ def _config_details(
             details.append(f"{name}: not in Envoy's active routes")
             continue
         want = route_view(route)
-        for key, label in FIELDS:
-            if want[key] != got[key]:
-                ok = False
-                served_now, expected = describe(key, got[key]), describe(key, want[key])
-                details.append(f"{name}: Envoy serves {label} {served_now}, expected {expected}")
-        if all(want[k] == got[k] for k, _ in FIELDS):
-            details.append(f"{name}: {_summary(route)}")
+        wrong = [
+            _mismatch(name, key, label, want[key], got[key]) for key, label in FIELDS if want[key] != got[key]
+        ]
+        ok = ok and not wrong
+        details += wrong or [f"{name}: {_summary(route)}"]
     return ok, details
+
+
+def _mismatch(name: str, key: str, label: str, want: Any, got: Any) -> str:
+    """One line saying how Envoy serves a field of the route otherwise than the plan wrote it."""
+    if key == "rate_limit":
+        if want is None:
+            return f"{name}: still rate limited (Envoy serves {describe(key, got)}, expected none)"
+        if got is None or got == NO_LIMITER:
+            why = "its route does not turn it on" if got is None else "Envoy has no config for its limiter"
+            return f"{name}: rate limit not in effect ({why}), expected {describe(key, want)}"
+        if {**got, "shadow": want["shadow"]} == want:
+            what = "shadow (counting only)" if got["shadow"] else "enforced"
+            other = "enforced" if got["shadow"] else "shadow (counting only)"
+            return f"{name}: Envoy's rate limit is {what}, expected {other}"
+    if key == "fault":
+        shown = describe(key, got) if got else "no fault"
+        return f"{name}: Envoy injects {shown}, expected {describe(key, want)}"
+    return f"{name}: Envoy serves {label} {describe(key, got)}, expected {describe(key, want)}"
 
 
 def _summary(route: Route) -> str:
     parts = ["weights " + ", ".join(f"{b.name} {b.weight}" for b in route.backends)]
     if route.cors is not None:
         parts.append("CORS " + ", ".join(str(o) for o in route.cors.allow_origins))
-    if route.rate_limit is not None and route.rate_limit.enabled:
+    if route.rate_limit is not None:
         parts.append(f"rate limit {route.rate_limit.describe()}")
     if route.deny is not None and route.deny.clients:
         parts.append("denies " + ", ".join(sorted(spelled(c) for c in route.deny.clients)))
+    if route.fault is not None:
+        parts.append(f"fault {route.fault.describe()}")
     return "; ".join(parts)
 
 
@@ -127,8 +153,8 @@ def _traffic_details(new: Gateway, wanted: dict[str, Route], traffic: Traffic) -
             if name is None:
                 continue
             address = traffic.listeners.get(name, "")
-            if route.rate_limit is not None and route.rate_limit.enabled:
-                continue  # a request would take a token from the bucket the operator just sized
+            if (route.rate_limit is not None and route.rate_limit.enabled) or route.fault is not None:
+                continue  # a token taken from the bucket just sized; a delay or abort on purpose
             request = request_for(route, address) if address else None
             if request is None:
                 continue
@@ -154,12 +180,8 @@ def check(
     listeners accept connections and the routes answer."""
     wanted = {r.name: r for r in new.routes if r.name in set(names)}
     try:
-        listeners = [x.name for x in new.listeners]
-        served = envoy_views(admin, listeners, buckets=False, names=set(names))
-        # Envoy's listeners (the buckets) are read only when a bucket is involved: they are big.
-        limited = any(route_view(r)["bucket_key"] for r in wanted.values())
-        if limited or any(served.get(n, {}).get("bucket_key") for n in names):
-            served = envoy_views(admin, listeners, names=set(names))
+        # Only the routes of interest; Envoy's limiters (ECDS) only when one of them has its on.
+        served = envoy_views(admin, [x.name for x in new.listeners], names=set(names))
     except GatewayError as exc:
         return Verification(False, (f"cannot read Envoy's config back: {exc}",))
     ok, details = _config_details(wanted, names, served)
