@@ -13,8 +13,8 @@ import pytest
 
 from connectors.change import Change
 from connectors.metrics_contract import admin_http
-from connectors.model import Cors, Gateway, RateLimit, StringMatch
-from connectors.model.edits import set_weights
+from connectors.model import Cors, Fault, Gateway, RateLimit, StringMatch
+from connectors.model.edits import set_fault, set_rate_limit, set_weights
 from connectors.native import NativeConnector
 from connectors.native.verify import Traffic, check
 from tui.cli import main
@@ -100,3 +100,52 @@ def test_the_route_answers_a_real_request_through_the_listener(gw: NativeConnect
     moved = with_route(gw, "canary", hosts=("nowhere.test",))
     result = check(gw.admin, moved, ["canary"], traffic(gw))
     assert not result.ok and any("no route for nowhere.test/" in d for d in result.details)
+
+
+def test_a_limit_off_removed_shadowed_or_missing_is_one_line_saying_which(gw: NativeConnector) -> None:
+    limit = gw.get_route("limited").rate_limit
+    assert limit is not None
+    cases: tuple[tuple[RateLimit | None, str], ...] = (
+        (
+            replace(limit, enabled=False),
+            "limited: still rate limited (Envoy serves 5/1m, expected none)",
+        ),
+        (None, "limited: still rate limited"),
+        (
+            replace(limit, shadow=True),
+            "limited: Envoy's rate limit is enforced, expected shadow (counting only)",
+        ),
+    )
+    for other, line in cases:
+        result = check(gw.admin, with_route(gw, "limited", rate_limit=other), ["limited"])
+        assert not result.ok and len(result.details) == 1 and result.details[0].startswith(line), (
+            result.details
+        )
+    result = check(gw.admin, with_route(gw, "canary", rate_limit=RateLimit(5, 60.0)), ["canary"])
+    assert not result.ok
+    assert result.details == (
+        "canary: rate limit not in effect (its route does not turn it on), expected 5/1m",
+    )
+
+
+def test_faults_and_shadow_limits_are_read_back_from_envoy(gw: NativeConnector) -> None:
+    fault = Fault(delay=0.2, delay_percent=10.0, abort_grpc="UNAVAILABLE", abort_percent=5.0)
+    result = check(gw.admin, with_route(gw, "canary", fault=fault), ["canary"])
+    assert not result.ok and result.details == (
+        "canary: Envoy injects no fault, expected delay 200ms on 10%, abort grpc 14 on 5%",
+    )
+
+    canary = set_fault(gw.get_route("canary"), fault)
+    limited = gw.get_route("limited")
+    assert limited.rate_limit is not None
+    shadowed = set_rate_limit(limited, replace(limited.rate_limit, shadow=True))
+    applied = Change(gw).apply(gw.plan([canary, shadowed])).verification
+    assert applied.ok, applied.details
+    assert any(d.startswith("canary: ") and "fault delay 200ms on 10%" in d for d in applied.details)
+    assert any(d.startswith("limited: ") and "rate limit 5/1m (shadow)" in d for d in applied.details)
+    # The grpc status is served as its number; the model's name compares equal to it.
+    assert check(gw.admin, gw.gateway(), ["canary", "limited"], traffic(gw)).ok
+    result = check(gw.admin, with_route(gw, "canary", fault=replace(fault, abort_percent=6.0)), ["canary"])
+    assert not result.ok and result.details[0].startswith(
+        "canary: Envoy injects delay 200ms on 10%, abort grpc 14"
+    )

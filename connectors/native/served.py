@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..model import Fault, Gateway, Route
+from ..model import Fault, Gateway, RateLimit, Route
 from .admin import AdminClient
 from .names import CORS_FILTER, limit_filter_name
 from .render import Layout, body_of, route_config_body
@@ -214,8 +214,11 @@ def describe(field: str, value: Any) -> str:
     if field == "rate_limit":
         if value == NO_LIMITER:
             return "on without a limiter config"
-        shadow = " (shadow: counting only)" if value.get("shadow") else ""
-        return f"{value['tokens_per_fill']}/{value['fill_interval_s']:g}s burst {value['max_tokens']}{shadow}"
+        # In the model's words (the plan's): ``5/1m``, ``10/s burst 20 (shadow)``.
+        limit = RateLimit(
+            value["tokens_per_fill"], value["fill_interval_s"], value["max_tokens"], shadow=value["shadow"]
+        )
+        return limit.describe()
     if field == "deny":
         return ", ".join(value) or "nobody"
     if field == "fault":

@@ -73,7 +73,7 @@ def _config_details(
             _mismatch(name, key, label, want[key], got[key]) for key, label in FIELDS if want[key] != got[key]
         ]
         ok = ok and not wrong
-        details += wrong or [f"{name}: {_summary(route)}"]
+        details += wrong or [f"{name}: {part}" for part in _summary(route)]
     return ok, details
 
 
@@ -95,7 +95,8 @@ def _mismatch(name: str, key: str, label: str, want: Any, got: Any) -> str:
     return f"{name}: Envoy serves {label} {describe(key, got)}, expected {describe(key, want)}"
 
 
-def _summary(route: Route) -> str:
+def _summary(route: Route) -> list[str]:
+    """What was verified of the route, one part a line (as ``name: part``)."""
     parts = ["weights " + ", ".join(f"{b.name} {b.weight}" for b in route.backends)]
     if route.cors is not None:
         parts.append("CORS " + ", ".join(str(o) for o in route.cors.allow_origins))
@@ -105,7 +106,7 @@ def _summary(route: Route) -> str:
         parts.append("denies " + ", ".join(sorted(spelled(c) for c in route.deny.clients)))
     if route.fault is not None:
         parts.append(f"fault {route.fault.describe()}")
-    return "; ".join(parts)
+    return parts
 
 
 def _url(address: str) -> str:
