@@ -179,3 +179,25 @@ def test_the_pipeline_applies_a_plan_with_drift_only_when_adopted(gw: NativeConn
     assert canary_weights(gw) == {"v1": 90, "v2": 10}
     assert Change(gw).apply(replace(plan, adopt=True)).verification.ok
     assert canary_weights(gw) == {"v1": 80, "v2": 20}
+
+
+def test_a_hand_edit_of_a_limiter_file_is_drift_naming_the_bucket(
+    gw: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = gw.layout.limit("limited")  # the route's limiter (ECDS): its bucket
+    body = body_of(path.read_text())
+    assert body is not None and '"max_tokens":5,' in body
+    xds.atomic_write(path, file_text("9998", body.replace('"max_tokens":5,', '"max_tokens":50,')))
+    wait_until(lambda: served(gw.state_dir)["limited"]["rate_limit"]["max_tokens"] == 50)
+    rc, out, err = run(gw, "routes", capsys=capsys)
+    assert rc == 0 and "drift" in err and "limit-limited.json" in err
+    rc, out, err = run(gw, "drift", capsys=capsys)
+    assert rc == 1, out + err
+    assert "route limited: Envoy serves rate_limit 5/1m burst 50 (expected 5/1m)" in out
+    rc, out, err = run(gw, "set-weights", "canary", "v1=80", "v2=20", capsys=capsys)
+    assert rc == 1 and "--adopt" in err
+    rc, out, err = run(gw, "set-weights", "canary", "v1=80", "v2=20", "--adopt", capsys=capsys)
+    assert rc == 0, err
+    assert served(gw.state_dir)["limited"]["rate_limit"]["max_tokens"] == 5  # the YAML's bucket again
+    rc, out, _ = run(gw, "drift", capsys=capsys)
+    assert rc == 0, out

@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import ValidationError
 from ..model import Gateway, gateway_from_dict
 from .render import Layout
+from .versions import limit_files, limit_route
 from .xds import atomic_write
 
 YAML_FILE = "applied.yaml"
@@ -40,8 +41,9 @@ def _stat(path: Path) -> list[int] | None:
 
 
 def xds_files(layout: Layout, listener_names: list[str]) -> list[Path]:
-    """The xDS files Envoy watches for a gateway with these listeners."""
-    return [layout.cds, layout.lds, *(layout.rds(n) for n in listener_names)]
+    """The xDS files Envoy watches for a gateway with these listeners (with the routes' limiter
+    files, ECDS: a hand edit of a bucket is drift too)."""
+    return [layout.cds, layout.lds, *(layout.rds(n) for n in listener_names), *limit_files(layout)]
 
 
 @dataclass
@@ -62,8 +64,11 @@ class Applied:
 
     def changed_files(self, layout: Layout, listener_names: list[str]) -> list[str]:
         """The xDS files whose bytes are not the ones this tool last wrote (by file name)."""
-        out = []
-        for path in xds_files(layout, listener_names):
+        paths = xds_files(layout, listener_names)
+        present = {p.name for p in paths}
+        # A limiter file removed behind the tool's back (the listener still names it).
+        out = sorted(n for n in self.files if limit_route(Path(n)) is not None and n not in present)
+        for path in paths:
             known = self.files.get(path.name)
             if known is None:
                 out.append(path.name)

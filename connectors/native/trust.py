@@ -106,7 +106,7 @@ class TrustedGateway(EnvoyLifecycle):
     def probe_unloaded(self, listener_names: list[str]) -> dict[Path, tuple[str | None, str]]:
         """Routes files whose version the listener's probe does not answer (one request each)."""
         out: dict[Path, tuple[str | None, str]] = {}
-        for path, version in on_disk(self.layout, listener_names).items():
+        for path, version in on_disk(self.layout, listener_names, limits=False).items():
             if not path.name.startswith("rds-") or version is None:
                 continue
             listener = path.name.removeprefix("rds-").removesuffix(".json")

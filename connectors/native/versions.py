@@ -9,10 +9,13 @@ next push must number past everything written, or Envoy's probe would answer "al
 from __future__ import annotations
 
 import time
+from fnmatch import fnmatch
 from pathlib import Path
 
 from ..errors import GatewayError
+from . import xds
 from .admin import AdminClient
+from .names import LIMIT_FILE_GLOB
 from .render import Layout, version_of
 
 
@@ -22,18 +25,33 @@ def stat_name(layout: Layout, path: Path) -> str:
         return "cluster_manager.cds.version_text"
     if path == layout.lds:
         return "listener_manager.lds.version_text"
+    if (route := limit_route(path)) is not None:
+        return f"{xds.limit(route).stat_prefix}.version_text"
     listener = path.name.removeprefix("rds-").removesuffix(".json")
     return f"http.{listener}.rds.{listener}.version_text"
 
 
-def watched(layout: Layout, listener_names: list[str]) -> list[Path]:
-    return [layout.cds, layout.lds, *(layout.rds(n) for n in listener_names)]
+def limit_route(path: Path) -> str | None:
+    """The route whose limiter file (ECDS) ``path`` is, or None."""
+    name = path.name
+    return name.removeprefix("limit-").removesuffix(".json") if fnmatch(name, LIMIT_FILE_GLOB) else None
 
 
-def on_disk(layout: Layout, listener_names: list[str]) -> dict[Path, str | None]:
-    """Each watched file's ``version_info`` (None when missing or unreadable)."""
+def limit_files(layout: Layout) -> list[Path]:
+    """The limiter files on disk (one directory listing; a route's file goes with its limit)."""
+    return sorted(layout.xds_dir.glob(LIMIT_FILE_GLOB))
+
+
+def watched(layout: Layout, listener_names: list[str], *, limits: bool = True) -> list[Path]:
+    rds = [layout.rds(n) for n in listener_names]
+    return [layout.cds, layout.lds, *rds, *(limit_files(layout) if limits else ())]
+
+
+def on_disk(layout: Layout, listener_names: list[str], *, limits: bool = True) -> dict[Path, str | None]:
+    """Each watched file's ``version_info`` (None when missing or unreadable); with ``limits`` the
+    limiter files' too."""
     out: dict[Path, str | None] = {}
-    for path in watched(layout, listener_names):
+    for path in watched(layout, listener_names, limits=limits):
         try:
             with open(path, encoding="utf-8") as fh:
                 out[path] = version_of(fh.read(256) + ',"resources":')
@@ -65,7 +83,10 @@ def unloaded(
     envoy = served(admin)
     out: dict[Path, tuple[str | None, str]] = {}
     for path, version in disk.items():
-        got = envoy.get(stat_name(layout, path), "")
+        stat = stat_name(layout, path)
+        if stat not in envoy and limit_route(path) is not None:
+            continue  # no listener names this limiter yet (its file is written first): not watched
+        got = envoy.get(stat, "")
         if version is not None and got != version:
             out[path] = (version, got)
     return out
