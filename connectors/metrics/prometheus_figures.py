@@ -29,24 +29,26 @@ def scalar(rows: Result) -> float:
 hist = histogram.from_bounds
 
 
-def _quantiles(h: tuple[tuple[float, ...], histogram.Buckets] | None) -> dict[str, float | None]:
-    return {n: (histogram.quantile(q, h[0], h[1]) if h else None) for n, q in QUANTILES.items()}
+def _figures(
+    classes: Mapping[str, float], h: tuple[tuple[float, ...], histogram.Buckets] | None
+) -> dict[str, Any]:
+    """What a backend's and a route's figures share: the rate, by class, error share and quantiles."""
+    total = sum(classes.values())
+    q = {n: (histogram.quantile(p, h[0], h[1]) if h else None) for n, p in QUANTILES.items()}
+    return {
+        "rps": total,
+        "by_class": dict(classes),
+        "error_pct": 100.0 * classes.get("5xx", 0.0) / total if total > 0 else 0.0,
+        "p50_ms": q["p50"],
+        "p95_ms": q["p95"],
+        "p99_ms": q["p99"],
+    }
 
 
 def backend_stats(
     name: str, classes: Mapping[str, float], h: tuple[tuple[float, ...], histogram.Buckets] | None
 ) -> BackendStats:
-    total = sum(classes.values())
-    q = _quantiles(h)
-    return BackendStats(
-        backend=name,
-        rps=total,
-        by_class=dict(classes),
-        error_pct=100.0 * classes.get("5xx", 0.0) / total if total > 0 else 0.0,
-        p50_ms=q["p50"],
-        p95_ms=q["p95"],
-        p99_ms=q["p99"],
-    )
+    return BackendStats(backend=name, **_figures(classes, h))
 
 
 def route_stats(
@@ -56,19 +58,7 @@ def route_stats(
     h: tuple[tuple[float, ...], histogram.Buckets] | None,
     backends: dict[str, BackendStats],
 ) -> RouteStats:
-    total = sum(classes.values())
-    q = _quantiles(h)
-    return RouteStats(
-        route=name,
-        rps=total,
-        by_class=dict(classes),
-        error_pct=100.0 * classes.get("5xx", 0.0) / total if total > 0 else 0.0,
-        limited_rps=limited,
-        p50_ms=q["p50"],
-        p95_ms=q["p95"],
-        p99_ms=q["p99"],
-        backends=backends,
-    )
+    return RouteStats(route=name, limited_rps=limited, backends=backends, **_figures(classes, h))
 
 
 @dataclass(frozen=True)
