@@ -9,6 +9,10 @@ The change pipeline (``connectors.change.Change``) runs those steps, with the re
 rule before planning; a connector supplies the steps that are its own (``plan``, ``_apply``,
 ``verify``, ``plan_undo``, ``export``) and may plug into the pipeline through ``change_hooks``.
 
+The data a change is made of (``Plan``, ``Verification``, ``ApplyResult``...) lives in
+``connectors.plans`` and is re-exported here; the change pipeline's hook protocols stay beside the
+``Connector`` they take.
+
 All methods block (network, files, processes); the UI calls them from worker threads. Errors are
 raised as the ``connectors.errors`` tree; nothing here prints or logs secrets.
 """
@@ -26,6 +30,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from .capabilities import READONLY, Capabilities, EditKind
 from .errors import GatewayError, NothingToUndo, PermissionDenied
 from .metrics_contract import MetricsHooks
+from .plans import (
+    ApplyResult,
+    GatewayInfo,
+    NativeChange,
+    Plan,
+    RouteChange,
+    Verification,
+    describe_change,
+)
 
 if TYPE_CHECKING:
     # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
@@ -50,125 +63,6 @@ __all__ = [
     "Verification",
     "describe_change",
 ]
-
-
-@dataclass(frozen=True)
-class GatewayInfo:
-    """Who and where a gateway is, as the status line and history name it."""
-
-    kind: str  # "native", "istio", "envoygateway", "gatewayapi"
-    name: str
-    endpoint: str  # a native gateway's (first) listener URL, or "context/namespace"
-    details: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def title(self) -> str:
-        return f"{self.kind}:{self.name}"
-
-
-@dataclass(frozen=True)
-class RouteChange:
-    """One route as it is and as the plan leaves it."""
-
-    before: Route
-    after: Route
-
-
-@dataclass(frozen=True)
-class NativeChange:
-    """One native object the plan writes: an Envoy xDS file, a VirtualService, a patch..."""
-
-    label: str
-    diff: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A validated change, ready to show as a diff and to apply; ``payload`` is the connector's own."""
-
-    id: str
-    gateway: str
-    changes: tuple[RouteChange, ...]
-    native_changes: tuple[NativeChange, ...]
-    base_version: str
-    description: str
-    warnings: tuple[str, ...] = ()
-    undoes: str | None = None
-    # Connector-private data needed to apply (rendered files, patches with resourceVersions).
-    payload: Any = None
-    # Routes this plan would deploy that are not the caller's edit (drift: the gateway's source
-    # differs from what it serves); the pipeline applies such a plan only when ``adopt`` is set.
-    drift: tuple[str, ...] = ()
-    adopt: bool = False
-
-    @property
-    def model_diff(self) -> str:
-        from .model.diff import route_diff
-
-        return "".join(route_diff(c.before, c.after) for c in self.changes)
-
-    @property
-    def native_diff(self) -> str:
-        return "".join(c.diff for c in self.native_changes)
-
-    @property
-    def is_empty(self) -> bool:
-        return all(c.before == c.after for c in self.changes)
-
-    @property
-    def routes(self) -> tuple[str, ...]:
-        return tuple(c.after.name for c in self.changes)
-
-
-@dataclass(frozen=True)
-class Verification:
-    """Whether the gateway serves what a plan wrote, with what was checked."""
-
-    ok: bool
-    details: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """An applied plan: its verification, its history entry and how long it took."""
-
-    plan: Plan
-    verification: Verification
-    entry: HistoryEntry
-    seconds: float
-
-
-def describe_change(before: Route, after: Route) -> str:
-    """One line an operator reads in history: ``shop: weights v1 90→50, v2 10→50``."""
-    parts = []
-    if before.backends != after.backends:
-        bw = {b.name: b.weight for b in before.backends}
-        moved = [b for b in after.backends if bw.get(b.name) != b.weight]  # unchanged ones add noise
-        parts.append("weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in moved))
-    if before.rate_limit != after.rate_limit:
-        old = before.rate_limit.describe() if before.rate_limit else "none"
-        new = after.rate_limit.describe() if after.rate_limit else "none"
-        if after.rate_limit is None and after.limit_rules:
-            new += f" (its {len(after.limit_rules)} rule(s) for some clients or a rate-limit service stay)"
-        parts.append(f"rate limit {old}→{new}")
-    if before.cors != after.cors:
-        parts.append(
-            "CORS " + ("removed" if after.cors is None else "added" if before.cors is None else "changed")
-        )
-    if before.deny != after.deny:
-        old_deny = before.deny.describe() if before.deny else "nobody"
-        parts.append(f"deny {old_deny}→{after.deny.describe() if after.deny else 'nobody'}")
-    if before.fault != after.fault:
-        old_fault = before.fault.describe() if before.fault else "none"
-        parts.append(f"fault {old_fault}→{after.fault.describe() if after.fault else 'none'}")
-    rest = [
-        k
-        for k in ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")
-        if getattr(before, k) != getattr(after, k)
-    ]
-    if rest:
-        parts.append(", ".join(rest) + " changed")
-    return f"{after.name}: " + ("; ".join(parts) or "no change")
 
 
 class Connector(ABC):

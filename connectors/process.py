@@ -25,6 +25,20 @@ _PR_SET_PDEATHSIG = 1
 __all__ = ["free_port", "spawn", "stop"]
 
 
+def running(pid: int | None, marker: bytes) -> bool:
+    """Whether ``pid`` is a running (not zombie) process whose command line holds ``marker``, so a
+    pid the kernel reused for another program does not count."""
+    if not pid:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
+    return state not in ("Z", "X") and marker in cmdline
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -177,13 +177,15 @@ class KubeClient:
 
     def create(self, res: Resource, namespace: str, body: JsonDict) -> JsonDict:
         name = (body.get("metadata") or {}).get("name", "")
-        request = Request("create", res, namespace, name)
-        attempts = 0
 
-        def send() -> Any:
-            nonlocal attempts
-            attempts += 1
-            return self.custom.create_namespaced_custom_object(
+        def landed(exc: ApiException, error: GatewayError) -> JsonDict | None:
+            if exc.status != 409:
+                return None
+            return self._landed(res, namespace, name, lambda o: _same_spec(o, body))
+
+        obj = self._write(
+            Request("create", res, namespace, name),
+            lambda: self.custom.create_namespaced_custom_object(
                 res.group,
                 res.version,
                 namespace,
@@ -191,28 +193,22 @@ class KubeClient:
                 body,
                 field_manager=FIELD_MANAGER,
                 _request_timeout=self.timeout,
-            )
-
-        try:
-            obj, _ = self._call(request, send)
-        except ApiException as exc:
-            error = self._translate(exc, request)
-            if exc.status == 409 and attempts > 1:
-                existing = self._landed(res, namespace, name, lambda o: _same_spec(o, body))
-                if existing is not None:
-                    return existing
-            raise error from exc
+            ),
+            landed,
+        )
         return _with_type(obj, res)
 
     def patch(self, res: Resource, namespace: str, name: str, ops: list[JsonDict]) -> JsonDict:
         """A JSON patch (RFC 6902); ``ops`` should start with a ``test`` of the resourceVersion."""
-        request = Request("patch", res, namespace, name)
-        attempts = 0
 
-        def send() -> Any:
-            nonlocal attempts
-            attempts += 1
-            return self.custom.patch_namespaced_custom_object(
+        def landed(exc: ApiException, error: GatewayError) -> JsonDict | None:
+            if not isinstance(error, ChangeConflict):
+                return None
+            return self._landed(res, namespace, name, lambda o: _patch_holds(o, ops))
+
+        obj = self._write(
+            Request("patch", res, namespace, name),
+            lambda: self.custom.patch_namespaced_custom_object(
                 res.group,
                 res.version,
                 namespace,
@@ -222,41 +218,51 @@ class KubeClient:
                 field_manager=FIELD_MANAGER,
                 _content_type=JSON_PATCH,
                 _request_timeout=self.timeout,
-            )
-
-        try:
-            obj, _ = self._call(request, send)
-        except ApiException as exc:
-            error = self._translate(exc, request)
-            if isinstance(error, ChangeConflict) and attempts > 1:
-                # An earlier attempt may have landed with its answer lost: then our values are there.
-                landed = self._landed(res, namespace, name, lambda o: _patch_holds(o, ops))
-                if landed is not None:
-                    return landed
-            raise error from exc
+            ),
+            landed,
+        )
         return _with_type(obj, res)
 
     def delete(self, res: Resource, namespace: str, name: str, resource_version: str | None) -> None:
         """Delete, refused with a conflict if the object changed since ``resource_version``."""
-        request = Request("delete", res, namespace, name)
         body = V1DeleteOptions(
             preconditions=V1Preconditions(resource_version=resource_version) if resource_version else None
         )
+        self._write(
+            Request("delete", res, namespace, name),
+            lambda: self.custom.delete_namespaced_custom_object(
+                res.group, res.version, namespace, res.plural, name, body=body, _request_timeout=self.timeout
+            ),
+            # The retried attempt's predecessor deleted it.
+            lambda exc, error: True if exc.status == 404 else None,
+        )
+
+    def _write(
+        self,
+        request: Request,
+        send: Callable[[], Any],
+        landed: Callable[[ApiException, GatewayError], Any | None],
+    ) -> Any:
+        """``send`` a write with retries (``_call``). When it fails after a retry, an earlier attempt
+        may have landed with its answer lost: then ``landed`` returns what that attempt left (None
+        when it did not land, and the error is raised)."""
         attempts = 0
 
-        def send() -> Any:
+        def counted() -> Any:
             nonlocal attempts
             attempts += 1
-            return self.custom.delete_namespaced_custom_object(
-                res.group, res.version, namespace, res.plural, name, body=body, _request_timeout=self.timeout
-            )
+            return send()
 
         try:
-            self._call(request, send)
+            obj, _ = self._call(request, counted)
         except ApiException as exc:
-            if exc.status == 404 and attempts > 1:
-                return  # the retried attempt's predecessor deleted it
-            raise self._translate(exc, request) from exc
+            error = self._translate(exc, request)
+            if attempts > 1:
+                found = landed(exc, error)
+                if found is not None:
+                    return found
+            raise error from exc
+        return obj
 
     def _landed(
         self, res: Resource, namespace: str, name: str, check: Callable[[JsonDict], bool]

@@ -6,7 +6,8 @@ weights, rate limit, CORS or fault injection changes them (``_edit``). This clas
 * ``plan`` re-reads only what the edit touches (the route's object; the policy lists for policy
   edits), edits private copies, re-models them to show exactly what the cluster will serve, and
   turns every touched object into its smallest write (``patching``), checked for controllers that
-  would revert it (``ownership``);
+  would revert it (``ownership``); ``planning`` merges and checks the edits, ``plan_changes``
+  finds what they change;
 * ``_apply`` writes in a safe order with rollback; ``verify`` reads every written object back,
   waits (bounded by ``verify_wait``) for its controllers to report on the new generation and shows
   their conditions (``readback``), then asks the gateway pods' Envoys whether they hold the new
@@ -34,7 +35,6 @@ from ..base import (
     GatewayInfo,
     NativeChange,
     Plan,
-    RouteChange,
     Verification,
 )
 from ..errors import GatewayError, NotFound, Problem, ValidationError
@@ -44,12 +44,12 @@ from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
 from .journal import Journal
-from .modelled import Binding, Edit, Modelled, route_entries, unique_names
+from .modelled import Binding, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
 from .operating import Operating
-from .ownership import warnings_for
-from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
-from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems, shared_reach
+from .patching import ObjectChange, Outcome, apply_changes
+from .plan_changes import plan_writes, route_changes
+from .planning import edit_kinds, merge_edits, shared_reach
 from .proxies import DEFAULT_PROXY_WAIT_S, check_after_apply
 from .rbac import Access
 from .readback import read_back
@@ -302,7 +302,7 @@ class KubeConnector(Operating, Connector):
         policy_edit = bool(self._policy_reads(wanted_kinds)) or "rate_limit" in wanted_kinds
         scope = None if policy_edit else sources
         before_model = self._modelled(fresh, scope)
-        edits, warnings = self._merge_edits(before_model, requested)
+        edits, warnings = merge_edits(before_model, requested, self._unsupported(), self._edit_problems)
 
         ws, restored, stale = self._journal.workspace(
             self.client, requested, before_model, fresh, edits, self._edit
@@ -313,11 +313,11 @@ class KubeConnector(Operating, Connector):
         if scope is not None and not set(ws.touched) <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
             before_model = self._modelled(fresh)
-        changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings)
-        object_changes = self._object_changes(ws, warnings)
-        warnings += ws.warnings + shared_reach(
-            [b.route for b, *_ in edits], self._elsewhere(ws), self.affect_shared
-        )
+        after_model = self._modelled(ws.view, scope)
+        changes, reach = route_changes(before_model, after_model, edits, self.route_kind, self.affect_shared)
+        object_changes, owned = plan_writes(ws, self.res.get("route"))
+        warnings += reach + owned + ws.warnings
+        warnings += shared_reach([b.route for b, *_ in edits], self._elsewhere(ws), self.affect_shared)
         return Plan(
             id=self.new_plan_id(),
             gateway=self.info().title,
@@ -340,70 +340,6 @@ class KubeConnector(Operating, Connector):
         if missing:
             raise NotFound(f"no route named {', '.join(map(repr, missing))} in namespace {self.namespace}")
         return base, known
-
-    def _merge_edits(
-        self, before_model: Modelled, requested: dict[str, Route]
-    ) -> tuple[list[Edit], list[str]]:
-        """Each requested route merged onto what the cluster holds now, with the kinds of edit it
-        makes; raises ValidationError with every problem (edits this flavour cannot make too)."""
-        problems: list[Problem] = []
-        warnings: list[str] = []
-        edits: list[Edit] = []
-        unsupported = self._unsupported()
-        for name, req in requested.items():
-            binding = before_model.bindings.get(name)
-            before = before_model.route(name)
-            if binding is None or before is None:
-                raise NotFound(f"route {name!r} no longer exists (its object was changed meanwhile)")
-            after, kinds, notes = merge_edit(before, req)
-            problems += notes
-            path = f"routes.{name}"
-            problems += [Problem(f"{path}.{k}", unsupported[k]) for k in sorted(kinds) if k in unsupported]
-            problems += model_problems(after, kinds, path)
-            problems += self._edit_problems(binding, after, kinds, path)
-            warnings += ignored_fields(before, req)
-            if kinds:
-                edits.append((binding, before, after, kinds))
-        if problems:
-            raise ValidationError(problems)
-        return edits, warnings
-
-    def _route_changes(
-        self, before_model: Modelled, after_model: Modelled, edits: list[Edit], warnings: list[str]
-    ) -> list[RouteChange]:
-        """Every route the edited objects serve differently; raises ValidationError when an edited
-        route does not read back as asked. Adds a warning for each route changed alongside."""
-        changes = []
-        for before in before_model.routes:
-            after_route = after_model.route(before.name)
-            if after_route is not None and after_route != before:
-                changes.append(RouteChange(before, after_route))
-        for binding, _, wanted, kinds in edits:
-            got = after_model.route(binding.route)
-            if got is None or any(edit_field(got, k) != edit_field(wanted, k) for k in kinds):
-                problem = Problem(
-                    f"routes.{binding.route}", f"the {self.route_kind} objects cannot express this change"
-                )
-                raise ValidationError([problem])
-        edited_names = {b.route for b, *_ in edits}
-        others = [c.after.name for c in changes if c.after.name not in edited_names]
-        warnings += shared_reach(sorted(edited_names), others, self.affect_shared)
-        return changes
-
-    def _object_changes(self, ws: Workspace, warnings: list[str]) -> list[ObjectChange]:
-        """The smallest write of every touched object, routes before policies; adds a warning for each
-        object a controller would revert (``ownership``)."""
-        object_changes: list[ObjectChange] = []
-        route_resource = self.res.get("route")
-        for resource, before_obj, after_obj in ws.changed():
-            is_route = route_resource is not None and resource.plural == route_resource.plural
-            write = change_for(resource, before_obj, after_obj, ORDER_ROUTE if is_route else ORDER_POLICY)
-            if write is not None:
-                object_changes.append(write)
-                if before_obj is not None:
-                    warnings += warnings_for(before_obj)
-        object_changes.sort(key=lambda c: (c.order, c.label))
-        return object_changes
 
     # -- applying -------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Merging an operator's edited route into the current one, and checking what the edit asks for.
+"""Merging an operator's edited routes into the current ones, and checking what the edits ask for.
 
 Only weights, rate limit, CORS, fault injection and deny rules are written by the Kubernetes
 connectors; an edited route is compared with the cluster's current route to find which of those it
@@ -7,15 +7,20 @@ changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from ..base import EditKind
-from ..errors import Problem, ValidationError
+from ..errors import NotFound, Problem, ValidationError
 from ..model import Route, WeightedBackend
 from ..model.deny import deny_problems
 from ..model.fault import fault_problems
 from ..model.validate import cors_problems, route_problems, weight_problems
+from .modelled import Binding, Edit, Modelled
+
+EditProblems = Callable[[Binding, Route, set[EditKind], str], list[Problem]]
+"""What a flavour's objects cannot express of an edited route (binding, route, kinds, field path)."""
 
 
 def edit_field(route: Route, kind: EditKind) -> Any:
@@ -69,6 +74,37 @@ def merge_edit(before: Route, requested: Route) -> tuple[Route, set[EditKind], l
     if "deny" in kinds:
         after = replace(after, deny=requested.deny)
     return after, kinds, problems
+
+
+def merge_edits(
+    before_model: Modelled,
+    requested: dict[str, Route],
+    unsupported: dict[EditKind, str],
+    edit_problems: EditProblems,
+) -> tuple[list[Edit], list[str]]:
+    """Each requested route merged onto what the cluster holds now, with the kinds of edit it
+    makes; raises ValidationError with every problem (edits the flavour cannot make, as
+    ``unsupported`` and ``edit_problems`` say, too)."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    edits: list[Edit] = []
+    for name, req in requested.items():
+        binding = before_model.bindings.get(name)
+        before = before_model.route(name)
+        if binding is None or before is None:
+            raise NotFound(f"route {name!r} no longer exists (its object was changed meanwhile)")
+        after, kinds, notes = merge_edit(before, req)
+        problems += notes
+        path = f"routes.{name}"
+        problems += [Problem(f"{path}.{k}", unsupported[k]) for k in sorted(kinds) if k in unsupported]
+        problems += model_problems(after, kinds, path)
+        problems += edit_problems(binding, after, kinds, path)
+        warnings += ignored_fields(before, req)
+        if kinds:
+            edits.append((binding, before, after, kinds))
+    if problems:
+        raise ValidationError(problems)
+    return edits, warnings
 
 
 def model_problems(after: Route, kinds: set[EditKind], path: str) -> list[Problem]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..model import Gateway, HeaderMatch, Listener, Route, RouteMatch, StringMatch
+from ..model.hosts import covers
 from .request import Request
 
 
@@ -35,17 +36,6 @@ class Routing:
     route: Route | None
     match_index: int | None
     passed_over: tuple[PassedOver, ...]
-
-
-def covers(pattern: str, host: str) -> bool:
-    """Whether a wildcard host pattern (``*``, ``*.example``, ``shop.*``) applies to ``host``."""
-    if pattern == "*":
-        return True
-    if pattern.startswith("*"):
-        return host.endswith(pattern[1:]) and host != pattern[1:]
-    if pattern.endswith("*"):
-        return host.startswith(pattern[:-1]) and host != pattern[:-1]
-    return pattern == host
 
 
 def choose_domain(domains: Sequence[str], host: str) -> str | None:

@@ -120,19 +120,8 @@ def chart(
             for v in values.values():
                 v.append(None)
             continue
-        f = figures(slot, scope)
-        secs = f.seconds
-        for c in CLASSES:
-            values[c].append(f.classes[c] / secs)
-        values["rps"].append(sum(f.classes.values()) / secs)
-        if scope.route is not None and scope.backend is None and ("down_lim",) in slot.counts:
-            mine, everyone = log_counts(slot, scope)
-            limited = apportion(slot.counts[("down_lim",)], mine, everyone, fallback_share)
-            values["4xx"][-1] = max(0.0, (f.classes["4xx"] - f.limited + limited) / secs)
-            values["rps"][-1] = max(0.0, (sum(f.classes.values()) - f.limited + limited) / secs)
-            values["limited"].append(limited / secs)
-        else:
-            values["limited"].append(f.limited / secs)
+        for name, rate in _rates(slot, scope, fallback_share).items():
+            values[name].append(rate)
         recent: Buckets | None = None
         for h in hists[-1 - lookback :]:
             recent = histogram.add(recent, h)
@@ -140,6 +129,24 @@ def chart(
             values[name].append(q)
     series = tuple(make_series(k, tuple(v)) for k, v in values.items())
     return ChartData(scope, window_s, step, times, series, source, status, live=live)
+
+
+def _rates(slot: Interval, scope: Scope, fallback_share: float | None) -> dict[str, float]:
+    """Per-second rates of one step: by class, in all, and refused by the limiter (for a route, its
+    share of the limiter's count, ``apportion``, in place of what Envoy counted)."""
+    f = figures(slot, scope)
+    secs = f.seconds
+    rates = {c: f.classes[c] / secs for c in CLASSES}
+    rates["rps"] = sum(f.classes.values()) / secs
+    if scope.route is not None and scope.backend is None and ("down_lim",) in slot.counts:
+        mine, everyone = log_counts(slot, scope)
+        limited = apportion(slot.counts[("down_lim",)], mine, everyone, fallback_share)
+        rates["4xx"] = max(0.0, (f.classes["4xx"] - f.limited + limited) / secs)
+        rates["rps"] = max(0.0, (sum(f.classes.values()) - f.limited + limited) / secs)
+        rates["limited"] = limited / secs
+    else:
+        rates["limited"] = f.limited / secs
+    return rates
 
 
 def log_counts(iv: Interval, scope: Scope) -> tuple[float, float]:

@@ -15,7 +15,6 @@ import ast
 import re
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -31,13 +30,13 @@ from urllib3.util.retry import Retry
 
 from ..errors import MetricsError
 from ..model.durations import parse_duration
-from . import frames, histogram, pod_logs
+from . import frames, pod_logs
 from . import prometheus_chart as chart
 from .clients import SOURCE
 from .counts import Counts, LogCounter, build, window_start
 from .limited_log import LimitedLog, local_routes, recent_split, share, top_clients
 from .prometheus_config import PrometheusConfig
-from .prometheus_figures import backend_stats, hist, route_stats, scalar, value
+from .prometheus_figures import PerTarget, gateway_stats, scalar
 from .promql import Key, MetricFamily, Target
 from .source import Health, MetricsSource
 from .types import CLASSES, QUANTILES, ChartData, RouteStats, Scope, Snapshot, make_series
@@ -233,67 +232,27 @@ class PrometheusSource(MetricsSource):
         if self._log is not None:
             self._log.poll()
 
-        by_target: dict[Target, dict[str, float]] = defaultdict(lambda: dict.fromkeys(CLASSES, 0.0))
-        for r in classes:
-            t, c = self._target(r["metric"]), f.class_of(r["metric"])
-            if t is not None and c is not None:
-                by_target[t][c] += value(r)
-        hist_by_target: dict[Target, dict[float, float]] = defaultdict(dict)
-        for r in latency:
-            t = self._target(r["metric"])
-            if t is not None:
-                le = histogram.finite_bound(r["metric"].get("le", "+Inf"))
-                hist_by_target[t][le] = hist_by_target[t].get(le, 0.0) + value(r)
-        limited_by_target: dict[Target, float] = defaultdict(float)
-        for r in per_target_limited:
-            t = self._target(r["metric"])
-            if t is not None:
-                limited_by_target[t] += value(r)
+        per = PerTarget.read(classes, latency, per_target_limited, self._target, f.class_of)
         split = recent_split(self._log.history) if self._log is not None else None
-
-        routes: dict[str, list[Target]] = defaultdict(list)
-        for t in [*by_target, *hist_by_target, *limited_by_target]:
-            if t not in routes[t[0]]:
-                routes[t[0]].append(t)
+        routes = per.routes()
         if split:
             for route, _backend in split:
                 routes.setdefault(route, [])
         if self._log is not None:
             for route in local_routes(self._log.history):
                 routes.setdefault(route, [])
-
-        def limited(route: str, backend: str | None) -> float:
-            if split is not None:  # the limiter's total shared out by the access log
-                return share(split, gw_limited, route, backend) or 0.0
-            return sum(v for t, v in limited_by_target.items() if t[0] == route and backend in (None, t[1]))
-
         out: dict[str, RouteStats] = {}
         for route, targets in routes.items():
-            backends = {}
-            for t in targets:
-                if t[1]:
-                    backends[t[1]] = backend_stats(t[1], by_target[t], hist(hist_by_target[t]))
-            classes_sum = dict.fromkeys(CLASSES, 0.0)
-            merged: dict[float, float] = {}
-            for t in targets:
-                for c, v in by_target[t].items():
-                    classes_sum[c] += v
-                for le, v in hist_by_target[t].items():
-                    merged[le] = merged.get(le, 0.0) + v
-            lim = limited(route, None)
-            if split is not None:
-                classes_sum["4xx"] += lim  # refused before any cluster: not in the cluster counts
+            extra: list[Mapping[str, float]] = []
+            if split is not None:  # the limiter's total shared out by the access log
+                lim = share(split, gw_limited, route, None) or 0.0
+                extra.append({"4xx": lim})  # refused before any cluster: not in the cluster counts
+            else:
+                lim = per.limited_of(route)
             if self._log is not None:  # other requests Envoy answered itself (JWT 401s, preflights)
-                for c, rate in frames.local_rates(self._log.history, route).items():
-                    classes_sum[c] += rate
-            out[route] = route_stats(route, classes_sum, lim, hist(merged), backends)
-        gw = dict.fromkeys(CLASSES, 0.0)
-        for r in gw_classes:
-            c = f.class_of(r["metric"])
-            if c is not None:
-                gw[c] += value(r)
-        gw_hist = {histogram.finite_bound(r["metric"].get("le", "+Inf")): value(r) for r in gw_latency}
-        gateway = route_stats("", gw, gw_limited, hist(gw_hist), {})
+                extra.append(frames.local_rates(self._log.history, route))
+            out[route] = per.route(route, targets, lim, extra)
+        gateway = gateway_stats(gw_classes, gw_latency, gw_limited, f.class_of)
         return Snapshot(time=now, routes=out, source=self.name, status="ok", gateway=gateway)
 
     def _no_series(self) -> str:

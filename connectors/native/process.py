@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ProcessStartFailed
 from ..model import Listener
-from ..process import free_port, spawn, stop
+from ..process import free_port, running, spawn, stop
 
 ENV_ENVOY = "GATEWAYCTL_ENVOY"
 
@@ -120,15 +120,7 @@ def launch(
 
 def pid_alive(pid: int | None) -> bool:
     """Whether ``pid`` is a running (not zombie) Envoy process."""
-    if not pid:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
-    return state not in ("Z", "X") and b"envoy" in cmdline
+    return running(pid, b"envoy")
 
 
 def describe_exit(pid: int, code: int | None) -> str:

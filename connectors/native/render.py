@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Backend, Gateway, Route
+from ..model.hosts import covers
 from .admin_socket import admin_bootstrap
 from .names import (
     BOOTSTRAP_FILE,
@@ -103,17 +104,6 @@ def listener_routes(gw: Gateway, listener_name: str) -> list[Route]:
     return [r for r in gw.routes if r.listener is None or r.listener == listener_name]
 
 
-def _covers(pattern: str, host: str) -> bool:
-    """Whether a route host ``pattern`` (``*``, ``*.example``, ``shop.*``) applies to ``host``."""
-    if pattern == "*":
-        return True
-    if pattern.startswith("*"):
-        return host.endswith(pattern[1:]) and host != pattern[1:]
-    if pattern.endswith("*"):
-        return host.startswith(pattern[:-1]) and host != pattern[:-1]
-    return False
-
-
 def virtual_hosts(routes: Sequence[Route]) -> list[tuple[str, list[Route]]]:
     """(domain, routes) pairs. Envoy picks one virtual host per request (most specific domain) and
     never falls back to another, so each virtual host also holds the wildcard routes that apply to
@@ -141,7 +131,7 @@ def _vhost_layout(hosts: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, str, t
     out = []
     for domain in domains:
         idx = set(exact.get(domain, ()))
-        idx.update(i for h, i in wild if h == domain or _covers(h, domain))
+        idx.update(i for h, i in wild if h == domain or covers(h, domain))
         head = json.dumps({"name": domain, "domains": [domain]}, separators=(",", ":"))[:-1] + ',"routes":['
         out.append((domain, head, tuple(sorted(idx))))
     return tuple(out)

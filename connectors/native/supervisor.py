@@ -28,7 +28,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GatewayError, ProcessStartFailed
-from ..process import spawn
+from ..process import running, spawn
 from .xds import atomic_write
 
 if TYPE_CHECKING:
@@ -76,14 +76,7 @@ class Supervision:
 
 def supervisor_alive(pid: int | None) -> bool:
     """Whether ``pid`` is a running supervisor process (not a zombie, not a reused pid)."""
-    if not pid:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X") and MODULE.encode() in cmdline
+    return running(pid, MODULE.encode())
 
 
 def _log(message: str) -> None:

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import yaml
+from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from ..model import Gateway, route_to_dict
+from ..model import Gateway, Route, route_to_dict
 from ..model.serialize import route_from_dict
 from .yaml_doc import dump, make_yaml, merge
 from .yaml_patch import Unsupported, patch_text
@@ -80,6 +81,24 @@ class RouteLines:
         spans = route_spans(lines)
         return cls(lines, spans) if spans is not None else None
 
+    def replaced(self, items: dict[int, list[str]]) -> RouteLines:
+        """These lines with the items numbered in ``items`` replaced by those lines, re-indexed."""
+        new_lines: list[str] = []
+        new_spans: list[tuple[int, int]] = []
+        pos = 0
+        for i, (a, b) in enumerate(self.spans):
+            shift = len(new_lines) - pos  # old line x (at or after pos) is new line x + shift
+            if i in items:
+                new_lines.extend(self.lines[pos:a])
+                start = len(new_lines)
+                new_lines.extend(items[i])
+                new_spans.append((start, len(new_lines)))
+                pos = b
+            else:
+                new_spans.append((a + shift, b + shift))
+        new_lines.extend(self.lines[pos:])
+        return RouteLines(new_lines, new_spans)
+
 
 def splice_routes(
     text: str, old: Gateway, new: Gateway, indent: tuple[int, int], index: RouteLines | None = None
@@ -106,46 +125,40 @@ def splice_routes(
     index = index or RouteLines.of(text)
     if index is None or len(index.spans) != len(old.routes):
         return None
-    lines, spans = index.lines, index.spans
     y = make_yaml(*indent)
     replacements: dict[int, list[str]] = {}
     for i in changed:
-        a, b = spans[i]
-        mini = _HEAD + "".join(lines[a:b])
-        wanted = route_to_dict(new.routes[i])
-        patched = _patched(mini, route_to_dict(old.routes[i]), wanted, indent)
-        if patched is not None:
-            replacements[i] = patched[len(_HEAD) :].splitlines(keepends=True)
-            continue
-        try:
-            doc = y.load(mini)
-        except YAMLError:
+        a, b = index.spans[i]
+        item = _rewritten(_HEAD + "".join(index.lines[a:b]), old.routes[i], new.routes[i], y, indent)
+        if item is None:
             return None
-        item = doc.get("routes", [None])[0] if isinstance(doc, CommentedMap) else None
-        if not isinstance(item, CommentedMap) or item.get("name") != old.routes[i].name:
-            return None
-        if dump(doc, indent) != mini:
-            return None  # this item does not round-trip byte for byte
-        merge(item, route_to_dict(old.routes[i]), wanted)
-        out = dump(doc, indent)
-        if not out.startswith(_HEAD) or not _reads_as(out, wanted):
-            return None
-        replacements[i] = out[len(_HEAD) :].splitlines(keepends=True)
-    new_lines: list[str] = []
-    new_spans: list[tuple[int, int]] = []
-    pos = 0
-    for i, (a, b) in enumerate(spans):
-        shift = len(new_lines) - pos  # old line x (at or after pos) is new line x + shift
-        if i in replacements:
-            new_lines.extend(lines[pos:a])
-            start = len(new_lines)
-            new_lines.extend(replacements[i])
-            new_spans.append((start, len(new_lines)))
-            pos = b
-        else:
-            new_spans.append((a + shift, b + shift))
-    new_lines.extend(lines[pos:])
-    return "".join(new_lines), RouteLines(new_lines, new_spans)
+        replacements[i] = item
+    spliced = index.replaced(replacements)
+    return "".join(spliced.lines), spliced
+
+
+def _rewritten(mini: str, old: Route, new: Route, y: YAML, indent: tuple[int, int]) -> list[str] | None:
+    """The lines of one route item (``mini``: the item under ``routes:``) rewritten to read as
+    ``new``: only its changed nodes when it can (``_patched``), else the item round-tripped; None
+    when neither is safe."""
+    wanted = route_to_dict(new)
+    patched = _patched(mini, route_to_dict(old), wanted, indent)
+    if patched is not None:
+        return patched[len(_HEAD) :].splitlines(keepends=True)
+    try:
+        doc = y.load(mini)
+    except YAMLError:
+        return None
+    item = doc.get("routes", [None])[0] if isinstance(doc, CommentedMap) else None
+    if not isinstance(item, CommentedMap) or item.get("name") != old.name:
+        return None
+    if dump(doc, indent) != mini:
+        return None  # this item does not round-trip byte for byte
+    merge(item, route_to_dict(old), wanted)
+    out = dump(doc, indent)
+    if not out.startswith(_HEAD) or not _reads_as(out, wanted):
+        return None
+    return out[len(_HEAD) :].splitlines(keepends=True)
 
 
 def _patched(

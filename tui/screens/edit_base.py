@@ -95,9 +95,21 @@ class EditorScreen(ConsoleModal):
     def load(self, route: Route) -> None:
         """Fill the fields from ``route`` (on open and on ctrl+r)."""
 
+    def describe(self, route: Route) -> str | None:
+        """The edited aspect of ``route`` in a few words, for the line under the form (None: no line)."""
+        return None
+
     def summary(self, route: Route | None) -> Content | str:
-        """One line under the form describing the edit."""
-        return ""
+        """One line under the form describing the edit: ``now: …`` until the fields change the route,
+        then what it was → what it becomes (each as ``describe`` puts it)."""
+        was = self.describe(self.original)
+        if was is None:
+            return ""
+        if route is None or route == self.original:
+            return Content.styled(f"now: {was}", "$text-muted")
+        return Content.assemble(
+            Content.styled(was, "$text-muted"), "  →  ", Content.styled(self.describe(route) or "", "bold")
+        )
 
     # -- shared ---------------------------------------------------------------------------------
 

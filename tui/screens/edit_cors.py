@@ -216,18 +216,11 @@ class CorsEditor(EditorScreen):
                 messages.append(problem.message)
         self.query_one("#error-origins", FieldError).show(messages)
 
-    def summary(self, route: Route | None) -> Content | str:
-        def text(r: Route) -> str:
-            if r.cors is None:
-                return "no CORS policy"
-            return f"{len(r.cors.allow_origins)} origin(s): " + ", ".join(
-                str(o) for o in r.cors.allow_origins
-            )
-
-        if route is None or route == self.original:
-            return Content.styled(f"now: {text(self.original)}", "$text-muted")
-        return Content.assemble(
-            Content.styled(text(self.original), "$text-muted"), "  →  ", Content.styled(text(route), "bold")
+    def describe(self, route: Route) -> str:
+        if route.cors is None:
+            return "no CORS policy"
+        return f"{len(route.cors.allow_origins)} origin(s): " + ", ".join(
+            str(o) for o in route.cors.allow_origins
         )
 
     def on_input_changed(self, event: Input.Changed) -> None:

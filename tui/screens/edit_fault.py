@@ -10,7 +10,6 @@ from dataclasses import replace
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.content import Content
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from connectors.errors import Problem
@@ -111,15 +110,8 @@ class FaultEditor(EditorScreen):
                 return f"error-{name}"
         return "error-general"
 
-    def summary(self, route: Route | None) -> Content | str:
-        def text(r: Route) -> str:
-            return r.fault.describe() if r.fault else "no fault injection"
-
-        if route is None or route == self.original:
-            return Content.styled(f"now: {text(self.original)}", "$text-muted")
-        return Content.assemble(
-            Content.styled(text(self.original), "$text-muted"), "  →  ", Content.styled(text(route), "bold")
-        )
+    def describe(self, route: Route) -> str:
+        return route.fault.describe() if route.fault else "no fault injection"
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.revalidate()

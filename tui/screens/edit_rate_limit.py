@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.content import Content
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from connectors.errors import Problem
@@ -99,15 +98,8 @@ class RateLimitEditor(EditorScreen):
                 return f"error-{name}"
         return "error-general"
 
-    def summary(self, route: Route | None) -> Content | str:
-        def text(r: Route) -> str:
-            return r.rate_limit.describe() if r.rate_limit else "no rate limit"
-
-        if route is None or route == self.original:
-            return Content.styled(f"now: {text(self.original)}", "$text-muted")
-        return Content.assemble(
-            Content.styled(text(self.original), "$text-muted"), "  →  ", Content.styled(text(route), "bold")
-        )
+    def describe(self, route: Route) -> str:
+        return route.rate_limit.describe() if route.rate_limit else "no rate limit"
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.revalidate()

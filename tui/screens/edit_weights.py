@@ -10,7 +10,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
 from connectors.errors import Problem
@@ -138,14 +137,8 @@ class WeightsEditor(EditorScreen):
                 (b.name, b.weight) for b in self.candidate.backends
             )
 
-    def summary(self, route: Route | None) -> Content | str:
-        if route is None or route == self.original:
-            return Content.styled(f"now: {backends_text(self.original)}", "$text-muted")
-        return Content.assemble(
-            Content.styled(f"{backends_text(self.original)}", "$text-muted"),
-            "  →  ",
-            Content.styled(backends_text(route), "bold"),
-        )
+    def describe(self, route: Route) -> str:
+        return backends_text(route)
 
     @on(Input.Changed, ".weight")
     def _weight_typed(self, event: Input.Changed) -> None:
