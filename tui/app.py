@@ -90,6 +90,7 @@ class ConsoleApp(GatewayLink):
         opener: Callable[[], Connector] | None = None,
         readonly: bool = False,
         prometheus: str | None = None,
+        stops_on_quit: str | None = None,
     ) -> None:
         # Settings and themes are read before Textual builds its stylesheet (in App.__init__, through
         # get_css_variables), so the first frame is styled once, in the right theme.
@@ -103,6 +104,7 @@ class ConsoleApp(GatewayLink):
         self.DEFAULT_MODE = "routes" if wanted else "connect"  # type: ignore[misc]
         super().__init__(opener, readonly=readonly, prometheus=prometheus)
         self._initial_connector = connector
+        self.stops_on_quit = stops_on_quit  # e.g. the demo: quitting stops its gateway
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -171,6 +173,43 @@ class ConsoleApp(GatewayLink):
                 self.remove_mode(mode)
                 self.add_mode(mode, self.MODES[mode])
 
+    # -- quitting -------------------------------------------------------------------------------
+
+    def quit_costs(self) -> list[str]:
+        """What quitting now would lose or stop, in the operator's words (empty: nothing)."""
+        costs = [cost for screen in self.screen_stack if (cost := getattr(screen, "quit_cost", _none)())]
+        stops = self.stops_on_quit
+        if stops is None and self._demo is not None:
+            listener = self.info.details.get("listeners", "") if self.info is not None else ""
+            stops = "the demo gateway" + (f" (Envoy listening on {listener})" if listener else "")
+        if stops:
+            costs.append(f"quitting stops {stops}, its backends and its traffic")
+        return costs
+
+    def request_quit(self) -> None:
+        """Quit; first ask when that would lose an edit or stop the demo (``q``, ``:q``, ctrl+q/c)."""
+        from .screens.confirm import ConfirmScreen
+
+        costs = self.quit_costs()
+        if not costs:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Quit gatewayctl?", costs, yes="Quit", no="Stay"), answered)
+
+    async def action_quit(self) -> None:
+        self.request_quit()
+
+    def action_help_quit(self) -> None:
+        """ctrl+c quits, as in k9s (asking first when that would lose something)."""
+        self.request_quit()
+
     def show_view(self, mode: str) -> None:
         self.switch_mode(mode)
 
@@ -227,6 +266,10 @@ class ConsoleApp(GatewayLink):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from commands.palette(self, screen)
+
+
+def _none() -> None:
+    return None
 
 
 if TYPE_CHECKING:

@@ -37,6 +37,7 @@ from connectors.metrics import Snapshot
 from connectors.model import Route, WeightedBackend
 
 from ..highlight import highlight_diff
+from ..widgets.form_input import FormInput
 from ..widgets.key_hints import KeyHints
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
@@ -44,6 +45,8 @@ from .canary_confirm import Preview
 from .charts import NO_SOURCE, LiveScreen
 
 DEFAULT_PLAN = CanaryPlan()
+NUMBER_CHARS = "0123456789."
+STEP_CHARS = "0123456789, %"
 
 
 def side_text(role: str, view: BackendView) -> Content:
@@ -59,6 +62,14 @@ def side_text(role: str, view: BackendView) -> Content:
         (f"{view.error_pct:5.1f}%\n", error_style),
         f"p99       {p99}",
     )
+
+
+def log_line(event: CanaryEvent) -> Content:
+    """``   step  ...``: the event's kind, then its message without the kind said twice."""
+    message = event.message
+    if message.lower().startswith(event.kind):
+        message = message[len(event.kind) :].lstrip(" :")
+    return Content.assemble((f"{event.kind:>9} ", "bold"), message)
 
 
 class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
@@ -127,14 +138,17 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             yield Static("", id="side-stable", classes="side")
             yield Static("", id="side-canary", classes="side")
         with Horizontal(id="plan-form"):
+            # Plan fields take only what a plan needs: s, a, p stay the canary's keys.
             yield Label("Steps %")
-            yield Input(", ".join(map(str, DEFAULT_PLAN.steps)), id="steps")
+            yield FormInput(", ".join(map(str, DEFAULT_PLAN.steps)), allowed=STEP_CHARS, id="steps")
             yield Label("Pause s")
-            yield Input(f"{DEFAULT_PLAN.pause_s:g}", id="pause")
+            yield FormInput(f"{DEFAULT_PLAN.pause_s:g}", allowed=NUMBER_CHARS, id="pause")
             yield Label("Max errors %")
-            yield Input(f"{DEFAULT_PLAN.max_error_pct:g}", id="max-error")
+            yield FormInput(f"{DEFAULT_PLAN.max_error_pct:g}", allowed=NUMBER_CHARS + "%", id="max-error")
             yield Label("Max p99 ms")
-            yield Input(f"{DEFAULT_PLAN.max_p99_ms:g}", id="max-p99", placeholder="none")
+            yield FormInput(
+                f"{DEFAULT_PLAN.max_p99_ms:g}", allowed=NUMBER_CHARS, id="max-p99", placeholder="none"
+            )
             yield Select(
                 [("abort", "abort"), ("hold", "hold")], value="abort", allow_blank=False, id="on-breach"
             )
@@ -154,6 +168,20 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     @on(Input.Submitted)
     def _plan_submitted(self) -> None:
         self.focus_body()
+
+    def action_back(self) -> None:
+        """esc in a plan field leaves the field (the plan stays as typed), not the view."""
+        focused = self.focused
+        if focused is not None and focused in self.query("#plan-form *"):
+            self.focus_body()
+            return
+        super().action_back()
+
+    def quit_cost(self) -> str | None:
+        run = self.run
+        if run is None or run.state in FINAL:
+            return None
+        return f"the canary on route {self.route_name} stops stepping (weights stay at {run.weight}% canary)"
 
     def on_unmount(self) -> None:
         super().on_unmount()
@@ -304,7 +332,23 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self._finish("abort")
 
     def action_promote(self) -> None:
-        self._finish("promote")
+        """Promote sends all traffic to the canary: it asks first (abort, back to safety, does not)."""
+        if not self.canary:
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._finish("promote")
+
+        share = self.query_one("#weights", WeightBar).weights
+        now = ", ".join(f"{name} {weight}%" for name, weight in share) or "unknown"
+        details = [
+            f"all traffic on route {self.route_name} to {self.canary} (now {now})",
+            "through the same plan → apply → verify path; u or abort undoes it",
+        ]
+        question = ConfirmScreen("Promote the canary?", details, yes="Promote", no="Cancel")
+        self.app.push_screen(question, answered)
 
     def _finish(self, what: str) -> None:
         run = self.run
@@ -332,6 +376,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         return self.FinishedNow(one.state)
 
     def on_canary_screen_finished_now(self, message: FinishedNow) -> None:
+        self.query_one("#plan-error", Static).update("")
         self.poll_now()
 
     # -- the run ---------------------------------------------------------------------------------
@@ -369,9 +414,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.events.append(event)
         self.state = event.state
         log = self.query_one("#log", RichLog)
-        stamp = f"{event.kind:>9} "
         if event.kind != "watch":
-            log.write(Content.assemble((stamp, "bold"), event.message))
+            log.write(log_line(event))
             if event.diff:
                 log.write(highlight_diff(event.diff))
         if event.stable is not None and event.canary is not None and event.kind == "watch":
@@ -380,7 +424,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             self.query_one("#plan-error", Static).update(event.message)
         if event.kind in ("step", "aborted", "promoted"):
             self.poll_now()
-        if event.state in ("aborted", "promoted", "failed", "cancelled"):
+        if event.state in FINAL:
+            self.query_one("#plan-error", Static).update("")  # "watching ..." is over
             self._lock_form(False)
             self.notify(
                 event.message,

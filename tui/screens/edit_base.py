@@ -180,9 +180,34 @@ class EditorScreen(ConsoleModal):
         elif event.button.id == "cancel":
             self.action_close()
 
+    @property
+    def dirty(self) -> bool:
+        """Something typed would be lost on closing: a change, or input that is not valid yet."""
+        return self.candidate is None or self.candidate != self.original
+
+    def quit_cost(self) -> str | None:
+        """What quitting now would lose (the app asks before quitting when this is not None)."""
+        if not self.dirty:
+            return None
+        return f"your unapplied {LABELS[self.KIND]} edit of route {self.original.name} is lost"
+
     def action_close(self) -> None:
-        if not self.busy:
+        """Close; a changed form asks first, so a stray esc never throws an edit away."""
+        if self.busy:
+            return
+        if not self.dirty:
             self.dismiss(None)
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        summary = self.summary(self.candidate)
+        details = [f"{LABELS[self.KIND]} of route {self.original.name}: {summary}"]
+        question = ConfirmScreen("Discard your edit?", details, yes="Discard", no="Keep editing")
+        self.app.push_screen(question, answered)
 
     def action_reload(self) -> None:
         """Start over from the route as the gateway has it now."""

@@ -18,6 +18,7 @@ from connectors.model import Cors, Route, StringMatch, cors_problems
 from connectors.model.durations import format_duration, parse_duration
 from connectors.probe import ProbeResult, describe_source, probe_cors
 
+from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
 _ORIGIN_INDEX = re.compile(r"allow_origins\[(\d+)\]")
@@ -109,11 +110,11 @@ class CorsEditor(EditorScreen):
         ):
             with Horizontal(classes="row"):
                 yield Label(label, classes="label")
-                yield Input(id=field_id, placeholder=hint)
+                yield FormInput(id=field_id, placeholder=hint)
             yield FieldError(id=f"error-{field_id}")
         with Horizontal(classes="row"):
             yield Label("Max age", classes="label")
-            yield Input(id="max_age", placeholder="e.g. 10m")
+            yield FormInput(id="max_age", placeholder="e.g. 10m")
             yield Label("Credentials", classes="label")
             yield Switch(id="credentials")
         yield FieldError(id="error-max_age")
@@ -147,7 +148,9 @@ class CorsEditor(EditorScreen):
         cors = route.cors
         self.query_one("#enabled", Switch).value = cors is not None
         cors = cors or Cors()
-        self.query_one("#origins", TextArea).text = "\n".join(str(o) for o in cors.allow_origins)
+        box = self.query_one("#origins", TextArea)
+        box.text = "\n".join(str(o) for o in cors.allow_origins)
+        box.move_cursor(box.document.end)  # typing adds to the list, never prepends
         self.query_one("#methods", Input).value = ", ".join(cors.allow_methods)
         self.query_one("#headers", Input).value = ", ".join(cors.allow_headers)
         self.query_one("#expose", Input).value = ", ".join(cors.expose_headers)
