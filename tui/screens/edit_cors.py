@@ -257,6 +257,8 @@ class CorsEditor(EditorScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._probed: tuple[Cors | None] | None = None  # the served policy the shown result is about
+        self.watch(self.app, "routes", self._routes_changed, init=False)
         connector, route = self.console.connector, self.original
         if connector is not None:
             # Where clients reach the route, when the connector knows; the operator can type it.
@@ -304,6 +306,25 @@ class CorsEditor(EditorScreen):
 
     def on_cors_editor_probed(self, message: Probed) -> None:
         self.query_one("#probe-result", Static).update(render_probe(message.result))
+        self._probed = (self._served_cors(),)
+
+    def _served_cors(self) -> Cors | None:
+        route = next((r for r in self.console.routes if r.name == self.original.name), self.original)
+        return route.cors
+
+    def _routes_changed(self, _routes: object) -> None:
+        """Someone (this form, the CLI, a colleague) changed the route's CORS since the probe: its
+        result is about a policy the gateway no longer serves."""
+        if self._probed is not None and self._probed != (self._served_cors(),):
+            self._probe_outdated()
+
+    def _probe_outdated(self) -> None:
+        self._probed = None
+        self.query_one("#probe-result", Static).update(
+            Content.styled(
+                "The policy changed: probe again to test what the gateway serves now.", "$text-muted"
+            )
+        )
 
     def on_cors_editor_traffic_url(self, message: TrafficUrl) -> None:
         if message.where is None:
@@ -334,4 +355,10 @@ class CorsEditor(EditorScreen):
         """Stay open on the applied policy, so the operator can probe it right away."""
         self.original = result.plan.changes[0].after if result.plan.changes else self.original
         self.revalidate()
+        # A result from before the apply is about a policy the gateway no longer serves.
+        self.query_one("#probe-result", Static).update(
+            Content.styled(
+                "The policy changed: probe again to test what the gateway serves now.", "$text-muted"
+            )
+        )
         self.notify("Applied. Probe it now, or esc to close.", title="CORS policy applied", timeout=5)
