@@ -449,7 +449,7 @@ class CanaryRun:
         final: State = "aborted" if what == "abort" else "promoted"
         target = self.stable if what == "abort" else self.canary
         if self._set_weight(weight, f"canary {self.route}: {what}, all traffic to {target} ({reason})"):
-            self._set_final(final, f"{what}ed: all traffic on {target} ({reason})")
+            self._set_final(final, f"{final}: all traffic on {target} ({reason})")
 
     def _set_final(self, state: State, message: str) -> None:
         with self._cond:
