@@ -60,7 +60,9 @@ class EditorScreen(ConsoleModal):
     EditorScreen #title { text-style: bold; color: $text-primary; padding: 0 0 1 0; }
     EditorScreen #banner { display: none; color: $text-warning; background: $warning-muted; padding: 0 1; }
     EditorScreen #banner.-shown { display: block; }
-    EditorScreen #form { height: auto; max-height: 40; }
+    EditorScreen #form { height: auto; }
+    EditorScreen.-short #dialog { height: 100%; }
+    EditorScreen.-short #form { height: 1fr; }
     EditorScreen #buttons { height: auto; padding: 1 0 0 0; }
     EditorScreen #buttons Button { margin: 0 2 0 0; }
     EditorScreen .row { height: auto; }
@@ -128,6 +130,18 @@ class EditorScreen(ConsoleModal):
         self.load(self.original)
         self.watch(self.app, "connection", self._connection_changed)
         self.revalidate()
+        self.call_after_refresh(self.fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit)
+
+    def fit(self) -> None:
+        """On a short terminal the form scrolls between the title and the buttons, so Apply (and the
+        rest of a long form) stays reachable; on a tall one the dialog is as high as its content."""
+        dialog, form = self.query_one("#dialog"), self.query_one("#form", VerticalScroll)
+        rest = sum(child.outer_size.height for child in dialog.children if child is not form)
+        natural = form.virtual_size.height + rest + dialog.gutter.height
+        self.set_class(natural > self.size.height, "-short")
 
     def revalidate(self) -> None:
         """Rebuild the candidate from the fields and show every problem next to its field."""
