@@ -215,7 +215,7 @@ async def test_watching_is_cleared_after_an_abort(
         await pilot.press("s")
         await wait_until_ui(pilot, lambda: isinstance(app.screen, CanaryConfirm), what="the confirmation")
         await pilot.press("s")
-        status = screen.query_one("#plan-error", Static)
+        status = screen.query_one("#run-status", Static)
         await wait_until_ui(pilot, lambda: "watching" in str(status.render()), seconds=30, what="watching")
         await pilot.press("a")
         await wait_until_ui(pilot, lambda: screen.state == "aborted", seconds=30, what="the abort")

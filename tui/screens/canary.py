@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, RichLog, Select, Static
+from textual.widgets import Input, RichLog, Static
 
 from connectors.canary import (
     FINAL,
@@ -37,16 +37,12 @@ from connectors.metrics import Snapshot
 from connectors.model import Route, WeightedBackend
 
 from ..highlight import highlight_diff
-from ..widgets.form_input import FormInput
+from ..widgets.canary_plan import CanaryPlanForm
 from ..widgets.key_hints import KeyHints
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
 from .canary_confirm import Preview
 from .charts import NO_SOURCE, LiveScreen
-
-DEFAULT_PLAN = CanaryPlan()
-NUMBER_CHARS = "0123456789."
-STEP_CHARS = "0123456789, %"
 
 
 def side_text(role: str, view: BackendView) -> Content:
@@ -81,11 +77,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     CanaryScreen .side { width: 1fr; border: round $panel; padding: 0 1; }
     CanaryScreen #side-canary { border: round $weight-b; }
     CanaryScreen #side-stable { border: round $weight-a; }
-    CanaryScreen #plan-form { height: auto; padding: 0 1; }
-    CanaryScreen #plan-form Label { padding: 1 1 0 0; }
-    CanaryScreen #steps { width: 24; }
-    CanaryScreen #pause, CanaryScreen #max-error, CanaryScreen #max-p99 { width: 10; }
-    CanaryScreen #on-breach { width: 14; }
+    CanaryScreen #run-status { height: auto; padding: 0 1; color: $text-muted; }
     CanaryScreen #plan-error { color: $text-error; height: auto; padding: 0 1; }
     CanaryScreen #log { height: 1fr; border-top: solid $panel; }
     """
@@ -137,21 +129,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         with Horizontal(id="sides"):
             yield Static("", id="side-stable", classes="side")
             yield Static("", id="side-canary", classes="side")
-        with Horizontal(id="plan-form"):
-            # Plan fields take only what a plan needs: s, a, p stay the canary's keys.
-            yield Label("Steps %")
-            yield FormInput(", ".join(map(str, DEFAULT_PLAN.steps)), allowed=STEP_CHARS, id="steps")
-            yield Label("Pause s")
-            yield FormInput(f"{DEFAULT_PLAN.pause_s:g}", allowed=NUMBER_CHARS, id="pause")
-            yield Label("Max errors %")
-            yield FormInput(f"{DEFAULT_PLAN.max_error_pct:g}", allowed=NUMBER_CHARS + "%", id="max-error")
-            yield Label("Max p99 ms")
-            yield FormInput(
-                f"{DEFAULT_PLAN.max_p99_ms:g}", allowed=NUMBER_CHARS, id="max-p99", placeholder="none"
-            )
-            yield Select(
-                [("abort", "abort"), ("hold", "hold")], value="abort", allow_blank=False, id="on-breach"
-            )
+        yield CanaryPlanForm(id="plan-form")
+        yield Static("", id="run-status")
         yield Static("", id="plan-error")
         yield RichLog(id="log", wrap=True, markup=False)
         yield KeyHints()
@@ -255,15 +234,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
 
     def read_plan(self) -> CanaryPlan | None:
         """The plan in the form, or None with every problem shown under it."""
-        value = self.query_one("#on-breach", Select).value
         try:
-            plan = CanaryPlan.parse(
-                self.query_one("#steps", Input).value,
-                self.query_one("#pause", Input).value,
-                self.query_one("#max-error", Input).value,
-                self.query_one("#max-p99", Input).value,
-                str(value) if isinstance(value, str) else "abort",
-            )
+            plan = self.query_one(CanaryPlanForm).read()
         except ValidationError as exc:
             self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
             return None
@@ -274,10 +246,6 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     def _plan_changed(self) -> None:
         if self.run is None:
             self.read_plan()
-
-    def _lock_form(self, locked: bool) -> None:
-        for widget in self.query("#plan-form Input, #plan-form Select"):
-            widget.disabled = locked
 
     # -- keys ------------------------------------------------------------------------------------
 
@@ -376,7 +344,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         return self.FinishedNow(one.state)
 
     def on_canary_screen_finished_now(self, message: FinishedNow) -> None:
-        self.query_one("#plan-error", Static).update("")
+        self.query_one("#run-status", Static).update("")
         self.poll_now()
 
     # -- the run ---------------------------------------------------------------------------------
@@ -401,7 +369,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             return
         self.run = run
         self.state = "running"
-        self._lock_form(True)
+        self.query_one(CanaryPlanForm).lock_plan(True)
         self._run(run)
 
     @work(thread=True, exit_on_error=False, group="canary", name="canary")
@@ -421,12 +389,12 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         if event.stable is not None and event.canary is not None and event.kind == "watch":
             self.query_one("#side-stable", Static).update(side_text("stable", event.stable))
             self.query_one("#side-canary", Static).update(side_text("canary", event.canary))
-            self.query_one("#plan-error", Static).update(event.message)
+            self.query_one("#run-status", Static).update(event.message)
         if event.kind in ("step", "aborted", "promoted"):
             self.poll_now()
         if event.state in FINAL:
-            self.query_one("#plan-error", Static).update("")  # "watching ..." is over
-            self._lock_form(False)
+            self.query_one("#run-status", Static).update("")  # "watching ..." is over
+            self.query_one(CanaryPlanForm).lock_plan(False)
             self.notify(
                 event.message,
                 title=f"Canary {event.state}",
