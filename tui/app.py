@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from connectors.paths import state_dir
+
 from . import commands
 from .config import ConsoleConfig, load_config, save_setting
 from .keymap import unknown_binding_ids
@@ -240,6 +242,25 @@ class ConsoleApp(GatewayLink):
         is text, not a style tag."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """The palette's Screenshot: saved in ~/Downloads, else the tool's state folder, and the toast
+        says where (or why it could not be saved)."""
+        folder = Path(path).expanduser() if path else screenshot_folder()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as exc:
+            self.notify(
+                f"Could not write in {folder}: {exc.strerror or exc}",
+                title="Screenshot failed",
+                severity="error",
+            )
+            return None
+        self.notify(saved, title="Screenshot saved", timeout=8)
+        return saved
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
@@ -266,6 +287,12 @@ class ConsoleApp(GatewayLink):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield from commands.palette(self, screen)
+
+
+def screenshot_folder() -> Path:
+    """Where screenshots go: ~/Downloads when there is one, else <state>/screenshots."""
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else state_dir() / "screenshots"
 
 
 def _none() -> None:

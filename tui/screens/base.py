@@ -43,7 +43,9 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
         if found:
             prompt = found.first()
         else:
-            prompt = CommandLine(COMPLETIONS, id="command-line")
+            prompt = CommandLine(
+                COMPLETIONS, routes=lambda: [r.name for r in self.console.routes], id="command-line"
+            )
             await self.mount(prompt, after=self.query_one(StatusBar))
         prompt.open(mode, text)
 

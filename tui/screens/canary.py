@@ -156,6 +156,22 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             return
         super().action_back()
 
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        route = self.route_name
+        return [
+            (
+                "Canary: start / pause",
+                f"Step the canary on {route}, or pause it (s)",
+                self.action_start_pause,
+            ),
+            ("Canary: abort", "All traffic back to stable, at once (a)", self.action_abort),
+            ("Canary: promote", "All traffic to the canary, after asking (p)", self.action_promote),
+            ("Canary: swap stable and canary", "Before starting (x)", self.action_swap),
+        ]
+
+    def selected_route(self) -> str | None:
+        return self.route_name or None
+
     def quit_cost(self) -> str | None:
         run = self.run
         if run is None or run.state in FINAL:
