@@ -285,7 +285,12 @@ class ConsoleApp(GatewayLink):
         save_setting(key, value)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # say where it goes
+                command = SystemCommand(
+                    "Screenshot", f"Save an SVG of the screen in {screenshot_folder()}", command.callback
+                )
+            yield command
         yield from commands.palette(self, screen)
 
 

@@ -61,6 +61,7 @@ def render_probe(result: ProbeResult) -> Content:
 
 
 class CorsEditor(EditorScreen):
+    VIEW = "edit CORS"
     KIND = "cors"
 
     class TrafficUrl(Message, bubble=False):

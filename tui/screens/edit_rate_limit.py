@@ -25,6 +25,7 @@ MODE_LABELS = {
 
 
 class RateLimitEditor(EditorScreen):
+    VIEW = "edit rate limit"
     KIND = "rate_limit"
     DEFAULT_CSS = """
     RateLimitEditor Input { width: 20; }

@@ -50,6 +50,7 @@ def next_preset(route: Route) -> int:
 
 
 class WeightsEditor(EditorScreen):
+    VIEW = "edit weights"
     KIND = "weights"
     BINDINGS: ClassVar[list[BindingType]] = [
         # Not priority: a focused weight field takes every key it can hold (+ and - included).
