@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -137,8 +138,18 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
 
     def on_mount(self) -> None:
         self._info()
+        self.call_after_refresh(self._hint)  # once the log has its width, so the line wraps
         self.focus_body()
         super().on_mount()
+
+    def _hint(self) -> None:
+        self.query_one("#log", RichLog).write(
+            Text(
+                "s shows the plan and its first step's diff, then starts · a aborts at once · p promotes "
+                "after asking. Each step, hold and abort is logged here with its diff.",
+                style="dim",
+            )
+        )
 
     def focus_body(self) -> None:
         # The keys (s, a, p) act on the canary: focus starts outside the plan's inputs.

@@ -27,6 +27,7 @@ class Preview:
 
 class CanaryConfirm(ConsoleModal):
     """The whole plan and its first step's diff; Start (s/enter) or Cancel (esc)."""
+
     VIEW = "start the canary"
 
     DEFAULT_CSS = """
