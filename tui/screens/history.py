@@ -25,7 +25,7 @@ from .base import ConsoleModal
 from .route_screen import UndoScreen
 
 HISTORY_COLUMNS = (
-    Column("TIME", "t", width=16),
+    Column("TIME", "t", width=11),
     Column("USER", "u", width=10),
     Column("ACTION", "a", width=14),
     Column("ROUTES", "n", ratio=1, min_width=8),
@@ -58,10 +58,11 @@ def what_changed(entry: HistoryEntry) -> str:
 
 
 def when(stamp: float, now: float | None = None) -> str:
-    """``11:58:32`` today, ``2026-12-01 09:14`` before."""
+    """``11:58:32`` today, ``12-01 09:14`` earlier this year, ``2025-12-01`` before (the entry's
+    screen shows the whole time)."""
     local, today = time.localtime(stamp), time.localtime(now)
-    same_day = local[:3] == today[:3]
-    return time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", local)
+    fmt = "%H:%M:%S" if local[:3] == today[:3] else "%m-%d %H:%M" if local[0] == today[0] else "%Y-%m-%d"
+    return time.strftime(fmt, local)
 
 
 def entry_row(entry: HistoryEntry) -> tuple[str, ...]:
@@ -104,7 +105,8 @@ class EntryScreen(ConsoleModal):
         e = self.entry
         head = Content.assemble(
             Content.styled(f"{action_label(e)} {e.id}", "bold $text-primary"),
-            f"  by {e.user} on {e.gateway}  version {e.version or '?'}\n",
+            f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(e.time))}  by {e.user} on {e.gateway}"
+            f"  version {e.version or '?'}\n",
             what_changed(e),
             f"\n(it undid change {e.undoes}: {e.description.removeprefix('undo ')})" if e.undoes else "",
         )
