@@ -331,9 +331,9 @@ def main() -> None:
     prom: PrometheusProcess | None = None
     sources: dict[str, MetricsSource] = {}
     try:
-        admin = urlsplit(gw.admin_url)
+        stats = urlsplit(gw.stats_url)  # the admin API is a Unix socket; Prometheus scrapes this
         if find_prometheus():
-            prom = PrometheusProcess([f"{admin.hostname}:{admin.port}"], scrape_interval=1.0)
+            prom = PrometheusProcess([f"{stats.hostname}:{stats.port}"], scrape_interval=1.0)
             prom.start()
         else:
             print("prometheus is not installed: Prometheus figures are skipped")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .paths import state_dir
+from .paths import private_dir, state_dir
 from .redact import redact
 
 if TYPE_CHECKING:
@@ -35,10 +35,13 @@ class AuditLog:
             "undoes": entry.undoes,
             "version": entry.version,
             "verified": entry.verified,
+            "kind": entry.kind,
+            "event": entry.event,
+            "run": entry.run,
         }
         text = json.dumps(redact(line), sort_keys=True) + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, text.encode("utf-8"))

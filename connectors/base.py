@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     # Imported where they are used (a plan, an apply, an undo): the CLI and the console's worker
     # import this module before they know they will change anything.
     from .audit import AuditLog
+    from .health import BackendHealth
     from .history import HistoryEntry, HistoryStore
     from .model import Route
+    from .shadow import ShadowLimit
+    from .timeboxes import TimeBox
 
 __all__ = [
     "READONLY",
@@ -56,7 +59,7 @@ class GatewayInfo:
 
     kind: str  # "native", "istio", "envoygateway", "gatewayapi"
     name: str
-    endpoint: str  # admin URL, or "context/namespace"
+    endpoint: str  # a native gateway's (first) listener URL, or "context/namespace"
     details: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -211,6 +214,24 @@ class Connector(ABC):
         """The live metrics source the factory wired (``connectors.metrics.MetricsSource``), or None."""
         return self._make_metrics() if self._make_metrics is not None else None
 
+    # -- incident actions -------------------------------------------------------------------
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        """Per backend (of ``route``, or of every route) and endpoint: health, outlier ejections,
+        circuit-breaker overflows, active against thresholds (``connectors.health``, which ranks
+        them). Raises PermissionDenied where this connector cannot reach its proxies' admin."""
+        raise PermissionDenied(f"the {self.kind} connector cannot read backend health yet")
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        """Each shadowed rate limit with the requests it saw and would have refused (the gateway's
+        counters) and the would-be limited clients (``connectors.shadow``); [] when none."""
+        return []
+
+    def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
+        """This connector's own members of a support bundle (``connectors.bundle``), each a name and
+        how to make its redacted content; ``since``: unix time logs start from."""
+        return []
+
     # -- changing ---------------------------------------------------------------------------
 
     @abstractmethod
@@ -259,12 +280,13 @@ class Connector(ABC):
             raise NothingToUndo("no applied change left to undo")
         from .model import route_from_dict, route_to_dict
 
-        restored = [route_from_dict(d) for d in entry.before]
         current = {r.name: r for r in self.list_routes()}
+        now_dicts = {name: route_to_dict(r) for name, r in current.items()}
+        restored = [route_from_dict(d) for d in entry.restored(now_dicts)]
         warnings = []
         for after in entry.after:
             now = current.get(after["name"])
-            if now is not None and route_to_dict(now) != after:
+            if now is not None and not entry.after_is(after["name"], now_dicts.get(after["name"])):
                 warnings.append(
                     f"route {after['name']} changed after that change; undo restores it as it was before"
                 )
@@ -273,7 +295,8 @@ class Connector(ABC):
             plan,
             undoes=entry.id,
             warnings=plan.warnings + tuple(warnings),
-            description=f"undo {entry.description}",
+            # What the undo itself does (restored values), not the arrows of the change it undoes.
+            description=f"undo of change {entry.id}: {plan.description}",
         )
 
     def export(self, plan: Plan, target: Path) -> list[Path]:
@@ -353,6 +376,18 @@ class RevertScheduler(Protocol):
         """Undo ``result`` after ``after_s`` seconds unless the operator keeps it."""
         ...
 
+    def boxes(self) -> list[TimeBox]:
+        """Every time box kept, pending or done (``connectors.change.timebox.TimeBox``)."""
+        ...
+
+    def claim_due(self, now: float) -> list[TimeBox]:
+        """The boxes whose time is up, claimed for reverting (``connectors.change.timebox``)."""
+        ...
+
+    def settle(self, box: TimeBox) -> None:
+        """Record how a claimed box ended."""
+        ...
+
 
 class NoDriftCheck:
     def before_plan(self, connector: Connector) -> tuple[str, ...]:
@@ -375,6 +410,15 @@ class NoReverts:
 
     def schedule(self, connector: Connector, result: ApplyResult, after_s: float) -> None:
         raise PermissionDenied(f"the {connector.kind} connector cannot revert a change by itself later")
+
+    def boxes(self) -> list[TimeBox]:
+        return []
+
+    def claim_due(self, now: float) -> list[TimeBox]:
+        return []
+
+    def settle(self, box: TimeBox) -> None:
+        return None
 
 
 @dataclass(frozen=True)

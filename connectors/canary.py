@@ -2,42 +2,62 @@
 
 ``CanaryRun.run()`` blocks (drive it from a worker thread). For each step of the plan it moves the
 canary's weight through the change pipeline (``connectors.change``: rebase, plan, apply, verify,
-history and audit log), then watches the canary backend's error % and p99 latency for ``pause_s``
-seconds. A threshold crossed holds the rollout or aborts it (all traffic back to stable) by itself.
-The operator can ``pause()``/``resume()`` the clock, ``abort()`` or ``promote()`` (100 % canary) at
-any time, from any thread; every change made is reported through ``on_event``.
+history and audit log), then judges the step on what happened since it began (``canary_judge``):
+the canary's requests, errors and p99 counted from the metrics source (``MetricsSource.counts``),
+never a rate. A step ends after its pause once the canary served ``min_requests`` requests, or
+after the maximum wait without them: the run then says so and goes on, or holds and asks
+(``on_low_traffic``). A gate crossed holds the rollout or aborts it (all traffic back to stable).
 
-Judgement needs fresh traffic: after each change nothing is counted until the metrics source's rate
-window has passed (before that its figures still mix in the previous weight); errors are then counted
-over the rest of the step (rate times time), and nothing is judged before the canary has served
-``min_requests`` requests. A step whose pause ends with too little traffic gets a second pause, then
-holds instead of moving on blind.
+The operator can ``pause()``/``resume()`` the clock, ``abort()`` or ``promote()`` (100 % canary) at
+any time, from any thread. Every change and every hold is reported through ``on_event`` (a
+``watch`` event each check carries the step's progress), recorded in the history and the audit log
+as a canary event, and saved in a state file (``canary_state``) so a run whose process died can be
+found and resumed or aborted.
 """
 
 from __future__ import annotations
 
-import math
-import re
+import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .base import ApplyResult, Connector
+from .canary_judge import StepProgress, judge, max_wait
+from .canary_plan import Breach, CanaryPlan, LowTraffic, check_run
+from .canary_state import CanaryState, CanaryStateStore, mark_active, record_event
+from .canary_views import BackendView, pick_backends, side_by_side, weight_of, weights
 from .change import Change
-from .errors import GatewayError, Problem, ValidationError
-from .metrics import MetricsSource, RouteStats, Snapshot
-from .model import Route, WeightedBackend
+from .errors import GatewayError
+from .history import Label
+from .metrics import MetricsSource
+from .metrics.counts import RouteCounts
 
-Breach = Literal["abort", "hold"]
+__all__ = [
+    "FINAL",
+    "BackendView",
+    "Breach",
+    "CanaryEvent",
+    "CanaryPlan",
+    "CanaryRun",
+    "LowTraffic",
+    "StepProgress",
+    "pick_backends",
+    "side_by_side",
+]
+
 State = Literal["ready", "running", "paused", "held", "aborted", "promoted", "failed", "cancelled"]
 FINAL: frozenset[State] = frozenset({"aborted", "promoted", "failed", "cancelled"})
 RETRY = "The run stopped so as not to overwrite that change; start a new canary from the current weights."
 EventKind = Literal[
     "started",
+    "warning",
     "step",
     "watch",
+    "passed",
+    "low-traffic",
     "breach",
     "held",
     "paused",
@@ -47,119 +67,6 @@ EventKind = Literal[
     "failed",
     "cancelled",
 ]
-
-
-@dataclass(frozen=True)
-class CanaryPlan:
-    """Canary weights in percent, in order; how long to watch each step; when to stop."""
-
-    steps: tuple[int, ...] = (1, 5, 25, 50, 100)
-    pause_s: float = 60.0
-    max_error_pct: float = 1.0
-    max_p99_ms: float | None = 500.0
-    on_breach: Breach = "abort"
-    min_requests: int = 20
-
-    def problems(self) -> list[Problem]:
-        out: list[Problem] = []
-        if not self.steps:
-            out.append(Problem("steps", "give at least one step (e.g. 1, 5, 25, 50, 100)"))
-        for i, s in enumerate(self.steps):
-            if not isinstance(s, int) or isinstance(s, bool):
-                out.append(Problem(f"steps[{i}]", f"{s!r} is not a whole percentage"))
-            elif s < 0:
-                out.append(Problem(f"steps[{i}]", f"{s}% is below 0%"))
-            elif s > 100:
-                out.append(Problem(f"steps[{i}]", f"{s}% is above 100%"))
-        for i in range(1, len(self.steps)):
-            if self.steps[i] <= self.steps[i - 1]:
-                out.append(
-                    Problem(
-                        f"steps[{i}]",
-                        f"steps must increase: {self.steps[i]}% comes after {self.steps[i - 1]}%",
-                    )
-                )
-        if not (math.isfinite(self.pause_s) and self.pause_s > 0):
-            out.append(
-                Problem("pause_s", f"the pause must be a positive number of seconds, not {self.pause_s:g}")
-            )
-        if not (math.isfinite(self.max_error_pct) and 0 <= self.max_error_pct < 100):
-            out.append(
-                Problem(
-                    "max_error_pct",
-                    f"an error threshold of {self.max_error_pct:g}% makes no sense (use 0 to under 100)",
-                )
-            )
-        if self.max_p99_ms is not None and not (math.isfinite(self.max_p99_ms) and self.max_p99_ms > 0):
-            out.append(Problem("max_p99_ms", f"a p99 threshold of {self.max_p99_ms:g} ms makes no sense"))
-        if self.on_breach not in ("abort", "hold"):
-            out.append(Problem("on_breach", f"{self.on_breach!r} is not 'abort' or 'hold'"))
-        if self.min_requests < 1:
-            out.append(Problem("min_requests", "at least one request is needed to judge a step"))
-        return out
-
-    def validated(self) -> CanaryPlan:
-        problems = self.problems()
-        if problems:
-            raise ValidationError(problems)
-        return self
-
-    @classmethod
-    def parse(
-        cls,
-        steps: str,
-        pause: str,
-        max_error_pct: str,
-        max_p99_ms: str,
-        on_breach: str = "abort",
-    ) -> CanaryPlan:
-        """A plan from what an operator types: ``"1, 5, 25, 50, 100"``, ``"30"``, ``"1.5"``, ``"400"``
-        (an empty p99 means no latency threshold). Raises ValidationError with every problem."""
-        from .model.durations import parse_duration
-
-        problems: list[Problem] = []
-        parsed_steps: list[int] = []
-        positions: list[int] = []  # where each parsed step was in what the operator typed
-        for i, part in enumerate(steps.replace(",", " ").split()):
-            try:
-                parsed_steps.append(int(part.rstrip("%")))
-                positions.append(i)
-            except ValueError:
-                problems.append(Problem(f"steps[{i}]", f"{part!r} is not a whole percentage"))
-
-        def number(path: str, text: str, convert: Callable[[str], float]) -> float:
-            try:
-                return convert(text.strip())
-            except (ValueError, TypeError):
-                problems.append(Problem(path, f"{text!r} is not a number"))
-                return math.nan
-
-        pause_s = number(
-            "pause_s", pause, lambda t: float(t) if t.replace(".", "", 1).isdigit() else parse_duration(t)
-        )
-        err = number("max_error_pct", max_error_pct, lambda t: float(t.rstrip("%")))
-        p99 = number("max_p99_ms", max_p99_ms, float) if max_p99_ms.strip() else None
-        plan = cls(tuple(parsed_steps), pause_s, err, p99, on_breach)  # type: ignore[arg-type]
-        for p in plan.problems():
-            m = re.fullmatch(r"steps\[(\d+)\]", p.path)
-            path = f"steps[{positions[int(m[1])]}]" if m else p.path
-            if not any(q.path == path for q in problems):
-                problems.append(Problem(path, p.message))
-        if problems:
-            raise ValidationError(problems)
-        return plan
-
-
-@dataclass(frozen=True)
-class BackendView:
-    """One side of the side-by-side view: declared weight and what the metrics observe."""
-
-    backend: str
-    declared_pct: float
-    observed_pct: float | None  # share of the route's requests this backend served
-    rps: float = 0.0
-    error_pct: float = 0.0
-    p99_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +82,7 @@ class CanaryEvent:
     stable: BackendView | None = None
     canary: BackendView | None = None
     time: float = field(default_factory=time.time)
+    progress: StepProgress | None = None  # the step's counts, clock and gates (``watch`` events)
 
 
 class CanaryRun:
@@ -189,51 +97,56 @@ class CanaryRun:
         *,
         on_event: Callable[[CanaryEvent], None] | None = None,
         check_every: float = 1.0,
+        restart: bool = False,
+        resume_from: CanaryState | None = None,
+        store: CanaryStateStore | None = None,
     ) -> None:
+        """``restart``: begin at the plan's first step even when the canary already has more traffic
+        (by default steps below its weight now are skipped, with a warning). ``resume_from``: a run
+        left over by a process that died (``CanaryStateStore.left_over``), carried on from its step."""
         self.plan = plan.validated()
-        problems: list[Problem] = []
-        if metrics is None:
-            problems.append(
-                Problem("metrics", "a canary needs live metrics to watch, and this gateway has none")
-            )
-        if stable == canary:
-            problems.append(Problem("canary", "the canary and the stable backend must differ"))
-        current = connector.get_route(route)
-        names = {b.name for b in current.backends}
-        for role, name in (("stable", stable), ("canary", canary)):
-            if name not in names:
-                problems.append(
-                    Problem(
-                        role, f"route {route} has no backend {name!r} (it has: {', '.join(sorted(names))})"
-                    )
-                )
-        others = [b.name for b in current.backends if b.name not in (stable, canary) and b.weight > 0]
-        if others:
-            problems.append(
-                Problem(
-                    "backends",
-                    f"route {route} also sends traffic to {', '.join(others)}; set their weight to 0 first",
-                )
-            )
-        if problems:
-            raise ValidationError(problems)
+        current = check_run(connector, metrics, route, stable, canary)
         self.connector = connector
         self.metrics = metrics
         self.route = route
         self.stable = stable
         self.canary = canary
         self.check_every = check_every
+        self.run_id = resume_from.run if resume_from is not None else os.urandom(4).hex()
         self._on_event = on_event
         self._cond = threading.Condition()
         self._state: State = "ready"
         self._step = -1
-        self._weight = _weight_of(current, canary)
+        self._weight = weight_of(current, canary)
         # The route as this run last saw or set it: each step is an edit of it (rebased, see _set_weight).
         self._base = current
         self._request: Literal["abort", "promote", "cancel"] | None = None
         self._runner: threading.Thread | None = None
+        self._gateway = connector.info().title
+        self._store = store if store is not None else CanaryStateStore(self._gateway)
+        self._started = resume_from.started if resume_from is not None else time.time()
         self.applied: list[ApplyResult] = []
         self.last_event: CanaryEvent | None = None
+        self._first, self.warnings = self._first_step(restart, resume_from)
+
+    def _first_step(self, restart: bool, resume_from: CanaryState | None) -> tuple[int, tuple[str, ...]]:
+        """Where the run begins, and what the operator must be told about it."""
+        steps = self.plan.steps
+        if resume_from is not None:
+            return max(0, resume_from.step), (f"resuming: {resume_from.describe()}",)
+        now = self._weight
+        if now <= steps[0]:
+            return 0, ()
+        if restart:
+            return 0, (
+                f"{self.canary} has {now}% of {self.route} now: the first step cuts it to {steps[0]}%",
+            )
+        first = next((i for i, s in enumerate(steps) if s >= now), len(steps) - 1)
+        skipped = ", ".join(f"{s}%" for s in steps[:first])
+        return first, (
+            f"{self.canary} already has {now}% of {self.route}: starting at {steps[first]}% "
+            f"(skipping {skipped}; --restart or restart=True begins at {steps[0]}%)",
+        )
 
     # -- what the screen shows ---------------------------------------------------------------------
 
@@ -249,9 +162,11 @@ class CanaryRun:
     def weight(self) -> int:
         return self._weight
 
-    def views(self, snapshot: Snapshot | None = None) -> tuple[BackendView, BackendView]:
-        """Stable and canary side by side: declared weights beside the observed split and health."""
-        return side_by_side(self.route, self.stable, self.canary, self._weight, snapshot)
+    def views(self, counts: RouteCounts | None = None) -> tuple[BackendView, BackendView]:
+        """Stable and canary side by side: declared weights beside the split observed since the step
+        began and each backend's current figures."""
+        snap = self.metrics.snapshot() if self.metrics is not None and counts is not None else None
+        return side_by_side(self.route, self.stable, self.canary, self._weight, snap, counts)
 
     # -- control (any thread) ----------------------------------------------------------------------
 
@@ -264,12 +179,14 @@ class CanaryRun:
         self._emit("paused", "paused: the step clock is stopped")
 
     def resume(self) -> None:
+        """Go on: after a pause the clock runs again; after a hold the run carries on at once (a hold
+        for low traffic goes to the next step; a hold for a gate judges the step afresh)."""
         with self._cond:
             if self._state not in ("paused", "held"):
                 return
             self._state = "running"
             self._cond.notify_all()
-        self._emit("resumed", "resumed")
+        self._emit("resumed", f"resumed by {self.connector.user}")
 
     def abort(self) -> None:
         """All traffic back to stable. From another thread while ``run()`` is going, the run does it."""
@@ -305,30 +222,37 @@ class CanaryRun:
                 raise RuntimeError("a canary run can only be started once")
             self._state = "running"
             self._runner = threading.current_thread()
+        mark_active(self._gateway, self.route, True)
         try:
-            self._emit(
-                "started",
-                f"canary {self.canary} on {self.route}: steps {', '.join(map(str, self.plan.steps))}%",
-            )
-            for i, weight in enumerate(self.plan.steps):
-                if self._handle_request():
-                    break
-                self._step = i
-                if not self._set_weight(
-                    weight, f"canary {self.route}: step {i + 1}/{len(self.plan.steps)}, {weight}%"
-                ):
-                    break
-                if weight == 100:
-                    self._set_final("promoted", f"{self.canary} takes all traffic on {self.route}")
-                    break
-                if not self._watch_step(i):
-                    break
+            steps = ", ".join(map(str, self.plan.steps))
+            self._emit("started", f"canary {self.canary} on {self.route}: steps {steps}%", record="start")
+            for warning in self.warnings:
+                self._emit("warning", warning)
+            self._steps()
         finally:
             with self._cond:
                 self._runner = None
                 if self._state not in FINAL:
                     self._state = "cancelled"
+            mark_active(self._gateway, self.route, False)
         return self._state
+
+    def _steps(self) -> None:
+        n = len(self.plan.steps)
+        for i in range(self._first, n):
+            weight = self.plan.steps[i]
+            if self._handle_request():
+                return
+            self._step = i
+            event = "promote" if weight == 100 else "step"  # the last step is the promotion
+            if not self._set_weight(weight, f"canary {self.route}: step {i + 1}/{n}, {weight}%", event):
+                return
+            if weight == 100:
+                self._set_final("promoted", f"promoted: {self.canary} takes all traffic on {self.route}")
+                return
+            self._save()
+            if not self._watch_step(i):
+                return
 
     def _handle_request(self) -> bool:
         """Carry out an abort/promote/cancel asked for from another thread; True when the run ends."""
@@ -343,96 +267,98 @@ class CanaryRun:
         return True
 
     def _watch_step(self, index: int) -> bool:
-        """Watch the canary for ``pause_s``; True to go on to the next step."""
-        requests = errors = 0.0
-        watched = 0.0
-        last = applied = time.monotonic()
-        # Until the source's rate window has passed, its figures still include the previous weight.
-        settle = self.metrics.rate_window_s if self.metrics is not None else 0.0
+        """Judge the step on what happened since it began; True to go on to the next step."""
+        since, clock, last = time.time(), 0.0, time.monotonic()
         while True:
             if self._handle_request():
                 return False
             now = time.monotonic()
-            dt = now - last if self._state == "running" else 0.0
-            watched += dt
+            clock += now - last if self._state == "running" else 0.0
             last = now
-            snap = self.metrics.snapshot() if self.metrics is not None else None
-            stable_view, canary_view = self.views(snap)
-            settled = now - applied >= settle
-            if self._state == "running" and snap is not None and snap.ok and settled:
-                span = dt or self.check_every
-                requests += canary_view.rps * span
-                errors += canary_view.rps * canary_view.error_pct / 100 * span
-            self._emit(
-                "watch", self._watch_text(snap, requests, watched), stable=stable_view, canary=canary_view
-            )
-            reason = self._breach(requests, errors, canary_view)
-            if reason is not None:
-                self._emit("breach", reason, stable=stable_view, canary=canary_view)
-                if self.plan.on_breach == "abort":
-                    self._finish("abort", reason)
-                    return False
-                self._hold(reason)
-                requests = errors = 0.0  # judged afresh after the operator resumes
+            progress, counts = self._progress(index, since, clock)
+            self._emit("watch", progress.text(), progress=progress, counts=counts)
+            decision = judge(progress) if self._state == "running" else None
+            if decision is None or decision.outcome == "wait":
+                self._sleep()
                 continue
-            if watched >= self.plan.pause_s and settled and self._state == "running":
-                if requests >= self.plan.min_requests:
-                    return True
-                # Thin traffic gets a second pause to reach min_requests before the run holds.
-                if watched >= 2 * self.plan.pause_s + settle:
-                    self._hold(
-                        f"not enough canary traffic to judge step {index + 1} "
-                        f"(~{requests:.0f} of {self.plan.min_requests} requests); resume to go on"
-                    )
-                    watched = 0.0
-                    continue
-            with self._cond:
-                if self._request is None:
-                    self._cond.wait(self.check_every)
+            if decision.outcome == "pass":
+                self._emit("passed", f"step {index + 1} passed: {decision.reason}")
+                return True
+            if decision.outcome == "breach":
+                self._emit("breach", decision.reason)
+                if self.plan.on_breach == "abort":
+                    self._finish("abort", decision.reason)
+                    return False
+                if not self._hold(decision.reason):
+                    return False
+                since, clock = time.time(), 0.0  # judged afresh from the resume
+                continue
+            if self.plan.on_low_traffic == "continue":
+                self._emit("low-traffic", f"{decision.reason}; going on", record="low-traffic")
+                return True
+            return self._hold(f"{decision.reason}; resume to go on")
 
-    def _breach(self, requests: float, errors: float, view: BackendView) -> str | None:
-        if requests < self.plan.min_requests:
-            return None
-        error_pct = 100.0 * errors / requests if requests else 0.0
-        if error_pct > self.plan.max_error_pct:
-            return f"{self.canary} errors {error_pct:.1f}% > {self.plan.max_error_pct:g}% threshold"
-        limit = self.plan.max_p99_ms
-        if limit is not None and view.p99_ms is not None and view.rps > 0 and view.p99_ms > limit:
-            return f"{self.canary} p99 {view.p99_ms:.0f} ms > {self.plan.max_p99_ms:g} ms threshold"
-        return None
+    def _progress(self, index: int, since: float, clock: float) -> tuple[StepProgress, RouteCounts | None]:
+        # Strict: from the first reading after the step began, never the previous step's traffic.
+        counts = self.metrics.counts(since, strict=True) if self.metrics is not None else None
+        mine = counts.routes.get(self.route) if counts is not None and counts.ok else None
+        c = mine.backends.get(self.canary) if mine is not None else None
+        plan = self.plan
+        progress = StepProgress(
+            index,
+            len(plan.steps),
+            self._weight,
+            clock,
+            c.requests if c is not None else 0,
+            c.errors if c is not None else 0,
+            c.p99_ms if c is not None else None,
+            plan.min_requests,
+            plan.pause_s,
+            max_wait(plan),
+            plan.max_error_pct,
+            plan.max_p99_ms,
+            self.canary,
+        )
+        return progress, mine
 
-    def _watch_text(self, snap: Snapshot | None, requests: float, watched: float) -> str:
-        if snap is None or not snap.ok:
-            return f"no metrics: {snap.status if snap is not None else 'no source'}"
-        clock = f"{watched:.0f}/{self.plan.pause_s:g} s"
-        return f"watching {self._weight}%: {clock}, ~{requests:.0f} canary requests"
+    def _sleep(self) -> None:
+        with self._cond:
+            if self._request is None:
+                self._cond.wait(self.check_every)
 
-    def _hold(self, reason: str) -> None:
+    def _hold(self, reason: str) -> bool:
+        """Hold until the operator resumes (True) or the run ends (False)."""
         with self._cond:
             if self._state in FINAL:
-                return
+                return False
             self._state = "held"
-        self._emit("held", f"held at {self._weight}%: {reason}")
+        self._emit("held", f"held at {self._weight}%: {reason}", record="hold")
+        self._save(f"held: {reason}")
         with self._cond:
             while self._state == "held" and self._request is None:
                 self._cond.wait(self.check_every)
+        if self._handle_request():
+            return False
+        record_event(self.connector, self.run_id, "resume", self.route, f"canary {self.route}: resumed")
+        self._save()
+        return True
 
     # -- changes -----------------------------------------------------------------------------------
 
-    def _set_weight(self, weight: int, description: str) -> bool:
+    def _set_weight(self, weight: int, description: str, event: str = "step") -> bool:
         """Apply a canary weight through the change pipeline; False (state failed) when that fails.
         The edit is rebased like any other: someone else's change of the route's weights since the
         run last set them stops the run (Changed by someone else) instead of being overwritten."""
         change = Change(self.connector)
         base = self._base
-        edited = replace(base, backends=_weights(base, self.stable, self.canary, weight))
+        edited = replace(base, backends=weights(base, self.stable, self.canary, weight))
         try:
             plan = change.plan_edit("weights", base, edited, since="the canary last set them", retry=RETRY)
             if plan.is_empty:
                 self._weight = weight
                 self._emit("step", f"{description} (already in place)")
                 return True
-            result = change.apply(plan)
+            result = change.apply(plan, label=Label("canary", event, self.run_id))
         except GatewayError as exc:
             self._set_final("failed", f"{exc.title}: {exc}")
             return False
@@ -448,15 +374,35 @@ class CanaryRun:
         weight = 0 if what == "abort" else 100
         final: State = "aborted" if what == "abort" else "promoted"
         target = self.stable if what == "abort" else self.canary
-        if self._set_weight(weight, f"canary {self.route}: {what}, all traffic to {target} ({reason})"):
+        if self._set_weight(weight, f"canary {self.route}: {what}, all traffic to {target} ({reason})", what):
             self._set_final(final, f"{final}: all traffic on {target} ({reason})")
 
     def _set_final(self, state: State, message: str) -> None:
         with self._cond:
             self._state = state
             self._cond.notify_all()
+        self._store.clear(self.route)
         kind: EventKind = state  # type: ignore[assignment]  # every final state is also an event kind
-        self._emit(kind, message)
+        record = state if state in ("failed", "cancelled") else None  # aborts/promotes are changes
+        self._emit(kind, message, record=record)
+
+    def _save(self, message: str = "") -> None:
+        """The run's state on disk, for a process that finds it after this one died."""
+        last = message or (self.last_event.message if self.last_event is not None else "")
+        state = CanaryState(
+            self.run_id,
+            self._gateway,
+            self.route,
+            self.stable,
+            self.canary,
+            self.plan.to_json(),
+            self._step,
+            self._weight,
+            "held" if self._state == "held" else "running",
+            last,
+            self._started,
+        )
+        self._store.save(state)
 
     def _emit(
         self,
@@ -464,55 +410,17 @@ class CanaryRun:
         message: str,
         *,
         diff: str = "",
-        stable: BackendView | None = None,
-        canary: BackendView | None = None,
+        progress: StepProgress | None = None,
+        counts: RouteCounts | None = None,
+        record: str | None = None,
     ) -> None:
-        if stable is None or canary is None:
-            stable, canary = self.views(None)
-        event = CanaryEvent(kind, self._state, self._step, self._weight, message, diff, stable, canary)
+        stable, canary = self.views(counts)
+        event = CanaryEvent(
+            kind, self._state, self._step, self._weight, message, diff, stable, canary, progress=progress
+        )
         self.last_event = event
+        if record is not None:
+            text = message if message.startswith("canary ") else f"canary {self.route}: {message}"
+            record_event(self.connector, self.run_id, record, self.route, text)
         if self._on_event is not None:
             self._on_event(event)
-
-
-def side_by_side(
-    route: str, stable: str, canary: str, canary_weight: float, snapshot: Snapshot | None
-) -> tuple[BackendView, BackendView]:
-    """Stable and canary views of ``route`` from a metrics snapshot (observed figures None without)."""
-    stats = snapshot.routes.get(route) if snapshot is not None and snapshot.ok else None
-    return (
-        _view(stable, 100 - canary_weight, stats, (stable, canary)),
-        _view(canary, canary_weight, stats, (stable, canary)),
-    )
-
-
-def pick_backends(route: Route) -> tuple[str, str] | None:
-    """The natural (stable, canary) pair of a route: the heaviest backend is stable, the next the
-    canary; None for a route with a single backend."""
-    ordered = sorted(route.backends, key=lambda b: -b.weight)
-    return (ordered[0].name, ordered[1].name) if len(ordered) >= 2 else None
-
-
-def _weight_of(route: Route, backend: str) -> int:
-    return round(route.weight_share().get(backend, 0.0))
-
-
-def _weights(route: Route, stable: str, canary: str, weight: int) -> tuple[WeightedBackend, ...]:
-    """Percent weights with ``weight`` on the canary, the rest on stable, 0 elsewhere (the route's
-    weight mode is kept: relative weights are written as the same percentages)."""
-    out = []
-    for b in route.backends:
-        w = weight if b.name == canary else 100 - weight if b.name == stable else 0
-        out.append(WeightedBackend(b.name, w))
-    return tuple(out)
-
-
-def _view(name: str, declared: float, stats: RouteStats | None, pair: Sequence[str]) -> BackendView:
-    if stats is None:
-        return BackendView(name, declared, None)
-    b = stats.backends.get(name)
-    total = sum(s.rps for n, s in stats.backends.items() if n in pair)
-    observed = 100.0 * b.rps / total if b is not None and total > 0 else (0.0 if total > 0 else None)
-    if b is None:
-        return BackendView(name, declared, observed)
-    return BackendView(name, declared, observed, b.rps, b.error_pct, b.p99_ms)

@@ -15,15 +15,22 @@ def describe_change(before: Route, after: Route) -> str:
     parts = []
     if before.backends != after.backends:
         bw = {b.name: b.weight for b in before.backends}
-        parts.append(
-            "weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in after.backends)
-        )
+        moved = [b for b in after.backends if bw.get(b.name) != b.weight]  # unchanged ones add noise
+        parts.append("weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in moved))
     if before.rate_limit != after.rate_limit:
         old = before.rate_limit.describe() if before.rate_limit else "none"
         new = after.rate_limit.describe() if after.rate_limit else "none"
+        if after.rate_limit is None and after.limit_rules:
+            new += f" (its {len(after.limit_rules)} rule(s) for some clients or a rate-limit service stay)"
         parts.append(f"rate limit {old}→{new}")
     if before.cors != after.cors:
         parts.append(_cors_change(before.cors, after.cors))
+    if before.deny != after.deny:
+        old_deny = before.deny.describe() if before.deny else "nobody"
+        parts.append(f"deny {old_deny}→{after.deny.describe() if after.deny else 'nobody'}")
+    if before.fault != after.fault:
+        old_fault = before.fault.describe() if before.fault else "none"
+        parts.append(f"fault {old_fault}→{after.fault.describe() if after.fault else 'none'}")
     rest = [
         k
         for k in ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")

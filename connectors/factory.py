@@ -59,6 +59,8 @@ class StartedGateway:
     admin_url: str
     listeners: dict[str, str]  # listener name -> URL
     config_path: Path
+    stats_url: str = ""  # where Prometheus scrapes it (loopback)
+    warnings: tuple[str, ...] = ()  # e.g. a listener reachable from other machines
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,15 @@ class GatewayStatus:
     reason: str = ""
     admin_url: str = ""
     listeners: dict[str, str] = field(default_factory=dict)  # listener name -> host:port
+    # "running", "stopped", "restarting" or "config broken" (Envoy may serve the last good config).
+    state: str = ""
+    restarts: int = 0  # how often the supervisor restarted Envoy
+
+    @property
+    def label(self) -> str:
+        """``running``, else ``<state> (<reason>)``: what ``gateways`` prints."""
+        state = self.state or ("running" if self.running else "stopped")
+        return f"{state} ({self.reason})" if self.reason and state != "running" else state
 
 
 class Lifecycle(Protocol):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 APP = "gatewayctl-tui"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
 
 
 def state_dir() -> Path:
@@ -35,3 +38,21 @@ def cache_dir() -> Path:
 def gateways_dir() -> Path:
     """Native gateways started by the tool each have a state directory here."""
     return state_dir() / "gateways"
+
+
+def private_dir(path: Path) -> Path:
+    """Make ``path`` (and any missing parent) a folder only its owner can enter: mode 0700, also when
+    it was made earlier with a looser mode. The tool's state (admin socket, config copies, history,
+    logs) lives in such folders, so no other local user can reach it."""
+    missing = []
+    here = path
+    while not here.exists() and here != here.parent:
+        missing.append(here)
+        here = here.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=PRIVATE_DIR)
+    with contextlib.suppress(OSError):  # not ours (e.g. a shared --state-dir parent): leave it
+        if path.stat().st_uid == os.getuid():
+            path.chmod(PRIVATE_DIR)
+    return path

@@ -19,7 +19,7 @@ import httpx
 
 from .redact import redact_text
 
-AnsweredBy = Literal["cors", "jwt", "rate-limit", "upstream", "gateway", "unreachable"]
+AnsweredBy = Literal["cors", "jwt", "rate-limit", "deny", "upstream", "gateway", "unreachable"]
 
 # Response headers worth showing an operator (the rest is noise for CORS questions).
 SHOWN_HEADERS = (
@@ -32,6 +32,9 @@ SHOWN_HEADERS = (
     "vary",
     "x-backend",
     "www-authenticate",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
     "server",
     "content-type",
 )
@@ -95,6 +98,7 @@ def describe_source(answer: Answer) -> str:
         "cors": "the gateway's CORS policy",
         "jwt": "the gateway's JWT check",
         "rate-limit": "the gateway's rate limiter",
+        "deny": "the gateway's deny rule",
         "gateway": "the gateway itself",
         "unreachable": "nobody (unreachable)",
     }[answer.answered_by]
@@ -114,6 +118,8 @@ def classify(
     if status == 401 and headers.get("www-authenticate", "").lower().startswith("bearer"):
         reason = headers.get("www-authenticate", "")
         return "jwt", f"401 from the JWT check ({reason})"
+    if status == 403 and body.startswith("RBAC: access denied"):
+        return "deny", "403 from the gateway's deny rule (RBAC: access denied)"
     if "x-backend" in headers:
         if step == "preflight":
             if _allows(headers, ""):  # the backend itself sent a wildcard
@@ -125,6 +131,8 @@ def classify(
         return "upstream", f"{status} from the backend {headers['x-backend']}"
     if step == "preflight" and "access-control-allow-origin" in headers:
         return "cors", "the gateway's CORS policy answered the preflight and allows this origin"
+    if status == 404 and not body.strip():
+        return "gateway", "404 from the gateway itself: no route takes this request"
     if status in (404, 503, 502, 504):
         text = body.strip().splitlines()[0] if body.strip() else ""
         return "gateway", f"{status} from the gateway itself{': ' + text if text else ''}"
@@ -181,3 +189,15 @@ def probe_cors(
         preflight = _exchange(client, "preflight", "OPTIONS", url, preflight_headers, origin)
         request = _exchange(client, "request", method.upper(), url, real_headers, origin)
     return ProbeResult(url, host, origin, preflight, request)
+
+
+def send_request(
+    base_url: str, method: str, path: str, headers: Mapping[str, str], *, timeout: float = 5.0
+) -> Answer:
+    """Send one request through the gateway at ``base_url`` and say who answered it."""
+    url = base_url.rstrip("/") + (path if path.startswith("/") else "/" + path)
+    lower = {k.lower(): v for k, v in headers.items()}
+    preflight = method.upper() == "OPTIONS" and "access-control-request-method" in lower
+    step: Literal["preflight", "request"] = "preflight" if preflight else "request"
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        return _exchange(client, step, method.upper(), url, lower, lower.get("origin", ""))

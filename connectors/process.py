@@ -11,6 +11,7 @@ Prometheus. One place, so both get the same guarantees:
 from __future__ import annotations
 
 import ctypes
+import os
 import queue
 import signal
 import socket
@@ -31,8 +32,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _private_files() -> None:
+    """preexec_fn: files the child creates (Envoy's access log, Prometheus' data) are its owner's only."""
+    os.umask(0o077)
+
+
 def _die_with_parent() -> None:
-    """preexec_fn: the child gets SIGKILL when the thread that forked it ends."""
+    """preexec_fn: the child gets SIGKILL when the thread that forked it ends; its files are private."""
+    _private_files()
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -84,7 +91,8 @@ def spawn(
     Ctrl-C in this terminal does not reach it. Raises OSError when the command cannot be run."""
 
     def make() -> subprocess.Popen[bytes]:
-        out = open(log_path, "ab")  # noqa: SIM115 - the child keeps its own descriptor
+        # The log may quote config or requests: the owner's only, like every state file.
+        out = open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")  # noqa: SIM115
         try:
             return subprocess.Popen(
                 list(command),
@@ -93,7 +101,7 @@ def spawn(
                 stderr=out,
                 close_fds=True,
                 start_new_session=new_session,
-                preexec_fn=_die_with_parent if owned else None,
+                preexec_fn=_die_with_parent if owned else _private_files,
             )
         finally:
             out.close()

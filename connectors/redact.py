@@ -1,42 +1,11 @@
-"""Remove secrets before anything is written to a log, the audit log or a screenshot."""
+"""Remove secrets before anything is written to a log, the audit log, a screenshot or a bundle.
+
+The rules live in ``connectors.model.secrets`` (the model's diffs and YAML views use them too);
+this module is where the rest of the connectors and the console take them from.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from .model.secrets import MASK, Unrecoverable, redact, redact_text, unredact
 
-_SECRET_KEYS = re.compile(
-    r"(token|secret|password|passwd|authorization|api[-_]?key|cookie|credential|"
-    r"client[-_]?key|private[-_]?key|bearer)",
-    re.IGNORECASE,
-)
-# A JWT: three base64url parts, the first starting with {"  (eyJ).
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
-MASK = "<redacted>"
-
-
-def redact_text(text: str) -> str:
-    return _BEARER.sub(r"\1" + MASK, _JWT.sub(MASK, text))
-
-
-def redact(value: Any) -> Any:
-    """A copy of ``value`` with secret-looking keys masked and tokens in strings removed."""
-    if isinstance(value, dict):
-        return {
-            k: (
-                MASK
-                if isinstance(k, str) and _SECRET_KEYS.search(k) and v not in (None, "", [], {})
-                else redact(v)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return (
-            type(value)(redact(v) for v in value)
-            if isinstance(value, list)
-            else tuple(redact(v) for v in value)
-        )
-    if isinstance(value, str):
-        return redact_text(value)
-    return value
+__all__ = ["MASK", "Unrecoverable", "redact", "redact_text", "unredact"]

@@ -8,6 +8,7 @@ import tempfile
 pytest_plugins: list[str] = [
     "tests.kube_emulator.fixtures",
     "tests.native_support",
+    "tests.incident_support",
     "tests.prometheus_support",
 ]
 

@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from connectors.demo.prometheus import PrometheusProcess, find_prometheus
+from connectors.metrics_contract import admin_http
 
 
 def require_prometheus() -> str:
@@ -41,15 +42,18 @@ def require_prometheus() -> str:
     return binary
 
 
-def admin_target(admin_url: str) -> str:
-    parts = urlsplit(admin_url)
+def admin_target(stats_url: str) -> str:
+    """The Prometheus target (``host:port``) of a gateway's loopback stats listener."""
+    parts = urlsplit(stats_url)
     return f"{parts.hostname}:{parts.port}"
 
 
 def envoy_counters(admin_url: str, pattern: str) -> dict[str, float]:
-    """Envoy's counters whose names match ``pattern`` (RE2), straight from the admin endpoint."""
-    with httpx.Client(trust_env=False, timeout=5.0) as c:
-        data = c.get(admin_url.rstrip("/") + "/stats", params={"format": "json", "filter": pattern}).json()
+    """Envoy's counters whose names match ``pattern`` (RE2), straight from the admin endpoint
+    (``http://`` or the native gateway's ``unix:`` socket)."""
+    client, base = admin_http(admin_url, 5.0)
+    with client as c:
+        data = c.get(base + "/stats", params={"format": "json", "filter": pattern}).json()
     return {s["name"]: float(s["value"]) for s in data.get("stats", []) if "value" in s}
 
 

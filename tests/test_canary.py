@@ -4,6 +4,8 @@ live scenario runs with the admin-stats source and with a real Prometheus."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -11,11 +13,14 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
+from connectors.canary_state import CanaryState, CanaryStateStore
 from connectors.change import Change
 from connectors.demo.prometheus import PrometheusProcess, find_prometheus
 from connectors.errors import ValidationError
 from connectors.metrics import MetricsSource, PrometheusConfig, metrics_for
+from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
+from connectors.paths import state_dir
 from tests.native_support import DemoBackends, client
 from tests.prometheus_support import Traffic, admin_target
 from tests.waiting import wait_until
@@ -67,10 +72,10 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
             # Prometheus takes ~7 s to pick up a new target: start it now, it has data by the time the
             # prometheus half of the module runs.
             prometheus_: PrometheusProcess = request.getfixturevalue("prometheus")
-            prometheus_.set_targets([admin_target(gw.admin_url)])
+            prometheus_.set_targets([admin_target(gw.stats_url)])
     else:
         prometheus: PrometheusProcess = request.getfixturevalue("prometheus")
-        target = admin_target(gw.admin_url)
+        target = admin_target(gw.stats_url)
         prometheus.set_targets([target])
         src = metrics_for(
             gw, prometheus=PrometheusConfig(prometheus.url, rate_window="3s", selector=f'instance="{target}"')
@@ -133,10 +138,17 @@ def test_a_failing_canary_aborts_by_itself_and_all_traffic_returns_to_stable(
     assert max(e.weight for e in events) == 20  # never went past the first step
     steps = [e for e in events if e.kind == "step"]
     assert steps and all("weight" in e.diff or "v2" in e.diff for e in steps)
-    # Every change went through the normal path: history holds the step and the abort.
-    entries = gw.history()[history:]
+    # Every change went through the normal path: history holds the step and the abort, labelled as
+    # the canary's, beside the run's events that changed nothing (its start).
+    entries = [e for e in gw.history()[history:] if e.action != "event"]
     assert [e.description for e in entries] == [r.entry.description for r in run.applied]
     assert len(entries) == 2 and all(e.verified for e in entries)
+    assert [(e.kind, e.event, e.run) for e in entries] == [
+        ("canary", "step", run.run_id),
+        ("canary", "abort", run.run_id),
+    ]
+    events_recorded = [e.event for e in gw.history()[history:] if e.action == "event"]
+    assert events_recorded == ["start"]
     assert gw.get_route("canary").weight_share() == {"v1": 100.0, "v2": 0.0}
     assert _split(gw, 60) == Counter({"v1": 60})
 
@@ -181,3 +193,150 @@ def test_abort_from_another_thread_while_watching(
     assert paused == "paused"
     assert run.state == "aborted" and not worker.is_alive()
     assert gw.get_route("canary").weight_share() == {"v1": 100.0, "v2": 0.0}
+
+
+def _kinds(events: list[CanaryEvent]) -> list[str]:
+    return [e.kind for e in events if e.kind != "watch"]
+
+
+def test_at_low_traffic_each_step_says_so_and_goes_on_after_the_maximum_wait(
+    shared_native_gateway: NativeConnector, source: MetricsSource, canary_route: str
+) -> None:
+    """The demo's traffic: a few requests a second, a 10 % canary sees one every few seconds. The run
+    used to hold at its first step for ever; now it says how many requests it saw and goes on."""
+    gw = shared_native_gateway
+    events: list[CanaryEvent] = []
+    plan = CanaryPlan(
+        steps=(10, 50, 100), pause_s=1, max_error_pct=5, max_p99_ms=None, min_requests=30, max_wait_s=3
+    )
+    run = CanaryRun(gw, source, canary_route, "v1", "v2", plan, on_event=events.append, check_every=0.25)
+    history = len(gw.history())
+    with Traffic(gw.listener_url(), "canary.test", 3):
+        assert run.run() == "promoted", _kinds(events)
+    assert [e.weight for e in events if e.kind == "step"] == [10, 50, 100]
+    low = [e.message for e in events if e.kind == "low-traffic"]
+    assert len(low) == 2 and low[0].startswith("not enough canary traffic to judge step 1: ")
+    assert " of 30 requests in 3 s; going on" in low[0]
+    # The step's progress was reported live: requests seen, time left, gate values.
+    progress = [
+        e.progress for e in events if e.kind == "watch" and e.progress is not None and e.progress.step == 1
+    ]
+    assert progress and progress[-1].requests >= progress[0].requests
+    assert progress[0].time_left_s > progress[-1].time_left_s
+    assert "step 2/3 at 50%: " in progress[-1].text() and "of 30 canary requests" in progress[-1].text()
+    assert "s left; errors 0.0% (max 5%)" in progress[-1].text()
+    # The history labels the run's changes and events.
+    entries = gw.history()[history:]
+    assert {e.kind for e in entries} == {"canary"} and {e.run for e in entries} == {run.run_id}
+    # (Step 1 is the weight the route already had: nothing to change, so no change recorded.)
+    assert [e.event for e in entries] == ["start", "low-traffic", "step", "low-traffic", "promote"]
+    audit = [json.loads(line) for line in (state_dir() / "audit.jsonl").read_text().splitlines()]
+    assert [a["event"] for a in audit if a.get("run") == run.run_id] == [e.event for e in entries]
+    assert CanaryStateStore(run.connector.info().title).load(canary_route) is None  # done: no leftover
+
+
+def test_asked_at_low_traffic_it_holds_and_resume_goes_on_at_once(
+    shared_native_gateway: NativeConnector, source: MetricsSource, canary_route: str
+) -> None:
+    gw = shared_native_gateway
+    events: list[CanaryEvent] = []
+    plan = CanaryPlan(
+        steps=(10, 50, 100),
+        pause_s=1,
+        max_p99_ms=None,
+        min_requests=1000,
+        max_wait_s=1.5,
+        on_low_traffic="ask",
+    )
+    run = CanaryRun(gw, source, canary_route, "v1", "v2", plan, on_event=events.append, check_every=0.2)
+    worker = threading.Thread(target=run.run)
+    worker.start()
+    try:
+        wait_until(lambda: run.state == "held", what="the run to hold and ask")
+        held = next(e for e in events if e.kind == "held")
+        assert "not enough canary traffic to judge step 1: 0 of 1,000 requests" in held.message
+        assert held.message.endswith("; resume to go on")
+        saved = CanaryStateStore(gw.info().title).load(canary_route)
+        assert saved is not None and saved.state == "held" and saved.step == 0 and saved.weight == 10
+        run.resume()
+        # Resumed: the next step follows at once, not another hold.
+        wait_until(lambda: run.weight == 50, timeout=5, what="step 2 right after resume")
+        after = _kinds(events)[_kinds(events).index("resumed") + 1 :]
+        assert after[0] == "step" and "held" not in after[:1]
+        wait_until(lambda: run.state == "held" and run.step == 1, what="the second step to ask too")
+    finally:
+        run.abort()
+        worker.join(10)
+    assert run.state == "aborted" and gw.get_route("canary").weight_share() == {"v1": 100.0, "v2": 0.0}
+    assert CanaryStateStore(gw.info().title).load(canary_route) is None
+    events_recorded = [e.event for e in gw.history() if e.run == run.run_id]
+    assert events_recorded == ["start", "hold", "resume", "step", "hold", "abort"]
+
+
+def test_starting_at_fifty_fifty_warns_and_does_not_cut_the_canary_to_one_percent(
+    shared_native_gateway: NativeConnector, source: MetricsSource, canary_route: str
+) -> None:
+    gw = shared_native_gateway
+    Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 50, "v2": 50})]))
+    plan = CanaryPlan(steps=(1, 5, 25, 50, 100), pause_s=0.5, max_p99_ms=None, min_requests=0)
+    restarted = CanaryRun(gw, source, canary_route, "v1", "v2", plan, restart=True)
+    assert restarted.warnings == ("v2 has 50% of canary now: the first step cuts it to 1%",)
+    events: list[CanaryEvent] = []
+    run = CanaryRun(gw, source, canary_route, "v1", "v2", plan, on_event=events.append, check_every=0.2)
+    assert run.warnings == (
+        "v2 already has 50% of canary: starting at 50% (skipping 1%, 5%, 25%; --restart or restart=True "
+        "begins at 1%)",
+    )
+    assert run.run() == "promoted"
+    assert [e.kind for e in events][:2] == ["started", "warning"]
+    assert [e.weight for e in events if e.kind == "step"] == [50, 100]  # never 1 %
+
+
+def test_a_run_left_by_a_dead_process_is_found_then_resumed_or_aborted(
+    shared_native_gateway: NativeConnector, source: MetricsSource, canary_route: str
+) -> None:
+    gw = shared_native_gateway
+    plan = CanaryPlan(steps=(10, 50, 100), pause_s=0.5, max_p99_ms=None, min_requests=0)
+    Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 50, "v2": 50})]))
+    proc = subprocess.Popen(["true"])  # a pid that no longer runs
+    proc.wait()
+    store = CanaryStateStore(gw.info().title)
+    left = CanaryState(
+        "r1",
+        gw.info().title,
+        canary_route,
+        "v1",
+        "v2",
+        plan.to_json(),
+        1,
+        50,
+        "held",
+        "low traffic",
+        pid=proc.pid,
+    )
+    store.save(left)
+    found = store.left_over()
+    assert found == [left]
+    assert found[0].describe().startswith("canary v2 on canary was left held at step 2/3, 50% (last seen ")
+    # Aborted by the next start: all traffic back on stable, the leftover gone.
+    CanaryRun(gw, source, canary_route, "v1", "v2", plan, resume_from=left).abort()
+    assert gw.get_route("canary").weight_share() == {"v1": 100.0, "v2": 0.0} and store.left_over() == []
+    # Or resumed: on from the step it was left at.
+    Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 50, "v2": 50})]))
+    store.save(left)
+    events: list[CanaryEvent] = []
+    run = CanaryRun(
+        gw,
+        source,
+        canary_route,
+        "v1",
+        "v2",
+        CanaryPlan.from_json(left.plan),
+        resume_from=left,
+        on_event=events.append,
+        check_every=0.2,
+    )
+    assert run.run_id == "r1" and run.warnings[0].startswith("resuming: canary v2 on canary was left held")
+    assert run.run() == "promoted"
+    assert [e.weight for e in events if e.kind == "step"] == [50, 100]
+    assert store.left_over() == [] and store.load(canary_route) is None

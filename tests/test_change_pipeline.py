@@ -275,7 +275,7 @@ def test_the_journal_brackets_the_write_and_the_drift_check_runs_before_planning
     assert journal.calls[-2:] == [("intent", n + 2), ("abandoned ChangeConflict", n + 2)]
 
 
-def test_apply_refuses_in_read_only_mode_and_revert_later_is_only_a_seam(gw: NativeConnector) -> None:
+def test_apply_refuses_in_read_only_mode_and_revert_later_keeps_a_time_box(gw: NativeConnector) -> None:
     conn = NativeConnector.attach(gw.state_dir, readonly=True)
     try:
         route = conn.get_route("canary")
@@ -290,5 +290,8 @@ def test_apply_refuses_in_read_only_mode_and_revert_later_is_only_a_seam(gw: Nat
     change = Change(gw)
     route = gw.get_route("canary")
     result = change.apply(change.plan_edit("weights", route, set_weights(route, {"v1": 85, "v2": 15})))
+    change.revert_later(result, 60)  # the native connector keeps time boxes in its state folder
+    box = change.hooks.reverts.boxes()[-1]
+    assert (box.id, box.status, box.routes) == (result.entry.id, "pending", ["canary"])
     with pytest.raises(PermissionDenied, match="cannot revert a change by itself later"):
-        change.revert_later(result, 60)
+        Change(gw, hooks=ChangeHooks()).revert_later(result, 60)  # the default hooks: only a seam

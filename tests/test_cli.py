@@ -308,8 +308,9 @@ def test_up_gateways_down_run_a_detached_gateway(
         stopped = json.loads(cli_process("gateways", "-o", "json", env=env).stdout)
         assert stopped[0]["status"].startswith("stopped")
     finally:
-        if state.exists():  # never leave a detached Envoy behind
-            pid = json.loads(state.read_text()).get("pid")
+        # Never leave a detached supervisor or Envoy behind (the supervisor first: it restarts Envoy).
+        for path in (state.with_name("supervisor.json"), state):
+            pid = json.loads(path.read_text()).get("pid") if path.exists() else None
             if pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
@@ -324,5 +325,5 @@ def test_unknown_gateway_and_usage_errors_exit_with_their_codes(tmp_path: Path) 
     )
     usage = cli_process("set-rate-limit", "limited", env=env)
     assert usage.returncode == 2
-    assert usage.stderr.startswith("error: usage: one of the arguments --requests")
+    assert usage.stderr.startswith("error: usage: give --requests N, --shadow, --enforce")
     assert len(usage.stderr.strip().splitlines()) == 1

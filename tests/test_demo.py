@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -102,14 +103,14 @@ class RunningDemo:
     proc: subprocess.Popen[str]
     state_dir: Path
     listener: str
-    admin: str
+    stats: str  # the loopback /stats/prometheus listener (the admin API is a Unix socket)
     envoy_pid: int
     backend_ports: list[int]
     token: str
 
     @property
     def ports(self) -> list[int]:
-        return [_port(self.listener), _port(self.admin), *self.backend_ports]
+        return [_port(self.listener), _port(self.stats), *self.backend_ports]
 
     def output(self, timeout: float = 20.0) -> tuple[int, str, str]:
         out, err = self.proc.communicate(timeout=timeout)
@@ -117,7 +118,9 @@ class RunningDemo:
 
 
 def _port(url: str) -> int:
-    return int(url.rstrip("/").rsplit(":", 1)[1])
+    port = urlsplit(url).port
+    assert port is not None, url
+    return port
 
 
 def _alive(pid: int) -> bool:
@@ -176,7 +179,7 @@ def _start_demo(tmp_path: Path, *extra: str) -> RunningDemo:
         proc=proc,
         state_dir=state_dir,
         listener="http://" + next(iter(state["listeners"].values())),
-        admin=state["admin_url"],
+        stats=state["stats_url"],
         envoy_pid=int(state["pid"]),
         backend_ports=backends,
         token=(state_dir / "token.jwt").read_text().strip(),

@@ -217,6 +217,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.canary",
         "connectors.change",
         "connectors.triage",
+        "connectors.split",
         "connectors.history",
         "connectors.registry",
         "connectors.paths",
@@ -224,6 +225,11 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.audit",
         "connectors.demo",
         "connectors.probe",
+        "connectors.match",
+        "connectors.health",
+        "connectors.bundle",
+        "connectors.shadow",
+        "connectors.timeboxes",
     )
     offenders = []
     for path in sorted((ROOT / "tui").rglob("*.py")):

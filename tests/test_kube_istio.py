@@ -102,9 +102,17 @@ def test_envoyfilter_per_route_example_limits_the_matching_route(
     load_ratelimit_example(kube_emulator)
     load(kube_emulator, "istio/virtual-service-reviews-80-20.yaml")
     routes = {r.name: r for r in connect().list_routes()}
-    # token_bucket max_tokens 1, tokens_per_fill 1, fill_interval 600s, enabled and enforced 100%
-    assert routes["srv-0"].rate_limit == RateLimit(requests=1, interval=600.0)
+    # token_bucket max_tokens 1, tokens_per_fill 1, fill_interval 600s, enabled and enforced 100% -
+    # in the outbound routes of the clt workload's sidecars: clt's requests to srv, not everyone's
+    assert routes["srv-0"].rate_limit is None
+    (rule,) = routes["srv-0"].limit_rules
+    assert (rule.requests, rule.interval, rule.clients) == (
+        1,
+        600.0,
+        "requests from workloads labelled app=clt in every namespace",
+    )
     assert routes["reviews-0"].rate_limit is None  # the filter's vhost is srv's only
+    assert routes["reviews-0"].limit_rules == ()
 
 
 def test_envoyfilter_inbound_example_limits_routes_to_that_workload(
@@ -310,7 +318,10 @@ def test_rate_limit_on_a_gateway_route_selects_the_gateway_workload(
 def test_editing_an_existing_envoyfilter_keeps_its_other_fields(
     kube_emulator: KubeEmulator, connect: Connect
 ) -> None:
-    load_ratelimit_example(kube_emulator)
+    # The upstream example without its client selector: every sidecar's requests to srv are limited.
+    text = (EXAMPLES / RATELIMIT_EXAMPLE).read_text().replace("{{ .EchoNamespace }}", "default")
+    kube_emulator.load_manifests(text.replace("  workloadSelector:\n    labels:\n      app: clt\n", ""))
+    kube_emulator.load_manifests(SRV)
     connector = connect()
     Change(connector).apply(
         connector.plan([set_rate_limit(connector.get_route("srv-0"), RateLimit(5, 1.0, enabled=False))])

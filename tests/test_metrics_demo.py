@@ -20,7 +20,7 @@ def _options(tmp_path: Path) -> DemoOptions:
     return DemoOptions(
         state_dir=tmp_path / "demo",
         listener_port=0,
-        admin_port=0,
+        stats_port=0,
         backend_ports=(("v1", 0), ("v2", 0)),
         traffic_rate=20.0,
         burst_every=2.0,

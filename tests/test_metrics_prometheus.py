@@ -18,7 +18,7 @@ from tests.waiting import wait_until
 @pytest.fixture(scope="module")
 def scraped(prometheus: PrometheusProcess, shared_native_gateway: NativeConnector) -> Iterator[str]:
     """``prometheus`` scraping the shared gateway, with some traffic recorded; the instance label."""
-    target = admin_target(shared_native_gateway.admin_url)
+    target = admin_target(shared_native_gateway.stats_url)
     prometheus.set_targets([target])
     source = metrics_for(shared_native_gateway, prometheus=PrometheusConfig(prometheus.url, rate_window="5s"))
     assert source is not None
@@ -100,7 +100,7 @@ def test_a_slow_prometheus_costs_one_timeout_not_a_freeze(
 def test_prometheus_restarting_shows_no_data_since_then_recovers(
     shared_native_gateway: NativeConnector,
 ) -> None:
-    own = PrometheusProcess([admin_target(shared_native_gateway.admin_url)], binary=require_prometheus())
+    own = PrometheusProcess([admin_target(shared_native_gateway.stats_url)], binary=require_prometheus())
     own.start()
     try:
         source = metrics_for(shared_native_gateway, prometheus=PrometheusConfig(own.url, rate_window="5s"))

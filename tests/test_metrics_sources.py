@@ -41,7 +41,7 @@ def sources(
     found: dict[str, MetricsSource | None] = {"admin": metrics_for(gw)}
     if find_prometheus() is not None or os.environ.get("CI", "").lower() == "true":
         prometheus: PrometheusProcess = request.getfixturevalue("prometheus")
-        target = admin_target(gw.admin_url)
+        target = admin_target(gw.stats_url)
         prometheus.set_targets([target])
         config = PrometheusConfig(prometheus.url, rate_window="5s", selector=f'instance="{target}"')
         found["prometheus"] = metrics_for(gw, prometheus=config)

@@ -80,12 +80,12 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     (
         "limit-burst-alone",
         ["set-rate-limit", "limited", "--burst", "5"],
-        "one of the arguments --requests",
+        "--interval and --burst go with --requests",
     ),
     (
         "limit-interval-alone",
         ["set-rate-limit", "limited", "--interval", "1s"],
-        "one of the arguments --requests",
+        "--interval and --burst go with --requests",
     ),
     ("limit-disable-none", ["set-rate-limit", "host-v1", "--disable"], "host-v1.rate_limit"),
     ("limit-two-actions", ["set-rate-limit", "limited", "--remove", "--disable"], "not allowed with"),

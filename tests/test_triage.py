@@ -4,13 +4,18 @@ screen leads straight to the route's rate-limit editor. Live parts use a real na
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable
 
+from connectors.demo.runner import DemoOptions, DemoRunner
 from connectors.metrics import RouteStats, Snapshot, metrics_for
+from connectors.metrics.counts import RouteCounts
 from connectors.model import RateLimit, Route, WeightedBackend
 from connectors.native import NativeConnector
-from connectors.triage import LimitedRoute, limiting_since, rank, triage
+from connectors.triage import LimitedRoute, limiting_since, rank, stretch, triage
+from tests.native_support import require_envoy
 from tests.prometheus_support import Traffic
 from tests.waiting import wait_until, wait_until_ui
 from tui.app import ConsoleApp
@@ -22,13 +27,14 @@ def _route(name: str, limit: RateLimit | None = None) -> Route:
     return Route(name, (WeightedBackend("v1", 100),), rate_limit=limit)
 
 
-def test_routes_are_ranked_by_429s_now_then_by_share_refused() -> None:
+def test_routes_are_ranked_by_429s_over_the_window_then_by_429s_now() -> None:
     routes = [
         _route("quiet", RateLimit(100)),
         _route("busy", RateLimit(10)),
         _route("small", RateLimit(1)),
         _route("unlimited"),
         _route("upstream-429"),
+        _route("burst-earlier", RateLimit(5)),
     ]
     snap = Snapshot(
         time=0.0,
@@ -41,13 +47,29 @@ def test_routes_are_ranked_by_429s_now_then_by_share_refused() -> None:
         },
         source="test",
     )
-    rows = rank(routes, snap, {"busy": (1000.0, False), "quiet": (900.0, False)})
-    assert [r.route for r in rows] == ["small", "busy", "upstream-429", "quiet"]
-    small, busy, _, quiet = rows
+    window = {
+        "busy": RouteCounts("busy", 6000, 1200, 1200, limited_at=((950, 600), (999, 600))),
+        "small": RouteCounts("small", 1300, 1200, 1200, limited_at=((999, 1200),)),
+        # Nothing refused this second, 220 over the window: still on the board, above "quiet".
+        "burst-earlier": RouteCounts("burst-earlier", 400, 220, 220, limited_at=((800, 220),)),
+    }
+    rows = rank(routes, snap, {"busy": (950.0, False), "small": (999.0, False)}, window)
+    assert [r.route for r in rows] == ["small", "busy", "burst-earlier", "upstream-429", "quiet"]
+    small, busy, earlier, _, quiet = rows
     assert small.limited_pct > busy.limited_pct == 20.0
-    assert busy.since == 1000.0 and busy.limiting_for(1060.0) == 60.0
-    assert quiet.since is None and not quiet.limiting  # not limiting now: no stretch
+    assert busy.since == 950.0 and busy.limiting_for(1010.0) == 60.0 and busy.last == 1000.0
+    assert earlier.limited == 220 and earlier.limited_rps == 0 and not earlier.limiting
+    assert quiet.since is None and not quiet.limiting and quiet.limited == 0
     assert small.limit == RateLimit(1)
+
+
+def test_a_stretch_of_limiting_survives_quiet_seconds_between_bursts() -> None:
+    bursts = [(t, 20) for t in range(1000, 1300, 15)]  # every 15 s, the demo's crawler
+    assert stretch(bursts, 1290.0) == (1000.0, False)
+    assert stretch(bursts, 1290.0, looked_from=990.0) == (1000.0, True)  # began before we looked
+    assert stretch([(900, 5), *bursts], 1290.0) == (1000.0, False)  # a gap over a minute ends a stretch
+    assert stretch(bursts, 1286.0 + 61) == (None, False)  # quiet for over a minute: not limiting
+    assert stretch([], 1000.0) == (None, False)
 
 
 def test_the_current_stretch_of_429s_starts_after_the_last_quiet_step() -> None:
@@ -102,6 +124,7 @@ async def test_triage_screen_shows_the_limited_route_first_and_opens_its_editor(
                     and bool(view.rows)
                     and view.rows[0].route == "limited"
                     and view.rows[0].limiting
+                    and view.rows[0].limited_rps > 0
                 )
 
             await wait_until_ui(pilot, limited_first)
@@ -122,3 +145,61 @@ async def test_triage_screen_shows_the_limited_route_first_and_opens_its_editor(
             await wait_until_ui(pilot, lambda: isinstance(app.screen, RateLimitEditor))
             editor = app.screen
             assert isinstance(editor, RateLimitEditor) and editor.original.name == "limited"
+
+
+# -- over a window, with the demo's own traffic ------------------------------------------------
+
+
+def test_triage_over_five_minutes_keeps_the_bursting_route_first_and_names_the_crawler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's traffic: a few users, and every few seconds a burst from crawler-7 larger than the
+    limited route's bucket. Between bursts no request is refused: ranked by the last second, triage
+    said "0 routes limiting now" most of the time. Over a window it must not."""
+    require_envoy()
+    monkeypatch.setenv("GATEWAYCTL_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # admin stats: the demo without Prometheus
+    options = DemoOptions(
+        state_dir=tmp_path / "demo",
+        listener_port=0,
+        stats_port=0,
+        backend_ports=(("v1", 0), ("v2", 0)),
+        traffic_rate=4.0,
+        burst_every=4.0,
+    )
+    runner = DemoRunner(options)
+    try:
+        ctx = runner.start()
+        gw, traffic = ctx.connector, ctx.traffic
+        assert gw is not None and traffic is not None
+        source = metrics_for(gw)
+        assert source is not None
+        try:
+            wait_until(
+                lambda: (rows := triage(gw, source, window_s=300)) and rows[0].limited > 0,
+                timeout=20,
+                what="the first burst's 429s (Envoy flushes its access log every second)",
+            )
+            samples = []
+            bursts = traffic.stats.bursts
+            # Sample through two burst periods, quiet seconds included.
+            while traffic.stats.bursts < bursts + 2:
+                samples.append(triage(gw, source, window_s=300))
+            assert len(samples) >= 5
+            for rows in samples:
+                top = rows[0]
+                assert top.route == "api-limited" and top.limited > 0 and top.limiting, rows
+            refused = traffic.stats.by_status[429]
+
+            def all_refused() -> list[tuple[str, int]] | None:
+                found = source.top_limited_clients("api-limited", "x-user-id", 300)
+                return found if sum(n for _, n in found) >= refused else None
+
+            clients = wait_until(all_refused, what="every 429 in the access log")
+            assert clients[0][0] == "crawler-7"
+            last = triage(gw, source, window_s=300)[0]
+            assert last.limited >= refused and last.since is not None and last.since <= time.time() - 4
+        finally:
+            source.close()
+    finally:
+        assert runner.stop() == []

@@ -215,8 +215,9 @@ async def test_cors_origin_added_preflight_and_probe(
         token = jwt_signer.token("mallory")
         form.query_one("#probe-token", Input).value = token
         await pilot.click("#probe")
-        await settle(pilot)
-        text = str(form.query_one("#probe-result", Static).render())
+        result = form.query_one("#probe-result", Static)
+        await wait_until_ui(pilot, lambda: f"Origin {new_origin}" in str(result.render()), seconds=45)
+        text = str(result.render())
         assert f"Origin {new_origin} is allowed" in text
         assert "answered by the gateway's CORS policy" in text
         assert "answered by the backend v1" in text
@@ -225,8 +226,8 @@ async def test_cors_origin_added_preflight_and_probe(
         # A refused origin: the preflight passes through to the backend without CORS headers.
         probe_origin.value = "https://evil.example"
         await pilot.click("#probe")
-        await settle(pilot)
-        text = str(form.query_one("#probe-result", Static).render())
+        await wait_until_ui(pilot, lambda: "https://evil.example" in str(result.render()), seconds=45)
+        text = str(result.render())
         assert "https://evil.example is NOT allowed" in text
         assert "went through to the backend" in text
 

@@ -2,9 +2,9 @@
 
 ``:routes`` ``:policies`` ``:gateways`` ``:history`` ``:ctx`` jump to a view (k9s aliases work:
 ``:rt``, ``:pol``, ``:gw``, ``:hist``, ``:context``); ``:theme NAME``, ``:undo``, ``:refresh``,
-``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``; ``:q`` goes back (quits on a view's
-first screen), ``:quit`` quits; both ask first when quitting would lose an edit or stop the demo,
-``:q!`` does not ask.
+``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``, ``:proxies [ROUTE]``; ``:q`` goes
+back (quits on a view's first screen), ``:quit`` quits; both ask first when quitting would lose an
+edit or stop the demo, ``:q!`` does not ask.
 Screens add their own palette entries (edit the selected route, ...) with ``palette_commands()``.
 """
 
@@ -48,6 +48,7 @@ COMPLETIONS = sorted(
         "triage",
         "canary ",
         "charts",
+        "proxies ",
         "quit",
         "q",
     }
@@ -79,7 +80,7 @@ def run(app: App[Any], text: str) -> None:
             app.notify(f"Themes: {', '.join(THEME_ORDER)}", title=f"Unknown theme {arg!r}", severity="error")
     elif word in ("undo", "refresh", "help"):
         getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
-    elif word in ("triage", "canary", "charts"):
+    elif word in ("triage", "canary", "charts", "proxies"):
         _open_optional(app, word, arg)
     elif word in ("q", "back"):
         if len(app.screen_stack) > 1:
@@ -102,6 +103,8 @@ def _open_optional(app: App[Any], word: str, arg: str) -> None:
     console = console_of(app)
     if word == "triage":
         console.open_optional("triage", console.connector)
+    elif word == "proxies":  # says itself when no route is given or selected
+        console.open_optional("proxies", console.connector, arg or selected_route(app))
     elif word == "canary":
         route = arg or selected_route(app)
         if not route:

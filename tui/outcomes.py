@@ -25,7 +25,6 @@ from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from connectors.errors import GatewayError
-from connectors.redact import redact_text
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -38,6 +37,8 @@ else:
 
 def error_text(error: BaseException) -> tuple[str, str]:
     """(title, message) for an error, with secrets removed."""
+    from connectors.redact import redact_text  # loads the model: not before the first frame
+
     if isinstance(error, GatewayError):
         return error.title, redact_text(str(error) or error.title)
     return "Unexpected error", redact_text(f"{type(error).__name__}: {error}")

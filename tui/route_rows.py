@@ -112,6 +112,7 @@ POLICY_COLUMNS = (
 
 def policy_settings(route: Route) -> list[tuple[str, str]]:
     from connectors.model.durations import format_duration  # the model loads after the first frame
+    from connectors.model.observed import describe_retries, observed_settings
 
     """(policy, one-line settings) for every policy attached to ``route``."""
     out: list[tuple[str, str]] = []
@@ -135,9 +136,7 @@ def policy_settings(route: Route) -> list[tuple[str, str]]:
     if route.timeout is not None:
         out.append(("timeout", format_duration(route.timeout)))
     if route.retries is not None:
-        r = route.retries
-        per_try = f", per try {format_duration(r.per_try_timeout)}" if r.per_try_timeout else ""
-        out.append(("retries", f"{r.attempts} attempts{per_try} on {','.join(r.retry_on)}"))
+        out.append(("retries", describe_retries(route.retries)))
     if route.circuit_breaker is not None:
         cb = route.circuit_breaker
         limits = [
@@ -158,7 +157,7 @@ def policy_settings(route: Route) -> list[tuple[str, str]]:
             if names:
                 ops.append(f"{side}: {' '.join(names)}")
         out.append(("headers", "; ".join(ops)))
-    return out
+    return out + observed_settings(route)
 
 
 def policy_rows(routes: Sequence[Route]) -> tuple[list[str], list[tuple[str, ...]]]:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..base import ApplyResult, Connector, EditKind, Plan
 from ..errors import GatewayError, PermissionDenied
-from ..history import HistoryEntry
+from ..history import HistoryEntry, Label
 from ..model import Route, route_to_dict
 from .hooks import ChangeHooks
 from .rebase import RETRY, SINCE, graft, kept_their_change, rebase
@@ -106,10 +106,11 @@ class Change:
 
     # -- applying ---------------------------------------------------------------------------------
 
-    def apply(self, plan: Plan) -> ApplyResult:
+    def apply(self, plan: Plan, *, label: Label | None = None) -> ApplyResult:
         """Write, verify, then record in history and the audit log. Raises PermissionDenied in
         read-only mode and whatever the connector's write raises (ChangeRejected, ChangeConflict,
-        GatewayNotRunning...); on those the gateway keeps serving its previous config."""
+        GatewayNotRunning...); on those the gateway keeps serving its previous config. ``label``
+        marks the history entry (a canary's step: ``Label("canary", "step", run)``)."""
         connector = self.connector
         if connector.readonly:
             raise PermissionDenied(READONLY_REFUSAL)
@@ -122,13 +123,13 @@ class Change:
             journal.abandoned(plan, exc)
             raise
         verification = connector.verify(plan)
-        entry = self.record(plan, version, verified=verification.ok)
+        entry = self.record(plan, version, verified=verification.ok, label=label)
         journal.completed(plan, entry)
         return ApplyResult(
             plan=plan, verification=verification, entry=entry, seconds=time.monotonic() - started
         )
 
-    def record(self, plan: Plan, version: str, *, verified: bool) -> HistoryEntry:
+    def record(self, plan: Plan, version: str, *, verified: bool, label: Label | None = None) -> HistoryEntry:
         """Append the applied ``plan`` to the gateway's history and to the audit log."""
         connector = self.connector
         entry = HistoryEntry(
@@ -144,6 +145,7 @@ class Change:
             undoes=plan.undoes,
             version=version,
             verified=verified,
+            **asdict(label or Label()),
         )
         if connector.history_store is not None:
             connector.history_store.append(entry)

@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..paths import private_dir
+
 GATEWAY_NAME = "demo"
 SHOP_HOST = "shop.demo"
 API_HOST = "api.demo"
@@ -130,7 +132,7 @@ def demo_config_text(
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` readable by the owner only (the token file; the config holds no secret but the
     same care costs nothing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)

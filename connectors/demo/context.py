@@ -29,7 +29,7 @@ class DemoOptions:
 
     state_dir: Path | None = None
     listener_port: int = 10000
-    admin_port: int = 9901
+    stats_port: int = 9901  # the loopback /stats/prometheus listener (the admin API is a Unix socket)
     backend_ports: tuple[tuple[str, int], ...] = (("v1", 18081), ("v2", 18082))
     traffic: bool = True
     traffic_rate: float = 4.0
@@ -67,7 +67,7 @@ class DemoContext:
         """Every port the demo's services hold (for choosing free ones, and for tests)."""
         ports = {b.port for b in self.backends.values()}
         if self.connector is not None:
-            ports.add(_port(self.connector.admin_url))
+            ports.add(self.connector.stats_port)
             ports.add(_port(self.connector.listener_url()))
         return ports
 

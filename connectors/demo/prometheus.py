@@ -8,7 +8,6 @@ rewrite within a second. Envoy's metrics are scraped from its admin endpoint's `
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +18,8 @@ from pathlib import Path
 import httpx
 
 from ..errors import ProcessStartFailed
+from ..native.xds import atomic_write
+from ..paths import private_dir
 from ..process import free_port, spawn
 from ..process import stop as stop_process
 
@@ -71,7 +72,7 @@ class PrometheusProcess:
         # Config and data: under ``directory`` (e.g. the demo's state dir, so nothing is left in /tmp
         # even when the demo is killed) or a temp dir of its own.
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
+            private_dir(directory)
             self._dir = directory
         else:
             self._dir = Path(tempfile.mkdtemp(prefix="gatewayctl-prometheus-"))
@@ -96,9 +97,7 @@ class PrometheusProcess:
         """Scrape these ``host:port`` targets from now on (written atomically: Prometheus watches it)."""
         self._targets = list(targets)
         path = self._dir / "targets.json"
-        tmp = self._dir / "targets.json.tmp"
-        tmp.write_text(json.dumps([{"targets": self._targets, "labels": self.labels}]), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps([{"targets": self._targets, "labels": self.labels}]))
 
     def start(self, timeout: float = 20.0) -> str:
         """Start (or start again, keeping the data) and wait until Prometheus is ready; its URL."""
@@ -108,9 +107,7 @@ class PrometheusProcess:
             return self.url
         self.set_targets(self._targets)
         config = self._dir / "prometheus.yml"
-        config.write_text(
-            config_text(self.scrape_interval, self.metrics_path, self._dir / "targets.json"), encoding="utf-8"
-        )
+        atomic_write(config, config_text(self.scrape_interval, self.metrics_path, self._dir / "targets.json"))
         log_path = self._dir / "prometheus.log"
         command = [
             self.binary,

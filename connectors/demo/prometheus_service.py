@@ -31,9 +31,11 @@ class PrometheusService(Service):
         if ctx.connector is None:
             self.note = "no gateway to scrape"
             return
-        admin = urlsplit(ctx.connector.admin_url)
+        # The admin API is a Unix socket; Prometheus scrapes the loopback stats listener.
+        stats = urlsplit(ctx.connector.stats_url)
         process = PrometheusProcess(
-            [f"{admin.hostname}:{admin.port}"],
+            [f"{stats.hostname}:{stats.port}"],
+            metrics_path=stats.path,
             scrape_interval=self.scrape_interval,
             binary=binary,
             directory=ctx.state_dir / "prometheus",

@@ -18,7 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from ..errors import GatewayError, ProcessStartFailed, ValidationError
-from ..paths import gateways_dir
+from ..paths import gateways_dir, private_dir
 from .backend import DemoBackend
 from .config import (
     API_HOST,
@@ -95,17 +95,20 @@ class GatewayService(Service):
         write_private(ctx.token_path, ctx.issuer.token("operator", ttl=24 * 3600) + "\n")
         taken = {b.port for b in ctx.backends.values()}
         listener_port = preferred_port(ctx.options.listener_port, taken)
-        admin_port = preferred_port(ctx.options.admin_port, taken | {listener_port}, reuse_addr=False)
+        stats_port = preferred_port(ctx.options.stats_port, taken | {listener_port}, reuse_addr=False)
         try:
-            self._launch(ctx, listener_port, admin_port)
+            self._launch(ctx, listener_port, stats_port)
         except (ProcessStartFailed, ValidationError) as exc:
             # Another process took a port between the check and Envoy's bind: once more on fresh ones.
             if not any(clash in str(exc) for clash in ("already in use", "is taken")):
                 raise
             self._launch(ctx, preferred_port(0, taken), 0)
         ctx.connector = self._connector
+        from ..native.reverter import start_detached
 
-    def _launch(self, ctx: DemoContext, listener_port: int, admin_port: int) -> None:
+        start_detached(ctx.state_dir)  # time-boxed changes (deny --for) revert even with no console
+
+    def _launch(self, ctx: DemoContext, listener_port: int, stats_port: int) -> None:
         from ..native.factory import start
 
         text = demo_config_text(
@@ -120,7 +123,7 @@ class GatewayService(Service):
         self._connector = start(
             ctx.config_path,
             ctx.state_dir,
-            admin_port=admin_port,
+            stats_port=stats_port,
             owned=True,
             access_log_headers=ctx.options.access_log_headers,
         )
@@ -128,6 +131,9 @@ class GatewayService(Service):
     def stop(self) -> None:
         connector, self._connector = self._connector, None
         if connector is not None:
+            from ..native.reverter import stop_detached
+
+            stop_detached(connector.state_dir)
             try:
                 connector.stop()
             finally:
@@ -141,7 +147,8 @@ class GatewayService(Service):
             return []
         return [
             f"listener  {ctx.connector.listener_url()}  (hosts {SHOP_HOST}, {API_HOST})",
-            f"admin     {ctx.connector.admin_url}",
+            f"admin     {ctx.connector.admin_url}  (Unix socket: only you can open it)",
+            f"metrics   {ctx.connector.stats_url}",
             f"state     {ctx.state_dir}",
             f"          config {CONFIG_FILE}, access log {ctx.connector.access_log_path.name}",
         ]
@@ -328,4 +335,4 @@ def _prepare_state_dir(state_dir: Path) -> None:
             )
     if state_dir.is_dir() and ((state_dir / CONFIG_FILE).exists() or (state_dir / "state.json").exists()):
         shutil.rmtree(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)

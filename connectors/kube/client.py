@@ -143,6 +143,27 @@ class KubeClient:
             if not token:
                 return items
 
+    def list_all(self, res: Resource) -> list[JsonDict]:
+        """Every object of ``res`` in every namespace (one cluster-scope list, in pages)."""
+        request = Request("list", res)
+        items: list[JsonDict] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "_request_timeout": self.timeout}
+            if token:
+                kwargs["_continue"] = token
+            page: Any
+            page, _ = self._run(
+                request,
+                lambda kw=kwargs: self.custom.list_cluster_custom_object(  # type: ignore[misc]
+                    res.group, res.version, res.plural, **kw
+                ),
+            )
+            items.extend(_with_type(o, res) for o in page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue") or None
+            if not token:
+                return items
+
     def any_object(self, res: Resource, namespace: str) -> bool:
         """Whether ``namespace`` holds at least one ``res`` (a one-item list)."""
         page: Any

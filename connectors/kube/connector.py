@@ -1,7 +1,7 @@
 """What every Kubernetes connector shares: read → model, plan (smallest patches), apply, verify, export.
 
 A subclass says which objects to read, how they become routes (``_model``), and how an edit of
-weights, rate limit or CORS changes them (``_edit``). This class does the rest:
+weights, rate limit, CORS or fault injection changes them (``_edit``). This class does the rest:
 
 * ``plan`` re-reads only what the edit touches (the route's object; the policy lists for policy
   edits), edits private copies, re-models them to show exactly what the cluster will serve, and
@@ -44,11 +44,12 @@ from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
 from .gateway_logs import PodSet
+from .journal import Journal
 from .modelled import Binding, Edit, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
-from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems
+from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems, shared_reach
 from .proxies import DEFAULT_PROXY_WAIT_S, ViewFor, check_after_apply, drift
 from .rbac import Access
 from .readback import read_back
@@ -57,7 +58,7 @@ from .store import Store, Workspace
 
 DEFAULT_VERIFY_WAIT_S = 5.0
 """How long ``verify`` waits for a controller to report on the generation just written."""
-EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors")
+EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors", "fault")
 
 __all__ = [  # Binding, Modelled, route_entries, unique_names: from .modelled, as the flavours use them
     "DEFAULT_VERIFY_WAIT_S",
@@ -89,6 +90,7 @@ class KubeConnector(Connector):
     route_kind: ClassVar[str] = "?"
     proxy_wait: float = DEFAULT_PROXY_WAIT_S
     """How long ``verify`` waits for the gateway proxies to hold a change (``proxies``)."""
+    affect_shared = False  # the operator chose to change all a shared object reaches (else refused)
 
     def __init__(
         self,
@@ -114,6 +116,7 @@ class KubeConnector(Connector):
         self._snapshot: Store | None = None
         self._outcomes: dict[str, Outcome] = {}
         self._model_cache: list[tuple[Store, int, frozenset[ObjKey] | None, Modelled]] = []
+        self._journal = Journal.beside(history)
 
     # -- subclass hooks ---------------------------------------------------------------------
 
@@ -148,6 +151,9 @@ class KubeConnector(Connector):
         self, binding: Binding, after: Route, kinds: set[EditKind], path: str
     ) -> list[Problem]:
         """What this flavour's objects cannot express (e.g. a rate-limit interval without a unit)."""
+        return []
+
+    def _elsewhere(self, ws: Workspace) -> list[str]:  # routes of other namespaces the edit changes
         return []
 
     def _related(self, store: Store, binding: Binding) -> list[ObjKey]:
@@ -297,14 +303,20 @@ class KubeConnector(Connector):
         before_model = self._modelled(fresh, scope)
         edits, warnings = self._merge_edits(before_model, requested)
 
-        ws = Workspace(fresh)
-        for binding, before, after, kinds in edits:
-            self._edit(ws, binding, before, after, kinds)
+        ws, restored, stale = self._journal.workspace(
+            self.client, requested, before_model, fresh, edits, self._edit
+        )
+        warnings += stale
+        if restored:  # exactly the objects as they were before a journalled change: compare everything
+            scope, before_model = None, self._modelled(fresh)
         if scope is not None and not set(ws.touched) <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
             before_model = self._modelled(fresh)
         changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings)
         object_changes = self._object_changes(ws, warnings)
+        warnings += ws.warnings + shared_reach(
+            [b.route for b, *_ in edits], self._elsewhere(ws), self.affect_shared
+        )
         return Plan(
             id=self.new_plan_id(),
             gateway=self.info().title,
@@ -373,12 +385,8 @@ class KubeConnector(Connector):
                 )
                 raise ValidationError([problem])
         edited_names = {b.route for b, *_ in edits}
-        for change in changes:
-            if change.after.name not in edited_names:
-                warnings.append(
-                    f"route {change.after.name} changes too: it shares an edited object with "
-                    + ", ".join(sorted(edited_names))
-                )
+        others = [c.after.name for c in changes if c.after.name not in edited_names]
+        warnings += shared_reach(sorted(edited_names), others, self.affect_shared)
         return changes
 
     def _object_changes(self, ws: Workspace, warnings: list[str]) -> list[ObjectChange]:
@@ -403,6 +411,7 @@ class KubeConnector(Connector):
         if not isinstance(payload, KubePlanPayload):
             raise ValidationError([Problem("plan", "this plan was not made by this connector")])
         outcome = apply_changes(self.client, list(payload.changes))
+        self._journal.record(plan.changes, outcome.written)
         with self._lock:
             self._outcomes[plan.id] = outcome
             if self._snapshot is not None:

@@ -4,19 +4,39 @@ A ``.yaml``/``.yml`` file target gets every object as one multi-document file; a
 (an existing directory, or a new path without that suffix) is a directory with one file per
 object. Objects the plan deletes cannot be expressed as manifests: they are listed, with the
 kubectl command, in a header comment.
+
+An export is for review (a pull request, a ticket): secrets in the objects (credential header
+values, tokens) are written as ``<redacted>``, and the file's header says how many to fill in.
+Files are the owner's only (0600).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import GatewayError
+from ..paths import PRIVATE_FILE
+from ..redact import MASK, redact
 from .objects import for_apply, to_yaml
 from .patching import ObjectChange
 
 
-def _header(title: str, deletes: list[ObjectChange]) -> str:
+def _manifest(change: ObjectChange) -> str:
+    assert change.after is not None
+    return to_yaml(redact(for_apply(change.after)))
+
+
+def _write(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _header(title: str, deletes: list[ObjectChange], body: str = "") -> str:
     lines = [f"# gatewayctl-tui plan: {title}", "# Apply with: kubectl apply -f <this file>"]
+    if masked := body.count(MASK):
+        lines.append(f"# {masked} secret value(s) are written as {MASK}: fill them in before applying")
     for change in deletes:
         ns = f" -n {change.namespace}" if change.namespace else ""
         command = f"kubectl delete {change.resource.qualified} {change.name}{ns}"
@@ -36,16 +56,17 @@ def export_changes(changes: list[ObjectChange], target: Path, *, title: str = ""
                 assert change.after is not None
                 name = f"{change.resource.kind.lower()}-{change.namespace or 'cluster'}-{change.name}.yaml"
                 path = target / name
-                path.write_text(_header(title, []) + to_yaml(for_apply(change.after)), encoding="utf-8")
+                body = _manifest(change)
+                _write(path, _header(title, [], body) + body)
                 written.append(path)
             if deletes:
                 path = target / "DELETIONS.txt"
-                path.write_text(_header(title, deletes), encoding="utf-8")
+                _write(path, _header(title, deletes))
                 written.append(path)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-            docs = [to_yaml(for_apply(c.after)) for c in kept if c.after is not None]
-            target.write_text(_header(title, deletes) + "---\n".join(docs), encoding="utf-8")
+            body = "---\n".join(_manifest(c) for c in kept)
+            _write(target, _header(title, deletes, body) + body)
             written.append(target)
     except OSError as exc:
         raise GatewayError(f"cannot write the export to {target}: {exc.strerror or exc}") from exc

@@ -105,6 +105,11 @@ class ObjectChange:
     def base_version(self) -> str:
         return resource_version(self.before)
 
+    @property
+    def done(self) -> str:
+        """The action in the past tense, for reports: created, patched, deleted."""
+        return {"create": "created", "patch": "patched", "delete": "deleted"}[self.action]
+
     def diff(self) -> str:
         """The object's YAML before and after, as a unified diff (what the operator reviews)."""
         before = to_yaml(for_review(self.before)) if self.before is not None else ""
@@ -185,6 +190,11 @@ def _explain_conflict(client: Any, change: ObjectChange, exc: ChangeConflict) ->
         head = f"{change.label} was created by someone else since the plan was made"
     elif current is None:
         head = f"{change.label} was deleted since the plan was made"
+    elif resource_version(current) == change.base_version:
+        head = (
+            f"the API server refused the {change.action} of {change.label} with a conflict, although "
+            f"it is unchanged since the plan (resourceVersion {change.base_version})"
+        )
     else:
         head = (
             f"{change.label} was changed by someone else since the plan was made "

@@ -113,17 +113,17 @@ def _describe(item: _Item, wait: float, out: ReadBack) -> None:
     rv = f"resourceVersion {c.base_version or 'new'} → {resource_version(item.answer) or '?'}"
     if item.gone:
         out.ok = False
-        out.details.append(f"{c.label}: {_done(c.action)} ({rv}), but it was deleted right after")
+        out.details.append(f"{c.label}: {c.done} ({rv}), but it was deleted right after")
         return
     obj = item.current if item.current is not None else item.answer
     if obj is None:
         out.ok = False
-        out.details.append(f"{c.label}: {_done(c.action)} ({rv}); could not read it back ({item.error})")
+        out.details.append(f"{c.label}: {c.done} ({rv}); could not read it back ({item.error})")
         return
     holds = _patch_holds(obj, list(c.ops)) if c.action == "patch" else _same_spec(obj, c.after or {})
     out.ok = out.ok and holds
     planned = "as planned" if holds else "NOT as planned (changed again since the write?)"
-    out.details.append(f"{c.label}: {_done(c.action)}, {rv}, {planned}")
+    out.details.append(f"{c.label}: {c.done}, {rv}, {planned}")
     if item.error:
         out.details.append(f"{c.label}: could not read it back to see its status ({item.error})")
         return
@@ -162,8 +162,3 @@ def _describe_status(c: ObjectChange, obj: JsonDict, wait: float, out: ReadBack)
 
 def _stale(r: Report) -> str:
     return f"last report ({r.origin()}, not yet on this change): {r.summary()}"
-
-
-def _done(action: str) -> str:
-    """The past tense of a write: ``create`` → ``created``, ``patch`` → ``patched``."""
-    return action + ("d" if action.endswith("e") else "ed")

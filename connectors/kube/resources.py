@@ -50,6 +50,9 @@ BACKEND_TRAFFIC_POLICY = Resource(
     "gateway.envoyproxy.io", "v1alpha1", "backendtrafficpolicies", "BackendTrafficPolicy"
 )
 SECURITY_POLICY = Resource("gateway.envoyproxy.io", "v1alpha1", "securitypolicies", "SecurityPolicy")
+CLIENT_TRAFFIC_POLICY = Resource(
+    "gateway.envoyproxy.io", "v1alpha1", "clienttrafficpolicies", "ClientTrafficPolicy"
+)
 
 # Core objects the metrics hooks and traffic addresses read (never written).
 POD = Resource("", "v1", "pods", "Pod")

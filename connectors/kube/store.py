@@ -70,6 +70,7 @@ class Workspace:
         self.base = base
         self.view = base.copy()
         self.touched: dict[ObjKey, Resource] = {}
+        self.warnings: list[str] = []  # what an edit wants the operator to read in the plan
 
     def get(self, key: ObjKey) -> JsonDict | None:
         return self.view.get(key)

@@ -71,6 +71,9 @@ class LogRecord:
     cluster: str = ""
     time: float | None = None  # unix seconds
     headers: Mapping[str, str] = field(default_factory=dict)
+    # The backend address the request went to: "" when Envoy answered itself, None when the log
+    # format does not say.
+    upstream_host: str | None = None
 
     @property
     def rate_limited(self) -> bool:
@@ -78,6 +81,12 @@ class LogRecord:
         if self.flags and self.flags != "-":
             return "RL" in self.flags.split(",")
         return self.status == 429
+
+    @property
+    def local(self) -> bool:
+        """Answered by the gateway itself (a 401 from the JWT check, a 429, a CORS preflight): the
+        request never reached a backend."""
+        return self.upstream_host == ""
 
 
 def _first(data: Mapping[str, Any], keys: Iterable[str]) -> Any:
@@ -119,6 +128,7 @@ def parse_record(data: Mapping[str, Any]) -> LogRecord | None:
         cluster=str(_first(data, _CLUSTER) or ""),
         time=_parse_time(_first(data, _TIME)),
         headers=headers,
+        upstream_host=str(_first(data, ("upstream_host",)) or "") if "upstream_host" in data else None,
     )
 
 

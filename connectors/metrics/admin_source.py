@@ -23,8 +23,10 @@ from typing import Any
 import httpx
 
 from ..errors import GatewayError
+from ..metrics_contract import SHADOW_STAT_PREFIX, admin_http
 from . import frames
 from .clients import SOURCE
+from .counts import Counts, LogCounter, build, window_start
 from .histogram import delta, from_cumulative
 from .limited_log import SPLIT_WINDOW_S, LimitedLog, recent_split, share, top_clients
 from .ring import History, Interval, Key
@@ -81,7 +83,7 @@ def parse_stats(data: Mapping[str, Any], clusters: Callable[[str], tuple[str, st
             continue
         if name == "server.uptime":
             out.uptime = float(value)
-        elif name.endswith(".http_local_rate_limit.rate_limited"):
+        elif name.endswith(".http_local_rate_limit.rate_limited") and not name.startswith(SHADOW_STAT_PREFIX):
             out.counters[("down_lim",)] = out.counters.get(("down_lim",), 0.0) + value
         elif name.startswith("http."):
             prefix, _, stat = name[5:].rpartition(".")
@@ -156,11 +158,17 @@ class EnvoyAdminSource(MetricsSource):
         self.interval = interval
         self.rate_window_s = rate_window_s
         self.latency_window_s = latency_window_s
-        self._http = httpx.Client(timeout=timeout, trust_env=False)
+        self._timeout = timeout
+        self._http: httpx.Client | None = None
+        self._http_for = ""  # the admin URL ``_http`` talks to (a restart may move it)
+        self._http_base = ""
         self._history = History()
         self._log = (
             LimitedLog(access_log_path, self._cluster, self._history) if access_log_path is not None else None
         )
+        self._counter = LogCounter(access_log_path, self._cluster) if access_log_path is not None else None
+        self._counter_lock = threading.Lock()
+        self._first_poll: float | None = None  # when the poll history begins
         self._bounds: tuple[float, ...] = ()
         self._prev: Reading | None = None
         self._prev_time = 0.0
@@ -184,6 +192,16 @@ class EnvoyAdminSource(MetricsSource):
         url = self._admin_url() if callable(self._admin_url) else self._admin_url
         return url.rstrip("/")
 
+    def _client(self) -> tuple[httpx.Client, str]:
+        """The client for the admin URL as it is now (``http://`` or ``unix:``), and its base URL."""
+        url = self._url()
+        if self._http is None or url != self._http_for:
+            if self._http is not None:
+                self._http.close()
+            self._http, self._http_base = admin_http(url, self._timeout)
+            self._http_for = url
+        return self._http, self._http_base
+
     def _cluster(self, name: str) -> tuple[str, str] | None:
         found = self._clusters.get(name)
         if found is None and self._cluster_names is not None and time.monotonic() - self._clusters_read > 2.0:
@@ -204,8 +222,9 @@ class EnvoyAdminSource(MetricsSource):
                 return
             now, mono = time.time(), time.monotonic()
             try:
-                response = self._http.get(
-                    self._url() + "/stats",
+                http, base = self._client()
+                response = http.get(
+                    base + "/stats",
                     params={"format": "json", "filter": STATS_FILTER, "histogram_buckets": "cumulative"},
                 )
                 if response.status_code != 200:
@@ -220,7 +239,9 @@ class EnvoyAdminSource(MetricsSource):
             with self._data:
                 if reading.bounds:
                     self._bounds = reading.bounds
-                if self._prev is not None:
+                if self._prev is None:
+                    self._first_poll = now
+                else:
                     start = now - (mono - self._prev_time)
                     self._history.add(interval_between(self._prev, reading, start, now))
                     if self._log is not None:
@@ -247,7 +268,7 @@ class EnvoyAdminSource(MetricsSource):
             for k in iv.counts:
                 if k[0] == "up" or (k[0] == "lim" and k[2]):
                     routes.setdefault(k[1], {})[k[2]] = None
-                elif k[0] == "lim":
+                elif k[0] in ("lim", "loc"):
                     routes.setdefault(k[1], {})
         gateway = self._figures(GATEWAY)
         # The limiter's own counter is live and exact but counts all routes together; the access log
@@ -261,13 +282,12 @@ class EnvoyAdminSource(MetricsSource):
 
         out = {}
         for route, backends in routes.items():
+            # A backend's figures are the requests that reached it; the route's add those Envoy answered.
             per_backend = {
-                b: frames.backend_stats(
-                    b, _with_limited(self._figures(Scope(route, b)), limited(route, b)), self._bounds
-                )
-                for b in backends
+                b: frames.backend_stats(b, self._figures(Scope(route, b)), self._bounds) for b in backends
             }
             f = _with_limited(self._figures(Scope(route)), limited(route, None))
+            f = frames.with_local(f, frames.local_rates(self._history, route))
             out[route] = frames.route_stats(route, f, self._bounds, per_backend)
         return Snapshot(
             time=now,
@@ -301,11 +321,50 @@ class EnvoyAdminSource(MetricsSource):
     def top_limited_clients(
         self, route: str, by: str = SOURCE, window_s: float = 300.0
     ) -> list[tuple[str, int]]:
+        if self._counter is not None:
+            with self._counter_lock:
+                since = window_start(window_s, time.time())
+                return self._counter.tally(since).clients(route, by, since)
         self.poll(max_age=self.interval * 0.9)
         with self._data:
             return top_clients(self._history, route, by, window_s)
 
+    def counts(self, since: float | None, *, strict: bool = False) -> Counts:
+        """See ``admin_counts``: Envoy's counters (cumulative, or the poll history's deltas), else the
+        access log; the requests Envoy answered itself from the access log."""
+        from . import admin_counts
+
+        self.poll(max_age=self.interval * 0.9)
+        tally = None
+        if self._counter is not None:
+            with self._counter_lock:
+                tally = self._counter.tally(since)
+        with self._data:
+            now, prev = time.time(), self._prev
+            if self._health.failing or prev is None:
+                return Counts(since, now, {}, self.name, self._health.text())
+            started = now - prev.uptime if prev.uptime is not None else None
+            if since is None or (started is not None and since <= started):
+                backends = admin_counts.cumulative(prev.counters, prev.hists, self._bounds)
+            elif self._first_poll is not None and since >= self._first_poll:
+                # From the last poll at or before ``since`` (strict: the first after it).
+                counted = self._history.intervals(since)
+                if strict:
+                    counted = [iv for iv in counted if iv.start >= since - 0.05]
+                backends = admin_counts.from_history(counted, self._bounds)
+            elif tally is not None:
+                return Counts(
+                    since, now, build(tally.backends(since), tally, since), self.name, basis="access log"
+                )
+            else:
+                when = time.strftime("%H:%M:%S", time.localtime(self._first_poll or now))
+                reason = f"no counts from before {when}: this source started then, and there is no access log"
+                return Counts(since, now, {}, self.name, reason)
+        return Counts(since, now, build(backends, tally, since), self.name)
+
     def client_keys(self) -> list[str]:
+        if self._counter is not None and self._counter.headers:
+            return [SOURCE, *self._counter.headers]
         return self._log.client_keys() if self._log is not None else [SOURCE]
 
     def status(self) -> str:
@@ -316,4 +375,5 @@ class EnvoyAdminSource(MetricsSource):
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         with self._poll_lock:
-            self._http.close()
+            if self._http is not None:
+                self._http.close()

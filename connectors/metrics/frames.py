@@ -9,9 +9,13 @@ Counter keys used by the sources that keep a history (see ``admin_source``):
     ("down", "2xx")                 what clients of the whole gateway got, by class
     ("down",)                       the gateway's downstream latency histogram (ms)
     ("down_lim",)                   the gateway's rate limiter refusals (all routes)
+    ("loc", route, "4xx")           other requests of the route Envoy answered itself, by class
+                                    (access log: JWT 401s, CORS preflights)
 
-A route's rate-limited requests never reach a backend, so route figures add them to the upstream
-ones: route req/s = upstream responses + 429s, and its 4xx class includes those 429s.
+A route's requests are all those the gateway answered on it; a backend's are those that reached it.
+Rate-limited and other locally answered requests never reach a backend, so route figures add them
+to the upstream ones (route req/s = upstream responses + 429s + local replies, its 4xx class holds
+those 429s and 401s) and backend figures leave them out.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ class Figures:
     seconds: float
 
 
-def figures(iv: Interval, scope: Scope) -> Figures:
+def figures(iv: Interval, scope: Scope, *, local: bool = True) -> Figures:
+    """What ``scope`` counted within ``iv``; ``local=False`` leaves out the local replies other than
+    429s (the snapshot adds them from an older, complete part of the access log: ``local_rates``)."""
     classes = dict.fromkeys(CLASSES, 0.0)
     limited = 0.0
     hist: Buckets | None = None
@@ -47,12 +53,18 @@ def figures(iv: Interval, scope: Scope) -> Figures:
                 limited += v
         hist = iv.hists.get(("down",))
         return Figures(classes, limited, hist, iv.seconds)
+    route_scope = scope.backend is None
     for k, v in iv.counts.items():
-        if len(k) < 3 or k[1] != scope.route or (scope.backend is not None and k[2] != scope.backend):
+        if len(k) < 3 or k[1] != scope.route:
             continue
-        if k[0] == "up":
+        if k[0] == "loc":
+            if route_scope and local:
+                classes[k[2]] = classes.get(k[2], 0.0) + v
+        elif not route_scope and k[2] != scope.backend:
+            continue
+        elif k[0] == "up":
             classes[k[3]] = classes.get(k[3], 0.0) + v
-        elif k[0] == "lim":
+        elif k[0] == "lim" and route_scope:
             limited += v
     classes["4xx"] += limited
     for k, h in iv.hists.items():
@@ -113,7 +125,7 @@ def chart(
         for c in CLASSES:
             values[c].append(f.classes[c] / secs)
         values["rps"].append(sum(f.classes.values()) / secs)
-        if scope.route is not None and ("down_lim",) in slot.counts:
+        if scope.route is not None and scope.backend is None and ("down_lim",) in slot.counts:
             mine, everyone = log_counts(slot, scope)
             limited = apportion(slot.counts[("down_lim",)], mine, everyone, fallback_share)
             values["4xx"][-1] = max(0.0, (f.classes["4xx"] - f.limited + limited) / secs)
@@ -173,7 +185,7 @@ def stats(
     if latest is None:
         return Figures(dict.fromkeys(CLASSES, 0.0), 0.0, None, 1.0)
     counted = [iv for iv in history.intervals(latest.end - latency_s)]
-    recent = [figures(iv, scope) for iv in counted if iv.end > latest.end - rate_s]
+    recent = [figures(iv, scope, local=False) for iv in counted if iv.end > latest.end - rate_s]
     classes = dict.fromkeys(CLASSES, 0.0)
     for f in recent:
         for c, v in f.classes.items():
@@ -182,6 +194,50 @@ def stats(
     for iv in counted:
         hist = histogram.add(hist, figures(iv, scope).hist)
     return Figures(classes, sum(f.limited for f in recent), hist, sum(f.seconds for f in recent) or 1.0)
+
+
+LOG_LAG_S = 2.0
+"""Envoy flushes the access log every second and the sources read it once a poll: records older than
+this are all in."""
+
+
+def local_rates(
+    history: History, route: str, window_s: float = 5.0, lag_s: float = LOG_LAG_S
+) -> dict[str, float]:
+    """The route's local replies other than 429s per second, by class, over ``window_s`` seconds
+    ending ``lag_s`` before the newest poll (the newest seconds of the log are not flushed yet)."""
+    latest = history.latest
+    if latest is None:
+        return {}
+    end = latest.end - lag_s
+    counted = [iv for iv in history.intervals(end - window_s) if iv.end <= end]
+    if not counted:
+        return {}
+    seconds = max(1.0, counted[-1].end - counted[0].start)
+    out: dict[str, float] = {}
+    for iv in counted:
+        for c, v in local_counts(iv, route).items():
+            out[c] = out.get(c, 0.0) + v / seconds
+    return out
+
+
+def local_counts(iv: Interval, route: str) -> dict[str, float]:
+    """The route's local replies other than 429s within ``iv``, by class."""
+    out: dict[str, float] = {}
+    for k, v in iv.counts.items():
+        if k[0] == "loc" and k[1] == route:
+            out[k[2]] = out.get(k[2], 0.0) + v
+    return out
+
+
+def with_local(f: Figures, rates: dict[str, float]) -> Figures:
+    """``f`` with local replies (per second, by class) added as counts over its seconds."""
+    if not rates:
+        return f
+    classes = dict(f.classes)
+    for c, r in rates.items():
+        classes[c] = classes.get(c, 0.0) + r * f.seconds
+    return Figures(classes, f.limited, f.hist, f.seconds)
 
 
 def backend_stats(name: str, f: Figures, bounds: tuple[float, ...]) -> BackendStats:

@@ -24,13 +24,19 @@ SPLIT_WINDOW_S = 30.0
 
 def count_records(history: History, records: list[LogRecord], clusters: ClusterLookup) -> None:
     """Add the rate-limited requests of ``records`` to the intervals they happened in, per route (and
-    backend, when the log names the cluster the route had picked) and per client."""
+    backend, when the log names the cluster the route had picked) and per client; and the other
+    requests Envoy answered itself, per route and status class."""
     for r in records:
-        if not r.route or not r.rate_limited:
+        if not r.route or not (r.rate_limited or r.local):
             continue
         iv = history.find(r.time)
         if iv is None:
             continue  # older than the recent past: the coarse history has moved on
+        if not r.rate_limited:
+            # Answered by Envoy itself (a JWT 401, a CORS preflight): the route's, no backend's.
+            local: Key = ("loc", r.route, f"{r.status // 100}xx")
+            iv.counts[local] = iv.counts.get(local, 0.0) + 1
+            continue
         rb = clusters(r.cluster) if r.cluster else None
         backend = rb[1] if rb is not None and rb[0] == r.route else ""
         key: Key = ("lim", r.route, backend)
@@ -64,6 +70,14 @@ def recent_split(history: History, window_s: float = SPLIT_WINDOW_S) -> Counter[
             if k[0] == "lim":
                 out[(k[1], k[2])] += int(v)
     return out
+
+
+def local_routes(history: History, window_s: float = SPLIT_WINDOW_S) -> set[str]:
+    """Routes with requests Envoy answered itself over the last ``window_s`` seconds."""
+    latest = history.latest
+    if latest is None:
+        return set()
+    return {k[1] for iv in history.intervals(latest.end - window_s) for k in iv.counts if k[0] == "loc"}
 
 
 def share(split: Counter[tuple[str, str]], total: float, route: str, backend: str | None) -> float | None:

@@ -179,7 +179,11 @@ def values(
             for c in CLASSES:
                 classes[c][i] = p.classes.get(c, 0.0)
         limited[i] = p.limited
-    if scope.route is not None and log is not None:
+    if scope.route is not None and scope.backend is None and log is not None:
+        # A route's requests include those Envoy answered itself; a backend's are those that reached it.
+        for i, slot in enumerate(log.slots[:n]):
+            for c, count in frames.local_counts(slot, scope.route).items() if slot is not None else ():
+                classes[c][i] = (classes[c][i] or 0.0) + count / step
         for i, slot in enumerate(log.slots[:n]):
             p = points[i]
             total = p.limiter if p is not None else None

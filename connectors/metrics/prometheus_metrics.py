@@ -34,11 +34,13 @@ from ..model.durations import parse_duration
 from . import frames, histogram, pod_logs
 from . import prometheus_chart as chart
 from .clients import SOURCE
-from .limited_log import LimitedLog, recent_split, share, top_clients
+from .counts import Counts, LogCounter, build, window_start
+from .limited_log import LimitedLog, local_routes, recent_split, share, top_clients
 from .prometheus_config import PrometheusConfig
+from .prometheus_figures import backend_stats, hist, route_stats, scalar, value
 from .promql import Key, MetricFamily, Target
 from .source import Health, MetricsSource
-from .types import CLASSES, QUANTILES, BackendStats, ChartData, RouteStats, Scope, Snapshot, make_series
+from .types import CLASSES, QUANTILES, ChartData, RouteStats, Scope, Snapshot, make_series
 
 DEFAULT_WINDOW_S = 60.0
 LogLines = Callable[[float], list[str]]
@@ -123,6 +125,7 @@ class PrometheusSource(MetricsSource):
         self._keys: list[Key] = []
         self._keys_read = 0.0
         self._log = LimitedLog(access_log_path, self._target_of_cluster) if access_log_path else None
+        self._counter = LogCounter(access_log_path, self._target_of_cluster) if access_log_path else None
         self._log_lines = log_lines
         # The completed steps already asked, per scope and window (``prometheus_chart``).
         self._frames: dict[tuple[Scope, float], chart.Frame] = {}
@@ -224,7 +227,7 @@ class PrometheusSource(MetricsSource):
         per_target_limited = self._query(limited_q) if limited_q else []
         gw_classes = self._query(f.gateway_classes(w, "irate"))
         gw_latency = self._query(f.gateway_latency(wl))
-        gw_limited = _scalar(self._query(f.gateway_limited(w, "irate")))
+        gw_limited = scalar(self._query(f.gateway_limited(w, "irate")))
         if not classes and not gw_classes:
             raise MetricsError(self._no_series())
         if self._log is not None:
@@ -234,18 +237,18 @@ class PrometheusSource(MetricsSource):
         for r in classes:
             t, c = self._target(r["metric"]), f.class_of(r["metric"])
             if t is not None and c is not None:
-                by_target[t][c] += _value(r)
+                by_target[t][c] += value(r)
         hist_by_target: dict[Target, dict[float, float]] = defaultdict(dict)
         for r in latency:
             t = self._target(r["metric"])
             if t is not None:
                 le = histogram.finite_bound(r["metric"].get("le", "+Inf"))
-                hist_by_target[t][le] = hist_by_target[t].get(le, 0.0) + _value(r)
+                hist_by_target[t][le] = hist_by_target[t].get(le, 0.0) + value(r)
         limited_by_target: dict[Target, float] = defaultdict(float)
         for r in per_target_limited:
             t = self._target(r["metric"])
             if t is not None:
-                limited_by_target[t] += _value(r)
+                limited_by_target[t] += value(r)
         split = recent_split(self._log.history) if self._log is not None else None
 
         routes: dict[str, list[Target]] = defaultdict(list)
@@ -254,6 +257,9 @@ class PrometheusSource(MetricsSource):
                 routes[t[0]].append(t)
         if split:
             for route, _backend in split:
+                routes.setdefault(route, [])
+        if self._log is not None:
+            for route in local_routes(self._log.history):
                 routes.setdefault(route, [])
 
         def limited(route: str, backend: str | None) -> float:
@@ -266,7 +272,7 @@ class PrometheusSource(MetricsSource):
             backends = {}
             for t in targets:
                 if t[1]:
-                    backends[t[1]] = _backend_stats(t[1], by_target[t], _hist(hist_by_target[t]))
+                    backends[t[1]] = backend_stats(t[1], by_target[t], hist(hist_by_target[t]))
             classes_sum = dict.fromkeys(CLASSES, 0.0)
             merged: dict[float, float] = {}
             for t in targets:
@@ -277,14 +283,17 @@ class PrometheusSource(MetricsSource):
             lim = limited(route, None)
             if split is not None:
                 classes_sum["4xx"] += lim  # refused before any cluster: not in the cluster counts
-            out[route] = _route_stats(route, classes_sum, lim, _hist(merged), backends)
+            if self._log is not None:  # other requests Envoy answered itself (JWT 401s, preflights)
+                for c, rate in frames.local_rates(self._log.history, route).items():
+                    classes_sum[c] += rate
+            out[route] = route_stats(route, classes_sum, lim, hist(merged), backends)
         gw = dict.fromkeys(CLASSES, 0.0)
         for r in gw_classes:
             c = f.class_of(r["metric"])
             if c is not None:
-                gw[c] += _value(r)
-        gw_hist = {histogram.finite_bound(r["metric"].get("le", "+Inf")): _value(r) for r in gw_latency}
-        gateway = _route_stats("", gw, gw_limited, _hist(gw_hist), {})
+                gw[c] += value(r)
+        gw_hist = {histogram.finite_bound(r["metric"].get("le", "+Inf")): value(r) for r in gw_latency}
+        gateway = route_stats("", gw, gw_limited, hist(gw_hist), {})
         return Snapshot(time=now, routes=out, source=self.name, status="ok", gateway=gateway)
 
     def _no_series(self) -> str:
@@ -369,9 +378,28 @@ class PrometheusSource(MetricsSource):
         t = self._target(labels)
         return t is not None and t[0] == scope.route and scope.backend in (None, t[1])
 
+    def counts(self, since: float | None, *, strict: bool = False) -> Counts:
+        """See ``prometheus_counts``: the counters at ``since`` and now; local replies from the access log."""
+        from . import prometheus_counts
+
+        with self._lock:
+            now = time.time()
+            try:
+                at = partial(_query_at, self)
+                backends = prometheus_counts.backends(self.family, at, since, now, strict=strict)
+            except MetricsError as exc:
+                return Counts(since, now, {}, self.name, self._health.fail(str(exc)))
+            self._health.ok()
+            tally = self._counter.tally(since) if self._counter is not None else None
+        return Counts(since, now, build(backends, tally, since), self.name)
+
     def top_limited_clients(
         self, route: str, by: str = SOURCE, window_s: float = 300.0
     ) -> list[tuple[str, int]]:
+        if self._counter is not None:
+            with self._lock:
+                since = window_start(window_s, time.time())
+                return self._counter.tally(since).clients(route, by, since)
         if self._log is not None:
             with self._lock:
                 self._log.poll()
@@ -392,55 +420,6 @@ class PrometheusSource(MetricsSource):
             self._prom.close()
 
 
-def _value(row: Mapping[str, Any]) -> float:
-    v = float(row["value"][1])
-    return v if v == v else 0.0  # NaN (0/0 in a rate) counts as nothing
-
-
-def _scalar(rows: Result) -> float:
-    return sum(_value(r) for r in rows)
-
-
-_hist = histogram.from_bounds
-
-
-def _quantiles(h: tuple[tuple[float, ...], histogram.Buckets] | None) -> dict[str, float | None]:
-    return {n: (histogram.quantile(q, h[0], h[1]) if h else None) for n, q in QUANTILES.items()}
-
-
-def _backend_stats(
-    name: str, classes: Mapping[str, float], h: tuple[tuple[float, ...], histogram.Buckets] | None
-) -> BackendStats:
-    total = sum(classes.values())
-    q = _quantiles(h)
-    return BackendStats(
-        backend=name,
-        rps=total,
-        by_class=dict(classes),
-        error_pct=100.0 * classes.get("5xx", 0.0) / total if total > 0 else 0.0,
-        p50_ms=q["p50"],
-        p95_ms=q["p95"],
-        p99_ms=q["p99"],
-    )
-
-
-def _route_stats(
-    name: str,
-    classes: Mapping[str, float],
-    limited: float,
-    h: tuple[tuple[float, ...], histogram.Buckets] | None,
-    backends: dict[str, BackendStats],
-) -> RouteStats:
-    total = sum(classes.values())
-    q = _quantiles(h)
-    return RouteStats(
-        route=name,
-        rps=total,
-        by_class=dict(classes),
-        error_pct=100.0 * classes.get("5xx", 0.0) / total if total > 0 else 0.0,
-        limited_rps=limited,
-        p50_ms=q["p50"],
-        p95_ms=q["p95"],
-        p99_ms=q["p99"],
-        backends=backends,
-    )
+def _query_at(source: PrometheusSource, promql: str, when: float) -> Result:
+    """An instant query as Prometheus held its series at ``when``."""
+    return source._ask(lambda: source._prom.custom_query(promql, params={"time": f"{when:.3f}"}))

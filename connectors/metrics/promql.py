@@ -106,6 +106,17 @@ class EnvoyFamily:
     def limited(self, keys: list[Key] | None, window: str, fn: str = "rate") -> str | None:
         return None  # limited requests never reach a cluster: per route they come from the access log
 
+    def counters(self, wrap: str = "{}") -> tuple[str, str]:
+        """The per-backend response counters by class and latency buckets, cumulative (``counts``);
+        ``wrap`` puts each series selector in a function (``min_over_time({}[5s])``)."""
+        sel = self._sel(None)
+        xx = wrap.format(f"envoy_cluster_upstream_rq_xx{sel}")
+        buckets = wrap.format(f"envoy_cluster_upstream_rq_time_bucket{sel}")
+        return (
+            f"sum by (envoy_cluster_name, {self.class_label}) ({xx})",
+            f"sum by (envoy_cluster_name, le) ({buckets})",
+        )
+
     def gateway_classes(self, window: str, fn: str = "rate") -> str:
         sel = braces(['envoy_http_conn_manager_prefix!="admin"'], self.selector)
         return rate("envoy_http_downstream_rq_xx", sel, [self.class_label], window, fn)
@@ -170,6 +181,14 @@ class IstioFamily:
     def limited(self, keys: list[Key] | None, window: str, fn: str = "rate") -> str | None:
         sel = self._sel(keys, ('response_code="429"',))
         return rate("istio_requests_total", sel, list(self.key_labels), window, fn)
+
+    def counters(self, wrap: str = "{}") -> tuple[str, str]:
+        """The per-backend response counters by code and latency buckets, cumulative (``counts``);
+        ``wrap`` puts each series selector in a function (``min_over_time({}[5s])``)."""
+        by, sel = ", ".join(self.key_labels), self._sel(None)
+        total = wrap.format(f"istio_requests_total{sel}")
+        buckets = wrap.format(f"istio_request_duration_milliseconds_bucket{sel}")
+        return (f"sum by ({by}, response_code) ({total})", f"sum by ({by}, le) ({buckets})")
 
     def gateway_classes(self, window: str, fn: str = "rate") -> str:
         return rate("istio_requests_total", self._sel(None), [self.class_label], window, fn)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from .clients import SOURCE
 from .types import ChartData, Scope, Snapshot
+
+if TYPE_CHECKING:
+    from .counts import Counts
 
 OK = "ok"
 
@@ -44,6 +47,18 @@ class MetricsSource(ABC):
         """The clients that received the most 429s on ``route`` over the window, most first, grouped
         by source address (``by="source"``) or by the value of a logged request header (credentials
         shown masked). Empty when the source cannot tell clients apart."""
+
+    def counts(self, since: float | None, *, strict: bool = False) -> Counts:
+        """Requests per route and per backend since ``since`` (unix seconds; None: since the gateway
+        started), as counter deltas (``counts.Counts``). Counters are read every second or so: the
+        count starts at the last reading at or before ``since`` (a burst right after ``since`` is
+        counted; a little of what came before may be), or with ``strict`` at the first reading after
+        it (nothing from before; a little of what came just after may be left out: a canary step
+        must not be judged on the previous step's errors). A source that cannot count answers a
+        ``Counts`` whose status says why."""
+        from .counts import Counts
+
+        return Counts(since, time.time(), {}, self.name, f"the {self.name} source cannot count requests")
 
     def client_keys(self) -> list[str]:
         """What ``top_limited_clients`` can group by: "source" and the request headers that are logged."""

@@ -6,14 +6,17 @@ import difflib
 import json
 from typing import Any
 
+from .secrets import redact
 from .serialize import route_to_dict
 from .types import Route
 
 
 def to_yaml(data: Any) -> str:
+    """``data`` as YAML for people to read, secrets masked (``secrets.redact``): every diff, describe
+    and YAML view goes through here, and may end up in a terminal log, a ticket or a screenshot."""
     import yaml  # imported on first use: it costs ~35 ms of the console's start-up
 
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.safe_dump(redact(data), sort_keys=False, default_flow_style=False, width=100)
 
 
 def unified(before: str, after: str, label: str, context: int = 3) -> str:
@@ -37,8 +40,8 @@ def route_diff(before: Route | None, after: Route | None) -> str:
 
 
 def json_diff(before: Any, after: Any, label: str) -> str:
-    b = json.dumps(before, indent=2, sort_keys=True) + "\n" if before is not None else ""
-    a = json.dumps(after, indent=2, sort_keys=True) + "\n" if after is not None else ""
+    b = json.dumps(redact(before), indent=2, sort_keys=True) + "\n" if before is not None else ""
+    a = json.dumps(redact(after), indent=2, sort_keys=True) + "\n" if after is not None else ""
     return unified(b, a, label)
 
 

@@ -9,7 +9,17 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ..errors import Problem, ValidationError
+from .deny import deny_from, deny_to_dict
 from .durations import format_duration
+from .fault import fault_from, fault_to_dict
+from .observed import (
+    OBSERVED_KEYS,
+    RETRY_KEYS,
+    observed_from,
+    observed_to_dict,
+    retry_extras_from,
+    retry_extras_to_dict,
+)
 from .reader import Reader
 from .types import (
     Backend,
@@ -59,7 +69,7 @@ def gateway_from_dict(data: Any) -> Gateway:
 
 def route_from_dict(data: Any, path: str = "route") -> Route:
     problems: list[Problem] = []
-    route = _route(Reader(data, path, problems))
+    route = _route(Reader(data, path, problems), observed=True)
     if problems:
         raise ValidationError(problems)
     return route
@@ -160,13 +170,14 @@ def _weighted(r: Reader) -> WeightedBackend:
 def _rate_limit(r: Reader) -> RateLimit | None:
     if not r.is_mapping():
         return None
-    r.unknown_keys({"requests", "interval", "per", "burst", "enabled"})
+    r.unknown_keys({"requests", "interval", "per", "burst", "enabled", "shadow"})
     interval = r.duration("per", None) if r.has("per") else r.duration("interval", 1.0)
     return RateLimit(
         requests=r.int("requests", 0, required=True),
         interval=interval,
         burst=r.int("burst", None),
         enabled=r.bool("enabled", True),
+        shadow=r.bool("shadow", False),
     )
 
 
@@ -177,7 +188,7 @@ def _cors(r: Reader) -> Cors | None:
         {"allow_origins", "allow_methods", "allow_headers", "expose_headers", "max_age", "allow_credentials"}
     )
     return Cors(
-        allow_origins=tuple(_string_match(x) for x in r.items("allow_origins")),
+        allow_origins=tuple(_string_match(x, (*MATCH_KINDS, "wildcard")) for x in r.items("allow_origins")),
         allow_methods=tuple(m.upper() for m in r.str_list("allow_methods")),
         allow_headers=r.str_list("allow_headers"),
         expose_headers=r.str_list("expose_headers"),
@@ -209,14 +220,15 @@ def _jwt(r: Reader) -> Jwt | None:
     return Jwt(providers=tuple(providers), required=r.bool("required", True))
 
 
-def _retries(r: Reader) -> Retries | None:
+def _retries(r: Reader, observed: bool = False) -> Retries | None:
     if not r.is_mapping():
         return None
-    r.unknown_keys({"attempts", "per_try_timeout", "retry_on"})
+    r.unknown_keys({"attempts", "per_try_timeout", "retry_on"} | (RETRY_KEYS if observed else set()))
     return Retries(
         attempts=r.int("attempts", 1, required=True),
         per_try_timeout=r.duration("per_try_timeout", None),
-        retry_on=r.str_list("retry_on") or Retries(1).retry_on,
+        retry_on=r.str_list("retry_on") if r.has("retry_on") else Retries(1).retry_on,
+        **(retry_extras_from(r) if observed else {}),
     )
 
 
@@ -291,13 +303,17 @@ _ROUTE_KEYS = {
     "circuit_breaker",
     "mirror",
     "headers",
+    "deny",
+    "fault",
 }
 
 
-def _route(r: Reader) -> Route:
+def _route(r: Reader, observed: bool = False) -> Route:
+    """A route; ``observed`` also reads what a cluster shows but this tool does not write (history
+    records), which a native gateway file may not give."""
     if not r.is_mapping():
         return Route("?", ())
-    r.unknown_keys(_ROUTE_KEYS)
+    r.unknown_keys(_ROUTE_KEYS | (OBSERVED_KEYS if observed else set()))
     if r.has("match") and r.has("matches"):
         r.problem("matches", "give either match or matches, not both")
     if r.has("matches"):
@@ -322,10 +338,13 @@ def _route(r: Reader) -> Route:
         cors=_cors(r.child("cors")) if opt("cors") else None,
         jwt=_jwt(r.child("jwt")) if opt("jwt") else None,
         timeout=r.duration("timeout", None),
-        retries=_retries(r.child("retries")) if opt("retries") else None,
+        retries=_retries(r.child("retries"), observed) if opt("retries") else None,
         circuit_breaker=_circuit(r.child("circuit_breaker")) if opt("circuit_breaker") else None,
         mirror=_mirror(r.child("mirror")) if opt("mirror") else None,
         headers=_headers(r.child("headers")) if opt("headers") else None,
+        **(observed_from(r) if observed else {}),
+        deny=deny_from(r.child("deny")) if opt("deny") else None,
+        fault=fault_from(r.child("fault")) if opt("fault") else None,
     )
 
 
@@ -361,6 +380,8 @@ def rate_limit_to_dict(rl: RateLimit) -> dict[str, Any]:
         out["burst"] = rl.burst
     if not rl.enabled:
         out["enabled"] = False
+    if rl.shadow:
+        out["shadow"] = True
     return out
 
 
@@ -434,7 +455,7 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         if rt.per_try_timeout is not None:
             rd["per_try_timeout"] = format_duration(rt.per_try_timeout)
         rd["retry_on"] = list(rt.retry_on)
-        out["retries"] = rd
+        out["retries"] = rd | retry_extras_to_dict(rt)
     if route.circuit_breaker is not None:
         cb = route.circuit_breaker
         cd: dict[str, Any] = {
@@ -460,7 +481,11 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         if route.headers.response:
             hd["response"] = _ops(route.headers.response)
         out["headers"] = hd
-    return out
+    if route.deny is not None:
+        out["deny"] = deny_to_dict(route.deny)
+    if route.fault is not None:
+        out["fault"] = fault_to_dict(route.fault)
+    return out | observed_to_dict(route)
 
 
 def gateway_to_dict(gw: Gateway) -> dict[str, Any]:

@@ -7,10 +7,11 @@ Durations are seconds as ``float``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-MatchKind = Literal["exact", "prefix", "regex"]
+MatchKind = Literal["exact", "prefix", "regex", "wildcard"]
 HeaderMatchKind = Literal["exact", "prefix", "regex", "present"]
 WeightMode = Literal["percent", "relative"]
 
@@ -23,7 +24,13 @@ class StringMatch:
     value: str
 
     def __str__(self) -> str:
-        return {"exact": "{}", "prefix": "{}*", "regex": "~{}"}[self.kind].format(self.value)
+        return {"exact": "{}", "prefix": "{}*", "regex": "~{}", "wildcard": "{}"}[self.kind].format(
+            self.value
+        )
+
+    def wildcard_regex(self) -> str:
+        """A ``wildcard`` origin (``*``, ``https://*.example.com``) as an RE2 regex for the whole value."""
+        return ".*" if self.value == "*" else re.escape(self.value).replace(r"\*", "[^/]+")
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,10 @@ class HeaderMatch:
         op = "!" if self.invert else ""
         if self.kind == "present":
             return f"{op}{self.name}"
-        return f"{self.name}{op}{ {'exact': '=', 'prefix': '^=', 'regex': '~='}[self.kind] }{self.value}"
+        from .secrets import MASK, is_secret_header
+
+        value = MASK if is_secret_header(self.name) else self.value  # shown on screen and in tables
+        return f"{self.name}{op}{ {'exact': '=', 'prefix': '^=', 'regex': '~='}[self.kind] }{value}"
 
 
 @dataclass(frozen=True)
@@ -70,12 +80,14 @@ class WeightedBackend:
 @dataclass(frozen=True)
 class RateLimit:
     """Local token-bucket limit: ``requests`` tokens added every ``interval`` seconds, bucket size
-    ``burst`` (defaults to ``requests``)."""
+    ``burst`` (defaults to ``requests``). A ``shadow`` limit is evaluated and counted but refuses
+    nothing: what it would refuse shows before it is enforced."""
 
     requests: int
     interval: float = 1.0
     burst: int | None = None
     enabled: bool = True
+    shadow: bool = False
 
     @property
     def bucket_size(self) -> int:
@@ -88,7 +100,9 @@ class RateLimit:
         text = f"{self.requests}/{per}"
         if self.burst is not None and self.burst != self.requests:
             text += f" burst {self.burst}"
-        return text if self.enabled else f"{text} (off)"
+        if not self.enabled:
+            return f"{text} (off)"
+        return f"{text} (shadow)" if self.shadow else text
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,14 @@ class Cors:
     expose_headers: tuple[str, ...] = ()
     max_age: float | None = None
     allow_credentials: bool = False
+
+    def __post_init__(self) -> None:
+        # An origin with "*" is a wildcard (every origin, or every subdomain), never a literal star.
+        origins = tuple(
+            StringMatch("wildcard", o.value) if o.kind == "exact" and "*" in o.value else o
+            for o in self.allow_origins
+        )
+        object.__setattr__(self, "allow_origins", origins)
 
 
 @dataclass(frozen=True)
@@ -125,12 +147,95 @@ class Jwt:
 
 
 @dataclass(frozen=True)
+class LimitRule:
+    """A rate-limit rule a route has besides its own local limit, shown read-only: one that counts
+    only some clients (``clients`` says which), or a global limit kept by a rate-limit service
+    (``requests`` None where the numbers live in that service's configuration)."""
+
+    kind: Literal["local", "global"]
+    requests: int | None = None
+    interval: float | None = None
+    clients: str = ""
+    shadow: bool = False
+    source: str = ""
+    why_readonly: str = ""
+
+    def describe(self) -> str:
+        from .durations import format_duration
+
+        if self.requests is None or self.interval is None:
+            text = "limits kept by the rate-limit service"
+        else:
+            per = "s" if self.interval == 1 else format_duration(self.interval)
+            text = f"{self.requests}/{per}"
+        text = f"{self.kind} {text}"
+        if self.clients:
+            text += f" for {self.clients}"
+        return text + (" (shadow)" if self.shadow else "")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Injected faults: a delay and/or an abort, each on a share of the requests."""
+
+    delay: float | None = None
+    delay_percent: float = 100.0
+    abort_status: int | None = None
+    abort_grpc: str | None = None
+    abort_percent: float = 100.0
+
+    def describe(self) -> str:
+        from .durations import format_duration
+
+        parts = []
+        if self.delay is not None:
+            parts.append(f"delay {format_duration(self.delay)} on {self.delay_percent:g}%")
+        if self.abort_status is not None or self.abort_grpc is not None:
+            code = str(self.abort_status) if self.abort_status is not None else f"grpc {self.abort_grpc}"
+            parts.append(f"abort {code} on {self.abort_percent:g}%")
+        return ", ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
 class Retries:
-    """How often, and on which failures, a request is retried."""
+    """How often, and on which failures, a request is retried. ``codes`` are the HTTP statuses
+    retried (when ``retry_on`` says so); ``backoff``/``max_backoff`` the interval between tries;
+    ``budget`` a limit on the share of requests that may be retries (e.g. ``20% per 10s``)."""
 
     attempts: int
     per_try_timeout: float | None = None
     retry_on: tuple[str, ...] = ("5xx", "connect-failure", "reset")
+    codes: tuple[int, ...] = ()
+    backoff: float | None = None
+    max_backoff: float | None = None
+    budget: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthzRule:
+    """One authorization rule: ``action`` (Allow/Deny) for requests whose ``principal`` matches."""
+
+    name: str
+    action: str
+    principal: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Who may use the route: rules in order, ``default_action`` for requests no rule matches."""
+
+    default_action: str
+    rules: tuple[AuthzRule, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class BackendFilter:
+    """A filter that applies only to the requests sent to one backend (a per-backendRef filter)."""
+
+    backend: str
+    kind: str
+    settings: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,6 +291,30 @@ class HeaderRewrite:
 
 
 @dataclass(frozen=True)
+class DenyClient:
+    """A client to refuse: requests carrying header ``name`` with exactly ``value`` (``kind`` header),
+    or coming from an address in the CIDR ``value`` (``kind`` ip)."""
+
+    kind: Literal["header", "ip"]
+    value: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"ip={self.value}" if self.kind == "ip" else f"{self.name}={self.value}"
+
+
+@dataclass(frozen=True)
+class Deny:
+    """Refuse these clients on the route with ``status`` (the others pass)."""
+
+    clients: tuple[DenyClient, ...]
+    status: int = 403
+
+    def describe(self) -> str:
+        return ", ".join(str(c) for c in self.clients) or "nobody"
+
+
+@dataclass(frozen=True)
 class Route:
     """Where matching requests go (weighted backends) and the policies applied on the way."""
 
@@ -202,6 +331,12 @@ class Route:
     circuit_breaker: CircuitBreaker | None = None
     mirror: Mirror | None = None
     headers: HeaderRewrite | None = None
+    deny: Deny | None = None
+    # Read from the cluster and shown, but not written by this tool.
+    fault: Fault | None = None
+    limit_rules: tuple[LimitRule, ...] = ()
+    authorization: Authorization | None = None
+    backend_filters: tuple[BackendFilter, ...] = ()
     listener: str | None = None
     # Where the route comes from in the connector's native objects, e.g. "VirtualService default/reviews".
     source: str = ""
@@ -219,9 +354,15 @@ class Route:
             ("circuit_breaker", "circuit"),
             ("mirror", "mirror"),
             ("headers", "headers"),
+            ("fault", "fault"),
+            ("authorization", "authz"),
+            ("backend_filters", "backend-filters"),
+            ("deny", "deny"),
         ):
             if getattr(self, attr):
                 names.append(label)
+        for kind in dict.fromkeys(r.kind for r in self.limit_rules):
+            names.append(f"ratelimit({kind})" if kind == "global" else "ratelimit(clients)")
         return tuple(names)
 
     def weight_share(self) -> dict[str, float]:

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from ..errors import Problem, ValidationError
 from .bounds import credential_problems, route_bounds
+from .deny import deny_problems
+from .fault import fault_problems
 from .regex import regex_problem
 from .types import Cors, Gateway, Route, StringMatch
 
@@ -27,6 +29,10 @@ def check_origin(match: StringMatch) -> str | None:
     if match.kind == "regex":
         return check_regex(match.value)
     value = match.value
+    if match.kind == "wildcard":
+        if value == "*" or re.match(r"^https?://\*\.[A-Za-z0-9.-]+(:[0-9]{1,5})?$", value):
+            return None
+        return f"{value!r}: a wildcard origin is * or scheme://*.host[:port]"
     if match.kind == "exact":
         if value == "*":
             return None
@@ -85,6 +91,10 @@ def route_problems(
     _circuit_breaker_problems(route, add)
     _mirror_problems(route, backend_names, add)
     _header_op_problems(route, add)
+    if route.deny is not None:
+        out += deny_problems(route.deny, f"{path}.deny")
+    if route.fault is not None:
+        out += fault_problems(route.fault, f"{path}.fault")
     out += route_bounds(route, path)
     return out
 
@@ -244,7 +254,7 @@ def cors_problems(cors: Cors, path: str) -> list[Problem]:
                 out.append(Problem(f"{path}.{key}", f"{h!r} is not a valid header name"))
     if cors.max_age is not None and cors.max_age < 0:
         out.append(Problem(f"{path}.max_age", "must not be negative"))
-    if cors.allow_credentials and any(o.kind == "exact" and o.value == "*" for o in cors.allow_origins):
+    if cors.allow_credentials and any(o.value == "*" for o in cors.allow_origins):
         out.append(
             Problem(f"{path}.allow_credentials", "browsers refuse credentials with the wildcard origin *")
         )

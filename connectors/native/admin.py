@@ -1,4 +1,7 @@
-"""A small client for Envoy's admin endpoint (ready, stats, config_dump) with short timeouts."""
+"""A small client for Envoy's admin endpoint (ready, stats, config_dump) with short timeouts.
+
+A native gateway's admin listens on a Unix socket (``unix:/path/admin.sock``, mode 0600 in a 0700
+folder): only the gateway's owner can reach it. ``http://host:port`` URLs work too."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 import httpx
 
 from ..errors import ConnectionFailed, GatewayNotRunning
+from ..metrics_contract import UNIX, admin_http
 
 
 class AdminClient:
@@ -15,7 +19,10 @@ class AdminClient:
 
     def __init__(self, url: str, timeout: float = 2.0) -> None:
         self.url = url.rstrip("/")
-        self._client = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
+        client, base = admin_http(self.url, timeout)
+        client.base_url = httpx.URL(base)
+        self._client = client
+        self._where = f"socket {self.url.removeprefix(UNIX)}" if self.url.startswith(UNIX) else self.url
 
     def close(self) -> None:
         self._client.close()
@@ -28,9 +35,9 @@ class AdminClient:
                 return self._client.get(path, params=params)
             return self._client.get(path, params=params, timeout=timeout)
         except httpx.ConnectError as exc:
-            raise GatewayNotRunning(f"Envoy's admin endpoint {self.url} refuses connections") from exc
+            raise GatewayNotRunning(f"Envoy's admin endpoint ({self._where}) refuses connections") from exc
         except httpx.HTTPError as exc:
-            raise ConnectionFailed(f"Envoy's admin endpoint {self.url} did not answer: {exc}") from exc
+            raise ConnectionFailed(f"Envoy's admin endpoint ({self._where}) did not answer: {exc}") from exc
 
     def ready(self) -> bool:
         """True when Envoy answers /ready with LIVE (server initialised, listeners warmed)."""

@@ -12,11 +12,12 @@ stop, restart, health) is its base class ``lifecycle.EnvoyLifecycle``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..base import GatewayInfo, Plan, RouteChange, Verification
+from ..base import Capabilities, ChangeHooks, GatewayInfo, Plan, RouteChange, Verification
 from ..errors import (
     ChangeConflict,
     ChangeRejected,
@@ -37,6 +38,13 @@ from .render import version_of
 from .render_routes import cluster_backends
 from .state import GatewayState
 from .validation import beyond_loopback, native_problems, validate_change
+
+if TYPE_CHECKING:
+    from ..health import BackendHealth
+    from ..shadow import ShadowLimit
+
+
+TIMEBOX_FILE = "timeboxes.json"
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,10 @@ class NativeConnector(EnvoyLifecycle):
         if self._state.pid:
             details["pid"] = str(self._state.pid)
         details["listeners"] = ", ".join(f"{k} {v}" for k, v in self._state.listeners.items())
-        return GatewayInfo(self.kind, self._state.name, self._state.admin_url, details)
+        details["admin"] = self._state.admin_url
+        # The endpoint people see (header, describe): where it serves; the admin socket's path is
+        # long and only the tool talks to it.
+        return GatewayInfo(self.kind, self._state.name, self.listener_url(), details)
 
     def list_routes(self) -> list[Route]:
         return list(self.gateway().routes)
@@ -149,15 +160,17 @@ class NativeConnector(EnvoyLifecycle):
         cf = self._current()
         gw = cf.gateway
         current = {r.name: r for r in gw.routes}
+        now_dicts = {r.name: route_to_dict(r) for r in gw.routes}
         warnings = []
         for after in entry.after:
             now = current.get(after["name"])
             now_dict = route_to_dict(now) if now is not None else route_to_dict(_absent(after["name"]))
-            if now_dict != after:
+            if not entry.after_is(after["name"], now_dict):
                 warnings.append(
                     f"route {after['name']} changed after that change; undo restores it as it was before"
                 )
-        restored = [route_from_dict(d) for d in entry.before]
+        # The history keeps secrets masked: each is taken back from the route as it is now.
+        restored = [route_from_dict(d) for d in entry.restored(now_dicts)]
         routes = list(gw.routes)
         for r in restored:
             if not r.backends:  # the change had added this route: remove it
@@ -212,6 +225,33 @@ class NativeConnector(EnvoyLifecycle):
         if not isinstance(payload, _Payload):
             return Verification(False, ("not a native plan",))
         return verify.check(self.admin, payload.gateway, payload.names)
+
+    def _capabilities(self) -> Capabilities:
+        return Capabilities(editable=frozenset({"weights", "rate_limit", "cors", "deny", "fault"}))
+
+    def change_hooks(self) -> ChangeHooks:
+        """Time boxes live in the state folder: any process (``revert-expired``, the reverter
+        ``up`` starts beside Envoy, the demo) carries them out, also after a restart."""
+        from ..timeboxes import FileTimeBoxes
+
+        return ChangeHooks(reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE))
+
+    # -- incident actions (backend health, shadow limits, support bundle) ---------------------
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]:
+        from .health import read_health
+
+        return read_health(self, route)
+
+    def shadow_limits(self) -> list[ShadowLimit]:
+        from .shadow import read_shadow
+
+        return read_shadow(self, self.gateway().routes)
+
+    def bundle_parts(self, since: float) -> list[tuple[str, Callable[[], bytes]]]:
+        from .bundle import native_parts
+
+        return list(native_parts(self, self.gateway, since))
 
     def served_version(self) -> str | None:
         """The version_info of the routes file on disk (what Envoy serves after a successful apply)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from ..redact import redact_text
+
 MAX_REASON = 300
 # "... @ <field path>: message google.protobuf.UInt32Value, near 1:1163 (offset 1162): integer out of range"
 _JSON_FIELD = re.compile(
@@ -32,6 +34,7 @@ def short_reason(text: str) -> str:
         line = line.replace("Unable to parse JSON as proto (", "").rstrip(")")
     if '"keys"' in line or "-----BEGIN" in line:  # never a key set or a PEM block
         line = line.split('"keys"')[0].split("-----BEGIN")[0].rstrip(" :{[") + " (key material left out)"
+    line = redact_text(line)  # a header value or token quoted in the reason
     if len(line) > MAX_REASON:
         line = line[: MAX_REASON - 1] + "…"
     return line

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import GatewayError, GatewayNotRunning, NotFound
+from ..errors import GatewayError, NotFound, ProcessStartFailed
 from ..factory import CliOption, ConnectorFactory, GatewayStatus, StartedGateway, Target
-from ..paths import gateways_dir
+from ..paths import gateways_dir, private_dir
 from . import gateway_index
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def start(
     state_dir: Path | None = None,
     *,
     readonly: bool = False,
-    admin_port: int = 0,
+    stats_port: int = 0,
     owned: bool = False,
     access_log_headers: Sequence[str] = (),
     concurrency: int | None = None,
@@ -52,7 +52,7 @@ def start(
         config,
         state_dir,
         readonly=readonly,
-        admin_port=admin_port,
+        stats_port=stats_port,
         owned=owned,
         access_log_headers=access_log_headers,
         concurrency=concurrency,
@@ -89,15 +89,34 @@ class NativeLifecycle:
     def up(
         self, config: Path, *, name: str | None = None, state_dir: Path | None = None, readonly: bool = False
     ) -> StartedGateway:
+        """Validate the YAML here (every problem with its field), then start Envoy under a detached
+        supervisor (``supervisor.py``) that restarts it when it dies; wait until it serves."""
+        from .config_file import ConfigFile
+        from .supervisor import spawn_supervisor
+        from .validation import beyond_loopback, state_dir_for, validate
+
         config = Path(config).expanduser().resolve()
         if not config.is_file():
             raise NotFound(f"no config file at {config}")
-        if state_dir is None and name is not None:
-            from .validation import state_dir_for  # never a folder outside the gateways folder
-
+        if state_dir is None and name is not None:  # never a folder outside the gateways folder
             state_dir = state_dir_for(name)
-        connector = start(config, state_dir, readonly=readonly, owned=False)
+        cf = ConfigFile.load(config)
+        validate(cf.gateway)
+        state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
+        status = self.status(Target("native", cf.gateway.name, str(state_dir)))
+        if status.state in ("running", "restarting") or (status.state == "config broken" and status.running):
+            raise ProcessStartFailed(
+                f"gateway {cf.gateway.name!r} is already running from {state_dir}; stop it first "
+                f"(gatewayctl-tui down {state_dir})"
+            )
+        private_dir(state_dir)
+        spawn_supervisor(config, state_dir)
+        connector = attach(state_dir, readonly=readonly)
         try:
+            from .reverter import start_detached
+
+            # Time-boxed changes revert even when no console runs (see reverter).
+            start_detached(connector.state_dir)
             gateway = connector.gateway()
             return StartedGateway(
                 name=gateway.name,
@@ -105,14 +124,24 @@ class NativeLifecycle:
                 admin_url=connector.admin_url,
                 listeners={x.name: connector.listener_url(x.name) for x in gateway.listeners},
                 config_path=connector.config_path,
+                stats_url=connector.stats_url,
+                warnings=beyond_loopback(None, gateway),
             )
         finally:
             connector.close()
 
     def down(self, target: Target) -> bool:
+        """Stop the gateway: its time-box reverter, its supervisor (which stops Envoy first), else
+        Envoy itself."""
+        from .reverter import stop_detached
+        from .supervisor import stop_supervisor
+
+        stop_detached(Path(target.location))
+        if stop_supervisor(Path(target.location)):
+            return True
         try:
             connector = attach(Path(target.location))
-        except GatewayNotRunning:
+        except GatewayError:
             return False
         try:
             if not connector.is_running():
@@ -123,17 +152,24 @@ class NativeLifecycle:
         return True
 
     def status(self, target: Target) -> GatewayStatus:
-        state = _read_state(Path(target.location))
-        admin_url, listeners = str(state.get("admin_url", "")), dict(state.get("listeners") or {})
-        try:
-            connector = attach(Path(target.location))
-        except GatewayError as exc:
-            return GatewayStatus(target, False, _one_line(str(exc)), admin_url, listeners)
-        try:
-            reason = None if connector.is_running() else connector.health()
-        finally:
-            connector.close()
-        return GatewayStatus(target, reason is None, _one_line(reason or ""), admin_url, listeners)
+        """running / stopped (reason) / restarting (reason) / config broken (reason): read from the
+        state files and the processes, without loading the YAML into a connector (a broken YAML
+        must not hide whether Envoy serves)."""
+        from .status import gateway_status
+
+        state_dir = Path(target.location)
+        state = _read_state(state_dir)
+        found = gateway_status(state_dir, state)
+        listeners = dict(state.get("listeners") or {})
+        return GatewayStatus(
+            target,
+            found.serving,
+            _one_line(found.reason),
+            str(state.get("admin_url", "")),
+            listeners,
+            state=found.state,
+            restarts=found.restarts,
+        )
 
 
 class NativeFactory(ConnectorFactory):

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..paths import gateways_dir, state_dir
+from ..paths import gateways_dir, private_dir, state_dir
 
 INDEX_FILE = "gateways.index.json"
 STATE_FILE = "state.json"
@@ -36,7 +36,7 @@ def _read() -> list[str]:
 def _write(paths: list[str]) -> None:
     """Replace the index atomically (a crash leaves the old one or the new one), owner-only."""
     target = index_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=".gateways.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -23,9 +23,10 @@ from ..base import Connector
 from ..errors import GatewayError, NotFound, ProcessStartFailed
 from ..history import HistoryStore
 from ..model import Gateway, Route
-from ..paths import gateways_dir
+from ..paths import gateways_dir, private_dir
 from . import xds
 from .admin import AdminClient
+from .admin_socket import STATS_LISTENER, admin_url, socket_path, stats_url
 from .config_file import ConfigFile
 from .deploy import Deployer
 from .process import (
@@ -71,7 +72,7 @@ class EnvoyLifecycle(Connector):
         self._lock = ApplyLock(state_dir / "apply.lock")
         self.layout = Layout(state_dir / "xds")
         self.log_path = state_dir / "envoy.log"
-        self.admin = AdminClient(state.admin_url or "http://127.0.0.1:1")
+        self.admin = AdminClient(state.admin_url or admin_url(state_dir / "admin.sock"))
         self._deploy = Deployer(self.layout, xds.Pusher(self.admin, self.log_path), state, state_dir)
         # The model whose Envoy files are on disk and serving, when this process knows it (after
         # it started Envoy or applied a change): then an apply renders only what it changes.
@@ -87,18 +88,22 @@ class EnvoyLifecycle(Connector):
         *,
         readonly: bool = False,
         envoy_path: str | None = None,
-        admin_port: int = 0,
+        stats_port: int = 0,
         owned: bool = False,
         access_log_headers: Sequence[str] = (),
         concurrency: int | None = None,
     ) -> Self:
         """Validate the YAML, render Envoy's files, launch Envoy and wait until it serves.
-        ``concurrency``: Envoy worker threads (default: one per core)."""
+        ``stats_port``: the loopback port of the Prometheus stats listener (0: any free one; the
+        admin API itself is on a Unix socket). ``concurrency``: Envoy worker threads (default: one
+        per core)."""
         config = Path(config).expanduser().resolve()
         cf = ConfigFile.load(config)
         validate(cf.gateway)
         state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
-        state_dir.mkdir(parents=True, exist_ok=True)
+        if state_dir.parent == gateways_dir():
+            private_dir(gateways_dir().parent)  # the tool's state root: nobody else lists it
+        private_dir(state_dir)
         try:
             previous: GatewayState | None = GatewayState.read(state_dir)
         except NotFound:
@@ -111,7 +116,7 @@ class EnvoyLifecycle(Connector):
         state = GatewayState(
             name=cf.gateway.name,
             config=str(config),
-            admin_port=admin_port,
+            stats_port=stats_port,
             access_log=str(state_dir / "access.log"),
             access_log_headers=log_headers(access_log_headers),
             envoy=find_envoy(envoy_path),
@@ -135,14 +140,40 @@ class EnvoyLifecycle(Connector):
         """Write every file from the YAML and launch Envoy on the state's ports."""
         gw = self._config.gateway
         check_ports_free(gw.listeners)
-        if self._state.admin_port and port_problem("127.0.0.1", self._state.admin_port):
-            raise ProcessStartFailed(f"admin port {self._state.admin_port} is taken")
+        if self._state.stats_port and port_problem("127.0.0.1", self._state.stats_port):
+            raise ProcessStartFailed(f"stats port {self._state.stats_port} is taken")
         if not self._state.probe_token:
             self._state.probe_token = secrets.token_hex(16)
+        private_dir(self.state_dir)
+        sock = socket_path(self.state_dir)
+        self._state.admin_socket = str(sock)
         self._deploy.write_all(gw)
-        xds.atomic_write(
-            self.layout.bootstrap, json.dumps(bootstrap(gw, self.layout, self._state.admin_port), indent=1)
-        )
+        self._write_bootstrap(gw)
+        self._launch({x.name: f"{x.address}:{x.port}" for x in gw.listeners})
+        self._served = gw
+        # The stats port Envoy picked is pinned from now on: a restart serves metrics on the same port.
+        self._write_bootstrap(gw)
+
+    def _write_bootstrap(self, gw: Gateway) -> None:
+        sock = Path(self._state.admin_socket)
+        text = json.dumps(bootstrap(gw, self.layout, sock, self._state.stats_port), indent=1)
+        xds.atomic_write(self.layout.bootstrap, text)
+
+    def relaunch(self) -> None:
+        """Start Envoy again from the files it served (bootstrap and xDS as they are on disk, not
+        re-rendered from the YAML: a hand edit is never deployed unseen) on the same ports."""
+        with self._mutex, self._lock.hold():
+            if self._proc is not None and self._proc.poll() is None:
+                raise ProcessStartFailed(f"Envoy (pid {self._proc.pid}) is still running")
+            self._proc = None
+            self._served = None  # this process no longer knows what the new Envoy loaded
+            self._launch(dict(self._state.listeners))
+
+    def _launch(self, listeners: dict[str, str]) -> None:
+        """Launch Envoy on the bootstrap on disk and wait until it serves ``listeners`` (name ->
+        address:port); then record it in ``state.json``."""
+        sock = Path(self._state.admin_socket)
+        sock.unlink(missing_ok=True)  # a dead Envoy's socket (nobody runs here: checked by start)
         address_file = self.state_dir / "admin.address"
         address_file.unlink(missing_ok=True)
         log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -156,18 +187,19 @@ class EnvoyLifecycle(Connector):
         )
         self._proc = proc
         try:
-            self._wait_started(proc, address_file, log_offset)
+            self._wait_started(proc, address_file, log_offset, listeners)
         except BaseException:
             terminate(proc.pid, proc, grace=2)
             self._proc = None
             raise
-        self._served = gw
         self._state.pid = proc.pid
         self._state.started = time.time()
-        self._state.listeners = {x.name: f"{x.address}:{x.port}" for x in gw.listeners}
+        self._state.listeners = dict(listeners)
         self._state.write(self.state_dir)
 
-    def _wait_started(self, proc: subprocess.Popen[bytes], address_file: Path, log_offset: int) -> None:
+    def _wait_started(
+        self, proc: subprocess.Popen[bytes], address_file: Path, log_offset: int, listeners: dict[str, str]
+    ) -> None:
         # Envoy loads ~2 clusters per route before it is ready: give big gateways longer.
         timeout = START_TIMEOUT + 0.01 * len(self._config.gateway.routes)
         deadline = time.monotonic() + timeout
@@ -180,11 +212,9 @@ class EnvoyLifecycle(Connector):
             if proc.poll() is not None:
                 raise failed(describe_exit(proc.pid, proc.returncode))
             if time.monotonic() > deadline:
-                raise failed(f"Envoy did not open its admin port within {timeout:g}s")
+                raise failed(f"Envoy did not open its admin socket within {timeout:g}s")
             time.sleep(0.005)
-        host_port = address_file.read_text().strip()
-        self._state.admin_port = int(host_port.rsplit(":", 1)[1])
-        self._state.admin_url = f"http://{host_port}"
+        self._state.admin_url = admin_url(Path(self._state.admin_socket))
         self.admin.close()
         self.admin = AdminClient(self._state.admin_url)
         self._deploy.pusher = xds.Pusher(self.admin, self.log_path)
@@ -202,24 +232,29 @@ class EnvoyLifecycle(Connector):
         # Envoy is ready even when a listener failed to bind or the files were rejected.
         rejected = xds.log_reason(self.log_path, log_offset)
         if rejected:
-            raise failed(f"Envoy rejected the config written from {self.config_path}: {rejected}")
+            raise failed(f"Envoy rejected its config (written from {self.config_path}): {rejected}")
         bound = self._bound_listeners()
-        missing = [x for x in self._config.gateway.listeners if f"{x.address}:{x.port}" not in bound]
+        stats = bound.get(STATS_LISTENER, "")
+        if not stats:
+            raise failed("the stats listener (/stats/prometheus on 127.0.0.1) is not bound")
+        self._state.stats_port = int(stats.rsplit(":", 1)[1])
+        self._state.stats_url = stats_url(self._state.stats_port)
+        served = set(bound.values())
+        missing = [f"{name} ({address})" for name, address in listeners.items() if address not in served]
         if missing:
-            raise failed(
-                "listener(s) not bound: " + ", ".join(f"{x.name} ({x.address}:{x.port})" for x in missing)
-            )
+            raise failed("listener(s) not bound: " + ", ".join(missing))
 
-    def _bound_listeners(self) -> set[str]:
+    def _bound_listeners(self) -> dict[str, str]:
+        """Listener name -> the ``address:port`` Envoy bound for it."""
         try:
             response = self.admin._get("/listeners", {"format": "json"})
             data = response.json()
         except (GatewayError, ValueError):
-            return set()
-        out = set()
+            return {}
+        out = {}
         for item in data.get("listener_statuses", []):
             sock = item.get("local_address", {}).get("socket_address", {})
-            out.add(f"{sock.get('address')}:{sock.get('port_value')}")
+            out[str(item.get("name"))] = f"{sock.get('address')}:{sock.get('port_value')}"
         return out
 
     def stop(self) -> None:
@@ -228,6 +263,8 @@ class EnvoyLifecycle(Connector):
             pid = self._state.pid or (self._proc.pid if self._proc else None)
             if pid:
                 terminate(pid, self._proc)
+                if self._state.admin_socket and not pid_alive(pid):
+                    Path(self._state.admin_socket).unlink(missing_ok=True)  # nothing listens there now
             self._proc = None
             self._state.pid = None
             self._state.write(self.state_dir)
@@ -264,12 +301,26 @@ class EnvoyLifecycle(Connector):
         return self._state.admin_url
 
     @property
+    def stats_port(self) -> int:
+        return self._state.stats_port
+
+    @property
+    def stats_url(self) -> str:
+        """Where Prometheus scrapes this Envoy: ``http://127.0.0.1:PORT/stats/prometheus``."""
+        return self._state.stats_url
+
+    @property
     def access_log_path(self) -> Path:
         return Path(self._state.access_log)
 
     @property
     def pid(self) -> int | None:
         return self._state.pid
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The Envoy process when this process started it (else None: attached)."""
+        return self._proc
 
     def listener_url(self, name: str | None = None) -> str:
         """The URL of a listener as Envoy serves it (the first one when ``name`` is None)."""
@@ -302,6 +353,25 @@ class EnvoyLifecycle(Connector):
             return self._exit_reason(wait=0.5) or str(exc)
         return None
 
+    def _adopt_restarted(self) -> bool:
+        """When the Envoy this connector knew is gone: take on the one ``state.json`` names now (the
+        supervisor restarted it, or ``up`` started it again), so an open console reconnects by
+        itself. True when there is such a running Envoy."""
+        try:
+            now = GatewayState.read(self.state_dir)
+        except NotFound:
+            return False
+        if now.pid == self._state.pid or not pid_alive(now.pid):
+            return False
+        if now.admin_url != self._state.admin_url:
+            self.admin.close()
+            self.admin = AdminClient(now.admin_url)
+            self._deploy.pusher = xds.Pusher(self.admin, self.log_path)
+        for name in GatewayState.__dataclass_fields__:  # in place: the deployer shares this object
+            setattr(self._state, name, getattr(now, name))
+        self._served = None  # the new Envoy loaded the files on disk, whatever this process knew
+        return True
+
     def _exit_reason(self, wait: float = 0.0) -> str | None:
         proc = self._proc
         if proc is not None:
@@ -311,7 +381,7 @@ class EnvoyLifecycle(Connector):
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     code = proc.wait(wait or 1.0)
             return describe_exit(proc.pid, code) if code is not None else None
-        if not pid_alive(self._state.pid):
+        if not pid_alive(self._state.pid) and not self._adopt_restarted():
             if self._state.pid:
                 return f"Envoy (pid {self._state.pid}) is not running (it exited or was killed)"
             return "Envoy is not running (stopped)"

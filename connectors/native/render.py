@@ -1,4 +1,5 @@
-"""The whole gateway as Envoy files: a bootstrap, CDS, LDS and one RDS file per listener (JSON).
+"""The whole gateway as Envoy files: a bootstrap, CDS, LDS, one RDS file per listener and one ECDS
+file per route with a rate limit (its limiter: render_limits), all JSON.
 
 Files hold DiscoveryResponses. Each is rendered as ``{"version_info": V, "resources": BODY}``; the
 body is compared with what is on disk so an apply writes only the files that really change.
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Backend, Gateway, Route
+from .admin_socket import admin_bootstrap
 from .names import (
     BOOTSTRAP_FILE,
     CDS_FILE,
@@ -22,22 +24,34 @@ from .names import (
     PROBE_HOST,
     ROUTE_CONFIG_TYPE,
     cluster_name,
+    limit_file,
     rds_file,
 )
+from .render_limits import has_limiter, limiter_body
 from .render_listener import jwks_clusters, listener
 from .render_routes import cluster_backends, cluster_json, route_entries_json
 
 # Stats kept (everything else is dropped at creation): per-cluster request counts and latency,
-# HTTP connection manager, rate-limit, xDS subscription and server stats. Keeps memory small
-# with 10,000 routes.
+# backend health (overflows, outlier ejections, open circuit breakers), HTTP connection manager,
+# rate-limit, xDS subscription and server stats. Keeps memory small with 10,000 routes.
+_HEALTH_STATS = (
+    r"upstream_cx_overflow|outlier_detection\.ejections_(active|total|enforced_total|"
+    r"enforced_consecutive_5xx|detected_consecutive_5xx)|circuit_breakers\.default\.[a-z_]+_open"
+)
 STATS_PATTERNS = [
-    {"safe_regex": {"regex": r"^cluster\.[^.]+\.(upstream_rq.*|upstream_cx_active|upstream_cx_total)$"}},
+    {
+        "safe_regex": {
+            "regex": rf"^cluster\.[^.]+\.(upstream_rq.*|upstream_cx_(active|total)|{_HEALTH_STATS})$"
+        }
+    },
     {"prefix": "http."},
     {"prefix": "listener_manager."},
     {"prefix": "cluster_manager."},
     {"prefix": "server."},
     {"contains": "local_rate_limit"},
     {"prefix": "gw_rate_limit"},
+    # Each limiter's ECDS subscription (its version_text tells when Envoy took an edit).
+    {"prefix": "extension_config_discovery."},
 ]
 
 
@@ -62,15 +76,21 @@ class Layout:
     def rds(self, listener_name: str) -> Path:
         return self.xds_dir / rds_file(listener_name)
 
+    def limit(self, route_name: str) -> Path:
+        return self.xds_dir / limit_file(route_name)
 
-def bootstrap(gw: Gateway, layout: Layout, admin_port: int) -> dict[str, Any]:
+
+def bootstrap(gw: Gateway, layout: Layout, admin_socket: Path, stats_port: int) -> dict[str, Any]:
+    """Envoy's bootstrap: file-based xDS, the admin on a Unix socket (``admin_socket``), the
+    loopback stats listener for Prometheus on ``stats_port``."""
+
     def source(path: Path) -> dict[str, Any]:
         return {"resource_api_version": "V3", "path_config_source": {"path": str(path)}}
 
     return {
         # File-based xDS needs node.id and node.cluster, or Envoy exits.
         "node": {"id": f"gatewayctl-{gw.name}", "cluster": "gatewayctl"},
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        **admin_bootstrap(admin_socket, stats_port),
         "dynamic_resources": {"cds_config": source(layout.cds), "lds_config": source(layout.lds)},
         "stats_config": {"stats_matcher": {"inclusion_list": {"patterns": STATS_PATTERNS}}},
         # Histograms (latency percentiles) refresh at each flush: every 1 s rather than Envoy's 5 s,
@@ -294,6 +314,12 @@ class Rendered:
     cds: str
     lds: str
     rds: dict[Path, str]
+    limits: dict[Path, str]
+
+
+def limit_bodies(gw: Gateway, layout: Layout) -> dict[Path, str]:
+    """Each limited route's limiter file (ECDS), by path."""
+    return {layout.limit(r.name): limiter_body(r) for r in gw.routes if has_limiter(r)}
 
 
 def render(gw: Gateway, layout: Layout, access_log: Path | None, headers: Sequence[str]) -> Rendered:
@@ -301,4 +327,5 @@ def render(gw: Gateway, layout: Layout, access_log: Path | None, headers: Sequen
         cds=clusters_body(gw),
         lds=listeners_body(gw, layout, access_log, headers),
         rds={layout.rds(lst.name): route_config_body(gw, lst.name) for lst in gw.listeners},
+        limits=limit_bodies(gw, layout),
     )

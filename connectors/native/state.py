@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ChangeConflict, NotFound
+from ..paths import private_dir
 from .xds import atomic_write
 
 STATE_FILE = "state.json"
@@ -26,8 +27,10 @@ class GatewayState:
 
     name: str
     config: str
-    admin_url: str = ""
-    admin_port: int = 0
+    admin_url: str = ""  # unix:/path/admin.sock (see admin_socket)
+    admin_socket: str = ""
+    stats_port: int = 0  # the loopback listener serving /stats/prometheus
+    stats_url: str = ""
     pid: int | None = None
     listeners: dict[str, str] = field(default_factory=dict)
     access_log: str = ""
@@ -54,7 +57,7 @@ class GatewayState:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def write(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(state_dir)
         atomic_write(state_dir / STATE_FILE, json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
 
 
@@ -69,7 +72,7 @@ class ApplyLock:
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
         with self._local:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 deadline = time.monotonic() + self.timeout

@@ -12,6 +12,7 @@ from ..model import Gateway, Route, gateway_problems, route_problems
 from ..model.bounds import duration_problem
 from ..paths import gateways_dir
 from .names import PROBE_HOST
+from .render_deny import status_problems
 
 # A gateway's name names its state directory: like a route name, never a path.
 _GATEWAY_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
@@ -42,7 +43,7 @@ def native_problems(gw: Gateway) -> list[Problem]:
         except ValueError:
             out.append(Problem(f"listeners[{i}].address", f"{lst.address!r} is not an IP address"))
     for i, r in enumerate(gw.routes):
-        out += reserved_host(r, i)
+        out += reserved_host(r, i) + status_problems(r, i)
     return out
 
 
@@ -116,6 +117,6 @@ def validate_change(old: Gateway, new: Gateway) -> None:
             problems.append(Problem(f"routes[{i}].name", f"duplicate name {r.name!r}"))
         if before.get(r.name) is not r:
             problems += route_problems(r, f"routes[{i}]", backend_names, listener_names)
-            problems += reserved_host(r, i)
+            problems += reserved_host(r, i) + status_problems(r, i)
     if problems:
         raise ValidationError(problems)

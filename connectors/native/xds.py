@@ -21,6 +21,7 @@ from pathlib import Path
 from ..errors import ChangeRejected
 from .admin import AdminClient
 from .envoy_reason import short_reason
+from .names import limit_filter_name
 
 _COUNTER = itertools.count()
 _REJECTED = re.compile(r"config update (rejected|failure)[^:]*:\s*(.*)", re.IGNORECASE)
@@ -42,11 +43,26 @@ def rds(listener: str) -> Subscription:
     return Subscription(f"routes of listener {listener} (RDS)", f"http.{listener}.rds.{listener}")
 
 
+def limit(route: str) -> Subscription:
+    """A route's limiter file (ECDS, render_limits)."""
+    name = limit_filter_name(route)
+    return Subscription(
+        f"rate limit of route {route} (ECDS)", f"extension_config_discovery.http_filter.{name}"
+    )
+
+
+# A file no Envoy subscription reads yet (a new limiter's, before the listener names it): written
+# and put back without waiting for Envoy.
+UNWATCHED = Subscription("", "")
+
+
 def atomic_write(path: Path, text: str, *, fsync: bool = False, keep_mode: bool = False) -> None:
-    """Write ``text`` to a temp file beside ``path`` and rename it over ``path``."""
+    """Write ``text`` to a temp file beside ``path`` and rename it over ``path``. The file is the
+    owner's only (0600), or keeps ``path``'s mode with ``keep_mode`` (the operator's YAML)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_COUNTER)}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "w", encoding="utf-8") as fh:
             if keep_mode:
                 with contextlib.suppress(OSError):
                     os.fchmod(fh.fileno(), path.stat().st_mode & 0o7777)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Gateway, gateway_to_dict, route_to_dict
-from ..paths import state_dir
+from ..paths import private_dir, state_dir
 from .xds import atomic_write
 
 KEEP = 20
@@ -49,7 +49,8 @@ def remember(config: Path, before_text: str, before: Gateway, after: Gateway, af
     }
     folder = _folder(config)
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(folder.parent)
+        private_dir(folder)
         path = folder / f"{after_version}.json"
         atomic_write(path, json.dumps(record))
         os.chmod(path, 0o600)

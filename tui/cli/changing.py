@@ -9,13 +9,14 @@ review, or the pipeline applies, verifies and records it.
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.base import ApplyResult, Connector, EditKind, Plan
-from connectors.errors import Problem, ValidationError, VerificationFailed
+from connectors.errors import PermissionDenied, Problem, ValidationError, VerificationFailed
 
 from .common import Command, Parser, UsageError, colour_diff, out
 from .lifecycle import with_connector
@@ -28,11 +29,39 @@ if TYPE_CHECKING:
 RETRY = "Run the command again to change the current values."
 
 
+def _for_duration(text: str) -> float:
+    """``--for``: a duration in the future, at most 7 days (argparse turns the error into a line)."""
+    from connectors.model import parse_duration
+    from connectors.timeboxes import for_problem
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    reason = for_problem(seconds)
+    if reason:
+        raise argparse.ArgumentTypeError(reason)
+    return seconds
+
+
 def change_options() -> Parser:
     """The options every changing command takes."""
     p = Parser(add_help=False)
     p.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
     p.add_argument("--show-native", action="store_true", help="also print the diff of the native objects")
+    p.add_argument(
+        "--all-affected",
+        action="store_true",
+        help="also change the other routes and workloads a shared policy object applies to "
+        "(Kubernetes gateways refuse such an edit without it, listing them)",
+    )
+    p.add_argument(
+        "--for",
+        dest="for_s",
+        type=_for_duration,
+        metavar="DURATION",
+        help="time-box the change: it reverts by itself after DURATION (e.g. 10m, 1h; at most 7d)",
+    )
     p.add_argument(
         "--export",
         metavar="PATH",
@@ -73,7 +102,8 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
         out("No change: the route already looks like that.")
         return 0
     if args.dry_run:
-        out("Dry run: nothing applied.")
+        timed = " (with --for it would revert by itself after that)" if args.for_s is not None else ""
+        out(f"Dry run: nothing applied{timed}.")
         return 0
     if args.export:
         # For GitOps review: write the planned objects instead of applying them.
@@ -81,11 +111,43 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
             out(f"Wrote {path}")
         out("Exported: nothing applied.")
         return 0
+    if args.for_s is not None:
+        _require_reverts(change)
     result = change.apply(plan)
     _print_result(result)
+    if args.for_s is not None:
+        _time_box(change, result, args.for_s)
     if not result.verification.ok:
         raise VerificationFailed("; ".join(result.verification.details) or "the gateway does not show it")
     return 0
+
+
+def _require_reverts(change: Change) -> None:
+    """Refuse a time box before applying anything when nobody could carry the revert out."""
+    from connectors.base import NoReverts
+
+    if isinstance(change.hooks.reverts, NoReverts):
+        raise PermissionDenied(
+            f"the {change.connector.kind} connector cannot revert a change by itself later"
+        )
+
+
+def _time_box(change: Change, result: ApplyResult, seconds: float) -> None:
+    from connectors.model import format_duration
+
+    change.revert_later(result, seconds)
+    at = time.strftime("%H:%M:%S", time.localtime(result.entry.time + seconds))
+    out(
+        f"Time box: reverts by itself at {at} (in {format_duration(seconds)}) through the same path; "
+        "see: gatewayctl-tui revert-expired --list"
+    )
+
+
+def run_edit(
+    args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route
+) -> int:
+    """For other command groups (``deny``): the same path as ``set-*``."""
+    return _change(args, conn, kind, original, edited)
 
 
 def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route) -> int:
@@ -95,13 +157,21 @@ def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original:
     change = Change(conn)
     if not (args.dry_run or args.export):
         change.require(kind)
+    _scope_choice(args, conn)
     return _run_plan(args, change, change.plan_edit(kind, original, edited, retry=RETRY))
+
+
+def _scope_choice(args: argparse.Namespace, conn: Connector) -> None:
+    # Kubernetes connectors refuse an edit of a shared policy object unless the operator chose this.
+    if getattr(args, "all_affected", False) and hasattr(conn, "affect_shared"):
+        conn.affect_shared = True
 
 
 def _cmd_undo(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.change import Change
 
     change = Change(conn)
+    _scope_choice(args, conn)
     return _run_plan(args, change, change.plan_undo())
 
 
@@ -163,6 +233,11 @@ def _weights_arguments(p: argparse.ArgumentParser) -> None:
 def _check_rate_limit(args: argparse.Namespace) -> None:
     if (args.interval is not None or args.burst is not None) and args.requests is None:
         raise UsageError("--interval and --burst go with --requests")
+    others = (args.disable, args.enable, args.remove, args.enforce)
+    if args.shadow and any(others):
+        raise UsageError("--shadow goes with --requests, or alone to shadow the current limit")
+    if not args.shadow and args.requests is None and not any(others):
+        raise UsageError("give --requests N, --shadow, --enforce, --disable, --enable or --remove")
     args.interval_seconds = _duration(args.interval, "--interval") if args.interval is not None else None
 
 
@@ -176,10 +251,13 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
     limit: RateLimit | None
     if args.remove:
         limit = None
-    elif args.disable or args.enable:
+    elif args.requests is None:  # --disable, --enable, --shadow or --enforce the current limit
         if current is None:
             raise ValidationError([Problem(f"{route.name}.rate_limit", "the route has no rate limit")])
-        limit = replace(current, enabled=bool(args.enable))
+        if args.shadow or args.enforce:
+            limit = replace(current, shadow=bool(args.shadow), enabled=True)
+        else:
+            limit = replace(current, enabled=bool(args.enable))
     else:
         # Without --interval keep the route's current interval: "--requests 20" on 10/1m means 20/1m.
         interval = (
@@ -187,7 +265,9 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
             if args.interval_seconds is not None
             else (current.interval if current else 1.0)
         )
-        limit = RateLimit(requests=args.requests, interval=interval, burst=args.burst)
+        # A shadowed limit stays shadowed when its numbers change, unless --shadow says so anyway.
+        shadow = bool(args.shadow) or bool(current is not None and current.shadow)
+        limit = RateLimit(requests=args.requests, interval=interval, burst=args.burst, shadow=shadow)
     edited = set_rate_limit(route, limit)
     _refuse([p for p in route_problems(edited, route.name) if ".rate_limit" in p.path])
     return _change(args, conn, "rate_limit", route, edited)
@@ -195,8 +275,9 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
 
 def _rate_limit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("route", metavar="ROUTE")
-    what = p.add_mutually_exclusive_group(required=True)
+    what = p.add_mutually_exclusive_group()
     what.add_argument("--requests", type=int, metavar="N", help="requests allowed per interval")
+    what.add_argument("--enforce", action="store_true", help="enforce a shadowed limit (refuse requests)")
     what.add_argument("--disable", action="store_true", help="keep the limit but stop enforcing it")
     what.add_argument("--enable", action="store_true", help="enforce a disabled limit again")
     what.add_argument("--remove", action="store_true", help="remove the limit")
@@ -204,6 +285,11 @@ def _rate_limit_arguments(p: argparse.ArgumentParser) -> None:
         "--interval", metavar="DURATION", help="refill interval: 1s, 1m... (default: current or 1s)"
     )
     p.add_argument("--burst", type=int, metavar="N", help="bucket size (default: N of --requests)")
+    p.add_argument(
+        "--shadow",
+        action="store_true",
+        help="count what the limit would refuse without refusing anything (alone: shadow the current limit)",
+    )
 
 
 # ---------------------------------------------------------------- set-cors

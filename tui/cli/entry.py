@@ -13,14 +13,18 @@ from .parser import build_parser
 
 
 def _error(line: str) -> None:
-    print(f"error: {line}", file=sys.stderr, flush=True)
+    from connectors.redact import redact_text  # an error may quote a header value or a token
+
+    print(f"error: {redact_text(line)}", file=sys.stderr, flush=True)
 
 
 def _invalid(exc: ValidationError) -> int:
     if len(exc.problems) > 1:
         _error(f"{exc.title}: {len(exc.problems)} problems")
         for problem in exc.problems:
-            print(f"  {one_line(str(problem))}", file=sys.stderr)
+            from connectors.redact import redact_text
+
+            print(f"  {redact_text(one_line(str(problem)))}", file=sys.stderr)
     else:
         _error(f"{exc.title}: {one_line(str(exc))}")
     return EXIT_GATEWAY

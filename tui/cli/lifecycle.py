@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector
-from connectors.errors import NotFound
+from connectors.change.pipeline import READONLY_REFUSAL
+from connectors.errors import NotFound, PermissionDenied
 from connectors.paths import gateways_dir
 from connectors.registry import lifecycle, lifecycle_for, open_target, resolve
 
-from .common import Command, Handler, UsageError, out, table
+from .common import EXIT_GATEWAY, Command, Handler, UsageError, out, table
 
 # ---------------------------------------------------------------- connecting
 
@@ -69,16 +70,22 @@ def _cmd_up(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else None
     started = lifecycle().up(Path(args.config), name=args.name, state_dir=state_dir, readonly=args.readonly)
     out(f"Gateway {started.name} is running (state {started.state_dir}).")
-    out(f"  admin     {started.admin_url}")
+    out(f"  admin     {started.admin_url}  (only you can open it)")
+    if started.stats_url:
+        out(f"  metrics   {started.stats_url}  (loopback, for Prometheus)")
     for name, url in started.listeners.items():
         out(f"  listener  {name} {url}")
     out(f"  config    {started.config_path}")
+    for warning in started.warnings:
+        out(f"warning: {warning}")
     handle = args.name or (str(started.state_dir) if args.state_dir else started.name)
     out(f"Stop it with: gatewayctl-tui down {handle}")
     return 0
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
+    if args.readonly:  # stopping a gateway is the biggest change of all
+        raise PermissionDenied(READONLY_REFUSAL)
     target = resolve(args.name)
     gateways = lifecycle_for(target)
     if gateways is None:
@@ -90,10 +97,11 @@ def _cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _found_gateways() -> list[dict[str, Any]]:
+def _found_gateways(name: str | None = None) -> list[dict[str, Any]]:
     gateways = lifecycle()
     found: list[dict[str, Any]] = []
-    for target in gateways.targets():
+    targets = gateways.targets() if name is None else [resolve(name)]
+    for target in targets:
         status = gateways.status(target)
         found.append(
             {
@@ -101,7 +109,10 @@ def _found_gateways() -> list[dict[str, Any]]:
                 # gateway's own name from its YAML when that differs.
                 "name": Path(target.location).name,
                 "gateway": target.name,
-                "status": "running" if status.running else f"stopped ({status.reason})",
+                "status": status.label,
+                "state": status.state or ("running" if status.running else "stopped"),
+                "reason": status.reason,
+                "restarts": status.restarts,
                 "admin": status.admin_url,
                 "listeners": {k: f"http://{v}" for k, v in status.listeners.items()},
                 "state_dir": target.location,
@@ -111,7 +122,8 @@ def _found_gateways() -> list[dict[str, Any]]:
 
 
 def _cmd_gateways(args: argparse.Namespace) -> int:
-    found = _found_gateways()
+    """Every native gateway; with NAME only that one, exiting 1 unless it is running (for scripts)."""
+    found = _found_gateways(args.name)
     if args.output == "json":
         out(json.dumps(found, indent=2))
     elif not found:
@@ -128,6 +140,8 @@ def _cmd_gateways(args: argparse.Namespace) -> int:
             for g in found
         ]
         out(table(["NAME", "STATUS", "ADMIN", "LISTENERS", "STATE"], rows))
+    if args.name is not None and found[0]["state"] != "running":
+        return EXIT_GATEWAY
     return 0
 
 
@@ -145,6 +159,7 @@ def _down_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _gateways_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", nargs="?", help="only this gateway; exit 1 unless it is running")
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
 

@@ -8,7 +8,21 @@ from typing import Any
 
 from connectors.registry import cli_options
 
-from . import changing, console, lifecycle, proxies, reading
+from . import (
+    bundle,
+    changing,
+    console,
+    deny,
+    fault,
+    health,
+    lifecycle,
+    match,
+    oncall,
+    proxies,
+    reading,
+    shadow,
+    timebox,
+)
 from .common import Parser
 
 
@@ -48,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
         reading.commands(),
         changing.commands(),
         proxies.commands(),
+        match.commands(),
+        health.commands(),
+        bundle.commands(),
+        shadow.commands(),
+        deny.commands(),
+        fault.commands(),
+        timebox.commands(),
+        oncall.commands(),
     )
     for command in (c for group in groups for c in group):
         parents = [common, change] if command.changes else [common]

@@ -4,27 +4,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from connectors.base import Connector
 
-from .common import Command, backends, matches, out, policies, table
+from .common import EXIT_GATEWAY, Command, backends, matches, out, policies, table
 from .lifecycle import with_connector
 
 
 def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.model import route_to_dict
     from connectors.model.diff import to_yaml
+    from connectors.redact import redact
 
     routes = conn.list_routes()
     if args.output == "json":
-        out(json.dumps([route_to_dict(r) for r in routes], indent=2))
+        out(json.dumps(redact([route_to_dict(r) for r in routes]), indent=2))
     elif args.output == "yaml":
         out(to_yaml([route_to_dict(r) for r in routes]).rstrip())
     else:
         rows = [[r.name, ",".join(r.hosts), matches(r), backends(r), policies(r)] for r in routes]
         out(table(["NAME", "HOSTS", "MATCH", "BACKENDS", "POLICIES"], rows))
-    return 0
+    return _serving(conn)
+
+
+def _serving(conn: Connector) -> int:
+    """0 when the gateway serves; else a warning on stderr and exit 1: what was printed is its
+    configuration, and a script must notice that nothing serves it."""
+    reason = conn.health()
+    if reason is None:
+        return 0
+    print(f"warning: the gateway is not serving this ({reason})", file=sys.stderr, flush=True)
+    return EXIT_GATEWAY
 
 
 def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
@@ -45,20 +57,22 @@ def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
     out(to_yaml(route_to_dict(route)).rstrip())
     out("\nNative objects:")
     out(conn.native_objects(route.name).rstrip())
-    return 0
+    return _serving(conn)
 
 
 def _cmd_history(args: argparse.Namespace, conn: Connector) -> int:
     entries = conn.history()
     if args.output == "json":
-        out(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+        from connectors.redact import redact  # entries written before secrets were masked
+
+        out(json.dumps([redact(e.to_json()) for e in entries], indent=2, ensure_ascii=False))
         return 0
     rows = [
         [
             e.id,
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.time)),
             e.user,
-            e.action + (f" {e.undoes}" if e.undoes else ""),
+            (f"canary {e.event}" if e.kind == "canary" else e.action) + (f" {e.undoes}" if e.undoes else ""),
             "yes" if e.verified else "NO",
             e.description,
         ]

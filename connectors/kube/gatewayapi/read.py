@@ -1,52 +1,56 @@
 """HTTPRoutes (and, with Envoy Gateway, the policies attached to them) → model routes.
 
 One route per ``rules[]`` entry, named by the rule's ``name`` or ``<httproute>-<index>``; weights
-are relative (``weight_mode="relative"``, a backendRef without weight counts 1). Policies attach
-by ``targetRefs`` (or the older ``targetRef``, or ``targetSelectors``): one naming a rule
-(``sectionName``) beats one naming the HTTPRoute, which beats one naming its Gateway; at one
-level the oldest wins, as Envoy Gateway decides. The winning policy alone supplies the route's
-rate limit / CORS / JWT (Envoy Gateway does not merge levels unless ``mergeType`` says so).
+are relative (``weight_mode="relative"``, a backendRef without weight counts 1). Which policies
+apply, and which hosts a rule answers, is decided in ``attach``; the winning policy alone supplies
+the route's rate limit / CORS / JWT (Envoy Gateway does not merge levels unless ``mergeType`` says
+so). ``policy_read`` turns policy settings into model parts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
 
 from ...model import (
-    CircuitBreaker,
-    Cors,
+    BackendFilter,
     HeaderMatch,
     HeaderOps,
     HeaderRewrite,
-    Jwt,
-    JwtProvider,
     Mirror,
-    RateLimit,
-    Retries,
     Route,
     RouteMatch,
     StringMatch,
     WeightedBackend,
 )
-from ...model.durations import parse_duration
 from ..connector import Binding, Modelled, route_entries
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
+from .attach import GATEWAY_GROUP, PolicyIndex, PolicyRef, parents, route_hosts
+from .policy_read import (
+    UNIT_SECONDS,
+    authorization,
+    circuit,
+    cors_from_filter,
+    cors_from_policy,
+    duration,
+    fault,
+    jwt_from_policy,
+    limit_from_policy,
+    limit_rules,
+    retries_from_policy,
+    retries_from_rule,
+)
 
-GATEWAY_GROUP = "gateway.networking.k8s.io"
-UNIT_SECONDS = {
-    "Second": 1.0,
-    "Minute": 60.0,
-    "Hour": 3600.0,
-    "Day": 86400.0,
-    "Week": 604800.0,
-    "Month": 2592000.0,
-    "Year": 31536000.0,
-}
+__all__ = [
+    "GATEWAY_GROUP",
+    "UNIT_SECONDS",
+    "PolicyRef",
+    "cors_from_filter",
+    "cors_from_policy",
+    "limit_from_policy",
+]
+
 _PATH_KINDS = {"Exact": "exact", "PathPrefix": "prefix", "RegularExpression": "regex"}
-Level = Literal["section", "route", "gateway"]
-_LEVEL_RANK = {"section": 0, "route": 1, "gateway": 2}
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,7 @@ class GatewayApiKinds:
     gateway: Resource | None = None
     backend_traffic_policy: Resource | None = None
     security_policy: Resource | None = None
-
-
-@dataclass(frozen=True)
-class PolicyRef:
-    """The policy governing a rule, how specifically it targets it, and whether it targets only it."""
-
-    key: ObjKey
-    level: Level
-    exclusive: bool
+    client_traffic_policy: Resource | None = None
 
 
 @dataclass(frozen=True)
@@ -80,13 +76,6 @@ class RuleInfo:
     traffic_policy: PolicyRef | None
     security_policy: PolicyRef | None
     cors_filter: bool  # CORS comes from the rule's own CORS filter
-
-
-def duration(value: Any) -> float | None:
-    try:
-        return parse_duration(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def backend_name(ref: JsonDict, route_namespace: str) -> str:
@@ -144,79 +133,6 @@ def filter_of(rule: JsonDict, kind: str) -> JsonDict | None:
     return None
 
 
-def cors_from_filter(c: Any) -> Cors | None:
-    if not isinstance(c, dict):
-        return None
-    max_age = c.get("maxAge")
-    return Cors(
-        allow_origins=tuple(StringMatch("exact", str(o)) for o in c.get("allowOrigins") or []),
-        allow_methods=tuple(str(m).upper() for m in c.get("allowMethods") or []),
-        allow_headers=tuple(str(h) for h in c.get("allowHeaders") or []),
-        expose_headers=tuple(str(h) for h in c.get("exposeHeaders") or []),
-        max_age=float(max_age) if isinstance(max_age, int | float) else None,
-        allow_credentials=bool(c.get("allowCredentials", False)),
-    )
-
-
-def cors_from_policy(c: Any) -> Cors | None:
-    """SecurityPolicy ``cors``: like the filter, but ``maxAge`` is a duration string."""
-    if not isinstance(c, dict):
-        return None
-    base = cors_from_filter({k: v for k, v in c.items() if k != "maxAge"})
-    assert base is not None
-    return Cors(
-        allow_origins=base.allow_origins,
-        allow_methods=base.allow_methods,
-        allow_headers=base.allow_headers,
-        expose_headers=base.expose_headers,
-        max_age=duration(c.get("maxAge")),
-        allow_credentials=base.allow_credentials,
-    )
-
-
-def limit_from_policy(spec: JsonDict) -> RateLimit | None:
-    """The rule of ``rateLimit.local`` that applies to every client (no ``clientSelectors``)."""
-    local = (spec.get("rateLimit") or {}).get("local") or {}
-    for rule in local.get("rules") or []:
-        if not isinstance(rule, dict) or rule.get("clientSelectors"):
-            continue
-        limit = rule.get("limit") or {}
-        seconds = UNIT_SECONDS.get(str(limit.get("unit")))
-        if seconds is None or limit.get("requests") is None:
-            continue
-        return RateLimit(
-            requests=int(limit["requests"]), interval=seconds, enabled=not rule.get("shadowMode", False)
-        )
-    return None
-
-
-def jwt_from_policy(spec: JsonDict) -> Jwt | None:
-    jwt = spec.get("jwt")
-    if not isinstance(jwt, dict):
-        return None
-    providers = []
-    for p in jwt.get("providers") or []:
-        if not isinstance(p, dict):
-            continue
-        local = p.get("localJWKS") or {}
-        providers.append(
-            JwtProvider(
-                name=str(p.get("name", "?")),
-                issuer=str(p.get("issuer") or ""),
-                audiences=tuple(str(a) for a in p.get("audiences") or []),
-                jwks_uri=(p.get("remoteJWKS") or {}).get("uri"),
-                jwks_inline=local.get("inline"),
-                from_headers=tuple(
-                    str(h.get("name"))
-                    for h in (p.get("extractFrom") or {}).get("headers") or []
-                    if isinstance(h, dict)
-                ),
-                forward=bool(p.get("forwardOriginalToken", False)),
-            )
-        )
-    return Jwt(providers=tuple(providers), required=not jwt.get("optional", False)) if providers else None
-
-
 def _header_ops(f: JsonDict | None) -> HeaderOps:
     if not f:
         return HeaderOps()
@@ -251,179 +167,119 @@ def _mirror(rule: JsonDict, namespace: str) -> Mirror | None:
     return Mirror(backend_name(f["backendRef"], namespace), percent)
 
 
-def _retries(rule: JsonDict, policy: JsonDict) -> Retries | None:
-    if isinstance(rule.get("retry"), dict):
-        r = rule["retry"]
-        codes = tuple(str(c) for c in r.get("codes") or [])
-        return Retries(attempts=int(r.get("attempts", 1)), retry_on=codes or Retries(1).retry_on)
-    r = policy.get("retry")
-    if not isinstance(r, dict):
-        return None
-    triggers = tuple(str(t) for t in (r.get("retryOn") or {}).get("triggers") or [])
-    return Retries(
-        attempts=int(r.get("numRetries", 2)),
-        per_try_timeout=duration((r.get("perRetry") or {}).get("timeout")),
-        retry_on=triggers or Retries(1).retry_on,
+def _summary(f: JsonDict) -> str:
+    """One filter's settings in a line (the detail view of a per-backend filter)."""
+    kind = str(f.get("type") or "?")
+    body = f.get(kind[:1].lower() + kind[1:]) or {}
+    if kind.endswith("HeaderModifier") and isinstance(body, dict):
+        ops = _header_ops(body)
+        parts = [f"set {k}={v}" for k, v in ops.set] + [f"add {k}={v}" for k, v in ops.add]
+        return "; ".join(parts + [f"remove {h}" for h in ops.remove])
+    if kind == "RequestMirror" and isinstance(body, dict) and isinstance(body.get("backendRef"), dict):
+        return f"mirror to {body['backendRef'].get('name')}"
+    if kind == "ExtensionRef" and isinstance(f.get("extensionRef"), dict):
+        return f"{f['extensionRef'].get('kind')}/{f['extensionRef'].get('name')}"
+    return ", ".join(f"{k}={v}" for k, v in body.items()) if isinstance(body, dict) else ""
+
+
+def backend_filters(rule: JsonDict, namespace: str) -> tuple[BackendFilter, ...]:
+    """Filters that apply only to requests sent to one backendRef."""
+    return tuple(
+        BackendFilter(backend_name(ref, namespace), str(f.get("type") or "?"), _summary(f))
+        for ref in rule.get("backendRefs") or []
+        if isinstance(ref, dict)
+        for f in ref.get("filters") or []
+        if isinstance(f, dict)
     )
 
 
-def _circuit(policy: JsonDict) -> CircuitBreaker | None:
-    cb = policy.get("circuitBreaker")
-    if not isinstance(cb, dict):
-        return None
-    return CircuitBreaker(
-        max_connections=cb.get("maxConnections"),
-        max_pending_requests=cb.get("maxPendingRequests"),
-        max_requests=cb.get("maxParallelRequests"),
-        max_retries=cb.get("maxParallelRetries"),
-    )
-
-
-# -- policy attachment ---------------------------------------------------------------------------
-
-
-def policy_targets(policy: JsonDict) -> list[JsonDict]:
-    spec = policy.get("spec") or {}
-    refs = [r for r in spec.get("targetRefs") or [] if isinstance(r, dict)]
-    if isinstance(spec.get("targetRef"), dict):
-        refs.append(spec["targetRef"])
-    return refs
-
-
-class PolicyIndex:
-    """Policies of one kind by what they target, so 2,000 routes do not scan every policy each."""
-
-    def __init__(self, store: Store, kind: Resource | None, namespace: str) -> None:
-        self.kind = kind
-        self.by_route: dict[str, list[tuple[JsonDict, str | None, int]]] = {}
-        self.by_gateway: dict[str, list[tuple[JsonDict, int]]] = {}
-        self.selectors: list[tuple[JsonDict, dict[str, str], int]] = []
-        for policy in store.of(kind, namespace):
-            refs = policy_targets(policy)
-            selectors = [
-                s for s in (policy.get("spec") or {}).get("targetSelectors") or [] if isinstance(s, dict)
-            ]
-            count = len(refs) + len(selectors)
-            for ref in refs:
-                if (ref.get("group") or GATEWAY_GROUP) != GATEWAY_GROUP:
-                    continue
-                if ref.get("kind") == "HTTPRoute":
-                    self.by_route.setdefault(str(ref.get("name")), []).append(
-                        (policy, ref.get("sectionName"), count)
-                    )
-                elif ref.get("kind") == "Gateway":
-                    self.by_gateway.setdefault(str(ref.get("name")), []).append((policy, count))
-            for sel in selectors:
-                if sel.get("kind", "HTTPRoute") == "HTTPRoute":
-                    labels = {str(k): str(v) for k, v in (sel.get("matchLabels") or {}).items()}
-                    self.selectors.append((policy, labels, 2))  # a selector may pick other routes too
-
-    def governing(self, route: JsonDict, rule_name: str | None) -> tuple[JsonDict, PolicyRef] | None:
-        if self.kind is None:
-            return None
-        meta = route.get("metadata") or {}
-        name, labels = str(meta.get("name")), meta.get("labels") or {}
-        found: list[tuple[int, str, str, JsonDict, Level, bool]] = []
-
-        def add(policy: JsonDict, level: Level, exclusive: bool) -> None:
-            pmeta = policy.get("metadata") or {}
-            found.append(
-                (
-                    _LEVEL_RANK[level],
-                    str(pmeta.get("creationTimestamp") or ""),
-                    str(pmeta.get("name")),
-                    policy,
-                    level,
-                    exclusive,
-                )
-            )
-
-        for policy, section, count in self.by_route.get(name, []):
-            if section is None:
-                add(policy, "route", count == 1)
-            elif section == rule_name:
-                add(policy, "section", count == 1)
-        for policy, sel, _ in self.selectors:
-            if sel.items() <= {str(k): str(v) for k, v in labels.items()}.items():
-                add(policy, "route", False)
-        for parent in (route.get("spec") or {}).get("parentRefs") or []:
-            if isinstance(parent, dict) and (parent.get("kind") or "Gateway") == "Gateway":
-                for policy, _ in self.by_gateway.get(str(parent.get("name")), []):
-                    add(policy, "gateway", False)
-        if not found:
-            return None
-        _, _, _, policy, level, exclusive = min(found, key=lambda f: f[:3])
-        return policy, PolicyRef(ObjKey.for_object(self.kind, policy), level, exclusive)
+def _label(policy: JsonDict) -> str:
+    meta = policy.get("metadata") or {}
+    return f"{policy.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
 
 
 # -- the whole picture ------------------------------------------------------------------------------
 
 
 def model(store: Store, kinds: GatewayApiKinds, namespace: str, only: set[ObjKey] | None = None) -> Modelled:
-    traffic = PolicyIndex(store, kinds.backend_traffic_policy, namespace)
-    security = PolicyIndex(store, kinds.security_policy, namespace)
+    traffic = PolicyIndex(store, kinds.backend_traffic_policy)
+    security = PolicyIndex(store, kinds.security_policy)
     out = Modelled()
     for obj, i, rule, name in route_entries(store.of(kinds.http_route, namespace), "rules"):
         key = ObjKey.for_object(kinds.http_route, obj)
         if only is not None and key not in only:
             continue
-        meta, spec = obj["metadata"], obj.get("spec") or {}
-        ns = meta.get("namespace") or namespace
         btp = traffic.governing(obj, rule.get("name"))
         sp = security.governing(obj, rule.get("name"))
-        btp_spec = (btp[0].get("spec") or {}) if btp else {}
-        sp_spec = (sp[0].get("spec") or {}) if sp else {}
-        cors_filter = filter_of(rule, "CORS")
-        timeout = duration((rule.get("timeouts") or {}).get("request"))
-        if timeout is None:
-            timeout = duration(((btp_spec.get("timeout") or {}).get("http") or {}).get("requestTimeout"))
-        parents = [p for p in spec.get("parentRefs") or [] if isinstance(p, dict)]
-        route = Route(
-            name=name,
-            backends=backends(rule, ns),
-            hosts=tuple(str(h) for h in spec.get("hostnames") or ()) or ("*",),
-            matches=_matches(rule),
-            weight_mode="relative",
-            rate_limit=limit_from_policy(btp_spec),
-            cors=cors_from_filter(cors_filter.get("cors"))
-            if cors_filter
-            else cors_from_policy(sp_spec.get("cors")),
-            jwt=jwt_from_policy(sp_spec),
-            timeout=timeout,
-            retries=_retries(rule, btp_spec),
-            circuit_breaker=_circuit(btp_spec),
-            mirror=_mirror(rule, ns),
-            headers=_headers(rule),
-            listener=str(parents[0].get("name")) if parents else None,
-            source=f"HTTPRoute {ns}/{meta['name']} rules[{i}]",
-        )
+        route = _route(store, kinds, obj, i, rule, name, btp[0] if btp else {}, sp[0] if sp else {})
         info = RuleInfo(
-            http_route=meta["name"],
-            namespace=ns,
+            http_route=obj["metadata"]["name"],
+            namespace=obj["metadata"].get("namespace") or namespace,
             index=i,
             rule_name=rule.get("name"),
-            rule_count=len(spec.get("rules") or []),
+            rule_count=len((obj.get("spec") or {}).get("rules") or []),
             traffic_policy=btp[1] if btp else None,
             security_policy=sp[1] if sp else None,
-            cors_filter=cors_filter is not None,
+            cors_filter=filter_of(rule, "CORS") is not None,
         )
         out.add(route, Binding(name, key, i, rule.get("name"), info))
     return out
 
 
+def _route(
+    store: Store,
+    kinds: GatewayApiKinds,
+    obj: JsonDict,
+    i: int,
+    rule: JsonDict,
+    name: str,
+    btp: JsonDict,
+    sp: JsonDict,
+) -> Route:
+    meta = obj["metadata"]
+    ns = meta.get("namespace") or ""
+    btp_spec, sp_spec = btp.get("spec") or {}, sp.get("spec") or {}
+    cors_filter = filter_of(rule, "CORS")
+    timeout = duration((rule.get("timeouts") or {}).get("request"))
+    if timeout is None:
+        timeout = duration(((btp_spec.get("timeout") or {}).get("http") or {}).get("requestTimeout"))
+    gateways = parents(obj)
+    return Route(
+        name=name,
+        backends=backends(rule, ns),
+        hosts=route_hosts(obj, store, kinds.gateway),
+        matches=_matches(rule),
+        weight_mode="relative",
+        rate_limit=limit_from_policy(btp_spec),
+        cors=cors_from_filter(cors_filter.get("cors"))
+        if cors_filter
+        else cors_from_policy(sp_spec.get("cors")),
+        jwt=jwt_from_policy(sp_spec),
+        timeout=timeout,
+        retries=retries_from_rule(rule.get("retry")) or retries_from_policy(btp_spec.get("retry")),
+        circuit_breaker=circuit(btp_spec),
+        mirror=_mirror(rule, ns),
+        headers=_headers(rule),
+        fault=fault(btp_spec),
+        limit_rules=limit_rules(btp_spec, _label(btp)) if btp else (),
+        authorization=authorization(sp_spec, _label(sp)) if sp else None,
+        backend_filters=backend_filters(rule, ns),
+        listener=gateways[0][1] if gateways else None,
+        source=f"HTTPRoute {ns}/{meta['name']} rules[{i}]",
+    )
+
+
 def related(store: Store, kinds: GatewayApiKinds, binding: Binding) -> list[ObjKey]:
+    """The parent Gateways, the governing policies, and every ClientTrafficPolicy of a parent
+    Gateway (or of the listener the route attaches through)."""
     info: RuleInfo = binding.context
     route = store.get(binding.source) or {}
     keys: list[ObjKey] = []
     if kinds.gateway is not None:
-        for parent in (route.get("spec") or {}).get("parentRefs") or []:
-            if isinstance(parent, dict) and (parent.get("kind") or "Gateway") == "Gateway":
-                keys.append(
-                    ObjKey.of(
-                        kinds.gateway, parent.get("namespace") or info.namespace, str(parent.get("name"))
-                    )
-                )
+        keys += [ObjKey.of(kinds.gateway, gw_ns, gw_name) for gw_ns, gw_name, _ in parents(route)]
     for ref in (info.traffic_policy, info.security_policy):
         if ref is not None:
             keys.append(ref.key)
+    clients = PolicyIndex(store, kinds.client_traffic_policy)
+    keys += [ref.key for _, ref in clients.applying(route, info.rule_name)]
     return [k for k in dict.fromkeys(keys) if store.get(k) is not None]

@@ -38,7 +38,7 @@ def origin_problems(cors: Cors, path: str) -> list[Problem]:
     """What Gateway API / Envoy Gateway CORS origins cannot say: prefixes, regexes, odd forms."""
     out = []
     for i, o in enumerate(cors.allow_origins):
-        if o.kind != "exact":
+        if o.kind not in ("exact", "wildcard"):
             out.append(
                 Problem(
                     f"{path}.cors.allow_origins[{i}]",

@@ -92,21 +92,6 @@ def gateway_refs(
     return tuple(refs), mesh
 
 
-def selects(selector: dict[str, Any] | None, obj_namespace: str, ctx: RouteContext, root: str) -> bool:
-    """Whether a workload selector (EnvoyFilter, RequestAuthentication...) picks the proxies that
-    serve this route: a bound gateway's pods, or the destination service's own sidecars."""
-    labels = {str(k): str(v) for k, v in (selector or {}).items()}
-    for gw in ctx.gateways:
-        if not labels and obj_namespace == root:
-            return True
-        if labels and gw.selector is not None and labels.items() <= dict(gw.selector).items():
-            return True
-    if not labels:
-        return obj_namespace in (root, ctx.namespace) and (ctx.mesh or not ctx.gateways)
-    app = labels.get("app")
-    return app is not None and bool(ctx.destinations) and all(d == app for d in ctx.destinations)
-
-
 def typed_config_value(config: Any) -> JsonDict | None:
     """The LocalRateLimit message inside a TypedStruct (``value``) or given directly (``@type``)."""
     if not isinstance(config, dict):

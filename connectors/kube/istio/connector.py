@@ -1,12 +1,12 @@
-"""The Istio connector: VirtualService routes; weights and CORS in the VirtualService, rate limits as
-EnvoyFilters (local rate limit), JWT read from RequestAuthentication/AuthorizationPolicy."""
+"""The Istio connector: VirtualService routes; weights, CORS and faults in the VirtualService, rate
+limits as EnvoyFilters (local rate limit), JWT read from RequestAuthentication/AuthorizationPolicy."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from ...base import EditKind
-from ...errors import GatewayError
+from ...errors import GatewayError, PermissionDenied, Problem
 from ...metrics_contract import MetricsHooks
 from ...model import Route
 from ..connector import Binding, KubeConnector, Modelled
@@ -18,7 +18,9 @@ from ..resources import SERVICE, JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
 from . import telemetry, write
 from .common import ROOT_NAMESPACE
+from .ratelimit import LimitSource
 from .read import IstioKinds, IstioRouteInfo, model, related
+from .scope import patch_reach, workloads_of
 
 
 class IstioConnector(KubeConnector):
@@ -44,9 +46,13 @@ class IstioConnector(KubeConnector):
     def _reads(self) -> list[tuple[Resource, str]]:
         k = self.kinds
         out: list[tuple[Resource, str]] = [(k.virtual_service, self.namespace)]
-        if k.destination_rule is not None:
-            out.append((k.destination_rule, self.namespace))
-        for res in (k.gateway, k.envoy_filter, k.request_authentication, k.authorization_policy):
+        for res in (
+            k.destination_rule,
+            k.gateway,
+            k.envoy_filter,
+            k.request_authentication,
+            k.authorization_policy,
+        ):
             if res is not None:
                 out += [(res, ns) for ns in self._namespaces()]
         return out
@@ -130,6 +136,13 @@ class IstioConnector(KubeConnector):
             return [(ef, ns) for ns in self._namespaces()]
         return []
 
+    def _edit_problems(
+        self, binding: Binding, after: Route, kinds: set[EditKind], path: str
+    ) -> list[Problem]:
+        if "cors" in kinds and after.cors is not None:
+            return write.origin_problems(after.cors, path)
+        return []
+
     def _unsupported(self) -> dict[EditKind, str]:
         if self.kinds.envoy_filter is None:
             return {
@@ -141,7 +154,7 @@ class IstioConnector(KubeConnector):
     def _accesses(self) -> dict[EditKind, list[Access]]:
         vs = self.kinds.virtual_service
         patch_vs = Access("patch", vs, self.namespace)
-        out: dict[EditKind, list[Access]] = {"weights": [patch_vs], "cors": [patch_vs]}
+        out: dict[EditKind, list[Access]] = {"weights": [patch_vs], "cors": [patch_vs], "fault": [patch_vs]}
         ef = self.kinds.envoy_filter
         if ef is not None:
             namespaces = [self.namespace]
@@ -161,6 +174,8 @@ class IstioConnector(KubeConnector):
             write.set_weights(ws, binding, after)
         if "cors" in kinds:
             write.set_cors(ws, binding, after.cors)
+        if "fault" in kinds:
+            write.set_fault(ws, binding, after.fault)
         if "rate_limit" in kinds:
             ef = self.kinds.envoy_filter
             assert ef is not None
@@ -170,7 +185,85 @@ class IstioConnector(KubeConnector):
             source = fresh_binding.context.limit_source
             sharers = (
                 [n for n in write.route_names_by_source(infos).get(source, []) if n != binding.route]
+                + self._beyond(source, ws.base)
                 if source is not None
                 else []
             )
-            write.set_rate_limit(ws, ef, fresh_binding, after.rate_limit, sharers, self.root_namespace)
+            write.set_rate_limit(
+                ws, ef, fresh_binding, after.rate_limit, sharers, self.root_namespace, self.affect_shared
+            )
+
+    def _beyond(self, source: LimitSource, store: Store) -> list[str]:
+        """What the EnvoyFilter patch a limit comes from reaches outside this namespace's routes: the
+        proxies it covers when it names no route, and the routes of other namespaces it limits."""
+        ef = store.get(source.filter) or {}
+        patches = (ef.get("spec") or {}).get("configPatches") or []
+        out = []
+        reach = patch_reach(ef, patches[source.patch], self.root_namespace) if patches else None
+        if reach is not None:
+            out.append(reach)
+        if workloads_of(ef, self.root_namespace).namespace != self.namespace:
+            out += self._routes_elsewhere(source, store)
+        return out
+
+    def _wide(self, store: Store) -> Store | None:
+        """``store`` plus the VirtualServices and Gateways of every namespace (None: not allowed)."""
+        k = self.kinds
+        wide = store.copy()
+        try:
+            for res in (k.virtual_service, k.gateway):
+                if res is not None:
+                    for obj in self.client.list_all(res):
+                        wide.put(res, obj)
+        except PermissionDenied:
+            return None
+        return wide
+
+    def _other_namespaces(self, store: Store) -> list[str]:
+        plural = self.kinds.virtual_service.plural
+        return sorted({key.namespace for key in store if key.plural == plural} - {self.namespace})
+
+    def _routes_elsewhere(self, source: LimitSource, store: Store) -> list[str]:
+        """Routes of other namespaces whose limit comes from ``source`` (cluster-wide lists)."""
+        wide = self._wide(store)
+        if wide is None:
+            return ["possibly routes in namespaces this user cannot list"]
+        out = []
+        for ns in self._other_namespaces(wide):
+            modelled = model(wide, self.kinds, ns, self.root_namespace)
+            out += [
+                f"route {name} in namespace {ns}"
+                for name, b in modelled.bindings.items()
+                if b.context.limit_source == source
+            ]
+        return out
+
+    def _elsewhere(self, ws: Workspace) -> list[str]:
+        """Routes of other namespaces whose limits change with the edited EnvoyFilters (those whose
+        scope is wider than this namespace: the root namespace's)."""
+        ef = self.kinds.envoy_filter
+        wider = [
+            key
+            for key in ws.touched
+            if ef is not None
+            and key.plural == ef.plural
+            and workloads_of(ws.get(key) or ws.base.get(key) or {}, self.root_namespace).namespace
+            != self.namespace
+        ]
+        if not wider:
+            return []
+        before, after = self._wide(ws.base), self._wide(ws.view)
+        if before is None or after is None:
+            return ["possibly routes in namespaces this user cannot list"]
+        out = []
+        for ns in self._other_namespaces(before):
+            old = model(before, self.kinds, ns, self.root_namespace)
+            new = model(after, self.kinds, ns, self.root_namespace)
+            for route in old.routes:
+                now = new.route(route.name)
+                if now is not None and (now.rate_limit, now.limit_rules) != (
+                    route.rate_limit,
+                    route.limit_rules,
+                ):
+                    out.append(f"route {route.name} in namespace {ns}")
+        return out

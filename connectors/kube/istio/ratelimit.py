@@ -15,9 +15,11 @@ from typing import Any, Literal
 
 from ...model import RateLimit
 from ...model.durations import parse_duration
+from ...model.envoy_json import local_limit
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
-from .common import LOCAL_RATELIMIT, RouteContext, camel, host_matches, typed_config_value
+from .common import LOCAL_RATELIMIT, RouteContext, camel, host_matches
+from .scope import Reach, client_reach, reaches_destinations, reaches_gateway, workloads_of
 
 
 def duration(value: Any) -> float | None:
@@ -38,30 +40,7 @@ class LimitSource:
 
 def limit_from_config(config: Any) -> RateLimit | None:
     """A LocalRateLimit config (TypedStruct or direct) → RateLimit; None without a token bucket."""
-    value = typed_config_value(config)
-    if value is None:
-        return None
-    bucket = camel(value, "token_bucket")
-    if not isinstance(bucket, dict):
-        return None
-    per_fill = int(camel(bucket, "tokens_per_fill") or 1)
-    max_tokens = int(camel(bucket, "max_tokens") or per_fill)
-    interval = duration(camel(bucket, "fill_interval")) or 1.0
-
-    def percent_on(key: str) -> bool:
-        frac = camel(value, key)
-        if not isinstance(frac, dict):
-            return False
-        default = camel(frac, "default_value") or {}
-        return int(default.get("numerator", 0) or 0) > 0
-
-    enabled = percent_on("filter_enabled") and percent_on("filter_enforced")
-    return RateLimit(
-        requests=per_fill,
-        interval=interval,
-        burst=None if max_tokens == per_fill else max_tokens,
-        enabled=enabled,
-    )
+    return local_limit(config)
 
 
 def route_patch_config(patch: JsonDict) -> Any:
@@ -87,20 +66,17 @@ def _order_key(ef: JsonDict, root: str) -> tuple[int, int, str, str]:
     )
 
 
-def patch_applies(ef: JsonDict, patch: JsonDict, ctx: RouteContext, root: str) -> bool:
-    """Whether an EnvoyFilter config patch reaches the proxies and the Envoy route serving ``ctx``."""
-    ef_ns = (ef.get("metadata") or {}).get("namespace") or ""
-    spec = ef.get("spec") or {}
-    selector = (spec.get("workloadSelector") or {}).get("labels")
+def patch_applies(ef: JsonDict, patch: JsonDict, ctx: RouteContext, root: str) -> Reach | None:
+    """Whether an EnvoyFilter config patch reaches the Envoy route serving ``ctx``: for all of its
+    traffic ("route"), only for the requests of some clients ("clients"), or not at all (None)."""
+    w = workloads_of(ef, root)
     match = patch.get("match") or {}
     context = match.get("context", "ANY")
-    rc = match.get("routeConfiguration") or {}
-    vhost = rc.get("vhost") or {}
+    vhost = (match.get("routeConfiguration") or {}).get("vhost") or {}
     route_name = (vhost.get("route") or {}).get("name")
     vhost_name = str(vhost.get("name") or "")
-
-    def route_ok() -> bool:
-        return not route_name or route_name == ctx.http_name
+    if route_name and route_name != ctx.http_name:
+        return None
 
     def outbound_vhost_ok(ports: tuple[int, ...]) -> bool:
         if not vhost_name:
@@ -111,26 +87,15 @@ def patch_applies(ef: JsonDict, patch: JsonDict, ctx: RouteContext, root: str) -
             return False
         return not (ports and port.isdigit() and int(port) not in ports)
 
-    if ef_ns not in {root, ctx.namespace} | {g.namespace for g in ctx.gateways}:
-        return False
-    if context in ("ANY", "GATEWAY") and ctx.gateways:
-        for gw in ctx.gateways:
-            labels = {str(k): str(v) for k, v in (selector or {}).items()}
-            picked = (not labels and ef_ns in (root, gw.namespace)) or (
-                bool(labels) and gw.selector is not None and labels.items() <= dict(gw.selector).items()
-            )
-            if picked and outbound_vhost_ok(gw.ports) and route_ok():
-                return True
-    if context in ("ANY", "SIDECAR_OUTBOUND") and ctx.mesh and outbound_vhost_ok(()) and route_ok():
-        return True  # the selector picks client workloads, which the route does not name
-    if context in ("ANY", "SIDECAR_INBOUND") and route_ok():
-        labels = {str(k): str(v) for k, v in (selector or {}).items()}
-        app = labels.get("app")
-        if (not labels and ef_ns in (root, ctx.namespace)) or (
-            app is not None and ctx.destinations and all(d == app for d in ctx.destinations)
-        ):
-            return True
-    return False
+    if context in ("ANY", "GATEWAY") and any(
+        reaches_gateway(w, gw) and outbound_vhost_ok(gw.ports) for gw in ctx.gateways
+    ):
+        return "route"
+    if context in ("ANY", "SIDECAR_INBOUND") and reaches_destinations(w, ctx):
+        return "route"
+    if context in ("ANY", "SIDECAR_OUTBOUND") and ctx.mesh and outbound_vhost_ok(()):
+        return client_reach(w, ctx)
+    return None
 
 
 @dataclass(frozen=True)
@@ -167,12 +132,17 @@ def limit_patches(store: Store, kind: Resource | None, root: str) -> list[LimitP
 
 def limit_for(
     patches: list[LimitPatch], ctx: RouteContext, root: str
-) -> tuple[RateLimit | None, LimitSource | None]:
-    """The route's rate limit and the EnvoyFilter patch it comes from (route level beats filter level;
-    among patches of one level the one applied last wins)."""
+) -> tuple[RateLimit | None, LimitSource | None, list[LimitPatch]]:
+    """The route's rate limit, the EnvoyFilter patch it comes from (route level beats filter level;
+    among patches of one level the one applied last wins), and the patches that limit only some
+    clients' requests to it (their sidecars' outbound routes)."""
     best: dict[str, LimitPatch] = {}
+    partial: list[LimitPatch] = []
     for p in patches:
-        if patch_applies(p.envoy_filter, p.patch, ctx, root):
+        reach = patch_applies(p.envoy_filter, p.patch, ctx, root)
+        if reach == "route":
             best[p.source.level] = p
+        elif reach == "clients":
+            partial.append(p)
     chosen = best.get("route") or best.get("filter")
-    return (chosen.limit, chosen.source) if chosen else (None, None)
+    return (chosen.limit, chosen.source, partial) if chosen else (None, None, partial)

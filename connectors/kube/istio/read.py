@@ -7,35 +7,16 @@ limits come from EnvoyFilters (``ratelimit`` decides which patch limits which ro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ...model import (
-    CircuitBreaker,
-    Cors,
-    HeaderMatch,
-    HeaderOps,
-    HeaderRewrite,
-    Jwt,
-    JwtProvider,
-    Mirror,
-    OutlierDetection,
-    Retries,
-    Route,
-    RouteMatch,
-    StringMatch,
-    WeightedBackend,
-)
+from ...model import CircuitBreaker, Jwt, JwtProvider, LimitRule, OutlierDetection, Route
 from ..connector import Binding, Modelled, route_entries
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
-from .common import (
-    RouteContext,
-    destination_name,
-    gateway_refs,
-    selects,
-    short_host,
-)
-from .ratelimit import LimitSource, duration, limit_for, limit_patches
+from .common import RouteContext, gateway_refs, short_host
+from .http import backends, cors, fault, headers, matches, mirror, retries
+from .limit_rules import descriptor_rules, global_rules
+from .ratelimit import LimitPatch, LimitSource, duration, limit_for, limit_patches
+from .scope import selects, workloads_of
 
 
 @dataclass(frozen=True)
@@ -56,106 +37,7 @@ class IstioRouteInfo:
 
     context: RouteContext
     limit_source: LimitSource | None
-
-
-def string_match(m: Any) -> StringMatch | None:
-    if not isinstance(m, dict):
-        return None
-    for kind in ("exact", "prefix", "regex"):
-        if kind in m:
-            return StringMatch(kind, str(m[kind]))
-    return None
-
-
-def _matches(http: JsonDict) -> tuple[RouteMatch, ...]:
-    out = []
-    for m in http.get("match") or []:
-        if not isinstance(m, dict):
-            continue
-        headers = []
-        for invert, key in ((False, "headers"), (True, "withoutHeaders")):
-            for name, value in (m.get(key) or {}).items():
-                sm = string_match(value)
-                if sm is None:
-                    headers.append(HeaderMatch(str(name), "present", "", invert))
-                else:
-                    headers.append(HeaderMatch(str(name), sm.kind, sm.value, invert))
-        method = string_match(m.get("method"))
-        out.append(
-            RouteMatch(
-                path=string_match(m.get("uri")) or StringMatch("prefix", "/"),
-                headers=tuple(headers),
-                methods=(method.value.upper(),) if method and method.kind == "exact" else (),
-            )
-        )
-    return tuple(out) or (RouteMatch(),)
-
-
-def backends(http: JsonDict) -> tuple[WeightedBackend, ...]:
-    dests = [d for d in http.get("route") or [] if isinstance(d, dict)]
-    out = []
-    for d in dests:
-        weight = d.get("weight")
-        if weight is None:
-            weight = 100 if len(dests) == 1 else 0
-        out.append(WeightedBackend(destination_name(d.get("destination") or {}), int(weight)))
-    return tuple(out)
-
-
-def cors(policy: Any) -> Cors | None:
-    if not isinstance(policy, dict):
-        return None
-    origins = [sm for sm in (string_match(o) for o in policy.get("allowOrigins") or []) if sm]
-    origins += [StringMatch("exact", str(o)) for o in policy.get("allowOrigin") or []]
-    return Cors(
-        allow_origins=tuple(origins),
-        allow_methods=tuple(str(m).upper() for m in policy.get("allowMethods") or []),
-        allow_headers=tuple(str(h) for h in policy.get("allowHeaders") or []),
-        expose_headers=tuple(str(h) for h in policy.get("exposeHeaders") or []),
-        max_age=duration(policy.get("maxAge")),
-        allow_credentials=bool(policy.get("allowCredentials", False)),
-    )
-
-
-def _retries(policy: Any) -> Retries | None:
-    if not isinstance(policy, dict):
-        return None
-    retry_on = tuple(p.strip() for p in str(policy.get("retryOn") or "").split(",") if p.strip())
-    return Retries(
-        attempts=int(policy.get("attempts", 2)),
-        per_try_timeout=duration(policy.get("perTryTimeout")),
-        retry_on=retry_on or Retries(1).retry_on,
-    )
-
-
-def _mirror(http: JsonDict) -> Mirror | None:
-    if isinstance(http.get("mirror"), dict):
-        pct = (http.get("mirrorPercentage") or {}).get("value", 100.0)
-        return Mirror(destination_name(http["mirror"]), float(pct))
-    for m in http.get("mirrors") or []:
-        if isinstance(m, dict) and isinstance(m.get("destination"), dict):
-            return Mirror(
-                destination_name(m["destination"]), float((m.get("percentage") or {}).get("value", 100.0))
-            )
-    return None
-
-
-def _ops(d: Any) -> HeaderOps:
-    if not isinstance(d, dict):
-        return HeaderOps()
-    return HeaderOps(
-        set=tuple((str(k), str(v)) for k, v in (d.get("set") or {}).items()),
-        add=tuple((str(k), str(v)) for k, v in (d.get("add") or {}).items()),
-        remove=tuple(str(h) for h in d.get("remove") or []),
-    )
-
-
-def _headers(http: JsonDict) -> HeaderRewrite | None:
-    h = http.get("headers")
-    if not isinstance(h, dict):
-        return None
-    rewrite = HeaderRewrite(request=_ops(h.get("request")), response=_ops(h.get("response")))
-    return rewrite or None
+    client_limits: tuple[LimitSource, ...] = ()
 
 
 def _circuit_breaker(rule: JsonDict | None) -> CircuitBreaker | None:
@@ -204,9 +86,7 @@ def jwt_for(request_auths: list[JsonDict], authz: list[JsonDict], ctx: RouteCont
     providers: list[JwtProvider] = []
     for ra in request_auths:
         meta, spec = ra.get("metadata") or {}, ra.get("spec") or {}
-        if not selects(
-            (spec.get("selector") or {}).get("matchLabels"), meta.get("namespace") or "", ctx, root
-        ):
+        if not selects(workloads_of(ra, root), ctx):
             continue
         for i, rule in enumerate(spec.get("jwtRules") or []):
             if not isinstance(rule, dict):
@@ -228,13 +108,75 @@ def jwt_for(request_auths: list[JsonDict], authz: list[JsonDict], ctx: RouteCont
         return None
     required = False
     for ap in authz:
-        meta, spec = ap.get("metadata") or {}, ap.get("spec") or {}
-        if selects((spec.get("selector") or {}).get("matchLabels"), meta.get("namespace") or "", ctx, root):
+        if selects(workloads_of(ap, root), ctx):
             required = required or _requires_principal(ap)
     return Jwt(providers=tuple(providers), required=required)
 
 
 # -- the whole picture ------------------------------------------------------------------------------
+
+
+def _host_namespace(host: str, namespace: str) -> str | None:
+    """The namespace a DestinationRule ``host`` names a service of (None: external or wildcard)."""
+    parts = host.split(".")
+    if len(parts) == 1:
+        return namespace
+    if host.endswith((".svc.cluster.local", ".svc")) or len(parts) == 2:
+        return parts[1]
+    return None
+
+
+def destination_rules(store: Store, kind: Resource | None, namespace: str, root: str) -> dict[str, JsonDict]:
+    """The DestinationRule in force for each service (short name) of ``namespace``: the namespace's
+    own first, then the root namespace's, as Istio looks them up. A rule with a ``workloadSelector``
+    applies to the selected clients only, so it is not the route's."""
+    out: dict[str, JsonDict] = {}
+    for ns in dict.fromkeys([namespace, root]):
+        for dr in store.of(kind, ns):
+            spec = dr.get("spec") or {}
+            host = str(spec.get("host") or "")
+            if spec.get("workloadSelector") or _host_namespace(host, ns) not in (None, namespace):
+                continue
+            out.setdefault(short_host(host), dr)
+    return out
+
+
+def client_rules(partial: list[LimitPatch], root: str) -> tuple[LimitRule, ...]:
+    """Limits that count only some clients' requests (their sidecars' outbound routes), read-only."""
+    out = []
+    for p in partial:
+        meta = p.envoy_filter.get("metadata") or {}
+        where = f"EnvoyFilter {meta.get('namespace')}/{meta.get('name')}"
+        out.append(
+            LimitRule(
+                kind="local",
+                requests=p.limit.requests,
+                interval=p.limit.interval,
+                clients=f"requests from {workloads_of(p.envoy_filter, root).describe()}",
+                shadow=not p.limit.enabled,
+                source=f"{where} configPatches[{p.source.patch}]",
+                why_readonly="it limits only the clients it selects; edit that EnvoyFilter",
+            )
+        )
+    return tuple(out)
+
+
+def _context(
+    vs: JsonDict, i: int, http: JsonDict, namespace: str, gateways: dict[tuple[str, str], JsonDict]
+) -> RouteContext:
+    meta, spec = vs["metadata"], vs.get("spec") or {}
+    refs, mesh = gateway_refs(vs, gateways)
+    dests = [d.get("destination") or {} for d in http.get("route") or [] if isinstance(d, dict)]
+    return RouteContext(
+        namespace=meta.get("namespace") or namespace,
+        virtual_service=meta["name"],
+        index=i,
+        hosts=tuple(str(h) for h in spec.get("hosts") or ()) or ("*",),
+        http_name=http.get("name"),
+        gateways=refs,
+        mesh=mesh,
+        destinations=tuple(short_host(str(d.get("host", ""))) for d in dests),
+    )
 
 
 def model(
@@ -244,10 +186,7 @@ def model(
         ((g.get("metadata") or {}).get("namespace") or "", (g.get("metadata") or {}).get("name") or ""): g
         for g in store.of(kinds.gateway)
     }
-    rules: dict[str, JsonDict] = {}
-    for dr in store.of(kinds.destination_rule, namespace):
-        host = str((dr.get("spec") or {}).get("host") or "")
-        rules.setdefault(short_host(host), dr)
+    rules = destination_rules(store, kinds.destination_rule, namespace, root)
     patches = limit_patches(store, kinds.envoy_filter, root)
     request_auths = store.of(kinds.request_authentication)
     authz = store.of(kinds.authorization_policy)
@@ -256,40 +195,33 @@ def model(
         key = ObjKey.for_object(kinds.virtual_service, vs)
         if only is not None and key not in only:
             continue
-        meta, spec = vs["metadata"], vs.get("spec") or {}
-        refs, mesh = gateway_refs(vs, gateways)
-        dests = [d.get("destination") or {} for d in http.get("route") or [] if isinstance(d, dict)]
-        ctx = RouteContext(
-            namespace=meta.get("namespace") or namespace,
-            virtual_service=meta["name"],
-            index=i,
-            hosts=tuple(str(h) for h in spec.get("hosts") or ()) or ("*",),
-            http_name=http.get("name"),
-            gateways=refs,
-            mesh=mesh,
-            destinations=tuple(short_host(str(d.get("host", ""))) for d in dests),
-        )
-        limit, source = limit_for(patches, ctx, root)
-        dest_hosts = {short_host(str(d.get("host", ""))) for d in dests}
+        ctx = _context(vs, i, http, namespace, gateways)
+        limit, source, partial = limit_for(patches, ctx, root)
+        dest_hosts = set(ctx.destinations)
         rule = rules.get(next(iter(dest_hosts))) if len(dest_hosts) == 1 else None
         route = Route(
             name=name,
             backends=backends(http),
             hosts=ctx.hosts,
-            matches=_matches(http),
+            matches=matches(http),
             weight_mode="percent",
             rate_limit=limit,
             cors=cors(http.get("corsPolicy")),
             jwt=jwt_for(request_auths, authz, ctx, root) if request_auths else None,
             timeout=duration(http.get("timeout")),
-            retries=_retries(http.get("retries")),
+            retries=retries(http.get("retries")),
             circuit_breaker=_circuit_breaker(rule),
-            mirror=_mirror(http),
-            headers=_headers(http),
-            listener=refs[0].name if refs else "mesh",
-            source=f"VirtualService {ctx.namespace}/{meta['name']} http[{i}]",
+            mirror=mirror(http),
+            headers=headers(http),
+            fault=fault(http.get("fault")),
+            limit_rules=client_rules(partial, root)
+            + descriptor_rules(next((p for p in patches if p.source == source), None))
+            + global_rules(store, kinds.envoy_filter, ctx, root),
+            listener=ctx.gateways[0].name if ctx.gateways else "mesh",
+            source=f"VirtualService {ctx.namespace}/{ctx.virtual_service} http[{i}]",
         )
-        out.add(route, Binding(name, key, i, http.get("name"), IstioRouteInfo(ctx, source)))
+        info = IstioRouteInfo(ctx, source, tuple(p.source for p in partial))
+        out.add(route, Binding(name, key, i, http.get("name"), info))
     return out
 
 
@@ -301,16 +233,15 @@ def related(store: Store, kinds: IstioKinds, binding: Binding, root: str) -> lis
     for gw in ctx.gateways:
         if kinds.gateway is not None:
             keys.append(ObjKey.of(kinds.gateway, gw.namespace, gw.name))
-    for dr in store.of(kinds.destination_rule, ctx.namespace):
-        if short_host(str((dr.get("spec") or {}).get("host") or "")) in ctx.destinations:
-            keys.append(ObjKey.for_object(kinds.destination_rule, dr))  # type: ignore[arg-type]
+    rules = destination_rules(store, kinds.destination_rule, ctx.namespace, root)
+    for dest in ctx.destinations:
+        if dest in rules:
+            keys.append(ObjKey.for_object(kinds.destination_rule, rules[dest]))  # type: ignore[arg-type]
     if info.limit_source is not None:
         keys.append(info.limit_source.filter)
+    keys += [source.filter for source in info.client_limits]
     for res in (kinds.request_authentication, kinds.authorization_policy):
         for obj in store.of(res):
-            meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
-            if selects(
-                (spec.get("selector") or {}).get("matchLabels"), meta.get("namespace") or "", ctx, root
-            ):
+            if selects(workloads_of(obj, root), ctx):
                 keys.append(ObjKey.for_object(res, obj))  # type: ignore[arg-type]
     return [k for k in dict.fromkeys(keys) if store.get(k) is not None]

@@ -1,4 +1,4 @@
-"""Edits of Istio objects: weights and CORS in the VirtualService, rate limits in EnvoyFilters.
+"""Edits of Istio objects: weights, CORS and faults in the VirtualService, rate limits in EnvoyFilters.
 
 Every function changes only the fields whose meaning changes, so a value written in another
 spelling (``maxAge: 24h`` vs ``86400s``) that already means the wanted thing stays byte-for-byte.
@@ -18,12 +18,14 @@ import copy
 from typing import Any
 
 from ...errors import Problem, ValidationError
-from ...model import Cors, RateLimit, Route
+from ...model import Cors, Fault, RateLimit, Route
 from ...model.durations import envoy_duration
+from ...model.fault import plain_number
 from ..connector import Binding
 from ..cors_fields import cors_fields
 from ..durations import k8s_duration
 from ..objects import MANAGED_BY_LABEL, MANAGER, is_ours
+from ..planning import ALL_AFFECTED_HINT
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Workspace
 from .common import (
@@ -35,8 +37,9 @@ from .common import (
     destination_name,
     typed_config_value,
 )
+from .http import cors, fault
 from .ratelimit import LimitSource, limit_from_config
-from .read import IstioRouteInfo, cors
+from .read import IstioRouteInfo
 
 STAT_PREFIX = "http_local_rate_limiter"
 
@@ -60,7 +63,20 @@ def set_weights(ws: Workspace, binding: Binding, after: Route) -> None:
 
 
 def _origin(m: Any) -> JsonDict:
-    return {m.kind: m.value}
+    # Envoy treats the exact origin "*" as every origin; Istio's StringMatch has no other wildcard.
+    return {"exact": m.value} if m.kind == "wildcard" else {m.kind: m.value}
+
+
+def origin_problems(cors: Cors, path: str) -> list[Problem]:
+    """Wildcard origins Istio cannot write (only ``*`` itself)."""
+    return [
+        Problem(
+            f"{path}.cors.allow_origins[{i}]",
+            f"Istio CORS origins are exact, prefix or regex: write {o.value!r} as regex:{o.wildcard_regex()}",
+        )
+        for i, o in enumerate(cors.allow_origins)
+        if o.kind == "wildcard" and o.value != "*"
+    ]
 
 
 def set_cors(ws: Workspace, binding: Binding, wanted: Cors | None) -> None:
@@ -82,6 +98,50 @@ def set_cors(ws: Workspace, binding: Binding, wanted: Cors | None) -> None:
         replaces=("allowOrigin",),
     )
     http["corsPolicy"] = new
+
+
+def _share(part: JsonDict, percent: float) -> None:
+    part.pop("percent", None)  # the deprecated integer share gives way to ``percentage``
+    part["percentage"] = {"value": plain_number(percent)}
+
+
+def set_fault(ws: Workspace, binding: Binding, wanted: Fault | None) -> None:
+    """``http[].fault``: only the parts whose meaning changes are rewritten (a share spelled
+    ``percent`` that stays the same stays as it is; an abort with an HTTP/2 error, which the model
+    does not show, is kept unless the whole fault goes)."""
+    http = _http(ws, binding)
+    if wanted is None:
+        http.pop("fault", None)
+        return
+    old = http.get("fault") if isinstance(http.get("fault"), dict) else {}
+    assert isinstance(old, dict)
+    now = fault(old) or Fault()
+    new = copy.deepcopy(old)
+    if wanted.delay is None:
+        if now.delay is not None:
+            new.pop("delay", None)
+    else:
+        delay = new.setdefault("delay", {})
+        if now.delay != wanted.delay:
+            delay.pop("exponentialDelay", None)
+            delay["fixedDelay"] = k8s_duration(wanted.delay)
+        if now.delay is None or now.delay_percent != wanted.delay_percent:
+            _share(delay, wanted.delay_percent)
+    if wanted.abort_status is None and wanted.abort_grpc is None:
+        if (now.abort_status, now.abort_grpc) != (None, None):
+            new.pop("abort", None)  # an http2Error abort (not modelled) stays
+    else:
+        abort = new.setdefault("abort", {})
+        if (now.abort_status, now.abort_grpc) != (wanted.abort_status, wanted.abort_grpc):
+            for key in ("httpStatus", "grpcStatus", "http2Error"):
+                abort.pop(key, None)
+            if wanted.abort_status is not None:
+                abort["httpStatus"] = wanted.abort_status
+            else:
+                abort["grpcStatus"] = wanted.abort_grpc
+        if (now.abort_status, now.abort_grpc) == (None, None) or now.abort_percent != wanted.abort_percent:
+            _share(abort, wanted.abort_percent)
+    http["fault"] = new
 
 
 # -- rate limits -------------------------------------------------------------------------------
@@ -189,23 +249,28 @@ def set_rate_limit(
     limit: RateLimit | None,
     sharers: list[str],
     root: str,
+    allow_shared: bool = False,
 ) -> None:
+    """Write ``limit`` where the route's limit comes from, or in our own EnvoyFilter. A limit that
+    also limits ``sharers`` (other routes, workloads) is edited only when ``allow_shared``."""
     info: IstioRouteInfo = binding.context
     source = info.limit_source
     if source is not None:
-        if sharers:
+        where = f"EnvoyFilter {source.filter.namespace}/{source.filter.name} configPatches[{source.patch}]"
+        if sharers and not allow_shared:
             ef = ws.get(source.filter) or {}
             raise ValidationError(
                 [
                     Problem(
                         f"routes.{binding.route}.rate_limit",
-                        f"the limit comes from EnvoyFilter {source.filter.namespace}/{source.filter.name} "
-                        f"configPatches[{source.patch}], which also limits {', '.join(sharers)}; "
-                        f"edit that EnvoyFilter{'' if is_ours(ef) else ' (not created by gatewayctl-tui)'} "
-                        "directly",
+                        f"the limit comes from {where}, which also limits {'; '.join(sharers)}; "
+                        f"{ALL_AFFECTED_HINT}, or edit that EnvoyFilter"
+                        f"{'' if is_ours(ef) else ' (not created by gatewayctl-tui)'} directly",
                     )
                 ]
             )
+        if sharers:
+            ws.warnings.append(f"{where} is shared: this edit also changes {'; '.join(sharers)}")
         _edit_source(ws, source, limit)
         return
     if limit is None:

@@ -1,0 +1,112 @@
+"""Backend health: per route backend and endpoint, whether it is healthy or ejected, its outlier
+ejections (now and since the proxy started), circuit-breaker overflows, and active connections and
+requests against the thresholds. Ranked by trouble, worst first.
+
+``backend_health(connector)`` blocks (admin API reads); it is what the console and the CLI call:
+the connector's own ``Connector.backend_health`` (native: Envoy's admin ``/clusters`` and
+``/stats``), ranked. Connectors without one raise PermissionDenied saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+HealthState = Literal["healthy", "ejected", "unhealthy", "degraded"]
+# upstream_rq_active_overflow: Envoy 1.40 counts requests refused by max_requests apart from the
+# pending-queue overflows (older versions counted them in upstream_rq_pending_overflow).
+OVERFLOWS = (
+    "upstream_cx_overflow",
+    "upstream_rq_pending_overflow",
+    "upstream_rq_active_overflow",
+    "upstream_rq_retry_overflow",
+)
+# Threshold name -> the active gauge it limits.
+LIMITS = (
+    ("max_connections", "connections"),
+    ("max_pending_requests", "pending_requests"),
+    ("max_requests", "requests"),
+    ("max_retries", "retries"),
+)
+NEAR = 0.8
+"""Active at or above this share of a threshold counts as trouble."""
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    """One host of a backend as the proxy sees it."""
+
+    address: str
+    state: HealthState
+    flags: tuple[str, ...] = ()  # Envoy's reasons: failed_outlier_check, failed_active_health_check...
+    connections: int = 0
+    requests: int = 0
+    errors: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class BackendHealth:
+    """One route's backend (one Envoy cluster): ejections, overflows, active against thresholds."""
+
+    route: str
+    backend: str
+    cluster: str
+    endpoints: tuple[EndpointHealth, ...]
+    ejections_active: int = 0
+    ejections_total: int = 0  # enforced ejections since the proxy started ("recently")
+    ejections_5xx: int = 0  # of which for consecutive 5xx
+    overflows: dict[str, int] = field(default_factory=dict)
+    active: dict[str, int] = field(default_factory=dict)
+    thresholds: dict[str, int] = field(default_factory=dict)
+    open_breakers: tuple[str, ...] = ()  # circuit breakers tripped right now: cx, rq, rq_pending...
+
+    @property
+    def state(self) -> HealthState:
+        states = [e.state for e in self.endpoints]
+        if states and all(s != "healthy" for s in states):
+            return "ejected" if "ejected" in states else "unhealthy"
+        if any(s != "healthy" for s in states) or self.near_limits() or self.open_breakers:
+            return "degraded"
+        return "healthy"
+
+    def near_limits(self) -> list[str]:
+        """The thresholds active use is close to, as ``requests 950/1024``."""
+        out = []
+        for limit, gauge in LIMITS:
+            cap, now = self.thresholds.get(limit), self.active.get(gauge)
+            if cap and now is not None and now >= NEAR * cap:
+                out.append(f"{gauge} {now}/{cap}")
+        return out
+
+    @property
+    def trouble(self) -> tuple[int, int, int, int]:
+        """Sort key, worst first: unhealthy endpoints, ejections now, overflows, ejections since."""
+        bad = sum(e.state != "healthy" for e in self.endpoints)
+        overflows = sum(self.overflows.values()) + len(self.open_breakers)
+        return (-bad, -self.ejections_active, -overflows, -self.ejections_total)
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["state"] = self.state
+        data["near_limits"] = self.near_limits()
+        return data
+
+
+def rank(rows: list[BackendHealth]) -> list[BackendHealth]:
+    return sorted(rows, key=lambda b: (b.trouble, b.route, b.backend))
+
+
+class HasHealth(Protocol):
+    """What ``backend_health`` needs of a connector (``Connector`` has both)."""
+
+    def get_route(self, name: str) -> Any: ...
+
+    def backend_health(self, route: str | None = None) -> list[BackendHealth]: ...
+
+
+def backend_health(connector: HasHealth, route: str | None = None) -> list[BackendHealth]:
+    """Every backend of every route (or of ``route``), worst first."""
+    if route is not None:
+        connector.get_route(route)  # NotFound for a route that does not exist
+    return rank(connector.backend_health(route))

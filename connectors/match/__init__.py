@@ -1,0 +1,115 @@
+""" "What happens to this request?": which route takes it (and why the others did not), which
+backends it may reach with what probability, and the policies it meets in order — worked out
+offline from the model (``explain``); ``send`` then sends it through the gateway and ``agrees``
+says whether the answer is one the explanation allows.
+
+    request.py   the request, from options, a URL or a pasted curl command (bad input: one line)
+    routing.py   listener → virtual host → first route that fits, with the reasons for the rest
+    policies.py  CORS → deny → JWT → rate limit → router (timeout, retries, mirror, headers, faults)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import Gateway
+from ..probe import Answer, AnsweredBy, send_request
+from .policies import Step, cors_step, deny_step, jwt_step, rate_limit_step, router_steps
+from .request import Request, build, from_curl, from_url, headers_dict
+from .routing import PassedOver, Routing, find_route
+
+__all__ = [
+    "Explanation",
+    "PassedOver",
+    "Request",
+    "Step",
+    "agrees",
+    "build",
+    "explain",
+    "from_curl",
+    "from_url",
+    "send",
+]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The offline answer: routing, backend shares (percent) and policy steps, and who answers."""
+
+    request: Request
+    routing: Routing
+    backends: tuple[tuple[str, float], ...]
+    steps: tuple[Step, ...]
+    answered_by: AnsweredBy  # who the model says answers: "upstream" when a backend does
+    status: int | None  # the status the gateway itself answers with; None when a backend answers
+
+    @property
+    def route(self) -> str | None:
+        return self.routing.route.name if self.routing.route else None
+
+    def to_json(self) -> dict[str, object]:
+        r = self.request
+        return {
+            "request": {"method": r.method, "host": r.host, "path": r.path, "headers": dict(r.headers)},
+            "listener": self.routing.listener.name if self.routing.listener else None,
+            "virtual_host": self.routing.domain,
+            "route": self.route,
+            "passed_over": [{"route": p.route, "reason": p.reason} for p in self.routing.passed_over],
+            "backends": [{"name": n, "percent": round(p, 3)} for n, p in self.backends],
+            "policies": [{"policy": s.policy, "applies": s.applies, "effect": s.effect} for s in self.steps],
+            "answered_by": self.answered_by,
+            "status": self.status,
+        }
+
+
+def explain(gw: Gateway, request: Request, bucket: int | None = None) -> Explanation:
+    """Offline: what the gateway modelled by ``gw`` does with ``request``. ``bucket``: the
+    route's rate-limit tokens left, when known (from a sent request's x-ratelimit-remaining)."""
+    routing = find_route(gw, request)
+    route = routing.route
+    if route is None:
+        return Explanation(request, routing, (), (), "gateway", 404)
+    shares = tuple((n, p) for n, p in route.weight_share().items() if p > 0)
+    steps: list[Step] = []
+    for step in (
+        cors_step(route, request),
+        deny_step(route, request),
+        jwt_step(route, request),
+        rate_limit_step(route, request, bucket),
+    ):
+        steps.append(step)
+        if step.answers is not None:
+            return Explanation(request, routing, shares, tuple(steps), step.answers, step.status)
+    steps += router_steps(route, request)
+    return Explanation(request, routing, shares, tuple(steps), "upstream", None)
+
+
+def send(base_url: str, request: Request, timeout: float = 5.0) -> Answer:
+    """Send ``request`` through the gateway at ``base_url`` and say who answered (see probe)."""
+    headers = {"host": request.raw_host or request.host, **headers_dict(request)}
+    return send_request(base_url, request.method, request.path, headers, timeout=timeout)
+
+
+def agrees(explanation: Explanation, answer: Answer) -> tuple[bool, str]:
+    """Whether the gateway's ``answer`` is one ``explanation`` allows, and in what words."""
+    route = explanation.routing.route
+    if answer.status is None:
+        return False, "the gateway could not be reached"
+    if explanation.answered_by != "upstream":
+        ok = answer.answered_by == explanation.answered_by and answer.status == explanation.status
+        return (
+            ok,
+            f"expected {explanation.status} from {explanation.answered_by}, "
+            f"got {answer.status} from {answer.answered_by}",
+        )
+    if answer.answered_by == "rate-limit" and route is not None and route.rate_limit is not None:
+        limit = route.rate_limit
+        if limit.enabled and not limit.shadow:
+            return True, "the route's rate limit refused it (its bucket was empty)"
+    if answer.answered_by != "upstream":
+        return False, f"expected a backend to answer, got {answer.status} from {answer.answered_by}"
+    names = {n for n, _ in explanation.backends}
+    if answer.backend is not None and answer.backend not in names:
+        return False, f"backend {answer.backend} answered; the model allows {', '.join(sorted(names))}"
+    who = f"backend {answer.backend}" if answer.backend else "a backend"
+    return True, f"{who} answered ({answer.status}), as the model allows"

@@ -1,0 +1,153 @@
+"""Time boxes: changes that revert themselves when their time is up, kept in a JSON file.
+
+``FileTimeBoxes`` is a ``RevertScheduler`` (``connectors.base``) for a connector whose gateway has a
+state folder (native): the boxes survive restarts and any process can carry them out. It only
+keeps them: ``connectors.change.timebox.revert_expired`` claims the due ones (``claim_due``), reverts
+each through the change pipeline and settles it (``settle``). A claim older than ``CLAIM_S`` (its
+process died mid-revert) is claimed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import PermissionDenied, Problem, ValidationError
+from .model.durations import format_duration
+
+MAX_FOR_S = 7 * 86400.0
+"""The longest time box: a change meant to last longer is a plain change."""
+Status = Literal["pending", "reverting", "reverted", "needs-decision", "undone"]
+CLAIM_S = 120.0
+"""A revert claimed longer ago than this was abandoned (its process died): claim it again."""
+
+
+def for_problem(seconds: float) -> str | None:
+    """Why ``seconds`` cannot be a time box, or None."""
+    if seconds <= 0:
+        return "the time box must end in the future (e.g. --for 10m)"
+    if seconds > MAX_FOR_S:
+        return f"at most {format_duration(MAX_FOR_S)} (7 days); for longer, make a plain change"
+    return None
+
+
+@dataclass
+class TimeBox:
+    """One time-boxed change: what it did (routes before/after), which aspects, and when it ends."""
+
+    id: str  # the history entry of the change
+    gateway: str
+    description: str
+    routes: list[str]
+    before: list[dict[str, Any]]
+    after: list[dict[str, Any]]
+    due: float
+    seconds: float
+    status: Status = "pending"
+    reason: str = ""
+    revert_id: str = ""
+    user: str = ""
+    tries: int = 0
+    claimed: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def remaining(self, now: float | None = None) -> float:
+        return max(0.0, self.due - (time.time() if now is None else now))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TimeBox:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class FileTimeBoxes:
+    """A RevertScheduler keeping its time boxes in ``path`` (written atomically, under a lock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[list[TimeBox]]:
+        """The boxes, locked against other processes; saved again when the block ends normally."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            boxes = self._read()
+            yield boxes
+            self._write(boxes)
+        finally:
+            os.close(fd)
+
+    def _read(self) -> list[TimeBox]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except ValueError:
+            return []  # a torn file cannot happen (atomic writes); an edited one is not ours
+        return [TimeBox.from_json(d) for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+    def _write(self, boxes: list[TimeBox]) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump([asdict(b) for b in boxes], fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    # -- RevertScheduler ---------------------------------------------------------------------
+
+    def schedule(self, connector: Any, result: Any, after_s: float) -> None:
+        """Keep a box for ``result`` (a ``connectors.base.ApplyResult``; typed loosely: this floor
+        sits below the interface)."""
+        reason = for_problem(after_s)
+        if reason:
+            raise ValidationError([Problem("for", reason)])
+        plan, entry = result.plan, result.entry
+        if any(not c.before.backends for c in plan.changes):
+            raise PermissionDenied("a change that adds a route cannot be time-boxed")
+        box = TimeBox(
+            id=entry.id,
+            gateway=entry.gateway,
+            description=entry.description,
+            routes=list(entry.routes),
+            before=list(entry.before),
+            after=list(entry.after),
+            due=entry.time + after_s,
+            seconds=after_s,
+            user=entry.user,
+        )
+        with self._locked() as boxes:
+            boxes.append(box)
+
+    def boxes(self) -> list[TimeBox]:
+        return self._read()
+
+    def claim_due(self, now: float | None = None) -> list[TimeBox]:
+        """The pending boxes whose time is up (and abandoned claims), marked as being reverted by
+        the caller, who must ``settle`` each."""
+        now = time.time() if now is None else now
+        claimed = []
+        with self._locked() as boxes:
+            for i, box in enumerate(boxes):
+                stale = box.status == "reverting" and now - box.claimed > CLAIM_S
+                if (box.status == "pending" and box.due <= now) or stale:
+                    boxes[i] = replace(box, status="reverting", claimed=now)
+                    claimed.append(boxes[i])
+        return claimed
+
+    def settle(self, box: TimeBox) -> None:
+        """Record how a claimed box ended (``pending`` again: try later)."""
+        with self._locked() as boxes:
+            for i, b in enumerate(boxes):
+                if b.id == box.id:
+                    boxes[i] = box

@@ -1,0 +1,58 @@
+"""``shadow``: the shadowed rate limits and what each would refuse if enforced — the requests it
+saw and would have refused (the gateway's own counters) and the would-be limited clients. Turn one
+into an enforced limit with ``set-rate-limit ROUTE --enforce`` (the usual diff first)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from connectors.base import Connector
+
+from .common import Command, out, table
+from .lifecycle import with_connector
+
+
+def _cmd_shadow(args: argparse.Namespace, conn: Connector) -> int:
+    from connectors.shadow import shadow_limits
+
+    rows = shadow_limits(conn)
+    if args.output == "json":
+        out(json.dumps([r.to_json() for r in rows], indent=2))
+        return 0
+    if not rows:
+        out("No shadowed rate limits (set one: gatewayctl-tui set-rate-limit ROUTE --requests N --shadow).")
+        return 0
+    lines = [
+        [
+            r.route,
+            r.limit.describe(),
+            str(r.requests),
+            str(r.would_refuse),
+            f"{r.pct:.1f}%",
+            str(len(r.clients)),
+        ]
+        for r in rows
+    ]
+    out(table(["ROUTE", "LIMIT", "REQUESTS", "WOULD REFUSE", "SHARE", "CLIENTS"], lines))
+    for r in rows:
+        who = ", ".join(f"{c} ({n})" for c, n in r.clients[:5])
+        out(f"  {r.route}: {r.describe()}" + (f": {who}" if who else ""))
+        if r.enforced:
+            out(f"  {r.route}: warning: {r.enforced} requests were refused although the limit is shadowed")
+    return 0
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+
+def commands() -> list[Command]:
+    return [
+        Command(
+            "shadow",
+            "shadowed rate limits: what each would refuse if enforced, and which clients",
+            with_connector(_cmd_shadow),
+            _arguments,
+        )
+    ]
