@@ -216,11 +216,13 @@ async def test_watching_is_cleared_after_an_abort(
         await wait_until_ui(pilot, lambda: isinstance(app.screen, CanaryConfirm), what="the confirmation")
         await pilot.press("s")
         status = screen.query_one("#run-status", Static)
-        await wait_until_ui(pilot, lambda: "watching" in str(status.render()), seconds=30, what="watching")
+        # The live line of the step being watched: "step 1/2 at 20%: 3 of 20 canary requests, ..."
+        watching = "step 1/2 at 20%"
+        await wait_until_ui(pilot, lambda: watching in str(status.render()), seconds=30, what="the step")
         await pilot.press("a")
         await wait_until_ui(pilot, lambda: screen.state == "aborted", seconds=30, what="the abort")
         await pilot.pause()
-        assert "watching" not in str(status.render())
+        assert watching not in str(status.render()) and "canary requests" not in str(status.render())
 
 
 # -- where the gateway is -------------------------------------------------------------------------

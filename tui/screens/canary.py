@@ -120,6 +120,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.run: CanaryRun | None = None
         self.state = "ready"
         self.events: list[CanaryEvent] = []
+        self._form_ready = False
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -137,6 +138,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         yield KeyHints()
 
     def on_mount(self) -> None:
+        self._form_ready = True
         self._info()
         self.call_after_refresh(self._hint)  # once the log has its width, so the line wraps
         self.focus_body()
@@ -271,7 +273,9 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
 
     @on(Input.Changed)
     def _plan_changed(self) -> None:
-        if self.run is None:
+        # Not while the form is being built (its first fields report their values before the rest
+        # are there).
+        if self.run is None and self._form_ready:
             self.read_plan()
 
     # -- keys ------------------------------------------------------------------------------------
