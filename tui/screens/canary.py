@@ -306,17 +306,24 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         thread=True, exclusive=True, exit_on_error=False, group="plan", name="preview", description="preview"
     )
     def _preview(self, connector: Any, plan: CanaryPlan, route: str, stable: str, canary: str) -> Previewed:
+        """The run (made here: it reads the gateway) and the diff of the step it begins with."""
+        run = CanaryRun(connector, self.metrics, route, stable, canary, plan, on_event=self._post)
         current = connector.get_route(route)
-        first = plan.steps[0]
+        now = next((b.weight for b in current.backends if b.name == canary), 0)
+        # Where the run begins: a canary that already has more than the first steps skips them.
+        first = next((step for step in plan.steps if step >= now), plan.steps[-1])
         backends = tuple(
             WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
             for b in current.backends
         )
-        return self.Previewed(
-            Preview(
-                plan, Change(connector).plan_edit("weights", current, replace(current, backends=backends))
-            )
-        )
+        change = Change(connector).plan_edit("weights", current, replace(current, backends=backends))
+        return self.Previewed(Preview(plan, change, run=run, first_weight=first, warnings=run.warnings))
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name == "preview" and isinstance(error, ValidationError):
+            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in error.problems)))
+            return True
+        return super().worker_failed(name, error)
 
     def on_canary_screen_previewed(self, message: Previewed) -> None:
         preview = message.preview
@@ -384,19 +391,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.post_message(self.Progress(event))  # thread-safe
 
     def _start(self, preview: Preview) -> None:
-        connector = self.connection
-        try:
-            run = CanaryRun(
-                connector,
-                self.metrics,
-                self.route_name,
-                self.stable,
-                self.canary,
-                preview.plan,
-                on_event=self._post,
-            )
-        except ValidationError as exc:
-            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
+        run = preview.run
+        if run is None:
             return
         self.run = run
         self.state = "running"
