@@ -22,8 +22,8 @@ def listener_urls(listeners: str) -> str:
 
 
 class StatusBar(Static):
-    """``gatewayctl ▸ routes  native:demo  ● connected  listening http://127.0.0.1:10000  admin …  6
-    routes  READ-ONLY`` — kept current by watching the app's connection state, so a lost connection
+    """``gatewayctl ▸ routes  native:demo  ● connected  listening http://127.0.0.1:10000  6 routes
+    READ-ONLY`` — kept current by watching the app's connection state, so a lost connection
     shows on whichever screen is open."""
 
     DEFAULT_CSS = """
@@ -76,8 +76,10 @@ class StatusBar(Static):
         listening = listener_urls(app.info.details.get("listeners", "") if app.info is not None else "")
         if state.status == "connected" and listening:
             parts += ["  ", Content.styled(f"listening {listening}", "$text-accent")]
-        admin = [Content.styled(f"  {'admin ' if listening else ''}{state.endpoint}", "$text-muted")]
-        if state.status == "connected" and state.endpoint:
+        # The connector's endpoint (a cluster's context/namespace, a gateway's URL), unless it is the
+        # listener just shown.
+        admin = [Content.styled(f"  {state.endpoint}", "$text-muted")]
+        if state.status == "connected" and state.endpoint and state.endpoint not in listening:
             parts += admin
         if state.status == "connected" and app.routes_loaded:
             count = len(app.routes)
@@ -89,7 +91,7 @@ class StatusBar(Static):
             parts += ["  ", Content.styled(" READ-ONLY ", "bold $text-warning on $warning-muted")]
         line = Content.assemble(*parts)
         if line.cell_length > self.size.width - 2 > 0 and admin[0] in parts:
-            parts.remove(admin[0])  # narrow: where clients go matters more than the admin URL
+            parts.remove(admin[0])  # narrow: where clients go matters more than the endpoint
             line = Content.assemble(*parts)
         self.update(line)
 
