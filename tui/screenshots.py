@@ -51,6 +51,10 @@ async def _keys(pilot: Pilot[Any], *keys: str) -> None:
         await _settle(pilot)
 
 
+async def _command(pilot: Pilot[Any], text: str) -> None:
+    await _keys(pilot, "colon", *("space" if c == " " else c for c in text), "enter")
+
+
 def _shots(out: Path) -> list[tuple[str, Step]]:
     async def routes(pilot: Pilot[Any]) -> None:
         await _settle(pilot, 6.0)  # a few polls, so the live columns have rates and latencies
@@ -60,25 +64,70 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         await _settle(pilot, 1.5)
 
     async def weights(pilot: Pilot[Any]) -> None:
-        await _keys(pilot, "w", "minus", "minus", "minus", "minus")
+        await _keys(pilot, "w", "plus", "plus", "plus", "plus")  # 90/10 → 70/30
 
     async def diff(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "ctrl+s")
 
+    async def applied(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "a")
+        await _settle(pilot, 1.0)
+
     async def help_overlay(pilot: Pilot[Any]) -> None:
-        await _keys(pilot, "escape", "escape", "escape", "escape", "question_mark")
+        await _keys(pilot, "escape", "escape", "question_mark")
+
+    async def history(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape")
+        await _command(pilot, "history")
+        await _settle(pilot, 1.0)
+
+    async def canary(pilot: Pilot[Any]) -> None:
+        await _command(pilot, "canary shop")
+        await _settle(pilot, 3.0)
+
+    async def charts(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape")
+        await _command(pilot, "charts shop")
+        await _keys(pilot, "o")
+        await _settle(pilot, 4.0)
+
+    async def triage(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape")
+        await _command(pilot, "triage")
+        await _settle(pilot, 4.0)
+
+    async def cors(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape")
+        await _command(pilot, "routes")
+        await _keys(pilot, "slash", *"^api-cors$", "enter", "c")
+        await _settle(pilot, 1.0)
+
+    async def quit_question(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape", "escape", "q")
+
+    async def back_to_routes(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "n")
 
     shots: list[tuple[str, Step]] = [
         ("routes", routes),
         ("detail", detail),
         ("weights", weights),
         ("diff", diff),
+        ("applied", applied),
         ("help", help_overlay),
+        ("history", history),
+        ("canary", canary),
+        ("charts", charts),
+        ("triage", triage),
+        ("cors", cors),
+        ("quit", quit_question),
     ]
 
     for theme in THEME_ORDER[1:]:
 
         async def themed(pilot: Pilot[Any], theme: str = theme) -> None:
+            if type(pilot.app.screen).__name__ == "ConfirmScreen":  # after the quit question
+                await back_to_routes(pilot)
             await _keys(pilot, "escape")
             pilot.app.theme = theme
             await _settle(pilot, 1.0)
@@ -111,7 +160,11 @@ def render(out: Path) -> list[Path]:
         runner = DemoRunner(options)
         ctx = runner.start()
         try:
-            app = ConsoleApp(ctx.connector)
+            connector = ctx.connector
+            app = ConsoleApp(
+                connector,
+                stops_on_quit=f"the demo gateway demo (Envoy listening on {ctx.listener_url})",
+            )
 
             async def auto_pilot(pilot: Pilot[Any]) -> None:
                 await _drive(app, out, pilot)

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, RichLog, Select, Static
+from textual.widgets import Input, RichLog, Static
 
 from connectors.canary import (
     FINAL,
@@ -37,13 +38,12 @@ from connectors.metrics import Snapshot
 from connectors.model import Route, WeightedBackend
 
 from ..highlight import highlight_diff
+from ..widgets.canary_plan import CanaryPlanForm
 from ..widgets.key_hints import KeyHints
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
 from .canary_confirm import Preview
 from .charts import NO_SOURCE, LiveScreen
-
-DEFAULT_PLAN = CanaryPlan()
 
 
 def side_text(role: str, view: BackendView) -> Content:
@@ -61,6 +61,14 @@ def side_text(role: str, view: BackendView) -> Content:
     )
 
 
+def log_line(event: CanaryEvent) -> Content:
+    """``   step  ...``: the event's kind, then its message without the kind said twice."""
+    message = event.message
+    if message.lower().startswith(event.kind):
+        message = message[len(event.kind) :].lstrip(" :")
+    return Content.assemble((f"{event.kind:>9} ", "bold"), message)
+
+
 class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     VIEW = "canary"
     DEFAULT_CSS = """
@@ -70,11 +78,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     CanaryScreen .side { width: 1fr; border: round $panel; padding: 0 1; }
     CanaryScreen #side-canary { border: round $weight-b; }
     CanaryScreen #side-stable { border: round $weight-a; }
-    CanaryScreen #plan-form { height: auto; padding: 0 1; }
-    CanaryScreen #plan-form Label { padding: 1 1 0 0; }
-    CanaryScreen #steps { width: 24; }
-    CanaryScreen #pause, CanaryScreen #max-error, CanaryScreen #max-p99 { width: 10; }
-    CanaryScreen #on-breach { width: 14; }
+    CanaryScreen #run-status { height: auto; padding: 0 1; color: $text-muted; }
     CanaryScreen #plan-error { color: $text-error; height: auto; padding: 0 1; }
     CanaryScreen #log { height: 1fr; border-top: solid $panel; }
     """
@@ -116,6 +120,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.run: CanaryRun | None = None
         self.state = "ready"
         self.events: list[CanaryEvent] = []
+        self._form_ready = False
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -126,26 +131,27 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         with Horizontal(id="sides"):
             yield Static("", id="side-stable", classes="side")
             yield Static("", id="side-canary", classes="side")
-        with Horizontal(id="plan-form"):
-            yield Label("Steps %")
-            yield Input(", ".join(map(str, DEFAULT_PLAN.steps)), id="steps")
-            yield Label("Pause s")
-            yield Input(f"{DEFAULT_PLAN.pause_s:g}", id="pause")
-            yield Label("Max errors %")
-            yield Input(f"{DEFAULT_PLAN.max_error_pct:g}", id="max-error")
-            yield Label("Max p99 ms")
-            yield Input(f"{DEFAULT_PLAN.max_p99_ms:g}", id="max-p99", placeholder="none")
-            yield Select(
-                [("abort", "abort"), ("hold", "hold")], value="abort", allow_blank=False, id="on-breach"
-            )
+        yield CanaryPlanForm(id="plan-form")
+        yield Static("", id="run-status")
         yield Static("", id="plan-error")
         yield RichLog(id="log", wrap=True, markup=False)
         yield KeyHints()
 
     def on_mount(self) -> None:
+        self._form_ready = True
         self._info()
+        self.call_after_refresh(self._hint)  # once the log has its width, so the line wraps
         self.focus_body()
         super().on_mount()
+
+    def _hint(self) -> None:
+        self.query_one("#log", RichLog).write(
+            Text(
+                "s shows the plan and its first step's diff, then starts · a aborts at once · p promotes "
+                "after asking. Each step, hold and abort is logged here with its diff.",
+                style="dim",
+            )
+        )
 
     def focus_body(self) -> None:
         # The keys (s, a, p) act on the canary: focus starts outside the plan's inputs.
@@ -154,6 +160,36 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     @on(Input.Submitted)
     def _plan_submitted(self) -> None:
         self.focus_body()
+
+    def action_back(self) -> None:
+        """esc in a plan field leaves the field (the plan stays as typed), not the view."""
+        focused = self.focused
+        if focused is not None and focused in self.query("#plan-form *"):
+            self.focus_body()
+            return
+        super().action_back()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        route = self.route_name
+        return [
+            (
+                "Canary: start / pause",
+                f"Step the canary on {route}, or pause it (s)",
+                self.action_start_pause,
+            ),
+            ("Canary: abort", "All traffic back to stable, at once (a)", self.action_abort),
+            ("Canary: promote", "All traffic to the canary, after asking (p)", self.action_promote),
+            ("Canary: swap stable and canary", "Before starting (x)", self.action_swap),
+        ]
+
+    def selected_route(self) -> str | None:
+        return self.route_name or None
+
+    def quit_cost(self) -> str | None:
+        run = self.run
+        if run is None or run.state in FINAL:
+            return None
+        return f"the canary on route {self.route_name} stops stepping (weights stay at {run.weight}% canary)"
 
     def on_unmount(self) -> None:
         super().on_unmount()
@@ -227,15 +263,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
 
     def read_plan(self) -> CanaryPlan | None:
         """The plan in the form, or None with every problem shown under it."""
-        value = self.query_one("#on-breach", Select).value
         try:
-            plan = CanaryPlan.parse(
-                self.query_one("#steps", Input).value,
-                self.query_one("#pause", Input).value,
-                self.query_one("#max-error", Input).value,
-                self.query_one("#max-p99", Input).value,
-                str(value) if isinstance(value, str) else "abort",
-            )
+            plan = self.query_one(CanaryPlanForm).read()
         except ValidationError as exc:
             self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
             return None
@@ -244,12 +273,10 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
 
     @on(Input.Changed)
     def _plan_changed(self) -> None:
-        if self.run is None:
+        # Not while the form is being built (its first fields report their values before the rest
+        # are there).
+        if self.run is None and self._form_ready:
             self.read_plan()
-
-    def _lock_form(self, locked: bool) -> None:
-        for widget in self.query("#plan-form Input, #plan-form Select"):
-            widget.disabled = locked
 
     # -- keys ------------------------------------------------------------------------------------
 
@@ -279,17 +306,24 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         thread=True, exclusive=True, exit_on_error=False, group="plan", name="preview", description="preview"
     )
     def _preview(self, connector: Any, plan: CanaryPlan, route: str, stable: str, canary: str) -> Previewed:
+        """The run (made here: it reads the gateway) and the diff of the step it begins with."""
+        run = CanaryRun(connector, self.metrics, route, stable, canary, plan, on_event=self._post)
         current = connector.get_route(route)
-        first = plan.steps[0]
+        now = next((b.weight for b in current.backends if b.name == canary), 0)
+        # Where the run begins: a canary that already has more than the first steps skips them.
+        first = next((step for step in plan.steps if step >= now), plan.steps[-1])
         backends = tuple(
             WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
             for b in current.backends
         )
-        return self.Previewed(
-            Preview(
-                plan, Change(connector).plan_edit("weights", current, replace(current, backends=backends))
-            )
-        )
+        change = Change(connector).plan_edit("weights", current, replace(current, backends=backends))
+        return self.Previewed(Preview(plan, change, run=run, first_weight=first, warnings=run.warnings))
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name == "preview" and isinstance(error, ValidationError):
+            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in error.problems)))
+            return True
+        return super().worker_failed(name, error)
 
     def on_canary_screen_previewed(self, message: Previewed) -> None:
         preview = message.preview
@@ -304,7 +338,23 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self._finish("abort")
 
     def action_promote(self) -> None:
-        self._finish("promote")
+        """Promote sends all traffic to the canary: it asks first (abort, back to safety, does not)."""
+        if not self.canary:
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._finish("promote")
+
+        share = self.query_one("#weights", WeightBar).weights
+        now = ", ".join(f"{name} {weight}%" for name, weight in share) or "unknown"
+        details = [
+            f"all traffic on route {self.route_name} to {self.canary} (now {now})",
+            "through the same plan → apply → verify path; u or abort undoes it",
+        ]
+        question = ConfirmScreen("Promote the canary?", details, yes="Promote", no="Cancel")
+        self.app.push_screen(question, answered)
 
     def _finish(self, what: str) -> None:
         run = self.run
@@ -332,6 +382,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         return self.FinishedNow(one.state)
 
     def on_canary_screen_finished_now(self, message: FinishedNow) -> None:
+        self.query_one("#run-status", Static).update("")
         self.poll_now()
 
     # -- the run ---------------------------------------------------------------------------------
@@ -340,23 +391,12 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.post_message(self.Progress(event))  # thread-safe
 
     def _start(self, preview: Preview) -> None:
-        connector = self.connection
-        try:
-            run = CanaryRun(
-                connector,
-                self.metrics,
-                self.route_name,
-                self.stable,
-                self.canary,
-                preview.plan,
-                on_event=self._post,
-            )
-        except ValidationError as exc:
-            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
+        run = preview.run
+        if run is None:
             return
         self.run = run
         self.state = "running"
-        self._lock_form(True)
+        self.query_one(CanaryPlanForm).lock_plan(True)
         self._run(run)
 
     @work(thread=True, exit_on_error=False, group="canary", name="canary")
@@ -369,19 +409,19 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.events.append(event)
         self.state = event.state
         log = self.query_one("#log", RichLog)
-        stamp = f"{event.kind:>9} "
         if event.kind != "watch":
-            log.write(Content.assemble((stamp, "bold"), event.message))
+            log.write(log_line(event))
             if event.diff:
                 log.write(highlight_diff(event.diff))
         if event.stable is not None and event.canary is not None and event.kind == "watch":
             self.query_one("#side-stable", Static).update(side_text("stable", event.stable))
             self.query_one("#side-canary", Static).update(side_text("canary", event.canary))
-            self.query_one("#plan-error", Static).update(event.message)
+            self.query_one("#run-status", Static).update(event.message)
         if event.kind in ("step", "aborted", "promoted"):
             self.poll_now()
-        if event.state in ("aborted", "promoted", "failed", "cancelled"):
-            self._lock_form(False)
+        if event.state in FINAL:
+            self.query_one("#run-status", Static).update("")  # "watching ..." is over
+            self.query_one(CanaryPlanForm).lock_plan(False)
             self.notify(
                 event.message,
                 title=f"Canary {event.state}",

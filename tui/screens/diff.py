@@ -30,6 +30,7 @@ from .base import ConsoleModal
 
 
 class DiffScreen(ConsoleModal):
+    VIEW = "review the change"
     DEFAULT_CSS = """
     DiffScreen { align: center middle; }
     DiffScreen #dialog {

@@ -60,7 +60,7 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     TriageScreen #detail { height: 2fr; }
     TriageScreen #detail TimeChart { width: 2fr; }
     TriageScreen #clients-box { width: 1fr; min-width: 30; border-left: solid $panel; }
-    TriageScreen #clients-title { height: 1; padding: 0 1; text-style: bold; }
+    TriageScreen #clients-title { height: auto; padding: 0 1; text-style: bold; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,r", "edit_limit", "Edit rate limit", key_display="⏎/r", id="triage.edit_limit"),
