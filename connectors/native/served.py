@@ -236,5 +236,5 @@ def route_view(route: Route) -> View:
 def _shown_client(text: str) -> str:
     from ..model.secrets import MASK, is_secret_header, redact_text
 
-    name, sep, value = text.partition("=")
+    name, sep, _ = text.partition("=")
     return f"{name}={MASK}" if sep and name != "ip" and is_secret_header(name) else redact_text(text)
