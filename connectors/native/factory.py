@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import GatewayError, NotFound, ProcessStartFailed
+from ..errors import GatewayError, NotFound, ProcessStartFailed, UnsafeState
 from ..factory import CliOption, ConnectorFactory, GatewayStatus, StartedGateway, Target
-from ..paths import gateways_dir, private_dir
+from ..paths import gateways_dir, private_dir, state_folder_problem
+from .validation import gateway_name_problems
 
 if TYPE_CHECKING:
     from .connector import NativeConnector
@@ -121,6 +122,8 @@ class NativeLifecycle:
         cf = ConfigFile.load(config)
         validate(cf.gateway)
         state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
+        if problem := state_folder_problem(state_dir):  # before reading any pid file in it
+            raise UnsafeState(f"state folder {problem}")
         status = self.status(Target("native", cf.gateway.name, str(state_dir)))
         if status.state in ("running", "restarting") or (status.state == "config broken" and status.running):
             raise ProcessStartFailed(
@@ -218,9 +221,14 @@ class NativeFactory(ConnectorFactory):
         return out
 
     def resolve(self, spec: str) -> Target | None:
+        if "/" not in spec and not spec.startswith("~") and gateway_name_problems(spec, "--gateway"):
+            return None  # not a gateway's name (too long, odd characters): checked before any file
         path = Path(spec).expanduser()
-        if (path / STATE_FILE).exists():
-            return Target(self.kind, path.name, str(path))
+        try:
+            if (path / STATE_FILE).exists():
+                return Target(self.kind, path.name, str(path))
+        except OSError:  # a path too long or unreadable is no gateway's state folder
+            return None
         for target in self.discover():
             if target.name == spec or Path(target.location).name == spec:
                 return target

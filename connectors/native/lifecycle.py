@@ -20,10 +20,10 @@ from typing import Self
 
 from ..audit import AuditLog
 from ..base import Connector
-from ..errors import GatewayError, NotFound, ProcessStartFailed
+from ..errors import GatewayError, NotFound, ProcessStartFailed, UnsafeState
 from ..history import HistoryStore
 from ..model import Gateway, Route
-from ..paths import gateways_dir, private_dir
+from ..paths import gateways_dir, private_dir, state_folder_problem, tighten
 from . import xds
 from .admin import AdminClient
 from .admin_socket import STATS_LISTENER, admin_url, socket_path, stats_url
@@ -101,6 +101,8 @@ class EnvoyLifecycle(Connector):
         cf = ConfigFile.load(config)
         validate(cf.gateway)
         state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
+        if problem := state_folder_problem(state_dir):
+            raise UnsafeState(f"state folder {problem}")
         if state_dir.parent == gateways_dir():
             private_dir(gateways_dir().parent)  # the tool's state root: nobody else lists it
         private_dir(state_dir)
@@ -132,6 +134,9 @@ class EnvoyLifecycle(Connector):
     def attach(cls, state_dir: Path, *, readonly: bool = False) -> Self:
         """A connector for a gateway started earlier (maybe by another process)."""
         state_dir = Path(state_dir)
+        if problem := state_folder_problem(state_dir):
+            raise UnsafeState(f"state folder {problem}")
+        tighten(state_dir)  # files someone loosened (chmod 644) are the owner's only again
         state = GatewayState.read(state_dir)
         cf = ConfigFile.load(Path(state.config))
         return cls(state_dir, state, cf, readonly=readonly)
@@ -145,6 +150,7 @@ class EnvoyLifecycle(Connector):
         if not self._state.probe_token:
             self._state.probe_token = secrets.token_hex(16)
         private_dir(self.state_dir)
+        tighten(self.state_dir)
         sock = socket_path(self.state_dir)
         self._state.admin_socket = str(sock)
         self._deploy.write_all(gw)
