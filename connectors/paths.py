@@ -126,3 +126,16 @@ def state_folder_problem(folder: Path) -> str | None:
     if folder.parent == gateways_dir():
         folders += [gateways_dir(), gateways_dir().parent]
     return next((p for p in map(folder_problem, folders) if p), None)
+
+
+def log_problem(*logs: Path) -> str | None:
+    """The first of ``logs`` (history, audit) that is a symlink: checked before a change is
+    applied, so a swapped log stops the change instead of its record."""
+    return next(
+        (
+            f"{log} is a symlink: the tool does not write through it; remove it"
+            for log in logs
+            if log.is_symlink()
+        ),
+        None,
+    )

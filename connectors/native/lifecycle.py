@@ -23,7 +23,7 @@ from ..base import Connector
 from ..errors import GatewayError, NotFound, ProcessStartFailed, UnsafeState
 from ..history import HistoryStore
 from ..model import Gateway, Route
-from ..paths import gateways_dir, private_dir, state_folder_problem, tighten
+from ..paths import gateways_dir, log_problem, private_dir, state_folder_problem, tighten
 from . import xds
 from .admin import AdminClient
 from .admin_socket import STATS_LISTENER, admin_url, socket_path, stats_url
@@ -136,6 +136,8 @@ class EnvoyLifecycle(Connector):
         state_dir = Path(state_dir)
         if problem := state_folder_problem(state_dir):
             raise UnsafeState(f"state folder {problem}")
+        if problem := log_problem(state_dir / "history.jsonl", AuditLog().path):
+            raise UnsafeState(problem)
         tighten(state_dir)  # files someone loosened (chmod 644) are the owner's only again
         state = GatewayState.read(state_dir)
         cf = ConfigFile.load(Path(state.config))
