@@ -38,6 +38,14 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return rc, out + err
 
 
+def _up(capsys: pytest.CaptureFixture[str], folder: Path, config: Path) -> tuple[int, str]:
+    """``up --state-dir folder``; a gateway it started anyway (the defect) is stopped again."""
+    rc, text = _cli(capsys, "up", "--state-dir", str(folder), str(config))
+    if rc == 0:
+        main(["down", str(folder)])
+    return rc, text
+
+
 @pytest.fixture
 def config(
     tmp_path: Path, backends: DemoBackends, jwt_signer: JwtSigner, monkeypatch: pytest.MonkeyPatch
@@ -100,7 +108,7 @@ def test_up_refuses_a_state_folder_others_may_write_in(
     folder = tmp_path / "shared"
     folder.mkdir()
     folder.chmod(mode)
-    rc, text = _cli(capsys, "up", "--state-dir", str(folder), str(config))
+    rc, text = _up(capsys, folder, config)
     assert rc == 1 and text.count("\n") == 1, text
     assert str(folder) in text and "writable by other users" in text
     assert list(folder.iterdir()) == []  # nothing started, nothing written
@@ -113,7 +121,7 @@ def test_up_refuses_a_state_folder_of_another_user(
     folder = tmp_path / "theirs"
     folder.mkdir(mode=0o700)
     shutil.chown(folder, "nobody")
-    rc, text = _cli(capsys, "up", "--state-dir", str(folder), str(config))
+    rc, text = _up(capsys, folder, config)
     assert rc == 1 and str(folder) in text and "belongs to another user" in text, text
 
 
