@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,3 +167,32 @@ def test_loosened_state_files_and_folders_are_tightened_on_attach(native_gateway
         if stat.S_IMODE(p.stat().st_mode) & 0o077
     ]
     assert loose == []
+
+
+def _cli_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process (``up`` leaves detached children that outlive a test's process)."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_up_warns_about_a_yaml_others_can_read_and_edits_write_it_0600(config: Path, tmp_path: Path) -> None:
+    config.chmod(0o644)
+    folder = tmp_path / "state" / "gateways" / "mine"
+    up = _cli_process("up", "--state-dir", str(folder), str(config))
+    try:
+        assert up.returncode == 0, up.stderr
+        warned = [line for line in (up.stdout + up.stderr).splitlines() if "readable by other users" in line]
+        assert len(warned) == 1 and str(config) in warned[0] and "chmod 600" in warned[0]
+        edit = _cli_process("set-weights", "canary", "v1=70", "v2=30", "--gateway", str(folder))
+        assert edit.returncode == 0, edit.stderr
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600  # rewritten with its secrets: the owner's only
+    finally:
+        _cli_process("down", str(folder))

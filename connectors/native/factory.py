@@ -8,6 +8,7 @@ its metrics source (Envoy's admin endpoint), which the connector itself does not
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -146,7 +147,7 @@ class NativeLifecycle:
                 listeners={x.name: connector.listener_url(x.name) for x in gateway.listeners},
                 config_path=connector.config_path,
                 stats_url=connector.stats_url,
-                warnings=beyond_loopback(None, gateway),
+                warnings=(*beyond_loopback(None, gateway), *_readable_by_others(config)),
             )
         finally:
             connector.close()
@@ -263,3 +264,15 @@ class NativeFactory(ConnectorFactory):
 
     def is_open(self, target: Target, gateway_title: str) -> bool:
         return gateway_title.endswith(":" + target.name)
+
+
+def _readable_by_others(config: Path) -> tuple[str, ...]:
+    """A warning when the operator's YAML (which may hold header secrets and keys) is readable by
+    other local users; the tool's own writes of it are 0600."""
+    try:
+        mode = stat.S_IMODE(config.stat().st_mode)
+    except OSError:
+        return ()
+    if not mode & 0o044:
+        return ()
+    return (f"{config} is readable by other users (mode {mode:o}) and may hold secrets: chmod 600 {config}",)
