@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -20,8 +21,10 @@ from pathlib import Path
 import pytest
 
 from connectors.change import Change
+from connectors.errors import ProcessStartFailed
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
+from connectors.native.process import port_problem
 from connectors.native.reverter import MODULE as REVERTER
 from connectors.native.reverter import PID_FILE, stop_detached
 from connectors.native.supervisor import MODULE as SUPERVISOR
@@ -196,3 +199,25 @@ def test_up_warns_about_a_yaml_others_can_read_and_edits_write_it_0600(config: P
         assert stat.S_IMODE(config.stat().st_mode) == 0o600  # rewritten with its secrets: the owner's only
     finally:
         _cli_process("down", str(folder))
+
+
+def test_a_port_taken_while_envoy_restarts_is_named_as_such_not_as_a_rejected_config(
+    native_gateway: NativeConnector,
+) -> None:
+    gw = native_gateway
+    address = gw._state.listeners["main"]
+    host, _, port = address.rpartition(":")
+    proc = gw.process
+    assert proc is not None
+    proc.kill()  # Envoy dies; before it is started again, a local process takes its port
+    proc.wait(timeout=10)
+    wait_until(lambda: port_problem(host, int(port)) is None, timeout=10, what="the port to be free")
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind((host, int(port)))
+        squatter.listen()
+        with pytest.raises(ProcessStartFailed) as failed:
+            gw.relaunch()
+    message = str(failed.value)
+    assert f"listener port {address} is held by another process (pid {os.getpid()}," in message
+    assert "rejected its config" not in message

@@ -29,6 +29,7 @@ from .admin import AdminClient
 from .admin_socket import STATS_LISTENER, admin_url, socket_path, stats_url
 from .config_file import ConfigFile
 from .deploy import Deployer
+from .port_holder import held_ports
 from .process import (
     check_ports_free,
     describe_exit,
@@ -239,6 +240,9 @@ class EnvoyLifecycle(Connector):
             time.sleep(0.005)
         # Envoy is ready even when a listener failed to bind or the files were rejected.
         rejected = xds.log_reason(self.log_path, log_offset)
+        if rejected and (held := held_ports(listeners, ours=proc.pid)):
+            # Not a config problem: another process took a port while Envoy was down (restart).
+            raise ProcessStartFailed("; ".join(held) + "; Envoy could not bind it")
         if rejected:
             raise failed(f"Envoy rejected its config (written from {self.config_path}): {rejected}")
         bound = self._bound_listeners()

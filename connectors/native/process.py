@@ -75,7 +75,13 @@ def check_ports_free(listeners: Sequence[Listener]) -> None:
     for lst in listeners:
         reason = port_problem(lst.address, lst.port)
         if reason:
-            problems.append(f"port {lst.port} of listener {lst.name!r} ({lst.address}) is taken: {reason}")
+            from .port_holder import holder  # /proc names who, when it can
+
+            found = holder(lst.port)
+            who = f" by pid {found[0]} (user {found[1]})" if found else ""
+            problems.append(
+                f"port {lst.port} of listener {lst.name!r} ({lst.address}) is taken{who}: {reason}"
+            )
     if problems:
         raise ProcessStartFailed("; ".join(problems))
 
