@@ -29,9 +29,8 @@ from .admin import AdminClient
 from .admin_socket import STATS_LISTENER, admin_url, socket_path, stats_url
 from .config_file import ConfigFile
 from .deploy import Deployer
-from .port_holder import held_ports
+from .port_holder import check_ports_free, held_ports
 from .process import (
-    check_ports_free,
     describe_exit,
     find_envoy,
     launch,

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import pwd
+from collections.abc import Sequence
 from pathlib import Path
 
+from ..errors import ProcessStartFailed
+from ..model import Listener
 from .process import port_problem
 
 _LISTEN = "0A"
@@ -64,3 +67,17 @@ def held_ports(listeners: dict[str, str], ours: int | None = None) -> list[str]:
         who = f" (pid {found[0]}, user {found[1]})" if found else ""
         out.append(f"listener port {address} is held by another process{who}")
     return out
+
+
+def check_ports_free(listeners: Sequence[Listener]) -> None:
+    problems = []
+    for lst in listeners:
+        reason = port_problem(lst.address, lst.port)
+        if reason:
+            found = holder(lst.port)
+            who = f" by pid {found[0]} (user {found[1]})" if found else ""
+            problems.append(
+                f"port {lst.port} of listener {lst.name!r} ({lst.address}) is taken{who}: {reason}"
+            )
+    if problems:
+        raise ProcessStartFailed("; ".join(problems))
