@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .paths import private_dir, state_dir
+from .paths import append_private, private_dir, state_dir
 from .redact import redact
 
 if TYPE_CHECKING:
@@ -42,8 +41,4 @@ class AuditLog:
         text = json.dumps(redact(line), sort_keys=True) + "\n"
         with self._lock:
             private_dir(self.path.parent)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, text.encode("utf-8"))
-            finally:
-                os.close(fd)
+            append_private(self.path, text.encode("utf-8"))

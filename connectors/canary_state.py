@@ -21,7 +21,7 @@ from typing import Any
 
 from .base import Connector
 from .history import HistoryEntry
-from .paths import state_dir
+from .paths import private_dir, state_dir
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class CanaryStateStore:
 
     def save(self, state: CanaryState) -> None:
         """Write ``state`` atomically: a crash leaves the previous state or this one, never half."""
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.dir)  # canary/ and its gateway folder 0700 (mkdir left the parent 0755)
         target = self.path(state.route)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         data = json.dumps(asdict(state), indent=1, sort_keys=True)

@@ -12,6 +12,7 @@ operator understands. The UI shows ``title`` and ``str(error)``; it never shows 
     ├── ChangeRejected           the gateway refused the change (Envoy's reason / API server's causes)
     ├── ChangeConflict           someone else changed the object since the plan was made
     ├── PermissionDenied         RBAC or read-only mode forbids the change
+    ├── UnsafeState              a state file or folder another user could plant or redirect
     ├── NotFound                 route, backend or object does not exist
     ├── NothingToUndo            history has no applied change left to undo
     ├── VerificationFailed       the gateway accepted the change but does not show it in effect
@@ -78,6 +79,13 @@ class ChangeConflict(GatewayError):
 
 class PermissionDenied(GatewayError):
     title = "Not allowed"
+
+
+class UnsafeState(GatewayError):
+    """A state file or folder another user could have planted or redirected (a symlink, another
+    user's folder, one anyone may write in): the tool refuses to use it."""
+
+    title = "Unsafe state files"
 
 
 class NotFound(GatewayError):

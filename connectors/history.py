@@ -8,14 +8,13 @@ values or a private JWK never reach the file. Undo takes them back from the rout
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import NothingToUndo
-from .paths import private_dir
+from .paths import append_private, private_dir
 from .redact import Unrecoverable, redact, unredact
 
 
@@ -102,11 +101,7 @@ class HistoryStore:
                 return
             private_dir(self.path.parent)
             line = json.dumps(entry.to_json(), sort_keys=True) + "\n"
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
+            append_private(self.path, line.encode("utf-8"))
 
     def entries(self) -> list[HistoryEntry]:
         with self._lock:

@@ -26,11 +26,14 @@ __all__ = ["free_port", "spawn", "stop"]
 
 
 def running(pid: int | None, marker: bytes) -> bool:
-    """Whether ``pid`` is a running (not zombie) process whose command line holds ``marker``, so a
-    pid the kernel reused for another program does not count."""
+    """Whether ``pid`` is a running (not zombie) process of this user whose command line holds
+    ``marker``, so a pid the kernel reused for another program, or another user's process named in
+    a planted pid file, does not count (and is never signalled)."""
     if not pid:
         return False
     try:
+        if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+            return False
         stat = Path(f"/proc/{pid}/stat").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:

@@ -101,7 +101,8 @@ def resolve(spec: str) -> Target:
         if target is not None:
             return target
     hints = "".join(f" ({hint})" for hint in (f.not_found_hint() for f in factories()) if hint)
-    raise NotFound(f"no gateway named {spec!r}{hints}")
+    shown = spec if len(spec) <= 60 else spec[:57] + "..."  # never echo a 5,000-character name
+    raise NotFound(f"no gateway named {shown!r}{hints}")
 
 
 def open_target(target: Target, *, readonly: bool = False, **options: Any) -> Connector:

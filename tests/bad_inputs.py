@@ -252,6 +252,16 @@ YAML_CASES: list[tuple[str, str, str]] = [
         f"{R}.cors.allow_origins[0]",
     ),
     (
+        "cors-prefix-host-credentials",
+        _cors(allow_origins=[{"prefix": "https://app.example.com"}], allow_credentials=True),
+        f"{R}.cors.allow_origins[0]",
+    ),
+    (
+        "cors-regex-unanchored-credentials",
+        _cors(allow_origins=[{"regex": "https://app\\.example\\.com(\\..+)?"}], allow_credentials=True),
+        f"{R}.cors.allow_origins[0]",
+    ),
+    (
         "cors-wildcard-credentials",
         _cors(allow_origins=[{"exact": "*"}], allow_credentials=True),
         f"{R}.cors.allow_credentials",

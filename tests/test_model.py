@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from connectors.model import (
     route_to_dict,
 )
 from connectors.model.edits import apply_preset, shift_weight
+from connectors.model.types import MatchKind
 
 BASE: dict[str, Any] = {
     "name": "gw",
@@ -114,6 +116,49 @@ def test_cors_wildcard_with_credentials_refused() -> None:
 
     problems = cors_problems(Cors(allow_origins=(StringMatch("exact", "*"),), allow_credentials=True), "cors")
     assert [p.path for p in problems] == ["cors.allow_credentials"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "origin"),
+    [
+        ("prefix", "https://app.example.com"),  # https://app.example.com.evil.net
+        ("prefix", "https://a"),
+        ("regex", r"https://app.example\.com"),  # app-example.com
+        ("regex", r"https://[a-z]+\.example\.com.*"),
+        ("regex", r"https://app\.example\.com.*"),
+        ("regex", r"https://app\.example\.com(\..+)?"),
+        ("regex", "https://a.+"),
+    ],
+)
+def test_credentials_refuse_an_origin_an_attacker_can_extend(kind: MatchKind, origin: str) -> None:
+    """Shared by the native and the Kubernetes connectors: the model's own rule."""
+    from connectors.model import cors_problems
+
+    cors = Cors(allow_origins=(StringMatch("exact", "https://ok.example"), StringMatch(kind, origin)))
+    assert cors_problems(cors, "cors") == []  # without credentials it is only a CORS read
+    problems = cors_problems(replace(cors, allow_credentials=True), "routes[0].cors")
+    assert [p.path for p in problems] == ["routes[0].cors.allow_origins[1]"]
+    assert "exact origins" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("kind", "origin"),
+    [
+        ("prefix", "http://localhost:"),
+        ("prefix", "http://127.0.0.1:"),
+        ("prefix", "https://app.example.com:"),  # browsers send only numeric ports
+        ("regex", r"^http://localhost(:[0-9]+)?$"),
+        ("regex", r"https://app\.example\.com"),
+        ("regex", r"https://(app|admin)\.example\.com(:[0-9]+)?"),
+        ("regex", r"https://[a-z]+\.example\.com"),
+        ("wildcard", "https://*.example.com"),
+    ],
+)
+def test_credentials_accept_an_origin_that_ends_at_a_host(kind: MatchKind, origin: str) -> None:
+    from connectors.model import cors_problems
+
+    cors = Cors(allow_origins=(StringMatch(kind, origin),), allow_credentials=True)
+    assert cors_problems(cors, "cors") == []
 
 
 @pytest.mark.parametrize("origin", ["https://app.example.com", "http://localhost:3000", "*"])

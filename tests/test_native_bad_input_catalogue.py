@@ -105,6 +105,21 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
         "allow_origins[0]",
     ),
     (
+        "cors-prefix-host-creds",  # https://app.example.com.evil.net would get credentials
+        ["set-cors", "cors", "--allow-origin", "prefix:https://app.example.com", "--allow-credentials"],
+        "cors.allow_origins[0]: prefix 'https://app.example.com' also matches",
+    ),
+    (
+        "cors-prefix-short-creds",
+        ["set-cors", "cors", "--allow-origin", "prefix:https://a", "--allow-credentials"],
+        "cors.allow_origins[0]",
+    ),
+    (
+        "cors-regex-unanchored-creds",
+        ["set-cors", "cors", "--allow-origin", r"regex:https://app\.example\.com.*", "--allow-credentials"],
+        "cors.allow_origins[0]",
+    ),
+    (
         "cors-wildcard-creds",
         ["set-cors", "cors", "--allow-origin", "*", "--allow-credentials"],
         "cors.allow_credentials",

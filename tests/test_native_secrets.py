@@ -33,6 +33,16 @@ PLANTED = {
     "api_key": "planted-apikey-1a2b3c4d",
     "set_key": "planted-setkey-5e6f7a8b",
     "cookie": "planted-cookie-0c0d0e0f",
+    "deny_bearer": "planted-denybearer-2d3e4f",
+    "deny_key": "planted-denykey-5a6b7c",
+    "user_bearer": "planted-userbearer-8d9e0f",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.planted-jwtsig-77",
+    "upstream_auth": "planted-upauth-1f2e3d",
+    "url_password": "planted-urlpass-4c5b6a",
+    "malformed": "planted-malformed-7e8f9a",
+    "curl_key": "planted-curlkey-0a1b2c",
+    "curl_cookie": "planted-curlcookie-3d4e5f",
+    "curl_token": "planted-curltoken-6a7b8c",
 }
 
 SECRET_ROUTES = """\
@@ -47,6 +57,22 @@ SECRET_ROUTES = """\
     headers:
       request:
         set: {{x-api-key: {set_key}, cookie: "session={cookie}"}}
+  - name: hidden
+    hosts: [hidden.test]
+    match:
+      prefix: /
+      headers:
+        - {{name: x-client-id, exact: "Bearer {user_bearer}"}}  # not in the access log
+        - {{name: x-sig, exact: "{jwt}"}}
+    backends: [{{name: v1, weight: 100}}]
+    headers:
+      request:
+        set: {{x-upstream-auth: {upstream_auth}}}
+    jwt:
+      providers:
+        - name: remote
+          issuer: https://remote.test
+          jwks_uri: "https://jwksuser:{url_password}@remote.test/jwks.json"
   - name: signed
     hosts: [signed.test]
     backends: [{{name: v1, weight: 100}}]
@@ -56,6 +82,10 @@ SECRET_ROUTES = """\
           issuer: https://leaky.test
           jwks: '{jwks}'
 """
+CURL = (
+    f"curl -H 'x-api-key: {PLANTED['curl_key']}' -H 'Cookie: sid={PLANTED['curl_cookie']}' "
+    f"'http://vault.test/x?token={PLANTED['curl_token']}'"
+)
 # Files that are the configuration itself: they must hold the secrets for Envoy to enforce them
 # (applied.yaml: the last applied YAML, pushed again when an interrupted change is rolled back).
 CONFIG_CARRIERS = {"xds", "config-undo", "applied.yaml"}
@@ -166,16 +196,34 @@ async def test_planted_secrets_appear_in_no_file_or_output(
         ("undo",),
         ("undo",),
         ("set-weights", "vault", "v1=50", "v2=45"),  # refused: the error names no secret
+        (
+            "deny",
+            "vault",
+            "--client",
+            f"proxy-authorization=Bearer {PLANTED['deny_bearer']}",
+            "--client",
+            f"x-auth-token={PLANTED['deny_key']}",
+            "--show-native",
+        ),
+        ("set-weights", "vault", "v1=70", "v2=30"),
+        ("undo",),  # takes the deny rules' real values from the route, not the masks
+        ("set-rate-limit", "hidden", "--requests", "7"),
+        ("undo",),
+        ("match", "--host", "vault.test", "-H", f"x-api-key {PLANTED['malformed']}"),  # refused
+        ("match", "--curl", CURL),
+        ("match", "--curl", CURL, "-o", "json"),
         ("routes",),
         ("routes", "-o", "json"),
         ("routes", "-o", "yaml"),
         ("describe", "vault"),
         ("describe", "signed"),
+        ("describe", "hidden"),
         ("history",),
         ("history", "-o", "json"),
     ]:
         rc, text = _run(capsys, gw, *args)
-        assert rc == (1 if args[-1] == "v2=45" else 0), (args, text)
+        refused = args[-1] == "v2=45" or "-H" in args
+        assert (rc != 0) == refused, (args, text)
         outputs.append(text)
     outputs += await _screens(gw)
     written = _export(tmp_path / "exports")
@@ -186,6 +234,14 @@ async def test_planted_secrets_appear_in_no_file_or_output(
     assert _vault_answers(gw) == (200, 404)
     vault = gw.get_route("vault")
     assert vault.rate_limit is not None and vault.cors is None  # two changes undone, one kept
+    assert vault.deny is not None and PLANTED["deny_key"] in gw.config_path.read_text()
+    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+        vault_client = {
+            "host": "vault.test",
+            "authorization": f"Bearer {PLANTED['bearer']}",
+            "x-api-key": PLANTED["api_key"],
+        }
+        assert c.get("/", headers={**vault_client, "x-auth-token": PLANTED["deny_key"]}).status_code == 403
 
     found = [f"output {i}: {s[:12]}" for i, text in enumerate(outputs) for s in secrets if s in text]
     state = [p for p in state_dir().rglob("*") if not set(p.relative_to(state_dir()).parts) & CONFIG_CARRIERS]
@@ -195,3 +251,41 @@ async def test_planted_secrets_appear_in_no_file_or_output(
             found += [f"{path}: {s[:12]}" for s in secrets if s in data]
     assert found == []
     assert (gw.state_dir / "applied.yaml").stat().st_mode & 0o077 == 0  # a carrier: the owner's only
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (  # a field path in a message is not a credential header line
+            "headers.request.set.authorization: a header value must not contain CR",
+            "headers.request.set.authorization: a header value must not contain CR",
+        ),
+        ("authorization: Basic dXNlcjpwdw==", "authorization: Basic <redacted>"),
+        ("x-api-key: abc123", "x-api-key: <redacted>"),
+        ("jwks_uri https://u:pa55word@idp.example/jwks", "jwks_uri https://u:<redacted>@idp.example/jwks"),
+        ("https://idp.example:8443/jwks", "https://idp.example:8443/jwks"),
+    ],
+)
+def test_messages_keep_their_words_and_lose_their_secrets(text: str, shown: str) -> None:
+    from connectors.redact import redact_text
+
+    assert redact_text(text) == shown
+
+
+def test_one_rule_for_header_names_in_header_maps_and_deny_rules() -> None:
+    from connectors.redact import MASK, redact
+
+    route = {
+        "headers": {"request": {"set": {"x-upstream-auth": "s1", "x-gateway": "shop"}}},
+        "deny": {
+            "clients": [{"header": "x-api-key", "value": "s2"}, {"header": "x-user-id", "value": "bot"}]
+        },
+        "jwt": {"providers": [{"name": "p", "jwks": '{"keys": [{"kty": "oct", "k": "s3"}]}'}]},
+    }
+    masked = redact(route)
+    assert masked["headers"]["request"]["set"] == {"x-upstream-auth": MASK, "x-gateway": "shop"}
+    assert masked["deny"]["clients"] == [
+        {"header": "x-api-key", "value": MASK},
+        {"header": "x-user-id", "value": "bot"},
+    ]
+    assert "s3" not in masked["jwt"]["providers"][0]["jwks"]

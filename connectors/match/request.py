@@ -54,7 +54,11 @@ def parse_header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not _TOKEN.match(name):
-        raise ValidationError([Problem("header", f"{text!r} is not a header of the form 'name: value'")])
+        # Only the start is echoed: what follows a header's name may be its secret value.
+        shown = (text.split()[0] if text.split() else text)[:40]
+        raise ValidationError(
+            [Problem("header", f"{shown!r}... is not a header of the form 'name: value' (value not shown)")]
+        )
     if any(c in value for c in "\r\n\0"):
         raise ValidationError([Problem("header", f"the value of {name!r} has a line break")])
     return name.lower(), value.strip()

@@ -140,30 +140,95 @@ def _header_rewrite_problems(route: Route) -> Iterator[tuple[str, str]]:
 
 
 def credential_problems(cors: Cors, path: str) -> list[Problem]:
-    """With ``allow_credentials`` every origin must name one site: browsers refuse credentials with
-    ``*``, and a prefix such as ``http`` or a regex such as ``.*`` would let any site read a
-    logged-in user's responses."""
+    """With ``allow_credentials`` every origin must name whole hosts: browsers refuse credentials
+    with ``*``, and a prefix such as ``https://app.example.com`` or a regex such as
+    ``https://app\\.example\\.com.*`` also matches ``https://app.example.com.evil.net``, a site
+    anyone can register, which could then read a logged-in user's responses."""
     if not cors.allow_credentials:
         return []
     out = []
     for i, origin in enumerate(cors.allow_origins):
         reason = _open_origin(origin)
         if reason:
-            out.append(Problem(f"{path}.allow_origins[{i}]", f"{reason} with allow_credentials"))
+            out.append(Problem(f"{path}.allow_origins[{i}]", f"{reason} with allow_credentials; {_ADVICE}"))
     return out
 
 
+_ADVICE = "list exact origins instead (a prefix may only end at the port, e.g. 'http://localhost:')"
+# A prefix that stops right after the host, at the port's colon: browsers send only digits after it.
+_PORT_BOUNDARY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(\[[0-9A-Fa-f:.]+\]|[^/:@\[\]?#\s]+):$")
+# A regex's optional or required port at its end: (:[0-9]+)? :\d+ (?::\d{1,5})? ...
+_REGEX_PORT = re.compile(r"(\((\?:)?)?:(\[0-9\]|\\d)([+*]|\{[0-9,]+\})(\))?\??$")
+# What a regex must end with to stop at a host: an escaped dot and a literal last label.
+_REGEX_HOST_END = re.compile(r"\\\.[A-Za-z0-9-]+$")
+_REGEX_META = re.compile(r"(?<!\\)[.*+?()\[\]{}|^$]")
+# Sites an attacker can register next to an origin's literal start.
+_EXTENSIONS = (".attacker.invalid", "attacker.invalid", "-attacker.invalid")
+
+
 def _open_origin(origin: StringMatch) -> str | None:
-    if origin.kind == "exact":
-        return None  # "*" and "null" are refused by the model's own rules
+    """Why ``origin`` would also match another site's origin, or None."""
+    if origin.kind in ("exact", "wildcard"):
+        return None  # "*", "null" and wildcards other than *.host are refused by the model's own rules
     if origin.kind == "prefix":
-        _, sep, rest = origin.value.partition("://")
-        if not sep or not rest.split("/")[0].split(":")[0].strip("."):
-            return f"prefix {_short(origin.value)} matches any site's origin and must not be allowed"
-        return None
-    if any(full_match(origin.value, o) for o in _ATTACKER_ORIGINS):
-        return f"regex {_short(origin.value)} matches any site's origin and must not be allowed"
+        if _PORT_BOUNDARY.match(origin.value):
+            return None
+        return f"prefix {_short(origin.value)} also matches {_short(origin.value + '.attacker.invalid')}"
+    pattern = origin.value
+    if any(full_match(pattern, o) for o in _ATTACKER_ORIGINS):
+        return f"regex {_short(pattern)} matches any site's origin"
+    literal = _literal_start(pattern)
+    for extension in _EXTENSIONS:
+        if full_match(pattern, literal + extension):
+            return f"regex {_short(pattern)} also matches {_short(literal + extension)}"
+    if not all(_ends_at_host(b) for b in _branches(pattern)):
+        return f"regex {_short(pattern)} is not anchored to a full host (end it with '\\.' and a label)"
     return None
+
+
+def _literal_start(pattern: str) -> str:
+    """The characters every match of ``pattern`` starts with (escapes undone), up to the first operator."""
+    out = []
+    i = 1 if pattern.startswith("^") else 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+            out.append(pattern[i + 1])
+            i += 2
+            continue
+        if c in ".*+?()[]{}|^$\\":
+            break
+        out.append(c)
+        i += 1
+    if i < len(pattern) and pattern[i] in "*?{" and out:
+        out.pop()  # the last character is optional or repeated
+    return "".join(out)
+
+
+def _branches(pattern: str) -> list[str]:
+    """``pattern`` split at its top-level ``|``."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(c, 0)
+        if c == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*out, pattern[start:]]
+
+
+def _ends_at_host(branch: str) -> bool:
+    """Whether a branch ends with a literal last label (then an optional port), and has no lone
+    unescaped ``.`` (``app.example`` also matches ``app-example``, a site anyone can register)."""
+    body = _REGEX_PORT.sub("", branch.removeprefix("^").removesuffix("$"))
+    plain = re.sub(r"\[[^\]]*\]", "C", body)
+    if re.search(r"(?<!\\)\.(?![*+{])", plain):
+        return False
+    return bool(_REGEX_HOST_END.search(body)) or not _REGEX_META.search(body)
 
 
 def _short(text: str) -> str:

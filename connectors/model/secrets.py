@@ -8,8 +8,11 @@ What counts as a secret:
   (``{"key": "x-api-key", "value": ...}``), header maps (``set: {cookie: ...}``);
 * values under secret-like keys (``token``, ``password``, ``api_key``, ...);
 * a JSON Web Key's private members (``d p q dp dq qi k oth``), also inside an inline JWKS string;
-* bearer tokens and JWTs anywhere in text, credential header lines (``authorization: ...``) and
-  secret query parameters (``?token=...``).
+* bearer tokens and JWTs anywhere in text, credential header lines (``authorization: ...``),
+  secret query parameters (``?token=...``) and a URL's userinfo password (``https://u:PW@host``).
+
+``is_secret_header`` is the one rule for header names: header matches, header maps, deny rules and
+the tables and summaries that show them all ask it.
 
 ``redact`` masks a structure (a copy; numbers and booleans are never masked), ``redact_text`` a
 string. ``unredact`` is the way back for undo: the history keeps the masked route, and undo takes
@@ -35,6 +38,7 @@ _SECRET_HEADER = re.compile(r"(key|token|auth|secret|session|cookie|credential|p
 # The other keys of a mapping that names a header: matcher kinds and values (model and Envoy).
 _HEADER_VALUE_KEYS = frozenset(
     {
+        "header",
         "exact",
         "prefix",
         "suffix",
@@ -60,14 +64,23 @@ _HEADER_VALUE_KEYS = frozenset(
         "keep_empty_value",
     }
 )
+# The keys of a mapping that name a header (model, Envoy, deny rules: ``{header: x-api-key, value: ...}``).
+_HEADER_NAME_KEYS = ("name", "key", "header")
+# Keys whose value is a header map (``set: {x-upstream-auth: ...}``, a request's ``headers``).
+_HEADER_MAP_KEYS = frozenset({"set", "add", "headers", "request_headers", "response_headers"})
 JWK_PRIVATE = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)(?!<redacted>)[A-Za-z0-9._~+/=-]{4,}")
 # Credential headers written as text ("authorization: ...", a log line) and secret query parameters.
+# Not after a dot: ``headers.request.set.authorization: a header value ...`` is a field path in a
+# message, whose next word is not a secret.
 _HEADER_LINE = re.compile(
-    r"(?i)\b((?:proxy-)?authorization|set-cookie|cookie|x-api-key)(\"?\s*[:=]\s*\"?)(?!<redacted>)[^\s\",}]+"
+    r"(?i)(?<![.\w-])((?:proxy-)?authorization|set-cookie|cookie|x-api-key|x-auth-token)"
+    r"(\"?\s*[:=]\s*\"?)(?!<redacted>|(?:bearer|basic)\s)[^\s\",}]+"
 )
+# The password in a URL's userinfo (https://user:PASSWORD@host/...).
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@\"']*:)(?!<redacted>)[^/\s@\"']+@")
 _PARAM = re.compile(
     r"(?i)([?&;]\w*(?:token|secret|password|passwd|api[-_]?key|apikey|credential)\w*=)[^&\s\"#]+"
 )
@@ -96,6 +109,7 @@ def redact_text(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _HEADER_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _PARAM.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     return _JWK_MEMBER.sub(
         lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(1)}{MASK}{m.group(1)}", text
     )
@@ -114,22 +128,27 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _redact_mapping(value: dict[Any, Any]) -> dict[Any, Any]:
+def _redact_mapping(value: dict[Any, Any], header_map: bool = False) -> dict[Any, Any]:
     if _names_secret_header(value):
-        return {k: v if k in ("name", "key") else _mask_strings(v) for k, v in value.items()}
+        return {k: v if k in _HEADER_NAME_KEYS else _mask_strings(v) for k, v in value.items()}
     if "kty" in value:  # a JSON Web Key
         return {k: _mask_strings(v) if k in JWK_PRIVATE else redact(v) for k, v in value.items()}
-    return {
-        k: _mask_strings(v) if isinstance(k, str) and _SECRET_KEYS.search(k) else redact(v)
-        for k, v in value.items()
-    }
+    return {k: _redact_entry(k, v, header_map) for k, v in value.items()}
+
+
+def _redact_entry(key: Any, value: Any, header_map: bool) -> Any:
+    if isinstance(key, str) and (_SECRET_KEYS.search(key) or (header_map and is_secret_header(key))):
+        return _mask_strings(value)
+    if isinstance(value, dict) and key in _HEADER_MAP_KEYS:
+        return _redact_mapping(value, header_map=True)
+    return redact(value)
 
 
 def _names_secret_header(value: dict[Any, Any]) -> bool:
-    name = value.get("name", value.get("key"))
+    name = next((value[k] for k in _HEADER_NAME_KEYS if k in value), None)
     if not isinstance(name, str) or not is_secret_header(name):
         return False
-    return all(k in ("name", "key") or k in _HEADER_VALUE_KEYS for k in value)
+    return all(k in _HEADER_NAME_KEYS or k in _HEADER_VALUE_KEYS for k in value)
 
 
 def _mask_strings(value: Any) -> Any:

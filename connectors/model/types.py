@@ -46,9 +46,10 @@ class HeaderMatch:
         op = "!" if self.invert else ""
         if self.kind == "present":
             return f"{op}{self.name}"
-        from .secrets import MASK, is_secret_header
+        from .secrets import MASK, is_secret_header, redact_text
 
-        value = MASK if is_secret_header(self.name) else self.value  # shown on screen and in tables
+        # Shown on screen and in tables: a credential header's value never, a token in any other never.
+        value = MASK if is_secret_header(self.name) else redact_text(self.value)
         return f"{self.name}{op}{ {'exact': '=', 'prefix': '^=', 'regex': '~='}[self.kind] }{value}"
 
 
@@ -300,7 +301,12 @@ class DenyClient:
     name: str = ""
 
     def __str__(self) -> str:
-        return f"ip={self.value}" if self.kind == "ip" else f"{self.name}={self.value}"
+        """As shown (plans, verification, tables): a credential header's value masked."""
+        if self.kind == "ip":
+            return f"ip={self.value}"
+        from .secrets import MASK, is_secret_header, redact_text
+
+        return f"{self.name}={MASK if is_secret_header(self.name) else redact_text(self.value)}"
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,16 @@ its metrics source (Envoy's admin endpoint), which the connector itself does not
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import GatewayError, NotFound, ProcessStartFailed
+from ..errors import GatewayError, NotFound, ProcessStartFailed, UnsafeState
 from ..factory import CliOption, ConnectorFactory, GatewayStatus, StartedGateway, Target
-from ..paths import gateways_dir, private_dir
+from ..paths import gateways_dir, private_dir, state_folder_problem
 from . import gateway_index
+from .validation import gateway_name_problems
 
 if TYPE_CHECKING:
     from .connector import NativeConnector
@@ -122,6 +124,8 @@ class NativeLifecycle:
         cf = ConfigFile.load(config)
         validate(cf.gateway)
         state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
+        if problem := state_folder_problem(state_dir):  # before reading any pid file in it
+            raise UnsafeState(f"state folder {problem}")
         status = self.status(Target("native", cf.gateway.name, str(state_dir)))
         if status.state in ("running", "restarting") or (status.state == "config broken" and status.running):
             raise ProcessStartFailed(
@@ -144,7 +148,7 @@ class NativeLifecycle:
                 listeners={x.name: connector.listener_url(x.name) for x in gateway.listeners},
                 config_path=connector.config_path,
                 stats_url=connector.stats_url,
-                warnings=beyond_loopback(None, gateway),
+                warnings=(*beyond_loopback(None, gateway), *_readable_by_others(config)),
             )
         finally:
             connector.close()
@@ -222,9 +226,14 @@ class NativeFactory(ConnectorFactory):
         return out
 
     def resolve(self, spec: str) -> Target | None:
+        if "/" not in spec and not spec.startswith("~") and gateway_name_problems(spec, "--gateway"):
+            return None  # not a gateway's name (too long, odd characters): checked before any file
         path = Path(spec).expanduser()
-        if (path / STATE_FILE).exists():
-            return Target(self.kind, path.name, str(path))
+        try:
+            if (path / STATE_FILE).exists():
+                return Target(self.kind, path.name, str(path))
+        except OSError:  # a path too long or unreadable is no gateway's state folder
+            return None
         for target in self.discover():
             if target.name == spec or Path(target.location).name == spec:
                 return target
@@ -259,3 +268,15 @@ class NativeFactory(ConnectorFactory):
 
     def is_open(self, target: Target, gateway_title: str) -> bool:
         return gateway_title.endswith(":" + target.name)
+
+
+def _readable_by_others(config: Path) -> tuple[str, ...]:
+    """A warning when the operator's YAML (which may hold header secrets and keys) is readable by
+    other local users; the tool's own writes of it are 0600."""
+    try:
+        mode = stat.S_IMODE(config.stat().st_mode)
+    except OSError:
+        return ()
+    if not mode & 0o044:
+        return ()
+    return (f"{config} is readable by other users (mode {mode:o}) and may hold secrets: chmod 600 {config}",)

@@ -20,17 +20,17 @@ from typing import Self
 
 from ..audit import AuditLog
 from ..base import Connector
-from ..errors import GatewayError, NotFound, ProcessStartFailed
+from ..errors import GatewayError, NotFound, ProcessStartFailed, UnsafeState
 from ..history import HistoryStore
 from ..model import Gateway, Route
-from ..paths import gateways_dir, private_dir
+from ..paths import gateways_dir, log_problem, private_dir, state_folder_problem, tighten
 from . import xds
 from .admin import AdminClient
 from .admin_socket import STATS_LISTENER, admin_url, socket_path, stats_url
 from .config_file import ConfigFile
 from .deploy import Deployer
+from .port_holder import check_ports_free, held_ports
 from .process import (
-    check_ports_free,
     describe_exit,
     find_envoy,
     launch,
@@ -101,6 +101,8 @@ class EnvoyLifecycle(Connector):
         cf = ConfigFile.load(config)
         validate(cf.gateway)
         state_dir = Path(state_dir) if state_dir is not None else gateways_dir() / cf.gateway.name
+        if problem := state_folder_problem(state_dir):
+            raise UnsafeState(f"state folder {problem}")
         if state_dir.parent == gateways_dir():
             private_dir(gateways_dir().parent)  # the tool's state root: nobody else lists it
         private_dir(state_dir)
@@ -132,6 +134,11 @@ class EnvoyLifecycle(Connector):
     def attach(cls, state_dir: Path, *, readonly: bool = False) -> Self:
         """A connector for a gateway started earlier (maybe by another process)."""
         state_dir = Path(state_dir)
+        if problem := state_folder_problem(state_dir):
+            raise UnsafeState(f"state folder {problem}")
+        if problem := log_problem(state_dir / "history.jsonl", AuditLog().path):
+            raise UnsafeState(problem)
+        tighten(state_dir)  # files someone loosened (chmod 644) are the owner's only again
         state = GatewayState.read(state_dir)
         cf = ConfigFile.load(Path(state.config))
         return cls(state_dir, state, cf, readonly=readonly)
@@ -145,6 +152,7 @@ class EnvoyLifecycle(Connector):
         if not self._state.probe_token:
             self._state.probe_token = secrets.token_hex(16)
         private_dir(self.state_dir)
+        tighten(self.state_dir)
         sock = socket_path(self.state_dir)
         self._state.admin_socket = str(sock)
         self._deploy.write_all(gw)
@@ -231,6 +239,9 @@ class EnvoyLifecycle(Connector):
             time.sleep(0.005)
         # Envoy is ready even when a listener failed to bind or the files were rejected.
         rejected = xds.log_reason(self.log_path, log_offset)
+        if rejected and (held := held_ports(listeners, ours=proc.pid)):
+            # Not a config problem: another process took a port while Envoy was down (restart).
+            raise ProcessStartFailed("; ".join(held) + "; Envoy could not bind it")
         if rejected:
             raise failed(f"Envoy rejected its config (written from {self.config_path}): {rejected}")
         bound = self._bound_listeners()

@@ -9,18 +9,15 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ProcessStartFailed
-from ..model import Listener
 from ..process import free_port, running, spawn, stop
 
 ENV_ENVOY = "GATEWAYCTL_ENVOY"
 
 __all__ = [
     "ENV_ENVOY",
-    "check_ports_free",
     "describe_exit",
     "find_envoy",
     "free_port",
@@ -68,16 +65,6 @@ def port_problem(address: str, port: int) -> str | None:
         except OSError as exc:
             return exc.strerror or str(exc)
     return None
-
-
-def check_ports_free(listeners: Sequence[Listener]) -> None:
-    problems = []
-    for lst in listeners:
-        reason = port_problem(lst.address, lst.port)
-        if reason:
-            problems.append(f"port {lst.port} of listener {lst.name!r} ({lst.address}) is taken: {reason}")
-    if problems:
-        raise ProcessStartFailed("; ".join(problems))
 
 
 def launch(

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..process import spawn
+from ..process import running, spawn
+from .xds import atomic_write
 
 PID_FILE = "reverter.pid"
 LOG_FILE = "reverter.log"
@@ -26,7 +27,7 @@ def start_detached(state_dir: Path) -> int:
     proc = spawn(
         [sys.executable, "-m", MODULE, str(state_dir)], state_dir / LOG_FILE, owned=False, new_session=True
     )
-    (state_dir / PID_FILE).write_text(f"{proc.pid}\n", encoding="utf-8")
+    atomic_write(state_dir / PID_FILE, f"{proc.pid}\n")  # 0600, like every state file
     _STARTED[state_dir] = proc
     return proc.pid
 
@@ -40,7 +41,7 @@ def stop_detached(state_dir: Path) -> None:
         return
     path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
-        if MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+        if running(pid, MODULE.encode()):  # this user's reverter, not whatever a planted file names
             os.kill(pid, signal.SIGTERM)
     proc = _STARTED.pop(state_dir, None)
     if proc is not None:

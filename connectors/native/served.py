@@ -219,8 +219,8 @@ def describe(field: str, value: Any) -> str:
             value["tokens_per_fill"], value["fill_interval_s"], value["max_tokens"], shadow=value["shadow"]
         )
         return limit.describe()
-    if field == "deny":
-        return ", ".join(value) or "nobody"
+    if field == "deny":  # "name=value" strings: a credential header's value is not shown
+        return ", ".join(_shown_client(c) for c in value) or "nobody"
     if field == "fault":
         return Fault(**value).describe()
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -231,3 +231,10 @@ def route_view(route: Route) -> View:
     entries = route_entries(route)
     bucket = model_bucket(route)
     return view_of(route.name, entries[0] if entries else {}, {route.name: bucket} if bucket else {})
+
+
+def _shown_client(text: str) -> str:
+    from ..model.secrets import MASK, is_secret_header, redact_text
+
+    name, sep, _ = text.partition("=")
+    return f"{name}={MASK}" if sep and name != "ip" and is_secret_header(name) else redact_text(text)

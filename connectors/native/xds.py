@@ -58,14 +58,16 @@ UNWATCHED = Subscription("", "")
 
 def atomic_write(path: Path, text: str, *, fsync: bool = False, keep_mode: bool = False) -> None:
     """Write ``text`` to a temp file beside ``path`` and rename it over ``path``. The file is the
-    owner's only (0600), or keeps ``path``'s mode with ``keep_mode`` (the operator's YAML)."""
+    owner's only (0600); with ``keep_mode`` (the operator's YAML) it keeps a narrower mode of
+    ``path`` (0400) but is never wider than 0600: the YAML may hold secrets, so a 0644 file the
+    tool rewrites becomes 0600."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_COUNTER)}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with open(fd, "w", encoding="utf-8") as fh:
             if keep_mode:
                 with contextlib.suppress(OSError):
-                    os.fchmod(fh.fileno(), path.stat().st_mode & 0o7777)
+                    os.fchmod(fh.fileno(), path.stat().st_mode & 0o600)
             fh.write(text)
             if fsync:
                 fh.flush()

@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stdout_gone()
         return EXIT_GATEWAY
     except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
+        name = str(exc.filename or "")
+        # A 5,000-character path is not echoed whole: its start and end say which one it was.
+        where = f" ({name if len(name) <= 80 else name[:40] + '...' + name[-30:]})" if name else ""
         _error(f"{exc.strerror or exc}{where}")
         return EXIT_GATEWAY
     except KeyboardInterrupt:

@@ -69,9 +69,11 @@ def _base_url(conn: Connector, model: Gateway, explanation: Explanation) -> str 
 
 
 def _print(e: Explanation) -> None:
+    from connectors.redact import redact_text
+
     r = e.request
     out(
-        f"Request:   {r.method} {r.host}{r.path}"
+        f"Request:   {r.method} {r.host}{redact_text(r.path)}"
         + (f"  (from {r.client_ip})" if r.client_ip != "127.0.0.1" else "")
     )
     where = e.routing.listener.name if e.routing.listener else "-"
@@ -139,10 +141,12 @@ def _cmd_match(args: argparse.Namespace, conn: Connector) -> int:
                 "why": why,
             }
     if args.output == "json":
+        from connectors.redact import redact
+
         data = explanation.to_json()
         if sent is not None:
             data["sent"] = sent
-        out(json.dumps(data, indent=2))
+        out(json.dumps(redact(data), indent=2))  # a pasted curl's credentials are not echoed
     else:
         _print(explanation)
         if sent is not None:
