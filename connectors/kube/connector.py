@@ -49,7 +49,7 @@ from .objects import for_review, resource_version, to_yaml
 from .operating import Operating
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
-from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems, shared_reach
+from .planning import differing_fields, edit_kinds, ignored_fields, merge_edit, model_problems, shared_reach
 from .proxies import DEFAULT_PROXY_WAIT_S, check_after_apply
 from .rbac import Access
 from .readback import read_back
@@ -313,7 +313,8 @@ class KubeConnector(Operating, Connector):
         if scope is not None and not set(ws.touched) <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
             before_model = self._modelled(fresh)
-        changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings)
+        written = sorted({f"{r.kind} {key.namespace}/{key.name}" for key, r in ws.touched.items()})
+        changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings, written)
         object_changes = self._object_changes(ws, warnings)
         warnings += ws.warnings + shared_reach(
             [b.route for b, *_ in edits], self._elsewhere(ws), self.affect_shared
@@ -369,7 +370,12 @@ class KubeConnector(Operating, Connector):
         return edits, warnings
 
     def _route_changes(
-        self, before_model: Modelled, after_model: Modelled, edits: list[Edit], warnings: list[str]
+        self,
+        before_model: Modelled,
+        after_model: Modelled,
+        edits: list[Edit],
+        warnings: list[str],
+        written: Sequence[str] = (),
     ) -> list[RouteChange]:
         """Every route the edited objects serve differently; raises ValidationError when an edited
         route does not read back as asked. Adds a warning for each route changed alongside."""
@@ -380,11 +386,15 @@ class KubeConnector(Operating, Connector):
                 changes.append(RouteChange(before, after_route))
         for binding, _, wanted, kinds in edits:
             got = after_model.route(binding.route)
-            if got is None or any(edit_field(got, k) != edit_field(wanted, k) for k in kinds):
-                problem = Problem(
-                    f"routes.{binding.route}", f"the {self.route_kind} objects cannot express this change"
+            differing = differing_fields(got, wanted, kinds)
+            if differing:
+                where = ", ".join(written) or f"{self.route_kind} objects"
+                raise ValidationError(
+                    [
+                        Problem(f"routes.{binding.route}.{field}", f"the {where} cannot express this value")
+                        for field in differing
+                    ]
                 )
-                raise ValidationError([problem])
         edited_names = {b.route for b, *_ in edits}
         others = [c.after.name for c in changes if c.after.name not in edited_names]
         warnings += shared_reach(sorted(edited_names), others, self.affect_shared)

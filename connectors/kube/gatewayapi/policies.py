@@ -60,7 +60,11 @@ def limit_problems(limit: RateLimit, path: str) -> list[Problem]:
         )
     if limit.burst is not None and limit.burst != limit.requests:
         out.append(
-            Problem(f"{path}.rate_limit.burst", "Envoy Gateway local limits have no separate burst size")
+            Problem(
+                f"{path}.rate_limit.burst",
+                "a BackendTrafficPolicy local limit has no separate burst size (its bucket holds one "
+                "interval's requests): leave the burst out or equal to the requests",
+            )
         )
     return out
 
