@@ -25,3 +25,50 @@ def test_a_global_limit_shows_only_where_descriptors_are_sent(
     for route in (shop["api"], shop["web"], other["api"]):
         assert not [r for r in route.limit_rules if r.kind == "global"], route.name
         assert "ratelimit(global)" not in route.policy_names(), route.name
+
+
+NARROWING = """
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: scoped, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 8080, name: http-a, protocol: HTTP}
+    hosts: ["other/*.other.org", "shop/*"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: both, namespace: other}
+spec:
+  hosts: [api.example.com, x.other.org, "*"]
+  gateways: [istio-system/scoped, mesh]
+  http:
+  - route:
+    - destination: {host: both}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: wild, namespace: other}
+spec:
+  hosts: ["*"]
+  gateways: [istio-system/scoped]
+  http:
+  - route:
+    - destination: {host: wild}
+"""
+
+
+def test_gateway_routes_answer_only_the_hosts_their_gateway_serves(
+    istio_cold: KubeEmulator, connect: Connect
+) -> None:
+    istio_cold.load_manifests(NARROWING)
+    routes = {r.name: r for r in connect(namespace="other").list_routes()}
+    # Gateway servers hosts *.example.com: x.other.org is not served through it.
+    assert routes["api"].hosts == ("api.example.com",)
+    assert routes["main"].hosts == ("other.example.com",)
+    # "other/*.other.org" serves namespace other; "shop/*" does not; a "*" host takes the server's.
+    assert routes["wild-0"].hosts == ("*.other.org",)
+    # Bound to the mesh too: the sidecars answer every host the VirtualService names.
+    assert routes["both-0"].hosts == ("api.example.com", "x.other.org", "*")
+    assert connect(namespace="shop").get_route("api").hosts == ("shop.example.com",)

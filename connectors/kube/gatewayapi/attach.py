@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..hosts import intersect_host
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
 
@@ -121,18 +122,6 @@ class PolicyIndex:
         return found[0] if found else None
 
 
-def _intersect(route_host: str, listener_host: str | None) -> str | None:
-    """The hostnames both match (None: none), more specific first, as the Gateway API intersects."""
-    if listener_host is None or listener_host == route_host:
-        return route_host
-    if route_host == "*":
-        return listener_host
-    for wild, plain in ((listener_host, route_host), (route_host, listener_host)):
-        if wild.startswith("*.") and plain.endswith(wild[1:]):
-            return plain
-    return None
-
-
 def route_hosts(route: JsonDict, store: Store, gateway: Resource | None) -> tuple[str, ...]:
     """The hostnames a route answers: its own, narrowed by each parent listener's hostname."""
     own = tuple(str(h) for h in (route.get("spec") or {}).get("hostnames") or ()) or ("*",)
@@ -149,5 +138,5 @@ def route_hosts(route: JsonDict, store: Store, gateway: Resource | None) -> tupl
         ]
         for listener in listeners:
             lh = listener.get("hostname")
-            out += [h for h in (_intersect(r, str(lh) if lh else None) for r in own) if h is not None]
+            out += [h for h in (intersect_host(r, str(lh) if lh else None) for r in own) if h is not None]
     return tuple(dict.fromkeys(out)) or own
