@@ -317,7 +317,7 @@ class KubeConnector(Operating, Connector):
         changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings, written)
         object_changes = self._object_changes(ws, warnings)
         warnings += ws.warnings + shared_reach(
-            [b.route for b, *_ in edits], self._elsewhere(ws), self.affect_shared
+            [b.route for b, *_ in edits], [*self._elsewhere(ws), *ws.reaches], self.affect_shared
         )
         return Plan(
             id=self.new_plan_id(),

@@ -137,7 +137,7 @@ def shared_reach(edited: list[str], others: list[str], allowed: bool) -> list[st
     unless the operator ``allowed`` it; then it is a warning naming them all."""
     if not others:
         return []
-    text = f"this change also affects {', '.join(others)} (they share an object it edits)"
+    text = f"this change also affects {', '.join(others)}"
     if not allowed:
         raise ValidationError([Problem(f"routes.{edited[0]}", f"{text}; {ALL_AFFECTED_HINT}")])
     return [f"{text}: they change too, as chosen"]

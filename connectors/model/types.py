@@ -147,6 +147,30 @@ class Jwt:
 
 
 @dataclass(frozen=True)
+class PolicyScope:
+    """A policy object that applies to a route through only some of its parent gateways (a route
+    attached to two Gateways, a policy on one of their listeners): requests through the others do not
+    get ``policies``."""
+
+    policies: tuple[str, ...]  # the route's policy names it provides (as ``policy_names``)
+    source: str  # e.g. "SecurityPolicy store/public-cors"
+    through: tuple[str, ...]  # e.g. "Gateway store/gw-a listener public"
+    not_through: tuple[str, ...]
+
+    def describe(self) -> str:
+        verb = "apply" if len(self.policies) > 1 else "applies"
+        return (
+            f"{', '.join(self.policies)} from {self.source} {verb} only through {', '.join(self.through)}, "
+            f"not through {', '.join(self.not_through)}"
+        )
+
+    def short(self) -> str:
+        """``via gw-a``: the Gateways' names, for a routes table."""
+        names = dict.fromkeys(t.split()[1].split("/")[-1] for t in self.through if len(t.split()) > 1)
+        return "via " + ",".join(names)
+
+
+@dataclass(frozen=True)
 class LimitRule:
     """A rate-limit rule a route has besides its own local limit, shown read-only: one that counts
     only some clients (``clients`` says which), or a global limit kept by a rate-limit service
@@ -337,6 +361,7 @@ class Route:
     limit_rules: tuple[LimitRule, ...] = ()
     authorization: Authorization | None = None
     backend_filters: tuple[BackendFilter, ...] = ()
+    scopes: tuple[PolicyScope, ...] = ()  # policies that apply through only some parent gateways
     listener: str | None = None
     # Where the route comes from in the connector's native objects, e.g. "VirtualService default/reviews".
     source: str = ""
@@ -360,7 +385,8 @@ class Route:
             ("deny", "deny"),
         ):
             if getattr(self, attr):
-                names.append(label)
+                scope = next((s for s in self.scopes if label in s.policies), None)
+                names.append(f"{label}({scope.short()})" if scope else label)
         for kind in dict.fromkeys(r.kind for r in self.limit_rules):
             names.append(f"ratelimit({kind})" if kind == "global" else "ratelimit(clients)")
         return tuple(names)
