@@ -451,7 +451,15 @@ class KubeConnector(Operating, Connector):
                     else:
                         self._snapshot.put(change.resource, obj)
         proxies = check_after_apply(self, plan)
-        return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
+        details = (*result.details, *proxies.lines())
+        if proxies.converged:
+            return Verification(result.ok, details, "proxies")
+        why = [proxies.unconfirmed()] if proxies.checked or proxies.notes else []
+        if result.reported and not result.unreported:
+            return Verification(result.ok and proxies.ok, details, "controller", "; ".join(why))
+        controllers = f"no controller reported within {self.verify_wait:g} s" if result.unreported else ""
+        unconfirmed = "; ".join(w for w in [controllers, *why] if w)
+        return Verification(result.ok and proxies.ok, details, "written", unconfirmed)
 
     def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
         """Where each named route lives now (routes that are gone are left out)."""
