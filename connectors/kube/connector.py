@@ -37,7 +37,7 @@ from ..base import (
     RouteChange,
     Verification,
 )
-from ..errors import GatewayError, NotFound, Problem, ValidationError
+from ..errors import GatewayError, NotFound, PermissionDenied, Problem, ValidationError
 from ..history import HistoryStore
 from ..model import Route
 from ..paths import state_dir
@@ -74,9 +74,11 @@ __all__ = [  # Binding, Modelled, route_entries, unique_names: from .modelled, a
 
 @dataclass(frozen=True)
 class KubePlanPayload:
-    """The object writes a Kubernetes plan applies, each guarded by its resourceVersion."""
+    """The object writes a Kubernetes plan applies, each guarded by its resourceVersion, and the
+    ones RBAC forbids the user (then it is refused before anything is written)."""
 
     changes: tuple[ObjectChange, ...]
+    denied: tuple[str, ...] = ()
 
 
 def _safe(part: str) -> str:
@@ -262,12 +264,31 @@ class KubeConnector(Operating, Connector):
             if kind in unsupported:
                 reasons[kind] = unsupported[kind]
                 continue
-            denial = self.cluster.rbac.first_denied(accesses.get(kind, []))
+            # Greyed out only when the user may write none of what such an edit may touch: which
+            # objects a plan writes is known after planning, and checked exactly then (``plan``).
+            denial = self._kind_denial(kind, accesses.get(kind, []))
             if denial:
                 reasons[kind] = denial
             else:
                 editable.add(kind)
         return Capabilities(editable=frozenset(editable), reasons=reasons, can_export=True)
+
+    def _kind_denial(self, kind: EditKind, wanted: list[Access]) -> str | None:
+        """Why ``kind`` is greyed out: the user may write none of the objects of a resource such an
+        edit needs (the policy resource; the route resource when no other is involved)."""
+        rbac = self.cluster.rbac
+        groups: dict[str, list[Access]] = {}
+        for access in wanted:
+            groups.setdefault(access.resource.qualified, []).append(access)
+        route = self.res.get("route")
+        if route is not None and len(groups) > 1:
+            groups.pop(route.qualified, None)  # the route object is patched only now and then
+        for qualified, group in groups.items():
+            if all(not rbac.allowed(a) for a in group):
+                where = sorted({a.namespace for a in group})
+                verbs = "/".join(dict.fromkeys(a.verb for a in group))
+                return f"RBAC: user {rbac.user} cannot {verbs} {qualified} in namespace {', '.join(where)}"
+        return None
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -316,6 +337,9 @@ class KubeConnector(Operating, Connector):
         written = sorted({f"{r.kind} {key.namespace}/{key.name}" for key, r in ws.touched.items()})
         changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings, written)
         object_changes = self._object_changes(ws, warnings)
+        denied = self._denied(object_changes)
+        if denied:
+            warnings.append(f"this plan cannot be applied with these rights: {'; '.join(denied)}")
         warnings += ws.warnings + shared_reach(
             [b.route for b, *_ in edits], [*self._elsewhere(ws), *ws.reaches], self.affect_shared
         )
@@ -327,8 +351,17 @@ class KubeConnector(Operating, Connector):
             base_version=", ".join(f"{c.label}@{c.base_version or 'new'}" for c in object_changes),
             description=self.describe(changes) if changes else "no change",
             warnings=tuple(dict.fromkeys(warnings)),
-            payload=KubePlanPayload(tuple(object_changes)),
+            payload=KubePlanPayload(tuple(object_changes), tuple(denied)),
         )
+
+    def _denied(self, object_changes: list[ObjectChange]) -> list[str]:
+        """Each write of the plan RBAC forbids, naming the verb and the object."""
+        rbac = self.cluster.rbac
+        return [
+            f"RBAC: user {rbac.user} cannot {c.action} {c.resource.qualified} {c.namespace}/{c.name}"
+            for c in object_changes
+            if not rbac.allowed(Access(c.action, c.resource, c.namespace))
+        ]
 
     def _locate(self, requested: dict[str, Route]) -> tuple[Store, Modelled]:
         """The objects and model the requested routes are in (read again when one is not known)."""
@@ -421,6 +454,8 @@ class KubeConnector(Operating, Connector):
         payload = plan.payload
         if not isinstance(payload, KubePlanPayload):
             raise ValidationError([Problem("plan", "this plan was not made by this connector")])
+        if payload.denied:
+            raise PermissionDenied("; ".join(payload.denied))
         outcome = apply_changes(self.client, list(payload.changes))
         self._journal.record(plan.changes, outcome.written)
         with self._lock:
