@@ -79,6 +79,7 @@ class KubePlanPayload:
 
     changes: tuple[ObjectChange, ...]
     denied: tuple[str, ...] = ()
+    all_affected: bool = False  # made choosing to change all a shared object reaches
 
 
 def _safe(part: str) -> str:
@@ -329,19 +330,23 @@ class KubeConnector(Operating, Connector):
             self.client, requested, before_model, fresh, edits, self._edit
         )
         warnings += stale
+        # Undo restores exactly what a change wrote: what it reached then was chosen then.
+        allowed = self.affect_shared or (restored is not None and restored.all_affected)
         if restored:  # exactly the objects as they were before a journalled change: compare everything
             scope, before_model = None, self._modelled(fresh)
         if scope is not None and not set(ws.touched) <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
             before_model = self._modelled(fresh)
         written = sorted({f"{r.kind} {key.namespace}/{key.name}" for key, r in ws.touched.items()})
-        changes = self._route_changes(before_model, self._modelled(ws.view, scope), edits, warnings, written)
+        changes = self._route_changes(
+            before_model, self._modelled(ws.view, scope), edits, warnings, written, allowed
+        )
         object_changes = self._object_changes(ws, warnings)
         denied = self._denied(object_changes)
         if denied:
             warnings.append(f"this plan cannot be applied with these rights: {'; '.join(denied)}")
         warnings += ws.warnings + shared_reach(
-            [b.route for b, *_ in edits], [*self._elsewhere(ws), *ws.reaches], self.affect_shared
+            [b.route for b, *_ in edits], [*self._elsewhere(ws), *ws.reaches], allowed
         )
         return Plan(
             id=self.new_plan_id(),
@@ -351,7 +356,7 @@ class KubeConnector(Operating, Connector):
             base_version=", ".join(f"{c.label}@{c.base_version or 'new'}" for c in object_changes),
             description=self.describe(changes) if changes else "no change",
             warnings=tuple(dict.fromkeys(warnings)),
-            payload=KubePlanPayload(tuple(object_changes), tuple(denied)),
+            payload=KubePlanPayload(tuple(object_changes), tuple(denied), allowed),
         )
 
     def _denied(self, object_changes: list[ObjectChange]) -> list[str]:
@@ -409,6 +414,7 @@ class KubeConnector(Operating, Connector):
         edits: list[Edit],
         warnings: list[str],
         written: Sequence[str] = (),
+        allowed: bool = False,
     ) -> list[RouteChange]:
         """Every route the edited objects serve differently; raises ValidationError when an edited
         route does not read back as asked. Adds a warning for each route changed alongside."""
@@ -430,7 +436,7 @@ class KubeConnector(Operating, Connector):
                 )
         edited_names = {b.route for b, *_ in edits}
         others = [c.after.name for c in changes if c.after.name not in edited_names]
-        warnings += shared_reach(sorted(edited_names), others, self.affect_shared)
+        warnings += shared_reach(sorted(edited_names), others, allowed)
         return changes
 
     def _object_changes(self, ws: Workspace, warnings: list[str]) -> list[ObjectChange]:
@@ -457,7 +463,7 @@ class KubeConnector(Operating, Connector):
         if payload.denied:
             raise PermissionDenied("; ".join(payload.denied))
         outcome = apply_changes(self.client, list(payload.changes))
-        self._journal.record(plan.changes, outcome.written)
+        self._journal.record(plan.changes, outcome.written, payload.all_affected)
         with self._lock:
             self._outcomes[plan.id] = outcome
             if self._snapshot is not None:
