@@ -20,7 +20,7 @@ from connectors.errors import NotFound, PermissionDenied
 from connectors.paths import gateways_dir
 from connectors.registry import lifecycle, lifecycle_for, open_target, resolve
 
-from .common import EXIT_GATEWAY, Command, Handler, UsageError, out, table
+from .common import EXIT_GATEWAY, Command, Handler, UsageError, note, out, table
 
 # ---------------------------------------------------------------- connecting
 
@@ -61,6 +61,8 @@ def with_connector(
             check(args)
         connector = connect(args)
         try:
+            for line in connector.notices():  # e.g. how a change a crash interrupted was reconciled
+                note(line)
             if reverts_due:
                 _revert_due(connector)
             return run(args, connector)

@@ -12,8 +12,9 @@ from ..live import ConnectionState
 
 
 class StatusBar(Static):
-    """``gatewayctl ▸ native:demo ● connected · 12 routes · READ-ONLY`` — kept current by watching the
-    app's connection state, so a lost connection shows on whichever screen is open."""
+    """``gatewayctl ▸ native:demo ● connected · 12 routes · DRIFT: … · READ-ONLY`` — kept current by
+    watching the app's connection state, so a lost connection or drift shows on whichever screen
+    is open."""
 
     DEFAULT_CSS = """
     StatusBar {
@@ -70,6 +71,10 @@ class StatusBar(Static):
         metrics_status = getattr(app.snapshot, "status", "ok") if app.snapshot is not None else "ok"
         if state.status == "connected" and metrics_status != "ok":
             parts += ["  ", Content.styled(f"metrics: {metrics_status}", "$text-warning")]
+        if state.status == "connected" and state.drift:
+            # What Envoy serves is not what the console shows (a hand edit, a crash): say so on
+            # every screen (details: gatewayctl-tui drift).
+            parts += ["  ", Content.styled(f"DRIFT: {state.drift}", "bold $text-warning")]
         if state.readonly:
             parts += ["  ", Content.styled(" READ-ONLY ", "bold $text-warning on $warning-muted")]
         self.update(Content.assemble(*parts))
