@@ -34,7 +34,11 @@ spec:
       weight: 90
     - destination: {host: api, subset: v2}
       weight: 10
-    retries: {attempts: 3, perTryTimeout: 2s, retryOn: "5xx,reset,retriable-status-codes", retryRemoteLocalities: true}
+    retries:
+      attempts: 3
+      perTryTimeout: 2s
+      retryOn: "5xx,reset,retriable-status-codes"
+      retryRemoteLocalities: true
     fault:
       abort: {httpStatus: 503, percentage: {value: 5}}
   - name: web
@@ -106,8 +110,12 @@ spec:
             value:
               stat_prefix: http_local_rate_limiter
               token_bucket: {max_tokens: 20, tokens_per_fill: 10, fill_interval: 1s}
-              filter_enabled: {runtime_key: local_rate_limit_enabled, default_value: {numerator: 100, denominator: HUNDRED}}
-              filter_enforced: {runtime_key: local_rate_limit_enforced, default_value: {numerator: 100, denominator: HUNDRED}}
+              filter_enabled:
+                runtime_key: local_rate_limit_enabled
+                default_value: {numerator: 100, denominator: HUNDRED}
+              filter_enforced:
+                runtime_key: local_rate_limit_enforced
+                default_value: {numerator: 100, denominator: HUNDRED}
 ---
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter

@@ -142,7 +142,8 @@ def test_a_user_who_may_edit_routes_but_not_filters(
         caps = connector.capabilities()
         assert caps.editable == frozenset({"weights", "cors", "fault"})  # faults live in the VirtualService
         assert caps.why_not("rate_limit") == (
-            "RBAC: user alice cannot create/patch/delete envoyfilters.networking.istio.io in namespace default"
+            "RBAC: user alice cannot create/patch/delete envoyfilters.networking.istio.io "
+            "in namespace default"
         )
         assert connector.info().details["user"] == "alice"
     finally:

@@ -230,7 +230,8 @@ def test_without_a_controller_the_write_is_accepted_and_the_wait_is_said(
     # Written, accepted by the API server, and nothing more: not "verified".
     assert verification.confirmed == "written"
     assert verification.headline() == (
-        "written; not confirmed by a controller or proxy (no controller reported within 0.3 s; no gateway pods)"
+        "written; not confirmed by a controller or proxy "
+        "(no controller reported within 0.3 s; no gateway pods)"
     )
 
 
