@@ -7,7 +7,7 @@ re-exports every name, so callers may import them from either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .describe import describe_change
 
@@ -96,10 +96,29 @@ class Plan:
 
 @dataclass(frozen=True)
 class Verification:
-    """Whether the gateway serves what a plan wrote, with what was checked."""
+    """Whether the gateway serves what a plan wrote, with what was checked.
+
+    ``ok`` is False when something seen contradicts the change (a proxy holding something else, a
+    controller refusing it). ``confirmed`` says how far it was seen to hold: ``proxies`` (the gateway
+    proxies hold it), ``controller`` (its controller reported on the new objects; no proxy was
+    checked), or ``written`` (the API accepted the write; nothing confirmed it, ``unconfirmed`` says
+    why). An ok ``written`` is not a failure: the CLI exits 0 and says "not confirmed"."""
 
     ok: bool
     details: tuple[str, ...] = ()
+    confirmed: Literal["proxies", "controller", "written"] = "proxies"
+    unconfirmed: str = ""  # for ``written``/``controller``: what could not confirm it, and why
+
+    def headline(self) -> str:
+        """One line: ``verified: the gateway proxies hold it``, ``written; not confirmed ...``."""
+        if not self.ok:
+            return "NOT verified"
+        if self.confirmed == "proxies":
+            return "verified: the gateway proxies hold it"
+        why = f" ({self.unconfirmed})" if self.unconfirmed else ""
+        if self.confirmed == "controller":
+            return f"verified by the controller; the gateway proxies were not checked{why}"
+        return f"written; not confirmed by a controller or proxy{why}"
 
 
 @dataclass(frozen=True)

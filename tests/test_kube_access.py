@@ -117,7 +117,8 @@ def test_read_only_user_sees_greyed_capabilities_and_gets_a_clear_403(
     )
     with pytest.raises(PermissionDenied) as denied:
         Change(connector).apply(plan)
-    assert "user readonly cannot patch virtualservices.networking.istio.io in namespace default" in str(
+    # After planning: exactly the object the plan writes.
+    assert "user readonly cannot patch virtualservices.networking.istio.io default/reviews" in str(
         denied.value
     )
     assert writes(kube_emulator) == []
@@ -141,7 +142,8 @@ def test_a_user_who_may_edit_routes_but_not_filters(
         caps = connector.capabilities()
         assert caps.editable == frozenset({"weights", "cors", "fault"})  # faults live in the VirtualService
         assert caps.why_not("rate_limit") == (
-            "RBAC: user alice cannot create envoyfilters.networking.istio.io in namespace default"
+            "RBAC: user alice cannot create/patch/delete envoyfilters.networking.istio.io "
+            "in namespace default"
         )
         assert connector.info().details["user"] == "alice"
     finally:

@@ -236,3 +236,27 @@ def test_every_envoy_gateway_export_passes_a_server_dry_run(
     assert dry.returncode == 0, dry.stderr
     assert "(server dry run)" in dry.stdout
     assert kube_emulator.resource_version == before  # neither the export nor the dry run wrote
+
+
+def test_an_export_applied_after_someone_else_edited_conflicts_instead_of_clobbering(
+    istio: KubeEmulator, kubectl: Kubectl, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rc, out, err = run(capsys, "routes", "-o", "json", "-n", "default")
+    route = next(r for r in json.loads(out) if r["name"].startswith("reviews"))
+    v1, v2 = (b["name"] for b in route["backends"])
+    target = tmp_path / "plan.yaml"
+    rc, out, err = run(
+        capsys, "set-weights", route["name"], f"{v1}=50", f"{v2}=50", "--export", str(target), "-n", "default"
+    )
+    assert rc == 0, err
+    (doc,) = [d for d in yaml.safe_load_all(target.read_text()) if d]
+    assert doc["metadata"]["resourceVersion"] == vs(istio, "reviews")["metadata"]["resourceVersion"]
+
+    # Someone else changes the route after the export was written.
+    other = vs(istio, "reviews")
+    other["spec"]["http"][0]["route"][0]["weight"], other["spec"]["http"][0]["route"][1]["weight"] = 70, 30
+    istio.put_object(other)
+    applied = kubectl("apply", "-f", str(target))
+    assert applied.returncode != 0
+    assert "modified" in applied.stderr or "Conflict" in applied.stderr, applied.stderr
+    assert vs_weights(istio) == {"v1": 70, "v2": 30}  # their edit stands

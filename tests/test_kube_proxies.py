@@ -121,6 +121,8 @@ def test_envoy_gateway_pods_that_get_the_change_confirm_it_per_pod(
             in details
         )
     assert kube_emulator.requests("GET", "/pods/envoy-eg-a:19000/proxy/config_dump")
+    assert result.verification.confirmed == "proxies"
+    assert result.verification.headline() == "verified: the gateway proxies hold it"
 
 
 def test_a_pod_that_never_gets_the_change_is_reported_not_converged_with_the_deadline(
@@ -188,6 +190,27 @@ def test_a_proxy_holding_something_else_is_different_and_an_unreachable_one_says
     )
     unreachable = next(line for line in details if line.startswith(f"proxy {EG_NAMESPACE}/{gone.name}"))
     assert ": unreachable — " in unreachable and "connection refused" in unreachable
+
+
+def test_an_unreachable_pod_could_not_be_checked_and_is_not_a_failure(
+    kube_emulator: KubeEmulator, gateway_pods: GatewayPods, connect: Connect
+) -> None:
+    load(kube_emulator, "envoy-gateway/weighted-backend-bluegreen.yaml", namespace=NS)
+    good = gateway_pods.start(EG_NAMESPACE, "envoy-eg-good", EG_LABELS, "envoy", 19000, eg_routes(9, 1))
+    gone = gateway_pods.start(EG_NAMESPACE, "envoy-eg-gone", EG_LABELS, "envoy", 19000, eg_routes(9, 1))
+    kube_emulator.set_pod_proxy(EG_NAMESPACE, gone.name, 19000, None)
+    connector = connect(namespace=NS)
+    connector.proxy_wait = 20.0
+    route = next(r for r in connector.list_routes() if r.name.startswith(BLUEGREEN))
+    plan = connector.plan([set_weights(route, {b.name: 50 for b in route.backends})])
+    with ControlPlane(lambda: http_route_weights(kube_emulator) == [50, 50], [good], eg_routes(50, 50)):
+        result = Change(connector).apply(plan)
+    verification = result.verification
+    assert verification.ok, verification.details  # nothing seen contradicts the change
+    assert verification.confirmed == "written"
+    assert "1 of 2 gateway pods could not be checked" in verification.headline()
+    line = next(x for x in verification.details if x.startswith(f"proxy {EG_NAMESPACE}/{gone.name}"))
+    assert ": unreachable — could not be checked: " in line
 
 
 def test_without_gateway_pods_the_proxies_are_not_checked_and_verification_says_so(

@@ -265,3 +265,22 @@ def test_a_new_gateway_limit_that_would_also_match_a_route_of_another_namespace_
         "VirtualService default/bookinfo",
         "EnvoyFilter istio-system/gatewayctl-ratelimit-default-bookinfo-gateway",
     ]
+
+
+def test_undo_of_a_change_made_for_all_affected_routes_carries_that_choice(
+    two_namespaces: KubeEmulator, connect: Connect
+) -> None:
+    two_namespaces.put_object(root_filter("limit-all", None))
+    before = envoy_filter(two_namespaces, "limit-all", "istio-system")["spec"]
+    connector = connect(namespace="shop")
+    connector.affect_shared = True
+    route = connector.get_route("cart-0")
+    Change(connector).apply(connector.plan([set_rate_limit(route, RateLimit(50, 60.0))]))
+
+    again = connect(namespace="shop")  # a later session, without --all-affected
+    assert not again.affect_shared
+    plan = Change(again).plan_undo()
+    assert any("route reviews-0 in namespace default" in w for w in plan.warnings), plan.warnings
+    Change(again).apply(plan)
+    assert envoy_filter(two_namespaces, "limit-all", "istio-system")["spec"] == before
+    assert connect(namespace="default").get_route("reviews-0").rate_limit == RateLimit(5, 60.0)

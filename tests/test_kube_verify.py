@@ -159,6 +159,9 @@ def test_verification_waits_for_the_controller_and_shows_its_conditions(
     )
     assert result.seconds < 10.0  # it stopped waiting once the controller had reported
     assert result.entry.verified
+    # No gateway pods to ask: the controller's report is what confirmed it.
+    assert result.verification.confirmed == "controller"
+    assert result.verification.headline().startswith("verified by the controller")
 
 
 def test_a_controller_refusing_the_change_fails_the_verification_with_its_message(
@@ -224,6 +227,12 @@ def test_without_a_controller_the_write_is_accepted_and_the_wait_is_said(
         "/api/v1/namespaces/default/pods",
     }
     assert any("no running gateway pods" in line for line in verification.details)
+    # Written, accepted by the API server, and nothing more: not "verified".
+    assert verification.confirmed == "written"
+    assert verification.headline() == (
+        "written; not confirmed by a controller or proxy "
+        "(no controller reported within 0.3 s; no gateway pods)"
+    )
 
 
 def test_istio_status_is_waited_for_when_istiod_reports_and_its_analysis_shows(

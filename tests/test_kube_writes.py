@@ -190,7 +190,10 @@ def test_export_writes_applyable_yaml_and_changes_nothing(
     for doc in docs:
         assert validate_manifest(doc) == []
         assert set(doc) <= {"apiVersion", "kind", "metadata", "spec"}
-        assert set(doc["metadata"]) <= {"name", "namespace", "labels", "annotations"}
+        assert set(doc["metadata"]) <= {"name", "namespace", "labels", "annotations", "resourceVersion"}
+    # The existing object carries the version planned against (kubectl apply then conflicts if it
+    # changed meanwhile); the new one has none.
+    assert "resourceVersion" in docs[0]["metadata"] and "resourceVersion" not in docs[1]["metadata"]
     assert docs[0]["spec"]["http"][0]["name"] == "reviews-0"
 
     files = connector.export(plan, tmp_path / "gitops")

@@ -37,7 +37,7 @@ from ..base import (
     Plan,
     Verification,
 )
-from ..errors import GatewayError, NotFound, Problem, ValidationError
+from ..errors import GatewayError, NotFound, PermissionDenied, Problem, ValidationError
 from ..history import HistoryStore
 from ..model import Route
 from ..paths import state_dir
@@ -74,9 +74,12 @@ __all__ = [  # Binding, Modelled, route_entries, unique_names: from .modelled, a
 
 @dataclass(frozen=True)
 class KubePlanPayload:
-    """The object writes a Kubernetes plan applies, each guarded by its resourceVersion."""
+    """The object writes a Kubernetes plan applies, each guarded by its resourceVersion, and the
+    ones RBAC forbids the user (then it is refused before anything is written)."""
 
     changes: tuple[ObjectChange, ...]
+    denied: tuple[str, ...] = ()
+    all_affected: bool = False  # made choosing to change all a shared object reaches
 
 
 def _safe(part: str) -> str:
@@ -262,7 +265,7 @@ class KubeConnector(Operating, Connector):
             if kind in unsupported:
                 reasons[kind] = unsupported[kind]
                 continue
-            denial = self.cluster.rbac.first_denied(accesses.get(kind, []))
+            denial = self.cluster.rbac.none_allowed(accesses.get(kind, []), self.res.get("route"))
             if denial:
                 reasons[kind] = denial
             else:
@@ -308,16 +311,22 @@ class KubeConnector(Operating, Connector):
             self.client, requested, before_model, fresh, edits, self._edit
         )
         warnings += stale
+        # Undo restores exactly what a change wrote: what it reached then was chosen then.
+        allowed = self.affect_shared or (restored is not None and restored.all_affected)
         if restored:  # exactly the objects as they were before a journalled change: compare everything
             scope, before_model = None, self._modelled(fresh)
         if scope is not None and not set(ws.touched) <= scope:
             scope = None  # an edit reached beyond the route objects: compare everything
             before_model = self._modelled(fresh)
+        written = sorted({f"{r.kind} {key.namespace}/{key.name}" for key, r in ws.touched.items()})
         after_model = self._modelled(ws.view, scope)
-        changes, reach = route_changes(before_model, after_model, edits, self.route_kind, self.affect_shared)
+        changes, reach = route_changes(before_model, after_model, edits, self.route_kind, allowed, written)
         object_changes, owned = plan_writes(ws, self.res.get("route"))
+        denied = self.cluster.rbac.forbidden_writes(object_changes)
+        if denied:
+            warnings.append(f"this plan cannot be applied with these rights: {'; '.join(denied)}")
         warnings += reach + owned + ws.warnings
-        warnings += shared_reach([b.route for b, *_ in edits], self._elsewhere(ws), self.affect_shared)
+        warnings += shared_reach([b.route for b, *_ in edits], [*self._elsewhere(ws), *ws.reaches], allowed)
         return Plan(
             id=self.new_plan_id(),
             gateway=self.info().title,
@@ -326,7 +335,7 @@ class KubeConnector(Operating, Connector):
             base_version=", ".join(f"{c.label}@{c.base_version or 'new'}" for c in object_changes),
             description=self.describe(changes) if changes else "no change",
             warnings=tuple(dict.fromkeys(warnings)),
-            payload=KubePlanPayload(tuple(object_changes)),
+            payload=KubePlanPayload(tuple(object_changes), tuple(denied), allowed),
         )
 
     def _locate(self, requested: dict[str, Route]) -> tuple[Store, Modelled]:
@@ -347,8 +356,10 @@ class KubeConnector(Operating, Connector):
         payload = plan.payload
         if not isinstance(payload, KubePlanPayload):
             raise ValidationError([Problem("plan", "this plan was not made by this connector")])
+        if payload.denied:
+            raise PermissionDenied("; ".join(payload.denied))
         outcome = apply_changes(self.client, list(payload.changes))
-        self._journal.record(plan.changes, outcome.written)
+        self._journal.record(plan.changes, outcome.written, payload.all_affected)
         with self._lock:
             self._outcomes[plan.id] = outcome
             if self._snapshot is not None:
@@ -377,7 +388,15 @@ class KubeConnector(Operating, Connector):
                     else:
                         self._snapshot.put(change.resource, obj)
         proxies = check_after_apply(self, plan)
-        return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
+        details = (*result.details, *proxies.lines())
+        if proxies.converged:
+            return Verification(result.ok, details, "proxies")
+        why = [proxies.unconfirmed()] if proxies.checked or proxies.notes else []
+        if result.reported and not result.unreported:
+            return Verification(result.ok and proxies.ok, details, "controller", "; ".join(why))
+        controllers = f"no controller reported within {self.verify_wait:g} s" if result.unreported else ""
+        unconfirmed = "; ".join(w for w in [controllers, *why] if w)
+        return Verification(result.ok and proxies.ok, details, "written", unconfirmed)
 
     def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
         """Where each named route lives now (routes that are gone are left out)."""

@@ -24,7 +24,13 @@ from .patching import ObjectChange
 
 def _manifest(change: ObjectChange) -> str:
     assert change.after is not None
-    return to_yaml(redact(for_apply(change.after)))
+    manifest = for_apply(change.after)
+    version = change.base_version
+    if version:
+        # The version the plan was made against: kubectl apply sends it, so applying the file after
+        # someone else changed the object is a conflict instead of silently reverting their edit.
+        manifest["metadata"]["resourceVersion"] = version
+    return to_yaml(redact(manifest))
 
 
 def _write(path: Path, text: str) -> None:
@@ -34,7 +40,12 @@ def _write(path: Path, text: str) -> None:
 
 
 def _header(title: str, deletes: list[ObjectChange], body: str = "") -> str:
-    lines = [f"# gatewayctl-tui plan: {title}", "# Apply with: kubectl apply -f <this file>"]
+    lines = [
+        f"# gatewayctl-tui plan: {title}",
+        "# Apply with: kubectl diff -f <this file>, then kubectl apply -f <this file>",
+        "# Objects that exist carry the resourceVersion the plan was made against: if one changed since,",
+        "# kubectl refuses it (a conflict); plan and export again rather than deleting the version.",
+    ]
     if masked := body.count(MASK):
         lines.append(f"# {masked} secret value(s) are written as {MASK}: fill them in before applying")
     for change in deletes:

@@ -78,6 +78,7 @@ class Record:
     routes_before: dict[str, JsonDict]
     routes_after: dict[str, JsonDict]
     writes: tuple[Written, ...]
+    all_affected: bool = False  # the operator chose to change every route a shared object reaches
 
 
 def _spec(obj: JsonDict | None) -> Any:
@@ -102,7 +103,10 @@ class Journal:
         return cls(history.path.with_suffix(".objects.jsonl") if history.path is not None else None)
 
     def record(
-        self, changes: Sequence[RouteChange], written: list[tuple[ObjectChange, JsonDict | None]]
+        self,
+        changes: Sequence[RouteChange],
+        written: list[tuple[ObjectChange, JsonDict | None]],
+        all_affected: bool = False,
     ) -> None:
         """Journal an applied change: its routes before and after, and each write with the server's answer."""
         before, after = [c.before for c in changes], [c.after for c in changes]
@@ -121,6 +125,7 @@ class Journal:
                 "routes_before": {r.name: route_to_dict(r) for r in before},
                 "routes_after": {r.name: route_to_dict(r) for r in after},
                 "writes": writes,
+                "all_affected": all_affected,
             },
             sort_keys=True,
         )
@@ -153,6 +158,7 @@ class Journal:
                         data["routes_before"],
                         data["routes_after"],
                         tuple(Written.from_json(w) for w in data["writes"]),
+                        bool(data.get("all_affected", False)),
                     )
                 )
             except (ValueError, KeyError, TypeError):
@@ -167,9 +173,9 @@ class Journal:
         fresh: Store,
         edits: list[Edit],
         edit: Callable[[Workspace, Binding, Route, Route, set[EditKind]], None],
-    ) -> tuple[Workspace, bool, list[str]]:
+    ) -> tuple[Workspace, Record | None, list[str]]:
         """A workspace over ``fresh`` holding the plan's edits: the journalled change ``requested``
-        reverts restored object by object when the cluster still holds what it wrote (True), else
+        reverts restored object by object when the cluster still holds what it wrote (its record), else
         ``edit`` applied to each of ``edits``; with any warning about a change that could not be."""
         record, stale = self.matching(client, list(requested.values()), current.by_name, fresh)
         ws = Workspace(fresh)
@@ -178,7 +184,7 @@ class Journal:
         else:
             for binding, before, after, kinds in edits:
                 edit(ws, binding, before, after, kinds)
-        return ws, record is not None, stale
+        return ws, record, stale
 
     def matching(
         self, client: Any, requested: list[Route], current: dict[str, Route], fresh: Store

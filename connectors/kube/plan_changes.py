@@ -6,22 +6,29 @@ plan to show in this order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..base import RouteChange
 from ..errors import Problem, ValidationError
 from .modelled import Edit, Modelled
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, change_for
-from .planning import edit_field, shared_reach
+from .planning import differing_fields, shared_reach
 from .resources import Resource
 from .store import Workspace
 
 
 def route_changes(
-    before_model: Modelled, after_model: Modelled, edits: list[Edit], route_kind: str, affect_shared: bool
+    before_model: Modelled,
+    after_model: Modelled,
+    edits: list[Edit],
+    route_kind: str,
+    affect_shared: bool,
+    written: Sequence[str] = (),
 ) -> tuple[list[RouteChange], list[str]]:
-    """Every route the edited objects serve differently; raises ValidationError when an edited
-    route does not read back as asked (``route_kind``'s objects cannot express it). Warns of (or,
-    unless ``affect_shared``, refuses) routes changed alongside."""
+    """Every route the edited objects serve differently; raises ValidationError naming each field
+    an edited route does not read back as asked (the ``written`` objects cannot express it). Warns
+    of (or, unless ``affect_shared``, refuses) routes changed alongside."""
     changes = []
     for before in before_model.routes:
         after_route = after_model.route(before.name)
@@ -29,11 +36,15 @@ def route_changes(
             changes.append(RouteChange(before, after_route))
     for binding, _, wanted, kinds in edits:
         got = after_model.route(binding.route)
-        if got is None or any(edit_field(got, k) != edit_field(wanted, k) for k in kinds):
-            problem = Problem(
-                f"routes.{binding.route}", f"the {route_kind} objects cannot express this change"
+        differing = differing_fields(got, wanted, kinds)
+        if differing:
+            where = ", ".join(written) or f"{route_kind} objects"
+            raise ValidationError(
+                [
+                    Problem(f"routes.{binding.route}.{field}", f"the {where} cannot express this value")
+                    for field in differing
+                ]
             )
-            raise ValidationError([problem])
     edited_names = {b.route for b, *_ in edits}
     others = [c.after.name for c in changes if c.after.name not in edited_names]
     return changes, shared_reach(sorted(edited_names), others, affect_shared)

@@ -8,12 +8,12 @@ changes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from ..base import EditKind
 from ..errors import NotFound, Problem, ValidationError
-from ..model import Route, WeightedBackend
+from ..model import RateLimit, Route, WeightedBackend
 from ..model.deny import deny_problems
 from ..model.fault import fault_problems
 from ..model.validate import cors_problems, route_problems, weight_problems
@@ -66,7 +66,7 @@ def merge_edit(before: Route, requested: Route) -> tuple[Route, set[EditKind], l
             backends=tuple(WeightedBackend(b.name, asked.get(b.name, b.weight)) for b in before.backends),
         )
     if "rate_limit" in kinds:
-        after = replace(after, rate_limit=requested.rate_limit)
+        after = replace(after, rate_limit=normal_limit(requested.rate_limit))
     if "cors" in kinds:
         after = replace(after, cors=requested.cors)
     if "fault" in kinds:
@@ -105,6 +105,31 @@ def merge_edits(
     if problems:
         raise ValidationError(problems)
     return edits, warnings
+
+
+def normal_limit(limit: RateLimit | None) -> RateLimit | None:
+    """A bucket as large as one fill is the same as no separate burst (how every reader shows it)."""
+    if limit is not None and limit.burst == limit.requests:
+        return replace(limit, burst=None)
+    return limit
+
+
+def differing_fields(got: Route | None, wanted: Route, kinds: set[EditKind]) -> list[str]:
+    """The fields of ``kinds`` (down to a rate limit's parts) where ``got`` is not ``wanted``."""
+    out: list[str] = []
+    for kind in sorted(kinds):
+        mine, theirs = (edit_field(got, kind) if got else None), edit_field(wanted, kind)
+        if mine == theirs:
+            continue
+        if kind == "rate_limit" and isinstance(mine, RateLimit) and isinstance(theirs, RateLimit):
+            out += [
+                f"rate_limit.{f.name}"
+                for f in fields(RateLimit)
+                if getattr(mine, f.name) != getattr(theirs, f.name)
+            ]
+        else:
+            out.append(kind)
+    return out
 
 
 def model_problems(after: Route, kinds: set[EditKind], path: str) -> list[Problem]:
@@ -148,7 +173,7 @@ def shared_reach(edited: list[str], others: list[str], allowed: bool) -> list[st
     unless the operator ``allowed`` it; then it is a warning naming them all."""
     if not others:
         return []
-    text = f"this change also affects {', '.join(others)} (they share an object it edits)"
+    text = f"this change also affects {', '.join(others)}"
     if not allowed:
         raise ValidationError([Problem(f"routes.{edited[0]}", f"{text}; {ALL_AFFECTED_HINT}")])
     return [f"{text}: they change too, as chosen"]

@@ -103,8 +103,28 @@ class ProxyReport:
         return self.checked and all(r.state == "has it" for r in self.results)
 
     @property
+    def unreachable(self) -> set[Pod]:
+        return {r.pod for r in self.results if r.state == "unreachable"}
+
+    @property
+    def settled(self) -> bool:
+        """Every pod answered with the change or could not be asked: waiting shows nothing more."""
+        return all(r.state in ("has it", "unreachable") for r in self.results)
+
+    @property
     def ok(self) -> bool:
-        return not self.checked or self.converged
+        """Nothing a pod answered contradicts the change (a pod that could not be asked does not)."""
+        return self.settled
+
+    def unconfirmed(self) -> str:
+        """Why the proxies did not confirm the change ("" when they did)."""
+        if self.converged:
+            return ""
+        if not self.checked:
+            refused = any(n.startswith("proxies: cannot ask") for n in self.notes)
+            return "the gateway proxies could not be asked" if refused else "no gateway pods"
+        pods = {r.pod for r in self.results}
+        return f"{len(self.unreachable)} of {len(pods)} gateway pods could not be checked"
 
     def lines(self) -> list[str]:
         out = list(self.notes)
@@ -115,6 +135,11 @@ class ProxyReport:
         if self.converged:
             took = f" ({self.waited_s:.1f} s)" if self.deadline_s else ""
             out.append(f"proxies: all {len(pods)} gateway pods hold {self.subject}{took}")
+        elif self.settled:
+            out.append(
+                f"proxies: {len(holding)} of {len(pods)} gateway pods hold {self.subject}; "
+                f"{len(self.unreachable)} could not be checked"
+            )
         elif self.deadline_s:
             out.append(
                 f"proxies: NOT converged by the {self.deadline_s:g} s deadline: "
@@ -166,7 +191,7 @@ def _round(client: KubeClient, checks: Sequence[Check]) -> tuple[list[PodResult]
                     dumps[pod] = str(exc)
             dump = dumps[pod]
             if isinstance(dump, str):
-                results.append(PodResult(pod, check.route, "unreachable", dump))
+                results.append(PodResult(pod, check.route, "unreachable", f"could not be checked: {dump}"))
             else:
                 results.append(PodResult(pod, check.route, *judge(check.view, dump)))
     return results, None
@@ -192,7 +217,7 @@ def converge(
             return report
         report.results = results
         report.waited_s = clock() - start
-        if report.converged or clock() >= deadline or not results:
+        if report.settled or clock() >= deadline or not results:
             return report
         sleep(min(interval, max(0.0, deadline - clock())))
         interval = min(interval * 2, MAX_POLL_S)

@@ -98,6 +98,30 @@ class Rbac:
                 return access.denial(self.user)
         return None
 
+    def none_allowed(self, wanted: Iterable[Access], route: Resource | None) -> str | None:
+        """Why an edit needing ``wanted`` is greyed out: the user may write none of the objects of
+        a resource it needs (the policy resource; ``route``'s own only when no other is involved),
+        or None. Which objects a plan writes is known after planning, and checked exactly then."""
+        groups: dict[str, list[Access]] = {}
+        for access in wanted:
+            groups.setdefault(access.resource.qualified, []).append(access)
+        if route is not None and len(groups) > 1:
+            groups.pop(route.qualified, None)  # the route object is patched only now and then
+        for qualified, group in groups.items():
+            if all(not self.allowed(a) for a in group):
+                where = sorted({a.namespace for a in group})
+                verbs = "/".join(dict.fromkeys(a.verb for a in group))
+                return f"RBAC: user {self.user} cannot {verbs} {qualified} in namespace {', '.join(where)}"
+        return None
+
+    def forbidden_writes(self, writes: Iterable[Any]) -> list[str]:
+        """Each of ``writes`` (ObjectChanges: action, resource, namespace, name) RBAC forbids."""
+        return [
+            f"RBAC: user {self.user} cannot {w.action} {w.resource.qualified} {w.namespace}/{w.name}"
+            for w in writes
+            if not self.allowed(Access(w.action, w.resource, w.namespace))
+        ]
+
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()

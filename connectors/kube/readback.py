@@ -56,6 +56,8 @@ class ReadBack:
 
     ok: bool = True
     details: list[str] = field(default_factory=list)
+    reported: int = 0  # written objects a controller reported on (their new generation)
+    unreported: int = 0  # written objects no controller reported on
     objects: list[tuple[ObjectChange, JsonDict | None]] = field(default_factory=list)
 
 
@@ -143,6 +145,10 @@ def _describe_status(c: ObjectChange, obj: JsonDict, wait: float, out: ReadBack)
         if failures:
             out.ok = False
             out.details += [f"{c.label}: not in effect: {f}" for f in failures]
+    if current:
+        out.reported += 1
+    else:
+        out.unreported += 1
     if current and not stale:
         return
     of = f"generation {gen}" if gen is not None else "this change"

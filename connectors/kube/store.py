@@ -71,6 +71,8 @@ class Workspace:
         self.view = base.copy()
         self.touched: dict[ObjKey, Resource] = {}
         self.warnings: list[str] = []  # what an edit wants the operator to read in the plan
+        # What an edit reaches beyond what was asked (refused unless the operator chose so).
+        self.reaches: list[str] = []
 
     def get(self, key: ObjKey) -> JsonDict | None:
         return self.view.get(key)

@@ -2,11 +2,9 @@
 
 from .durations import envoy_duration, format_duration, parse_duration
 from .serialize import gateway_from_dict, gateway_to_dict, route_from_dict, route_to_dict
+from .shown import Authorization, AuthzRule, BackendFilter, LimitRule, PolicyScope
 from .types import (
-    Authorization,
-    AuthzRule,
     Backend,
-    BackendFilter,
     CircuitBreaker,
     Cors,
     Deny,
@@ -19,7 +17,6 @@ from .types import (
     HeaderRewrite,
     Jwt,
     JwtProvider,
-    LimitRule,
     Listener,
     Mirror,
     OutlierDetection,
@@ -53,6 +50,7 @@ __all__ = [
     "Listener",
     "Mirror",
     "OutlierDetection",
+    "PolicyScope",
     "RateLimit",
     "Retries",
     "Route",

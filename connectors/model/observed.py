@@ -13,9 +13,10 @@ from typing import Any
 
 from .durations import format_duration
 from .reader import Reader
-from .types import Authorization, AuthzRule, BackendFilter, LimitRule, Retries, Route
+from .shown import Authorization, AuthzRule, BackendFilter, LimitRule, PolicyScope
+from .types import Retries, Route
 
-OBSERVED_KEYS = {"limit_rules", "authorization", "backend_filters"}
+OBSERVED_KEYS = {"limit_rules", "authorization", "backend_filters", "scopes"}
 RETRY_KEYS = {"codes", "backoff", "max_backoff", "budget"}
 
 
@@ -33,6 +34,16 @@ def observed_to_dict(route: Route) -> dict[str, Any]:
     if route.backend_filters:
         out["backend_filters"] = [
             {"backend": f.backend, "kind": f.kind, "settings": f.settings} for f in route.backend_filters
+        ]
+    if route.scopes:
+        out["scopes"] = [
+            {
+                "policies": list(s.policies),
+                "source": s.source,
+                "through": list(s.through),
+                "not_through": list(s.not_through),
+            }
+            for s in route.scopes
         ]
     return out
 
@@ -78,6 +89,13 @@ def observed_from(r: Reader) -> dict[str, Any]:
         out["backend_filters"] = tuple(
             BackendFilter(x.str("backend", "?"), x.str("kind", "?"), x.str("settings", ""))
             for x in r.items("backend_filters")
+        )
+    if r.has("scopes"):
+        out["scopes"] = tuple(
+            PolicyScope(
+                x.str_list("policies"), x.str("source", ""), x.str_list("through"), x.str_list("not_through")
+            )
+            for x in r.items("scopes")
         )
     return out
 
@@ -148,4 +166,6 @@ def observed_settings(route: Route) -> list[tuple[str, str]]:
         out.append(("authz", " | ".join([*rules, f"otherwise {a.default_action}"])))
     for f in route.backend_filters:
         out.append(("backend-filter", f"{f.backend}: {f.kind} {f.settings}".rstrip()))
+    for scope in route.scopes:
+        out.append(("scope", scope.describe()))
     return out

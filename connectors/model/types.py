@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+# Read from the clusters and shown, never written by this tool.
+from .shown import Authorization, BackendFilter, LimitRule, PolicyScope
+
 MatchKind = Literal["exact", "prefix", "regex", "wildcard"]
 HeaderMatchKind = Literal["exact", "prefix", "regex", "present"]
 WeightMode = Literal["percent", "relative"]
@@ -148,34 +151,6 @@ class Jwt:
 
 
 @dataclass(frozen=True)
-class LimitRule:
-    """A rate-limit rule a route has besides its own local limit, shown read-only: one that counts
-    only some clients (``clients`` says which), or a global limit kept by a rate-limit service
-    (``requests`` None where the numbers live in that service's configuration)."""
-
-    kind: Literal["local", "global"]
-    requests: int | None = None
-    interval: float | None = None
-    clients: str = ""
-    shadow: bool = False
-    source: str = ""
-    why_readonly: str = ""
-
-    def describe(self) -> str:
-        from .durations import format_duration
-
-        if self.requests is None or self.interval is None:
-            text = "limits kept by the rate-limit service"
-        else:
-            per = "s" if self.interval == 1 else format_duration(self.interval)
-            text = f"{self.requests}/{per}"
-        text = f"{self.kind} {text}"
-        if self.clients:
-            text += f" for {self.clients}"
-        return text + (" (shadow)" if self.shadow else "")
-
-
-@dataclass(frozen=True)
 class Fault:
     """Injected faults: a delay and/or an abort, each on a share of the requests."""
 
@@ -210,33 +185,6 @@ class Retries:
     backoff: float | None = None
     max_backoff: float | None = None
     budget: str | None = None
-
-
-@dataclass(frozen=True)
-class AuthzRule:
-    """One authorization rule: ``action`` (Allow/Deny) for requests whose ``principal`` matches."""
-
-    name: str
-    action: str
-    principal: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Authorization:
-    """Who may use the route: rules in order, ``default_action`` for requests no rule matches."""
-
-    default_action: str
-    rules: tuple[AuthzRule, ...] = ()
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class BackendFilter:
-    """A filter that applies only to the requests sent to one backend (a per-backendRef filter)."""
-
-    backend: str
-    kind: str
-    settings: str = ""
 
 
 @dataclass(frozen=True)
@@ -343,6 +291,7 @@ class Route:
     limit_rules: tuple[LimitRule, ...] = ()
     authorization: Authorization | None = None
     backend_filters: tuple[BackendFilter, ...] = ()
+    scopes: tuple[PolicyScope, ...] = ()  # policies that apply through only some parent gateways
     listener: str | None = None
     # Where the route comes from in the connector's native objects, e.g. "VirtualService default/reviews".
     source: str = ""
@@ -366,7 +315,8 @@ class Route:
             ("deny", "deny"),
         ):
             if getattr(self, attr):
-                names.append(label)
+                scope = next((s for s in self.scopes if label in s.policies), None)
+                names.append(f"{label}({scope.short()})" if scope else label)
         for kind in dict.fromkeys(r.kind for r in self.limit_rules):
             names.append(f"ratelimit({kind})" if kind == "global" else "ratelimit(clients)")
         return tuple(names)

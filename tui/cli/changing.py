@@ -96,8 +96,7 @@ def _print_plan(plan: Plan, show_native: bool) -> None:
 def _print_result(result: ApplyResult) -> None:
     version = f", version {result.entry.version}" if result.entry.version else ""
     out(f"Applied in {result.seconds * 1000:.0f} ms (change {result.entry.id}{version}).")
-    status = "verified" if result.verification.ok else "NOT verified"
-    out(f"Verification: {status}")
+    out(f"Verification: {result.verification.headline()}")
     for line in result.verification.details:
         out(f"  {line}")
 

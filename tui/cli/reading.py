@@ -61,6 +61,8 @@ def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
     out(f"Match:     {matches(route)}")
     out(f"Backends:  {backends(route)}")
     out(f"Policies:  {policies(route)}")
+    for scope in route.scopes:
+        out(f"Scope:     {scope.describe()}")
     out("\nModel:")
     out(to_yaml(route_to_dict(route)).rstrip())
     out("\nNative objects:")

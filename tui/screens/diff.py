@@ -197,7 +197,13 @@ class DiffScreen(ConsoleModal):
         result = self.result = message.result
         verification = result.verification
         details = "\n".join(f"  • {d}" for d in verification.details)
-        if verification.ok:
+        if verification.ok and verification.confirmed == "written":
+            head = Content.styled(
+                f"● Applied in {result.seconds:.2f} s — not confirmed by a controller or proxy"
+                + (f" ({verification.unconfirmed})" if verification.unconfirmed else ""),
+                "bold $text-warning",
+            )
+        elif verification.ok:
             head = Content.styled(f"✔ Applied and verified in {result.seconds:.2f} s", "bold $text-success")
         else:
             head = Content.styled(

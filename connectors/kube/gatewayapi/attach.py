@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..hosts import intersect_host
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
 
@@ -31,6 +32,9 @@ class PolicyRef:
     key: ObjKey
     level: Level
     exclusive: bool
+    # Of a route's several parents: those whose requests it governs, and those whose it does not.
+    through: tuple[str, ...] = ()
+    not_through: tuple[str, ...] = ()
 
 
 def policy_targets(policy: JsonDict) -> list[JsonDict]:
@@ -41,7 +45,15 @@ def policy_targets(policy: JsonDict) -> list[JsonDict]:
     return refs
 
 
-def parents(route: JsonDict) -> list[tuple[str, str, str | None]]:
+Parent = tuple[str, str, str | None]  # a parentRef: Gateway namespace, name, sectionName
+
+
+def parent_label(parent: Parent) -> str:
+    gw_ns, gw_name, section = parent
+    return f"Gateway {gw_ns}/{gw_name}" + (f" listener {section}" if section else "")
+
+
+def parents(route: JsonDict) -> list[Parent]:
     """(namespace, name, sectionName) of each Gateway the route attaches to."""
     ns = (route.get("metadata") or {}).get("namespace") or ""
     return [
@@ -83,8 +95,11 @@ class PolicyIndex:
                     labels = {str(k): str(v) for k, v in (sel.get("matchLabels") or {}).items()}
                     self.selectors.append((policy, ns, labels))
 
-    def applying(self, route: JsonDict, rule_name: str | None) -> list[tuple[JsonDict, PolicyRef]]:
-        """Every policy that applies to the rule, the governing one first."""
+    def applying(
+        self, route: JsonDict, rule_name: str | None, parent: Parent | None = None
+    ) -> list[tuple[JsonDict, PolicyRef]]:
+        """Every policy that applies to the rule (for requests through ``parent`` only, if given),
+        the governing one first."""
         if self.kind is None:
             return []
         meta = route.get("metadata") or {}
@@ -105,7 +120,7 @@ class PolicyIndex:
         for policy, pns, sel in self.selectors:
             if pns == ns and sel.items() <= labels.items():
                 add(policy, "route", False)
-        for gw_ns, gw_name, listener in parents(route):
+        for gw_ns, gw_name, listener in parents(route) if parent is None else [parent]:
             for policy, section, _ in self.by_gateway.get((gw_ns, gw_name), []):
                 if section is None or listener is None or section == listener:
                     add(policy, "gateway", False)
@@ -116,21 +131,24 @@ class PolicyIndex:
                 out.append((policy, PolicyRef(ObjKey.for_object(self.kind, policy), level, exclusive)))
         return out
 
-    def governing(self, route: JsonDict, rule_name: str | None) -> tuple[JsonDict, PolicyRef] | None:
-        found = self.applying(route, rule_name)
+    def governing(
+        self, route: JsonDict, rule_name: str | None, parent: Parent | None = None
+    ) -> tuple[JsonDict, PolicyRef] | None:
+        found = self.applying(route, rule_name, parent)
         return found[0] if found else None
 
-
-def _intersect(route_host: str, listener_host: str | None) -> str | None:
-    """The hostnames both match (None: none), more specific first, as the Gateway API intersects."""
-    if listener_host is None or listener_host == route_host:
-        return route_host
-    if route_host == "*":
-        return listener_host
-    for wild, plain in ((listener_host, route_host), (route_host, listener_host)):
-        if wild.startswith("*.") and plain.endswith(wild[1:]):
-            return plain
-    return None
+    def reach(self, route: JsonDict, rule_name: str | None, key: ObjKey) -> tuple[list[str], list[str]]:
+        """(parents through which the policy ``key`` governs the rule, parents through which it does
+        not), each as ``Gateway ns/name[ listener L]``; ([], []) for a route with one parent."""
+        through: list[str] = []
+        not_through: list[str] = []
+        all_parents = parents(route)
+        if len(all_parents) < 2:
+            return through, not_through
+        for parent in all_parents:
+            found = self.governing(route, rule_name, parent)
+            (through if found and found[1].key == key else not_through).append(parent_label(parent))
+        return through, not_through
 
 
 def route_hosts(route: JsonDict, store: Store, gateway: Resource | None) -> tuple[str, ...]:
@@ -149,5 +167,5 @@ def route_hosts(route: JsonDict, store: Store, gateway: Resource | None) -> tupl
         ]
         for listener in listeners:
             lh = listener.get("hostname")
-            out += [h for h in (_intersect(r, str(lh) if lh else None) for r in own) if h is not None]
+            out += [h for h in (intersect_host(r, str(lh) if lh else None) for r in own) if h is not None]
     return tuple(dict.fromkeys(out)) or own

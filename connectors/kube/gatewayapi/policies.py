@@ -60,7 +60,11 @@ def limit_problems(limit: RateLimit, path: str) -> list[Problem]:
         )
     if limit.burst is not None and limit.burst != limit.requests:
         out.append(
-            Problem(f"{path}.rate_limit.burst", "Envoy Gateway local limits have no separate burst size")
+            Problem(
+                f"{path}.rate_limit.burst",
+                "a BackendTrafficPolicy local limit has no separate burst size (its bucket holds one "
+                "interval's requests): leave the burst out or equal to the requests",
+            )
         )
     return out
 
@@ -85,6 +89,15 @@ def policy_for(
     if governing is not None:
         source = ws.get(governing.key) or {}
         spec = {k: copy.deepcopy(v) for k, v in (source.get("spec") or {}).items() if k not in _TARGETING}
+    if governing is not None and governing.not_through:
+        # The copy targets the route, so it reaches every parent; the policy it replaces did not.
+        gone = ws.get(governing.key) or {}
+        label = f"{gone.get('kind', 'policy')} {governing.key.namespace}/{governing.key.name}"
+        ws.reaches.append(
+            f"requests to route {binding.route} through {', '.join(governing.not_through)} ({label} applies "
+            f"only through {', '.join(governing.through)}; the rule's own {res.kind} would apply through "
+            "every parent)"
+        )
     base = "-".join([*parts, suffix])[:240]
     name, n = base, 2
     while ws.get(ObjKey.of(res, info.namespace, name)) is not None:

@@ -9,7 +9,7 @@ so). ``policy_read`` turns policy settings into model parts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...model import (
     BackendFilter,
@@ -17,6 +17,7 @@ from ...model import (
     HeaderOps,
     HeaderRewrite,
     Mirror,
+    PolicyScope,
     Route,
     RouteMatch,
     StringMatch,
@@ -211,9 +212,10 @@ def model(store: Store, kinds: GatewayApiKinds, namespace: str, only: set[ObjKey
         key = ObjKey.for_object(kinds.http_route, obj)
         if only is not None and key not in only:
             continue
-        btp = traffic.governing(obj, rule.get("name"))
-        sp = security.governing(obj, rule.get("name"))
+        btp = _scoped(traffic, obj, rule.get("name"))
+        sp = _scoped(security, obj, rule.get("name"))
         route = _route(store, kinds, obj, i, rule, name, btp[0] if btp else {}, sp[0] if sp else {})
+        route = replace(route, scopes=_scopes(route, btp, sp, filter_of(rule, "CORS") is not None))
         info = RuleInfo(
             http_route=obj["metadata"]["name"],
             namespace=obj["metadata"].get("namespace") or namespace,
@@ -226,6 +228,38 @@ def model(store: Store, kinds: GatewayApiKinds, namespace: str, only: set[ObjKey
         )
         out.add(route, Binding(name, key, i, rule.get("name"), info))
     return out
+
+
+def _scoped(index: PolicyIndex, route: JsonDict, rule_name: str | None) -> tuple[JsonDict, PolicyRef] | None:
+    """The governing policy, knowing the parents (of several) whose requests it does not govern."""
+    found = index.governing(route, rule_name)
+    if found is None:
+        return None
+    through, not_through = index.reach(route, rule_name, found[1].key)
+    return found[0], replace(found[1], through=tuple(through), not_through=tuple(not_through))
+
+
+_TRAFFIC = ("ratelimit", "timeout", "retries", "circuit", "fault")
+_SECURITY = ("cors", "jwt", "authz", "deny")
+
+
+def _scopes(
+    route: Route,
+    btp: tuple[JsonDict, PolicyRef] | None,
+    sp: tuple[JsonDict, PolicyRef] | None,
+    cors_filter: bool,
+) -> tuple[PolicyScope, ...]:
+    """Where a governing policy applies through only some of the route's parents."""
+    out = []
+    names = [n.split("(")[0] for n in route.policy_names()]
+    for found, provides in ((btp, _TRAFFIC), (sp, _SECURITY)):
+        if found is None or not found[1].not_through:
+            continue
+        policy, ref = found
+        mine = tuple(n for n in provides if n in names and not (n == "cors" and cors_filter))
+        if mine:
+            out.append(PolicyScope(mine, _label(policy), ref.through, ref.not_through))
+    return tuple(out)
 
 
 def _route(

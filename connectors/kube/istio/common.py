@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..hosts import intersect_host
 from ..resources import JsonDict
 
 ROOT_NAMESPACE = "istio-system"
@@ -22,6 +23,7 @@ class GatewayRef:
     name: str
     selector: tuple[tuple[str, str], ...] | None = None
     ports: tuple[int, ...] = ()
+    hosts: tuple[str, ...] | None = None  # its servers' hosts (``[namespace/]dnsName``); None: not read
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,30 @@ def gateway_refs(
             for s in spec.get("servers") or []
             if isinstance(s, dict) and isinstance(s.get("port"), dict) and s["port"].get("number")
         )
-        refs.append(GatewayRef(gw_ns, gw_name, selector, ports))
+        hosts = tuple(
+            str(h)
+            for srv in spec.get("servers") or []
+            if isinstance(srv, dict)
+            for h in srv.get("hosts") or []
+        )
+        refs.append(GatewayRef(gw_ns, gw_name, selector, ports, hosts))
     return tuple(refs), mesh
+
+
+def served_hosts(own: tuple[str, ...], refs: tuple[GatewayRef, ...], namespace: str) -> tuple[str, ...]:
+    """The hosts of a VirtualService in ``namespace`` its bound Gateways serve: each of ``own``
+    intersected with every server host whose ``namespace/`` part (``*``, ``.`` for the Gateway's own,
+    or a name) admits the VirtualService. Gateways not read keep ``own``; no overlap keeps ``own``."""
+    out: list[str] = []
+    for ref in refs:
+        if ref.hosts is None:
+            return own
+        for entry in ref.hosts:
+            ns, _, dns = entry.rpartition("/")
+            if ns not in ("", "*", namespace) and not (ns == "." and ref.namespace == namespace):
+                continue
+            out += [h for h in (intersect_host(r, dns) for r in own) if h is not None]
+    return tuple(dict.fromkeys(out)) or own
 
 
 def typed_config_value(config: Any) -> JsonDict | None:

@@ -83,7 +83,8 @@ def _descriptors(patch: JsonDict) -> list[str]:
 
 def global_rules(store: Store, kind: Resource | None, ctx: RouteContext, root: str) -> tuple[LimitRule, ...]:
     """A rule per global rate-limit filter on the route's proxies, with the descriptors the route's
-    (or its virtual host's) ``rate_limits`` send to the service."""
+    (or its virtual host's) ``rate_limits`` send to the service; none without descriptors, as then
+    the filter never asks the service about the route's requests."""
     filters: list[tuple[JsonDict, JsonDict]] = []
     descriptors: list[str] = []
     for ef in store.of(kind):
@@ -95,13 +96,15 @@ def global_rules(store: Store, kind: Resource | None, ctx: RouteContext, root: s
                 filters.append((ef, typed_config_value(camel(value, "typed_config")) or {}))
             elif patch.get("applyTo") in ("VIRTUAL_HOST", "HTTP_ROUTE"):
                 descriptors += _descriptors(patch)
+    if not descriptors:  # Envoy calls the rate-limit service only for routes that send descriptors
+        return ()
     out = []
     for ef, config in filters:
         domain = camel(config, "domain") or "?"
         out.append(
             LimitRule(
                 kind="global",
-                clients="descriptors " + "; ".join(descriptors) if descriptors else "",
+                clients="descriptors " + "; ".join(descriptors),
                 source=_label(ef),
                 why_readonly=f"the limits live in the rate-limit service's configuration (domain {domain}), "
                 "which is not a Kubernetes object this tool reads",

@@ -13,7 +13,7 @@ from ..connector import Binding, Modelled, route_entries
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
 from . import deny
-from .common import RouteContext, gateway_refs, short_host
+from .common import RouteContext, gateway_refs, served_hosts, short_host
 from .http import backends, cors, fault, headers, matches, mirror, retries
 from .limit_rules import descriptor_rules, global_rules
 from .ratelimit import LimitPatch, LimitSource, duration, limit_for, limit_patches
@@ -167,12 +167,13 @@ def _context(
 ) -> RouteContext:
     meta, spec = vs["metadata"], vs.get("spec") or {}
     refs, mesh = gateway_refs(vs, gateways)
+    own = tuple(str(h) for h in spec.get("hosts") or ()) or ("*",)
     dests = [d.get("destination") or {} for d in http.get("route") or [] if isinstance(d, dict)]
     return RouteContext(
         namespace=meta.get("namespace") or namespace,
         virtual_service=meta["name"],
         index=i,
-        hosts=tuple(str(h) for h in spec.get("hosts") or ()) or ("*",),
+        hosts=own if mesh or not refs else served_hosts(own, refs, meta.get("namespace") or namespace),
         http_name=http.get("name"),
         gateways=refs,
         mesh=mesh,
