@@ -81,7 +81,7 @@ def change_options() -> Parser:
 
 
 def _print_plan(plan: Plan, show_native: bool) -> None:
-    out(f"Plan: {plan.description if plan.changes else 'no route changes'}")
+    out(f"Plan: {plan.description}")
     if plan.model_diff:
         out(colour_diff(plan.model_diff).rstrip())
     if show_native:
@@ -103,14 +103,17 @@ def _print_result(result: ApplyResult) -> None:
 
 
 def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
-    _print_plan(plan, args.show_native)
     if plan.is_empty and not plan.drift:
+        # Nothing to do is one line, not a plan header before it; warnings (drift) still show.
+        for warning in plan.warnings:
+            out(f"warning: {warning}")
         if any(w.startswith("drift:") for w in plan.warnings):
             # Never a plain "No change" while the YAML and Envoy disagree.
             out("No change to what Envoy serves (it serves that already); the drift above remains.")
         else:
             out("No change: the route already looks like that, and Envoy serves it.")
         return 0
+    _print_plan(plan, args.show_native)
     if plan.drift:
         out(f"Drift in this plan: {', '.join(plan.drift)} (not your edit: the gateway serves something else)")
         if args.adopt:
@@ -285,7 +288,10 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
         )
         # A shadowed limit stays shadowed when its numbers change, unless --shadow says so anyway.
         shadow = bool(args.shadow) or bool(current is not None and current.shadow)
-        limit = RateLimit(requests=args.requests, interval=interval, burst=args.burst, shadow=shadow)
+        # An explicit burst equal to the default stays as written: the same limit is no change.
+        same = current is not None and current.burst == args.requests
+        burst = args.burst if args.burst is not None else (current.burst if same and current else None)
+        limit = RateLimit(requests=args.requests, interval=interval, burst=burst, shadow=shadow)
     edited = set_rate_limit(route, limit)
     _refuse([p for p in route_problems(edited, route.name) if ".rate_limit" in p.path])
     return _change(args, conn, "rate_limit", route, edited)
