@@ -158,10 +158,10 @@ def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
             run.run()
     finally:
         source.close()
-    if run.state == "promoted" or (args.abort and run.state == "aborted"):
-        return 0  # promoted, or the left-over run aborted as asked
-    if run.state == "aborted" and run.last_event is not None:
-        print(f"error: canary aborted: {run.last_event.message}", file=sys.stderr)
+    if run.state == "promoted" or run.completed or (args.abort and run.state == "aborted"):
+        return 0  # promoted, every step of a plan below 100 % passed, or the left-over run aborted
+    if run.last_event is not None:
+        print(f"error: canary {run.state}: {run.last_event.message}", file=sys.stderr)
     return EXIT_GATEWAY
 
 
