@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from connectors.base import ApplyResult, Connector, EditKind, Plan
 from connectors.errors import ChangeConflict, PermissionDenied, Problem, ValidationError, VerificationFailed
 
-from .common import Command, Parser, UsageError, colour_diff, out
+from .common import Command, Parser, UsageError, colour_diff, out, warn
 from .lifecycle import with_connector
 
 if TYPE_CHECKING:
@@ -162,6 +162,9 @@ def _time_box(change: Change, result: ApplyResult, seconds: float) -> None:
         f"Time box: reverts by itself at {at} (in {format_duration(seconds)}) through the same path; "
         "see: gatewayctl-tui revert-expired --list"
     )
+    nobody = change.hooks.reverts.unattended()
+    if nobody:  # the promise above would not be kept: say so where the operator looks
+        warn(f"{nobody} (nothing will revert it at {at})")
 
 
 def run_edit(
