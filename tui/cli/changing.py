@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from connectors.base import ApplyResult, Connector, EditKind, Plan
 from connectors.errors import ChangeConflict, PermissionDenied, Problem, ValidationError, VerificationFailed
 
-from .common import Command, Parser, UsageError, colour_diff, out, warn
+from .common import Command, Parser, UsageError, colour_diff, out, warn, whole_number
 from .lifecycle import with_connector
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def _parse_weights(pairs: Sequence[str]) -> dict[str, int]:
         if not sep or not name:
             raise UsageError(f"expected BACKEND=WEIGHT, got {pair!r}")
         try:
-            weight = int(value)
+            weight = whole_number(value)
         except ValueError:
             raise UsageError(f"weight of {name!r} must be a whole number, got {value!r}") from None
         if name in weights:
@@ -303,7 +303,7 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
 def _rate_limit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("route", metavar="ROUTE")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--requests", type=int, metavar="N", help="requests allowed per interval")
+    what.add_argument("--requests", type=whole_number, metavar="N", help="requests allowed per interval")
     what.add_argument("--enforce", action="store_true", help="enforce a shadowed limit (refuse requests)")
     what.add_argument("--disable", action="store_true", help="keep the limit but stop enforcing it")
     what.add_argument("--enable", action="store_true", help="enforce a disabled limit again")
@@ -311,7 +311,7 @@ def _rate_limit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--interval", metavar="DURATION", help="refill interval: 1s, 1m... (default: current or 1s)"
     )
-    p.add_argument("--burst", type=int, metavar="N", help="bucket size (default: N of --requests)")
+    p.add_argument("--burst", type=whole_number, metavar="N", help="bucket size (default: N of --requests)")
     p.add_argument(
         "--shadow",
         action="store_true",
