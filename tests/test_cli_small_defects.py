@@ -88,6 +88,8 @@ def test_up_refuses_an_unknown_retry_condition_naming_it(
     config.write_text(text)
     env = {"GATEWAYCTL_STATE_DIR": str(tmp_path / "state")}
     done = cli_process("up", str(config), "--name", "retries", env=env)
+    if done.returncode == 0:  # started after all: never leave it running
+        cli_process("down", "retries", env=env)
     assert done.returncode == 1, done.stdout
     assert "retries.retry_on[0]: '5xxx' is not a retry condition Envoy knows" in done.stderr
     assert "retries.retry_on[1]: 'connect-failur'" in done.stderr and "connect-failure" in done.stderr
@@ -173,9 +175,10 @@ def test_a_yaml_with_wrong_types_and_other_problems_lists_them_all_at_once(
     text = text.replace("hosts: [v2.test]", "hosts: ['*.*.x']")  # a problem found after the types
     text = text.replace("name: path-v2", "name: ../p")  # and another
     config.write_text(text)
-    done = cli_process(
-        "up", str(config), "--name", "many", env={"GATEWAYCTL_STATE_DIR": str(tmp_path / "state")}
-    )
+    env = {"GATEWAYCTL_STATE_DIR": str(tmp_path / "state")}
+    done = cli_process("up", str(config), "--name", "many", env=env)
+    if done.returncode == 0:  # started after all: never leave it running
+        cli_process("down", "many", env=env)
     assert done.returncode == 1
     assert "routes[4].backends[0].weight" in done.stderr and "routes[5].rate_limit.requests" in done.stderr
     assert "routes[1].hosts[0]: '*.*.x'" in done.stderr and "routes[2].name: '../p'" in done.stderr
