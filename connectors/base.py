@@ -337,6 +337,10 @@ class RevertScheduler(Protocol):
         """Record how a claimed box ended."""
         ...
 
+    def unattended(self) -> str:
+        """Why a due box would not be reverted by itself now (one line: who to run), or ''."""
+        ...
+
 
 class NoDriftCheck:
     def before_plan(self, connector: Connector) -> tuple[str, ...]:
@@ -368,6 +372,9 @@ class NoReverts:
 
     def settle(self, box: TimeBox) -> None:
         return None
+
+    def unattended(self) -> str:
+        return ""  # nothing is ever scheduled
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,6 @@ def write_bundle(connector: Connector, target: Path, since_s: float = 3600.0) ->
     since = now - since_s
     parts = [*generic_parts(connector, since), *connector.bundle_parts(since)]
     report = BundleReport(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -147,7 +146,8 @@ def write_bundle(connector: Connector, target: Path, since_s: float = 3600.0) ->
                 try:
                     data = make()
                 except (GatewayError, OSError, ValueError) as exc:
-                    report.missing[name] = redact_text(str(exc))
+                    title = f"{exc.title}: " if isinstance(exc, GatewayError) else ""  # "Invalid YAML: ..."
+                    report.missing[name] = redact_text(f"{title}{exc}")
                     continue
                 _member(tar, name, data, now)
                 report.files.append((name, len(data)))

@@ -30,7 +30,7 @@ from .canary_plan import Breach, CanaryPlan, LowTraffic, check_run
 from .canary_state import CanaryState, CanaryStateStore, mark_active, record_event
 from .canary_views import BackendView, pick_backends, side_by_side, weight_of, weights
 from .change import Change
-from .errors import GatewayError
+from .errors import GatewayError, Problem, ValidationError
 from .history import Label
 from .metrics import MetricsSource
 from .metrics.counts import RouteCounts
@@ -105,6 +105,7 @@ class CanaryRun:
         (by default steps below its weight now are skipped, with a warning). ``resume_from``: a run
         left over by a process that died (``CanaryStateStore.left_over``), carried on from its step."""
         self.plan = plan.validated()
+        Change(connector).require("weights")  # read-only: refused before anything is written
         current = check_run(connector, metrics, route, stable, canary)
         self.connector = connector
         self.metrics = metrics
@@ -126,6 +127,7 @@ class CanaryRun:
         self._store = store if store is not None else CanaryStateStore(self._gateway)
         self._started = resume_from.started if resume_from is not None else time.time()
         self.applied: list[ApplyResult] = []
+        self.completed = False  # every step of a plan that ends below 100 % passed
         self.last_event: CanaryEvent | None = None
         self._first, self.warnings = self._first_step(restart, resume_from)
 
@@ -141,11 +143,15 @@ class CanaryRun:
             return 0, (
                 f"{self.canary} has {now}% of {self.route} now: the first step cuts it to {steps[0]}%",
             )
-        first = next((i for i, s in enumerate(steps) if s >= now), len(steps) - 1)
+        first = next((i for i, s in enumerate(steps) if s >= now), None)
+        if first is None:  # every step would move traffic down, off the canary: refuse
+            why = f"{self.canary} already has {now}% of {self.route}, more than every step"
+            up = f"a canary only moves traffic up (restart the plan to cut it to {steps[0]}%)"
+            raise ValidationError([Problem("steps", f"{why} ({', '.join(map(str, steps))}%): {up}")])
         skipped = ", ".join(f"{s}%" for s in steps[:first])
         return first, (
             f"{self.canary} already has {now}% of {self.route}: starting at {steps[first]}% "
-            f"(skipping {skipped}; --restart or restart=True begins at {steps[0]}%)",
+            f"(skipping {skipped}; restart the plan to begin at {steps[0]}%)",
         )
 
     # -- what the screen shows ---------------------------------------------------------------------
@@ -253,6 +259,12 @@ class CanaryRun:
             self._save()
             if not self._watch_step(i):
                 return
+        # The plan's last step is below 100 %: the run is done there, its state file with it.
+        self.completed = True
+        self._set_final(
+            "cancelled",
+            f"done: {self.canary} keeps {self._weight}% of {self.route} (the plan's last step; not promoted)",
+        )
 
     def _handle_request(self) -> bool:
         """Carry out an abort/promote/cancel asked for from another thread; True when the run ends."""

@@ -75,12 +75,15 @@ class GatewayStatus:
     # "running", "stopped", "restarting" or "config broken" (Envoy may serve the last good config).
     state: str = ""
     restarts: int = 0  # how often the supervisor restarted Envoy
+    warning: str = ""  # what is wrong beside a serving gateway (no reverter for its time boxes)
 
     @property
     def label(self) -> str:
-        """``running``, else ``<state> (<reason>)``: what ``gateways`` prints."""
+        """``running``, else ``<state> (<reason>)``, with the warning: what ``gateways`` prints."""
         state = self.state or ("running" if self.running else "stopped")
-        return f"{state} ({self.reason})" if self.reason and state != "running" else state
+        said = [self.reason] if self.reason and state != "running" else []
+        said += [self.warning] if self.warning else []
+        return f"{state} ({'; '.join(said)})" if said else state
 
 
 class Lifecycle(Protocol):

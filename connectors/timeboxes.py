@@ -14,7 +14,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -92,8 +92,9 @@ def box_for(result: Any, after_s: float) -> TimeBox:
 class FileTimeBoxes:
     """A RevertScheduler keeping its time boxes in ``path`` (written atomically, under a lock)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, unattended: Callable[[], str] | None = None) -> None:
         self.path = path
+        self._unattended = unattended  # who carries the boxes out is the connector's to say
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[list[TimeBox]]:
@@ -157,3 +158,7 @@ class FileTimeBoxes:
             for i, b in enumerate(boxes):
                 if b.id == box.id:
                     boxes[i] = box
+
+    def unattended(self) -> str:
+        """Why a due box would not be reverted by itself now, or ''."""
+        return self._unattended() if self._unattended is not None else ""

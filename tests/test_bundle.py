@@ -141,7 +141,7 @@ def test_the_bundle_holds_what_helps_and_no_planted_secret(
     for s in secrets:
         assert s in sources, s[:12]
 
-    target = tmp_path / "out" / "support.tar.gz"
+    target = tmp_path / "support.tar.gz"  # the folder must exist: a bundle makes none
     capsys.readouterr()
     assert main(["bundle", "--since", "1h", "-o", str(target), "--gateway", str(gw.state_dir)]) == 0
     assert "Wrote" in capsys.readouterr().out

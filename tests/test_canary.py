@@ -284,8 +284,8 @@ def test_starting_at_fifty_fifty_warns_and_does_not_cut_the_canary_to_one_percen
     events: list[CanaryEvent] = []
     run = CanaryRun(gw, source, canary_route, "v1", "v2", plan, on_event=events.append, check_every=0.2)
     assert run.warnings == (
-        "v2 already has 50% of canary: starting at 50% (skipping 1%, 5%, 25%; --restart or restart=True "
-        "begins at 1%)",
+        "v2 already has 50% of canary: starting at 50% (skipping 1%, 5%, 25%; restart the plan to "
+        "begin at 1%)",
     )
     assert run.run() == "promoted"
     assert [e.kind for e in events][:2] == ["started", "warning"]

@@ -219,3 +219,85 @@ def test_a_canary_left_by_a_dead_process_must_be_resumed_or_aborted(
         assert rc == 2 and "no canary run of canary was left over" in err
     finally:
         Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 90, "v2": 10})]))
+
+
+def _history_and_audit(gw: NativeConnector) -> tuple[int, int]:
+    from pathlib import Path
+
+    audit = gw.state_dir.parents[1] / "audit.jsonl"
+    return len(gw.history()), len(audit.read_text().splitlines()) if Path(audit).exists() else 0
+
+
+def test_a_canary_never_moves_traffic_down_to_a_step_below_its_weight(
+    gw: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """v1 has 90 %: a plan of 5, 10, 50 % for v1 has no step to go up to. One line refuses it, the
+    weights stay, nothing is written; a plan with a step above starts there, with no internal name."""
+    before = _history_and_audit(gw)
+    rc, out, err = cli(gw, "canary", "canary", "--canary", "v1", "--steps", "5,10,50", capsys=capsys)
+    assert rc == 1, (out, err)
+    (line,) = err.splitlines()
+    assert line.startswith("error: ") and "v1 already has 90% of canary" in line and "50%" in line
+    assert gw.get_route("canary").weight_share() == {"v1": 90.0, "v2": 10.0}
+    assert _history_and_audit(gw) == before
+    assert CanaryStateStore(gw.info().title).left_over() == []
+    try:
+        with Traffic(gw.listener_url(), "canary.test", 20):
+            rc, out, err = cli(
+                gw,
+                *("canary", "canary", "--canary", "v1", "--steps", "5,10,95,100", "--pause", "1s"),
+                *("--min-requests", "0", "--max-p99", "none"),
+                capsys=capsys,
+            )
+        assert rc == 0, (out, err)
+        assert "restart=True" not in out + err
+        assert "warning: v1 already has 90% of canary: starting at 95% (skipping 5%, 10%" in out
+        assert "step 3/4, 95%" in out and "step 1/4" not in out
+    finally:
+        Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 90, "v2": 10})]))
+
+
+def test_a_plan_that_ends_below_100_ends_with_a_line_and_leaves_no_run_behind(
+    gw: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        rc, out, err = cli(
+            gw,
+            *("canary", "canary", "--steps", "20,30", "--pause", "0.5s", "--min-requests", "0"),
+            *("--max-p99", "none"),
+            capsys=capsys,
+        )
+        assert rc == 0, (out, err)
+        assert out.splitlines()[-1] == "done: v2 keeps 30% of canary (the plan's last step; not promoted)"
+        assert CanaryStateStore(gw.info().title).left_over() == []
+        assert gw.get_route("canary").weight_share() == {"v1": 70.0, "v2": 30.0}
+    finally:
+        Change(gw).apply(gw.plan([set_weights(gw.get_route("canary"), {"v1": 90, "v2": 10})]))
+
+
+@pytest.mark.parametrize("extra", [[], ["--abort"]], ids=["run", "abort"])
+def test_readonly_refuses_a_canary_up_front_and_writes_nothing(
+    gw: NativeConnector, extra: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = CanaryStateStore(gw.info().title)
+    if extra:  # a run left by a dead process, which --abort would end
+        proc = subprocess.Popen(["true"])
+        proc.wait()
+        plan = CanaryPlan(steps=(10, 50, 100), pause_s=1)
+        store.save(
+            CanaryState(
+                "r8", gw.info().title, "canary", "v1", "v2", plan.to_json(), 0, 10, "running", pid=proc.pid
+            )
+        )
+    before = _history_and_audit(gw)
+    try:
+        rc, out, err = cli(gw, "canary", "canary", "--steps", "20,100", *extra, "--readonly", capsys=capsys)
+        assert rc == 1, (out, err)
+        (line,) = err.splitlines()
+        assert line.startswith("error: Not allowed: read-only mode")
+        assert out == ""
+        assert _history_and_audit(gw) == before
+        assert [s.run for s in store.left_over()] == (["r8"] if extra else [])
+        assert gw.get_route("canary").weight_share() == {"v1": 90.0, "v2": 10.0}
+    finally:
+        store.clear("canary")

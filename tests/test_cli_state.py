@@ -73,13 +73,34 @@ def test_a_change_piped_into_head_applies_and_exits_quietly(gw: NativeConnector)
     assert gw.history()[-1].description.startswith("canary: weights")
 
 
-def test_a_no_op_says_no_change_not_gateway_settings(
-    gw: NativeConnector, capsys: pytest.CaptureFixture[str]
+NO_OPS = (
+    ["set-weights", "canary", "v1=90", "v2=10"],
+    ["set-rate-limit", "limited", "--requests", "5"],
+    ["set-rate-limit", "canary", "--remove"],
+    [
+        "set-cors",
+        "cors",
+        "--allow-origin",
+        "https://app.example",
+        "regex:https://[a-z]+\\.trusted\\.example",
+        "--allow-method",
+        "GET",
+        "POST",
+    ],
+    ["set-fault", "canary", "--delay", "off"],
+)
+
+
+@pytest.mark.parametrize("args", NO_OPS, ids=[" ".join(a[:2]) for a in NO_OPS])
+def test_a_no_op_says_only_no_change(
+    gw: NativeConnector, args: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rc, out, _ = run(gw, "set-weights", "canary", "v1=90", "v2=10", capsys=capsys)
-    assert rc == 0
-    assert "gateway settings changed" not in out
-    assert "No change" in out
+    """Nothing to do is one line: no "Plan: gateway settings changed" (or any plan) before it."""
+    history = len(gw.history())
+    rc, out, err = run(gw, *args, capsys=capsys)
+    assert rc == 0, err
+    assert out.splitlines() == ["No change: the route already looks like that, and Envoy serves it."]
+    assert len(gw.history()) == history
 
 
 def test_with_a_broken_yaml_gateways_says_so_and_history_still_reads(

@@ -1,6 +1,6 @@
 """``deny`` and time boxes through a real Envoy: a denied client gets 403 on that route while others
-get 200; ``--for 5s`` lifts the deny by itself with no console running (the reverter ``up`` starts
-beside Envoy), recorded in the history; a revert is never forced over a later edit; bad input is one
+get 200; ``--for 5s`` lifts the deny by itself with no console running (the supervisor ``up``
+starts beside Envoy), recorded in the history; a revert is never forced over a later edit; bad input is one
 line and changes nothing."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def status(base: str, host: str, user: str) -> int:
 def detached(
     tmp_path: Path, backends: DemoBackends, jwt_signer: JwtSigner
 ) -> Iterator[tuple[dict[str, str], str]]:
-    """A gateway started with ``up`` (detached Envoy + reverter); stopped with ``down``."""
+    """A gateway started with ``up`` (Envoy under its supervisor); stopped with ``down``."""
     require_envoy()
     env = {"GATEWAYCTL_STATE_DIR": str(tmp_path / "state"), "GATEWAYCTL_CONFIG_DIR": str(tmp_path / "cfg")}
     config = write_native_config(tmp_path / "config", backends, jwt_signer, name="deny-e2e")
@@ -69,8 +69,8 @@ def test_deny_for_5s_refuses_the_client_then_lifts_itself_without_a_console(
     env, state_dir = detached
     state = json.loads((Path(state_dir) / "state.json").read_text())
     base = "http://" + state["listeners"]["main"]
-    reverter = int((Path(state_dir) / "reverter.pid").read_text())
-    assert Path(f"/proc/{reverter}").exists()  # the process beside Envoy
+    supervisor = json.loads((Path(state_dir) / "supervisor.json").read_text())
+    assert supervisor["reverts"] and Path(f"/proc/{supervisor['pid']}").exists()  # beside Envoy
 
     done = cli_process(
         env, "deny", "host-v1", "--client", "x-user-id=crawler-7", "--for", "5s", "--gateway", "deny-e2e"

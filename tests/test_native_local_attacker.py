@@ -27,8 +27,8 @@ from connectors.native import NativeConnector
 from connectors.native.process import port_problem
 from connectors.native.reverter import MODULE as REVERTER
 from connectors.native.reverter import PID_FILE, stop_detached
-from connectors.native.supervisor import MODULE as SUPERVISOR
-from connectors.native.supervisor import supervisor_alive
+from connectors.native.supervision import ENTRY as SUPERVISOR
+from connectors.native.supervision import supervisor_alive
 from connectors.paths import state_dir
 from tests.native_support import DemoBackends, JwtSigner, write_native_config
 from tests.waiting import wait_until

@@ -56,6 +56,10 @@ async def _command(pilot: Pilot[Any], text: str) -> None:
 
 
 def _shots(out: Path) -> list[tuple[str, Step]]:
+    """The screenshots, in the README's order, each with the keys that bring its screen up.
+
+    Long: one short step per screenshot, kept together so the list reads as the README's gallery."""
+
     async def routes(pilot: Pilot[Any]) -> None:
         await _settle(pilot, 6.0)  # a few polls, so the live columns have rates and latencies
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")  # ASCII digits only (\d takes any script)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -38,9 +38,14 @@ def format_duration(seconds: float) -> str:
             if s >= size and s % size == 0:
                 return f"{s // size}{unit}"
         return f"{s}s"
-    return f"{seconds:g}s"
+    return _exact(seconds) + "s"  # never rounded: the YAML must say what Envoy is given
 
 
 def envoy_duration(seconds: float) -> str:
     """Envoy's protobuf JSON Duration form."""
-    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+    return _exact(seconds) + "s"
+
+
+def _exact(seconds: float) -> str:
+    """Seconds to the nanosecond, as protobuf's Duration holds them: 5420.999 -> "5420.999"."""
+    return f"{seconds:.9f}".rstrip("0").rstrip(".")

@@ -55,6 +55,7 @@ __all__ = [
     "gateway_from_dict",
     "gateway_to_dict",
     "rate_limit_to_dict",
+    "read_gateway",
     "route_from_dict",
     "route_to_dict",
 ]
@@ -64,6 +65,15 @@ __all__ = [
 
 
 def gateway_from_dict(data: Any) -> Gateway:
+    gateway, problems = read_gateway(data)
+    if problems:
+        raise ValidationError(problems)
+    return gateway
+
+
+def read_gateway(data: Any) -> tuple[Gateway, list[Problem]]:
+    """The gateway as far as it reads, and the type problems found: a field that does not read
+    holds a placeholder, so the rest can still be checked (every problem reported at once)."""
     problems: list[Problem] = []
     r = Reader(data, "", problems)
     if not r.is_mapping():
@@ -76,9 +86,7 @@ def gateway_from_dict(data: Any) -> Gateway:
         routes=tuple(_route(x) for x in r.items("routes")),
         access_log=r.bool("access_log", True),
     )
-    if problems:
-        raise ValidationError(problems)
-    return gateway
+    return gateway, problems
 
 
 def route_from_dict(data: Any, path: str = "route") -> Route:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from difflib import get_close_matches
 from urllib.parse import urlsplit
 
 from ..errors import Problem, ValidationError
@@ -26,6 +27,8 @@ def check_regex(pattern: str) -> str | None:
 
 
 def check_origin(match: StringMatch) -> str | None:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in match.value):  # before urlsplit drops CR/LF/tab
+        return f"origin {match.value!r} contains a control character (CR, LF, tab...)"
     if match.kind == "regex":
         return check_regex(match.value)
     value = match.value
@@ -172,6 +175,22 @@ def _timing_problems(route: Route, add: _Add) -> None:
             add("retries.attempts", "must not be negative")
         if route.retries.per_try_timeout is not None and route.retries.per_try_timeout <= 0:
             add("retries.per_try_timeout", "must be longer than zero")
+        for i, condition in enumerate(route.retries.retry_on):
+            if condition not in RETRY_ON:  # Envoy ignores an unknown one: the retry would never happen
+                near = get_close_matches(condition, sorted(RETRY_ON), 1)
+                hint = f"did you mean {near[0]!r}?" if near else f"one of: {', '.join(sorted(RETRY_ON))}"
+                add(f"retries.retry_on[{i}]", f"{condition!r} is not a retry condition Envoy knows ({hint})")
+
+
+# Envoy's retry conditions (x-envoy-retry-on, and the gRPC ones of x-envoy-retry-grpc-on).
+RETRY_ON = frozenset(
+    {
+        "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited",
+        "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers",
+        "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal", "resource-exhausted",
+        "unavailable",
+    }
+)  # fmt: skip
 
 
 def _circuit_breaker_problems(route: Route, add: _Add) -> None:

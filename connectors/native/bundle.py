@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 
 def _yaml_bytes(path: Path) -> bytes:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    from .config_file import load_text
+
+    # The tool's own loader: size and alias caps; a broken file is a GatewayError with its line, so
+    # the bundle leaves this part out, says why, and collects the rest.
+    data = load_text(path.read_text(encoding="utf-8"), str(path))
     return yaml.safe_dump(redact(data), sort_keys=False, allow_unicode=True).encode()
 
 

@@ -128,7 +128,7 @@ class ConfigFile:
                 1,
                 "this is not a gateway config (it has none of name, listeners, backends, routes)",
             )
-        return cls(path, text, file_version(raw), gateway_from_dict(data), guess_indent(text), stat)
+        return cls(path, text, file_version(raw), _gateway(data), guess_indent(text), stat)
 
     def changed_on_disk(self) -> bool:
         """Whether the file is no longer what was loaded (or last saved) here."""
@@ -178,3 +178,23 @@ class ConfigFile:
         self.gateway = new
         self._stat = _stat_key(self.path)
         self._index = index
+
+
+def _gateway(data: dict[str, Any]) -> Gateway:
+    """The model, or every problem at once: the type problems, then what the checks find in the
+    fields that did read (none made up from a placeholder: nothing at, above or under a bad field)."""
+    from ..model.serialize import read_gateway
+    from .validation import gateway_problems_all
+
+    gateway, problems = read_gateway(data)
+    if not problems:
+        return gateway
+    bad = [p.path for p in problems]
+    more = [p for p in gateway_problems_all(gateway) if not any(_related(p.path, b) for b in bad)]
+    raise ValidationError(problems + more)
+
+
+def _related(a: str, b: str) -> bool:
+    """Whether one field path is the other or holds it (``routes[1]`` holds ``routes[1].name``)."""
+    short, long = sorted((a, b), key=len)
+    return long == short or long.startswith((short + ".", short + "[")) or not short

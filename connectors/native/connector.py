@@ -288,14 +288,15 @@ class NativeConnector(TrustedGateway):
 
     def change_hooks(self) -> ChangeHooks:
         """The drift check and the crash journal (``drift``, ``journal``); time boxes live in the
-        state folder: any process (``revert-expired``, the reverter ``up`` starts beside Envoy, the
-        demo) carries them out, also after a restart."""
+        state folder: any process (``revert-expired``, the supervisor ``up`` starts beside Envoy,
+        the demo's reverter) carries them out, also after a restart."""
         from ..timeboxes import FileTimeBoxes
+        from .reverter import unattended
 
         return ChangeHooks(
             drift=NativeDriftCheck(self),
             journal=journal.NativeJournal(self),
-            reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE),
+            reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE, lambda: unattended(self.state_dir)),
         )
 
     # -- incident actions (backend health, shadow limits, support bundle) ---------------------

@@ -135,11 +135,7 @@ class NativeLifecycle:
         private_dir(state_dir)
         spawn_supervisor(config, state_dir)
         connector = attach(state_dir, readonly=readonly)
-        try:
-            from .reverter import start_detached
-
-            # Time-boxed changes revert even when no console runs (see reverter).
-            start_detached(connector.state_dir)
+        try:  # time-boxed changes revert with no console running: the supervisor carries them out
             gateway = connector.gateway()
             return StartedGateway(
                 name=gateway.name,
@@ -154,8 +150,8 @@ class NativeLifecycle:
             connector.close()
 
     def down(self, target: Target) -> bool:
-        """Stop the gateway: its time-box reverter, its supervisor (which stops Envoy first), else
-        Envoy itself."""
+        """Stop the gateway: a detached time-box reverter (gateways started before the supervisor
+        carried them out), its supervisor (which stops Envoy first), else Envoy itself."""
         from .reverter import stop_detached
         from .supervisor import stop_supervisor
 
@@ -179,6 +175,7 @@ class NativeLifecycle:
         state files and the processes, without loading the YAML into a connector (a broken YAML
         must not hide whether Envoy serves); a running gateway whose YAML or served config differs
         from the last applied one is ``drift (<first difference>)``."""
+        from .reverter import unattended
         from .status import RUNNING, gateway_status
 
         state_dir = Path(target.location)
@@ -194,6 +191,7 @@ class NativeLifecycle:
             listeners,
             state=DRIFT if drift else found.state,
             restarts=found.restarts,
+            warning=unattended(state_dir) if found.serving else "",
         )
 
 

@@ -1,5 +1,6 @@
-"""Starting and stopping the reverter beside a native gateway's Envoy (``connectors.change.reverter``
-is the process itself): ``up`` and the demo start it detached, ``down`` and the demo stop it."""
+"""Who carries out a native gateway's time boxes: the supervisor ``up`` starts does it itself; the
+demo starts a detached reverter (``connectors.change.reverter`` is the process) and stops it.
+``unattended`` says when nothing will revert a due time box by itself."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .xds import atomic_write
 PID_FILE = "reverter.pid"
 LOG_FILE = "reverter.log"
 MODULE = "connectors.change.reverter"
+NO_REVERTER = "no reverter running: run gatewayctl-tui revert-expired, or restart with up"
 
 # Reverters this process started, kept so that stopping one also reaps it (a Popen dropped while its
 # child runs is a leak the interpreter warns about).
@@ -47,3 +49,24 @@ def stop_detached(state_dir: Path) -> None:
     if proc is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
+
+
+def carrier(state_dir: Path) -> str:
+    """What carries out this gateway's time boxes by itself (``the supervisor (pid N)``), or ''."""
+    from .supervision import Supervision
+
+    try:
+        pid = int((state_dir / PID_FILE).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        pid = 0
+    if running(pid, MODULE.encode()):
+        return f"the reverter (pid {pid})"
+    sup = Supervision.read(state_dir)
+    if sup is not None and sup.reverts and sup.alive:
+        return f"the supervisor (pid {sup.pid})"
+    return ""
+
+
+def unattended(state_dir: Path) -> str:
+    """Why a due time box of this gateway would not be reverted by itself, or ''."""
+    return "" if carrier(state_dir) else NO_REVERTER

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import GatewayError
 from .process import pid_alive
-from .supervisor import Supervision
+from .supervision import Supervision
 
 RUNNING, STOPPED, RESTARTING, BROKEN = "running", "stopped", "restarting", "config broken"
 

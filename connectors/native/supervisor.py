@@ -1,11 +1,13 @@
 """A gateway that looks after itself: ``up`` runs Envoy under this small supervisor.
 
-``python -m connectors.native.supervisor --config X --state-dir D`` is a detached process (spawned
+``python -m connectors.change.supervise --config X --state-dir D`` is a detached process (spawned
 by ``connectors.process``, its own session) that starts Envoy as its child and waits on it. When
 Envoy dies it says why (``Envoy (pid N) was killed by SIGKILL``) in ``supervisor.json`` and
 ``supervisor.log``, waits (0.5 s, doubling up to 30 s; back to 0.5 s once Envoy ran a minute) and
 starts it again **from the files it served** (bootstrap and xDS on disk, never re-rendered from a
 YAML that may have been edited by hand since). SIGTERM (``down``) stops Envoy, then the supervisor.
+``up`` starts it as ``python -m connectors.change.supervise``, which adds the gateway's time-box
+reverter in a thread (``reverts`` in ``supervisor.json``): one process beside Envoy, not two.
 
 Envoy is *owned* by the supervisor: it dies with it, so there is never an Envoy nobody watches.
 ``supervisor.json`` is written by the supervisor alone: ``status`` is ``starting``, ``running``,
@@ -15,68 +17,31 @@ Envoy is *owned* by the supervisor: it dies with it, so there is never an Envoy 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import GatewayError, ProcessStartFailed
-from ..process import running, spawn
-from .xds import atomic_write
+from ..process import spawn
+from .supervision import ENTRY, STATUS_FILE, Supervision, supervisor_alive
 
 if TYPE_CHECKING:
     from .connector import NativeConnector
 
-STATUS_FILE = "supervisor.json"
 LOG_FILE = "supervisor.log"
 FIRST_DELAY, MAX_DELAY, STABLE_S = 0.5, 30.0, 60.0
-MODULE = "connectors.native.supervisor"
+Sidecar = Callable[[Path, threading.Event], object]
+"""Work the supervisor runs in a thread beside Envoy until it stops (the time-box reverter)."""
 _LOG_TAIL = re.compile(r": \[\d{4}-\d\d-\d\d [^\]]*\]\[.*$")
 
 __all__ = ["LOG_FILE", "STATUS_FILE", "Supervision", "main", "spawn_supervisor", "stop_supervisor"]
-
-
-@dataclass
-class Supervision:
-    """What the supervisor of one gateway says about it (``supervisor.json``)."""
-
-    pid: int = 0
-    status: str = "starting"  # starting | running | restarting | stopped
-    reason: str = ""
-    restarts: int = 0
-    last_exit: str = ""
-    since: float = 0.0
-
-    @classmethod
-    def read(cls, state_dir: Path) -> Supervision | None:
-        try:
-            data: Any = json.loads((state_dir / STATUS_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict):
-            return None
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def write(self, state_dir: Path, status: str, reason: str = "") -> None:
-        self.status, self.reason, self.since = status, reason, time.time()
-        atomic_write(state_dir / STATUS_FILE, json.dumps(asdict(self), indent=2) + "\n")
-
-    @property
-    def alive(self) -> bool:
-        return supervisor_alive(self.pid)
-
-
-def supervisor_alive(pid: int | None) -> bool:
-    """Whether ``pid`` is a running supervisor process (not a zombie, not a reused pid)."""
-    return running(pid, MODULE.encode())
 
 
 def _log(message: str) -> None:
@@ -95,7 +60,9 @@ class _Backoff:
         return delay
 
 
-def _supervise(state_dir: Path, config: Path, stats_port: int, stop: threading.Event) -> int:
+def _supervise(
+    state_dir: Path, config: Path, stats_port: int, stop: threading.Event, sidecar: Sidecar | None
+) -> int:
     from .connector import NativeConnector
 
     status = Supervision(pid=os.getpid())
@@ -107,7 +74,9 @@ def _supervise(state_dir: Path, config: Path, stats_port: int, stop: threading.E
         status.write(state_dir, "stopped", f"start failed: {exc}")
         return 1
     _log(f"Envoy (pid {gateway.pid}) serves {config}")
+    status.reverts = sidecar is not None
     status.write(state_dir, "running")
+    beside = _start_sidecar(sidecar, state_dir, stop) if sidecar is not None else None
     backoff = _Backoff()
     try:
         while not stop.is_set():
@@ -127,11 +96,28 @@ def _supervise(state_dir: Path, config: Path, stats_port: int, stop: threading.E
                 break
             _relaunch(gateway, status, state_dir)
     finally:
+        stop.set()
+        if beside is not None:
+            beside.join(10)  # a revert under way ends before Envoy does
         gateway.stop()
         gateway.close()
     _log("stopped on request")
     status.write(state_dir, "stopped", "stopped on request (down)")
     return 0
+
+
+def _start_sidecar(sidecar: Sidecar, state_dir: Path, stop: threading.Event) -> threading.Thread:
+    """The time-box reverter, in a thread beside Envoy until the supervisor stops."""
+
+    def run() -> None:
+        try:
+            sidecar(state_dir, stop)
+        except BaseException as exc:  # said in the log; Envoy keeps being supervised
+            _log(f"time box: the reverter thread stopped: {type(exc).__name__}: {exc}")
+
+    thread = threading.Thread(target=run, name="reverter", daemon=True)
+    thread.start()
+    return thread
 
 
 def _relaunch(gateway: NativeConnector, status: Supervision, state_dir: Path) -> None:
@@ -147,8 +133,10 @@ def _relaunch(gateway: NativeConnector, status: Supervision, state_dir: Path) ->
     status.write(state_dir, "running", f"restarted after: {status.last_exit}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__)
+def main(argv: list[str] | None = None, sidecar: Sidecar | None = None) -> int:
+    """The supervisor process; ``sidecar`` runs beside Envoy (``connectors.change.supervise`` passes
+    the time-box reverter: this floor cannot import the change pipeline)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {ENTRY}", description=__doc__)
     parser.add_argument("--config", required=True, type=Path)
     parser.add_argument("--state-dir", required=True, type=Path)
     parser.add_argument("--stats-port", type=int, default=0)
@@ -160,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    return _supervise(args.state_dir, args.config, args.stats_port, stop)
+    return _supervise(args.state_dir, args.config, args.stats_port, stop, sidecar)
 
 
 # -- used by ``up`` / ``down`` -------------------------------------------------------------------
@@ -172,7 +160,7 @@ def spawn_supervisor(
     """Start a supervisor for the gateway in ``state_dir`` and wait until its Envoy serves (or
     raise ProcessStartFailed with the supervisor's reason)."""
     (state_dir / STATUS_FILE).unlink(missing_ok=True)
-    command = [sys.executable, "-m", MODULE, "--config", str(config), "--state-dir", str(state_dir)]
+    command = [sys.executable, "-m", ENTRY, "--config", str(config), "--state-dir", str(state_dir)]
     if stats_port:
         command += ["--stats-port", str(stats_port)]
     try:

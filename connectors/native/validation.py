@@ -96,9 +96,14 @@ def reserved_host(route: Route, index: int) -> list[Problem]:
 
 
 def validate(gw: Gateway) -> None:
-    problems = gateway_problems(gw) + native_problems(gw)
+    problems = gateway_problems_all(gw)
     if problems:
         raise ValidationError(problems)
+
+
+def gateway_problems_all(gw: Gateway) -> list[Problem]:
+    """Every problem of the model and of what Envoy will be given."""
+    return gateway_problems(gw) + native_problems(gw)
 
 
 def validate_change(old: Gateway, new: Gateway) -> None:

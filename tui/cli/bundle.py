@@ -24,6 +24,8 @@ def _check(args: argparse.Namespace) -> None:
     target = Path(args.output).expanduser()
     if not target.name.endswith((".tar.gz", ".tgz")):
         raise UsageError(f"-o: {args.output!r} should end in .tar.gz")
+    if not target.parent.is_dir():  # a typo in a path must not make folders
+        raise UsageError(f"-o: the folder {target.parent} does not exist")
     if target.exists():
         raise UsageError(f"-o: {target} exists; choose another name (a bundle never overwrites a file)")
     args.target = target

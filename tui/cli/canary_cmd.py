@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from connectors.base import Connector
 
-from .common import EXIT_GATEWAY, Command, UsageError, out
+from .common import EXIT_GATEWAY, Command, UsageError, out, whole_number
 from .lifecycle import with_connector
 from .metrics_source import open_metrics
 
@@ -43,7 +43,7 @@ def _plan(args: argparse.Namespace) -> CanaryPlan:
     from connectors.errors import ValidationError
 
     try:
-        steps = tuple(int(s.strip().rstrip("%")) for s in args.steps.split(",") if s.strip())
+        steps = tuple(whole_number(s.strip().rstrip("%")) for s in args.steps.split(",") if s.strip())
     except ValueError as exc:
         raise UsageError(f"--steps: {args.steps!r} is not a list of whole percentages (10,50,100)") from exc
     try:
@@ -158,10 +158,10 @@ def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
             run.run()
     finally:
         source.close()
-    if run.state == "promoted" or (args.abort and run.state == "aborted"):
-        return 0  # promoted, or the left-over run aborted as asked
-    if run.state == "aborted" and run.last_event is not None:
-        print(f"error: canary aborted: {run.last_event.message}", file=sys.stderr)
+    if run.state == "promoted" or run.completed or (args.abort and run.state == "aborted"):
+        return 0  # promoted, every step of a plan below 100 % passed, or the left-over run aborted
+    if run.last_event is not None:
+        print(f"error: canary {run.state}: {run.last_event.message}", file=sys.stderr)
     return EXIT_GATEWAY
 
 
@@ -172,7 +172,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pause", default="30s", help="how long to watch each step at least (default 30s)")
     p.add_argument(
-        "--min-requests", type=int, default=20, metavar="N", help="canary requests a step needs (default 20)"
+        "--min-requests",
+        type=whole_number,
+        default=20,
+        metavar="N",
+        help="canary requests a step needs (default 20)",
     )
     p.add_argument(
         "--max-wait", default="", metavar="DURATION", help="how long a step waits for them (default 4 pauses)"

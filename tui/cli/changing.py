@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from connectors.base import ApplyResult, Connector, EditKind, Plan
 from connectors.errors import ChangeConflict, PermissionDenied, Problem, ValidationError, VerificationFailed
 
-from .common import Command, Parser, UsageError, colour_diff, out
+from .common import Command, Parser, UsageError, colour_diff, out, warn, whole_number
 from .lifecycle import with_connector
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def change_options() -> Parser:
 
 
 def _print_plan(plan: Plan, show_native: bool) -> None:
-    out(f"Plan: {plan.description if plan.changes else 'no route changes'}")
+    out(f"Plan: {plan.description}")
     if plan.model_diff:
         out(colour_diff(plan.model_diff).rstrip())
     if show_native:
@@ -102,14 +102,17 @@ def _print_result(result: ApplyResult) -> None:
 
 
 def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
-    _print_plan(plan, args.show_native)
     if plan.is_empty and not plan.drift:
+        # Nothing to do is one line, not a plan header before it; warnings (drift) still show.
+        for warning in plan.warnings:
+            out(f"warning: {warning}")
         if any(w.startswith("drift:") for w in plan.warnings):
             # Never a plain "No change" while the YAML and Envoy disagree.
             out("No change to what Envoy serves (it serves that already); the drift above remains.")
         else:
             out("No change: the route already looks like that, and Envoy serves it.")
         return 0
+    _print_plan(plan, args.show_native)
     if plan.drift:
         out(f"Drift in this plan: {', '.join(plan.drift)} (not your edit: the gateway serves something else)")
         if args.adopt:
@@ -158,6 +161,9 @@ def _time_box(change: Change, result: ApplyResult, seconds: float) -> None:
         f"Time box: reverts by itself at {at} (in {format_duration(seconds)}) through the same path; "
         "see: gatewayctl-tui revert-expired --list"
     )
+    nobody = change.hooks.reverts.unattended()
+    if nobody:  # the promise above would not be kept: say so where the operator looks
+        warn(f"{nobody} (nothing will revert it at {at})")
 
 
 def run_edit(
@@ -216,7 +222,7 @@ def _parse_weights(pairs: Sequence[str]) -> dict[str, int]:
         if not sep or not name:
             raise UsageError(f"expected BACKEND=WEIGHT, got {pair!r}")
         try:
-            weight = int(value)
+            weight = whole_number(value)
         except ValueError:
             raise UsageError(f"weight of {name!r} must be a whole number, got {value!r}") from None
         if name in weights:
@@ -284,7 +290,10 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
         )
         # A shadowed limit stays shadowed when its numbers change, unless --shadow says so anyway.
         shadow = bool(args.shadow) or bool(current is not None and current.shadow)
-        limit = RateLimit(requests=args.requests, interval=interval, burst=args.burst, shadow=shadow)
+        # An explicit burst equal to the default stays as written: the same limit is no change.
+        same = current is not None and current.burst == args.requests
+        burst = args.burst if args.burst is not None else (current.burst if same and current else None)
+        limit = RateLimit(requests=args.requests, interval=interval, burst=burst, shadow=shadow)
     edited = set_rate_limit(route, limit)
     _refuse([p for p in route_problems(edited, route.name) if ".rate_limit" in p.path])
     return _change(args, conn, "rate_limit", route, edited)
@@ -293,7 +302,7 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
 def _rate_limit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("route", metavar="ROUTE")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--requests", type=int, metavar="N", help="requests allowed per interval")
+    what.add_argument("--requests", type=whole_number, metavar="N", help="requests allowed per interval")
     what.add_argument("--enforce", action="store_true", help="enforce a shadowed limit (refuse requests)")
     what.add_argument("--disable", action="store_true", help="keep the limit but stop enforcing it")
     what.add_argument("--enable", action="store_true", help="enforce a disabled limit again")
@@ -301,7 +310,7 @@ def _rate_limit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--interval", metavar="DURATION", help="refill interval: 1s, 1m... (default: current or 1s)"
     )
-    p.add_argument("--burst", type=int, metavar="N", help="bucket size (default: N of --requests)")
+    p.add_argument("--burst", type=whole_number, metavar="N", help="bucket size (default: N of --requests)")
     p.add_argument(
         "--shadow",
         action="store_true",

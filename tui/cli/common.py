@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,14 @@ class Command:
     run: Handler
     arguments: Arguments = _no_arguments
     changes: bool = False
+
+
+def whole_number(text: str) -> int:
+    """An integer written in ASCII digits (``int`` also takes "٩٠", " 9" and "1_0"): argparse's
+    ``type`` for counts, and weights."""
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise ValueError(f"not a whole number in digits 0-9: {text!r}")
+    return int(text)
 
 
 def out(text: str = "") -> None:

@@ -34,13 +34,17 @@ def _check(args: argparse.Namespace) -> None:
 def _cmd_deny(args: argparse.Namespace, conn: Connector) -> int:
     from dataclasses import replace
 
-    from connectors.errors import ValidationError
+    from connectors.errors import NotFound, ValidationError
     from connectors.model import Deny
     from connectors.model.deny import deny_problems
 
     route = conn.get_route(args.route)
     current = route.deny.clients if route.deny else ()
     deny: Deny | None = None
+    unknown = [c for c in args.lifted if c not in current]
+    if unknown:  # a typo must not read as "No change": nothing was lifted
+        denied = ", ".join(str(c) for c in current) or "nobody"
+        raise NotFound(f"{route.name} denies no client {', '.join(map(str, unknown))} (it denies: {denied})")
     if not args.remove:
         clients = tuple(dict.fromkeys([*current, *args.clients]))
         clients = tuple(c for c in clients if c not in args.lifted)

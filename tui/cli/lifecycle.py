@@ -129,6 +129,7 @@ def _found_gateways(name: str | None = None) -> list[dict[str, Any]]:
                 "state": status.state or ("running" if status.running else "stopped"),
                 "reason": status.reason,
                 "restarts": status.restarts,
+                "warning": status.warning,
                 "admin": status.admin_url,
                 "listeners": {k: f"http://{v}" for k, v in status.listeners.items()},
                 "state_dir": target.location,

@@ -103,7 +103,9 @@ def _print_sent(answer: Answer, ok: bool, why: str) -> None:
     from connectors.probe import describe_source
 
     status = answer.status if answer.status is not None else "no answer"
-    out(f"Sent:      {status} from {describe_source(answer)} — {answer.explanation}")
+    head = f"{status} from {describe_source(answer)}"
+    said = answer.explanation if answer.explanation.startswith(head) else f"{head} — {answer.explanation}"
+    out(f"Sent:      {said}")  # once: the explanation often is the same words
     if "x-ratelimit-remaining" in answer.headers:
         out(f"Bucket:    {answer.headers['x-ratelimit-remaining']} tokens left")
     out(f"Agrees:    {'yes' if ok else 'NO'} — {why}")

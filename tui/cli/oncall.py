@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -110,14 +111,33 @@ def _window(text: str) -> float:
     return seconds
 
 
+def _check_triage(args: argparse.Namespace) -> None:
+    args.window_s = _window(args.window)
+    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", args.by):  # RFC 9110 token: no space, no CR/LF
+        raise UsageError(f"--by: {args.by!r} is not a header name")
+    args.by = args.by.lower()
+
+
+def _grouped_by(source: MetricsSource, by: str) -> None:
+    """Refuse a header the access log does not hold: every client would be '-'."""
+    keys = source.client_keys()
+    if by != "source" and by not in keys:
+        logged = ", ".join(k for k in keys if k != "source") or "none"
+        raise UsageError(
+            f"--by: {by} is not among the request headers in the gateway's access log (seen: {logged}; "
+            "or: source)"
+        )
+
+
 def _cmd_triage(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.triage import report
 
-    window_s = _window(args.window)
+    window_s = args.window_s
     source = open_metrics(args, conn)
     try:
         _first_rates(source)
         result = report(conn, source, window_s, args.by)
+        _grouped_by(source, args.by)  # after the report: it read the window's access log
     finally:
         source.close()
     if args.output == "json":
@@ -203,7 +223,7 @@ def commands() -> list[Command]:
         Command(
             "triage",
             "routes ranked by 429s over a window, since when they limit, and who is refused",
-            with_connector(_cmd_triage),
+            with_connector(_cmd_triage, _check_triage),
             _triage_arguments,
         ),
         *canary_cmd.commands(),

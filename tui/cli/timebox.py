@@ -1,7 +1,7 @@
 """``revert-expired [--list]``: carry out the time-boxed changes whose time is up (each revert goes
-through the change pipeline and into the history), or list every time box with its countdown. The
-reverter ``up`` starts beside Envoy does the same every second; run this from cron or a systemd
-timer for gateways started otherwise."""
+through the change pipeline and into the history), or list every time box with its countdown (and
+whether anything will revert it by itself). The supervisor ``up`` starts beside Envoy does the same
+every second; run this from cron or a systemd timer for gateways started otherwise."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ import argparse
 import json
 import time
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from connectors.base import Connector
 
-from .common import EXIT_GATEWAY, Command, out, table
+if TYPE_CHECKING:
+    from connectors.timeboxes import TimeBox
+
+from .common import EXIT_GATEWAY, Command, out, table, warn
 from .lifecycle import with_connector
 
 
@@ -22,6 +26,12 @@ def _when(due: float, now: float) -> str:
     left = due - now
     at = time.strftime("%H:%M:%S", time.localtime(due))
     return f"{at} (in {format_duration(round(left))})" if left > 0 else f"{at} (due)"
+
+
+def _note(box: TimeBox, nobody: str) -> str:
+    if box.status == "pending" and nobody:
+        return f"{box.reason}; {nobody}" if box.reason else nobody
+    return box.reason or "-"
 
 
 def _cmd_revert_expired(args: argparse.Namespace, conn: Connector) -> int:
@@ -34,13 +44,15 @@ def _cmd_revert_expired(args: argparse.Namespace, conn: Connector) -> int:
         if args.output == "json":
             out(json.dumps([asdict(b) for b in boxes], indent=2))
             return 0
-        now = time.time()
-        rows = [[b.id, b.status, _when(b.due, now), b.description, b.reason or "-"] for b in boxes]
+        now, nobody = time.time(), reverts.unattended()
+        rows = [[b.id, b.status, _when(b.due, now), b.description, _note(b, nobody)] for b in boxes]
         out(
             table(["CHANGE", "STATUS", "REVERTS AT", "CHANGE MADE", "NOTE"], rows)
             if rows
             else "no time boxes"
         )
+        if nobody and any(b.status == "pending" for b in boxes):
+            warn(nobody)
         return 0
     acted = revert_expired(conn)
     if args.output == "json":

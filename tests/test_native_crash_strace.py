@@ -1,0 +1,128 @@
+"""Crash windows hit exactly: strace SIGKILLs a change command at its Nth file rename.
+
+A change renames its files in a fixed order (the journal's intent, the xDS files Envoy serves, the
+YAML, undo snapshot, state.json, the last applied config), so ``strace -e inject=rename:
+signal=SIGKILL:when=N`` kills it between two of those steps, every time at the same place — the
+cold tester's technique. After each kill the next command must say what happened and reconcile:
+what it shows is what Envoy serves (or it says otherwise), every change Envoy serves is in the
+history and the audit log, and no temp file or journal entry is left. Needs the ``strace`` binary
+(installed by .ci/run); skipped with the reason without it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.native import NativeConnector
+from tests.crash_support import ROOT, cli, inspect, served
+
+WHEN = range(1, 7)
+
+
+def _strace() -> str:
+    found = shutil.which("strace")
+    if found is None:
+        pytest.skip("strace is not installed (apt-get install strace): the rename-exact kills need it")
+    return found
+
+
+def _killed_at_rename(gw: NativeConnector, when: int, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the change under strace, SIGKILLed as it enters its ``when``-th rename."""
+    inject = f"rename,renameat,renameat2:signal=SIGKILL:when={when}"
+    command = [_strace(), "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2"]
+    command += ["-e", f"inject={inject}", sys.executable, "-m", "tui.cli", *args]
+    command += ["--gateway", str(gw.state_dir)]
+    return subprocess.run(
+        command, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=60
+    )
+
+
+def _run(gw: NativeConnector, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = cli(list(args), gw.state_dir)
+    out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def _canary(gw: NativeConnector) -> dict[str, int]:
+    weights: dict[str, int] = served(gw.state_dir)["canary"]["weights"]
+    return {k.split("~")[1]: v for k, v in weights.items()}
+
+
+def _weights(gw: NativeConnector) -> list[str]:
+    return ["set-weights", "canary", *(["v1=20", "v2=80"] if _canary(gw)["v1"] != 20 else ["v1=90", "v2=10"])]
+
+
+def _limit(gw: NativeConnector) -> list[str]:
+    limit = served(gw.state_dir)["limited"]["rate_limit"] or {}
+    n = "8" if limit.get("max_tokens") == 7 else "7"
+    return ["set-rate-limit", "limited", "--requests", n, "--burst", n]
+
+
+def _cors(gw: NativeConnector) -> list[str]:
+    origin = "https://b.example" if "a.example" in str(served(gw.state_dir)["cors"]) else "https://a.example"
+    return ["set-cors", "cors", "--allow-origin", origin, "--allow-method", "GET"]
+
+
+def _undo(gw: NativeConnector) -> list[str]:
+    return ["undo"]
+
+
+OPS: dict[str, Callable[[NativeConnector], list[str]]] = {
+    "set-weights": _weights,
+    "set-rate-limit": _limit,
+    "set-cors": _cors,
+    "undo": _undo,
+}
+
+
+@pytest.fixture
+def gw(native_gateway: NativeConnector) -> Iterator[NativeConnector]:
+    _strace()
+    yield native_gateway
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_a_change_killed_at_each_rename_is_reconciled_and_recorded_by_the_next_command(
+    gw: NativeConnector, op: str
+) -> None:
+    audit = Path(os.environ["GATEWAYCTL_STATE_DIR"]) / "audit.jsonl"
+    assert _run(gw, "set-weights", "canary", "v1=50", "v2=50").returncode == 0  # something to undo
+    killed = 0
+    for when in WHEN:
+        before = served(gw.state_dir)
+        args = OPS[op](gw)
+        result = _killed_at_rename(gw, when, args)
+        killed += result.returncode != 0
+        found = inspect(gw.state_dir, gw.config_path, audit, before)
+        assert not found.silent, (args, when, found, result.stderr[-500:])
+        assert not found.leftovers, (args, when, found)
+        if op == "undo":  # give the next undo a change to undo
+            assert _run(gw, *_weights(gw)).returncode == 0
+    assert killed >= 3  # the kills landed inside the change, not after it ended
+
+
+@pytest.mark.parametrize("when", [2, 3])
+def test_after_a_kill_setting_the_shown_weights_is_never_no_change_while_envoy_serves_others(
+    gw: NativeConnector, when: int
+) -> None:
+    """The tester's 3 a.m. trap: killed once the routes file Envoy serves is replaced, the shown
+    value must be what Envoy serves, and asking for the other value must change Envoy."""
+    result = _killed_at_rename(gw, when, ["set-weights", "canary", "v1=20", "v2=80"])
+    assert result.returncode != 0, result.stdout
+    shown = _run(gw, "routes")
+    assert "rolled" in shown.stderr  # it says what happened to the interrupted change
+    served_now = _canary(gw)
+    assert f"v1={served_now['v1']} v2={served_now['v2']}" in shown.stdout
+    other = {"v1": 90, "v2": 10} if served_now["v1"] == 20 else {"v1": 20, "v2": 80}
+    again = _run(gw, "set-weights", "canary", f"v1={other['v1']}", f"v2={other['v2']}")
+    assert again.returncode == 0 and "No change" not in again.stdout, again
+    assert _canary(gw) == other
+    back = _run(gw, "set-weights", "canary", f"v1={served_now['v1']}", f"v2={served_now['v2']}")
+    assert back.returncode == 0 and "No change" not in back.stdout and _canary(gw) == served_now
