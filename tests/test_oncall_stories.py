@@ -1,0 +1,132 @@
+"""The on-call operator's stories, driven with the keyboard at 160x45 and at 100x30, against a real
+Envoy with real requests: the split shown after a weight change says whether traffic followed it.
+(The canary and triage stories: tests/test_oncall_canary_stories.py, tests/test_oncall_triage_stories.py.)"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from textual.pilot import Pilot
+
+from connectors.change import Change
+from connectors.native import NativeConnector
+from connectors.split import judge
+from tests.native_support import client
+from tests.test_split import _force_served_split
+from tests.test_tui_support import visible_text
+from tests.waiting import wait_until_ui
+from tui.app import ConsoleApp
+from tui.screens.detail import DetailScreen
+from tui.screens.diff import DiffScreen
+from tui.screens.edit_weights import WeightsEditor
+from tui.widgets.split_panel import SplitPanel
+from tui.widgets.weight_bar import WeightBar
+
+SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
+
+
+@pytest.fixture
+def restore_canary(shared_native_gateway: NativeConnector) -> Iterator[None]:
+    before = shared_native_gateway.get_route("canary")
+    yield
+    gw = shared_native_gateway
+    plan = gw.plan([before])  # the original weights, written over any split forced by hand
+    if not plan.is_empty:
+        Change(gw).apply(plan)
+
+
+def send(gw: NativeConnector, n: int) -> Counter[str]:
+    with client(gw) as c:
+        return Counter(c.get("/", headers={"host": "canary.test"}).headers["x-backend"] for _ in range(n))
+
+
+async def connected(pilot: Pilot[None], app: ConsoleApp) -> None:
+    await wait_until_ui(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
+    await wait_until_ui(pilot, lambda: app.metrics_source is not None, what="the metrics source")
+
+
+async def describe(pilot: Pilot[None], app: ConsoleApp, route: str) -> DetailScreen:
+    """``/^route$`` ⏎ ⏎: filter the routes view to the route and open its description."""
+    await pilot.press("slash", *f"^{route}$", "enter", "enter")
+    await wait_until_ui(pilot, lambda: isinstance(app.screen, DetailScreen))
+    screen = app.screen
+    assert isinstance(screen, DetailScreen) and screen.route_name == route
+    return screen
+
+
+async def fifty_fifty(pilot: Pilot[None], app: ConsoleApp) -> None:
+    """``w``, then ``p`` until the preset is 50/50, ``ctrl+s`` (the diff), ``a`` (apply)."""
+    await pilot.press("w")
+    await wait_until_ui(pilot, lambda: isinstance(app.screen, WeightsEditor))
+    bar = app.screen.query(WeightBar).first()
+    for _ in range(4):
+        if tuple(w for _, w in bar.weights) == (50, 50):
+            break
+        await pilot.press("p")
+        await pilot.pause()
+    assert tuple(w for _, w in bar.weights) == (50, 50)
+    await pilot.press("ctrl+s")
+    await wait_until_ui(pilot, lambda: isinstance(app.screen, DiffScreen))
+    await pilot.press("a")
+    diff = app.screen
+    assert isinstance(diff, DiffScreen)
+    await wait_until_ui(pilot, lambda: diff.state == "done", what="the apply")
+    assert diff.result is not None
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_split_after_fifty_fifty_is_consistent_then_a_forced_seventy_thirty_is_not(
+    shared_native_gateway: NativeConnector, restore_canary: None, size: tuple[int, int]
+) -> None:
+    gw = shared_native_gateway
+    app = ConsoleApp(gw)
+    async with app.run_test(size=size) as pilot:
+        await connected(pilot, app)
+        detail = await describe(pilot, app, "canary")
+        await fifty_fifty(pilot, app)
+        diff = app.screen
+        assert isinstance(diff, DiffScreen)
+        # Right after the apply, the diff's result counts the split since this very change.
+        panel = diff.query_one(SplitPanel)
+        await wait_until_ui(pilot, lambda: panel.report is not None, what="the first count")
+        assert panel.report is not None and panel.report.change is not None
+        assert panel.report.change.id == diff.result.entry.id  # type: ignore[union-attr]
+        assert panel.verdict == "too-few" and "too few requests yet" in visible_text(app)
+
+        sent = send(gw, 1000)
+        assert min(sent.values()) > 400  # Envoy served about 50/50
+
+        def counted(at_least: int) -> bool:
+            return panel.report is not None and panel.report.judgement.requests >= at_least
+
+        await wait_until_ui(pilot, lambda: counted(1000), what="the 1,000 requests counted")
+        # Envoy picks at random: one time in twenty a fair 50/50 falls outside its 95 % interval.
+        # The verdict must be the one the client's own responses imply.
+        expected = judge({"v1": 50, "v2": 50}, sent).verdict
+        assert panel.verdict == expected, panel.report.judgement.message  # type: ignore[union-attr]
+        shown = visible_text(app)
+        assert f"{expected}: " in shown and "requests" in shown, shown
+
+        # Back on the description, the same split; then Envoy made to serve 70/30 behind the tool's back.
+        await pilot.press("escape")
+        await wait_until_ui(pilot, lambda: app.screen is detail)
+        split = detail.query_one("#split", SplitPanel)
+        await wait_until_ui(
+            pilot, lambda: split.report is not None and split.report.judgement.requests >= 1000
+        )
+        _force_served_split(gw, "canary", {"v1": 70, "v2": 30})
+        await wait_until_ui(pilot, lambda: send(gw, 40)["v2"] < 20, what="Envoy to serve the forced split")
+        forced = send(gw, 1000)
+        assert forced["v1"] > 620
+        await wait_until_ui(
+            pilot,
+            lambda: split.report is not None and split.report.judgement.requests >= 2000,
+            what="the next 1,000 requests counted",
+        )
+        assert split.verdict == "inconsistent", split.report.judgement.message  # type: ignore[union-attr]
+        split.scroll_visible(animate=False)
+        await pilot.pause()
+        shown = visible_text(app)
+        assert "inconsistent" in shown and "not consistent with 50 %" in shown, shown
