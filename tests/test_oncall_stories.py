@@ -105,7 +105,7 @@ async def test_split_after_fifty_fifty_is_consistent_then_a_forced_seventy_thirt
         # Envoy picks at random: one time in twenty a fair 50/50 falls outside its 95 % interval.
         # The verdict must be the one the client's own responses imply.
         expected = judge({"v1": 50, "v2": 50}, sent).verdict
-        assert panel.verdict == expected, panel.report.judgement.message  # type: ignore[union-attr]
+        assert panel.verdict == expected, panel.report.judgement.message
         shown = visible_text(app)
         assert f"{expected}: " in shown and "requests" in shown, shown
 
