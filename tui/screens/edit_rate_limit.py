@@ -30,6 +30,7 @@ class RateLimitEditor(EditorScreen):
     RateLimitEditor RadioSet { margin: 0 0 1 0; }
     RateLimitEditor .hint-inline { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
     """
+    AUTO_FOCUS = "#requests"  # the number an operator opens this form to change
 
     def compose_form(self) -> ComposeResult:
         with RadioSet(id="mode"):
