@@ -3,8 +3,11 @@ hand-written static config with the same features, and nginx — same backend, o
 
 Two feature sets:
   plain  one route, weighted 90/10 over two clusters, no access log
-  full   the same plus CORS, JWT (RS256, cached), a (never reached) rate limit with x-ratelimit
-         headers, JSON access log
+  full   the same plus CORS, JWT (RS256, cached), a (never reached) per-route rate limit with
+         x-ratelimit headers, JSON access log. The native gateway serves the limit through ECDS (a
+         limiter slot per limited route, its config in a file of its own); the static Envoy has the
+         same limit written by hand without ECDS (the route's own LocalRateLimit in its
+         typed_per_filter_config).
 nginx (Debian nginx-light, a config in a temp dir, foreground) proxies the plain case. The backend
 is another nginx answering "ok". With two or more cores the proxies run on core 1 and wrk and the
 backend on core 0 (``taskset``), with one Envoy worker / one nginx worker.
@@ -181,30 +184,34 @@ def static_envoy_config(
                 },
             }
         )
+        # A per-route limit as an operator writes it without ECDS: the filter in the chain, off
+        # (like the native gateway's limiter slot), and the route's own LocalRateLimit, bucket
+        # included, in its typed_per_filter_config.
         filters.append(
             {
                 "name": "ratelimit",
+                "disabled": True,
                 "typed_config": {
                     "@type": T + "filters.http.local_ratelimit.v3.LocalRateLimit",
                     "stat_prefix": "rl",
-                    "token_bucket": {
-                        "max_tokens": 1000000,
-                        "tokens_per_fill": 1000000,
-                        "fill_interval": "1s",
-                    },
-                    "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
-                    "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
-                    # The feature as the console offers it: clients see x-ratelimit-* headers.
-                    "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
                 },
             }
         )
         route["typed_per_filter_config"] = {
+            "ratelimit": {
+                "@type": T + "filters.http.local_ratelimit.v3.LocalRateLimit",
+                "stat_prefix": "rl",
+                "token_bucket": {"max_tokens": 1000000, "tokens_per_fill": 1000000, "fill_interval": "1s"},
+                "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+                "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+                # The feature as the console offers it: clients see x-ratelimit-* headers.
+                "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
+            },
             "cors": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
                 "allow_origin_string_match": [{"exact": "https://app.example"}],
                 "allow_methods": "GET,POST",
-            }
+            },
         }
     filters.append(
         {
@@ -367,8 +374,12 @@ def main() -> None:
         )
         stack.callback(stop, proxy)
         targets["nginx (plain)"] = (f"http://127.0.0.1:{nport}/", {"Host": HOST})
-        for url, headers in targets.values():
+        for label, (url, headers) in targets.items():
             wait_http(url, headers)
+            if "full" in label:  # the limit is really there on both sides (x-ratelimit-* headers)
+                answer = httpx.get(url, headers=headers, timeout=5, trust_env=False)
+                if answer.headers.get("x-ratelimit-limit") != "1000000":
+                    raise RuntimeError(f"{label}: no rate limit in effect ({dict(answer.headers)})")
             wrk(url, 1, args.connections, headers)  # warm up
         pids["nginx (plain)"] = with_children(proxy.pid)
         for r in range(args.rounds):

@@ -154,6 +154,9 @@ def describe_change(before: Route, after: Route) -> str:
     if before.deny != after.deny:
         old_deny = before.deny.describe() if before.deny else "nobody"
         parts.append(f"deny {old_deny}→{after.deny.describe() if after.deny else 'nobody'}")
+    if before.fault != after.fault:
+        old_fault = before.fault.describe() if before.fault else "none"
+        parts.append(f"fault {old_fault}→{after.fault.describe() if after.fault else 'none'}")
     rest = [
         k
         for k in ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")

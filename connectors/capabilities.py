@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-EditKind = Literal["weights", "rate_limit", "cors", "deny"]
+EditKind = Literal["weights", "rate_limit", "cors", "deny", "fault"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,10 @@ class Capabilities:
     # Deny rules only where the connector renders them (it says so in its own capabilities).
     editable: frozenset[EditKind] = frozenset({"weights", "rate_limit", "cors"})
     reasons: dict[str, str] = field(
-        default_factory=lambda: {"deny": "this gateway's connector cannot deny clients yet"}
+        default_factory=lambda: {
+            "deny": "this gateway's connector cannot deny clients yet",
+            "fault": "this gateway's connector cannot inject faults yet",
+        }
     )
     can_export: bool = False
 
@@ -30,6 +33,7 @@ class Capabilities:
 READONLY = Capabilities(
     editable=frozenset(),
     reasons={
-        k: "read-only mode (started with --readonly)" for k in ("weights", "rate_limit", "cors", "deny")
+        k: "read-only mode (started with --readonly)"
+        for k in ("weights", "rate_limit", "cors", "deny", "fault")
     },
 )

@@ -139,7 +139,7 @@ def test_a_user_who_may_edit_routes_but_not_filters(
     connector = open_cluster("emulator-alice", kubeconfig=str(kubeconfig))
     try:
         caps = connector.capabilities()
-        assert caps.editable == frozenset({"weights", "cors"})
+        assert caps.editable == frozenset({"weights", "cors", "fault"})  # faults live in the VirtualService
         assert caps.why_not("rate_limit") == (
             "RBAC: user alice cannot create envoyfilters.networking.istio.io in namespace default"
         )

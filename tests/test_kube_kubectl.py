@@ -152,8 +152,20 @@ def _wait_for_watch(emu: KubeEmulator) -> None:
         ("set-weights", "{route}", "{v1}=50", "{v2}=50"),
         ("set-rate-limit", "{route}", "--requests", "20", "--interval", "1m"),
         ("set-cors", "{route}", "--allow-origin", "https://shop.example", "--allow-method", "GET"),
+        (
+            "set-fault",
+            "{route}",
+            "--delay",
+            "200ms",
+            "--delay-percent",
+            "10",
+            "--abort",
+            "503",
+            "--abort-percent",
+            "5",
+        ),
     ],
-    ids=["weights", "rate-limit", "cors"],
+    ids=["weights", "rate-limit", "cors", "fault"],
 )
 def test_every_istio_export_passes_a_server_dry_run(
     istio: KubeEmulator,
@@ -183,8 +195,20 @@ def test_every_istio_export_passes_a_server_dry_run(
         ("set-weights", "{route}", "{v1}=50", "{v2}=50"),
         ("set-rate-limit", "{route}", "--requests", "20", "--interval", "1m"),
         ("set-cors", "{route}", "--allow-origin", "https://shop.example", "--allow-method", "GET"),
+        (
+            "set-fault",
+            "{route}",
+            "--delay",
+            "200ms",
+            "--delay-percent",
+            "10",
+            "--abort",
+            "503",
+            "--abort-percent",
+            "5",
+        ),
     ],
-    ids=["weights", "rate-limit", "cors"],
+    ids=["weights", "rate-limit", "cors", "fault"],
 )
 def test_every_envoy_gateway_export_passes_a_server_dry_run(
     kube_emulator: KubeEmulator,

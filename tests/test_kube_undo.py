@@ -15,8 +15,8 @@ from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.kube import open_cluster
 from connectors.kube.connector import KubeConnector
-from connectors.model import Cors, RateLimit, Route, StringMatch
-from connectors.model.edits import set_cors, set_rate_limit, set_weights
+from connectors.model import Cors, Fault, RateLimit, Route, StringMatch
+from connectors.model.edits import set_cors, set_fault, set_rate_limit, set_weights
 from tests.kube_emulator import KubeEmulator, validate_manifest
 from tests.test_kube_support import (  # noqa: F401 - fixtures
     EXAMPLES,
@@ -80,6 +80,7 @@ def _difference(before: Snapshot, after: Snapshot) -> str:
 
 
 CORS = Cors(allow_origins=(StringMatch("exact", "https://undo.example.com"),), allow_methods=("GET",))
+FAULT = Fault(delay=0.2, delay_percent=10.0, abort_status=503, abort_percent=5.0)
 
 
 def edits_of(route: Route) -> list[tuple[str, Route]]:
@@ -102,6 +103,9 @@ def edits_of(route: Route) -> list[tuple[str, Route]]:
     out.append(("cors", set_cors(route, CORS)))
     if route.cors is not None:
         out.append(("cors removed", set_cors(route, None)))
+    out.append(("fault", set_fault(route, FAULT)))
+    if route.fault is not None:
+        out.append(("fault removed", set_fault(route, None)))
     return out
 
 
@@ -127,7 +131,7 @@ def test_istio_examples_round_trip_every_edit(
     load(kube_emulator, f"istio/{example}", "istio/destination-rule-all.yaml")
     connector = connect()
     done = round_trip(kube_emulator, connector)
-    assert any("rate_limit" in d for d in done) and any("cors" in d for d in done), done
+    assert {"rate_limit", "cors", "fault"} <= {d.split()[1] for d in done}, done
 
 
 def test_istio_rate_limit_examples_round_trip(kube_emulator: KubeEmulator, connect: Connect) -> None:
@@ -160,7 +164,7 @@ def test_envoy_gateway_examples_round_trip_every_edit(
     load(kube_emulator, f"envoy-gateway/{example}", namespace=namespace)
     connector = connect(namespace=namespace)
     done = round_trip(kube_emulator, connector)
-    assert any("rate_limit" in d for d in done) and any("cors" in d for d in done), done
+    assert {"rate_limit", "cors", "fault"} <= {d.split()[1] for d in done}, done
 
 
 # -- the residue the issue found, one by one ---------------------------------------------------------

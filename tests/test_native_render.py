@@ -1,5 +1,5 @@
 """How the model becomes Envoy files (no Envoy needed): virtual hosts keep the YAML's first-match
-order, rate-limit buckets live in the listener only for limited routes, the incremental route
+order, each limited route's bucket lives in a limiter file of its own (ECDS), the incremental route
 config equals a fresh one, and the version probe goes in and out of a routes body exactly."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from connectors.model.edits import set_weights
 from connectors.native.render import (
     Layout,
     clusters_body,
+    limit_bodies,
     listeners_body,
     route_config_body,
     virtual_hosts,
@@ -64,26 +65,39 @@ def test_each_host_gets_the_wildcard_routes_that_apply_to_it_in_file_order() -> 
     }
 
 
-def test_only_limited_routes_have_a_bucket_and_it_lives_in_the_listener() -> None:
+def test_each_limited_route_has_a_limiter_of_its_own_whose_bucket_lives_in_its_own_file() -> None:
     gw = _gateway(
-        _route("free", "a.test"), _route("limited", "b.test", rate_limit=RateLimit(5, 60.0, burst=7))
+        _route("free", "a.test"),
+        _route("limited", "b.test", rate_limit=RateLimit(5, 60.0, burst=7)),
+        _route("paused", "c.test", rate_limit=RateLimit(5, 60.0, enabled=False)),
     )
-    listeners = json.loads(listeners_body(gw, Layout(Path("/x")), None, ()))
+    layout = Layout(Path("/x"))
+    listeners = json.loads(listeners_body(gw, layout, None, ()))
     filters = listeners[0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
-    # No route has a CORS policy: no CORS filter either (it would cost every request).
-    assert [f["name"].rsplit(".", 1)[-1] for f in filters] == ["local_ratelimit", "router"]
-    limiter = filters[0]["typed_config"]
-    assert "token_bucket" not in limiter  # no default bucket: unlimited routes are never limited
-    assert limiter["descriptors"] == [
-        {
-            "entries": [{"key": "gw_route", "value": "limited"}],
-            "token_bucket": {"max_tokens": 7, "tokens_per_fill": 5, "fill_interval": "60s"},
-        }
+    # No route has a CORS policy: no CORS filter either (it would cost every request). A slot per
+    # route with a limit (off or on), off unless the route turns it on; its config is in ECDS.
+    assert [f["name"] for f in filters] == [
+        "gatewayctl.ratelimit/limited",
+        "gatewayctl.ratelimit/paused",
+        "envoy.filters.http.router",
     ]
+    assert filters[0]["disabled"] is True
+    source = filters[0]["config_discovery"]["config_source"]["path_config_source"]["path"]
+    assert source == "/x/limit-limited.json"
+    limits = {p.name: json.loads(body) for p, body in limit_bodies(gw, layout).items()}
+    assert set(limits) == {"limit-limited.json", "limit-paused.json"}
+    limiter = limits["limit-limited.json"][0]
+    assert limiter["name"] == "gatewayctl.ratelimit/limited"
+    assert limiter["typed_config"]["token_bucket"] == {
+        "max_tokens": 7,
+        "tokens_per_fill": 5,
+        "fill_interval": "60s",
+    }
     routes = json.loads(route_config_body(gw, "main"))[0]["virtual_hosts"]
     by_name = {vh["routes"][0]["name"]: vh["routes"][0] for vh in routes}
-    assert "metadata" not in by_name["free"]
-    assert by_name["limited"]["metadata"] == {"filter_metadata": {"gatewayctl": {"gw_route": "limited"}}}
+    assert "typed_per_filter_config" not in by_name["free"]
+    assert "typed_per_filter_config" not in by_name["paused"]  # its limit is off
+    assert list(by_name["limited"]["typed_per_filter_config"]) == ["gatewayctl.ratelimit/limited"]
 
 
 def test_clusters_per_route_and_backend_static_or_dns() -> None:

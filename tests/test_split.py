@@ -111,7 +111,7 @@ def source(request: pytest.FixtureRequest, shared_native_gateway: NativeConnecto
         src = metrics_for(gw)
     else:
         prometheus: PrometheusProcess = request.getfixturevalue("prometheus")
-        target = admin_target(gw.admin_url)
+        target = admin_target(gw.stats_url)
         prometheus.set_targets([target])
         config = PrometheusConfig(prometheus.url, rate_window="4s", selector=f'instance="{target}"')
         src = metrics_for(gw, prometheus=config)

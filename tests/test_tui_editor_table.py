@@ -17,4 +17,5 @@ def test_every_edit_kind_has_one_editor_with_the_pipelines_label() -> None:
     assert {policy: spec.kind for policy, spec in BY_POLICY.items()} == {
         "ratelimit": "rate_limit",
         "cors": "cors",
+        "fault": "fault",
     }

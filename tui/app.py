@@ -59,6 +59,7 @@ OPTIONAL_SCREENS = {
     "triage": ("tui.screens.triage", "TriageScreen"),
     "canary": ("tui.screens.canary", "CanaryScreen"),
     "charts": ("tui.screens.charts", "ChartsScreen"),
+    "proxies": ("tui.screens.proxies", "ProxiesScreen"),
 }
 
 

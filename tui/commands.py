@@ -2,8 +2,8 @@
 
 ``:routes`` ``:policies`` ``:gateways`` ``:history`` ``:ctx`` jump to a view (k9s aliases work:
 ``:rt``, ``:pol``, ``:gw``, ``:hist``, ``:context``); ``:theme NAME``, ``:undo``, ``:refresh``,
-``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``; ``:q`` goes back (quits on a view's
-first screen), ``:quit`` quits.
+``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``, ``:proxies [ROUTE]``; ``:q`` goes
+back (quits on a view's first screen), ``:quit`` quits.
 Screens add their own palette entries (edit the selected route, ...) with ``palette_commands()``.
 """
 
@@ -47,6 +47,7 @@ COMPLETIONS = sorted(
         "triage",
         "canary ",
         "charts",
+        "proxies ",
         "quit",
         "q",
     }
@@ -78,7 +79,7 @@ def run(app: App[Any], text: str) -> None:
             app.notify(f"Themes: {', '.join(THEME_ORDER)}", title=f"Unknown theme {arg!r}", severity="error")
     elif word in ("undo", "refresh", "help"):
         getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
-    elif word in ("triage", "canary", "charts"):
+    elif word in ("triage", "canary", "charts", "proxies"):
         _open_optional(app, word, arg)
     elif word in ("q", "q!", "back"):
         if len(app.screen_stack) > 1:
@@ -99,6 +100,8 @@ def _open_optional(app: App[Any], word: str, arg: str) -> None:
     console = console_of(app)
     if word == "triage":
         console.open_optional("triage", console.connector)
+    elif word == "proxies":  # says itself when no route is given or selected
+        console.open_optional("proxies", console.connector, arg or selected_route(app))
     elif word == "canary":
         route = arg or selected_route(app)
         if not route:

@@ -1,10 +1,11 @@
 """Taking an edit of one aspect of a route to the gateway without clobbering anyone.
 
-An edit changes one aspect of a route (its weights, rate limit or CORS) of the route as the editor
-read it (``original``). Before planning, the edit is rebased onto the route as it is now: if someone
-changed *that* aspect since, the edit is refused as a conflict (the operator decides); if they changed
-something else, the edit is applied on top of their change instead of writing the stale rest of the
-route back. The console, the CLI and the canary all get this rule through ``Change.plan_edit``.
+An edit changes one aspect of a route (its weights, rate limit, CORS, deny rules or faults) of the
+route as the editor read it (``original``). Before planning, the edit is rebased onto the route as it
+is now: if someone changed *that* aspect since, the edit is refused as a conflict (the operator
+decides); if they changed something else, the edit is applied on top of their change instead of
+writing the stale rest of the route back. The console, the CLI and the canary all get this rule
+through ``Change.plan_edit``.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ FIELDS: dict[EditKind, tuple[str, ...]] = {
     "rate_limit": ("rate_limit",),
     "cors": ("cors",),
     "deny": ("deny",),
+    "fault": ("fault",),
 }
 LABELS: dict[EditKind, str] = {
     "weights": "weights",
     "rate_limit": "rate limit",
     "cors": "CORS",
     "deny": "deny rules",
+    "fault": "fault injection",
 }
 # The kinds the console's edit forms offer (deny rules are set from the command line and triage).
-EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors")
+EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors", "fault")
 
 SINCE = "it was read"
 RETRY = "Start again from the current values."

@@ -1,7 +1,7 @@
 """What every Kubernetes connector shares: read → model, plan (smallest patches), apply, verify, export.
 
 A subclass says which objects to read, how they become routes (``_model``), and how an edit of
-weights, rate limit or CORS changes them (``_edit``). This class does the rest:
+weights, rate limit, CORS or fault injection changes them (``_edit``). This class does the rest:
 
 * ``plan`` re-reads only what the edit touches (the route's object; the policy lists for policy
   edits), edits private copies, re-models them to show exactly what the cluster will serve, and
@@ -58,7 +58,7 @@ from .store import Store, Workspace
 
 DEFAULT_VERIFY_WAIT_S = 5.0
 """How long ``verify`` waits for a controller to report on the generation just written."""
-EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors")
+EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors", "fault")
 
 __all__ = [  # Binding, Modelled, route_entries, unique_names: from .modelled, as the flavours use them
     "DEFAULT_VERIFY_WAIT_S",

@@ -1,7 +1,7 @@
 """Merging an operator's edited route into the current one, and checking what the edit asks for.
 
-Only weights, rate limit and CORS are written by the Kubernetes connectors; an edited route is
-compared with the cluster's current route to find which of those it changes.
+Only weights, rate limit, CORS and fault injection are written by the Kubernetes connectors; an
+edited route is compared with the cluster's current route to find which of those it changes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from ..base import EditKind
 from ..errors import Problem, ValidationError
 from ..model import Route, WeightedBackend
+from ..model.fault import fault_problems
 from ..model.validate import cors_problems, route_problems, weight_problems
 
 
@@ -29,11 +30,13 @@ def edit_kinds(before: Route, requested: Route) -> set[EditKind]:
         kinds.add("rate_limit")
     if before.cors != requested.cors:
         kinds.add("cors")
+    if before.fault != requested.fault:
+        kinds.add("fault")
     return kinds
 
 
 def merge_edit(before: Route, requested: Route) -> tuple[Route, set[EditKind], list[Problem]]:
-    """The current route with the requested weights, rate limit and CORS."""
+    """The current route with the requested weights, rate limit, CORS and fault."""
     kinds = edit_kinds(before, requested)
     problems: list[Problem] = []
     after = before
@@ -57,6 +60,8 @@ def merge_edit(before: Route, requested: Route) -> tuple[Route, set[EditKind], l
         after = replace(after, rate_limit=requested.rate_limit)
     if "cors" in kinds:
         after = replace(after, cors=requested.cors)
+    if "fault" in kinds:
+        after = replace(after, fault=requested.fault)
     return after, kinds, problems
 
 
@@ -66,6 +71,8 @@ def model_problems(after: Route, kinds: set[EditKind], path: str) -> list[Proble
         out += weight_problems(after, path)
     if "cors" in kinds and after.cors is not None:
         out += cors_problems(after.cors, f"{path}.cors")
+    if "fault" in kinds and after.fault is not None:
+        out += fault_problems(after.fault, f"{path}.fault")
     if "rate_limit" in kinds and after.rate_limit is not None:
         probe = Route(name="probe", backends=(WeightedBackend("probe", 100),), rate_limit=after.rate_limit)
         out += [
@@ -85,7 +92,7 @@ def ignored_fields(before: Route, requested: Route) -> list[str]:
         return []
     return [
         f"route {before.name}: {', '.join(differing)} differ from the cluster's and are left as they are "
-        "(only weights, rate limit and CORS are written)"
+        "(only weights, rate limit, CORS and faults are written)"
     ]
 
 

@@ -5,8 +5,9 @@ an apply the connector reads each gateway proxy's ``/config_dump`` through the A
 (``GET /api/v1/namespaces/<ns>/pods/<pod>:<admin port>/proxy/config_dump``; Istio's admin port is
 15000, Envoy Gateway's 19000) and says per pod and route:
 
-* ``has it``: the route's traffic split is the one written;
-* ``not yet``: the proxy still holds the split from before the change;
+* ``has it``: the route's traffic split is the one written, and so are its rate limit, CORS and
+  fault (those the change touched; ``proxy_policies``);
+* ``not yet``: the proxy still holds what the route had before the change;
 * ``different``: it holds neither (or not the route at all);
 * ``unreachable``: the pod proxy answered with an error.
 
@@ -15,19 +16,19 @@ then the change is "not converged", with the deadline. Which pods: the ones the 
 (Istio), or the proxies Envoy Gateway runs for the route's parent Gateways. Mesh routes (sidecars) and
 other Gateway API implementations are not checked, and the report says so. ``proxy_status`` answers the
 same question at any time (one round, no "before"), for drift between the objects and the proxies.
-Only traffic splits are compared; rate limits and CORS are checked by reading the objects back.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ..errors import GatewayError, PermissionDenied
 from .client import KubeClient
 from .gateway_logs import PodSet, find_pods
+from .proxy_policies import Aspect, changed_kinds, policy_aspects
 from .proxy_views import RouteView, same
 from .resources import JsonDict
 
@@ -128,13 +129,22 @@ def judge(view: RouteView, dump: JsonDict) -> tuple[State, str]:
     entries = view.find(dump)
     if not entries:
         return "different", f"{view.describe} is not in its config"
-    splits = [view.served(e) for e in entries]
-    wrong = [s for s in splits if not same(s, view.want)]
-    if not wrong:
-        return "has it", view.show(view.want)
-    if view.before is not None and all(same(s, view.before) for s in wrong):
-        return "not yet", f"holds {view.show(wrong[0])}, expected {view.show(view.want)}"
-    return "different", f"holds {view.show(wrong[0])}, expected {view.show(view.want)}"
+    # Each mismatch, and whether it is what the route held before the change ("not yet").
+    mismatches: list[tuple[str, bool]] = []
+    wrong = [s for s in (view.served(e) for e in entries) if not same(s, view.want)]
+    if wrong:
+        old = view.before is not None and all(same(s, view.before) for s in wrong)
+        mismatches.append((f"holds {view.show(wrong[0])}, expected {view.show(view.want)}", old))
+    for aspect in view.aspects:
+        got = aspect.held(entries, dump)
+        if got != aspect.want:
+            mismatches.append((f"{aspect.name}: holds {got}, expected {aspect.want}", got == aspect.before))
+    if not mismatches:
+        held = [f"; {a.name} {a.want}" for a in view.aspects if a.want != "none"]
+        return "has it", view.show(view.want) + "".join(held)
+    return "not yet" if all(old for _, old in mismatches) else "different", "; ".join(
+        t for t, _ in mismatches
+    )
 
 
 def _ask(client: KubeClient, pod: Pod) -> JsonDict:
@@ -221,8 +231,10 @@ def build_checks(
     routes: Sequence[str],
     current: Callable[[Binding], JsonDict | None],
     before: Callable[[Binding], JsonDict | None],
+    aspects: Callable[[str], tuple[Aspect, ...]] = lambda route: (),
 ) -> tuple[list[Check], list[str]]:
-    """A check per route whose proxies can be found; notes for the routes that cannot be checked."""
+    """A check per route whose proxies can be found, comparing its split and ``aspects(route)``;
+    notes for the routes that cannot be checked."""
     flavour = connector.proxy_admin()
     if flavour is None:
         return [], [
@@ -251,15 +263,19 @@ def build_checks(
             notes.append(f"proxies: {route}: no running gateway pods ({where}); not checked")
             continue
         pods = tuple(Pod(str(p["metadata"]["namespace"]), str(p["metadata"]["name"]), port) for _, p in found)
-        checks.append(Check(route, view, pods))
+        checks.append(Check(route, replace(view, aspects=aspects(route)), pods))
     return checks, notes
 
 
 def check_after_apply(connector: ProxiedConnector, plan: Plan) -> ProxyReport:
-    """After ``plan`` was applied and read back: do the gateway proxies hold its new traffic splits?
-    Routes whose split the plan did not change are not asked about."""
-    routes = [c.after.name for c in plan.changes if c.before.backends != c.after.backends]
-    if not routes:
+    """After ``plan`` was applied and read back: do the gateway proxies hold its new traffic splits,
+    rate limits, CORS and faults? Routes the plan changed in none of those are not asked about."""
+    touched = {
+        c.after.name: (c, changed_kinds(c.before, c.after))
+        for c in plan.changes
+        if c.before.backends != c.after.backends or changed_kinds(c.before, c.after)
+    }
+    if not touched:
         return ProxyReport()
     changes = list(getattr(plan.payload, "changes", ()))
     store = connector.current_store()
@@ -267,8 +283,12 @@ def check_after_apply(connector: ProxiedConnector, plan: Plan) -> ProxyReport:
     def before(binding: Binding) -> JsonDict | None:
         return next((c.before for c in changes if c.key == binding.source), store.get(binding.source))
 
+    def aspects(route: str) -> tuple[Aspect, ...]:
+        change, kinds = touched[route]
+        return policy_aspects(change.after, change.before, kinds)
+
     try:
-        checks, notes = build_checks(connector, routes, lambda b: store.get(b.source), before)
+        checks, notes = build_checks(connector, list(touched), lambda b: store.get(b.source), before, aspects)
         report = converge(connector.client, checks, wait=connector.proxy_wait)
     except GatewayError as exc:
         return ProxyReport(notes=[f"proxies: not checked ({exc})"])
@@ -278,10 +298,16 @@ def check_after_apply(connector: ProxiedConnector, plan: Plan) -> ProxyReport:
 
 def drift(connector: ProxiedConnector, route: str) -> ProxyReport:
     """One round: does every gateway proxy hold ``route`` as its objects say now (no "before")?"""
-    connector.get_route(route)  # NotFound for an unknown route
+    model = connector.get_route(route)  # NotFound for an unknown route
     store = connector.current_store()
     try:
-        checks, notes = build_checks(connector, [route], lambda b: store.get(b.source), lambda b: None)
+        checks, notes = build_checks(
+            connector,
+            [route],
+            lambda b: store.get(b.source),
+            lambda b: None,
+            lambda name: policy_aspects(model, None),
+        )
         report = converge(connector.client, checks, wait=0.0)
     except GatewayError as exc:
         return ProxyReport(notes=[f"proxies: not checked ({exc})"], subject="the route as its objects say")

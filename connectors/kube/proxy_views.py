@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .proxy_policies import Aspect
 from .resources import JsonDict
 
 Shares = dict[str, float]
@@ -46,6 +47,7 @@ class RouteView:
     want: Shares
     before: Shares | None  # the split before the change (None: unknown, e.g. a drift check)
     labels: dict[str, str]  # proxy-side backend key -> the name the operator knows
+    aspects: tuple[Aspect, ...] = ()  # the policies compared besides the split (proxy_policies)
 
     def show(self, split: Shares) -> str:
         if not split:
@@ -122,13 +124,16 @@ def istio_view(vs: JsonDict, index: int, before: JsonDict | None) -> RouteView |
 
     def find(dump: JsonDict) -> list[JsonDict]:
         mine = [e for e in route_entries(dump) if _istio_owner(e) == (ns, name)]
-        if http_name:
-            return [
-                e
-                for e in mine
-                if str(e.get("name", "")) == http_name or str(e.get("name", "")).startswith(f"{http_name}.")
-            ]
-        # Unnamed entries: the ones that send to this entry's services (before or after the change).
+        named = [
+            e
+            for e in mine
+            if http_name
+            and (str(e.get("name", "")) == http_name or str(e.get("name", "")).startswith(f"{http_name}."))
+        ]
+        if named:
+            return named
+        # Unnamed entries (or a proxy that has not got the name a change gave the entry yet): the
+        # ones that send to this entry's services (before or after the change).
         keys = [set(shares(weights))] + ([set(before_shares)] if before_shares else [])
         return [e for e in mine if set(served(e)) in keys]
 

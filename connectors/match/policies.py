@@ -165,7 +165,10 @@ def router_steps(route: Route, request: Request) -> list[Step]:
                 else "response headers rewritten",
             )
         )
-    out.append(Step("faults", False, "no fault injection (the model has none)"))
+    if route.fault is not None:  # a share of requests: said, not predicted for this one request
+        out.append(Step("faults", True, f"fault injection on a share of requests: {route.fault.describe()}"))
+    else:
+        out.append(Step("faults", False, "no fault injection"))
     return out
 
 

@@ -1,11 +1,12 @@
-"""Pure edits of a route: weights, rate limit, CORS. Each returns a new Route; validation is separate."""
+"""Pure edits of a route: weights, rate limit, CORS, fault injection. Each returns a new Route;
+validation is separate."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from ..errors import NotFound, Problem, ValidationError
-from .types import Cors, RateLimit, Route, WeightedBackend
+from .types import Cors, Fault, RateLimit, Route, WeightedBackend
 
 PRESETS: dict[str, tuple[int, int]] = {
     "0/100": (0, 100),
@@ -75,3 +76,8 @@ def set_rate_limit(route: Route, limit: RateLimit | None) -> Route:
 
 def set_cors(route: Route, cors: Cors | None) -> Route:
     return replace(route, cors=cors)
+
+
+def set_fault(route: Route, fault: Fault | None) -> Route:
+    """The route injecting ``fault`` (None: no fault); see ``fault.edited_fault`` to change a part."""
+    return replace(route, fault=fault)

@@ -1,9 +1,10 @@
-"""Plain-data form of what a route is seen to have but this tool does not write: fault injection,
-rate-limit rules for some clients or kept by a rate-limit service, authorization rules, per-backend
-filters, and the retry details (status codes, back-off, budget).
+"""Plain-data form of what a route is seen to have but this tool does not write: rate-limit rules
+for some clients or kept by a rate-limit service, authorization rules, per-backend filters, and the
+retry details (status codes, back-off, budget).
 
 History records and ``describe -o yaml`` carry them so an undo compares whole routes; a native
-gateway file does not accept them (the native connector renders none of them yet).
+gateway file does not accept them (the native connector renders none of them yet). Fault injection
+is written (``fault.py``); the policies view still lists it here with the rest.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from typing import Any
 
 from .durations import format_duration
 from .reader import Reader
-from .types import Authorization, AuthzRule, BackendFilter, Fault, LimitRule, Retries, Route
+from .types import Authorization, AuthzRule, BackendFilter, LimitRule, Retries, Route
 
-OBSERVED_KEYS = {"fault", "limit_rules", "authorization", "backend_filters"}
+OBSERVED_KEYS = {"limit_rules", "authorization", "backend_filters"}
 RETRY_KEYS = {"codes", "backoff", "max_backoff", "budget"}
 
 
 def observed_to_dict(route: Route) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if route.fault is not None:
-        out["fault"] = _fault_to_dict(route.fault)
     if route.limit_rules:
         out["limit_rules"] = [_rule_to_dict(r) for r in route.limit_rules]
     if route.authorization is not None:
@@ -51,20 +50,6 @@ def retry_extras_to_dict(r: Retries) -> dict[str, Any]:
     return out
 
 
-def _fault_to_dict(f: Fault) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if f.delay is not None:
-        out["delay"] = format_duration(f.delay)
-        out["delay_percent"] = f.delay_percent
-    if f.abort_status is not None:
-        out["abort_status"] = f.abort_status
-    if f.abort_grpc is not None:
-        out["abort_grpc"] = f.abort_grpc
-    if f.abort_status is not None or f.abort_grpc is not None:
-        out["abort_percent"] = f.abort_percent
-    return out
-
-
 def _rule_to_dict(r: LimitRule) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": r.kind}
     if r.requests is not None:
@@ -85,8 +70,6 @@ def _rule_to_dict(r: LimitRule) -> dict[str, Any]:
 def observed_from(r: Reader) -> dict[str, Any]:
     """Route keyword arguments for the observed fields present in ``r``."""
     out: dict[str, Any] = {}
-    if r.has("fault"):
-        out["fault"] = _fault(r.child("fault"))
     if r.has("limit_rules"):
         out["limit_rules"] = tuple(_rule(x) for x in r.items("limit_rules"))
     if r.has("authorization"):
@@ -109,19 +92,6 @@ def retry_extras_from(r: Reader) -> dict[str, Any]:
     if r.has("budget"):
         out["budget"] = r.str("budget", None)
     return out
-
-
-def _fault(r: Reader) -> Fault | None:
-    if not r.is_mapping():
-        return None
-    r.unknown_keys({"delay", "delay_percent", "abort_status", "abort_grpc", "abort_percent"})
-    return Fault(
-        delay=r.duration("delay", None),
-        delay_percent=r.float("delay_percent", 100.0),
-        abort_status=r.int("abort_status", None),
-        abort_grpc=r.str("abort_grpc", None),
-        abort_percent=r.float("abort_percent", 100.0),
-    )
 
 
 def _rule(r: Reader) -> LimitRule:

@@ -11,6 +11,7 @@ from typing import Any, cast
 from ..errors import Problem, ValidationError
 from .deny import deny_from, deny_to_dict
 from .durations import format_duration
+from .fault import fault_from, fault_to_dict
 from .observed import (
     OBSERVED_KEYS,
     RETRY_KEYS,
@@ -303,6 +304,7 @@ _ROUTE_KEYS = {
     "mirror",
     "headers",
     "deny",
+    "fault",
 }
 
 
@@ -342,6 +344,7 @@ def _route(r: Reader, observed: bool = False) -> Route:
         headers=_headers(r.child("headers")) if opt("headers") else None,
         **(observed_from(r) if observed else {}),
         deny=deny_from(r.child("deny")) if opt("deny") else None,
+        fault=fault_from(r.child("fault")) if opt("fault") else None,
     )
 
 
@@ -480,6 +483,8 @@ def route_to_dict(route: Route) -> dict[str, Any]:
         out["headers"] = hd
     if route.deny is not None:
         out["deny"] = deny_to_dict(route.deny)
+    if route.fault is not None:
+        out["fault"] = fault_to_dict(route.fault)
     return out | observed_to_dict(route)
 
 

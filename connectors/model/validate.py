@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from ..errors import Problem, ValidationError
 from .bounds import credential_problems, route_bounds
 from .deny import deny_problems
+from .fault import fault_problems
 from .regex import regex_problem
 from .types import Cors, Gateway, Route, StringMatch
 
@@ -92,6 +93,8 @@ def route_problems(
     _header_op_problems(route, add)
     if route.deny is not None:
         out += deny_problems(route.deny, f"{path}.deny")
+    if route.fault is not None:
+        out += fault_problems(route.fault, f"{path}.fault")
     out += route_bounds(route, path)
     return out
 

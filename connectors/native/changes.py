@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..base import NativeChange
@@ -12,9 +12,10 @@ from ..model.diff import json_diff
 from .names import cluster_name
 from .render import Layout, listener_routes
 from .render_deny import has_deny
-from .render_listener import descriptor, has_cors, jwt_providers, jwt_requirement, listener
+from .render_fault import has_fault
+from .render_limits import has_bucket, has_limiter, refills, summary
+from .render_listener import has_cors, jwt_providers, jwt_requirement, listener
 from .render_routes import cluster, cluster_backends, route_entries
-from .render_shadow import is_shadow
 
 
 def changed_route_names(old: Gateway, new: Gateway) -> list[str]:
@@ -40,15 +41,15 @@ def _clusters(route: Route | None, backends: dict[str, Backend]) -> dict[str, di
 
 
 def route_resources(route: Route | None, backends: dict[str, Backend]) -> dict[str, Any]:
-    """The Envoy objects behind one route, by label: RDS entries, clusters, LDS bucket and JWT."""
+    """The Envoy objects behind one route, by label: RDS entries, clusters, its limiter (ECDS) and JWT."""
     if route is None:
         return {}
     out: dict[str, Any] = {f"routes/{route.name} (RDS)": list(route_entries(route))}
     for name, c in _clusters(route, backends).items():
         out[f"clusters/{name} (CDS)"] = c
-    d = descriptor(route)
-    if d is not None:
-        out[f"listeners/rate_limit/{route.name} (LDS)"] = {**d, "shadow": True} if is_shadow(route) else d
+    limiter = summary(route)
+    if limiter is not None:
+        out[f"rate_limit/{route.name} (ECDS)"] = limiter
     req = jwt_requirement(route)
     if req is not None:
         out[f"listeners/jwt/{route.name} (LDS)"] = {"requirement": req, "providers": jwt_providers(route)}
@@ -71,10 +72,17 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
         label = f"listeners/{lname}/cors filter (LDS)"
         now = has_cors(listener_routes(new, lname))  # a flip: it was the opposite before
         out.append(NativeChange(label, json_diff({"cors_filter": not now}, {"cors_filter": now}, label)))
+    for lname, (had, has) in limiter_slot_changes(old, new, names).items():
+        label = f"listeners/{lname}/rate limiters (LDS)"
+        out.append(NativeChange(label, json_diff({"limiters": had}, {"limiters": has}, label)))
     for lname in deny_filter_flips(old, new, names):
         label = f"listeners/{lname}/rbac filter (LDS)"
         now = has_deny(listener_routes(new, lname))
         out.append(NativeChange(label, json_diff({"rbac_filter": not now}, {"rbac_filter": now}, label)))
+    for lname in filter_flips(old, new, names, has_fault):
+        label = f"listeners/{lname}/fault filter (LDS)"
+        now = has_fault(listener_routes(new, lname))
+        out.append(NativeChange(label, json_diff({"fault_filter": not now}, {"fault_filter": now}, label)))
     if old.listeners != new.listeners:
         olds = {x.name: x for x in old.listeners}
         news = {x.name: x for x in new.listeners}
@@ -98,12 +106,7 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
 
 
 def warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool) -> list[str]:
-    out: list[str] = []
-    if not rds_only and any(r.rate_limit is not None and r.rate_limit.enabled for r in new.routes):
-        out.append(
-            "this change rewrites the listener: every rate-limit bucket starts full again "
-            "(keep-alive connections keep their old buckets until they close)"
-        )
+    out = bucket_warnings(old, new, names, rds_only)
     after = {r.name: r for r in new.routes}
     for name in names:
         r = after.get(name)
@@ -112,11 +115,82 @@ def warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool) -
     return out
 
 
+def _some(names: Sequence[str], at_most: int = 8) -> str:
+    shown = ", ".join(names[:at_most])
+    return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
+
+
+def bucket_warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool) -> list[str]:
+    """Exactly which rate-limit buckets start full again. A listener rewrite rebuilds every
+    limiter (and drains the listener); otherwise only the routes whose limiter file changed."""
+    limited = [r.name for r in new.routes if has_bucket(r)]
+    if not rds_only:
+        why = listener_reasons(old, new, names)
+        head = "this change rewrites the listener" + (f" ({why})" if why else "")
+        if not limited:
+            return [f"{head}: Envoy closes keep-alive connections within about 1 s"]
+        return [
+            f"{head}: every rate-limit bucket starts full again ({_some(limited)}); Envoy closes "
+            "keep-alive connections within about 1 s (keep-alive connections keep their old buckets "
+            "until they close)"
+        ]
+    before = {r.name: r for r in old.routes}
+    after = {r.name: r for r in new.routes}
+    refilled = [n for n in names if refills(before.get(n), after.get(n))]
+    if not refilled:
+        return []
+    others = (
+        "every other route's bucket is kept" if len(limited) > len(refilled) else "no other route has one"
+    )
+    return [
+        f"rate limit of route {_some(refilled)}: its bucket starts full again; {others}, "
+        "and no connection is dropped (the limit is its own ECDS resource: the listener is not rewritten)"
+    ]
+
+
+def listener_reasons(old: Gateway, new: Gateway, names: Sequence[str]) -> str:
+    """Why the listener is rewritten, when it is one of the filters that come and go."""
+    out: list[str] = []
+    for had, has in limiter_slot_changes(old, new, names).values():
+        out += [f"{n} gains a rate limiter" for n in has if n not in had]
+        out += [f"{n} loses its rate limiter" for n in had if n not in has]
+    for lname in cors_filter_flips(old, new, names):
+        now = has_cors(listener_routes(new, lname))
+        out.append(f"the CORS filter is {'added to' if now else 'removed from'} {lname}")
+    for lname in deny_filter_flips(old, new, names):
+        now = has_deny(listener_routes(new, lname))
+        out.append(f"the deny (RBAC) filter is {'added to' if now else 'removed from'} {lname}")
+    return "; ".join(dict.fromkeys(out))
+
+
+def limiter_slot_changes(
+    old: Gateway, new: Gateway, names: Sequence[str] | None = None
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Listeners whose limiter slots change (a route gains its first limit or loses it): the
+    limited routes before and after, by listener."""
+    before = {r.name: r for r in old.routes}
+    after = {r.name: r for r in new.routes}
+    candidates = names if names is not None else dict.fromkeys([*before, *after])
+
+    def slot(route: Route | None) -> bool:
+        return route is not None and has_limiter(route)
+
+    if all(slot(before.get(n)) == slot(after.get(n)) for n in candidates):
+        return {}
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for x in new.listeners:
+        was = [r.name for r in listener_routes(old, x.name) if has_limiter(r)]
+        now = [r.name for r in listener_routes(new, x.name) if has_limiter(r)]
+        if was != now:
+            out[x.name] = (was, now)
+    return out
+
+
 def lds_relevant(route: Route | None) -> Any:
     """The parts of a route that live in the listener (so changing them rewrites LDS)."""
     if route is None:
         return None
-    return (descriptor(route), is_shadow(route), jwt_requirement(route), jwt_providers(route), route.listener)
+    return (has_limiter(route), jwt_requirement(route), jwt_providers(route), route.listener)
 
 
 def cors_filter_flips(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> list[str]:
@@ -151,20 +225,31 @@ def touches_listener(old: Gateway, new: Gateway, names: Sequence[str] | None = N
             continue
         if lds_relevant(b) != lds_relevant(a):
             return True
-    return bool(cors_filter_flips(old, new, names)) or bool(deny_filter_flips(old, new, names))
+    return (
+        bool(cors_filter_flips(old, new, names))
+        or bool(deny_filter_flips(old, new, names))
+        or bool(filter_flips(old, new, names, has_fault))
+    )
 
 
 def deny_filter_flips(old: Gateway, new: Gateway, names: Sequence[str] | None = None) -> list[str]:
     """Listeners that gain or lose the RBAC filter (present while one of their routes denies someone)."""
+    return filter_flips(old, new, names, has_deny)
+
+
+def filter_flips(
+    old: Gateway, new: Gateway, names: Sequence[str] | None, present: Callable[[Sequence[Route]], bool]
+) -> list[str]:
+    """Listeners that gain or lose a filter that is there while ``present`` says so of their routes."""
     before = {r.name: r for r in old.routes}
     after = {r.name: r for r in new.routes}
     candidates = names if names is not None else dict.fromkeys([*before, *after])
-    if all(has_deny(_one(before.get(n))) == has_deny(_one(after.get(n))) for n in candidates):
+    if all(present(_one(before.get(n))) == present(_one(after.get(n))) for n in candidates):
         return []
     return [
         x.name
         for x in new.listeners
-        if has_deny(listener_routes(old, x.name)) != has_deny(listener_routes(new, x.name))
+        if present(listener_routes(old, x.name)) != present(listener_routes(new, x.name))
     ]
 
 

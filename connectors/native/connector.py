@@ -227,7 +227,7 @@ class NativeConnector(EnvoyLifecycle):
         return verify.check(self.admin, payload.gateway, payload.names)
 
     def _capabilities(self) -> Capabilities:
-        return Capabilities(editable=frozenset({"weights", "rate_limit", "cors", "deny"}))
+        return Capabilities(editable=frozenset({"weights", "rate_limit", "cors", "deny", "fault"}))
 
     def change_hooks(self) -> ChangeHooks:
         """Time boxes live in the state folder: any process (``revert-expired``, the reverter

@@ -1,13 +1,16 @@
 """Writing a gateway model into a running Envoy.
 
 Only the files that change are pushed, in an order that never leaves a route without its
-cluster: clusters (old ones kept), routes files of new listeners, listeners, routes, then the
-clusters nothing uses any more. Each push is waited for; on a rejection every file pushed so far
-is put back, so what is on disk is what Envoy serves.
+cluster or a listener without its limiter's config: clusters (old ones kept), routes files of new
+listeners, limiter files (ECDS; a served limiter's edit is swapped alone, a new one's file is
+written before the listener names it), listeners, routes, then the clusters and limiter files
+nothing uses any more. Each push is waited for; on a rejection every file pushed so far is put
+back, so what is on disk is what Envoy serves.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from ..errors import ChangeRejected, GatewayError
 from ..model import Gateway, Route
 from ..paths import private_dir
 from . import changes, xds
-from .names import PROBE_HEADER, PROBE_HOST
+from .names import LIMIT_FILE_GLOB, LIMIT_FILTER_PREFIX, PROBE_HEADER, PROBE_HOST
 from .render import (
     Layout,
     body_of,
@@ -30,10 +33,12 @@ from .render import (
     with_probe,
     without_probe,
 )
+from .render_limits import has_limiter, limiter_body
 from .state import GatewayState
 
 # (file, its text before the push or None if it did not exist, subscription)
 Pushed = list[tuple[Path, str | None, xds.Subscription]]
+_SLOT = re.compile(r'"name":"' + re.escape(LIMIT_FILTER_PREFIX) + r'([A-Za-z0-9_-]+)"')
 
 
 class Deployer:
@@ -65,6 +70,11 @@ class Deployer:
         xds.atomic_write(self.layout.cds, file_text(version, rendered.cds))
         for path, body in rendered.rds.items():
             xds.atomic_write(path, file_text(version, with_probe(body, version, self.state.probe_token)))
+        for path, body in rendered.limits.items():  # before the listener that names them
+            xds.atomic_write(path, file_text(version, body))
+        for path in self.layout.xds_dir.glob(LIMIT_FILE_GLOB):
+            if path not in rendered.limits:
+                path.unlink(missing_ok=True)
         xds.atomic_write(self.layout.lds, file_text(version, rendered.lds))
 
     def files_to_push(
@@ -108,7 +118,9 @@ class Deployer:
                 return
             version = self.next_version()
             pushed.append((path, previous, sub))
-            if listener is None:
+            if sub is xds.UNWATCHED:
+                xds.atomic_write(path, file_text(version, body))
+            elif listener is None:
                 self.pusher.push(path, file_text(version, body), sub, version)
             else:
                 text = file_text(version, with_probe(body, version, token))
@@ -127,7 +139,13 @@ class Deployer:
                     v = self.next_version()
                     body = route_config_body(new, lst.name)
                     xds.atomic_write(path, file_text(v, with_probe(body, v, token)))
-            # 3. listeners (rate-limit buckets, JWT providers), then 4. routes
+            # 3. limiter files: a served one's edit is all Envoy needs (no listener rewrite)
+            limited = self.limited_routes(served, new, names)
+            watched = self.served_limiters()
+            for route in limited:
+                sub = xds.limit(route.name) if route.name in watched else xds.UNWATCHED
+                push(self.layout.limit(route.name), limiter_body(route), sub)
+            # 4. listeners (limiter slots, JWT providers), then 5. routes
             if lds:
                 push(
                     self.layout.lds,
@@ -142,7 +160,7 @@ class Deployer:
                         xds.rds(lst.name),
                         lst.name,
                     )
-            # 5. clusters nothing routes to any more
+            # 6. clusters nothing routes to any more
             if cds:
                 push(self.layout.cds, clusters_body(new), xds.CDS)
         except (ChangeRejected, GatewayError) as exc:
@@ -154,7 +172,37 @@ class Deployer:
             raise
         for name in old_listeners - {x.name for x in new.listeners}:
             self.layout.rds(name).unlink(missing_ok=True)
+        self.remove_unused_limiters(new, None if served is None else names)
         return f"v{version}", pushed
+
+    def limited_routes(
+        self, served: Gateway | None, new: Gateway, names: Sequence[str] | None
+    ) -> list[Route]:
+        """The routes of ``new`` with a limiter whose file may change (all of them when what is
+        served is not known here)."""
+        if served is None or names is None:
+            return [r for r in new.routes if has_limiter(r)]
+        after = {r.name: r for r in new.routes}
+        return [r for r in (after.get(n) for n in names) if r is not None and has_limiter(r)]
+
+    def served_limiters(self) -> set[str]:
+        """The routes whose limiter the listeners on disk (what Envoy serves) name."""
+        text = _read(self.layout.lds) or ""
+        return set(_SLOT.findall(text))
+
+    def remove_unused_limiters(self, new: Gateway, names: Sequence[str] | None) -> None:
+        """Limiter files no listener names any more (after the listeners that named them went):
+        those of the routes ``names`` that lost their limit, or any when they are not known."""
+        after = {r.name: r for r in new.routes}
+        if names is not None:
+            for n in names:
+                if n not in after or not has_limiter(after[n]):
+                    self.layout.limit(n).unlink(missing_ok=True)
+            return
+        keep = {self.layout.limit(r.name) for r in new.routes if has_limiter(r)}
+        for path in self.layout.xds_dir.glob(LIMIT_FILE_GLOB):
+            if path not in keep:
+                path.unlink(missing_ok=True)
 
     def probe(self, listener: str) -> Callable[[], str | None]:
         """Asks the listener which routes version it serves (see render.with_probe)."""
@@ -177,6 +225,9 @@ class Deployer:
         for path, previous, sub in reversed(pushed):
             if previous is None:  # the file is new: Envoy never read it, take it away
                 path.unlink(missing_ok=True)
+                continue
+            if sub is xds.UNWATCHED:  # Envoy does not read it: put the text back
+                xds.atomic_write(path, previous)
                 continue
             body = body_of(previous) or "[]"
             version = self.next_version()

@@ -7,18 +7,15 @@ backend; the metrics side maps them back with ``split_cluster_name``.
 from __future__ import annotations
 
 CLUSTER_SEP = "~"
-# filter_metadata namespace and key through which a route names its rate-limit bucket.
-METADATA_NS = "gatewayctl"
-BUCKET_KEY = "gw_route"
 RATE_LIMIT_STAT_PREFIX = "gw_rate_limit"
 
 CORS_FILTER = "envoy.filters.http.cors"
 JWT_FILTER = "envoy.filters.http.jwt_authn"
-RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
 ROUTER_FILTER = "envoy.filters.http.router"
 RBAC_FILTER = "envoy.filters.http.rbac"
-# One per shadowed route (render_shadow), named this plus the route's name.
-SHADOW_FILTER_PREFIX = "gatewayctl.shadow_ratelimit/"
+# One rate limiter per limited route (render_limits), named this plus the route's name; its config
+# is the ECDS resource of the same name, in the file ``limit_file(route)``.
+LIMIT_FILTER_PREFIX = "gatewayctl.ratelimit/"
 HCM_FILTER = "envoy.filters.network.http_connection_manager"
 
 TYPE = "type.googleapis.com/"
@@ -43,6 +40,17 @@ def jwt_provider_name(route: str, provider: str) -> str:
 
 def rds_file(listener: str) -> str:
     return f"rds-{listener}.json"
+
+
+def limit_filter_name(route: str) -> str:
+    return LIMIT_FILTER_PREFIX + route
+
+
+def limit_file(route: str) -> str:
+    return f"limit-{route}.json"
+
+
+LIMIT_FILE_GLOB = "limit-*.json"
 
 
 # The probe virtual host (see render.with_probe): its domain and the header carrying the token.

@@ -1,4 +1,5 @@
-"""The whole gateway as Envoy files: a bootstrap, CDS, LDS and one RDS file per listener (JSON).
+"""The whole gateway as Envoy files: a bootstrap, CDS, LDS, one RDS file per listener and one ECDS
+file per route with a rate limit (its limiter: render_limits), all JSON.
 
 Files hold DiscoveryResponses. Each is rendered as ``{"version_info": V, "resources": BODY}``; the
 body is compared with what is on disk so an apply writes only the files that really change.
@@ -23,8 +24,10 @@ from .names import (
     PROBE_HOST,
     ROUTE_CONFIG_TYPE,
     cluster_name,
+    limit_file,
     rds_file,
 )
+from .render_limits import has_limiter, limiter_body
 from .render_listener import jwks_clusters, listener
 from .render_routes import cluster_backends, cluster_json, route_entries_json
 
@@ -47,6 +50,8 @@ STATS_PATTERNS = [
     {"prefix": "server."},
     {"contains": "local_rate_limit"},
     {"prefix": "gw_rate_limit"},
+    # Each limiter's ECDS subscription (its version_text tells when Envoy took an edit).
+    {"prefix": "extension_config_discovery."},
 ]
 
 
@@ -70,6 +75,9 @@ class Layout:
 
     def rds(self, listener_name: str) -> Path:
         return self.xds_dir / rds_file(listener_name)
+
+    def limit(self, route_name: str) -> Path:
+        return self.xds_dir / limit_file(route_name)
 
 
 def bootstrap(gw: Gateway, layout: Layout, admin_socket: Path, stats_port: int) -> dict[str, Any]:
@@ -306,6 +314,12 @@ class Rendered:
     cds: str
     lds: str
     rds: dict[Path, str]
+    limits: dict[Path, str]
+
+
+def limit_bodies(gw: Gateway, layout: Layout) -> dict[Path, str]:
+    """Each limited route's limiter file (ECDS), by path."""
+    return {layout.limit(r.name): limiter_body(r) for r in gw.routes if has_limiter(r)}
 
 
 def render(gw: Gateway, layout: Layout, access_log: Path | None, headers: Sequence[str]) -> Rendered:
@@ -313,4 +327,5 @@ def render(gw: Gateway, layout: Layout, access_log: Path | None, headers: Sequen
         cds=clusters_body(gw),
         lds=listeners_body(gw, layout, access_log, headers),
         rds={layout.rds(lst.name): route_config_body(gw, lst.name) for lst in gw.listeners},
+        limits=limit_bodies(gw, layout),
     )

@@ -1,8 +1,9 @@
 """The listener side (LDS): one listener per model listener, each an HTTP connection manager that
-takes its routes from RDS, with the filters cors → jwt_authn → local_ratelimit → router.
+takes its routes from RDS, with the filters cors → rbac → jwt_authn → one rate limiter per limited
+route → router.
 
-Rate-limit buckets live here, in one local_ratelimit filter holding a descriptor per limited route
-(FACTS: a bucket in the listener survives route pushes, so weight changes never refill it).
+Each rate limiter is only a slot here: its bucket comes from its own ECDS file (render_limits), so
+neither a weight change (RDS) nor another route's limit edit (ECDS) refills it.
 """
 
 from __future__ import annotations
@@ -12,46 +13,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..model import Gateway, JwtProvider, Listener, RateLimit, Route, envoy_duration
+from ..model import Gateway, JwtProvider, Listener, Route
 from .names import (
-    BUCKET_KEY,
     CORS_FILTER,
     HCM_FILTER,
     JWT_FILTER,
     LISTENER_TYPE,
-    METADATA_NS,
     PROBE_HEADER,
-    RATE_LIMIT_FILTER,
-    RATE_LIMIT_STAT_PREFIX,
     ROUTER_FILTER,
     jwt_provider_name,
+    limit_file,
 )
 from .render_deny import deny_filter, has_deny
-from .render_routes import has_bucket
-from .render_shadow import SHADOW_HEADER, is_shadow, shadow_filters
+from .render_fault import fault_filters
+from .render_limits import has_limiter, limiter_slot
+from .render_shadow import SHADOW_HEADER, is_shadow
 
 # Headers that carry credentials: never written to the access log, whatever the operator asks.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
-
-_PERCENT_100 = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
-
-
-def token_bucket(rl: RateLimit) -> dict[str, Any]:
-    return {
-        "max_tokens": rl.bucket_size,
-        "tokens_per_fill": rl.requests,
-        "fill_interval": envoy_duration(rl.interval),
-    }
-
-
-def descriptor(route: Route) -> dict[str, Any] | None:
-    """The route's token bucket in the listener's rate-limit filter, or None when unlimited."""
-    if not has_bucket(route) or route.rate_limit is None:
-        return None
-    return {
-        "entries": [{"key": BUCKET_KEY, "value": route.name}],
-        "token_bucket": token_bucket(route.rate_limit),
-    }
 
 
 def jwt_providers(route: Route) -> dict[str, Any]:
@@ -166,40 +145,6 @@ def _jwt_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
     }
 
 
-def _rate_limit_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
-    descriptors = [d for d in (descriptor(r) for r in routes if not is_shadow(r)) if d is not None]
-    if not descriptors:
-        return None
-    return {
-        "name": RATE_LIMIT_FILTER,
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-            "stat_prefix": RATE_LIMIT_STAT_PREFIX,
-            # No filter-wide token_bucket: a request whose route has no bucket key is never limited.
-            "filter_enabled": {"runtime_key": "gw_rate_limit_enabled", **_PERCENT_100},
-            "filter_enforced": {"runtime_key": "gw_rate_limit_enforced", **_PERCENT_100},
-            "descriptors": descriptors,
-            "rate_limits": [
-                {
-                    "actions": [
-                        {
-                            "metadata": {
-                                "descriptor_key": BUCKET_KEY,
-                                "metadata_key": {"key": METADATA_NS, "path": [{"key": BUCKET_KEY}]},
-                                "source": "ROUTE_ENTRY",
-                                "skip_if_absent": True,
-                            }
-                        }
-                    ]
-                }
-            ],
-            "local_rate_limit_per_downstream_connection": False,
-            "always_consume_default_token_bucket": False,
-            "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
-        },
-    }
-
-
 def access_log(path: Path, headers: Sequence[str], shadow: bool = False) -> list[dict[str, Any]]:
     fields: dict[str, Any] = {
         "time": "%START_TIME%",
@@ -246,8 +191,8 @@ def has_cors(routes: Sequence[Route]) -> bool:
     return any(r.cors is not None for r in routes)
 
 
-def http_filters(routes: Sequence[Route]) -> list[dict[str, Any]]:
-    filters: list[dict[str, Any]] = []
+def http_filters(routes: Sequence[Route], xds_dir: Path) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = fault_filters(routes)  # first, as Istio and Envoy Gateway have it
     if has_cors(routes):
         # Only while a route has a CORS policy: the filter costs every request ~4% of throughput
         # even when inert. Editing a policy pushes routes only; the first one added (or the last one
@@ -263,10 +208,7 @@ def http_filters(routes: Sequence[Route]) -> list[dict[str, Any]]:
     jwt = _jwt_filter(routes)
     if jwt is not None:
         filters.append(jwt)
-    limit = _rate_limit_filter(routes)
-    if limit is not None:
-        filters.append(limit)
-    filters += shadow_filters(routes, descriptor)
+    filters += [limiter_slot(r, xds_dir / limit_file(r.name)) for r in routes if has_limiter(r)]
     filters.append(
         {
             "name": ROUTER_FILTER,
@@ -294,7 +236,7 @@ def listener(
             "route_config_name": lst.name,
             "config_source": {"resource_api_version": "V3", "path_config_source": {"path": str(rds_path)}},
         },
-        "http_filters": http_filters(routes),
+        "http_filters": http_filters(routes, rds_path.parent),
     }
     if access_log_path is not None:
         hcm["access_log"] = access_log(access_log_path, headers, any(is_shadow(r) for r in routes))

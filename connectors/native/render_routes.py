@@ -12,19 +12,11 @@ from functools import lru_cache
 from typing import Any
 
 from ..model import Backend, HeaderMatch, HeaderOps, Route, StringMatch, envoy_duration
-from .names import (
-    BUCKET_KEY,
-    CLUSTER_TYPE,
-    CORS_FILTER,
-    JWT_FILTER,
-    METADATA_NS,
-    RBAC_FILTER,
-    SHADOW_FILTER_PREFIX,
-    cluster_name,
-)
+from .names import CLUSTER_TYPE, CORS_FILTER, JWT_FILTER, RBAC_FILTER, cluster_name, limit_filter_name
 from .render_deny import per_route as deny_per_route
-
-FILTER_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
+from .render_fault import FAULT_FILTER
+from .render_fault import per_route as fault_per_route
+from .render_limits import enabling
 
 _CACHE = 65536
 
@@ -100,10 +92,6 @@ def cors_policy(route: Route) -> dict[str, Any] | None:
     return out
 
 
-def has_bucket(route: Route) -> bool:
-    return route.rate_limit is not None and route.rate_limit.enabled
-
-
 def sole_backend(route: Route) -> str | None:
     """The backend that takes all of the route's traffic (the only one, or the only one with a weight),
     or None when traffic is split."""
@@ -166,19 +154,18 @@ def route_entries(route: Route) -> tuple[dict[str, Any], ...]:
             "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig",
             "requirement_name": route.name,
         }
-    if route.rate_limit is not None and route.rate_limit.enabled and route.rate_limit.shadow:
-        # The route's shadow limiter is off on every other route (render_shadow): its counters
-        # are this route's alone. Only the switch lives here; the bucket stays in the listener.
-        per_filter[SHADOW_FILTER_PREFIX + route.name] = {"@type": FILTER_CONFIG_TYPE, "config": {}}
+    limiter = enabling(route)
+    if limiter is not None:
+        # The route's own limiter is off on every other route (render_limits). Only the switch
+        # lives here; the bucket is in the limiter's file, so pushing routes never refills it.
+        per_filter[limit_filter_name(route.name)] = limiter
     deny = deny_per_route(route)
     if deny is not None:
         per_filter[RBAC_FILTER] = deny
+    if (fault := fault_per_route(route)) is not None:
+        per_filter[FAULT_FILTER] = fault
     if per_filter:
         common["typed_per_filter_config"] = per_filter
-    if has_bucket(route):
-        # Only the bucket's key lives here; the bucket itself is in the listener, so pushing routes
-        # (a weight change) never refills it.
-        common["metadata"] = {"filter_metadata": {METADATA_NS: {BUCKET_KEY: route.name}}}
     return tuple(
         {"name": route.name, "match": _route_match(route, i), **common} for i in range(len(route.matches))
     )

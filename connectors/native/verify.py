@@ -9,9 +9,10 @@ from ..base import Verification
 from ..errors import GatewayError
 from ..model import Gateway, Route
 from .admin import AdminClient
-from .names import BUCKET_KEY, CORS_FILTER, METADATA_NS, RATE_LIMIT_FILTER, SHADOW_FILTER_PREFIX, cluster_name
+from .names import CORS_FILTER, cluster_name
 from .render_deny import denied, spelled
-from .render_listener import descriptor
+from .render_fault import fault_check
+from .render_limits import has_bucket, limiter_on, served_limits, token_bucket
 from .render_routes import cors_policy, sole_backend
 from .render_shadow import is_shadow
 
@@ -32,25 +33,6 @@ def served_routes(
             for entry in vhost.get("routes", []):
                 if entry.get("name") in names:
                     out.setdefault(entry["name"], []).append(entry)
-    return out
-
-
-def served_descriptors(admin: AdminClient) -> dict[str, dict[str, Any]]:
-    """The rate-limit buckets Envoy's listeners hold, by route name."""
-    dump = admin.config_dump("dynamic_listeners")
-    out: dict[str, dict[str, Any]] = {}
-    for item in dump.get("configs", []):
-        active = item.get("active_state", {}).get("listener", {})
-        for chain in active.get("filter_chains", []):
-            for f in chain.get("filters", []):
-                for hf in f.get("typed_config", {}).get("http_filters", []):
-                    shadow = str(hf.get("name", "")).startswith(SHADOW_FILTER_PREFIX)
-                    if hf.get("name") != RATE_LIMIT_FILTER and not shadow:
-                        continue
-                    for d in hf.get("typed_config", {}).get("descriptors", []):
-                        for e in d.get("entries", []):
-                            if e.get("key") == BUCKET_KEY:
-                                out[e.get("value", "")] = {**d.get("token_bucket", {}), "shadow": shadow}
     return out
 
 
@@ -93,7 +75,7 @@ def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verificatio
     wanted = {r.name: r for r in new.routes if r.name in set(names)}
     try:
         served = served_routes(admin, set(names), {x.name for x in new.listeners})
-        buckets = served_descriptors(admin) if any(r.rate_limit for r in wanted.values()) else {}
+        buckets = served_limits(admin) if any(r.rate_limit for r in wanted.values()) else {}
     except GatewayError as exc:
         return Verification(False, (f"cannot read Envoy's config back: {exc}",))
     details: list[str] = []
@@ -132,16 +114,18 @@ def check(admin: AdminClient, new: Gateway, names: Sequence[str]) -> Verificatio
             )
         elif want_deny:
             details.append(f"{name}: denies {', '.join(want_deny)}")
-        d = descriptor(route)
-        key = entries[0].get("metadata", {}).get("filter_metadata", {}).get(METADATA_NS, {}).get(BUCKET_KEY)
-        if d is None:
-            if key is not None:
+        fault_ok, fault_line = fault_check(route, entries[0])
+        ok = ok and fault_ok
+        details += [fault_line] if fault_line else []
+        on = limiter_on(entries[0], name)
+        if route.rate_limit is None or not has_bucket(route):
+            if on:
                 ok = False
                 details.append(f"{name}: still rate limited")
         else:
             bucket = buckets.get(name)
-            want = d["token_bucket"]
-            if key != name or bucket is None:
+            want = token_bucket(route.rate_limit)
+            if not on or bucket is None:
                 ok = False
                 details.append(f"{name}: rate limit not in effect")
             elif (

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..errors import ChangeRejected
 from .admin import AdminClient
 from .envoy_reason import short_reason
+from .names import limit_filter_name
 
 _COUNTER = itertools.count()
 _REJECTED = re.compile(r"config update (rejected|failure)[^:]*:\s*(.*)", re.IGNORECASE)
@@ -40,6 +41,19 @@ LDS = Subscription("listeners (LDS)", "listener_manager.lds")
 
 def rds(listener: str) -> Subscription:
     return Subscription(f"routes of listener {listener} (RDS)", f"http.{listener}.rds.{listener}")
+
+
+def limit(route: str) -> Subscription:
+    """A route's limiter file (ECDS, render_limits)."""
+    name = limit_filter_name(route)
+    return Subscription(
+        f"rate limit of route {route} (ECDS)", f"extension_config_discovery.http_filter.{name}"
+    )
+
+
+# A file no Envoy subscription reads yet (a new limiter's, before the listener names it): written
+# and put back without waiting for Envoy.
+UNWATCHED = Subscription("", "")
 
 
 def atomic_write(path: Path, text: str, *, fsync: bool = False, keep_mode: bool = False) -> None:

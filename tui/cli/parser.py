@@ -13,6 +13,7 @@ from . import (
     changing,
     console,
     deny,
+    fault,
     health,
     lifecycle,
     match,
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         bundle.commands(),
         shadow.commands(),
         deny.commands(),
+        fault.commands(),
         timebox.commands(),
         oncall.commands(),
     )

@@ -55,6 +55,9 @@ EDITORS: tuple[EditorSpec, ...] = (
     EditorSpec(
         "cors", "c", "CORS", "tui.screens.edit_cors:CorsEditor", "Origins, methods, headers, probe", "cors"
     ),
+    EditorSpec(
+        "fault", "f", "fault injection", "tui.screens.edit_fault:FaultEditor", "Delay, abort", "fault"
+    ),
 )
 BY_KIND: dict[str, EditorSpec] = {spec.kind: spec for spec in EDITORS}
 BY_POLICY: dict[str, EditorSpec] = {spec.policy: spec for spec in EDITORS if spec.policy}

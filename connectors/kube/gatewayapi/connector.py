@@ -1,9 +1,10 @@
 """Connectors over Gateway API HTTPRoutes.
 
 ``GatewayApiConnector`` works with any Gateway API implementation: weights are backendRef weights
-and CORS is the standard HTTPRoute CORS filter; the Gateway API has no rate-limit field, so rate
-limits are not editable. ``EnvoyGatewayConnector`` adds Envoy Gateway's policies: rate limits in
-BackendTrafficPolicies and CORS/JWT in SecurityPolicies (a rule's own CORS filter still wins).
+and CORS is the standard HTTPRoute CORS filter; the Gateway API has no rate-limit or fault field, so
+those are not editable. ``EnvoyGatewayConnector`` adds Envoy Gateway's policies: rate limits and
+fault injection in BackendTrafficPolicies and CORS/JWT in SecurityPolicies (a rule's own CORS filter
+still wins).
 """
 
 from __future__ import annotations
@@ -114,7 +115,9 @@ class GatewayApiConnector(KubeConnector):
     def _unsupported(self) -> dict[EditKind, str]:
         return {
             "rate_limit": "the Gateway API HTTPRoute has no rate-limit field, and this cluster has no Envoy "
-            "Gateway (gateway.envoyproxy.io) whose BackendTrafficPolicy could hold one"
+            "Gateway (gateway.envoyproxy.io) whose BackendTrafficPolicy could hold one",
+            "fault": "the Gateway API HTTPRoute has no fault-injection field, and this cluster has no Envoy "
+            "Gateway (gateway.envoyproxy.io) whose BackendTrafficPolicy could hold one",
         }
 
     def _accesses(self) -> dict[EditKind, list[Access]]:
@@ -153,13 +156,18 @@ class EnvoyGatewayConnector(GatewayApiConnector):
         out: dict[EditKind, str] = {}
         if self.kinds.backend_traffic_policy is None:
             out["rate_limit"] = "backendtrafficpolicies.gateway.envoyproxy.io is not served by this cluster"
+            out["fault"] = out["rate_limit"]
         return out
 
     def _accesses(self) -> dict[EditKind, list[Access]]:
         k = self.kinds
         patch = Access("patch", k.http_route, self.namespace)
         out: dict[EditKind, list[Access]] = {"weights": [patch], "cors": [patch]}
-        for kind, res in (("rate_limit", k.backend_traffic_policy), ("cors", k.security_policy)):
+        for kind, res in (
+            ("rate_limit", k.backend_traffic_policy),
+            ("fault", k.backend_traffic_policy),
+            ("cors", k.security_policy),
+        ):
             if res is not None:
                 out[kind] = [patch] + [Access(v, res, self.namespace) for v in ("create", "patch", "delete")]  # type: ignore[index]
         return out
@@ -167,7 +175,7 @@ class EnvoyGatewayConnector(GatewayApiConnector):
     def _policy_reads(self, kinds: set[EditKind]) -> list[tuple[Resource, str]]:
         k = self.kinds
         out = []
-        if "rate_limit" in kinds and k.backend_traffic_policy is not None:
+        if kinds & {"rate_limit", "fault"} and k.backend_traffic_policy is not None:
             out.append((k.backend_traffic_policy, self.namespace))
         if "cors" in kinds and k.security_policy is not None:
             out.append((k.security_policy, self.namespace))
@@ -188,6 +196,8 @@ class EnvoyGatewayConnector(GatewayApiConnector):
                 out += write.origin_problems(after.cors, path)
         if "rate_limit" in kinds and after.rate_limit is not None:
             out += policies.limit_problems(after.rate_limit, path)
+        if "fault" in kinds and after.fault is not None:
+            out += policies.fault_problems(after.fault, path)
         return out
 
     def _edit(
@@ -205,3 +215,6 @@ class EnvoyGatewayConnector(GatewayApiConnector):
         if "rate_limit" in kinds:
             assert k.backend_traffic_policy is not None
             policies.set_rate_limit(ws, k.backend_traffic_policy, binding, after.rate_limit)
+        if "fault" in kinds:
+            assert k.backend_traffic_policy is not None
+            policies.set_fault(ws, k.backend_traffic_policy, binding, after.fault)

@@ -1,4 +1,5 @@
-"""Edits of Envoy Gateway policies: local rate limits (BackendTrafficPolicy) and CORS (SecurityPolicy).
+"""Edits of Envoy Gateway policies: local rate limits and fault injection (BackendTrafficPolicy) and
+CORS (SecurityPolicy).
 
 The policy that governs a rule is edited in place when it targets only that rule (by
 ``sectionName``, or the whole HTTPRoute when the route has one rule). Otherwise a new policy is
@@ -10,15 +11,18 @@ rule's retries, timeouts or JWT as they were while only the edited field changes
 from __future__ import annotations
 
 import copy
+import re
 
 from ...errors import Problem, ValidationError
-from ...model import Cors, RateLimit
+from ...model import Cors, Fault, RateLimit
+from ...model.fault import grpc_code, plain_number
 from ..connector import Binding
 from ..durations import k8s_duration
 from ..objects import MANAGED_BY_LABEL, MANAGER, is_ours
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Workspace
 from . import write
+from .policy_read import fault
 from .read import GATEWAY_GROUP, UNIT_SECONDS, PolicyRef, RuleInfo, cors_from_policy, limit_from_policy
 
 _UNIT_OF = {seconds: unit for unit, seconds in UNIT_SECONDS.items() if unit not in ("Month", "Year")}
@@ -151,3 +155,55 @@ def set_cors(ws: Workspace, res: Resource, binding: Binding, wanted: Cors | None
     assert isinstance(old, dict)
     max_age = k8s_duration(wanted.max_age) if wanted.max_age is not None else None
     spec["cors"] = write.cors_fields(old, cors_from_policy(old) or Cors(), wanted, max_age=max_age)
+
+
+_EG_DURATION = re.compile(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")
+
+
+def fault_problems(wanted: Fault, path: str) -> list[Problem]:
+    """What ``faultInjection`` cannot hold: a delay past 99,999 of its unit."""
+    if wanted.delay is not None and not _EG_DURATION.match(k8s_duration(wanted.delay)):
+        return [Problem(f"{path}.fault.delay", f"Envoy Gateway cannot write {k8s_duration(wanted.delay)}")]
+    return []
+
+
+def set_fault(ws: Workspace, res: Resource, binding: Binding, wanted: Fault | None) -> None:
+    """``faultInjection`` of the rule's own BackendTrafficPolicy (created for the rule when the
+    governing one is shared); only the parts whose meaning changes are rewritten."""
+    info: RuleInfo = binding.context
+    governing = info.traffic_policy
+    current_spec = ((ws.get(governing.key) or {}).get("spec") or {}) if governing else {}
+    if wanted is None and fault(current_spec) is None:
+        return
+    policy = _policy(ws, res, binding, governing, "fault")
+    spec = policy.setdefault("spec", {})
+    if wanted is None:
+        spec.pop("faultInjection", None)
+        _drop_if_empty(ws, res, policy)
+        return
+    old = spec.get("faultInjection") if isinstance(spec.get("faultInjection"), dict) else {}
+    assert isinstance(old, dict)
+    now = fault({"faultInjection": old}) or Fault()
+    new = copy.deepcopy(old)
+    if wanted.delay is None:
+        new.pop("delay", None)
+    else:
+        delay = new.setdefault("delay", {})
+        if now.delay != wanted.delay:
+            delay["fixedDelay"] = k8s_duration(wanted.delay)
+        if now.delay is None or now.delay_percent != wanted.delay_percent:
+            delay["percentage"] = plain_number(wanted.delay_percent)
+    if wanted.abort_status is None and wanted.abort_grpc is None:
+        new.pop("abort", None)
+    else:
+        abort = new.setdefault("abort", {})
+        if (now.abort_status, now.abort_grpc) != (wanted.abort_status, wanted.abort_grpc):
+            abort.pop("httpStatus", None)
+            abort.pop("grpcStatus", None)
+            if wanted.abort_status is not None:
+                abort["httpStatus"] = wanted.abort_status
+            else:
+                abort["grpcStatus"] = grpc_code(wanted.abort_grpc or "")
+        if (now.abort_status, now.abort_grpc) == (None, None) or now.abort_percent != wanted.abort_percent:
+            abort["percentage"] = plain_number(wanted.abort_percent)
+    spec["faultInjection"] = new

@@ -1,5 +1,5 @@
-"""The Istio connector: VirtualService routes; weights and CORS in the VirtualService, rate limits as
-EnvoyFilters (local rate limit), JWT read from RequestAuthentication/AuthorizationPolicy."""
+"""The Istio connector: VirtualService routes; weights, CORS and faults in the VirtualService, rate
+limits as EnvoyFilters (local rate limit), JWT read from RequestAuthentication/AuthorizationPolicy."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ class IstioConnector(KubeConnector):
     def _accesses(self) -> dict[EditKind, list[Access]]:
         vs = self.kinds.virtual_service
         patch_vs = Access("patch", vs, self.namespace)
-        out: dict[EditKind, list[Access]] = {"weights": [patch_vs], "cors": [patch_vs]}
+        out: dict[EditKind, list[Access]] = {"weights": [patch_vs], "cors": [patch_vs], "fault": [patch_vs]}
         ef = self.kinds.envoy_filter
         if ef is not None:
             namespaces = [self.namespace]
@@ -174,6 +174,8 @@ class IstioConnector(KubeConnector):
             write.set_weights(ws, binding, after)
         if "cors" in kinds:
             write.set_cors(ws, binding, after.cors)
+        if "fault" in kinds:
+            write.set_fault(ws, binding, after.fault)
         if "rate_limit" in kinds:
             ef = self.kinds.envoy_filter
             assert ef is not None

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from ...model import RateLimit
 from ...model.durations import parse_duration
+from ...model.envoy_json import local_limit
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
-from .common import LOCAL_RATELIMIT, RouteContext, camel, host_matches, typed_config_value
+from .common import LOCAL_RATELIMIT, RouteContext, camel, host_matches
 from .scope import Reach, client_reach, reaches_destinations, reaches_gateway, workloads_of
 
 
@@ -39,30 +40,7 @@ class LimitSource:
 
 def limit_from_config(config: Any) -> RateLimit | None:
     """A LocalRateLimit config (TypedStruct or direct) → RateLimit; None without a token bucket."""
-    value = typed_config_value(config)
-    if value is None:
-        return None
-    bucket = camel(value, "token_bucket")
-    if not isinstance(bucket, dict):
-        return None
-    per_fill = int(camel(bucket, "tokens_per_fill") or 1)
-    max_tokens = int(camel(bucket, "max_tokens") or per_fill)
-    interval = duration(camel(bucket, "fill_interval")) or 1.0
-
-    def percent_on(key: str) -> bool:
-        frac = camel(value, key)
-        if not isinstance(frac, dict):
-            return False
-        default = camel(frac, "default_value") or {}
-        return int(default.get("numerator", 0) or 0) > 0
-
-    enabled = percent_on("filter_enabled") and percent_on("filter_enforced")
-    return RateLimit(
-        requests=per_fill,
-        interval=interval,
-        burst=None if max_tokens == per_fill else max_tokens,
-        enabled=enabled,
-    )
+    return local_limit(config)
 
 
 def route_patch_config(patch: JsonDict) -> Any:

@@ -1,4 +1,4 @@
-"""Edits of Istio objects: weights and CORS in the VirtualService, rate limits in EnvoyFilters.
+"""Edits of Istio objects: weights, CORS and faults in the VirtualService, rate limits in EnvoyFilters.
 
 Every function changes only the fields whose meaning changes, so a value written in another
 spelling (``maxAge: 24h`` vs ``86400s``) that already means the wanted thing stays byte-for-byte.
@@ -18,8 +18,9 @@ import copy
 from typing import Any
 
 from ...errors import Problem, ValidationError
-from ...model import Cors, RateLimit, Route
+from ...model import Cors, Fault, RateLimit, Route
 from ...model.durations import envoy_duration
+from ...model.fault import plain_number
 from ..connector import Binding
 from ..cors_fields import cors_fields
 from ..durations import k8s_duration
@@ -36,7 +37,7 @@ from .common import (
     destination_name,
     typed_config_value,
 )
-from .http import cors
+from .http import cors, fault
 from .ratelimit import LimitSource, limit_from_config
 from .read import IstioRouteInfo
 
@@ -97,6 +98,50 @@ def set_cors(ws: Workspace, binding: Binding, wanted: Cors | None) -> None:
         replaces=("allowOrigin",),
     )
     http["corsPolicy"] = new
+
+
+def _share(part: JsonDict, percent: float) -> None:
+    part.pop("percent", None)  # the deprecated integer share gives way to ``percentage``
+    part["percentage"] = {"value": plain_number(percent)}
+
+
+def set_fault(ws: Workspace, binding: Binding, wanted: Fault | None) -> None:
+    """``http[].fault``: only the parts whose meaning changes are rewritten (a share spelled
+    ``percent`` that stays the same stays as it is; an abort with an HTTP/2 error, which the model
+    does not show, is kept unless the whole fault goes)."""
+    http = _http(ws, binding)
+    if wanted is None:
+        http.pop("fault", None)
+        return
+    old = http.get("fault") if isinstance(http.get("fault"), dict) else {}
+    assert isinstance(old, dict)
+    now = fault(old) or Fault()
+    new = copy.deepcopy(old)
+    if wanted.delay is None:
+        if now.delay is not None:
+            new.pop("delay", None)
+    else:
+        delay = new.setdefault("delay", {})
+        if now.delay != wanted.delay:
+            delay.pop("exponentialDelay", None)
+            delay["fixedDelay"] = k8s_duration(wanted.delay)
+        if now.delay is None or now.delay_percent != wanted.delay_percent:
+            _share(delay, wanted.delay_percent)
+    if wanted.abort_status is None and wanted.abort_grpc is None:
+        if (now.abort_status, now.abort_grpc) != (None, None):
+            new.pop("abort", None)  # an http2Error abort (not modelled) stays
+    else:
+        abort = new.setdefault("abort", {})
+        if (now.abort_status, now.abort_grpc) != (wanted.abort_status, wanted.abort_grpc):
+            for key in ("httpStatus", "grpcStatus", "http2Error"):
+                abort.pop(key, None)
+            if wanted.abort_status is not None:
+                abort["httpStatus"] = wanted.abort_status
+            else:
+                abort["grpcStatus"] = wanted.abort_grpc
+        if (now.abort_status, now.abort_grpc) == (None, None) or now.abort_percent != wanted.abort_percent:
+            _share(abort, wanted.abort_percent)
+    http["fault"] = new
 
 
 # -- rate limits -------------------------------------------------------------------------------
