@@ -24,20 +24,24 @@ from textual.widgets import Input, Label, RichLog, Select, Static
 
 from connectors.canary import (
     FINAL,
-    BackendView,
     CanaryEvent,
     CanaryPlan,
     CanaryRun,
     pick_backends,
     side_by_side,
 )
+from connectors.canary_state import CanaryState
 from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.metrics import Snapshot
 from connectors.model import Route, WeightedBackend
 
 from ..highlight import highlight_diff
+from ..widgets.canary_sides import CanarySides
+from ..widgets.canary_wait import plan_fields, with_wait
 from ..widgets.key_hints import KeyHints
+from ..widgets.split_panel import SplitPanel
+from ..widgets.step_progress import StepProgressView
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
 from .canary_confirm import Preview
@@ -46,34 +50,17 @@ from .charts import NO_SOURCE, LiveScreen
 DEFAULT_PLAN = CanaryPlan()
 
 
-def side_text(role: str, view: BackendView) -> Content:
-    observed = f"{view.observed_pct:5.1f}%" if view.observed_pct is not None else "    —"
-    p99 = f"{view.p99_ms:.0f} ms" if view.p99_ms is not None else "—"
-    error_style = "bold $text-error" if view.error_pct > 0 else ""
-    return Content.assemble(
-        (f"{role.upper()}  {view.backend}\n", "bold"),
-        f"declared  {view.declared_pct:5.1f}%\n",
-        f"observed  {observed}\n",
-        f"req/s     {view.rps:7.1f}\n",
-        ("errors    ", ""),
-        (f"{view.error_pct:5.1f}%\n", error_style),
-        f"p99       {p99}",
-    )
-
-
 class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     VIEW = "canary"
     DEFAULT_CSS = """
     CanaryScreen #canary-info { height: 1; padding: 0 1; background: $surface; }
     CanaryScreen WeightBar { margin: 1 1 0 1; }
-    CanaryScreen #sides { height: 9; margin: 1 0 0 0; }
-    CanaryScreen .side { width: 1fr; border: round $panel; padding: 0 1; }
-    CanaryScreen #side-canary { border: round $weight-b; }
-    CanaryScreen #side-stable { border: round $weight-a; }
     CanaryScreen #plan-form { height: auto; padding: 0 1; }
     CanaryScreen #plan-form Label { padding: 1 1 0 0; }
     CanaryScreen #steps { width: 24; }
     CanaryScreen #pause, CanaryScreen #max-error, CanaryScreen #max-p99 { width: 10; }
+    CanaryScreen #min-requests, CanaryScreen #max-wait { width: 10; }
+    CanaryScreen #split { padding: 0 1; }
     CanaryScreen #on-breach { width: 14; }
     CanaryScreen #plan-error { color: $text-error; height: auto; padding: 0 1; }
     CanaryScreen #log { height: 1fr; border-top: solid $panel; }
@@ -107,8 +94,18 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             super().__init__()
             self.state = state
 
-    def __init__(self, connector: Any = None, route: str | None = None) -> None:
+    def __init__(
+        self,
+        connector: Any = None,
+        route: str | None = None,
+        left_over: CanaryState | None = None,
+        then: str = "",
+    ) -> None:
+        """``left_over``: a run a console that died left (``CanaryStateStore.left_over``), shown with its
+        plan; ``then`` "resume" carries it on from its step, "abort" sends all traffic to stable."""
         super().__init__()
+        self.left_over = left_over
+        self.then = then
         self.connector = connector
         self.route_name = route or ""
         self.stable = ""
@@ -123,9 +120,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         yield from self.chrome()
         yield Static("", id="canary-info")
         yield WeightBar(id="weights")
-        with Horizontal(id="sides"):
-            yield Static("", id="side-stable", classes="side")
-            yield Static("", id="side-canary", classes="side")
+        yield CanarySides(id="sides")
         with Horizontal(id="plan-form"):
             yield Label("Steps %")
             yield Input(", ".join(map(str, DEFAULT_PLAN.steps)), id="steps")
@@ -138,6 +133,12 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             yield Select(
                 [("abort", "abort"), ("hold", "hold")], value="abort", allow_blank=False, id="on-breach"
             )
+            yield Label("Min requests")
+            yield Input(str(DEFAULT_PLAN.min_requests), id="min-requests")
+            yield Label("Max wait")
+            yield Input("", id="max-wait", placeholder="auto")
+        yield StepProgressView(id="progress")
+        yield SplitPanel(self.route_name, compact=True, id="split")
         yield Static("", id="plan-error")
         yield RichLog(id="log", wrap=True, markup=False)
         yield KeyHints()
@@ -200,6 +201,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         route, snapshot = result
         if route is None:
             return
+        if self.left_over is not None and not self.stable:
+            self._take_left_over(self.left_over)
         if not self.stable or not self.canary:
             pair = pick_backends(route)
             if pair is None:
@@ -215,13 +218,53 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         stable, canary = side_by_side(
             self.route_name, self.stable, self.canary, share.get(self.canary, 0.0), snapshot
         )
-        self.query_one("#side-stable", Static).update(side_text("stable", stable))
-        self.query_one("#side-canary", Static).update(side_text("canary", canary))
+        self.query_one(CanarySides).show(stable, canary)
         if self.metrics is None:
             self.query_one("#plan-error", Static).update(NO_SOURCE)
         elif snapshot is not None and not snapshot.ok:
             self.query_one("#plan-error", Static).update(snapshot.status)
         self._info()
+        if self.then:
+            then, self.then = self.then, ""
+            self._carry_on(then)
+
+    # -- a run left by a console that died -------------------------------------------------------
+
+    def _take_left_over(self, state: CanaryState) -> None:
+        """Its backends and its plan in the form, and where it was left in the log."""
+        self.stable, self.canary = state.stable, state.canary
+        plan = CanaryPlan.from_json(state.plan)
+        for selector, value in plan_fields(plan).items():
+            self.query_one(selector, Input).value = value
+        self.query_one("#on-breach", Select).value = plan.on_breach
+        self.query_one("#log", RichLog).write(Content.assemble(("left over ", "bold"), state.describe()))
+
+    def _carry_on(self, then: str) -> None:
+        state = self.left_over
+        connector = self.connection
+        if state is None or connector is None:
+            return
+        if self.metrics is None:
+            self.then = then  # a canary needs figures: carried on when they arrive
+            return
+        if then == "abort":
+            self._finish("abort")
+            return
+        try:
+            run = CanaryRun(
+                connector,
+                self.metrics,
+                self.route_name,
+                state.stable,
+                state.canary,
+                CanaryPlan.from_json(state.plan),
+                on_event=self._post,
+                resume_from=state,
+            )
+        except ValidationError as exc:
+            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
+            return
+        self._begin(run)
 
     # -- the plan --------------------------------------------------------------------------------
 
@@ -235,6 +278,9 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
                 self.query_one("#max-error", Input).value,
                 self.query_one("#max-p99", Input).value,
                 str(value) if isinstance(value, str) else "abort",
+            )
+            plan = with_wait(
+                plan, self.query_one("#min-requests", Input).value, self.query_one("#max-wait", Input).value
             )
         except ValidationError as exc:
             self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
@@ -354,9 +400,13 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         except ValidationError as exc:
             self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
             return
+        self._begin(run)
+
+    def _begin(self, run: CanaryRun) -> None:
         self.run = run
         self.state = "running"
         self._lock_form(True)
+        self.query_one(StepProgressView).clear()
         self._run(run)
 
     @work(thread=True, exit_on_error=False, group="canary", name="canary")
@@ -375,9 +425,10 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             if event.diff:
                 log.write(highlight_diff(event.diff))
         if event.stable is not None and event.canary is not None and event.kind == "watch":
-            self.query_one("#side-stable", Static).update(side_text("stable", event.stable))
-            self.query_one("#side-canary", Static).update(side_text("canary", event.canary))
-            self.query_one("#plan-error", Static).update(event.message)
+            self.query_one(CanarySides).show(event.stable, event.canary)
+        self.query_one(StepProgressView).show_event(event)
+        if event.kind == "step" and event.diff:
+            self.query_one("#split", SplitPanel).reset(f"step {event.step + 1} applied")
         if event.kind in ("step", "aborted", "promoted"):
             self.poll_now()
         if event.state in ("aborted", "promoted", "failed", "cancelled"):
