@@ -1,9 +1,10 @@
 """``python -m tui.screenshots``: SVG screenshots of the console on the demo gateway.
 
 Starts the demo (two backends, a real Envoy, traffic) in a temporary state directory, drives the
-console headless through its main screens — routes, detail, weight edit, diff, help, plus the routes
-view in each theme — and writes ``screenshots/<name>.svg``. ``--png DIR`` also converts them with
-``rsvg-convert`` for a quick look. Nothing of the user's own settings or gateways is touched.
+console headless through its main screens — routes, detail, weight edit, diff, the split after the
+apply, help, a canary mid-step, triage, plus the routes view in each theme — and writes
+``screenshots/<name>.svg``. ``--png DIR`` also converts them with ``rsvg-convert`` for a quick look.
+Nothing of the user's own settings or gateways is touched.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from .host import console_of
 from .themes import THEME_ORDER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +47,15 @@ async def _until_loaded(pilot: Pilot[Any]) -> None:
     raise RuntimeError("the console did not load the demo gateway")
 
 
+async def _until(pilot: Pilot[Any], check: Callable[[], bool], what: str, seconds: float = 40.0) -> None:
+    for _ in range(int(seconds * 10)):
+        if check():
+            return
+        await pilot.pause(0.1)
+    where = pilot.app.save_screenshot("failed.svg", tempfile.gettempdir())
+    raise RuntimeError(f"the console never showed {what} (the screen then: {where})")
+
+
 async def _keys(pilot: Pilot[Any], *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
@@ -65,21 +76,69 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
     async def diff(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "ctrl+s")
 
+    async def split(pilot: Pilot[Any]) -> None:
+        from .widgets.split_panel import SplitPanel
+
+        await _keys(pilot, "a")
+
+        def judged() -> bool:
+            panels = pilot.app.screen.query(SplitPanel)
+            return bool(panels) and panels.first().verdict not in (None, "too-few")
+
+        await _until(pilot, judged, "a verdict on the split")
+        await _settle(pilot)
+
     async def help_overlay(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "escape", "escape", "escape", "escape", "question_mark")
+
+    async def canary(pilot: Pilot[Any]) -> None:
+        from .widgets.step_progress import StepProgressView
+
+        await _keys(pilot, "escape")
+        console_of(pilot.app).run_console_command("canary shop")
+        await _until(pilot, lambda: bool(pilot.app.screen.query(StepProgressView)), "the canary view")
+        screen = pilot.app.screen
+        plan = {"#steps": "50, 75, 100", "#pause": "60", "#min-requests": "30", "#max-wait": "2m"}
+        for selector, value in plan.items():
+            screen.query_one(selector, Input).value = value
+        await _settle(pilot, 2.0)
+        screen.focus_body()  # type: ignore[attr-defined]
+        await _keys(pilot, "s")
+        await _until(pilot, lambda: pilot.app.screen is not screen, "the plan's dialog")
+        await pilot.press("s")  # not _keys: waiting for every worker would wait for the whole run
+        progress = screen.query_one(StepProgressView)
+        await _until(pilot, lambda: "of 30 canary requests" in progress.text, "the step's progress")
+        await pilot.pause(6.0)
+
+    async def triage(pilot: Pilot[Any]) -> None:
+        await pilot.press("escape")  # leaving the view stops the canary's run
+        await _settle(pilot)
+        await _keys(pilot, "t")
+        await _settle(pilot, 2.0)
+        await _keys(pilot, "g")
+
+        def crawler() -> bool:
+            view = getattr(pilot.app.screen, "view", None)
+            return view is not None and bool(view.clients) and view.clients[0][0] == "crawler-7"
+
+        await _until(pilot, crawler, "the crawler")
+        await _settle(pilot, 1.0)
 
     shots: list[tuple[str, Step]] = [
         ("routes", routes),
         ("detail", detail),
         ("weights", weights),
         ("diff", diff),
+        ("split", split),
         ("help", help_overlay),
+        ("canary", canary),
+        ("triage", triage),
     ]
 
     for theme in THEME_ORDER[1:]:
 
         async def themed(pilot: Pilot[Any], theme: str = theme) -> None:
-            await _keys(pilot, "escape")
+            await _keys(pilot, "escape", "escape")
             pilot.app.theme = theme
             await _settle(pilot, 1.0)
 

@@ -14,7 +14,7 @@ from connectors.canary import BackendView
 def side_text(role: str, view: BackendView) -> Content:
     observed = f"{view.observed_pct:5.1f}%" if view.observed_pct is not None else "    —"
     if view.requests is not None:
-        observed += f" of {view.requests:,} since the step"
+        observed += f"  ({view.requests:,} requests this step)"
     p99 = f"{view.p99_ms:.0f} ms" if view.p99_ms is not None else "—"
     error_style = "bold $text-error" if view.error_pct > 0 else ""
     return Content.assemble(

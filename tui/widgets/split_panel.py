@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from connectors.split import SplitReport
 
 REFRESH_S = 2.0
+LABEL = Content.styled(f"{'Split':<10}", "bold $text-secondary")  # as the detail view's fields
+INDENT = " " * 10
 VERDICT_STYLE = {
     "consistent": ("✔", "bold $text-success"),
     "inconsistent": ("✖", "bold $text-error"),
@@ -43,7 +45,7 @@ def verdict_line(report: SplitReport) -> Content:
     return Content.assemble((f"{mark} {j.verdict}", style), ": ", j.message)
 
 
-def since_line(report: SplitReport, counted: float) -> Content:
+def since_line(report: SplitReport, counted: float, source: bool = True) -> Content:
     change = report.change
     if change is None:
         since = "since the gateway started (no weight change recorded)"
@@ -51,7 +53,8 @@ def since_line(report: SplitReport, counted: float) -> Content:
         at = time.strftime("%H:%M:%S", time.localtime(change.time))
         since = f"since change {change.id[:8]} at {at} ({change.description})"
     when = time.strftime("%H:%M:%S", time.localtime(counted))
-    return Content.styled(f"{since} · counted {when} · {report.source}", "$text-muted")
+    tail = f" · {report.source}" if source else ""
+    return Content.styled(f"{since} · counted {when}{tail}", "$text-muted")
 
 
 def backend_lines(report: SplitReport) -> list[Content]:
@@ -96,7 +99,7 @@ class SplitPanel(WorkerOutcomes, Static):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(Content.styled("Split: counting…", "$text-muted"), name=name, id=id, classes=classes)
+        super().__init__(_labelled("counting…"), name=name, id=id, classes=classes)
         self.route = route
         self.compact = compact
         self.every = every
@@ -121,7 +124,7 @@ class SplitPanel(WorkerOutcomes, Static):
         """Blank the verdict (it counted from an older change) and count again now."""
         self._generation += 1
         self.report = None
-        self.update(Content.styled(f"Split: {why}; counting from the new change…", "$text-muted"))
+        self.update(_labelled(f"{why}; counting from the new change…"))
         self.count_now()
 
     def count_now(self) -> None:
@@ -135,7 +138,7 @@ class SplitPanel(WorkerOutcomes, Static):
         connector, source = console.connector, console.metrics_source
         if connector is None or source is None:
             self.report = None
-            self.update(Content.styled("Split: no metrics source to count requests with", "$text-muted"))
+            self.update(_labelled("no metrics source to count requests with"))
             self._schedule()
             return
         self._count(connector, source, self._generation)
@@ -158,7 +161,7 @@ class SplitPanel(WorkerOutcomes, Static):
             return False
         self.report = None
         title, text = error_text(error)
-        self.update(Content.styled(f"✖ Split: cannot count now: {title}: {text}", "$text-error"))
+        self.update(_labelled(f"✖ cannot count now: {title}: {text}", "$text-error"))
         self._schedule()
         return True
 
@@ -167,8 +170,12 @@ class SplitPanel(WorkerOutcomes, Static):
             self._timer = self.set_timer(self.every, self.count_now)
 
     def render_report(self, report: SplitReport, counted: float) -> Content:
-        lines = [Content.assemble(("Split  ", "bold"), verdict_line(report)), since_line(report, counted)]
+        lines = [since_line(report, counted, source=not self.compact)]
         if not self.compact:
             lines.extend(backend_lines(report))
         lines.extend(Content.styled(f"⚠ {w}", "$text-warning") for w in report.warnings)
-        return Content("\n").join(lines)
+        return Content("\n").join([LABEL + verdict_line(report), *(INDENT + line for line in lines)])
+
+
+def _labelled(text: str, style: str = "$text-muted") -> Content:
+    return LABEL + Content.styled(text, style)
