@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .capabilities import READONLY, Capabilities, EditKind
+from .describe import describe_change
 from .errors import GatewayError, NothingToUndo, PermissionDenied
 from .metrics_contract import MetricsHooks
 
@@ -132,39 +133,6 @@ class ApplyResult:
     verification: Verification
     entry: HistoryEntry
     seconds: float
-
-
-def describe_change(before: Route, after: Route) -> str:
-    """One line an operator reads in history: ``shop: weights v1 90→50, v2 10→50``."""
-    parts = []
-    if before.backends != after.backends:
-        bw = {b.name: b.weight for b in before.backends}
-        moved = [b for b in after.backends if bw.get(b.name) != b.weight]  # unchanged ones add noise
-        parts.append("weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in moved))
-    if before.rate_limit != after.rate_limit:
-        old = before.rate_limit.describe() if before.rate_limit else "none"
-        new = after.rate_limit.describe() if after.rate_limit else "none"
-        if after.rate_limit is None and after.limit_rules:
-            new += f" (its {len(after.limit_rules)} rule(s) for some clients or a rate-limit service stay)"
-        parts.append(f"rate limit {old}→{new}")
-    if before.cors != after.cors:
-        parts.append(
-            "CORS " + ("removed" if after.cors is None else "added" if before.cors is None else "changed")
-        )
-    if before.deny != after.deny:
-        old_deny = before.deny.describe() if before.deny else "nobody"
-        parts.append(f"deny {old_deny}→{after.deny.describe() if after.deny else 'nobody'}")
-    if before.fault != after.fault:
-        old_fault = before.fault.describe() if before.fault else "none"
-        parts.append(f"fault {old_fault}→{after.fault.describe() if after.fault else 'none'}")
-    rest = [
-        k
-        for k in ("hosts", "matches", "jwt", "timeout", "retries", "circuit_breaker", "mirror", "headers")
-        if getattr(before, k) != getattr(after, k)
-    ]
-    if rest:
-        parts.append(", ".join(rest) + " changed")
-    return f"{after.name}: " + ("; ".join(parts) or "no change")
 
 
 class Connector(ABC):

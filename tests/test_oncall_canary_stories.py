@@ -81,7 +81,7 @@ async def test_a_canary_from_ninety_ten_at_demo_traffic_reaches_one_hundred(
         async with app.run_test(size=size) as pilot:
             screen = await open_canary(pilot, app)
             assert (screen.stable, screen.canary) == ("v1", "v2")
-            await start(pilot, app, screen, steps="10, 50, 100", pause="2", min_requests="3", max_wait="4s")
+            await start(pilot, app, screen, steps="10, 50, 100", pause="2", min_requests="3", max_wait="4")
             progress = screen.query_one(StepProgressView)
 
             def promoted() -> bool:

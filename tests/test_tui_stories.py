@@ -325,7 +325,7 @@ async def test_invalid_input_is_shown_by_the_field_and_keeps_apply_disabled(
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is weights, "ctrl+s does not open a diff for invalid input"
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # esc on a typed-in form asks; y discards it
         await pilot.pause()
 
         await pilot.press("r")
@@ -338,7 +338,7 @@ async def test_invalid_input_is_shown_by_the_field_and_keeps_apply_disabled(
         await pilot.pause()
         assert "duration" in str(limit.query_one("#error-interval", FieldError).render())
         assert limit.query_one("#apply", Button).disabled
-        await pilot.press("escape")
+        await pilot.press("escape", "y")
         await pilot.pause()
 
         await pilot.press("c")

@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from connectors.paths import state_dir
+
 from . import commands
 from .config import ConsoleConfig, load_config, save_setting
 from .keymap import unknown_binding_ids
@@ -91,6 +93,7 @@ class ConsoleApp(GatewayLink):
         opener: Callable[[], Connector] | None = None,
         readonly: bool = False,
         prometheus: str | None = None,
+        stops_on_quit: str | None = None,
     ) -> None:
         # Settings and themes are read before Textual builds its stylesheet (in App.__init__, through
         # get_css_variables), so the first frame is styled once, in the right theme.
@@ -104,6 +107,7 @@ class ConsoleApp(GatewayLink):
         self.DEFAULT_MODE = "routes" if wanted else "connect"  # type: ignore[misc]
         super().__init__(opener, readonly=readonly, prometheus=prometheus)
         self._initial_connector = connector
+        self.stops_on_quit = stops_on_quit  # e.g. the demo: quitting stops its gateway
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -181,6 +185,43 @@ class ConsoleApp(GatewayLink):
         if self.connector is not None:
             check_left_over(self, message.attached.info.title, self.connector)
 
+    # -- quitting -------------------------------------------------------------------------------
+
+    def quit_costs(self) -> list[str]:
+        """What quitting now would lose or stop, in the operator's words (empty: nothing)."""
+        costs = [cost for screen in self.screen_stack if (cost := getattr(screen, "quit_cost", _none)())]
+        stops = self.stops_on_quit
+        if stops is None and self._demo is not None:
+            listener = self.info.details.get("listeners", "") if self.info is not None else ""
+            stops = "the demo gateway" + (f" (Envoy listening on {listener})" if listener else "")
+        if stops:
+            costs.append(f"quitting stops {stops}, its backends and its traffic")
+        return costs
+
+    def request_quit(self) -> None:
+        """Quit; first ask when that would lose an edit or stop the demo (``q``, ``:q``, ctrl+q/c)."""
+        from .screens.confirm import ConfirmScreen
+
+        costs = self.quit_costs()
+        if not costs:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Quit gatewayctl?", costs, yes="Quit", no="Stay"), answered)
+
+    async def action_quit(self) -> None:
+        self.request_quit()
+
+    def action_help_quit(self) -> None:
+        """ctrl+c quits, as in k9s (asking first when that would lose something)."""
+        self.request_quit()
+
     def show_view(self, mode: str) -> None:
         self.switch_mode(mode)
 
@@ -211,6 +252,25 @@ class ConsoleApp(GatewayLink):
         is text, not a style tag."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """The palette's Screenshot: saved in ~/Downloads, else the tool's state folder, and the toast
+        says where (or why it could not be saved)."""
+        folder = Path(path).expanduser() if path else screenshot_folder()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as exc:
+            self.notify(
+                f"Could not write in {folder}: {exc.strerror or exc}",
+                title="Screenshot failed",
+                severity="error",
+            )
+            return None
+        self.notify(saved, title="Screenshot saved", timeout=8)
+        return saved
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
@@ -235,8 +295,23 @@ class ConsoleApp(GatewayLink):
         save_setting(key, value)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # say where it goes
+                command = SystemCommand(
+                    "Screenshot", f"Save an SVG of the screen in {screenshot_folder()}", command.callback
+                )
+            yield command
         yield from commands.palette(self, screen)
+
+
+def screenshot_folder() -> Path:
+    """Where screenshots go: ~/Downloads when there is one, else <state>/screenshots."""
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else state_dir() / "screenshots"
+
+
+def _none() -> None:
+    return None
 
 
 if TYPE_CHECKING:

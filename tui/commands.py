@@ -3,7 +3,8 @@
 ``:routes`` ``:policies`` ``:gateways`` ``:history`` ``:ctx`` jump to a view (k9s aliases work:
 ``:rt``, ``:pol``, ``:gw``, ``:hist``, ``:context``); ``:theme NAME``, ``:undo``, ``:refresh``,
 ``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``, ``:proxies [ROUTE]``; ``:q`` goes
-back (quits on a view's first screen), ``:quit`` quits.
+back (quits on a view's first screen), ``:quit`` quits; both ask first when quitting would lose an
+edit or stop the demo, ``:q!`` does not ask.
 Screens add their own palette entries (edit the selected route, ...) with ``palette_commands()``.
 """
 
@@ -81,13 +82,15 @@ def run(app: App[Any], text: str) -> None:
         getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
     elif word in ("triage", "canary", "charts", "proxies"):
         _open_optional(app, word, arg)
-    elif word in ("q", "q!", "back"):
+    elif word in ("q", "back"):
         if len(app.screen_stack) > 1:
             app.pop_screen()
         else:
-            app.exit()
+            console_of(app).request_quit()
     elif word in ("quit", "exit", "qa"):
-        app.exit()
+        console_of(app).request_quit()
+    elif word in ("q!", "quit!"):
+        app.exit()  # as in vim and k9s: no questions
     else:
         app.notify(
             "Try :routes, :policies, :gateways, :history, :ctx, :theme NAME, :canary ROUTE, :triage, :q",

@@ -51,6 +51,9 @@ class ConsoleHost(Protocol):
     def run_console_command(self, text: str) -> None:
         """Run what the ``:`` prompt was given."""
 
+    def request_quit(self) -> None:
+        """Quit, asking first when that would lose an edit or stop the demo."""
+
     def show_view(self, mode: str) -> None:
         """Switch to a view (routes, policies, history, connect)."""
 

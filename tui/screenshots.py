@@ -22,7 +22,6 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from .host import console_of
 from .themes import THEME_ORDER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +61,10 @@ async def _keys(pilot: Pilot[Any], *keys: str) -> None:
         await _settle(pilot)
 
 
+async def _command(pilot: Pilot[Any], text: str) -> None:
+    await _keys(pilot, "colon", *("space" if c == " " else c for c in text), "enter")
+
+
 def _shots(out: Path) -> list[tuple[str, Step]]:
     async def routes(pilot: Pilot[Any]) -> None:
         await _settle(pilot, 6.0)  # a few polls, so the live columns have rates and latencies
@@ -71,12 +74,13 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         await _settle(pilot, 1.5)
 
     async def weights(pilot: Pilot[Any]) -> None:
-        await _keys(pilot, "w", "minus", "minus", "minus", "minus")
+        await _keys(pilot, "w", "plus", "plus", "plus", "plus")  # 90/10 → 70/30
 
     async def diff(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "ctrl+s")
 
-    async def split(pilot: Pilot[Any]) -> None:
+    async def applied(pilot: Pilot[Any]) -> None:
+        # The diff's result: applied, verified, and the split since this change with its verdict.
         from .widgets.split_panel import SplitPanel
 
         await _keys(pilot, "a")
@@ -89,16 +93,21 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         await _settle(pilot)
 
     async def help_overlay(pilot: Pilot[Any]) -> None:
-        await _keys(pilot, "escape", "escape", "escape", "escape", "question_mark")
+        await _keys(pilot, "escape", "escape", "question_mark")
+
+    async def history(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape")
+        await _command(pilot, "history")
+        await _settle(pilot, 1.0)
 
     async def canary(pilot: Pilot[Any]) -> None:
+        # A run mid-step: its live progress, the split since the step, the step's diff in the log.
         from .widgets.step_progress import StepProgressView
 
-        await _keys(pilot, "escape")
-        console_of(pilot.app).run_console_command("canary shop")
+        await _command(pilot, "canary shop")
         await _until(pilot, lambda: bool(pilot.app.screen.query(StepProgressView)), "the canary view")
         screen = pilot.app.screen
-        plan = {"#steps": "50, 75, 100", "#pause": "60", "#min-requests": "30", "#max-wait": "2m"}
+        plan = {"#steps": "50, 75, 100", "#pause": "60", "#min-requests": "30", "#max-wait": "120"}
         for selector, value in plan.items():
             screen.query_one(selector, Input).value = value
         await _settle(pilot, 2.0)
@@ -110,12 +119,18 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         await _until(pilot, lambda: "of 30 canary requests" in progress.text, "the step's progress")
         await pilot.pause(6.0)
 
-    async def triage(pilot: Pilot[Any]) -> None:
-        await pilot.press("escape")  # leaving the view stops the canary's run
+    async def charts(pilot: Pilot[Any]) -> None:
+        await pilot.press("escape")  # leaving the canary view stops its run (weights stay)
         await _settle(pilot)
-        await _keys(pilot, "t")
+        await _command(pilot, "charts shop")
+        await _keys(pilot, "o")
+        await _settle(pilot, 4.0)
+
+    async def triage(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape")
+        await _command(pilot, "triage")
         await _settle(pilot, 2.0)
-        await _keys(pilot, "g")
+        await _keys(pilot, "g")  # the clients by the logged user header: the crawler stands out
 
         def crawler() -> bool:
             view = getattr(pilot.app.screen, "view", None)
@@ -124,21 +139,39 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         await _until(pilot, crawler, "the crawler")
         await _settle(pilot, 1.0)
 
+    async def cors(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape")
+        await _command(pilot, "routes")
+        await _keys(pilot, "slash", *"^api-cors$", "enter", "c")
+        await _settle(pilot, 1.0)
+
+    async def quit_question(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "escape", "escape", "q")
+
+    async def back_to_routes(pilot: Pilot[Any]) -> None:
+        await _keys(pilot, "n")
+
     shots: list[tuple[str, Step]] = [
         ("routes", routes),
         ("detail", detail),
         ("weights", weights),
         ("diff", diff),
-        ("split", split),
+        ("applied", applied),
         ("help", help_overlay),
+        ("history", history),
         ("canary", canary),
+        ("charts", charts),
         ("triage", triage),
+        ("cors", cors),
+        ("quit", quit_question),
     ]
 
     for theme in THEME_ORDER[1:]:
 
         async def themed(pilot: Pilot[Any], theme: str = theme) -> None:
-            await _keys(pilot, "escape", "escape")
+            if type(pilot.app.screen).__name__ == "ConfirmScreen":  # after the quit question
+                await back_to_routes(pilot)
+            await _keys(pilot, "escape")
             pilot.app.theme = theme
             await _settle(pilot, 1.0)
 
@@ -170,7 +203,11 @@ def render(out: Path) -> list[Path]:
         runner = DemoRunner(options)
         ctx = runner.start()
         try:
-            app = ConsoleApp(ctx.connector)
+            connector = ctx.connector
+            app = ConsoleApp(
+                connector,
+                stops_on_quit=f"the demo gateway demo (Envoy listening on {ctx.listener_url})",
+            )
 
             async def auto_pilot(pilot: Pilot[Any]) -> None:
                 await _drive(app, out, pilot)

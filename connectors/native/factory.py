@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import GatewayError, NotFound, ProcessStartFailed
 from ..factory import CliOption, ConnectorFactory, GatewayStatus, StartedGateway, Target
 from ..paths import gateways_dir, private_dir
+from . import gateway_index
 
 if TYPE_CHECKING:
     from .connector import NativeConnector
@@ -47,17 +48,17 @@ def start(
     """``NativeConnector.start`` (validate, render, launch Envoy, wait until it serves), metrics wired."""
     from .connector import NativeConnector
 
-    return _wire(
-        NativeConnector.start(
-            config,
-            state_dir,
-            readonly=readonly,
-            stats_port=stats_port,
-            owned=owned,
-            access_log_headers=access_log_headers,
-            concurrency=concurrency,
-        )
+    connector = NativeConnector.start(
+        config,
+        state_dir,
+        readonly=readonly,
+        stats_port=stats_port,
+        owned=owned,
+        access_log_headers=access_log_headers,
+        concurrency=concurrency,
     )
+    gateway_index.remember(connector.state_dir)  # found by `gateways` and Connect wherever it lives
+    return _wire(connector)
 
 
 def attach(state_dir: Path, *, readonly: bool = False) -> NativeConnector:
@@ -184,16 +185,19 @@ class NativeFactory(ConnectorFactory):
         self.root = root  # None: gateways_dir() when asked (it follows $GATEWAYCTL_STATE_DIR)
 
     def discover(self) -> list[Target]:
-        """Native gateways started by the tool (each has a state directory with ``state.json``)."""
+        """Native gateways started by the tool (each has a state directory with ``state.json``): those
+        in the gateways folder, then those started with their own state directory."""
         root = self.root or gateways_dir()
+        found = [state.parent for state in sorted(root.glob(f"*/{STATE_FILE}"))] if root.is_dir() else []
+        if self.root is None:
+            found += [d for d in gateway_index.remembered() if d not in found]
         out = []
-        if root.is_dir():
-            for state in sorted(root.glob(f"*/{STATE_FILE}")):
-                data = _read_state(state.parent)
-                if data:
-                    detail = f"admin {data.get('admin_url', '?')}"
-                    name = data.get("name", state.parent.name)
-                    out.append(Target(self.kind, name, str(state.parent), detail=detail))
+        for directory in found:
+            data = _read_state(directory)
+            if data:
+                detail = f"admin {data.get('admin_url', '?')}"
+                name = data.get("name", directory.name)
+                out.append(Target(self.kind, name, str(directory), detail=detail))
         return out
 
     def resolve(self, spec: str) -> Target | None:

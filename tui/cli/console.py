@@ -67,7 +67,11 @@ def _serve_demo(args: argparse.Namespace, runner: Any, ctx: Any, console: _DemoC
     from tui.app import ConsoleApp
 
     console.app = ConsoleApp(
-        connector, readonly=args.readonly, prometheus=args.prometheus or ctx.prometheus_url
+        connector,
+        readonly=args.readonly,
+        prometheus=args.prometheus or ctx.prometheus_url,
+        stops_on_quit=f"the demo gateway {ctx.connector.info().name} "
+        f"(Envoy listening on {connector.listener_url()})",
     )
     _run_app_for(console.app, args.duration)
 

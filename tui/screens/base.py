@@ -43,7 +43,9 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
         if found:
             prompt = found.first()
         else:
-            prompt = CommandLine(COMPLETIONS, id="command-line")
+            prompt = CommandLine(
+                COMPLETIONS, routes=lambda: [r.name for r in self.console.routes], id="command-line"
+            )
             await self.mount(prompt, after=self.query_one(StatusBar))
         prompt.open(mode, text)
 
@@ -64,17 +66,22 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
         self.notify("Refreshing…", timeout=1)
 
     def action_back(self) -> None:
-        """Back one screen; on a view's first screen there is nowhere back to go, so quit (k9s)."""
+        """Back one screen; on a view's first screen there is nowhere back to go, so quit (k9s), asking
+        first when that would lose something."""
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
         else:
-            self.app.exit()
+            self.console.request_quit()
 
 
 class ConsoleModal(WorkerOutcomes, ModalScreen[Any]):
-    """A dialog over a view; escape closes it (unless busy)."""
+    """A dialog over a view; escape closes it (unless busy); ``?`` (or f1 in a text field) lists its
+    keys, like on every view (a modal screen does not get the app's own bindings)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="dialog.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="dialog.close"),
+        Binding("question_mark,f1", "app.help", "Help", key_display="?", show=False, id="dialog.help"),
+    ]
 
     @property
     def console(self) -> ConsoleHost:

@@ -6,7 +6,9 @@ objects) in one dialog; confirming it starts the run, and every later step is ap
 through the same plan → apply → verify → history path without asking again, its diff written to the
 log below as it lands. Abort (``a``, all traffic to stable) and promote (``p``, all to the canary)
 apply at once, also through that path. Leaving the view stops stepping and leaves the weights as
-they are. The run lives in a worker thread; its events come back as messages.
+they are. The run lives in a worker thread; its events come back as messages, shown as the step's
+live progress (``StepProgressView``) and the split since its change (``SplitPanel``). A run left
+by a console that died (``canary_left``) is shown with its plan, then resumed or aborted.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, RichLog, Select, Static
+from textual.widgets import Input, RichLog, Static
 
 from connectors.canary import (
     FINAL,
@@ -37,17 +39,16 @@ from connectors.metrics import Snapshot
 from connectors.model import Route, WeightedBackend
 
 from ..highlight import highlight_diff
+from ..widgets.canary_plan import CanaryPlanForm
 from ..widgets.canary_sides import CanarySides
-from ..widgets.canary_wait import plan_fields, with_wait
 from ..widgets.key_hints import KeyHints
 from ..widgets.split_panel import SplitPanel
-from ..widgets.step_progress import StepProgressView
+from ..widgets.step_progress import StepProgressView, info_line, log_line
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
 from .canary_confirm import Preview
+from .canary_left import resumed_run, show_left_over
 from .charts import NO_SOURCE, LiveScreen
-
-DEFAULT_PLAN = CanaryPlan()
 
 
 class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
@@ -55,13 +56,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     DEFAULT_CSS = """
     CanaryScreen #canary-info { height: 1; padding: 0 1; background: $surface; }
     CanaryScreen WeightBar { margin: 1 1 0 1; }
-    CanaryScreen #plan-form { height: auto; padding: 0 1; }
-    CanaryScreen #plan-form Label { padding: 1 1 0 0; }
-    CanaryScreen #steps { width: 24; }
-    CanaryScreen #pause, CanaryScreen #max-error, CanaryScreen #max-p99 { width: 10; }
-    CanaryScreen #min-requests, CanaryScreen #max-wait { width: 10; }
     CanaryScreen #split { padding: 0 1; }
-    CanaryScreen #on-breach { width: 14; }
     CanaryScreen #plan-error { color: $text-error; height: auto; padding: 0 1; }
     CanaryScreen #log { height: 1fr; border-top: solid $panel; }
     """
@@ -87,6 +82,13 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             super().__init__()
             self.preview = preview
 
+    class Resumed(Message, bubble=False):
+        """A left-over run, ready to carry on."""
+
+        def __init__(self, run: CanaryRun) -> None:
+            super().__init__()
+            self.run = run
+
     class FinishedNow(Message, bubble=False):
         """A one-off abort or promote (no run going) has been applied; ``state`` is where it ended."""
 
@@ -108,11 +110,11 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.then = then
         self.connector = connector
         self.route_name = route or ""
-        self.stable = ""
-        self.canary = ""
+        self.stable, self.canary = "", ""
         self.run: CanaryRun | None = None
         self.state = "ready"
         self.events: list[CanaryEvent] = []
+        self._form_ready = False
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -121,32 +123,28 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         yield Static("", id="canary-info")
         yield WeightBar(id="weights")
         yield CanarySides(id="sides")
-        with Horizontal(id="plan-form"):
-            yield Label("Steps %")
-            yield Input(", ".join(map(str, DEFAULT_PLAN.steps)), id="steps")
-            yield Label("Pause s")
-            yield Input(f"{DEFAULT_PLAN.pause_s:g}", id="pause")
-            yield Label("Max errors %")
-            yield Input(f"{DEFAULT_PLAN.max_error_pct:g}", id="max-error")
-            yield Label("Max p99 ms")
-            yield Input(f"{DEFAULT_PLAN.max_p99_ms:g}", id="max-p99", placeholder="none")
-            yield Select(
-                [("abort", "abort"), ("hold", "hold")], value="abort", allow_blank=False, id="on-breach"
-            )
-            yield Label("Min requests")
-            yield Input(str(DEFAULT_PLAN.min_requests), id="min-requests")
-            yield Label("Max wait")
-            yield Input("", id="max-wait", placeholder="auto")
-        yield StepProgressView(id="progress")
+        yield CanaryPlanForm(id="plan-form")
+        yield StepProgressView(id="run-status")
         yield SplitPanel(self.route_name, compact=True, id="split")
         yield Static("", id="plan-error")
         yield RichLog(id="log", wrap=True, markup=False)
         yield KeyHints()
 
     def on_mount(self) -> None:
+        self._form_ready = True
         self._info()
+        self.call_after_refresh(self._hint)  # once the log has its width, so the line wraps
         self.focus_body()
         super().on_mount()
+
+    def _hint(self) -> None:
+        self.query_one("#log", RichLog).write(
+            Text(
+                "s shows the plan and its first step's diff, then starts · a aborts at once · p promotes "
+                "after asking. Each step, hold and abort is logged here with its diff.",
+                style="dim",
+            )
+        )
 
     def focus_body(self) -> None:
         # The keys (s, a, p) act on the canary: focus starts outside the plan's inputs.
@@ -155,6 +153,36 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     @on(Input.Submitted)
     def _plan_submitted(self) -> None:
         self.focus_body()
+
+    def action_back(self) -> None:
+        """esc in a plan field leaves the field (the plan stays as typed), not the view."""
+        focused = self.focused
+        if focused is not None and focused in self.query("#plan-form *"):
+            self.focus_body()
+            return
+        super().action_back()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        route = self.route_name
+        return [
+            (
+                "Canary: start / pause",
+                f"Step the canary on {route}, or pause it (s)",
+                self.action_start_pause,
+            ),
+            ("Canary: abort", "All traffic back to stable, at once (a)", self.action_abort),
+            ("Canary: promote", "All traffic to the canary, after asking (p)", self.action_promote),
+            ("Canary: swap stable and canary", "Before starting (x)", self.action_swap),
+        ]
+
+    def selected_route(self) -> str | None:
+        return self.route_name or None
+
+    def quit_cost(self) -> str | None:
+        run = self.run
+        if run is None or run.state in FINAL:
+            return None
+        return f"the canary on route {self.route_name} stops stepping (weights stay at {run.weight}% canary)"
 
     def on_unmount(self) -> None:
         super().on_unmount()
@@ -166,26 +194,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         return self.connector or self.console.connector
 
     def _info(self) -> None:
-        run = self.run
-        step = (
-            f"step {run.step + 1}/{len(run.plan.steps)}"
-            if run is not None and run.step >= 0
-            else "not started"
-        )
-        who = f"{self.stable or '?'} → {self.canary or '?'}"
-        style = {
-            "aborted": "$text-error",
-            "failed": "$text-error",
-            "held": "$text-warning",
-            "promoted": "$text-success",
-        }
-        self.query_one("#canary-info", Static).update(
-            Content.assemble(
-                (f"Canary · route {self.route_name} · {who} · ", ""),
-                (self.state, f"bold {style.get(self.state, '$text-primary')}"),
-                (f" · {step}", ""),
-            )
-        )
+        who = (self.route_name, self.stable or "?", self.canary or "?")
+        self.query_one("#canary-info", Static).update(info_line(who, self.state, self.run))
 
     # -- live figures (before and during the run) ------------------------------------------------
 
@@ -202,7 +212,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         if route is None:
             return
         if self.left_over is not None and not self.stable:
-            self._take_left_over(self.left_over)
+            self.stable, self.canary = self.left_over.stable, self.left_over.canary
+            show_left_over(self, self.left_over)
         if not self.stable or not self.canary:
             pair = pick_backends(route)
             if pair is None:
@@ -230,58 +241,31 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
 
     # -- a run left by a console that died -------------------------------------------------------
 
-    def _take_left_over(self, state: CanaryState) -> None:
-        """Its backends and its plan in the form, and where it was left in the log."""
-        self.stable, self.canary = state.stable, state.canary
-        plan = CanaryPlan.from_json(state.plan)
-        for selector, value in plan_fields(plan).items():
-            self.query_one(selector, Input).value = value
-        self.query_one("#on-breach", Select).value = plan.on_breach
-        self.query_one("#log", RichLog).write(Content.assemble(("left over ", "bold"), state.describe()))
-
     def _carry_on(self, then: str) -> None:
-        state = self.left_over
-        connector = self.connection
+        state, connector, source = self.left_over, self.connection, self.metrics
         if state is None or connector is None:
             return
-        if self.metrics is None:
+        if source is None:
             self.then = then  # a canary needs figures: carried on when they arrive
-            return
-        if then == "abort":
+        elif then == "abort":
             self._finish("abort")
-            return
-        try:
-            run = CanaryRun(
-                connector,
-                self.metrics,
-                self.route_name,
-                state.stable,
-                state.canary,
-                CanaryPlan.from_json(state.plan),
-                on_event=self._post,
-                resume_from=state,
-            )
-        except ValidationError as exc:
-            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
-            return
-        self._begin(run)
+        else:
+            self._resume(connector, source, state)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="preview")
+    def _resume(self, connector: Any, source: Any, state: CanaryState) -> Resumed:
+        """The left-over run, made here (it reads the gateway), carried on from its step."""
+        return self.Resumed(resumed_run(connector, source, state, self._post))
+
+    def on_canary_screen_resumed(self, message: Resumed) -> None:
+        self._begin(message.run)
 
     # -- the plan --------------------------------------------------------------------------------
 
     def read_plan(self) -> CanaryPlan | None:
         """The plan in the form, or None with every problem shown under it."""
-        value = self.query_one("#on-breach", Select).value
         try:
-            plan = CanaryPlan.parse(
-                self.query_one("#steps", Input).value,
-                self.query_one("#pause", Input).value,
-                self.query_one("#max-error", Input).value,
-                self.query_one("#max-p99", Input).value,
-                str(value) if isinstance(value, str) else "abort",
-            )
-            plan = with_wait(
-                plan, self.query_one("#min-requests", Input).value, self.query_one("#max-wait", Input).value
-            )
+            plan = self.query_one(CanaryPlanForm).read()
         except ValidationError as exc:
             self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
             return None
@@ -290,12 +274,10 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
 
     @on(Input.Changed)
     def _plan_changed(self) -> None:
-        if self.run is None:
+        # Not while the form is being built (its first fields report their values before the rest
+        # are there).
+        if self.run is None and self._form_ready:
             self.read_plan()
-
-    def _lock_form(self, locked: bool) -> None:
-        for widget in self.query("#plan-form Input, #plan-form Select"):
-            widget.disabled = locked
 
     # -- keys ------------------------------------------------------------------------------------
 
@@ -325,17 +307,24 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         thread=True, exclusive=True, exit_on_error=False, group="plan", name="preview", description="preview"
     )
     def _preview(self, connector: Any, plan: CanaryPlan, route: str, stable: str, canary: str) -> Previewed:
+        """The run (made here: it reads the gateway) and the diff of the step it begins with."""
+        run = CanaryRun(connector, self.metrics, route, stable, canary, plan, on_event=self._post)
         current = connector.get_route(route)
-        first = plan.steps[0]
+        now = next((b.weight for b in current.backends if b.name == canary), 0)
+        # Where the run begins: a canary that already has more than the first steps skips them.
+        first = next((step for step in plan.steps if step >= now), plan.steps[-1])
         backends = tuple(
             WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
             for b in current.backends
         )
-        return self.Previewed(
-            Preview(
-                plan, Change(connector).plan_edit("weights", current, replace(current, backends=backends))
-            )
-        )
+        change = Change(connector).plan_edit("weights", current, replace(current, backends=backends))
+        return self.Previewed(Preview(plan, change, run=run, first_weight=first, warnings=run.warnings))
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name == "preview" and isinstance(error, ValidationError):
+            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in error.problems)))
+            return True
+        return super().worker_failed(name, error)
 
     def on_canary_screen_previewed(self, message: Previewed) -> None:
         preview = message.preview
@@ -350,7 +339,23 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self._finish("abort")
 
     def action_promote(self) -> None:
-        self._finish("promote")
+        """Promote sends all traffic to the canary: it asks first (abort, back to safety, does not)."""
+        if not self.canary:
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._finish("promote")
+
+        share = self.query_one("#weights", WeightBar).weights
+        now = ", ".join(f"{name} {weight}%" for name, weight in share) or "unknown"
+        details = [
+            f"all traffic on route {self.route_name} to {self.canary} (now {now})",
+            "through the same plan → apply → verify path; u or abort undoes it",
+        ]
+        question = ConfirmScreen("Promote the canary?", details, yes="Promote", no="Cancel")
+        self.app.push_screen(question, answered)
 
     def _finish(self, what: str) -> None:
         run = self.run
@@ -386,26 +391,15 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.post_message(self.Progress(event))  # thread-safe
 
     def _start(self, preview: Preview) -> None:
-        connector = self.connection
-        try:
-            run = CanaryRun(
-                connector,
-                self.metrics,
-                self.route_name,
-                self.stable,
-                self.canary,
-                preview.plan,
-                on_event=self._post,
-            )
-        except ValidationError as exc:
-            self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
+        run = preview.run
+        if run is None:
             return
         self._begin(run)
 
     def _begin(self, run: CanaryRun) -> None:
         self.run = run
         self.state = "running"
-        self._lock_form(True)
+        self.query_one(CanaryPlanForm).lock_plan(True)
         self.query_one(StepProgressView).clear()
         self._run(run)
 
@@ -419,9 +413,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.events.append(event)
         self.state = event.state
         log = self.query_one("#log", RichLog)
-        stamp = f"{event.kind:>9} "
         if event.kind != "watch":
-            log.write(Content.assemble((stamp, "bold"), event.message))
+            log.write(log_line(event))
             if event.diff:
                 log.write(highlight_diff(event.diff))
         if event.stable is not None and event.canary is not None and event.kind == "watch":
@@ -431,8 +424,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             self.query_one("#split", SplitPanel).reset(f"step {event.step + 1} applied")
         if event.kind in ("step", "aborted", "promoted"):
             self.poll_now()
-        if event.state in ("aborted", "promoted", "failed", "cancelled"):
-            self._lock_form(False)
+        if event.state in FINAL:
+            self.query_one(CanaryPlanForm).lock_plan(False)
             self.notify(
                 event.message,
                 title=f"Canary {event.state}",

@@ -8,10 +8,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Button, Static
 
 from connectors.base import Plan
-from connectors.canary import CanaryPlan
+from connectors.canary import CanaryPlan, CanaryRun
 
 from ..highlight import highlight_diff
 from .base import ConsoleModal
@@ -19,14 +20,20 @@ from .base import ConsoleModal
 
 @dataclass(frozen=True)
 class Preview:
-    """What the confirmation shows: the plan and the diff of its first step."""
+    """What the confirmation shows: the plan, the diff of the step the run begins with, what the
+    operator must be told first (the run's warnings); and the run, started only when confirmed."""
 
     plan: CanaryPlan
     first: Plan
+    run: CanaryRun | None = None
+    first_weight: int | None = None
+    warnings: tuple[str, ...] = ()
 
 
 class CanaryConfirm(ConsoleModal):
     """The whole plan and its first step's diff; Start (s/enter) or Cancel (esc)."""
+
+    VIEW = "start the canary"
 
     DEFAULT_CSS = """
     CanaryConfirm { align: center middle; }
@@ -53,17 +60,35 @@ class CanaryConfirm(ConsoleModal):
             f"Canary {self.canary} on route {self.route} (stable {self.stable}).\n"
             f"Steps: {', '.join(f'{s}%' for s in plan.steps)}; watch each for {plan.pause_s:g} s.\n"
             f"Stop if {self.canary}'s errors exceed {plan.max_error_pct:g}% or {p99}: {plan.on_breach}.\n"
-            "Each step is applied and verified in turn without asking again; the first step's change is:"
+            f"{self._judged()}\n"
+            "Each step is applied and verified in turn without asking again; " + self._first_step()
         )
+        summary = "\n".join([*(f"⚠ {w}" for w in self.preview.warnings), summary])
         with Vertical(id="dialog"):
             yield Static("Start the canary?", id="heading")
-            yield Static(summary, id="summary")
+            yield Static(Content(summary), id="summary")
             with VerticalScroll():
                 yield Static(highlight_diff(self.preview.first.model_diff), id="first-diff")
                 yield Static(highlight_diff(self.preview.first.native_diff), id="first-native")
             with Horizontal(id="buttons"):
                 yield Button("Start (s)", id="start", variant="warning")
                 yield Button("Cancel (esc)", id="cancel")
+
+    def _judged(self) -> str:
+        plan = self.preview.plan
+        wait = f"{plan.max_wait_s:g} s" if plan.max_wait_s is not None else "the maximum wait"
+        then = "go on" if plan.on_low_traffic == "continue" else "hold and ask"
+        if not plan.min_requests:
+            return "Each step is judged at the end of its pause."
+        seen = f"A step is judged once it saw {plan.min_requests} canary requests"
+        return f"{seen}; without them after {wait}: {then}."
+
+    def _first_step(self) -> str:
+        first = self.preview.first_weight
+        at = f" ({first}%)" if first is not None else ""
+        if self.preview.first.is_empty:
+            return f"the first step{at} is what the route has now: nothing changes until the next one."
+        return f"the first step's change{at} is:"
 
     def on_mount(self) -> None:
         self.query_one("#start", Button).focus()

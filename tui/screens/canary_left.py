@@ -10,18 +10,22 @@ the file stays, the next start asks again).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.content import Content
+from textual.widgets import Button, Input, RichLog, Select, Static
 
 from .base import ConsoleModal
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.screen import Screen
 
+    from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
     from connectors.canary_state import CanaryState
 
 
@@ -70,6 +74,42 @@ class LeftOverCanary(ConsoleModal):
 
     def action_choose(self, what: str) -> None:
         self.dismiss(what)
+
+
+def plan_fields(plan: CanaryPlan) -> dict[str, str]:
+    """The plan form's text fields (by selector) for ``plan``: a left-over run shown as planned."""
+    return {
+        "#steps": ", ".join(map(str, plan.steps)),
+        "#pause": f"{plan.pause_s:g}",
+        "#max-error": f"{plan.max_error_pct:g}",
+        "#max-p99": f"{plan.max_p99_ms:g}" if plan.max_p99_ms is not None else "",
+        "#min-requests": str(plan.min_requests),
+        "#max-wait": f"{plan.max_wait_s:g}" if plan.max_wait_s is not None else "",
+    }
+
+
+def show_left_over(screen: Screen[Any], state: CanaryState) -> None:
+    """The left-over run's plan in the canary view's form, and where it was left in its log."""
+    from connectors.canary import CanaryPlan
+
+    plan = CanaryPlan.from_json(state.plan)
+    for selector, value in plan_fields(plan).items():
+        screen.query_one(selector, Input).value = value
+    screen.query_one("#on-breach", Select).value = plan.on_breach
+    screen.query_one("#on-low-traffic", Select).value = plan.on_low_traffic
+    screen.query_one("#log", RichLog).write(Content.assemble(("left over ", "bold"), state.describe()))
+
+
+def resumed_run(
+    connector: Any, source: Any, state: CanaryState, on_event: Callable[[CanaryEvent], None]
+) -> CanaryRun:
+    """Blocking (it reads the gateway): the run carried on from the step it was left at."""
+    from connectors.canary import CanaryPlan, CanaryRun
+
+    plan = CanaryPlan.from_json(state.plan)
+    return CanaryRun(
+        connector, source, state.route, state.stable, state.canary, plan, on_event=on_event, resume_from=state
+    )
 
 
 def check_left_over(app: App[Any], gateway: str, connector: Any) -> None:

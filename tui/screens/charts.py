@@ -1,7 +1,9 @@
 """Traffic charts for the gateway, a route or one backend of a route.
 
 Three charts share the time axis: requests/s by status class, 429/s, and p50/p95/p99 latency. Keys
-``1``-``4`` switch the window (5m, 1h, 6h, 24h), ``b`` steps through the scope (route, each backend).
+``1``-``4`` switch the window (5m, 1h, 6h, 24h); ``g`` charts the whole gateway, ``r`` a route (again:
+the next route), ``b`` steps through the route's backends, ``o`` overlays every backend of the route on
+one chart (requests/s and p99 per backend).
 Figures are fetched in a worker thread and the next fetch is scheduled only when the previous one
 has finished (a self-rescheduling timer), so a slow Prometheus delays the charts but never the UI;
 a source without data shows ``no data since …`` in the chart titles.
@@ -98,7 +100,23 @@ def _allowed(rps: Series, limited: Series) -> Series:
     return Series("allowed", "allowed/s", "req/s", values)
 
 
-class ChartsScreen(LiveScreen[tuple[ChartData | None, list[str]]]):
+Fetched = tuple[ChartData | None, list[str], list[tuple[str, ChartData]]]
+
+
+def per_backend(
+    times: tuple[float, ...], backends: list[tuple[str, ChartData]], key: str, what: str
+) -> list[Series]:
+    """One line per backend (``key`` of each backend's data), on the route's time axis."""
+    out = []
+    for i, (name, data) in enumerate(backends):
+        values = data.values(key)[-len(times) :] if times else ()
+        padded = (None,) * (len(times) - len(values)) + tuple(values)
+        found = data.get(key)
+        out.append(Series(f"backend-{i}", f"{name} {what}", found.unit if found else "", padded))
+    return out
+
+
+class ChartsScreen(LiveScreen[Fetched]):
     VIEW = "charts"
     AUTO_FOCUS = None  # nothing to type into: the keys switch window and scope
     DEFAULT_CSS = """
@@ -110,7 +128,10 @@ class ChartsScreen(LiveScreen[tuple[ChartData | None, list[str]]]):
         Binding("2", "window('1h')", "1h", id="charts.window_1h"),
         Binding("3", "window('6h')", "6h", id="charts.window_6h"),
         Binding("4", "window('24h')", "24h", id="charts.window_24h"),
-        Binding("b", "next_scope", "Route/backend", id="charts.next_scope"),
+        Binding("g", "gateway_scope", "Gateway", id="charts.gateway"),
+        Binding("r", "route_scope", "Route", id="charts.route"),
+        Binding("b", "next_scope", "Backend", id="charts.next_scope"),
+        Binding("o", "overlay", "All backends", id="charts.overlay"),
         Binding("escape", "back", "Back", show=False, id="view.close"),
     ]
 
@@ -119,6 +140,8 @@ class ChartsScreen(LiveScreen[tuple[ChartData | None, list[str]]]):
         self.connector = connector
         self.scope = Scope(route) if route else GATEWAY
         self.window = window
+        self.overlay = False  # every backend of the route on one chart
+        self._last_route = route
         self._backends: list[str] = []
         self.last: ChartData | None = None
         self._info_text = ""
@@ -144,23 +167,26 @@ class ChartsScreen(LiveScreen[tuple[ChartData | None, list[str]]]):
         what = source.name if source is not None else "no source"
         status = data.status if data is not None else ("loading…" if source is not None else NO_SOURCE)
         step = f" · {data.step_s:g} s steps" if data is not None else ""
-        text = f"{self.scope.label} · last {self.window}{step} · {what}"
+        label = f"route {self.scope.route} · every backend" if self.overlay else self.scope.label
+        text = f"{label} · last {self.window}{step} · {what}"
         text = text if status == "ok" else f"{text} · {status}"
         if text != self._info_text:  # an update re-lays out the screen: only when it changes
             self._info_text = text
             self.query_one("#chart-info", Static).update(text)
 
-    def fetch(self) -> tuple[ChartData | None, list[str]]:
+    def fetch(self) -> Fetched:
         source = self.metrics
         if source is None:
-            return None, []
+            return None, [], []
         backends: list[str] = []
-        if self.scope.route is not None and self.connector is not None:
-            backends = [b.name for b in self.connector.get_route(self.scope.route).backends]
-        return source.series(self.scope, WINDOWS[self.window]), backends
+        scope, window, overlay = self.scope, WINDOWS[self.window], self.overlay
+        if scope.route is not None and self.connector is not None:
+            backends = [b.name for b in self.connector.get_route(scope.route).backends]
+        each = [(b, source.series(Scope(scope.route, b), window)) for b in backends] if overlay else []
+        return source.series(scope, window), backends, each
 
-    def show(self, result: tuple[ChartData | None, list[str]]) -> None:
-        data, backends = result
+    def show(self, result: Fetched) -> None:
+        data, backends, each = result
         self._backends = backends or self._backends
         self.last = data
         self._info(data)
@@ -168,16 +194,27 @@ class ChartsScreen(LiveScreen[tuple[ChartData | None, list[str]]]):
             for chart in self.query(TimeChart):
                 chart.show((), (), NO_SOURCE)
             return
+        traffic_chart = self.query_one("#chart-traffic", TimeChart)
+        traffic_chart.chart_title = "Requests per backend" if each else "Responses"
+        if each:
+            traffic_chart.show(data.times, per_backend(data.times, each, "rps", "req/s"), data.status)
+            latency = per_backend(data.times, each, "p99", "p99")
+            self.query_one("#chart-latency", TimeChart).show(data.times, latency, data.status)
+            self._limited(data)
+            return
         get = data.get
         traffic = [s for s in (get("rps"), *(get(c) for c in CLASSES)) if s is not None and any(s.values)]
         if not traffic and get("rps") is not None:
             traffic = [s for s in (get("rps"),) if s is not None]
-        self.query_one("#chart-traffic", TimeChart).show(data.times, traffic, data.status)
-        rps, limited = get("rps"), get("limited")
-        lines = [limited, _allowed(rps, limited)] if rps is not None and limited is not None else []
-        self.query_one("#chart-limited", TimeChart).show(data.times, lines, data.status)
+        traffic_chart.show(data.times, traffic, data.status)
+        self._limited(data)
         latency = [s for s in (get("p50"), get("p95"), get("p99")) if s is not None]
         self.query_one("#chart-latency", TimeChart).show(data.times, latency, data.status)
+
+    def _limited(self, data: ChartData) -> None:
+        rps, limited = data.get("rps"), data.get("limited")
+        lines = [limited, _allowed(rps, limited)] if rps is not None and limited is not None else []
+        self.query_one("#chart-limited", TimeChart).show(data.times, lines, data.status)
 
     def action_window(self, label: str) -> None:
         if label in WINDOWS and label != self.window:
@@ -185,12 +222,42 @@ class ChartsScreen(LiveScreen[tuple[ChartData | None, list[str]]]):
             self._info()
             self.poll_now()
 
-    def action_next_scope(self) -> None:
-        if self.scope.route is None:
-            self.notify("The gateway has no backends of its own: open charts of a route.", timeout=3)
-            return
-        order: list[str | None] = [None, *self._backends]
-        i = order.index(self.scope.backend) if self.scope.backend in order else 0
-        self.scope = Scope(self.scope.route, order[(i + 1) % len(order)])
+    def _rescope(self, scope: Scope, *, overlay: bool = False) -> None:
+        self.scope, self.overlay = scope, overlay
         self._info()
         self.poll_now()
+
+    def action_gateway_scope(self) -> None:
+        self._rescope(GATEWAY)
+
+    def action_route_scope(self) -> None:
+        """The route charted last (or the first); on a route already: the next route."""
+        names = [r.name for r in self.console.routes]
+        if not names:
+            self.notify("No routes to chart yet.", timeout=3)
+            return
+        current = self.scope.route or self._last_route
+        on_route = self.scope.kind == "route" and not self.overlay
+        if current in names:
+            route = names[(names.index(current) + 1) % len(names)] if on_route else current
+        else:
+            route = names[0]
+        self._last_route = route
+        self._rescope(Scope(route))
+
+    def action_next_scope(self) -> None:
+        """The route's next backend (after the last one: the route again)."""
+        if self.scope.route is None:
+            self.notify("The gateway has no backends of its own: r charts a route.", timeout=3)
+            return
+        order: list[str | None] = [None, *self._backends]
+        i = order.index(self.scope.backend) if self.scope.backend in order and not self.overlay else 0
+        self._rescope(Scope(self.scope.route, order[(i + 1) % len(order)]))
+
+    def action_overlay(self) -> None:
+        """Every backend of the route on one chart (o again: the route alone)."""
+        route = self.scope.route or self._last_route
+        if route is None:
+            self.notify("Choose a route first: r charts a route.", timeout=3)
+            return
+        self._rescope(Scope(route), overlay=not (self.overlay and self.scope.route == route))

@@ -36,6 +36,7 @@ def _weights(route: Route) -> tuple[tuple[str, int], ...]:
 
 
 class DiffScreen(ConsoleModal):
+    VIEW = "review the change"
     DEFAULT_CSS = """
     DiffScreen { align: center middle; }
     DiffScreen #dialog {

@@ -60,7 +60,9 @@ class EditorScreen(ConsoleModal):
     EditorScreen #title { text-style: bold; color: $text-primary; padding: 0 0 1 0; }
     EditorScreen #banner { display: none; color: $text-warning; background: $warning-muted; padding: 0 1; }
     EditorScreen #banner.-shown { display: block; }
-    EditorScreen #form { height: auto; max-height: 40; }
+    EditorScreen #form { height: auto; }
+    EditorScreen.-short #dialog { height: 100%; }
+    EditorScreen.-short #form { height: 1fr; }
     EditorScreen #buttons { height: auto; padding: 1 0 0 0; }
     EditorScreen #buttons Button { margin: 0 2 0 0; }
     EditorScreen .row { height: auto; }
@@ -128,6 +130,18 @@ class EditorScreen(ConsoleModal):
         self.load(self.original)
         self.watch(self.app, "connection", self._connection_changed)
         self.revalidate()
+        self.call_after_refresh(self.fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit)
+
+    def fit(self) -> None:
+        """On a short terminal the form scrolls between the title and the buttons, so Apply (and the
+        rest of a long form) stays reachable; on a tall one the dialog is as high as its content."""
+        dialog, form = self.query_one("#dialog"), self.query_one("#form", VerticalScroll)
+        rest = sum(child.outer_size.height for child in dialog.children if child is not form)
+        natural = form.virtual_size.height + rest + dialog.gutter.height
+        self.set_class(natural > self.size.height, "-short")
 
     def revalidate(self) -> None:
         """Rebuild the candidate from the fields and show every problem next to its field."""
@@ -180,9 +194,34 @@ class EditorScreen(ConsoleModal):
         elif event.button.id == "cancel":
             self.action_close()
 
+    @property
+    def dirty(self) -> bool:
+        """Something typed would be lost on closing: a change, or input that is not valid yet."""
+        return self.candidate is None or self.candidate != self.original
+
+    def quit_cost(self) -> str | None:
+        """What quitting now would lose (the app asks before quitting when this is not None)."""
+        if not self.dirty:
+            return None
+        return f"your unapplied {LABELS[self.KIND]} edit of route {self.original.name} is lost"
+
     def action_close(self) -> None:
-        if not self.busy:
+        """Close; a changed form asks first, so a stray esc never throws an edit away."""
+        if self.busy:
+            return
+        if not self.dirty:
             self.dismiss(None)
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        summary = self.summary(self.candidate)
+        details = [f"{LABELS[self.KIND]} of route {self.original.name}: {summary}"]
+        question = ConfirmScreen("Discard your edit?", details, yes="Discard", no="Keep editing")
+        self.app.push_screen(question, answered)
 
     def action_reload(self) -> None:
         """Start over from the route as the gateway has it now."""

@@ -18,6 +18,7 @@ from connectors.model import Cors, Route, StringMatch, cors_problems
 from connectors.model.durations import format_duration, parse_duration
 from connectors.probe import ProbeResult, describe_source, probe_cors
 
+from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
 _ORIGIN_INDEX = re.compile(r"allow_origins\[(\d+)\]")
@@ -60,6 +61,7 @@ def render_probe(result: ProbeResult) -> Content:
 
 
 class CorsEditor(EditorScreen):
+    VIEW = "edit CORS"
     KIND = "cors"
 
     class TrafficUrl(Message, bubble=False):
@@ -109,11 +111,11 @@ class CorsEditor(EditorScreen):
         ):
             with Horizontal(classes="row"):
                 yield Label(label, classes="label")
-                yield Input(id=field_id, placeholder=hint)
+                yield FormInput(id=field_id, placeholder=hint)
             yield FieldError(id=f"error-{field_id}")
         with Horizontal(classes="row"):
             yield Label("Max age", classes="label")
-            yield Input(id="max_age", placeholder="e.g. 10m")
+            yield FormInput(id="max_age", placeholder="e.g. 10m")
             yield Label("Credentials", classes="label")
             yield Switch(id="credentials")
         yield FieldError(id="error-max_age")
@@ -147,7 +149,9 @@ class CorsEditor(EditorScreen):
         cors = route.cors
         self.query_one("#enabled", Switch).value = cors is not None
         cors = cors or Cors()
-        self.query_one("#origins", TextArea).text = "\n".join(str(o) for o in cors.allow_origins)
+        box = self.query_one("#origins", TextArea)
+        box.text = "\n".join(str(o) for o in cors.allow_origins)
+        box.move_cursor(box.document.end)  # typing adds to the list, never prepends
         self.query_one("#methods", Input).value = ", ".join(cors.allow_methods)
         self.query_one("#headers", Input).value = ", ".join(cors.allow_headers)
         self.query_one("#expose", Input).value = ", ".join(cors.expose_headers)
@@ -254,6 +258,8 @@ class CorsEditor(EditorScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._probed: tuple[Cors | None] | None = None  # the served policy the shown result is about
+        self.watch(self.app, "routes", self._routes_changed, init=False)
         connector, route = self.console.connector, self.original
         if connector is not None:
             # Where clients reach the route, when the connector knows; the operator can type it.
@@ -301,6 +307,25 @@ class CorsEditor(EditorScreen):
 
     def on_cors_editor_probed(self, message: Probed) -> None:
         self.query_one("#probe-result", Static).update(render_probe(message.result))
+        self._probed = (self._served_cors(),)
+
+    def _served_cors(self) -> Cors | None:
+        route = next((r for r in self.console.routes if r.name == self.original.name), self.original)
+        return route.cors
+
+    def _routes_changed(self, _routes: object) -> None:
+        """Someone (this form, the CLI, a colleague) changed the route's CORS since the probe: its
+        result is about a policy the gateway no longer serves."""
+        if self._probed is not None and self._probed != (self._served_cors(),):
+            self._probe_outdated()
+
+    def _probe_outdated(self) -> None:
+        self._probed = None
+        self.query_one("#probe-result", Static).update(
+            Content.styled(
+                "The policy changed: probe again to test what the gateway serves now.", "$text-muted"
+            )
+        )
 
     def on_cors_editor_traffic_url(self, message: TrafficUrl) -> None:
         if message.where is None:
@@ -331,4 +356,10 @@ class CorsEditor(EditorScreen):
         """Stay open on the applied policy, so the operator can probe it right away."""
         self.original = result.plan.changes[0].after if result.plan.changes else self.original
         self.revalidate()
+        # A result from before the apply is about a policy the gateway no longer serves.
+        self.query_one("#probe-result", Static).update(
+            Content.styled(
+                "The policy changed: probe again to test what the gateway serves now.", "$text-muted"
+            )
+        )
         self.notify("Applied. Probe it now, or esc to close.", title="CORS policy applied", timeout=5)

@@ -18,6 +18,7 @@ from connectors.model import Fault, Route
 from connectors.model.durations import format_duration, parse_duration
 from connectors.model.fault import fault_problems
 
+from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
 FIELDS = ("delay", "delay_percent", "abort_status", "abort_percent")
@@ -31,6 +32,7 @@ HINTS = {
 
 class FaultEditor(EditorScreen):
     KIND = "fault"
+    VIEW = "edit fault"
     DEFAULT_CSS = """
     FaultEditor Input { width: 20; }
     FaultEditor RadioSet { margin: 0 0 1 0; }
@@ -45,7 +47,7 @@ class FaultEditor(EditorScreen):
             label, hint = HINTS[name]
             with Horizontal(classes="row"):
                 yield Label(label, classes="label")
-                yield Input(id=name.replace("_", "-"))
+                yield FormInput(id=name.replace("_", "-"))
                 yield Static(hint, classes="hint-inline")
             yield FieldError(id=f"error-{name}")
 

@@ -13,6 +13,7 @@ from connectors.errors import Problem
 from connectors.model import RateLimit, Route, route_problems
 from connectors.model.durations import format_duration, parse_duration
 
+from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
 MODES = ("on", "off", "none")
@@ -24,6 +25,7 @@ MODE_LABELS = {
 
 
 class RateLimitEditor(EditorScreen):
+    VIEW = "edit rate limit"
     KIND = "rate_limit"
     DEFAULT_CSS = """
     RateLimitEditor Input { width: 20; }
@@ -38,17 +40,17 @@ class RateLimitEditor(EditorScreen):
                 yield RadioButton(MODE_LABELS[mode], id=f"mode-{mode}")
         with Horizontal(classes="row"):
             yield Label("Requests", classes="label")
-            yield Input(type="integer", id="requests", placeholder="e.g. 100")
+            yield FormInput(type="integer", id="requests", placeholder="e.g. 100")
             yield Static("tokens added every interval", classes="hint-inline")
         yield FieldError(id="error-requests")
         with Horizontal(classes="row"):
             yield Label("Per", classes="label")
-            yield Input(id="interval", placeholder="1s")
+            yield FormInput(id="interval", placeholder="1s")
             yield Static("interval: 250ms, 1s, 1m, 1h", classes="hint-inline")
         yield FieldError(id="error-interval")
         with Horizontal(classes="row"):
             yield Label("Burst", classes="label")
-            yield Input(type="integer", id="burst", placeholder="= requests")
+            yield FormInput(type="integer", id="burst", placeholder="= requests")
             yield Static("bucket size; empty means the same as requests", classes="hint-inline")
         yield FieldError(id="error-burst")
 

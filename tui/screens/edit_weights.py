@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -18,35 +18,47 @@ from connectors.model import Route, WeightedBackend, weight_problems
 from connectors.model.edits import PRESETS, apply_preset, shift_weight
 
 from ..route_rows import backends_text
+from ..widgets.form_input import FormInput
 from ..widgets.weight_bar import WeightBar
 from .edit_base import EditorScreen, FieldError
 
-FORM_PRESETS = ("0/100", "90/10", "50/50", "100/0")
+FORM_PRESETS = ("90/10", "50/50", "0/100", "100/0")  # a canary's way forward, then back
 _BACKEND_PATH = re.compile(r"\.backends\[(\d+)\]")
 
 
-class WeightInput(Input):
-    """A weight field that takes digits only. Textual hides a screen's bindings for every printable
-    key while an Input has focus (even priority ones), so ``] [ = p`` would never reach the editor;
-    a weight field has no use for them."""
+class WeightPicker(WeightBar):
+    """The bar, focusable: while it has focus, ``↑``/``↓`` pick a backend and ``+ - ] [ p`` move
+    weight; a digit starts typing the picked backend's weight."""
 
-    def check_consume_key(self, key: str, character: str | None) -> bool:
-        return character is not None and character.isdigit()
+    can_focus = True
+    DEFAULT_CSS = """
+    WeightPicker { border: none; }
+    WeightPicker:focus { text-style: bold; }
+    """
+
+
+def next_preset(route: Route) -> int:
+    """Index in FORM_PRESETS of the preset after the route's split: the one after it when the split
+    is a preset (90/10 → 50/50), else the first that moves more traffic to the second backend."""
+    split = tuple(b.weight for b in route.backends)
+    for i, preset in enumerate(FORM_PRESETS):
+        if PRESETS[preset] == split:
+            return (i + 1) % len(FORM_PRESETS)
+    second = split[1] if len(split) == 2 else 0
+    ahead = [i for i, p in enumerate(FORM_PRESETS) if PRESETS[p][1] > second]
+    return min(ahead, key=lambda i: PRESETS[FORM_PRESETS[i]][1]) if ahead else FORM_PRESETS.index("100/0")
 
 
 class WeightsEditor(EditorScreen):
+    VIEW = "edit weights"
     KIND = "weights"
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Priority: these characters are never valid in a weight field, so they always shift.
-        Binding("plus,equals_sign", "shift(5)", "+5", key_display="+", priority=True, id="weights.plus_5"),
-        Binding("minus", "shift(-5)", "-5", key_display="-", priority=True, id="weights.minus_5"),
-        Binding(
-            "right_square_bracket", "shift(1)", "+1", key_display="]", priority=True, id="weights.plus_1"
-        ),
-        Binding(
-            "left_square_bracket", "shift(-1)", "-1", key_display="[", priority=True, id="weights.minus_1"
-        ),
-        Binding("p", "next_preset", "Preset", priority=True, id="weights.preset"),
+        # Not priority: a focused weight field takes every key it can hold (+ and - included).
+        Binding("plus,equals_sign", "shift(5)", "+5", key_display="+", id="weights.plus_5"),
+        Binding("minus", "shift(-5)", "-5", key_display="-", id="weights.minus_5"),
+        Binding("right_square_bracket", "shift(1)", "+1", key_display="]", id="weights.plus_1"),
+        Binding("left_square_bracket", "shift(-1)", "-1", key_display="[", id="weights.minus_1"),
+        Binding("p", "next_preset", "Preset", id="weights.preset"),
         Binding("up", "pick(-1)", "Previous backend", show=False, id="weights.previous_backend"),
         Binding("down", "pick(1)", "Next backend", show=False, id="weights.next_backend"),
     ]
@@ -61,20 +73,13 @@ class WeightsEditor(EditorScreen):
     def __init__(self, route: Route) -> None:
         super().__init__(route)
         self.selected = len(route.backends) - 1 if len(route.backends) == 2 else 0
-        self._preset = -1
 
     def compose_form(self) -> ComposeResult:
-        yield WeightBar(id="bar")
+        yield WeightPicker(id="bar")
         for i, backend in enumerate(self.original.backends):
             with Horizontal(classes="row"):
                 yield Label(backend.name, classes="label")
-                yield WeightInput(
-                    str(backend.weight),
-                    type="integer",
-                    id=f"weight-{i}",
-                    classes="weight",
-                    select_on_focus=False,
-                )
+                yield FormInput(str(backend.weight), type="integer", id=f"weight-{i}", classes="weight")
                 yield Static(f"was {backend.weight}", classes="was")
             yield FieldError(id=f"error-weight-{i}")
         yield FieldError(id="error-sum")
@@ -82,14 +87,35 @@ class WeightsEditor(EditorScreen):
             with Horizontal(id="presets"):
                 for preset in FORM_PRESETS:
                     yield Button(preset, id=f"preset-{preset.replace('/', '-')}", compact=True)
-        yield Static(
-            "↑↓ pick a backend · + - move 5 points to it · ] [ move 1 · p preset · or type a weight",
-            classes="hint",
-        )
+        yield Static("", id="pick-hint", classes="hint")
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one(f"#weight-{self.selected}", Input).focus()
+        self.query_one("#bar", WeightPicker).focus()
+        self._show_pick()
+
+    def _show_pick(self) -> None:
+        name = self.original.backends[self.selected].name
+        self.query_one("#bar", WeightPicker).picked = self.selected
+        self.query_one("#pick-hint", Static).update(
+            Content.assemble(
+                "on the bar: ↑↓ pick (",
+                Content.styled(name, "bold"),
+                ") · + - move 5 points to it · ] [ move 1 · p next preset · a digit types its weight"
+                " (a field replaces its value; ⏎ back to the bar)",
+            )
+        )
+
+    def on_key(self, event: events.Key) -> None:
+        """A digit on the bar starts typing the picked backend's weight (replacing it)."""
+        character = event.character
+        if character is not None and character.isdigit() and isinstance(self.focused, WeightPicker):
+            event.stop()
+            self.query_one(f"#weight-{self.selected}", FormInput).type_first(character)
+
+    @on(Input.Submitted, ".weight")
+    def _weight_submitted(self) -> None:
+        self.query_one("#bar", WeightPicker).focus()
 
     def load(self, route: Route) -> None:
         for i, backend in enumerate(route.backends):
@@ -133,10 +159,12 @@ class WeightsEditor(EditorScreen):
 
     def revalidate(self) -> None:
         super().revalidate()
-        if self.candidate is not None:
-            self.query_one("#bar", WeightBar).weights = tuple(
-                (b.name, b.weight) for b in self.candidate.backends
-            )
+        bar = self.query_one("#bar", WeightPicker)
+        if self.candidate is None or self.problems:
+            bar.note = "✖ not a valid split: fix the weights below (the bar shows only valid splits)"
+        else:
+            bar.note = ""
+            bar.weights = tuple((b.name, b.weight) for b in self.candidate.backends)
 
     def summary(self, route: Route | None) -> Content | str:
         if route is None or route == self.original:
@@ -156,6 +184,7 @@ class WeightsEditor(EditorScreen):
             return
         index = int((event.input.id or "weight-0").rsplit("-", 1)[1])
         self.selected = index
+        self._show_pick()
         # Two backends in percent mode: the other one takes the rest, so the sum stays 100.
         if len(self.original.backends) == 2 and self.original.weight_mode == "percent":
             try:
@@ -170,6 +199,7 @@ class WeightsEditor(EditorScreen):
         focused = self.focused
         if isinstance(focused, Input) and focused.id and focused.id.startswith("weight-"):
             self.selected = int(focused.id.rsplit("-", 1)[1])
+            self._show_pick()
 
     def _set_route(self, route: Route) -> None:
         self.load(route)
@@ -198,16 +228,18 @@ class WeightsEditor(EditorScreen):
         self._set_route(shift_weight(base, base.backends[self.selected].name, delta))
 
     def action_pick(self, step: int) -> None:
+        """Pick the next backend; in a weight field, move to that backend's field."""
         count = len(self.original.backends)
         self.selected = (self.selected + step) % count
-        self.query_one(f"#weight-{self.selected}", Input).focus()
+        self._show_pick()
+        if isinstance(self.focused, Input):
+            self.query_one(f"#weight-{self.selected}", Input).focus()
 
     def action_next_preset(self) -> None:
         if len(self.original.backends) != 2:
             self.notify("Presets apply to routes with two backends.", severity="warning", timeout=3)
             return
-        self._preset = (self._preset + 1) % len(FORM_PRESETS)
-        self.apply_preset(FORM_PRESETS[self._preset])
+        self.apply_preset(FORM_PRESETS[next_preset(self.candidate or self.original)])
 
     def apply_preset(self, preset: str) -> None:
         assert preset in PRESETS
@@ -217,7 +249,6 @@ class WeightsEditor(EditorScreen):
         button_id = event.button.id or ""
         if button_id.startswith("preset-"):
             preset = button_id.removeprefix("preset-").replace("-", "/")
-            self._preset = FORM_PRESETS.index(preset)
             self.apply_preset(preset)
         else:
             super().on_button_pressed(event)

@@ -13,8 +13,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from connectors.base import Connector
+from connectors.base import Connector, describe_change
 from connectors.history import HistoryEntry
+from connectors.model import route_from_dict
 from connectors.model.diff import to_yaml, unified
 
 from ..highlight import highlight_diff
@@ -24,22 +25,56 @@ from .base import ConsoleModal
 from .route_screen import UndoScreen
 
 HISTORY_COLUMNS = (
-    Column("TIME", "t", width=19),
-    Column("USER", "u", width=12),
-    Column("ACTION", "a", width=6),
-    Column("ROUTES", "n", ratio=2, min_width=10),
+    Column("TIME", "t", width=11),
+    Column("USER", "u", width=10),
+    Column("ACTION", "a", width=14),
+    Column("ROUTES", "n", ratio=1, min_width=8),
     Column("CHANGE", "c", ratio=6, min_width=20),
     Column("VERIFIED", "v", width=8),
 )
 
 
+def action_label(entry: HistoryEntry) -> str:
+    """``apply``, ``undo``, or what else made the entry as the entry says (``canary step``)."""
+    kind = str(getattr(entry, "kind", "") or "change")
+    if kind == "change":
+        return entry.action
+    return f"{kind} {getattr(entry, 'event', '') or entry.action}".strip()
+
+
+def what_changed(entry: HistoryEntry) -> str:
+    """The entry's change; an undo says which change it undid, then what it did (the undo's own
+    before → after, not the undone change's arrows)."""
+    if entry.action != "undo":
+        return entry.description
+    befores = {d.get("name"): d for d in entry.before}
+    done = [
+        describe_change(route_from_dict(befores[a["name"]]), route_from_dict(a))
+        for a in entry.after
+        if a.get("name") in befores
+    ]
+    undid = f"undid {entry.undoes[:8]}" if entry.undoes else "undo"
+    return f"{undid} · {'; '.join(done) or entry.description}"
+
+
+def when(stamp: float, now: float | None = None) -> str:
+    """``11:58:32`` today, ``12-01 09:14`` earlier this year, ``2025-12-01`` before (the entry's
+    screen shows the whole time)."""
+    local, today = time.localtime(stamp), time.localtime(now)
+    fmt = "%H:%M:%S" if local[:3] == today[:3] else "%m-%d %H:%M" if local[0] == today[0] else "%Y-%m-%d"
+    return time.strftime(fmt, local)
+
+
 def entry_row(entry: HistoryEntry) -> tuple[str, ...]:
+    change = what_changed(entry)
+    if len(entry.routes) == 1:  # the ROUTES column names it already
+        change = change.replace(f"{entry.routes[0]}: ", "", 1)
     return (
-        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.time)),
+        when(entry.time),
         entry.user,
-        entry.action,
+        action_label(entry),
         ", ".join(entry.routes),
-        entry.description,
+        change,
         "yes" if entry.verified else "NO",
     )
 
@@ -69,9 +104,11 @@ class EntryScreen(ConsoleModal):
     def compose(self) -> ComposeResult:
         e = self.entry
         head = Content.assemble(
-            Content.styled(f"{e.action} {e.id}", "bold $text-primary"),
-            f"  by {e.user} on {e.gateway}  version {e.version or '?'}\n",
-            e.description,
+            Content.styled(f"{action_label(e)} {e.id}", "bold $text-primary"),
+            f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(e.time))}  by {e.user} on {e.gateway}"
+            f"  version {e.version or '?'}\n",
+            what_changed(e),
+            f"\n(it undid change {e.undoes}: {e.description.removeprefix('undo ')})" if e.undoes else "",
         )
         with Vertical():
             yield Static(head, id="head")
@@ -97,6 +134,7 @@ class HistoryScreen(UndoScreen):
     def __init__(self) -> None:
         super().__init__()
         self.entries: list[HistoryEntry] = []
+        self._to_newest = True
 
     def compose(self) -> ComposeResult:
         yield from self.chrome()
@@ -113,6 +151,7 @@ class HistoryScreen(UndoScreen):
         self.action_refresh()
 
     def on_screen_resume(self) -> None:
+        self._to_newest = True  # coming back: the newest change first, as on opening
         self.action_refresh()
 
     def focus_body(self) -> None:
@@ -131,7 +170,12 @@ class HistoryScreen(UndoScreen):
 
     def on_history_screen_history_read(self, message: HistoryRead) -> None:
         self.entries = list(reversed(message.entries))
+        # The cursor follows the newest change while it is on it (set_rows keeps it on its row).
+        follow = self._to_newest or self.table.cursor == 0
         self.table.set_rows([e.id for e in self.entries], [entry_row(e) for e in self.entries])
+        if follow and self.entries:
+            self.table.cursor = 0
+            self._to_newest = False
 
     def selected_entry(self) -> HistoryEntry | None:
         key = self.table.cursor_key

@@ -37,6 +37,11 @@ COLOR_VARIABLES: dict[str, str] = {
     "p99": "error",
     "stable": "weight-a",
     "canary": "weight-b",
+    # a route's backends overlaid on one chart, in the route's order
+    "backend-0": "weight-a",
+    "backend-1": "weight-b",
+    "backend-2": "accent",
+    "backend-3": "secondary",
 }
 
 
@@ -110,15 +115,8 @@ class TimeChart(Widget):
         text = self._style("foreground")
         muted = self._style("foreground", dim=True)
         colours = [self._style(COLOR_VARIABLES.get(s.key, "foreground")) for s in self._series]
-        # Title line: "Responses (req/s)  ━ requests/s  ━ 2xx responses/s" or the missing data's reason.
-        head = [Segment(f"{self.chart_title} ({self.unit})", self._style("foreground", bold=True))]
-        if self._status != "ok":
-            head.append(Segment(f"  {self._status}", self._style("warning")))
-        else:
-            for s, style in zip(self._series, colours, strict=True):
-                head += [Segment("  ━ ", style), Segment(s.label, text)]
-        lines = [Strip(head).adjust_cell_length(width, base)]
-        plot_h = max(1, height - 2)
+        lines = [Strip(line).adjust_cell_length(width, base) for line in self._head(width, colours, text)]
+        plot_h = max(1, height - 1 - len(lines))
         values = [v for s in self._series for v in s.values if v is not None]
         top = nice_ceiling(max(values)) if values else 1.0
         labels = {0: format_value(top), plot_h // 2: format_value(top / 2), plot_h - 1: "0"}
@@ -158,6 +156,23 @@ class TimeChart(Widget):
                 ).adjust_cell_length(width, base)
         lines.append(self._time_axis(width, label_w + 2, canvas.width, muted))
         return lines[:height]
+
+    def _head(self, width: int, colours: list[Style], text: Style) -> list[list[Segment]]:
+        """The title line, "Responses (req/s)  ━ requests/s  ━ 2xx responses/s" (or the missing data's
+        reason); legend entries that do not fit go on the next lines, never cut off."""
+        lines = [[Segment(f"{self.chart_title} ({self.unit})", self._style("foreground", bold=True))]]
+        if self._status != "ok":
+            return [[*lines[0], Segment(f"  {self._status}", self._style("warning"))]]
+        used = Segment.get_line_length(lines[0])
+        for s, style in zip(self._series, colours, strict=True):
+            entry = [Segment("  ━ ", style), Segment(s.label, text)]
+            length = Segment.get_line_length(entry)
+            if used + length > width and used > 0:
+                lines.append([])
+                used = 0
+            lines[-1] += entry
+            used += length
+        return lines
 
     def _time_axis(self, width: int, left: int, plot_width: int, style: Style) -> Strip:
         """Start, middle and end of the window under the plot (which starts at column ``left``)."""

@@ -373,6 +373,12 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
                 widths.append(col.width)
             else:
                 widths.append(max(col.min_width, spare * col.ratio // ratio_total))
+        # A column raised to its minimum takes its cells from the widest flexible one, so the row
+        # still fits (the last column is not cut).
+        over = sum(widths) + GAP * (len(self.columns) - 1) - width
+        if over > 0 and flexible:
+            widest = max((i for i, c in enumerate(self.columns) if c.width is None), key=lambda i: widths[i])
+            widths[widest] = max(self.columns[widest].min_width, widths[widest] - over)
         self._widths, self._widths_for = tuple(widths), width
         return self._widths
 

@@ -11,9 +11,20 @@ from ..host import ConsoleHost, console_of
 from ..live import ConnectionState
 
 
+def listener_urls(listeners: str) -> str:
+    """``main 127.0.0.1:10000, tls 127.0.0.1:10443`` (a gateway's details) as URLs."""
+    urls = []
+    for item in listeners.split(","):
+        address = item.split()[-1] if item.split() else ""
+        if address:
+            urls.append(address if "://" in address else f"http://{address}")
+    return ", ".join(urls)
+
+
 class StatusBar(Static):
-    """``gatewayctl ▸ native:demo ● connected · 12 routes · READ-ONLY`` — kept current by watching the
-    app's connection state, so a lost connection shows on whichever screen is open."""
+    """``gatewayctl ▸ routes  native:demo  ● connected  listening http://127.0.0.1:10000  admin …  6
+    routes  READ-ONLY`` — kept current by watching the app's connection state, so a lost connection
+    shows on whichever screen is open."""
 
     DEFAULT_CSS = """
     StatusBar {
@@ -62,8 +73,12 @@ class StatusBar(Static):
         if state.gateway:
             parts += ["  ", Content.styled(state.gateway, "bold")]
         parts += ["  ", Content.styled(f"{dot} {state.summary}", f"bold {style}")]
+        listening = listener_urls(app.info.details.get("listeners", "") if app.info is not None else "")
+        if state.status == "connected" and listening:
+            parts += ["  ", Content.styled(f"listening {listening}", "$text-accent")]
+        admin = [Content.styled(f"  {'admin ' if listening else ''}{state.endpoint}", "$text-muted")]
         if state.status == "connected" and state.endpoint:
-            parts += [Content.styled(f"  {state.endpoint}", "$text-muted")]
+            parts += admin
         if state.status == "connected" and app.routes_loaded:
             count = len(app.routes)
             parts += [Content.styled(f"  {count:,} route{'s' if count != 1 else ''}", "$text-muted")]
@@ -72,4 +87,11 @@ class StatusBar(Static):
             parts += ["  ", Content.styled(f"metrics: {metrics_status}", "$text-warning")]
         if state.readonly:
             parts += ["  ", Content.styled(" READ-ONLY ", "bold $text-warning on $warning-muted")]
-        self.update(Content.assemble(*parts))
+        line = Content.assemble(*parts)
+        if line.cell_length > self.size.width - 2 > 0 and admin[0] in parts:
+            parts.remove(admin[0])  # narrow: where clients go matters more than the admin URL
+            line = Content.assemble(*parts)
+        self.update(line)
+
+    def on_resize(self) -> None:
+        self._render_state()

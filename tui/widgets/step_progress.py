@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from connectors.canary import CanaryEvent, StepProgress
+    from connectors.canary import CanaryEvent, CanaryRun, StepProgress
 
 BAR_CELLS = 12
 NOTE_STYLE = {
@@ -64,7 +64,7 @@ def progress_lines(p: StepProgress, paused: bool) -> list[Content]:
         else f"{p.requests:,} canary requests"
     )
     head = Content.assemble(
-        (f"Step {p.step + 1}/{p.steps} at {p.weight}%  ", "bold"),
+        (f"step {p.step + 1}/{p.steps} at {p.weight}%  ", "bold"),
         (gauge(p.requests, p.min_requests), "$text-success" if p.enough else "$text-primary"),
         f" {seen} · {clock}",
     )
@@ -86,6 +86,35 @@ def progress_lines(p: StepProgress, paused: bool) -> list[Content]:
             ),
         ]
     return [head, Content.assemble(*gates)]
+
+
+STATE_STYLE = {
+    "aborted": "$text-error",
+    "failed": "$text-error",
+    "held": "$text-warning",
+    "promoted": "$text-success",
+}
+
+
+def info_line(who: tuple[str, str, str], state: str, run: CanaryRun | None) -> Content:
+    """``Canary · route shop · v1 → v2 · running · step 2/3``: the canary view's heading."""
+    route, stable, canary = who
+    step = (
+        f"step {run.step + 1}/{len(run.plan.steps)}" if run is not None and run.step >= 0 else "not started"
+    )
+    return Content.assemble(
+        f"Canary · route {route} · {stable} → {canary} · ",
+        (state, f"bold {STATE_STYLE.get(state, '$text-primary')}"),
+        f" · {step}",
+    )
+
+
+def log_line(event: CanaryEvent) -> Content:
+    """``   step  ...``: the event's kind, then its message without the kind said twice."""
+    message = event.message
+    if message.lower().startswith(event.kind):
+        message = message[len(event.kind) :].lstrip(" :")
+    return Content.assemble((f"{event.kind:>9} ", "bold"), message)
 
 
 class StepProgressView(Static):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -48,6 +49,11 @@ class WeightBar(Widget):
 
     weights: reactive[tuple[tuple[str, int], ...]] = reactive(())
     """(backend, weight) pairs, in the route's order."""
+    note: reactive[str] = reactive("")
+    """Shown instead of the bar when set: the split being edited is not a valid one (a bar drawn
+    from invalid weights would show a split the gateway could never serve)."""
+    picked: reactive[int | None] = reactive(None)
+    """The backend a form's keys act on: its run of cells is marked."""
 
     def __init__(
         self,
@@ -62,6 +68,9 @@ class WeightBar(Widget):
 
     def render(self) -> Text:
         width = self.size.width
+        if self.note:
+            style = self.get_component_rich_style("weight-bar--empty")
+            return Text(f" {self.note}".ljust(width)[:width], style=style)
         shares = [float(max(0, w)) for _, w in self.weights]
         total = sum(shares)
         if total <= 0:
@@ -73,8 +82,11 @@ class WeightBar(Widget):
                 continue
             style = self.get_component_rich_style("weight-bar--a" if i % 2 == 0 else "weight-bar--b")
             pct = 100 * shares[i] / total
-            label = f" {name} {pct:.0f}%"
+            mark = "▸" if i == self.picked else " "
+            label = f"{mark}{name} {pct:.0f}%"
             if len(label) > cells:
-                label = f" {pct:.0f}%" if len(f" {pct:.0f}%") <= cells else ""
+                label = f"{mark}{pct:.0f}%" if len(f"{mark}{pct:.0f}%") <= cells else mark[:cells]
+            if i == self.picked:
+                style = style + Style(underline=True)
             text.append(label.ljust(cells), style=style)
         return text

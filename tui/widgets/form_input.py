@@ -1,0 +1,54 @@
+"""A form field that cannot surprise: focusing it selects its value, so typing replaces it ("50"
+never becomes "1050"); every key it can hold is its own, so no shortcut fires while typing ("-5" is
+typed, not "move 5 points"); and ``?`` is never its own, so help answers in every form. For the
+number fields and the short token fields (methods, headers, durations), where ``?`` is never valid.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from textual import events
+from textual.widgets import Input
+from textual.widgets.input import Selection
+
+HELP_KEY = "?"
+
+
+class FormInput(Input):
+    """An Input for numbers and tokens. ``allowed``: the characters it takes (others stay the
+    screen's keys, e.g. the canary's ``s``/``a``/``p``); None: whatever its ``type``/``restrict``
+    accept. ``?`` is never taken, so help works in every form."""
+
+    def __init__(self, value: str = "", *, allowed: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("select_on_focus", True)
+        if allowed is not None:
+            kwargs.setdefault("restrict", "[" + "".join(re.escape(c) for c in allowed) + "]*")
+        super().__init__(value, **kwargs)
+        self.allowed = allowed
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if character is None or not character.isprintable() or character == HELP_KEY:
+            return False
+        return self.allowed is None or character in self.allowed
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys it does not take fall through to the screen's bindings instead of being dropped.
+        if event.character is not None and not self.check_consume_key(event.key, event.character):
+            event.prevent_default()
+
+    def type_first(self, text: str) -> None:
+        """Focus with ``text`` as the whole value and the cursor after it (a digit typed elsewhere
+        that starts a new value)."""
+        self.value = text
+        self.selection = Selection.cursor(len(text))
+        self.select_on_focus = False  # this once: the value is what is being typed
+        self.focus()
+
+    def on_blur(self) -> None:
+        self.select_on_focus = True
+
+    def select_all(self) -> None:
+        """Select the value (after the form set it), so the next key replaces it."""
+        self.selection = Selection(0, len(self.value))
