@@ -2,7 +2,7 @@
 its backends, its traffic: a few users, and every 15 s a burst from crawler-7 larger than the
 limited route's bucket): from the routes view, ``t`` ranks the limited route first and, grouped by
 the logged user header, names crawler-7 before the demo's second burst; ``⏎`` opens the rate-limit
-editor on that route with its requests field focused."""
+editor on that route with its requests field focused, and typing replaces the limit."""
 
 from __future__ import annotations
 
@@ -98,3 +98,5 @@ async def test_triage_ranks_the_limited_route_first_and_names_the_crawler_within
         await pilot.pause()
         focused = editor.focused
         assert isinstance(focused, Input) and focused.id == "requests"
+        await pilot.press("4", "0")
+        assert focused.value == "40", "typing replaces the limit"

@@ -61,6 +61,7 @@ class RateLimitEditor(EditorScreen):
         self.query_one("#requests", Input).value = str(limit.requests) if limit else ""
         self.query_one("#interval", Input).value = format_duration(limit.interval) if limit else "1s"
         self.query_one("#burst", Input).value = str(limit.burst) if limit and limit.burst is not None else ""
+        self.query_one("#requests", FormInput).select_all()  # focused first: the next key replaces it
 
     @property
     def mode(self) -> str:
