@@ -92,8 +92,18 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         await _until(pilot, judged, "a verdict on the split")
         await _settle(pilot)
 
+    async def split(pilot: Pilot[Any]) -> None:
+        # Back on the route's description: the split since that change, per backend.
+        from .widgets.split_panel import SplitPanel
+
+        await _keys(pilot, "escape")
+        panel = pilot.app.screen.query_one("#split", SplitPanel)
+        await _until(pilot, lambda: panel.verdict not in (None, "too-few"), "the split's verdict")
+        panel.scroll_visible(animate=False)
+        await _settle(pilot)
+
     async def help_overlay(pilot: Pilot[Any]) -> None:
-        await _keys(pilot, "escape", "escape", "question_mark")
+        await _keys(pilot, "escape", "question_mark")
 
     async def history(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "escape")
@@ -157,6 +167,7 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         ("weights", weights),
         ("diff", diff),
         ("applied", applied),
+        ("split", split),
         ("help", help_overlay),
         ("history", history),
         ("canary", canary),

@@ -229,7 +229,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         stable, canary = side_by_side(
             self.route_name, self.stable, self.canary, share.get(self.canary, 0.0), snapshot
         )
-        self.query_one(CanarySides).show(stable, canary)
+        if self.run is None or self.run.state in FINAL:  # while one runs, its counts show the split
+            self.query_one(CanarySides).show(stable, canary)
         if self.metrics is None:
             self.query_one("#plan-error", Static).update(NO_SOURCE)
         elif snapshot is not None and not snapshot.ok:
