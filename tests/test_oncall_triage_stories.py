@@ -13,10 +13,15 @@ import pytest
 from textual.widgets import DataTable, Input, Static
 
 from connectors.demo.context import DemoContext
+from connectors.demo.prometheus import PrometheusProcess
 from connectors.demo.runner import DemoOptions, DemoRunner
-from tests.native_support import require_envoy
+from connectors.metrics import PrometheusConfig, metrics_for
+from connectors.native import NativeConnector
+from connectors.triage import TriageReport, report
+from tests.native_support import client, require_envoy
+from tests.prometheus_support import admin_target
 from tests.test_tui_support import visible_text
-from tests.waiting import wait_until_ui
+from tests.waiting import wait_until, wait_until_ui
 from tui.app import ConsoleApp
 from tui.screens.edit_rate_limit import RateLimitEditor
 from tui.screens.triage import TriageScreen
@@ -100,3 +105,32 @@ async def test_triage_ranks_the_limited_route_first_and_names_the_crawler_within
         assert isinstance(focused, Input) and focused.id == "requests"
         await pilot.press("4", "0")
         assert focused.value == "40", "typing replaces the limit"
+
+
+def test_triage_with_a_prometheus_that_began_scraping_after_the_window_began(
+    shared_native_gateway: NativeConnector, prometheus: PrometheusProcess
+) -> None:
+    """The demo's Prometheus starts with the demo: for the first five minutes (an hour, for since
+    when a route limits) it holds no counters from the window's start. Triage then counts from the
+    access log, which Envoy wrote all along, instead of failing ("Metrics unavailable" every second)."""
+    gw = shared_native_gateway
+    target = admin_target(gw.stats_url)
+    prometheus.set_targets([target])
+    config = PrometheusConfig(prometheus.url, rate_window="4s", selector=f'instance="{target}"')
+    source = metrics_for(gw, prometheus=config)
+    assert source is not None
+    try:
+        wait_until(lambda: source.snapshot().ok, timeout=20, what="Prometheus to scrape the gateway")
+        with client(gw) as c:
+            refused = sum(c.get("/", headers={"host": "limited.test"}).status_code == 429 for _ in range(12))
+        assert refused > 0
+
+        def counted() -> TriageReport | None:
+            found = report(gw, source, window_s=300)
+            return found if found.rows and found.rows[0].limited >= refused else None
+
+        ranked = wait_until(counted, what="the 429s counted from the access log")
+        assert ranked.rows[0].route == "limited" and ranked.rows[0].limiting
+        assert source.status() == "ok"
+    finally:
+        source.close()
