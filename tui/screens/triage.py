@@ -21,11 +21,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
+from connectors.errors import GatewayError
 from connectors.metrics import ChartData, Scope
 from connectors.model import Route
 from connectors.model.durations import format_duration
 from connectors.triage import DEFAULT_WINDOW, WINDOWS, LimitedRoute, triage, window_label
 
+from ..outcomes import error_text
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
 from .charts import NO_SOURCE, LiveScreen, _allowed
@@ -216,6 +218,17 @@ class TriageScreen(LiveScreen[TriageView]):
         empty.update("" if view.clients else clients_note(view))
         empty.display = not view.clients
         clients.display = bool(view.clients)
+
+    def worker_failed(self, name: str, error: BaseException) -> bool:
+        """A refresh that failed says why in the heading (and tries again), not in a toast a second."""
+        handled = super().worker_failed(name, error)
+        if name != "live" or not isinstance(error, GatewayError):
+            return handled
+        title, text = error_text(error)
+        shown = time.strftime("%H:%M:%S", time.localtime(self.view.time)) if self.view else None
+        kept = f" · the table is from {shown}" if shown else ""
+        self.query_one("#triage-info", Static).update(f"Rate-limit triage · ✖ {title}: {text}{kept}")
+        return True
 
     def _style(self, style: str) -> str:
         """A Rich style from theme variables (``$route-limited`` → its colour)."""
