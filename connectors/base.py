@@ -97,6 +97,10 @@ class Plan:
     undoes: str | None = None
     # Connector-private data needed to apply (rendered files, patches with resourceVersions).
     payload: Any = None
+    # Routes this plan would deploy that are not the caller's edit (drift: the gateway's source
+    # differs from what it serves); the pipeline applies such a plan only when ``adopt`` is set.
+    drift: tuple[str, ...] = ()
+    adopt: bool = False
 
     @property
     def model_diff(self) -> str:
@@ -139,6 +143,9 @@ class Connector(ABC):
     """A gateway the console can operate. Subclasses implement the abstract methods."""
 
     kind: ClassVar[str] = "?"
+    reverts_on_sight: ClassVar[bool] = False
+    """Its time boxes are kept on the gateway, not beside it: any console or CLI that connects
+    carries out those that are due (``connectors.change.timebox.revert_on_sight``)."""
     _make_metrics: Callable[[], Any] | None = None  # see wire_metrics
 
     def __init__(
@@ -189,6 +196,22 @@ class Connector(ABC):
         except GatewayError as exc:
             return str(exc)
         return None
+
+    def drift(self) -> tuple[str, ...]:
+        """One line per way what the gateway serves differs from what this tool shows (its source
+        edited by hand, its served config changed behind the tool's back); empty when they agree.
+        Cheap enough for a status line. Nothing by default."""
+        return ()
+
+    def drift_details(self) -> tuple[str, ...]:
+        """``drift()`` plus the differences themselves (diffs, what is served), for the ``drift``
+        command; may read the whole served config."""
+        return self.drift()
+
+    def notices(self) -> tuple[str, ...]:
+        """Lines the operator must read after connecting, e.g. how a change interrupted by a crash
+        was reconciled (rolled forward or back). Nothing by default."""
+        return ()
 
     def traffic_url(self, route: Route) -> tuple[str, str] | None:
         """Where a client reaches ``route`` through the gateway: (base URL, Host header), or None when

@@ -9,6 +9,8 @@ the connector's own ``Connector.backend_health`` (native: Envoy's admin ``/clust
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -95,6 +97,99 @@ class BackendHealth:
 
 def rank(rows: list[BackendHealth]) -> list[BackendHealth]:
     return sorted(rows, key=lambda b: (b.trouble, b.route, b.backend))
+
+
+# -- Envoy's admin answers (native, and Kubernetes gateway pods through pods/proxy) ---------------
+
+_STAT = (
+    r"(upstream_cx_overflow|upstream_rq_(?:pending|active|retry)_overflow"
+    r"|upstream_cx_active|upstream_rq_active|upstream_rq_pending_active"
+    r"|outlier_detection\.ejections_(?:active|enforced_total|enforced_consecutive_5xx)"
+    r"|circuit_breakers\.default\.[a-z_]+_open)"
+)
+# Cluster names may hold dots (Istio's ``outbound|80||api.default.svc.cluster.local``).
+STATS_FILTER = rf"^cluster\..+\.{_STAT}$"
+_SPLIT = re.compile(rf"^cluster\.(.+)\.{_STAT}$")
+_ACTIVE = {
+    "upstream_cx_active": "connections",
+    "upstream_rq_active": "requests",
+    "upstream_rq_pending_active": "pending_requests",
+}
+
+
+def _num(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _address(host: Mapping[str, Any]) -> str:
+    sock = host.get("address", {}).get("socket_address", {})
+    return f"{sock.get('address', '?')}:{sock.get('port_value', '?')}"
+
+
+def endpoint(host: Mapping[str, Any]) -> EndpointHealth:
+    status = host.get("health_status", {})
+    flags = tuple(k for k, v in status.items() if v is True)
+    eds = status.get("eds_health_status", "HEALTHY")
+    state: HealthState = "healthy"
+    if "failed_outlier_check" in flags:
+        state = "ejected"
+    elif flags or eds not in ("HEALTHY", "UNKNOWN"):
+        state = "unhealthy"
+    stats = {s.get("name"): _num(s.get("value")) for s in host.get("stats", [])}
+    return EndpointHealth(
+        address=_address(host),
+        state=state,
+        flags=flags + (() if eds in ("HEALTHY", "UNKNOWN") else (f"eds_{eds.lower()}",)),
+        connections=stats.get("cx_active", 0),
+        requests=stats.get("rq_active", 0),
+        errors=stats.get("rq_error", 0),
+        total=stats.get("rq_total", 0),
+    )
+
+
+def thresholds(cluster: Mapping[str, Any]) -> dict[str, int]:
+    """The default-priority circuit-breaker thresholds (Envoy lists its defaults when unset)."""
+    for t in cluster.get("circuit_breakers", {}).get("thresholds", []):
+        if t.get("priority", "DEFAULT") == "DEFAULT":
+            return {k: _num(t[k]) for k, _ in LIMITS if k in t}
+    return {}
+
+
+def by_cluster(stats: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name, value in stats.items():
+        m = _SPLIT.match(name)
+        if m:
+            out.setdefault(m.group(1), {})[m.group(2)] = _num(value)
+    return out
+
+
+def from_admin(
+    route: str, backend: str, cluster: Mapping[str, Any], stats: Mapping[str, int]
+) -> BackendHealth:
+    """One backend's health from its ``/clusters?format=json`` entry and its ``/stats`` counters
+    (``stats`` by name without the ``cluster.<name>.`` prefix, see ``by_cluster``)."""
+    s = stats
+    return BackendHealth(
+        route=route,
+        backend=backend,
+        cluster=str(cluster.get("name", "")),
+        endpoints=tuple(endpoint(h) for h in cluster.get("host_statuses", [])),
+        ejections_active=s.get("outlier_detection.ejections_active", 0),
+        ejections_total=s.get("outlier_detection.ejections_enforced_total", 0),
+        ejections_5xx=s.get("outlier_detection.ejections_enforced_consecutive_5xx", 0),
+        overflows={k: s.get(k, 0) for k in OVERFLOWS},
+        active={v: s.get(k, 0) for k, v in _ACTIVE.items()},
+        thresholds=thresholds(cluster),
+        open_breakers=tuple(
+            k.removeprefix("circuit_breakers.default.").removesuffix("_open")
+            for k, v in sorted(s.items())
+            if k.startswith("circuit_breakers.default.") and v
+        ),
+    )
 
 
 class HasHealth(Protocol):

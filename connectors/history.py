@@ -40,7 +40,9 @@ class HistoryEntry:
     description: str
     before: tuple[dict[str, Any], ...]
     after: tuple[dict[str, Any], ...]
-    action: str = "apply"  # "apply", "undo", or "event" (recorded, changed nothing: a canary hold)
+    # "apply", "undo", "event" (recorded, changed nothing: a canary hold) or "rollback" (a change a
+    # crash interrupted, undone)
+    action: str = "apply"
     undoes: str | None = None
     version: str = ""
     verified: bool = True
@@ -127,9 +129,10 @@ class HistoryStore:
         for entry in reversed(entries):
             if entry.id in undone:
                 continue
-            if entry.action in ("undo", "event"):
+            if entry.action in ("undo", "event", "rollback"):
                 # Undo the undo only if nothing older remains: stepping back keeps walking back.
-                # An event (a canary's hold) changed nothing there is to undo.
+                # An event (a canary's hold) changed nothing there is to undo; a roll-back (of a change
+                # a crash interrupted) restored what was served.
                 continue
             return entry
         return None

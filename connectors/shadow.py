@@ -28,6 +28,7 @@ class ShadowLimit:
     would_refuse: int
     enforced: int = 0  # requests it did refuse: 0 for a shadow limit, anything else is a fault
     clients: tuple[tuple[str, int], ...] = ()  # (client, would-be refusals) in the last window
+    note: str = ""  # why the counters or the clients may be missing (e.g. stats the proxies omit)
 
     @property
     def pct(self) -> float:
@@ -48,6 +49,7 @@ class ShadowLimit:
             "would_refuse_pct": round(self.pct, 2),
             "enforced": self.enforced,
             "clients": [{"client": c, "would_refuse": n} for c, n in self.clients],
+            "note": self.note,
         }
 
 

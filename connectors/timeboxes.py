@@ -67,6 +67,28 @@ class TimeBox:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def box_for(result: Any, after_s: float) -> TimeBox:
+    """The time box of an applied change (``connectors.base.ApplyResult``) reverting after
+    ``after_s`` seconds; ValidationError / PermissionDenied when it cannot be one."""
+    reason = for_problem(after_s)
+    if reason:
+        raise ValidationError([Problem("for", reason)])
+    plan, entry = result.plan, result.entry
+    if any(not c.before.backends for c in plan.changes):
+        raise PermissionDenied("a change that adds a route cannot be time-boxed")
+    return TimeBox(
+        id=entry.id,
+        gateway=entry.gateway,
+        description=entry.description,
+        routes=list(entry.routes),
+        before=list(entry.before),
+        after=list(entry.after),
+        due=entry.time + after_s,
+        seconds=after_s,
+        user=entry.user,
+    )
+
+
 class FileTimeBoxes:
     """A RevertScheduler keeping its time boxes in ``path`` (written atomically, under a lock)."""
 
@@ -109,23 +131,7 @@ class FileTimeBoxes:
     def schedule(self, connector: Any, result: Any, after_s: float) -> None:
         """Keep a box for ``result`` (a ``connectors.base.ApplyResult``; typed loosely: this floor
         sits below the interface)."""
-        reason = for_problem(after_s)
-        if reason:
-            raise ValidationError([Problem("for", reason)])
-        plan, entry = result.plan, result.entry
-        if any(not c.before.backends for c in plan.changes):
-            raise PermissionDenied("a change that adds a route cannot be time-boxed")
-        box = TimeBox(
-            id=entry.id,
-            gateway=entry.gateway,
-            description=entry.description,
-            routes=list(entry.routes),
-            before=list(entry.before),
-            after=list(entry.after),
-            due=entry.time + after_s,
-            seconds=after_s,
-            user=entry.user,
-        )
+        box = box_for(result, after_s)
         with self._locked() as boxes:
             boxes.append(box)
 

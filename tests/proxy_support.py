@@ -33,8 +33,15 @@ _ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 Json = dict[str, Any]
 
 
-def bootstrap(admin_port: int, listen_port: int, rds_path: Path) -> Json:
-    """A proxy with one listener whose routes come from `rds_path`."""
+def bootstrap(
+    admin_port: int,
+    listen_port: int,
+    rds_path: Path,
+    clusters: list[Json] | None = None,
+    filters: list[Json] | None = None,
+) -> Json:
+    """A proxy with one listener whose routes come from `rds_path` (and static `clusters`, and HTTP
+    `filters` before the router)."""
     hcm = {
         "@type": _HCM,
         "stat_prefix": "gateway",
@@ -42,7 +49,10 @@ def bootstrap(admin_port: int, listen_port: int, rds_path: Path) -> Json:
             "route_config_name": ROUTE_CONFIG,
             "config_source": {"path_config_source": {"path": str(rds_path)}},
         },
-        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}}],
+        "http_filters": [
+            *(filters or []),
+            {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}},
+        ],
     }
     listener = {
         "name": "gateway",
@@ -54,7 +64,7 @@ def bootstrap(admin_port: int, listen_port: int, rds_path: Path) -> Json:
     return {
         "node": {"id": "gateway-pod", "cluster": "gateway"},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
-        "static_resources": {"listeners": [listener]},
+        "static_resources": {"listeners": [listener], "clusters": clusters or []},
     }
 
 
@@ -77,6 +87,12 @@ class GatewayPod:
     rds_path: Path
     process: subprocess.Popen[bytes]
     version: int = 0
+    listen_port: int = 0
+
+    @property
+    def url(self) -> str:
+        """Where clients reach this proxy's listener."""
+        return f"http://127.0.0.1:{self.listen_port}"
 
     @property
     def admin_url(self) -> str:
@@ -112,16 +128,19 @@ class GatewayPods:
         container: str,
         admin_port: int,
         routes: list[Json],
+        clusters: list[Json] | None = None,
+        filters: list[Json] | None = None,
     ) -> GatewayPod:
-        """Start an Envoy holding `routes`, add the Pod object, and map its `admin_port` to the Envoy."""
+        """Start an Envoy holding `routes` (and `clusters`), add the Pod object, and map its
+        `admin_port` to the Envoy."""
         envoy = require_envoy()
         directory = self.root / name
         directory.mkdir(parents=True)
         rds = directory / "rds.json"
         atomic_write(rds, route_configuration(routes, "0"))
         config = directory / "envoy.json"
-        local_admin = free_port()
-        config.write_text(json.dumps(bootstrap(local_admin, free_port(), rds)))
+        local_admin, listen = free_port(), free_port()
+        config.write_text(json.dumps(bootstrap(local_admin, listen, rds, clusters, filters)))
         with (directory / "envoy.out").open("wb") as out:
             process = subprocess.Popen(
                 [envoy, "-c", str(config), "--disable-hot-restart", "--log-level", "warning"],
@@ -129,7 +148,7 @@ class GatewayPods:
                 stdout=out,
                 stderr=out,
             )
-        pod = GatewayPod(namespace, name, local_admin, rds, process)
+        pod = GatewayPod(namespace, name, local_admin, rds, process, listen_port=listen)
         self.pods.append(pod)
 
         def ready() -> bool:

@@ -211,11 +211,11 @@ def test_rate_limit_edit_keeps_client_selector_rules(kube_emulator: KubeEmulator
     load(kube_emulator, "envoy-gateway/local-ratelimit.yaml", namespace=NS)
     connector = connect(namespace=NS)
     route = connector.get_route("http-ratelimit-specific-user-0")
-    Change(connector).apply(connector.plan([set_rate_limit(route, RateLimit(20, 1.0, enabled=False))]))
+    Change(connector).apply(connector.plan([set_rate_limit(route, RateLimit(20, 1.0))]))
     stored = policy(kube_emulator, "backendtrafficpolicies", "ratelimit-specific-user")
     assert_valid(stored)
     assert stored["spec"]["rateLimit"]["local"]["rules"] == [
-        {"limit": {"requests": 20, "unit": "Second"}, "shadowMode": True},
+        {"limit": {"requests": 20, "unit": "Second"}},
         {
             "clientSelectors": [
                 {"headers": [{"name": "x-user-id", "value": "john", "type": "Exact", "invert": False}]}
@@ -231,6 +231,30 @@ def test_rate_limit_edit_keeps_client_selector_rules(kube_emulator: KubeEmulator
     ]["rules"]
     assert [r.get("clientSelectors") is not None for r in rules] == [True]
     assert connector.get_route("http-ratelimit-specific-user-0").rate_limit is None
+
+
+def test_a_local_limit_cannot_be_switched_off_on_envoy_gateway_and_shadow_mode_reads_enforced(
+    kube_emulator: KubeEmulator, connect: Connect
+) -> None:
+    """Envoy Gateway honours shadowMode on Global limits only: writing it to switch a local limit off
+    would leave the limit enforced while the console said "off"."""
+    load(kube_emulator, "envoy-gateway/local-ratelimit.yaml", namespace=NS)
+    connector = connect(namespace=NS)
+    name = "http-ratelimit-specific-user-0"
+    before = policy(kube_emulator, "backendtrafficpolicies", "ratelimit-specific-user")
+    with pytest.raises(ValidationError) as refused:
+        connector.plan([set_rate_limit(connector.get_route(name), RateLimit(20, 1.0, enabled=False))])
+    assert any(p.path.endswith("rate_limit.enabled") for p in refused.value.problems)
+    assert policy(kube_emulator, "backendtrafficpolicies", "ratelimit-specific-user") == before
+    # A rule someone wrote with shadowMode on a local limit is enforced, and shown so.
+    stored = policy(kube_emulator, "backendtrafficpolicies", "ratelimit-specific-user")
+    stored["spec"]["rateLimit"]["local"]["rules"][0] = {
+        "limit": {"requests": 7, "unit": "Second"},
+        "shadowMode": True,
+    }
+    kube_emulator.put_object(stored, namespace=NS)
+    shown = connect(namespace=NS).get_route(name).rate_limit
+    assert shown is not None and shown.enabled and not shown.shadow and shown.requests == 7
 
 
 def test_rate_limit_on_one_rule_of_a_multi_rule_route_targets_that_section(

@@ -333,7 +333,7 @@ def test_editing_an_existing_envoyfilter_keeps_its_other_fields(
         "envoy.filters.http.local_ratelimit"
     ]["value"]
     assert value["token_bucket"] == {"max_tokens": 5, "tokens_per_fill": 5, "fill_interval": "1s"}
-    assert value["filter_enforced"]["default_value"]["numerator"] == 0  # off = counted, not enforced
+    assert value["filter_enforced"]["default_value"]["numerator"] == 0  # off: neither counted nor enforced
     assert value["response_headers_to_add"][0]["header"]["key"] == "x-local-rate-limit"
     assert connector.get_route("srv-0").rate_limit == RateLimit(5, 1.0, enabled=False)
 

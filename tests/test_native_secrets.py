@@ -56,8 +56,9 @@ SECRET_ROUTES = """\
           issuer: https://leaky.test
           jwks: '{jwks}'
 """
-# Files that are the configuration itself: they must hold the secrets for Envoy to enforce them.
-CONFIG_CARRIERS = {"xds", "config-undo"}
+# Files that are the configuration itself: they must hold the secrets for Envoy to enforce them
+# (applied.yaml: the last applied YAML, pushed again when an interrupted change is rolled back).
+CONFIG_CARRIERS = {"xds", "config-undo", "applied.yaml"}
 
 
 def _private_jwks() -> tuple[str, list[str]]:
@@ -193,3 +194,4 @@ async def test_planted_secrets_appear_in_no_file_or_output(
             data = path.read_text(encoding="utf-8", errors="replace")
             found += [f"{path}: {s[:12]}" for s in secrets if s in data]
     assert found == []
+    assert (gw.state_dir / "applied.yaml").stat().st_mode & 0o077 == 0  # a carrier: the owner's only

@@ -216,7 +216,12 @@ async def test_cors_origin_added_preflight_and_probe(
         form.query_one("#probe-token", Input).value = token
         await pilot.click("#probe")
         result = form.query_one("#probe-result", Static)
-        await wait_until_ui(pilot, lambda: f"Origin {new_origin}" in str(result.render()), seconds=45)
+        await wait_until_ui(
+            pilot,
+            lambda: f"Origin {new_origin}" in str(result.render()),
+            seconds=45,
+            what=f"the probe's answer (now {str(result.render())!r})",
+        )
         text = str(result.render())
         assert f"Origin {new_origin} is allowed" in text
         assert "answered by the gateway's CORS policy" in text
@@ -225,7 +230,8 @@ async def test_cors_origin_added_preflight_and_probe(
 
         # A refused origin: the preflight passes through to the backend without CORS headers.
         probe_origin.value = "https://evil.example"
-        await pilot.click("#probe")
+        # The first answer is long: the button may be scrolled out of view, so press it, not click.
+        form.query_one("#probe", Button).press()
         await wait_until_ui(pilot, lambda: "https://evil.example" in str(result.render()), seconds=45)
         text = str(result.render())
         assert "https://evil.example is NOT allowed" in text

@@ -62,6 +62,8 @@ OPTIONAL_SCREENS = {
     "canary": ("tui.screens.canary", "CanaryScreen"),
     "charts": ("tui.screens.charts", "ChartsScreen"),
     "proxies": ("tui.screens.proxies", "ProxiesScreen"),
+    "health": ("tui.screens.health", "HealthScreen"),
+    "timeboxes": ("tui.screens.timeboxes", "TimeboxesScreen"),
 }
 
 

@@ -46,6 +46,8 @@ COMPLETIONS = sorted(
         "refresh",
         "help",
         "triage",
+        "health",
+        "timeboxes",
         "canary ",
         "charts",
         "proxies ",
@@ -80,7 +82,7 @@ def run(app: App[Any], text: str) -> None:
             app.notify(f"Themes: {', '.join(THEME_ORDER)}", title=f"Unknown theme {arg!r}", severity="error")
     elif word in ("undo", "refresh", "help"):
         getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
-    elif word in ("triage", "canary", "charts", "proxies"):
+    elif word in ("triage", "canary", "charts", "proxies", "health", "timeboxes"):
         _open_optional(app, word, arg)
     elif word in ("q", "back"):
         if len(app.screen_stack) > 1:
@@ -101,8 +103,8 @@ def run(app: App[Any], text: str) -> None:
 
 def _open_optional(app: App[Any], word: str, arg: str) -> None:
     console = console_of(app)
-    if word == "triage":
-        console.open_optional("triage", console.connector)
+    if word in ("triage", "health", "timeboxes"):
+        console.open_optional(word, console.connector)
     elif word == "proxies":  # says itself when no route is given or selected
         console.open_optional("proxies", console.connector, arg or selected_route(app))
     elif word == "canary":

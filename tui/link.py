@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -32,6 +33,7 @@ from .live import (
     MetricsFound,
     PollResult,
     attach,
+    drift_summary,
     open_metrics,
     poll_once,
 )
@@ -271,6 +273,10 @@ class GatewayLink(WorkerOutcomes, App[None]):
             )
             if was == "lost":
                 self.notify("The gateway answers again.", title="Connection restored")
+            for line in self.connector.notices() if self.connector else ():
+                self.notify(line, title="Interrupted change reconciled", timeout=15)
+        if result.drift is not None and drift_summary(result.drift) != self.connection.drift:
+            self.connection = replace(self.connection, drift=drift_summary(result.drift))
         if result.routes is not None and (not self.routes_loaded or result.routes != self.routes):
             self.routes_loaded = True
             self.routes = result.routes

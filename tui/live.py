@@ -34,6 +34,7 @@ class ConnectionState:
     reason: str = ""  # why the connection is lost
     retry_in: float = 0.0  # seconds until the next attempt, while lost
     readonly: bool = False
+    drift: str = ""  # what Envoy serves differs from what is shown (Connector.drift), in short
 
     @property
     def summary(self) -> str:
@@ -55,6 +56,7 @@ class PollResult:
     snapshot: Snapshot | None = None
     error: GatewayError | None = None
     seconds: float = 0.0
+    drift: tuple[str, ...] | None = None  # asked with the routes: Connector.drift()
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,16 @@ def open_metrics(connector: Connector, prometheus: str | None = None) -> Metrics
 
 def poll_once(connector: Connector, metrics: Any, *, want_routes: bool) -> PollResult:
     """Blocking: check the gateway is up, read its routes (when asked) and a metrics snapshot."""
+    from connectors.change.timebox import revert_on_sight
+
     started = time.monotonic()
     try:
         reason = connector.health()
         if reason is not None:
             raise ConnectionFailed(reason)
         routes = tuple(connector.list_routes()) if want_routes else None
+        revert_on_sight(connector)  # Kubernetes time boxes: any console that sees a due one reverts it
+        drift = tuple(connector.drift()) if want_routes else None
     except GatewayError as exc:
         return PollResult(False, error=exc, seconds=time.monotonic() - started)
     snapshot: Snapshot | None = None
@@ -118,7 +124,14 @@ def poll_once(connector: Connector, metrics: Any, *, want_routes: bool) -> PollR
             snapshot = metrics.snapshot()
         except GatewayError:
             snapshot = None  # metrics trouble must not mark the gateway as lost
-    return PollResult(True, routes=routes, snapshot=snapshot, seconds=time.monotonic() - started)
+    return PollResult(True, routes=routes, snapshot=snapshot, seconds=time.monotonic() - started, drift=drift)
+
+
+def drift_summary(lines: tuple[str, ...]) -> str:
+    """The header's few words for ``Connector.drift()`` lines."""
+    if not lines:
+        return ""
+    return lines[0] + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else "")
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
     plan_edit / plan_routes / plan_undo          apply                           export
     ───────────────────────────────────          ─────────────────────────       ──────────────
-    1 drift check (hooks.drift)                  1 refuse in read-only mode      write the plan's
-    2 rebase onto the gateway now (conflicts)    2 journal: intent               objects for review
-    3 connector.plan()  → Plan (the diff)        3 connector.apply_native()      (clusters only)
+    1 drift check (hooks.drift)                  1 refuse in read-only mode,     write the plan's
+    2 rebase onto the gateway now (conflicts)      or drift not adopted          objects for review
+    3 connector.plan()  → Plan (the diff)        2 journal: intent               (clusters only)
+                                                 3 connector.apply_native()
                                                  4 connector.verify()
                                                  5 record: history + audit log
                                                  6 journal: completed
@@ -21,15 +22,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from ..base import ApplyResult, Connector, EditKind, Plan
-from ..errors import GatewayError, PermissionDenied
+from ..errors import ChangeConflict, GatewayError, PermissionDenied
 from ..history import HistoryEntry, Label
 from ..model import Route, route_to_dict
 from .hooks import ChangeHooks
-from .rebase import RETRY, SINCE, graft, kept_their_change, rebase
+from .rebase import FIELDS, RETRY, SINCE, graft, kept_their_change, rebase
 
 READONLY_REFUSAL = "read-only mode: changes are refused (started with --readonly)"
 
@@ -79,7 +80,7 @@ class Change:
         if _before(plan, original.name) != original:
             current = self.connector.get_route(original.name)
             plan = self._plan_rebased(kind, original, edited, current, since, retry)
-        return self._warned(plan, drift)
+        return self._warned(_own_edit(plan, kind, original), drift)
 
     def _plan_rebased(
         self, kind: EditKind, original: Route, edited: Route, current: Route, since: str, retry: str
@@ -114,6 +115,8 @@ class Change:
         connector = self.connector
         if connector.readonly:
             raise PermissionDenied(READONLY_REFUSAL)
+        if plan.drift and not plan.adopt:
+            raise ChangeConflict(drift_refusal(plan))
         started = time.monotonic()
         journal = self.hooks.journal
         journal.intent(plan)
@@ -162,6 +165,31 @@ class Change:
         """A time-boxed change: have ``result`` undone after ``after_s`` seconds (through this same
         pipeline). The seam only: the default hooks refuse (PermissionDenied)."""
         self.hooks.reverts.schedule(self.connector, result, after_s)
+
+
+def _own_edit(plan: Plan, kind: EditKind, original: Route) -> Plan:
+    """The edited route is not drift when what the gateway serves differs from what the caller read
+    only in the aspect the caller set: the edit decides that aspect explicitly."""
+    served = _before(plan, original.name)
+    if original.name not in plan.drift or served is None:
+        return plan
+    if any(getattr(served, f) != getattr(original, f) for f in _other_fields(kind)):
+        return plan
+    return replace(plan, drift=tuple(n for n in plan.drift if n != original.name))
+
+
+def _other_fields(kind: EditKind) -> tuple[str, ...]:
+    own = set(FIELDS[kind])
+    return tuple(f.name for f in fields(Route) if f.name not in own)
+
+
+def drift_refusal(plan: Plan) -> str:
+    """Why a plan that carries drift is not applied without an explicit choice."""
+    return (
+        f"this plan would also deploy what it did not change: {', '.join(plan.drift)} "
+        "(the gateway serves something else; see the plan's diff and warnings). Apply it with "
+        "--adopt to deploy them, or restore what is served first (gatewayctl-tui drift)"
+    )
 
 
 def _before(plan: Plan, name: str) -> Route | None:

@@ -98,3 +98,26 @@ def _revert(connector: Connector, box: TimeBox) -> TimeBox:
     except _PASSING as exc:
         return replace(box, status="pending", tries=box.tries + 1, reason=f"will try again: {exc}")
     return replace(box, status="reverted", revert_id=result.entry.id, reason="")
+
+
+def revert_on_sight(connector: Connector) -> list[str]:
+    """For a gateway whose time boxes live on the gateway itself (``Connector.reverts_on_sight``):
+    revert those that are due, as any console or CLI connecting does; a line per box settled (or
+    why they could not be looked at). Nothing in read-only mode."""
+    if connector.readonly or not connector.reverts_on_sight:
+        return []
+    try:
+        settled = revert_expired(connector)
+    except GatewayError as exc:
+        return [f"time boxes not checked: {exc}"]
+    return [describe_settled(b) for b in settled]
+
+
+def describe_settled(box: TimeBox) -> str:
+    """``Reverted 3f9a (…) as change 77c1`` / ``NEEDS A DECISION: 3f9a (…): why``."""
+    if box.status == "reverted":
+        how = f" as change {box.revert_id}" if box.revert_id else f": {box.reason}"
+        return f"Reverted {box.id} ({box.description}){how}"
+    if box.status == "needs-decision":
+        return f"NEEDS A DECISION: {box.id} ({box.description}): {box.reason}"
+    return f"{box.status}: {box.id} ({box.description}): {box.reason}"

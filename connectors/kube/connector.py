@@ -43,14 +43,14 @@ from ..model import Route
 from ..paths import state_dir
 from .cluster import Cluster
 from .export import export_changes
-from .gateway_logs import PodSet
 from .journal import Journal
 from .modelled import Binding, Edit, Modelled, route_entries, unique_names
 from .objects import for_review, resource_version, to_yaml
+from .operating import Operating
 from .ownership import warnings_for
 from .patching import ORDER_POLICY, ORDER_ROUTE, ObjectChange, Outcome, apply_changes, change_for
 from .planning import edit_field, edit_kinds, ignored_fields, merge_edit, model_problems, shared_reach
-from .proxies import DEFAULT_PROXY_WAIT_S, ViewFor, check_after_apply, drift
+from .proxies import DEFAULT_PROXY_WAIT_S, check_after_apply
 from .rbac import Access
 from .readback import read_back
 from .resources import JsonDict, ObjKey, Resource
@@ -58,7 +58,7 @@ from .store import Store, Workspace
 
 DEFAULT_VERIFY_WAIT_S = 5.0
 """How long ``verify`` waits for a controller to report on the generation just written."""
-EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors", "fault")
+EDIT_KINDS: tuple[EditKind, ...] = ("weights", "rate_limit", "cors", "fault", "deny")
 
 __all__ = [  # Binding, Modelled, route_entries, unique_names: from .modelled, as the flavours use them
     "DEFAULT_VERIFY_WAIT_S",
@@ -83,13 +83,14 @@ def _safe(part: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", part) or "_"
 
 
-class KubeConnector(Connector):
+class KubeConnector(Operating, Connector):
     """Base of the Istio, Envoy Gateway and Gateway API connectors."""
 
     kind: ClassVar[str] = "kube"
     route_kind: ClassVar[str] = "?"
     proxy_wait: float = DEFAULT_PROXY_WAIT_S
     """How long ``verify`` waits for the gateway proxies to hold a change (``proxies``)."""
+    reverts_on_sight: ClassVar[bool] = True  # time boxes are annotations on the objects
     affect_shared = False  # the operator chose to change all a shared object reaches (else refused)
 
     def __init__(
@@ -442,24 +443,20 @@ class KubeConnector(Connector):
         proxies = check_after_apply(self, plan)
         return Verification(result.ok and proxies.ok, (*result.details, *proxies.lines()))
 
-    def proxy_admin(self) -> tuple[int, ViewFor] | None:
-        """The admin port of this implementation's gateway proxies and how to read a route off their
-        ``config_dump``; None when this tool does not know them (then proxies are not checked)."""
-        return None
-
-    def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
-        """Where a route's gateway proxies run, or why they are not looked for."""
-        return "its gateway proxies are not known to this tool"
-
     def bindings_for(self, routes: Sequence[str]) -> dict[str, Binding]:
         """Where each named route lives now (routes that are gone are left out)."""
         bindings = self._modelled(self._store()).bindings
         return {name: bindings[name] for name in routes if name in bindings}
 
-    def proxy_status(self, route: str) -> Verification:
-        """Drift between the route's objects and what its gateway pods' Envoys hold (``proxies``)."""
-        report = drift(self, route)
-        return Verification(report.converged, tuple(report.lines()))
+    def refresh(self) -> Store:
+        """Read every object again now (the snapshot the next reads and plans start from)."""
+        return self._read_all()
+
+    def remember(self, resource: Resource, obj: JsonDict) -> None:
+        """An object written outside a plan (a time-box annotation): the snapshot holds it as written."""
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.put(resource, obj)
 
     def current_store(self) -> Store:
         """The objects as last read or written (read from the cluster when there is no snapshot)."""

@@ -1,7 +1,8 @@
 """Merging an operator's edited route into the current one, and checking what the edit asks for.
 
-Only weights, rate limit, CORS and fault injection are written by the Kubernetes connectors; an
-edited route is compared with the cluster's current route to find which of those it changes.
+Only weights, rate limit, CORS, fault injection and deny rules are written by the Kubernetes
+connectors; an edited route is compared with the cluster's current route to find which of those it
+changes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from ..base import EditKind
 from ..errors import Problem, ValidationError
 from ..model import Route, WeightedBackend
+from ..model.deny import deny_problems
 from ..model.fault import fault_problems
 from ..model.validate import cors_problems, route_problems, weight_problems
 
@@ -32,11 +34,13 @@ def edit_kinds(before: Route, requested: Route) -> set[EditKind]:
         kinds.add("cors")
     if before.fault != requested.fault:
         kinds.add("fault")
+    if before.deny != requested.deny:
+        kinds.add("deny")
     return kinds
 
 
 def merge_edit(before: Route, requested: Route) -> tuple[Route, set[EditKind], list[Problem]]:
-    """The current route with the requested weights, rate limit, CORS and fault."""
+    """The current route with the requested weights, rate limit, CORS, fault and deny rules."""
     kinds = edit_kinds(before, requested)
     problems: list[Problem] = []
     after = before
@@ -62,6 +66,8 @@ def merge_edit(before: Route, requested: Route) -> tuple[Route, set[EditKind], l
         after = replace(after, cors=requested.cors)
     if "fault" in kinds:
         after = replace(after, fault=requested.fault)
+    if "deny" in kinds:
+        after = replace(after, deny=requested.deny)
     return after, kinds, problems
 
 
@@ -73,6 +79,8 @@ def model_problems(after: Route, kinds: set[EditKind], path: str) -> list[Proble
         out += cors_problems(after.cors, f"{path}.cors")
     if "fault" in kinds and after.fault is not None:
         out += fault_problems(after.fault, f"{path}.fault")
+    if "deny" in kinds and after.deny is not None:
+        out += deny_problems(after.deny, f"{path}.deny")
     if "rate_limit" in kinds and after.rate_limit is not None:
         probe = Route(name="probe", backends=(WeightedBackend("probe", 100),), rate_limit=after.rate_limit)
         out += [
@@ -92,7 +100,7 @@ def ignored_fields(before: Route, requested: Route) -> list[str]:
         return []
     return [
         f"route {before.name}: {', '.join(differing)} differ from the cluster's and are left as they are "
-        "(only weights, rate limit, CORS and faults are written)"
+        "(only weights, rate limit, CORS, faults and deny rules are written)"
     ]
 
 

@@ -7,7 +7,8 @@ Two metric families:
   ``envoy_cluster_name`` (native clusters are named ``route~backend``; Envoy Gateway's
   ``httproute/<ns>/<name>/rule/<i>`` name the route only). Whole gateway:
   ``envoy_http_downstream_rq_xx`` / ``envoy_http_downstream_rq_time_bucket`` (the admin listener
-  left out) and the local rate limiter's ``envoy_http_local_rate_limit_rate_limited``. A shared
+  left out) and the local rate limiter's ``envoy_http_local_rate_limit_rate_limited`` (shadow
+  limiters' prefixes, ``gw_shadow_*``, left out: they refused nobody). A shared
   limiter has no per-route counts: the per-route split of 429s comes from the access log.
 - **istio**: the standard ``istio_requests_total`` and ``istio_request_duration_milliseconds_bucket``
   by ``destination_service`` and ``destination_version``, ``response_code`` (429 = limited).
@@ -23,6 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Literal
+
+from ..metrics_contract import SHADOW_STAT_PREFIX
 
 Family = Literal["envoy", "istio"]
 Labels = Mapping[str, str]
@@ -126,7 +129,11 @@ class EnvoyFamily:
         return rate("envoy_http_downstream_rq_time_bucket", sel, ["le"], window)
 
     def gateway_limited(self, window: str, fn: str = "rate") -> str:
-        return rate("envoy_http_local_rate_limit_rate_limited", braces([], self.selector), [], window, fn)
+        # Shadow limiters count would-be refusals under their own prefix: nobody was refused.
+        not_shadow = f"envoy_local_http_ratelimit_prefix!~{quote(re.escape(SHADOW_STAT_PREFIX) + '.*')}"
+        return rate(
+            "envoy_http_local_rate_limit_rate_limited", braces([not_shadow], self.selector), [], window, fn
+        )
 
 
 class IstioFamily:

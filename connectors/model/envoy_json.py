@@ -53,8 +53,9 @@ def percent_of(fraction: Any) -> float:
 
 
 def local_limit(config: Any) -> RateLimit | None:
-    """A LocalRateLimit config → RateLimit; None without a token bucket (an inert filter). Enforced
-    only when both ``filter_enabled`` and ``filter_enforced`` are above 0% (Envoy's default is 0%)."""
+    """A LocalRateLimit config → RateLimit; None without a token bucket (an inert filter). Envoy's
+    default for both fractions is 0%: not enabled is off (not even counted); enabled but not
+    enforced is a shadow limit (counted only)."""
     value = typed_value(config)
     bucket = camel(value, "token_bucket") if value is not None else None
     if value is None or not isinstance(bucket, dict):
@@ -67,11 +68,13 @@ def local_limit(config: Any) -> RateLimit | None:
         default = camel(frac, "default_value") if isinstance(frac, dict) else None
         return isinstance(default, dict) and int(default.get("numerator", 0) or 0) > 0
 
+    enabled = percent_on("filter_enabled")
     return RateLimit(
         requests=per_fill,
         interval=_seconds(camel(bucket, "fill_interval")) or 1.0,
         burst=None if max_tokens == per_fill else max_tokens,
-        enabled=percent_on("filter_enabled") and percent_on("filter_enforced"),
+        enabled=enabled,
+        shadow=enabled and not percent_on("filter_enforced"),
     )
 
 

@@ -147,6 +147,11 @@ class ConfigFile:
         """The file's text edited to read as ``new`` (nothing is written)."""
         return self._render(new)[0]
 
+    def prepare(self, new: Gateway) -> tuple[str, RouteLines | None]:
+        """The text ``save`` would write for ``new`` (and the route index of it), ahead of the save:
+        the change journal records it before anything is touched."""
+        return self._render(new)
+
     def _render(self, new: Gateway) -> tuple[str, RouteLines | None]:
         restored = yaml_undo.recall(self.path, self.version, self.gateway, new)
         if restored is not None:
@@ -161,9 +166,8 @@ class ConfigFile:
         update_document(doc, self.gateway, new)
         return dump(doc, indent), None
 
-    def save(self, new: Gateway, text: str | None = None) -> None:
-        """Write ``new`` (as ``text`` when rendered already) over the file, atomically."""
-        index = None
+    def save(self, new: Gateway, text: str | None = None, index: RouteLines | None = None) -> None:
+        """Write ``new`` (as ``text`` when rendered already, see ``prepare``) over the file, atomically."""
         if text is None:
             text, index = self._render(new)
         atomic_write(self.path, text, fsync=True, keep_mode=True)

@@ -21,6 +21,7 @@ from ..base import Capabilities, ChangeHooks, GatewayInfo, Plan, RouteChange, Ve
 from ..errors import (
     ChangeConflict,
     ChangeRejected,
+    GatewayError,
     GatewayNotRunning,
     NothingToUndo,
     Problem,
@@ -29,15 +30,17 @@ from ..errors import (
 from ..metrics_contract import MetricsHooks
 from ..model import Gateway, Route, route_from_dict, route_to_dict
 from ..model.diff import to_yaml
-from . import changes, verify
+from . import applied, changes, journal, verify
 from .config_file import ConfigFile
-from .lifecycle import EnvoyLifecycle
+from .drift import NativeDriftCheck
 from .names import cluster_name
 from .process import port_problem
 from .render import version_of
 from .render_routes import cluster_backends
 from .state import GatewayState
+from .trust import TrustedGateway
 from .validation import beyond_loopback, native_problems, validate_change
+from .versions import highest, on_disk
 
 if TYPE_CHECKING:
     from ..health import BackendHealth
@@ -55,17 +58,10 @@ class _Payload:
     names: tuple[str, ...]
 
 
-class NativeConnector(EnvoyLifecycle):
+class NativeConnector(TrustedGateway):
     """A native gateway: its routes from the YAML, changes planned, pushed to Envoy and verified."""
 
     # -- reading --------------------------------------------------------------------------------
-
-    def _current(self) -> ConfigFile:
-        """The config file, re-read when someone changed it on disk."""
-        with self._mutex:
-            if self._config.changed_on_disk():
-                self._config = ConfigFile.load(self.config_path)
-            return self._config
 
     def gateway(self) -> Gateway:
         return self._current().gateway
@@ -103,6 +99,9 @@ class NativeConnector(EnvoyLifecycle):
 
     # -- changing -------------------------------------------------------------------------------
 
+    def _planned(self, plan: Plan) -> Gateway | None:
+        return plan.payload.gateway if isinstance(plan.payload, _Payload) else None
+
     def plan(self, routes: Sequence[Route]) -> Plan:
         """Replace the routes of the same names (a route not in the gateway is added at the end)."""
         cf = self._current()
@@ -118,7 +117,9 @@ class NativeConnector(EnvoyLifecycle):
         return self._plan(self._current(), gateway)
 
     def _plan(self, cf: ConfigFile, new: Gateway, *, undoes: str | None = None) -> Plan:
-        old = cf.gateway
+        # The plan starts from what Envoy was made to serve, not from the file: a hand edit of the
+        # YAML is then part of the diff (validated like any edit), never deployed unseen.
+        old = self.served_model()
         validate_change(old, new)
         if [x.name for x in old.listeners] != [x.name for x in new.listeners] or any(
             a != b for a, b in zip(old.listeners, new.listeners, strict=False)
@@ -138,16 +139,48 @@ class NativeConnector(EnvoyLifecycle):
         )
         rds_only = not changes.touches_listener(old, new)
         return Plan(
+            drift=self._drifted(cf.gateway, old, names),
             id=self.new_plan_id(),
             gateway=self.info().title,
             changes=route_changes,
             native_changes=tuple(changes.native_changes(old, new, names, self.layout)),
             base_version=cf.version,
-            description=self.describe(route_changes) if route_changes else "gateway settings changed",
+            description=self._description(old, new, route_changes),
             warnings=tuple(changes.warnings(old, new, names, rds_only)) + beyond_loopback(old, new),
             undoes=undoes,
             payload=_Payload(new, tuple(names)),
         )
+
+    def _description(self, old: Gateway, new: Gateway, route_changes: Sequence[RouteChange]) -> str:
+        if route_changes:
+            return self.describe(route_changes)
+        if (old.listeners, old.backends, old.access_log, old.name) != (
+            new.listeners,
+            new.backends,
+            new.access_log,
+            new.name,
+        ):
+            return "gateway settings changed"
+        return "no change"
+
+    def _drifted(self, yaml: Gateway, served: Gateway, names: Sequence[str]) -> tuple[str, ...]:
+        """The routes of a plan that Envoy does not serve as the YAML had them before the edit
+        (hand edits of the YAML, or of the xDS files that Envoy loaded)."""
+        out: list[str] = []
+        if yaml is not served:
+            now = {r.name: r for r in yaml.routes}
+            was = {r.name: r for r in served.routes}
+            out += [n for n in names if now.get(n) != was.get(n)]
+            if (yaml.listeners, yaml.backends, yaml.access_log) != (
+                served.listeners,
+                served.backends,
+                served.access_log,
+            ):
+                out.append("listeners/backends")
+        rec = applied.Applied.read(self.state_dir)
+        if rec is not None and rec.changed_files(self.layout, list(self._state.listeners)):
+            out += [n for n in self.drift_report().served_routes if n not in out] or ["xDS files"]
+        return tuple(out)
 
     def plan_undo(self) -> Plan:
         """Restore the routes of the last change not undone yet (re-adding or removing routes that
@@ -161,7 +194,7 @@ class NativeConnector(EnvoyLifecycle):
         gw = cf.gateway
         current = {r.name: r for r in gw.routes}
         now_dicts = {r.name: route_to_dict(r) for r in gw.routes}
-        warnings = []
+        warnings: list[str] = []
         for after in entry.after:
             now = current.get(after["name"])
             now_dict = route_to_dict(now) if now is not None else route_to_dict(_absent(after["name"]))
@@ -194,47 +227,76 @@ class NativeConnector(EnvoyLifecycle):
                 raise ChangeConflict(f"the config file {cf.path} changed since the plan; re-plan")
             if not self.is_running():
                 raise GatewayNotRunning(self.health() or "Envoy is not running")
-            state = GatewayState.read(self.state_dir)
-            if state.pid != self._state.pid or state.xds_version != self._state.xds_version:
-                # Another process restarted Envoy or pushed since: nothing known here is current.
-                self._served = None
-                self._state.xds_version = max(self._state.xds_version, state.xds_version)
-            if not self._state.probe_token:
-                self._state.probe_token = state.probe_token or secrets.token_hex(16)
+            self._sync_before_push()
             new = payload.gateway
             # The plan knows which routes differ from the file's model; when that model is what
             # is served (this process applied the last change), 10,000 routes need no comparing.
             known = payload.names if self._served is not None and self._served is cf.gateway else None
-            version, pushed = self._deploy.push(self._served, new, known)
+            try:
+                version, pushed = self._deploy.push(self._served, new, known)
+            except GatewayError:
+                self._note_applied(cf)  # the files were put back (new versions, same config)
+                raise
             # Envoy serves the change; now the YAML file (rendering it is not on the path to
             # "traffic follows": with 10,000 routes it takes longer than Envoy's reload).
             try:
                 if cf.changed_on_disk():  # edited by hand while Envoy loaded the change
                     raise ChangeConflict(f"the config file {cf.path} changed during the apply; re-plan")
-                cf.save(new)
+                prepared = self._prepared.get(plan.id)
+                if prepared is not None:
+                    cf.save(new, *prepared)
+                else:
+                    cf.save(new)
             except BaseException:
                 self._deploy.roll_back(pushed)
+                self._note_applied(cf)
                 raise
             self._served = new
             self._state.listeners = {x.name: f"{x.address}:{x.port}" for x in new.listeners}
             self._state.write(self.state_dir)
+            self._note_applied(cf)
             return version
+
+    def _sync_before_push(self) -> None:
+        """Catch up with what other processes (or a killed one) did since this one last looked."""
+        state = GatewayState.read(self.state_dir)
+        if state.pid != self._state.pid or state.xds_version != self._state.xds_version:
+            # Another process restarted Envoy or pushed since: nothing known here is current.
+            self._served = None
+            self._state.xds_version = max(self._state.xds_version, state.xds_version)
+        # Number past every version on disk too (a killed push leaves state.json behind them):
+        # a reused number would make the probe answer "served" before Envoy loaded the file.
+        on_files = on_disk(self.layout, list(self._state.listeners)).values()
+        self._state.xds_version = highest(self._state.xds_version, *on_files)
+        if not self._state.probe_token:
+            self._state.probe_token = state.probe_token or secrets.token_hex(16)
+        rec = applied.Applied.read(self.state_dir)
+        if rec is None or rec.changed_files(self.layout, list(self._state.listeners)):
+            self._served = None  # the files are not what this process wrote: compare them all
 
     def verify(self, plan: Plan) -> Verification:
         payload = plan.payload
         if not isinstance(payload, _Payload):
             return Verification(False, ("not a native plan",))
-        return verify.check(self.admin, payload.gateway, payload.names)
+        traffic = verify.Traffic(
+            dict(self._state.listeners), lambda name: self._deploy.probe(name)(), self._deploy.http
+        )
+        return verify.check(self.admin, payload.gateway, payload.names, traffic)
 
     def _capabilities(self) -> Capabilities:
         return Capabilities(editable=frozenset({"weights", "rate_limit", "cors", "deny", "fault"}))
 
     def change_hooks(self) -> ChangeHooks:
-        """Time boxes live in the state folder: any process (``revert-expired``, the reverter
-        ``up`` starts beside Envoy, the demo) carries them out, also after a restart."""
+        """The drift check and the crash journal (``drift``, ``journal``); time boxes live in the
+        state folder: any process (``revert-expired``, the reverter ``up`` starts beside Envoy, the
+        demo) carries them out, also after a restart."""
         from ..timeboxes import FileTimeBoxes
 
-        return ChangeHooks(reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE))
+        return ChangeHooks(
+            drift=NativeDriftCheck(self),
+            journal=journal.NativeJournal(self),
+            reverts=FileTimeBoxes(self.state_dir / TIMEBOX_FILE),
+        )
 
     # -- incident actions (backend health, shadow limits, support bundle) ---------------------
 
@@ -254,8 +316,13 @@ class NativeConnector(EnvoyLifecycle):
         return list(native_parts(self, self.gateway, since))
 
     def served_version(self) -> str | None:
-        """The version_info of the routes file on disk (what Envoy serves after a successful apply)."""
+        """The routes version Envoy serves, asked from Envoy (its first listener's probe; the file's
+        version when Envoy does not answer)."""
         for lst in self.gateway().listeners:
+            if lst.name in self._state.listeners:
+                answer = self._deploy.probe(lst.name)()
+                if answer is not None:
+                    return answer
             text = _read(self.layout.rds(lst.name))
             if text is not None:
                 return version_of(text)

@@ -55,6 +55,11 @@ class Deployer:
     def close(self) -> None:
         self._probe_client.close()
 
+    @property
+    def http(self) -> httpx.Client:
+        """The client that asks listeners (kept open: making one costs milliseconds)."""
+        return self._probe_client
+
     def next_version(self) -> str:
         self.state.xds_version += 1
         return str(self.state.xds_version)

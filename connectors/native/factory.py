@@ -76,12 +76,31 @@ def _read_state(state_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+DRIFT = "drift"  # a gateways state: serving, but not what the YAML or the last apply says
+
+
+def _drift(state_dir: Path) -> str | None:
+    """The first drift line of a running gateway (and how many more), or None."""
+    try:
+        connector = attach(state_dir, readonly=True)
+    except GatewayError:
+        return None
+    try:
+        lines = connector.drift()
+    except GatewayError:
+        return None
+    finally:
+        connector.close()
+    return lines[0] + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else "") if lines else None
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
 class NativeLifecycle:
-    """``gatewayctl-tui up`` / ``down`` / ``gateways`` (``connectors.factory.Lifecycle``)."""
+    """``gatewayctl-tui up`` / ``down`` / ``gateways`` (``connectors.factory.Lifecycle``). A running
+    gateway's status ``reason`` says what is wrong while it serves (its YAML does not read)."""
 
     def targets(self) -> list[Target]:
         return NativeFactory().discover()
@@ -154,20 +173,22 @@ class NativeLifecycle:
     def status(self, target: Target) -> GatewayStatus:
         """running / stopped (reason) / restarting (reason) / config broken (reason): read from the
         state files and the processes, without loading the YAML into a connector (a broken YAML
-        must not hide whether Envoy serves)."""
-        from .status import gateway_status
+        must not hide whether Envoy serves); a running gateway whose YAML or served config differs
+        from the last applied one is ``drift (<first difference>)``."""
+        from .status import RUNNING, gateway_status
 
         state_dir = Path(target.location)
         state = _read_state(state_dir)
         found = gateway_status(state_dir, state)
         listeners = dict(state.get("listeners") or {})
+        drift = _drift(state_dir) if found.state == RUNNING else None
         return GatewayStatus(
             target,
             found.serving,
-            _one_line(found.reason),
+            _one_line(drift or found.reason),
             str(state.get("admin_url", "")),
             listeners,
-            state=found.state,
+            state=DRIFT if drift else found.state,
             restarts=found.restarts,
         )
 
@@ -213,7 +234,15 @@ class NativeFactory(ConnectorFactory):
         return f"native gateways live in {self.root or gateways_dir()}"
 
     def open(self, target: Target, *, readonly: bool = False, **options: Any) -> NativeConnector:
-        return attach(Path(target.location), readonly=readonly)
+        """Attach, then reconcile any change a crash interrupted (``NativeConnector.recover``: its
+        lines are the connector's ``notices``)."""
+        connector = attach(Path(target.location), readonly=readonly)
+        try:
+            connector.recover()
+        except BaseException:
+            connector.close()
+            raise
+        return connector
 
     def cli_options(self) -> tuple[CliOption, ...]:
         return (

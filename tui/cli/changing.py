@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.base import ApplyResult, Connector, EditKind, Plan
-from connectors.errors import PermissionDenied, Problem, ValidationError, VerificationFailed
+from connectors.errors import ChangeConflict, PermissionDenied, Problem, ValidationError, VerificationFailed
 
 from .common import Command, Parser, UsageError, colour_diff, out
 from .lifecycle import with_connector
@@ -50,6 +50,12 @@ def change_options() -> Parser:
     p.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
     p.add_argument("--show-native", action="store_true", help="also print the diff of the native objects")
     p.add_argument(
+        "--adopt",
+        action="store_true",
+        help="also deploy the drift the plan shows (routes whose source was edited by hand; see "
+        "gatewayctl-tui drift); without it such a plan is refused",
+    )
+    p.add_argument(
         "--all-affected",
         action="store_true",
         help="also change the other routes and workloads a shared policy object applies to "
@@ -75,7 +81,7 @@ def change_options() -> Parser:
 
 
 def _print_plan(plan: Plan, show_native: bool) -> None:
-    out(f"Plan: {plan.description}")
+    out(f"Plan: {plan.description if plan.changes else 'no route changes'}")
     if plan.model_diff:
         out(colour_diff(plan.model_diff).rstrip())
     if show_native:
@@ -98,9 +104,21 @@ def _print_result(result: ApplyResult) -> None:
 
 def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
     _print_plan(plan, args.show_native)
-    if plan.is_empty:
-        out("No change: the route already looks like that.")
+    if plan.is_empty and not plan.drift:
+        if any(w.startswith("drift:") for w in plan.warnings):
+            # Never a plain "No change" while the YAML and Envoy disagree.
+            out("No change to what Envoy serves (it serves that already); the drift above remains.")
+        else:
+            out("No change: the route already looks like that, and Envoy serves it.")
         return 0
+    if plan.drift:
+        out(f"Drift in this plan: {', '.join(plan.drift)} (not your edit: the gateway serves something else)")
+        if args.adopt:
+            plan = replace(plan, adopt=True)
+        elif not (args.dry_run or args.export):
+            from connectors.change.pipeline import drift_refusal
+
+            raise ChangeConflict(drift_refusal(plan))
     if args.dry_run:
         timed = " (with --for it would revert by itself after that)" if args.for_s is not None else ""
         out(f"Dry run: nothing applied{timed}.")

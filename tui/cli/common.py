@@ -47,7 +47,33 @@ class Command:
 
 
 def out(text: str = "") -> None:
-    print(text, flush=True)
+    """Print a line of the command's output. When the reader went away (``... | head``) the rest
+    goes nowhere and the command carries on: a change is applied, verified and recorded all the
+    same, and the exit code is the command's."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        stdout_gone()
+
+
+def stdout_gone() -> None:
+    """Point stdout at /dev/null (so later writes, and the flush at exit, cannot fail again)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (captured): nothing to point elsewhere
+        pass
+    finally:
+        os.close(devnull)
+
+
+def note(text: str) -> None:
+    """A line for the operator that is not the command's output (stderr: scripts parse stdout)."""
+    print(f"note: {text}", file=sys.stderr, flush=True)
+
+
+def warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from connectors.errors import GatewayError, ValidationError
 
-from .common import EXIT_GATEWAY, EXIT_USAGE, Handler, UsageError, one_line
+from .common import EXIT_GATEWAY, EXIT_USAGE, Handler, UsageError, one_line, stdout_gone
 from .parser import build_parser
 
 
@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _invalid(exc)
     except GatewayError as exc:
         _error(f"{exc.title}: {one_line(str(exc))}")
+        return EXIT_GATEWAY
+    except BrokenPipeError:  # output cut off outside ``out`` (which carries on): no error line
+        stdout_gone()
         return EXIT_GATEWAY
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from connectors.errors import NotFound, PermissionDenied
 from connectors.paths import gateways_dir
 from connectors.registry import lifecycle, lifecycle_for, open_target, resolve
 
-from .common import EXIT_GATEWAY, Command, Handler, UsageError, out, table
+from .common import EXIT_GATEWAY, Command, Handler, UsageError, note, out, table
 
 # ---------------------------------------------------------------- connecting
 
@@ -48,19 +49,34 @@ def connect(args: argparse.Namespace) -> Connector:
 def with_connector(
     run: Callable[[argparse.Namespace, Connector], int],
     check: Callable[[argparse.Namespace], None] | None = None,
+    *,
+    reverts_due: bool = True,
 ) -> Handler:
-    """A handler that checks its arguments (usage errors first), then connects, runs, disconnects."""
+    """A handler that checks its arguments (usage errors first), then connects, runs, disconnects.
+    A gateway that keeps its time boxes on itself (Kubernetes) has the due ones reverted first,
+    reported on stderr (``reverts_due``: False for ``revert-expired``, which reports them itself)."""
 
     def handler(args: argparse.Namespace) -> int:
         if check is not None:
             check(args)
         connector = connect(args)
         try:
+            for line in connector.notices():  # e.g. how a change a crash interrupted was reconciled
+                note(line)
+            if reverts_due:
+                _revert_due(connector)
             return run(args, connector)
         finally:
             connector.close()
 
     return handler
+
+
+def _revert_due(connector: Connector) -> None:
+    from connectors.change.timebox import revert_on_sight
+
+    for line in revert_on_sight(connector):
+        print(f"gatewayctl-tui: time box: {line}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- native gateway lifecycle

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 
 from connectors.base import Connector
 
-from .common import EXIT_GATEWAY, Command, backends, matches, out, policies, table
+from .common import EXIT_GATEWAY, Command, backends, matches, out, policies, table, warn
 from .lifecycle import with_connector
+
+
+def _state_of(conn: Connector, drift: tuple[str, ...] | None = None) -> int:
+    """Warn about drift (what Envoy serves is not what was printed), then ``_serving``."""
+    for line in conn.drift() if drift is None else drift:
+        warn(f"drift: {line} (see gatewayctl-tui drift)")
+    return _serving(conn)
 
 
 def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
@@ -26,7 +34,7 @@ def _cmd_routes(args: argparse.Namespace, conn: Connector) -> int:
     else:
         rows = [[r.name, ",".join(r.hosts), matches(r), backends(r), policies(r)] for r in routes]
         out(table(["NAME", "HOSTS", "MATCH", "BACKENDS", "POLICIES"], rows))
-    return _serving(conn)
+    return _state_of(conn)
 
 
 def _serving(conn: Connector) -> int:
@@ -57,7 +65,14 @@ def _cmd_describe(args: argparse.Namespace, conn: Connector) -> int:
     out(to_yaml(route_to_dict(route)).rstrip())
     out("\nNative objects:")
     out(conn.native_objects(route.name).rstrip())
-    return _serving(conn)
+    drift = conn.drift()
+    named = re.compile(rf"(?<![\w~-]){re.escape(route.name)}(?![\w~-])")
+    mine = [line for line in drift if named.search(line)]
+    if mine:
+        out("\nDrift (Envoy does not serve what is shown above):")
+        for line in mine:
+            out(f"  {line}")
+    return _state_of(conn, drift)
 
 
 def _cmd_history(args: argparse.Namespace, conn: Connector) -> int:

@@ -38,6 +38,8 @@ def _cmd_shadow(args: argparse.Namespace, conn: Connector) -> int:
     for r in rows:
         who = ", ".join(f"{c} ({n})" for c, n in r.clients[:5])
         out(f"  {r.route}: {r.describe()}" + (f": {who}" if who else ""))
+        if r.note:
+            out(f"  {r.route}: note: {r.note}")
         if r.enforced:
             out(f"  {r.route}: warning: {r.enforced} requests were refused although the limit is shadowed")
     return 0

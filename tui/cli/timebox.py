@@ -26,7 +26,7 @@ def _when(due: float, now: float) -> str:
 
 def _cmd_revert_expired(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.change import Change
-    from connectors.change.timebox import revert_expired
+    from connectors.change.timebox import describe_settled, revert_expired
 
     reverts = Change(conn).hooks.reverts
     if args.list:
@@ -46,15 +46,7 @@ def _cmd_revert_expired(args: argparse.Namespace, conn: Connector) -> int:
     if args.output == "json":
         out(json.dumps([asdict(b) for b in acted], indent=2))
     for b in acted if args.output != "json" else ():
-        if b.status == "reverted":
-            out(
-                f"Reverted {b.id} ({b.description})"
-                + (f" as change {b.revert_id}" if b.revert_id else f": {b.reason}")
-            )
-        elif b.status == "needs-decision":
-            out(f"NEEDS A DECISION: {b.id} ({b.description}): {b.reason}")
-        else:
-            out(f"{b.status}: {b.id} ({b.description}): {b.reason}")
+        out(describe_settled(b))
     if not acted and args.output != "json":
         out("Nothing due.")
     return EXIT_GATEWAY if any(b.status == "needs-decision" for b in acted) else 0
@@ -70,7 +62,7 @@ def commands() -> list[Command]:
         Command(
             "revert-expired",
             "revert the time-boxed changes whose time is up (--list: show them all)",
-            with_connector(_cmd_revert_expired),
+            with_connector(_cmd_revert_expired, reverts_due=False),
             _arguments,
         )
     ]

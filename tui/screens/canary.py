@@ -43,7 +43,8 @@ from ..widgets.canary_plan import CanaryPlanForm
 from ..widgets.canary_sides import CanarySides
 from ..widgets.key_hints import KeyHints
 from ..widgets.split_panel import SplitPanel
-from ..widgets.step_progress import StepProgressView, info_line, log_line
+from ..widgets.step_progress import StepProgressView, info_line
+from ..widgets.step_progress import log_line as log_line  # re-exported: tests read the log lines
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
 from .canary_confirm import Preview

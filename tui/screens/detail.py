@@ -19,6 +19,7 @@ from ..route_rows import NO_VALUE, backends_text, format_ms, format_rate, policy
 from ..widgets.key_hints import KeyHints
 from ..widgets.split_panel import SplitPanel
 from ..widgets.weight_bar import WeightBar
+from .deny_client import DenyActions
 from .route_screen import RouteScreen
 from .yaml_view import NativeRead
 
@@ -88,7 +89,7 @@ def describe_live(route: Route, snapshot: Snapshot | None) -> Content:
     return Content("\n").join(lines)
 
 
-class DetailScreen(RouteScreen):
+class DetailScreen(DenyActions, RouteScreen):
     VIEW = "route"
     DEFAULT_CSS = """
     DetailScreen VerticalScroll { padding: 0 1; }
@@ -100,6 +101,7 @@ class DetailScreen(RouteScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="view.close"),
         Binding("enter,d", "describe", "Describe", show=False, id="view.describe"),
+        Binding("b", "deny_client", "Deny client", id="route.deny_client"),
     ]
 
     def __init__(self, route_name: str) -> None:

@@ -31,6 +31,7 @@ from ..outcomes import error_text
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
 from .charts import NO_SOURCE, LiveScreen, _allowed
+from .deny_client import DenyActions
 from .editors import open_editor
 
 COLUMNS = ("Route", "429s", "requests", "refused", "429/s now", "limit", "limiting since")
@@ -80,7 +81,7 @@ def clients_note(view: TriageView) -> str:
     return f"{row.limited:,} x 429 in the last {label}, but no client named yet (the access log lags ~1 s)"
 
 
-class TriageScreen(LiveScreen[TriageView]):
+class TriageScreen(DenyActions, LiveScreen[TriageView]):
     VIEW = "triage"
     DEFAULT_CSS = """
     TriageScreen #triage-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
@@ -99,6 +100,7 @@ class TriageScreen(LiveScreen[TriageView]):
         Binding("3", "window('15m')", "15m", show=False, id="triage.window_15m"),
         Binding("g", "next_grouping", "Group clients by", id="triage.next_grouping"),
         Binding("c", "charts", "Charts", id="triage.charts"),
+        Binding("b", "deny_client", "Deny client", id="triage.deny_client"),
         Binding("escape", "back", "Back", show=False, id="view.close"),
     ]
 

@@ -23,8 +23,8 @@ def listener_urls(listeners: str) -> str:
 
 class StatusBar(Static):
     """``gatewayctl ▸ routes  native:demo  ● connected  listening http://127.0.0.1:10000  admin …  6
-    routes  READ-ONLY`` — kept current by watching the app's connection state, so a lost connection
-    shows on whichever screen is open."""
+    routes  DRIFT: …  READ-ONLY`` — kept current by watching the app's connection state, so a lost
+    connection or drift shows on whichever screen is open."""
 
     DEFAULT_CSS = """
     StatusBar {
@@ -85,6 +85,10 @@ class StatusBar(Static):
         metrics_status = getattr(app.snapshot, "status", "ok") if app.snapshot is not None else "ok"
         if state.status == "connected" and metrics_status != "ok":
             parts += ["  ", Content.styled(f"metrics: {metrics_status}", "$text-warning")]
+        if state.status == "connected" and state.drift:
+            # What Envoy serves is not what the console shows (a hand edit, a crash): say so on
+            # every screen (details: gatewayctl-tui drift).
+            parts += ["  ", Content.styled(f"DRIFT: {state.drift}", "bold $text-warning")]
         if state.readonly:
             parts += ["  ", Content.styled(" READ-ONLY ", "bold $text-warning on $warning-muted")]
         line = Content.assemble(*parts)

@@ -9,12 +9,14 @@ still wins).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from ...base import EditKind
-from ...errors import Problem
+from ...errors import PermissionDenied, Problem
 from ...metrics_contract import MetricsHooks
 from ...model import Route
+from ...shadow import ShadowLimit
 from ..connector import Binding, KubeConnector, Modelled
 from ..gateway_logs import PodSet, read_lines
 from ..proxies import ENVOY_GATEWAY_ADMIN_PORT, ViewFor
@@ -22,7 +24,7 @@ from ..proxy_views import envoy_gateway_view
 from ..rbac import Access
 from ..resources import CLIENT_TRAFFIC_POLICY, JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
-from . import policies, telemetry, write
+from . import deny, policies, telemetry, write
 from .attach import parents
 from .read import GatewayApiKinds, RuleInfo, model, related
 
@@ -118,6 +120,8 @@ class GatewayApiConnector(KubeConnector):
             "Gateway (gateway.envoyproxy.io) whose BackendTrafficPolicy could hold one",
             "fault": "the Gateway API HTTPRoute has no fault-injection field, and this cluster has no Envoy "
             "Gateway (gateway.envoyproxy.io) whose BackendTrafficPolicy could hold one",
+            "deny": "the Gateway API has no authorization field, and this cluster has no Envoy Gateway "
+            "(gateway.envoyproxy.io) whose SecurityPolicy could deny a client",
         }
 
     def _accesses(self) -> dict[EditKind, list[Access]]:
@@ -147,6 +151,30 @@ class EnvoyGatewayConnector(GatewayApiConnector):
     def proxy_admin(self) -> tuple[int, ViewFor] | None:
         return ENVOY_GATEWAY_ADMIN_PORT, envoy_gateway_view
 
+    def shadow_limits(self) -> list[ShadowLimit]:
+        raise PermissionDenied(policies.SHADOW_WHY)
+
+    def cluster_targets(self) -> Callable[[str], list[tuple[str, str]]]:
+        """Envoy cluster → route backends, for backend health: ``httproute/<ns>/<name>/rule/<i>``
+        holds the rule's backends together (``a:8080 + b:8080``), ``.../backend/<j>`` one of them."""
+        modelled = self._modelled(self._store())
+        names = {
+            cluster: (route, backend or " + ".join(b.name for b in modelled.by_name[route].backends))
+            for cluster, (route, backend) in telemetry.cluster_names(modelled).items()
+        }
+
+        def targets(cluster: str) -> list[tuple[str, str]]:
+            rule, _, j = cluster.partition("/backend/")  # a weighted rule: a cluster per backendRef
+            if rule not in names:
+                return []
+            route = names[rule][0]
+            backends = modelled.by_name[route].backends
+            if j.isdigit() and int(j) < len(backends):
+                return [(route, backends[int(j)].name)]
+            return [] if j else [names[rule]]
+
+        return targets
+
     def _log_pods(self, gateways: list[tuple[str, str]]) -> list[list[PodSet]]:
         return telemetry.envoy_gateway_pods(
             gateways, self._store(), self.kinds.gateway, self.envoy_gateway_namespace
@@ -157,6 +185,8 @@ class EnvoyGatewayConnector(GatewayApiConnector):
         if self.kinds.backend_traffic_policy is None:
             out["rate_limit"] = "backendtrafficpolicies.gateway.envoyproxy.io is not served by this cluster"
             out["fault"] = out["rate_limit"]
+        if self.kinds.security_policy is None:
+            out["deny"] = "securitypolicies.gateway.envoyproxy.io is not served by this cluster"
         return out
 
     def _accesses(self) -> dict[EditKind, list[Access]]:
@@ -167,6 +197,7 @@ class EnvoyGatewayConnector(GatewayApiConnector):
             ("rate_limit", k.backend_traffic_policy),
             ("fault", k.backend_traffic_policy),
             ("cors", k.security_policy),
+            ("deny", k.security_policy),
         ):
             if res is not None:
                 out[kind] = [patch] + [Access(v, res, self.namespace) for v in ("create", "patch", "delete")]  # type: ignore[index]
@@ -177,7 +208,7 @@ class EnvoyGatewayConnector(GatewayApiConnector):
         out = []
         if kinds & {"rate_limit", "fault"} and k.backend_traffic_policy is not None:
             out.append((k.backend_traffic_policy, self.namespace))
-        if "cors" in kinds and k.security_policy is not None:
+        if ("cors" in kinds or "deny" in kinds) and k.security_policy is not None:
             out.append((k.security_policy, self.namespace))
         return out
 
@@ -198,6 +229,8 @@ class EnvoyGatewayConnector(GatewayApiConnector):
             out += policies.limit_problems(after.rate_limit, path)
         if "fault" in kinds and after.fault is not None:
             out += policies.fault_problems(after.fault, path)
+        if "deny" in kinds:
+            out += deny.problems(after.deny, path)
         return out
 
     def _edit(
@@ -218,3 +251,6 @@ class EnvoyGatewayConnector(GatewayApiConnector):
         if "fault" in kinds:
             assert k.backend_traffic_policy is not None
             policies.set_fault(ws, k.backend_traffic_policy, binding, after.fault)
+        if "deny" in kinds:
+            assert k.security_policy is not None
+            deny.write(ws, k.security_policy, binding, after.deny)

@@ -29,8 +29,27 @@ _UNIT_OF = {seconds: unit for unit, seconds in UNIT_SECONDS.items() if unit not 
 _TARGETING = ("targetRef", "targetRefs", "targetSelectors")
 
 
+SHADOW_WHY = (
+    "Envoy Gateway cannot shadow a local rate limit: its BackendTrafficPolicy rules take "
+    'shadowMode, but the CRD says it is "only supported for Global Rate Limits" (a rate-limit '
+    "service), and this tool writes local limits"
+)
+
+
 def limit_problems(limit: RateLimit, path: str) -> list[Problem]:
     out = []
+    if limit.shadow:
+        out.append(Problem(f"{path}.rate_limit.shadow", SHADOW_WHY))
+    elif not limit.enabled:
+        # shadowMode, the only switch a rule has, works for Global limits only: a local rule with it
+        # is still enforced, so "off" cannot be written honestly.
+        out.append(
+            Problem(
+                f"{path}.rate_limit.enabled",
+                "Envoy Gateway cannot switch a local rate limit off (its shadowMode works for Global "
+                "limits only): remove the limit instead",
+            )
+        )
     if limit.interval not in _UNIT_OF:
         out.append(
             Problem(
@@ -46,7 +65,7 @@ def limit_problems(limit: RateLimit, path: str) -> list[Problem]:
     return out
 
 
-def _policy(
+def policy_for(
     ws: Workspace, res: Resource, binding: Binding, governing: PolicyRef | None, suffix: str
 ) -> JsonDict:
     """The policy object to edit for this rule: the governing one, or a new rule-specific copy."""
@@ -80,7 +99,7 @@ def _policy(
     return obj
 
 
-def _drop_if_empty(ws: Workspace, res: Resource, obj: JsonDict) -> None:
+def drop_if_empty(ws: Workspace, res: Resource, obj: JsonDict) -> None:
     spec = obj.get("spec") or {}
     if is_ours(obj) and not any(k not in _TARGETING for k in spec):
         meta = obj["metadata"]
@@ -106,7 +125,7 @@ def set_rate_limit(ws: Workspace, res: Resource, binding: Binding, limit: RateLi
         governing is None or limit_from_policy((ws.get(governing.key) or {}).get("spec") or {}) is None
     ):
         return
-    policy = _policy(ws, res, binding, governing, "ratelimit")
+    policy = policy_for(ws, res, binding, governing, "ratelimit")
     spec = policy.setdefault("spec", {})
     rl = dict(spec.get("rateLimit") or {})
     local = dict(rl.get("local") or {})
@@ -121,16 +140,12 @@ def set_rate_limit(ws: Workspace, res: Resource, binding: Binding, limit: RateLi
             spec["rateLimit"] = {**rl, "local": {**local, "rules": rules}}
         else:
             spec.pop("rateLimit", None)
-            _drop_if_empty(ws, res, policy)
+            drop_if_empty(ws, res, policy)
         return
     entry = dict(rules[index]) if index is not None else {}
     new_limit = {"requests": limit.requests, "unit": _UNIT_OF[limit.interval]}
     if entry.get("limit") != new_limit:
         entry["limit"] = new_limit
-    if limit.enabled:
-        entry.pop("shadowMode", None)
-    else:
-        entry["shadowMode"] = True
     if index is None:
         rules.insert(0, entry)
     else:
@@ -145,11 +160,11 @@ def set_cors(ws: Workspace, res: Resource, binding: Binding, wanted: Cors | None
     current_spec = ((ws.get(governing.key) or {}).get("spec") or {}) if governing else {}
     if wanted is None and cors_from_policy(current_spec.get("cors")) is None:
         return
-    policy = _policy(ws, res, binding, governing, "cors")
+    policy = policy_for(ws, res, binding, governing, "cors")
     spec = policy.setdefault("spec", {})
     if wanted is None:
         spec.pop("cors", None)
-        _drop_if_empty(ws, res, policy)
+        drop_if_empty(ws, res, policy)
         return
     old = spec.get("cors") if isinstance(spec.get("cors"), dict) else {}
     assert isinstance(old, dict)
@@ -175,11 +190,11 @@ def set_fault(ws: Workspace, res: Resource, binding: Binding, wanted: Fault | No
     current_spec = ((ws.get(governing.key) or {}).get("spec") or {}) if governing else {}
     if wanted is None and fault(current_spec) is None:
         return
-    policy = _policy(ws, res, binding, governing, "fault")
+    policy = policy_for(ws, res, binding, governing, "fault")
     spec = policy.setdefault("spec", {})
     if wanted is None:
         spec.pop("faultInjection", None)
-        _drop_if_empty(ws, res, policy)
+        drop_if_empty(ws, res, policy)
         return
     old = spec.get("faultInjection") if isinstance(spec.get("faultInjection"), dict) else {}
     assert isinstance(old, dict)

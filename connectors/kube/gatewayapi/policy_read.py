@@ -10,6 +10,8 @@ from ...model import (
     AuthzRule,
     CircuitBreaker,
     Cors,
+    Deny,
+    DenyClient,
     Fault,
     Jwt,
     JwtProvider,
@@ -84,9 +86,9 @@ def limit_from_policy(spec: JsonDict) -> RateLimit | None:
         seconds = UNIT_SECONDS.get(str(limit.get("unit")))
         if seconds is None or limit.get("requests") is None:
             continue
-        return RateLimit(
-            requests=int(limit["requests"]), interval=seconds, enabled=not rule.get("shadowMode", False)
-        )
+        # A local rule's shadowMode does nothing (Envoy Gateway honours it on Global limits only):
+        # the rule is enforced whatever it says.
+        return RateLimit(requests=int(limit["requests"]), interval=seconds)
     return None
 
 
@@ -200,6 +202,41 @@ def authorization(spec: JsonDict, source: str) -> Authorization | None:
             principal += (f"cel {r['cel']}",)
         rules.append(AuthzRule(str(r.get("name") or f"rules[{i}]"), str(r.get("action", "?")), principal))
     return Authorization(str(a.get("defaultAction") or "Deny"), tuple(rules), source)
+
+
+# -- deny rules (written by ``deny``) ------------------------------------------------------------
+
+RULE_PREFIX = "gatewayctl-deny "
+
+
+def is_deny_rule(rule: Any) -> bool:
+    return isinstance(rule, dict) and str(rule.get("name") or "").startswith(RULE_PREFIX)
+
+
+def deny_from_policy(spec: JsonDict) -> Deny | None:
+    """The deny rules this tool wrote into a SecurityPolicy's ``authorization``."""
+    clients: list[DenyClient] = []
+    for rule in (spec.get("authorization") or {}).get("rules") or []:
+        if not is_deny_rule(rule) or rule.get("action") != "Deny":
+            continue
+        principal = rule.get("principal") or {}
+        clients += [DenyClient("ip", str(c)) for c in principal.get("clientCIDRs") or []]
+        for h in principal.get("headers") or []:
+            if isinstance(h, dict):
+                name = str(h.get("name") or "").lower()
+                clients += [DenyClient("header", str(v), name) for v in h.get("values") or []]
+    return Deny(tuple(clients)) if clients else None
+
+
+def without_deny_rules(auth: Authorization | None) -> Authorization | None:
+    """``auth`` without the deny rules (shown apart as the route's deny); None when nothing is left
+    but allowing everyone."""
+    if auth is None:
+        return None
+    rules = tuple(r for r in auth.rules if not r.name.startswith(RULE_PREFIX))
+    if not rules and auth.default_action == "Allow":
+        return None
+    return Authorization(auth.default_action, rules, auth.source)
 
 
 def retries_from_policy(r: Any) -> Retries | None:

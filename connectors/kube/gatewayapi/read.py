@@ -32,6 +32,7 @@ from .policy_read import (
     circuit,
     cors_from_filter,
     cors_from_policy,
+    deny_from_policy,
     duration,
     fault,
     jwt_from_policy,
@@ -39,6 +40,7 @@ from .policy_read import (
     limit_rules,
     retries_from_policy,
     retries_from_rule,
+    without_deny_rules,
 )
 
 __all__ = [
@@ -262,7 +264,8 @@ def _route(
         headers=_headers(rule),
         fault=fault(btp_spec),
         limit_rules=limit_rules(btp_spec, _label(btp)) if btp else (),
-        authorization=authorization(sp_spec, _label(sp)) if sp else None,
+        authorization=without_deny_rules(authorization(sp_spec, _label(sp))) if sp else None,
+        deny=deny_from_policy(sp_spec),
         backend_filters=backend_filters(rule, ns),
         listener=gateways[0][1] if gateways else None,
         source=f"HTTPRoute {ns}/{meta['name']} rules[{i}]",

@@ -3,6 +3,7 @@ limits as EnvoyFilters (local rate limit), JWT read from RequestAuthentication/A
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from ...base import EditKind
@@ -16,7 +17,7 @@ from ..proxy_views import istio_view
 from ..rbac import Access
 from ..resources import SERVICE, JsonDict, ObjKey, Resource
 from ..store import Store, Workspace
-from . import telemetry, write
+from . import deny, telemetry, write
 from .common import ROOT_NAMESPACE
 from .ratelimit import LimitSource
 from .read import IstioKinds, IstioRouteInfo, model, related
@@ -89,6 +90,12 @@ class IstioConnector(KubeConnector):
     def proxy_admin(self) -> tuple[int, ViewFor] | None:
         return ISTIO_ADMIN_PORT, istio_view
 
+    def cluster_targets(self) -> Callable[[str], list[tuple[str, str]]]:
+        """Envoy cluster → route backends, for backend health (``connectors.kube.health``)."""
+        store = self._store()
+        modelled = self._modelled(store)
+        return telemetry.cluster_targets(modelled, lambda name: self._http(store, modelled.bindings[name]))
+
     def proxy_pod_sets(self, binding: Binding, obj: JsonDict) -> list[list[PodSet]] | str:
         gateways = list(binding.context.context.gateways)
         if not gateways:
@@ -131,25 +138,37 @@ class IstioConnector(KubeConnector):
         return None
 
     def _policy_reads(self, kinds: set[EditKind]) -> list[tuple[Resource, str]]:
-        ef = self.kinds.envoy_filter
+        ef, ap = self.kinds.envoy_filter, self.kinds.authorization_policy
+        out = []
         if "rate_limit" in kinds and ef is not None:
-            return [(ef, ns) for ns in self._namespaces()]
-        return []
+            out += [(ef, ns) for ns in self._namespaces()]
+        if "deny" in kinds and ap is not None:
+            out.append((ap, self.root_namespace))
+        return out
 
     def _edit_problems(
         self, binding: Binding, after: Route, kinds: set[EditKind], path: str
     ) -> list[Problem]:
+        out = []
         if "cors" in kinds and after.cors is not None:
-            return write.origin_problems(after.cors, path)
-        return []
+            out += write.origin_problems(after.cors, path)
+        if "deny" in kinds:
+            out += deny.problems(binding.context.context, after.deny, path)
+        return out
 
     def _unsupported(self) -> dict[EditKind, str]:
+        out: dict[EditKind, str] = {}
         if self.kinds.envoy_filter is None:
-            return {
-                "rate_limit": "rate limits are EnvoyFilters, and envoyfilters.networking.istio.io "
-                "is not served by this cluster"
-            }
-        return {}
+            out["rate_limit"] = (
+                "rate limits are EnvoyFilters, and envoyfilters.networking.istio.io is not served by "
+                "this cluster"
+            )
+        if self.kinds.authorization_policy is None:
+            out["deny"] = (
+                "deny rules are AuthorizationPolicies, and authorizationpolicies.security.istio.io is "
+                "not served by this cluster"
+            )
+        return out
 
     def _accesses(self) -> dict[EditKind, list[Access]]:
         vs = self.kinds.virtual_service
@@ -165,6 +184,9 @@ class IstioConnector(KubeConnector):
                 for ns in dict.fromkeys(namespaces)
                 for verb in ("create", "patch", "delete")
             ]
+        ap = self.kinds.authorization_policy
+        if ap is not None:  # deny rules sit next to the gateway pods, in the root namespace
+            out["deny"] = [Access(v, ap, self.root_namespace) for v in ("create", "patch", "delete")]
         return out
 
     def _edit(
@@ -176,6 +198,10 @@ class IstioConnector(KubeConnector):
             write.set_cors(ws, binding, after.cors)
         if "fault" in kinds:
             write.set_fault(ws, binding, after.fault)
+        if "deny" in kinds:
+            ap = self.kinds.authorization_policy
+            assert ap is not None
+            deny.write(ws, ap, after, binding.context.context, after.deny, self.root_namespace)
         if "rate_limit" in kinds:
             ef = self.kinds.envoy_filter
             assert ef is not None

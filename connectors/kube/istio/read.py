@@ -12,6 +12,7 @@ from ...model import CircuitBreaker, Jwt, JwtProvider, LimitRule, OutlierDetecti
 from ..connector import Binding, Modelled, route_entries
 from ..resources import JsonDict, ObjKey, Resource
 from ..store import Store
+from . import deny
 from .common import RouteContext, gateway_refs, short_host
 from .http import backends, cors, fault, headers, matches, mirror, retries
 from .limit_rules import descriptor_rules, global_rules
@@ -153,7 +154,7 @@ def client_rules(partial: list[LimitPatch], root: str) -> tuple[LimitRule, ...]:
                 requests=p.limit.requests,
                 interval=p.limit.interval,
                 clients=f"requests from {workloads_of(p.envoy_filter, root).describe()}",
-                shadow=not p.limit.enabled,
+                shadow=p.limit.shadow,
                 source=f"{where} configPatches[{p.source.patch}]",
                 why_readonly="it limits only the clients it selects; edit that EnvoyFilter",
             )
@@ -214,6 +215,7 @@ def model(
             mirror=mirror(http),
             headers=headers(http),
             fault=fault(http.get("fault")),
+            deny=deny.read(store, kinds.authorization_policy, ctx, name, root),
             limit_rules=client_rules(partial, root)
             + descriptor_rules(next((p for p in patches if p.source == source), None))
             + global_rules(store, kinds.envoy_filter, ctx, root),

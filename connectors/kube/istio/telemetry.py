@@ -48,6 +48,35 @@ def subset_versions(rules: Iterable[JsonDict]) -> dict[str, dict[str, str]]:
     return out
 
 
+def cluster_targets(
+    modelled: Modelled, http_of: Callable[[str], JsonDict | None]
+) -> Callable[[str], list[Target]]:
+    """Envoy cluster name (``outbound|<port>|<subset>|<host FQDN>``) → the (route, backend)s whose
+    destination it is; a destination without a port matches the service on any port."""
+    index: dict[tuple[str, str, str], list[Target]] = {}
+    for route in modelled.routes:
+        info: IstioRouteInfo = modelled.bindings[route.name].context
+        for d in (http_of(route.name) or {}).get("route") or []:
+            dest = (d or {}).get("destination") if isinstance(d, dict) else None
+            if not isinstance(dest, dict) or not dest.get("host"):
+                continue
+            port = str((dest.get("port") or {}).get("number") or "")
+            key = (
+                str(dest.get("subset") or ""),
+                service_fqdn(str(dest["host"]), info.context.namespace),
+                port,
+            )
+            index.setdefault(key, []).append((route.name, destination_name(dest)))
+
+    def targets(cluster: str) -> list[Target]:
+        direction, port, subset, host = ([*cluster.split("|"), "", "", ""])[:4]
+        if direction != "outbound":
+            return []
+        return [*index.get((subset, host, port), []), *index.get((subset, host, ""), [])]
+
+    return targets
+
+
 def destinations(
     modelled: Modelled, http_of: Callable[[str], JsonDict | None], rules: Iterable[JsonDict]
 ) -> dict[tuple[str, str], Target]:

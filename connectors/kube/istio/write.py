@@ -18,6 +18,7 @@ import copy
 from typing import Any
 
 from ...errors import Problem, ValidationError
+from ...metrics_contract import SHADOW_STAT_PREFIX
 from ...model import Cors, Fault, RateLimit, Route
 from ...model.durations import envoy_duration
 from ...model.fault import plain_number
@@ -158,8 +159,10 @@ def _percent(existing: Any, numerator: int, runtime_key: str) -> JsonDict:
     return out
 
 
-def write_limit(value: JsonDict, limit: RateLimit) -> None:
-    """Set the token bucket and enablement of a LocalRateLimit message, keeping equal values as they are."""
+def write_limit(value: JsonDict, limit: RateLimit, route: str = "") -> None:
+    """Set the token bucket and enablement of a LocalRateLimit message, keeping equal values as they
+    are. A shadow limit (counted, never enforced) gets a stat prefix of its own, ``gw_shadow_<route>``,
+    so its would-be refusals are told apart from the refusals of enforced limits."""
     current = limit_from_config(value)
     camel = "tokenBucket" in value
     if current is None or (current.requests, current.interval, current.bucket_size) != (
@@ -180,20 +183,26 @@ def write_limit(value: JsonDict, limit: RateLimit) -> None:
             }
         else:
             value["token_bucket"] = bucket
-    if current is None or current.enabled != limit.enabled:
+    if current is None or (current.enabled, current.shadow) != (limit.enabled, limit.shadow):
+        enforced = 100 if limit.enabled and not limit.shadow else 0
         for key, camel_key, numerator, runtime in (
-            ("filter_enabled", "filterEnabled", 100, "local_rate_limit_enabled"),
-            ("filter_enforced", "filterEnforced", 100 if limit.enabled else 0, "local_rate_limit_enforced"),
+            ("filter_enabled", "filterEnabled", 100 if limit.enabled else 0, "local_rate_limit_enabled"),
+            ("filter_enforced", "filterEnforced", enforced, "local_rate_limit_enforced"),
         ):
             name = camel_key if camel_key in value else key
             value[name] = _percent(value.get(name), numerator, runtime)
-    value.setdefault("stat_prefix" if not camel else "statPrefix", STAT_PREFIX)
+    prefix_key = "stat_prefix" if not camel else "statPrefix"
+    if limit.shadow and limit.enabled:
+        value[prefix_key] = f"{SHADOW_STAT_PREFIX}{route}"
+    elif str(value.get(prefix_key, "")).startswith(SHADOW_STAT_PREFIX):
+        value[prefix_key] = STAT_PREFIX  # enforced again: its refusals count as the gateway's
+    value.setdefault(prefix_key, STAT_PREFIX)
 
 
-def _typed(limit: RateLimit | None) -> JsonDict:
+def _typed(limit: RateLimit | None, route: str = "") -> JsonDict:
     value: JsonDict = {"stat_prefix": STAT_PREFIX}
     if limit is not None:
-        write_limit(value, limit)
+        write_limit(value, limit, route)
     return {"@type": TYPED_STRUCT, "type_url": LOCAL_RATELIMIT_TYPE, "value": value}
 
 
@@ -226,7 +235,7 @@ def _route_patch(context: str, vhost: str | None, route_name: str, limit: RateLi
         "match": {"context": context, "routeConfiguration": {"vhost": vh}},
         "patch": {
             "operation": "MERGE",
-            "value": {"typed_per_filter_config": {LOCAL_RATELIMIT: _typed(limit)}},
+            "value": {"typed_per_filter_config": {LOCAL_RATELIMIT: _typed(limit, route_name)}},
         },
     }
 
@@ -271,7 +280,7 @@ def set_rate_limit(
             )
         if sharers:
             ws.warnings.append(f"{where} is shared: this edit also changes {'; '.join(sharers)}")
-        _edit_source(ws, source, limit)
+        _edit_source(ws, source, limit, binding.route)
         return
     if limit is None:
         return
@@ -301,7 +310,7 @@ def set_rate_limit(
         obj.setdefault("spec", {}).setdefault("configPatches", []).append(patch)
 
 
-def _edit_source(ws: Workspace, source: LimitSource, limit: RateLimit | None) -> None:
+def _edit_source(ws: Workspace, source: LimitSource, limit: RateLimit | None, route: str) -> None:
     ef = ws.edit(source.filter)
     patches = ef["spec"]["configPatches"]
     patch = patches[source.patch]
@@ -316,7 +325,7 @@ def _edit_source(ws: Workspace, source: LimitSource, limit: RateLimit | None) ->
     inner = typed_config_value(config)
     assert inner is not None
     if limit is not None:
-        write_limit(inner, limit)
+        write_limit(inner, limit, route)
         return
     if source.level == "filter":
         for key in (

@@ -1,0 +1,181 @@
+"""Backend health, worst first (``:health``): per route backend whether its endpoints are healthy or
+ejected, outlier ejections now and since the proxy started, circuit-breaker overflows and active
+connections/requests against the thresholds (``connectors.health``). Below the table, the selected
+backend's endpoints and what is wrong with them. Refreshed in a worker like the other live views;
+a gateway that cannot read health says why in the info line.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.widgets import DataTable, Static
+
+from connectors.errors import GatewayError
+from connectors.health import OVERFLOWS, BackendHealth, backend_health
+
+from ..widgets.key_hints import KeyHints
+from .charts import LiveScreen
+
+STATE_STYLE = {
+    "healthy": "$route-healthy",
+    "degraded": "$route-degraded",
+    "ejected": "$route-limited",
+    "unhealthy": "$route-limited",
+}
+
+
+@dataclass(frozen=True)
+class HealthView:
+    rows: list[BackendHealth]
+    problem: str  # why health cannot be read ("" when it was)
+    time: float
+
+
+def row_key(b: BackendHealth) -> str:
+    return f"{b.route}\x00{b.backend}"
+
+
+def active_text(b: BackendHealth) -> str:
+    parts = []
+    for limit, gauge, label in (
+        ("max_connections", "connections", "cx"),
+        ("max_requests", "requests", "rq"),
+        ("max_pending_requests", "pending_requests", "pend"),
+    ):
+        cap = b.thresholds.get(limit)
+        parts.append(f"{label} {b.active.get(gauge, 0)}/{cap if cap is not None else '-'}")
+    return " ".join(parts)
+
+
+def notes(b: BackendHealth) -> list[str]:
+    """What the detail line says about one backend: its endpoints, limits near, breakers open."""
+    out = [
+        f"{e.address}  {e.state}"
+        + (f" ({', '.join(e.flags)})" if e.flags else "")
+        + f"  active {e.connections} cx / {e.requests} rq, {e.errors} errors of {e.total}"
+        for e in b.endpoints
+    ]
+    out += [f"near limit: {x}" for x in b.near_limits()]
+    out += [f"circuit breaker open: {x}" for x in b.open_breakers]
+    return out
+
+
+class HealthScreen(LiveScreen[HealthView]):
+    VIEW = "health"
+    DEFAULT_CSS = """
+    HealthScreen #health-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
+    HealthScreen #health { height: 2fr; min-height: 5; }
+    HealthScreen #health-detail { height: 1fr; padding: 0 1; border-top: solid $panel; overflow-y: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", show=False, id="view.close"),
+        Binding("enter", "describe", "Route detail", key_display="⏎", id="health.describe"),
+    ]
+
+    def __init__(self, connector: Any = None) -> None:
+        super().__init__()
+        self.connector = connector
+        self.view: HealthView | None = None
+        self.selected: str | None = None
+
+    @property
+    def refresh_seconds(self) -> float:
+        return max(2.0, super().refresh_seconds)  # two admin reads per gateway pod each time
+
+    def compose(self) -> ComposeResult:
+        yield from self.chrome()
+        yield Static("Backend health · loading…", id="health-info")
+        table: DataTable[Any] = DataTable(id="health", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Route", "Backend", "State", "OK", "Ejected now/total", "Overflows", "Active/max")
+        yield table
+        yield Static("", id="health-detail")
+        yield KeyHints()
+
+    @property
+    def table(self) -> DataTable[Any]:
+        return self.query_one("#health", DataTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        super().on_mount()
+
+    def focus_body(self) -> None:
+        self.table.focus()
+
+    def fetch(self) -> HealthView:
+        connector = self.connector or self.console.connector
+        now = time.time()
+        if connector is None:
+            return HealthView([], "not connected to a gateway", now)
+        try:
+            return HealthView(backend_health(connector), "", now)
+        except GatewayError as exc:  # cannot be read here: said in the info line, not a toast a second
+            return HealthView([], str(exc), now)
+
+    def show(self, view: HealthView) -> None:
+        self.view = view
+        bad = sum(1 for b in view.rows if b.state != "healthy")
+        info = f"Backend health · {len(view.rows)} backends, {bad} in trouble · worst first"
+        self.query_one("#health-info", Static).update(
+            Content(f"Backend health · {view.problem}" if view.problem else info)
+        )
+        table = self.table
+        table.clear()
+        variables = self.app.theme_variables
+        for b in view.rows:
+            style = variables.get(STATE_STYLE[b.state][1:], "")
+            healthy = sum(e.state == "healthy" for e in b.endpoints)
+            table.add_row(
+                b.route,
+                b.backend,
+                Text(b.state.upper() if b.state != "healthy" else b.state, style=style),
+                f"{healthy}/{len(b.endpoints)}",
+                f"{b.ejections_active}/{b.ejections_total}",
+                "/".join(str(b.overflows.get(k, 0)) for k in OVERFLOWS),
+                active_text(b),
+                key=row_key(b),
+            )
+        keys = [row_key(b) for b in view.rows]
+        if self.selected in keys:
+            table.move_cursor(row=keys.index(self.selected), animate=False)
+        self._show_detail()
+
+    def _current(self) -> BackendHealth | None:
+        rows = self.view.rows if self.view is not None else []
+        return next((b for b in rows if row_key(b) == self.selected), rows[0] if rows else None)
+
+    def _show_detail(self) -> None:
+        b = self._current()
+        text = (
+            f"{b.route} → {b.backend} ({b.cluster})\n" + "\n".join(f"  {n}" for n in notes(b))
+            if b is not None
+            else ""
+        )
+        self.query_one("#health-detail", Static).update(Content(text))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "health" and event.row_key.value is not None:
+            self.selected = str(event.row_key.value)
+            self._show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "health":  # the table takes enter itself
+            self.action_describe()
+
+    def selected_route(self) -> str | None:
+        b = self._current()
+        return b.route if b is not None else None
+
+    def action_describe(self) -> None:
+        from .detail import DetailScreen
+
+        route = self.selected_route()
+        if route is not None:
+            self.app.push_screen(DetailScreen(route))

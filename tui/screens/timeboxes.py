@@ -1,0 +1,122 @@
+"""Time-boxed changes and their countdown (``:timeboxes``): each change that reverts by itself, when,
+and how it ended — reverted (as which change), or *needs a decision* with the reason. Read from the
+gateway's time boxes (the state folder natively, the objects' annotations on Kubernetes) every
+second in a worker. The reverting itself is done by whoever carries the boxes out (the reverter
+beside a native Envoy; on Kubernetes any console or CLI that connects, this one included).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.widgets import DataTable, Static
+
+from connectors.errors import GatewayError
+from connectors.timeboxes import TimeBox
+
+from ..widgets.key_hints import KeyHints
+from .charts import LiveScreen
+
+STATUS_STYLE = {
+    "pending": "$route-degraded",
+    "reverting": "$route-degraded",
+    "needs-decision": "$route-limited",
+}
+
+
+@dataclass(frozen=True)
+class TimeboxView:
+    boxes: list[TimeBox]
+    problem: str
+    time: float
+
+
+def left(seconds: float) -> str:
+    """``1h 05m``, ``9m 59s``, ``42s``: a countdown that moves every second."""
+    h, rest = divmod(int(max(1, round(seconds))), 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s" if m else f"{s}s"
+
+
+def countdown(box: TimeBox, now: float) -> str:
+    """``in 4m 10s`` while pending, ``due`` when the time is up, the clock time it was due after."""
+    at = time.strftime("%H:%M:%S", time.localtime(box.due))
+    if box.status not in ("pending", "reverting"):
+        return at
+    remaining = box.due - now
+    return f"in {left(remaining)} ({at})" if remaining > 0 else f"due ({at})"
+
+
+class TimeboxesScreen(LiveScreen[TimeboxView]):
+    VIEW = "timeboxes"
+    DEFAULT_CSS = """
+    TimeboxesScreen #boxes-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
+    TimeboxesScreen #boxes { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", show=False, id="view.close")]
+
+    def __init__(self, connector: Any = None) -> None:
+        super().__init__()
+        self.connector = connector
+
+    def compose(self) -> ComposeResult:
+        yield from self.chrome()
+        yield Static("Time boxes · loading…", id="boxes-info")
+        table: DataTable[Any] = DataTable(id="boxes", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Change", "Routes", "Reverts", "Status", "What", "Note")
+        yield table
+        yield KeyHints()
+
+    def on_mount(self) -> None:
+        self.query_one("#boxes", DataTable).focus()
+        super().on_mount()
+
+    def focus_body(self) -> None:
+        self.query_one("#boxes", DataTable).focus()
+
+    def fetch(self) -> TimeboxView:
+        from connectors.change import Change
+
+        connector = self.connector or self.console.connector
+        now = time.time()
+        if connector is None:
+            return TimeboxView([], "not connected to a gateway", now)
+        try:
+            return TimeboxView(Change(connector).hooks.reverts.boxes(), "", now)
+        except GatewayError as exc:
+            return TimeboxView([], str(exc), now)
+
+    def show(self, view: TimeboxView) -> None:
+        pending = sum(1 for b in view.boxes if b.status in ("pending", "reverting"))
+        decide = sum(1 for b in view.boxes if b.status == "needs-decision")
+        info = f"Time boxes · {pending} pending" + (f" · {decide} need a decision" if decide else "")
+        self.query_one("#boxes-info", Static).update(
+            Content(f"Time boxes · {view.problem}" if view.problem else info)
+        )
+        table = self.query_one("#boxes", DataTable)
+        table.clear()
+        variables = self.app.theme_variables
+        for box in sorted(view.boxes, key=lambda b: (b.status not in ("pending", "reverting"), b.due)):
+            style = variables.get(STATUS_STYLE.get(box.status, "$text-muted")[1:], "")
+            note = f"as change {box.revert_id}" if box.revert_id else box.reason
+            table.add_row(
+                box.id,
+                ", ".join(box.routes),
+                countdown(box, view.time),
+                Text(box.status, style=style),
+                box.description,
+                note or "-",
+                key=box.id,
+            )
+        if not view.boxes and not view.problem:
+            self.query_one("#boxes-info", Static).update(
+                Content(
+                    "Time boxes · none (a time-boxed change reverts by itself; b in triage denies a client)"
+                )
+            )
