@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -35,9 +36,10 @@ def restore_canary(shared_native_gateway: NativeConnector) -> Iterator[None]:
     before = shared_native_gateway.get_route("canary")
     yield
     gw = shared_native_gateway
-    plan = gw.plan([before])  # the original weights, written over any split forced by hand
+    # The original weights, written over a split forced by hand (drift: deployed over on purpose).
+    plan = gw.plan([before])
     if not plan.is_empty:
-        Change(gw).apply(plan)
+        Change(gw).apply(replace(plan, adopt=True))
 
 
 def send(gw: NativeConnector, n: int) -> Counter[str]:
@@ -97,6 +99,12 @@ async def test_split_after_fifty_fifty_is_consistent_then_a_forced_seventy_thirt
         assert panel.report is not None and panel.report.change is not None
         assert panel.report.change.id == diff.result.entry.id  # type: ignore[union-attr]
         assert panel.verdict == "too-few" and "too few requests yet" in visible_text(app)
+        # The split counts from the first reading of the counters after the change (the one before
+        # holds the old split): the live figures refreshed after it show there is one.
+        changed = panel.report.change.time
+        await wait_until_ui(
+            pilot, lambda: app.snapshot is not None and app.snapshot.time > changed, what="a reading after it"
+        )
 
         sent = send(gw, 1000)
         assert min(sent.values()) > 400  # Envoy served about 50/50
