@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, RichLog, Select, Static
 
+from ..host import console_of
 from .base import ConsoleModal
 
 if TYPE_CHECKING:
@@ -118,10 +119,8 @@ def check_left_over(app: App[Any], gateway: str, connector: Any) -> None:
 
     def ask(state: CanaryState) -> None:
         def answered(what: str | None) -> None:
-            if what in ("resume", "abort"):
-                from .canary import CanaryScreen
-
-                app.push_screen(CanaryScreen(connector, state.route, left_over=state, then=what))
+            if what in ("resume", "abort"):  # the canary view carries it on, or aborts it
+                console_of(app).open_optional("canary", connector, state.route, state, what)
 
         app.push_screen(LeftOverCanary(state), answered)
 
