@@ -147,7 +147,7 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
             return view is not None and bool(view.clients) and view.clients[0][0] == "crawler-7"
 
         await _until(pilot, crawler, "the crawler")
-        await _settle(pilot, 1.0)
+        await _settle(pilot, 2.5)  # the "grouped by" toast gone
 
     async def cors(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "escape")

@@ -85,8 +85,8 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     VIEW = "triage"
     DEFAULT_CSS = """
     TriageScreen #triage-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
-    TriageScreen #triage { height: 1fr; min-height: 5; }
-    TriageScreen #detail { height: 2fr; }
+    TriageScreen #triage { height: auto; max-height: 45%; min-height: 4; }
+    TriageScreen #detail { height: 1fr; }
     TriageScreen #detail TimeChart { width: 2fr; }
     TriageScreen #clients-box { width: 1fr; min-width: 30; border-left: solid $panel; }
     TriageScreen #clients-title { height: auto; padding: 0 1; text-style: bold; }
