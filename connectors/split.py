@@ -204,7 +204,9 @@ def split_since_change(connector: Connector, metrics: MetricsSource, route: str)
     route and MetricsError when the source cannot count."""
     current = connector.get_route(route)
     change = last_weight_change(connector.history(), route)
-    counts = metrics.counts(change.time if change is not None else None)
+    # Strict: from the first reading after the change. The reading before it holds up to a second
+    # of the old split, which made a fair new split look inconsistent under traffic.
+    counts = metrics.counts(change.time if change is not None else None, strict=True)
     if not counts.ok:
         raise MetricsError(counts.status)
     declared = current.weight_share()

@@ -91,7 +91,11 @@ def test_triage_against_a_real_gateway_ranks_the_limited_route_first(
 
             def ranked() -> list[LimitedRoute] | None:
                 rows = triage(gw, source)
-                return rows if rows and rows[0].limited_rps > 5 and rows[0].since is not None else None
+                # Over the window: the first 5 requests the bucket allowed count too, until the 429s
+                # outnumber them (a second at 10 req/s).
+                top = rows[0] if rows else None
+                full = top is not None and top.limited_rps > 5 and top.since is not None
+                return rows if full and top is not None and top.limited_pct > 50 else None
 
             rows = wait_until(ranked, timeout=15, what="the limited route to rank first at full rate")
         top = rows[0]

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -27,7 +27,7 @@ from connectors.paths import state_dir
 from . import commands
 from .config import ConsoleConfig, load_config, save_setting
 from .keymap import unknown_binding_ids
-from .link import GatewayLink
+from .link import GatewayAttached, GatewayLink
 from .textual_compat import mark_styled
 from .themes import DEFAULT_THEME, app_variables, load_themes, next_theme
 
@@ -177,6 +177,15 @@ class ConsoleApp(GatewayLink):
             if mode != self.current_mode:
                 self.remove_mode(mode)
                 self.add_mode(mode, self.MODES[mode])
+
+    @on(GatewayAttached)
+    def _canaries_left_over(self, message: GatewayAttached) -> None:
+        """A canary run that a console or command which died left on this gateway is reported, with
+        resume or abort."""
+        from .screens.canary_left import check_left_over
+
+        if self.connector is not None:
+            check_left_over(self, message.attached.info.title, self.connector)
 
     # -- quitting -------------------------------------------------------------------------------
 

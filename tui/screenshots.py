@@ -1,9 +1,10 @@
 """``python -m tui.screenshots``: SVG screenshots of the console on the demo gateway.
 
 Starts the demo (two backends, a real Envoy, traffic) in a temporary state directory, drives the
-console headless through its main screens — routes, detail, weight edit, diff, help, plus the routes
-view in each theme — and writes ``screenshots/<name>.svg``. ``--png DIR`` also converts them with
-``rsvg-convert`` for a quick look. Nothing of the user's own settings or gateways is touched.
+console headless through its main screens — routes, detail, weight edit, diff, the split after the
+apply, help, a canary mid-step, triage, plus the routes view in each theme — and writes
+``screenshots/<name>.svg``. ``--png DIR`` also converts them with ``rsvg-convert`` for a quick look.
+Nothing of the user's own settings or gateways is touched.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ async def _until_loaded(pilot: Pilot[Any]) -> None:
     raise RuntimeError("the console did not load the demo gateway")
 
 
+async def _until(pilot: Pilot[Any], check: Callable[[], bool], what: str, seconds: float = 40.0) -> None:
+    for _ in range(int(seconds * 10)):
+        if check():
+            return
+        await pilot.pause(0.1)
+    where = pilot.app.save_screenshot("failed.svg", tempfile.gettempdir())
+    raise RuntimeError(f"the console never showed {what} (the screen then: {where})")
+
+
 async def _keys(pilot: Pilot[Any], *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
@@ -74,11 +84,30 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         await _keys(pilot, "ctrl+s")
 
     async def applied(pilot: Pilot[Any]) -> None:
+        # The diff's result: applied, verified, and the split since this change with its verdict.
+        from .widgets.split_panel import SplitPanel
+
         await _keys(pilot, "a")
-        await _settle(pilot, 1.0)
+
+        def judged() -> bool:
+            panels = pilot.app.screen.query(SplitPanel)
+            return bool(panels) and panels.first().verdict not in (None, "too-few")
+
+        await _until(pilot, judged, "a verdict on the split")
+        await _settle(pilot)
+
+    async def split(pilot: Pilot[Any]) -> None:
+        # Back on the route's description: the split since that change, per backend.
+        from .widgets.split_panel import SplitPanel
+
+        await _keys(pilot, "escape")
+        panel = pilot.app.screen.query_one("#split", SplitPanel)
+        await _until(pilot, lambda: panel.verdict not in (None, "too-few"), "the split's verdict")
+        panel.scroll_visible(animate=False)
+        await _settle(pilot)
 
     async def help_overlay(pilot: Pilot[Any]) -> None:
-        await _keys(pilot, "escape", "escape", "question_mark")
+        await _keys(pilot, "escape", "question_mark")
 
     async def history(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "escape")
@@ -86,11 +115,27 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         await _settle(pilot, 1.0)
 
     async def canary(pilot: Pilot[Any]) -> None:
+        # A run mid-step: its live progress, the split since the step, the step's diff in the log.
+        from .widgets.step_progress import StepProgressView
+
         await _command(pilot, "canary shop")
-        await _settle(pilot, 3.0)
+        await _until(pilot, lambda: bool(pilot.app.screen.query(StepProgressView)), "the canary view")
+        screen = pilot.app.screen
+        plan = {"#steps": "50, 75, 100", "#pause": "60", "#min-requests": "30", "#max-wait": "120"}
+        for selector, value in plan.items():
+            screen.query_one(selector, Input).value = value
+        await _settle(pilot, 2.0)
+        screen.focus_body()  # type: ignore[attr-defined]
+        await _keys(pilot, "s")
+        await _until(pilot, lambda: pilot.app.screen is not screen, "the plan's dialog")
+        await pilot.press("s")  # not _keys: waiting for every worker would wait for the whole run
+        progress = screen.query_one(StepProgressView)
+        await _until(pilot, lambda: "of 30 canary requests" in progress.text, "the step's progress")
+        await pilot.pause(6.0)
 
     async def charts(pilot: Pilot[Any]) -> None:
-        await _keys(pilot, "escape")
+        await pilot.press("escape")  # leaving the canary view stops its run (weights stay)
+        await _settle(pilot)
         await _command(pilot, "charts shop")
         await _keys(pilot, "o")
         await _settle(pilot, 4.0)
@@ -98,7 +143,15 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
     async def triage(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "escape")
         await _command(pilot, "triage")
-        await _settle(pilot, 4.0)
+        await _settle(pilot, 2.0)
+        await _keys(pilot, "g")  # the clients by the logged user header: the crawler stands out
+
+        def crawler() -> bool:
+            view = getattr(pilot.app.screen, "view", None)
+            return view is not None and bool(view.clients) and view.clients[0][0] == "crawler-7"
+
+        await _until(pilot, crawler, "the crawler")
+        await _settle(pilot, 2.5)  # the "grouped by" toast gone
 
     async def cors(pilot: Pilot[Any]) -> None:
         await _keys(pilot, "escape")
@@ -118,6 +171,7 @@ def _shots(out: Path) -> list[tuple[str, Step]]:
         ("weights", weights),
         ("diff", diff),
         ("applied", applied),
+        ("split", split),
         ("help", help_overlay),
         ("history", history),
         ("canary", canary),

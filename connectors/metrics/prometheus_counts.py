@@ -58,12 +58,16 @@ def backends(
     return out
 
 
+class NotScrapedYet(MetricsError):
+    """Prometheus held no series of the gateway at the time asked: it was not scraping it yet."""
+
+
 def _baseline(family: MetricFamily, ask: Ask, since: float) -> tuple[Rows, Rows]:
     """The counters as of the last scrape at or before ``since``."""
     classes, latency = (ask(q, since) for q in family.counters())
     if not classes and not ask(family.keys_query(), since):
         when = time.strftime("%H:%M:%S", time.localtime(since))
-        raise MetricsError(
+        raise NotScrapedYet(
             f"Prometheus holds no counters of this gateway from {when}: it was not scraping it yet"
         )
     return classes, latency

@@ -6,7 +6,9 @@ objects) in one dialog; confirming it starts the run, and every later step is ap
 through the same plan → apply → verify → history path without asking again, its diff written to the
 log below as it lands. Abort (``a``, all traffic to stable) and promote (``p``, all to the canary)
 apply at once, also through that path. Leaving the view stops stepping and leaves the weights as
-they are. The run lives in a worker thread; its events come back as messages.
+they are. The run lives in a worker thread; its events come back as messages, shown as the step's
+live progress (``StepProgressView``) and the split since its change (``SplitPanel``). A run left
+by a console that died (``canary_left``) is shown with its plan, then resumed or aborted.
 """
 
 from __future__ import annotations
@@ -18,20 +20,19 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, RichLog, Static
 
 from connectors.canary import (
     FINAL,
-    BackendView,
     CanaryEvent,
     CanaryPlan,
     CanaryRun,
     pick_backends,
     side_by_side,
 )
+from connectors.canary_state import CanaryState
 from connectors.change import Change
 from connectors.errors import ValidationError
 from connectors.metrics import Snapshot
@@ -39,34 +40,16 @@ from connectors.model import Route, WeightedBackend
 
 from ..highlight import highlight_diff
 from ..widgets.canary_plan import CanaryPlanForm
+from ..widgets.canary_sides import CanarySides
 from ..widgets.key_hints import KeyHints
+from ..widgets.split_panel import SplitPanel
+from ..widgets.step_progress import StepProgressView, info_line
+from ..widgets.step_progress import log_line as log_line  # re-exported: tests read the log lines
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
 from .canary_confirm import Preview
+from .canary_left import resumed_run, show_left_over
 from .charts import NO_SOURCE, LiveScreen
-
-
-def side_text(role: str, view: BackendView) -> Content:
-    observed = f"{view.observed_pct:5.1f}%" if view.observed_pct is not None else "    —"
-    p99 = f"{view.p99_ms:.0f} ms" if view.p99_ms is not None else "—"
-    error_style = "bold $text-error" if view.error_pct > 0 else ""
-    return Content.assemble(
-        (f"{role.upper()}  {view.backend}\n", "bold"),
-        f"declared  {view.declared_pct:5.1f}%\n",
-        f"observed  {observed}\n",
-        f"req/s     {view.rps:7.1f}\n",
-        ("errors    ", ""),
-        (f"{view.error_pct:5.1f}%\n", error_style),
-        f"p99       {p99}",
-    )
-
-
-def log_line(event: CanaryEvent) -> Content:
-    """``   step  ...``: the event's kind, then its message without the kind said twice."""
-    message = event.message
-    if message.lower().startswith(event.kind):
-        message = message[len(event.kind) :].lstrip(" :")
-    return Content.assemble((f"{event.kind:>9} ", "bold"), message)
 
 
 class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
@@ -74,11 +57,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     DEFAULT_CSS = """
     CanaryScreen #canary-info { height: 1; padding: 0 1; background: $surface; }
     CanaryScreen WeightBar { margin: 1 1 0 1; }
-    CanaryScreen #sides { height: 9; margin: 1 0 0 0; }
-    CanaryScreen .side { width: 1fr; border: round $panel; padding: 0 1; }
-    CanaryScreen #side-canary { border: round $weight-b; }
-    CanaryScreen #side-stable { border: round $weight-a; }
-    CanaryScreen #run-status { height: auto; padding: 0 1; color: $text-muted; }
+    CanaryScreen #split { padding: 0 1; }
     CanaryScreen #plan-error { color: $text-error; height: auto; padding: 0 1; }
     CanaryScreen #log { height: 1fr; border-top: solid $panel; }
     """
@@ -104,6 +83,13 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             super().__init__()
             self.preview = preview
 
+    class Resumed(Message, bubble=False):
+        """A left-over run, ready to carry on."""
+
+        def __init__(self, run: CanaryRun) -> None:
+            super().__init__()
+            self.run = run
+
     class FinishedNow(Message, bubble=False):
         """A one-off abort or promote (no run going) has been applied; ``state`` is where it ended."""
 
@@ -111,12 +97,21 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             super().__init__()
             self.state = state
 
-    def __init__(self, connector: Any = None, route: str | None = None) -> None:
+    def __init__(
+        self,
+        connector: Any = None,
+        route: str | None = None,
+        left_over: CanaryState | None = None,
+        then: str = "",
+    ) -> None:
+        """``left_over``: a run a console that died left (``CanaryStateStore.left_over``), shown with its
+        plan; ``then`` "resume" carries it on from its step, "abort" sends all traffic to stable."""
         super().__init__()
+        self.left_over = left_over
+        self.then = then
         self.connector = connector
         self.route_name = route or ""
-        self.stable = ""
-        self.canary = ""
+        self.stable, self.canary = "", ""
         self.run: CanaryRun | None = None
         self.state = "ready"
         self.events: list[CanaryEvent] = []
@@ -128,11 +123,10 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         yield from self.chrome()
         yield Static("", id="canary-info")
         yield WeightBar(id="weights")
-        with Horizontal(id="sides"):
-            yield Static("", id="side-stable", classes="side")
-            yield Static("", id="side-canary", classes="side")
+        yield CanarySides(id="sides")
         yield CanaryPlanForm(id="plan-form")
-        yield Static("", id="run-status")
+        yield StepProgressView(id="run-status")
+        yield SplitPanel(self.route_name, compact=True, id="split")
         yield Static("", id="plan-error")
         yield RichLog(id="log", wrap=True, markup=False)
         yield KeyHints()
@@ -201,26 +195,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         return self.connector or self.console.connector
 
     def _info(self) -> None:
-        run = self.run
-        step = (
-            f"step {run.step + 1}/{len(run.plan.steps)}"
-            if run is not None and run.step >= 0
-            else "not started"
-        )
-        who = f"{self.stable or '?'} → {self.canary or '?'}"
-        style = {
-            "aborted": "$text-error",
-            "failed": "$text-error",
-            "held": "$text-warning",
-            "promoted": "$text-success",
-        }
-        self.query_one("#canary-info", Static).update(
-            Content.assemble(
-                (f"Canary · route {self.route_name} · {who} · ", ""),
-                (self.state, f"bold {style.get(self.state, '$text-primary')}"),
-                (f" · {step}", ""),
-            )
-        )
+        who = (self.route_name, self.stable or "?", self.canary or "?")
+        self.query_one("#canary-info", Static).update(info_line(who, self.state, self.run))
 
     # -- live figures (before and during the run) ------------------------------------------------
 
@@ -236,6 +212,9 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         route, snapshot = result
         if route is None:
             return
+        if self.left_over is not None and not self.stable:
+            self.stable, self.canary = self.left_over.stable, self.left_over.canary
+            show_left_over(self, self.left_over)
         if not self.stable or not self.canary:
             pair = pick_backends(route)
             if pair is None:
@@ -251,13 +230,37 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         stable, canary = side_by_side(
             self.route_name, self.stable, self.canary, share.get(self.canary, 0.0), snapshot
         )
-        self.query_one("#side-stable", Static).update(side_text("stable", stable))
-        self.query_one("#side-canary", Static).update(side_text("canary", canary))
+        if self.run is None or self.run.state in FINAL:  # while one runs, its counts show the split
+            self.query_one(CanarySides).show(stable, canary)
         if self.metrics is None:
             self.query_one("#plan-error", Static).update(NO_SOURCE)
         elif snapshot is not None and not snapshot.ok:
             self.query_one("#plan-error", Static).update(snapshot.status)
         self._info()
+        if self.then:
+            then, self.then = self.then, ""
+            self._carry_on(then)
+
+    # -- a run left by a console that died -------------------------------------------------------
+
+    def _carry_on(self, then: str) -> None:
+        state, connector, source = self.left_over, self.connection, self.metrics
+        if state is None or connector is None:
+            return
+        if source is None:
+            self.then = then  # a canary needs figures: carried on when they arrive
+        elif then == "abort":
+            self._finish("abort")
+        else:
+            self._resume(connector, source, state)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="preview")
+    def _resume(self, connector: Any, source: Any, state: CanaryState) -> Resumed:
+        """The left-over run, made here (it reads the gateway), carried on from its step."""
+        return self.Resumed(resumed_run(connector, source, state, self._post))
+
+    def on_canary_screen_resumed(self, message: Resumed) -> None:
+        self._begin(message.run)
 
     # -- the plan --------------------------------------------------------------------------------
 
@@ -382,7 +385,6 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         return self.FinishedNow(one.state)
 
     def on_canary_screen_finished_now(self, message: FinishedNow) -> None:
-        self.query_one("#run-status", Static).update("")
         self.poll_now()
 
     # -- the run ---------------------------------------------------------------------------------
@@ -394,9 +396,13 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         run = preview.run
         if run is None:
             return
+        self._begin(run)
+
+    def _begin(self, run: CanaryRun) -> None:
         self.run = run
         self.state = "running"
         self.query_one(CanaryPlanForm).lock_plan(True)
+        self.query_one(StepProgressView).clear()
         self._run(run)
 
     @work(thread=True, exit_on_error=False, group="canary", name="canary")
@@ -414,13 +420,13 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
             if event.diff:
                 log.write(highlight_diff(event.diff))
         if event.stable is not None and event.canary is not None and event.kind == "watch":
-            self.query_one("#side-stable", Static).update(side_text("stable", event.stable))
-            self.query_one("#side-canary", Static).update(side_text("canary", event.canary))
-            self.query_one("#run-status", Static).update(event.message)
+            self.query_one(CanarySides).show(event.stable, event.canary)
+        self.query_one(StepProgressView).show_event(event)
+        if event.kind == "step" and event.diff:
+            self.query_one("#split", SplitPanel).reset(f"step {event.step + 1} applied")
         if event.kind in ("step", "aborted", "promoted"):
             self.poll_now()
         if event.state in FINAL:
-            self.query_one("#run-status", Static).update("")  # "watching ..." is over
             self.query_one(CanaryPlanForm).lock_plan(False)
             self.notify(
                 event.message,

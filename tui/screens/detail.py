@@ -17,6 +17,7 @@ from connectors.model import Route
 from ..highlight import highlight_yaml
 from ..route_rows import NO_VALUE, backends_text, format_ms, format_rate, policy_settings, status_of
 from ..widgets.key_hints import KeyHints
+from ..widgets.split_panel import SplitPanel
 from ..widgets.weight_bar import WeightBar
 from .deny_client import DenyActions
 from .route_screen import RouteScreen
@@ -95,6 +96,7 @@ class DetailScreen(DenyActions, RouteScreen):
     DetailScreen .title { text-style: bold; color: $text-primary; margin: 1 0 0 0; }
     DetailScreen WeightBar { margin: 0 0 0 10; max-width: 80; }
     DetailScreen #native { margin: 0 0 1 2; }
+    DetailScreen #split { margin: 1 0 0 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="view.close"),
@@ -106,6 +108,7 @@ class DetailScreen(DenyActions, RouteScreen):
         super().__init__()
         self.route_name = route_name
         self._native_for: Route | None = None
+        self._weights: tuple[tuple[str, int], ...] | None = None  # what the split counts against
 
     def compose(self) -> ComposeResult:
         yield from self.chrome()
@@ -114,6 +117,7 @@ class DetailScreen(DenyActions, RouteScreen):
             yield Static("", id="describe")
             yield WeightBar(id="bar")
             yield Static("", id="live")
+            yield SplitPanel(self.route_name, id="split")
             yield Static("Native objects  (y opens them alone)", classes="title")
             yield Static(Content.styled("loading…", "$text-muted"), id="native")
         yield KeyHints()
@@ -147,12 +151,23 @@ class DetailScreen(DenyActions, RouteScreen):
         )
         self.query_one("#heading", Static).update(title)
         self.query_one("#describe", Static).update(describe(route))
-        self.query_one("#bar", WeightBar).weights = tuple((b.name, b.weight) for b in route.backends)
+        weights = tuple((b.name, b.weight) for b in route.backends)
+        self.query_one("#bar", WeightBar).weights = weights
+        self._split_follows(weights)
         self._snapshot_changed(self.console.snapshot)
         connector = self.console.connector
         if route != self._native_for and connector is not None:
             self._native_for = route
             self._read_native(connector, route.name)
+
+    def _split_follows(self, weights: tuple[tuple[str, int], ...]) -> None:
+        """The split is shown for a route with more than one backend, and counted afresh (its old
+        verdict blanked) when the weights change under it."""
+        split = self.query_one("#split", SplitPanel)
+        split.display = len(weights) > 1
+        if self._weights is not None and weights != self._weights:
+            split.reset()
+        self._weights = weights
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="native", name="native")
     def _read_native(self, connector: Connector, name: str) -> NativeRead:

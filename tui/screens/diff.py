@@ -23,10 +23,16 @@ from textual.widgets import Button, LoadingIndicator, Static, TabbedContent, Tab
 from connectors.base import ApplyResult, Connector, Plan
 from connectors.change import Change
 from connectors.errors import ChangeConflict, ChangeRejected, GatewayError
+from connectors.model import Route
 
 from ..highlight import highlight_diff
 from ..outcomes import error_text
+from ..widgets.split_panel import SplitPanel
 from .base import ConsoleModal
+
+
+def _weights(route: Route) -> tuple[tuple[str, int], ...]:
+    return tuple((b.name, b.weight) for b in route.backends)
 
 
 class DiffScreen(ConsoleModal):
@@ -48,6 +54,7 @@ class DiffScreen(ConsoleModal):
     DiffScreen #progress.-shown { display: block; }
     DiffScreen #outcome { height: auto; max-height: 12; display: none; padding: 1 0 0 0; }
     DiffScreen #outcome.-shown { display: block; }
+    DiffScreen SplitPanel { padding: 1 0 0 0; }
     DiffScreen #buttons { height: auto; padding: 1 0 0 0; }
     DiffScreen #buttons Button { margin: 0 2 0 0; }
     """
@@ -217,8 +224,17 @@ class DiffScreen(ConsoleModal):
             Content.styled(f"change {result.entry.id} recorded in history (u undoes it)", "$text-muted")
         )
         self._outcome(Content("\n").join(lines))
+        self._show_splits(result)
         self._finish()
         self.notify(result.plan.description, title="Applied" if verification.ok else "Applied, not verified")
+
+    def _show_splits(self, result: ApplyResult) -> None:
+        """After a change that moved weights: did the traffic follow? Counted live from this change."""
+        outcome = self.query_one("#outcome", Static)
+        for change in result.plan.changes:
+            after = change.after
+            if len(after.backends) > 1 and _weights(change.before) != _weights(after):
+                self.mount(SplitPanel(after.name, compact=True, classes="split"), after=outcome)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name == "export":

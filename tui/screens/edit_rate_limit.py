@@ -31,6 +31,7 @@ class RateLimitEditor(EditorScreen):
     RateLimitEditor RadioSet { margin: 0 0 1 0; }
     RateLimitEditor .hint-inline { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
     """
+    AUTO_FOCUS = "#requests"  # the number an operator opens this form to change
 
     def compose_form(self) -> ComposeResult:
         with RadioSet(id="mode"):
@@ -59,6 +60,7 @@ class RateLimitEditor(EditorScreen):
         self.query_one("#requests", Input).value = str(limit.requests) if limit else ""
         self.query_one("#interval", Input).value = format_duration(limit.interval) if limit else "1s"
         self.query_one("#burst", Input).value = str(limit.burst) if limit and limit.burst is not None else ""
+        self.query_one("#requests", FormInput).select_all()  # focused first: the next key replaces it
 
     @property
     def mode(self) -> str:

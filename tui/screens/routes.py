@@ -31,6 +31,7 @@ class RoutesScreen(RouteScreen):
         Binding("slash", "filter", "Filter", key_display="/", id="view.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="view.clear_filter"),
         Binding("enter,d", "describe", "Describe", key_display="⏎/d", id="view.describe"),
+        Binding("t", "triage", "Triage", id="routes.triage"),
         *sort_bindings("routes", ROUTE_COLUMNS),
     ]
 
@@ -101,6 +102,10 @@ class RoutesScreen(RouteScreen):
         from .detail import describe_selected  # the detail view loads when first opened
 
         describe_selected(self)
+
+    def action_triage(self) -> None:
+        """Who is rate limited, in one key from where the on-call operator starts (``:triage``)."""
+        self.console.open_optional("triage", self.console.connector)
 
     def on_line_table_selected(self, message: LineTable.Selected) -> None:
         self.action_describe()

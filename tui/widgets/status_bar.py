@@ -22,9 +22,9 @@ def listener_urls(listeners: str) -> str:
 
 
 class StatusBar(Static):
-    """``gatewayctl ▸ routes  native:demo  ● connected  listening http://127.0.0.1:10000  6 routes
-    DRIFT: …  READ-ONLY`` — kept current by watching the app's connection state, so a lost connection
-    or drift shows on whichever screen is open."""
+    """``gatewayctl ▸ routes  native:demo  ● connected  listening http://127.0.0.1:10000  admin …  6
+    routes  DRIFT: …  READ-ONLY`` — kept current by watching the app's connection state, so a lost
+    connection or drift shows on whichever screen is open."""
 
     DEFAULT_CSS = """
     StatusBar {

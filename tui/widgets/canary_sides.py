@@ -1,0 +1,45 @@
+"""Stable and canary side by side: declared weight, the split observed since the step began (and
+over how many requests), req/s, errors and p99 of each."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Static
+
+from connectors.canary import BackendView
+
+
+def side_text(role: str, view: BackendView) -> Content:
+    observed = f"{view.observed_pct:5.1f}%" if view.observed_pct is not None else "    —"
+    if view.requests is not None:
+        observed += f"  ({view.requests:,} requests this step)"
+    p99 = f"{view.p99_ms:.0f} ms" if view.p99_ms is not None else "—"
+    error_style = "bold $text-error" if view.error_pct > 0 else ""
+    return Content.assemble(
+        (f"{role.upper()}  {view.backend}\n", "bold"),
+        f"declared  {view.declared_pct:5.1f}%\n",
+        f"observed  {observed}\n",
+        f"req/s     {view.rps:7.1f}\n",
+        ("errors    ", ""),
+        (f"{view.error_pct:5.1f}%\n", error_style),
+        f"p99       {p99}",
+    )
+
+
+class CanarySides(Horizontal):
+    DEFAULT_CSS = """
+    CanarySides { height: 8; margin: 1 0 0 0; }
+    CanarySides .side { width: 1fr; border: round $panel; padding: 0 1; }
+    CanarySides #side-canary { border: round $weight-b; }
+    CanarySides #side-stable { border: round $weight-a; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="side-stable", classes="side")
+        yield Static("", id="side-canary", classes="side")
+
+    def show(self, stable: BackendView, canary: BackendView) -> None:
+        self.query_one("#side-stable", Static).update(side_text("stable", stable))
+        self.query_one("#side-canary", Static).update(side_text("canary", canary))
