@@ -191,7 +191,8 @@ class NativeLifecycle:
             listeners,
             state=DRIFT if drift else found.state,
             restarts=found.restarts,
-            warning=unattended(state_dir) if found.serving else "",
+            # Only while a time box waits: a gateway with none has nothing to be carried out.
+            warning=unattended(state_dir) if found.serving and _boxes_pending(state_dir) else "",
         )
 
 
@@ -278,3 +279,11 @@ def _readable_by_others(config: Path) -> tuple[str, ...]:
     if not mode & 0o044:
         return ()
     return (f"{config} is readable by other users (mode {mode:o}) and may hold secrets: chmod 600 {config}",)
+
+
+def _boxes_pending(state_dir: Path) -> bool:
+    """Whether a time box of this gateway still waits to be reverted."""
+    from ..timeboxes import FileTimeBoxes
+    from .connector import TIMEBOX_FILE
+
+    return any(b.status == "pending" for b in FileTimeBoxes(state_dir / TIMEBOX_FILE).boxes())
