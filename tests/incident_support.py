@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -19,15 +19,6 @@ from connectors.demo.config import demo_config_text
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
 from tests.native_support import AUDIENCE, ISSUER, DemoBackends, JwtSigner, start_native_gateway
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> None:
-    """Poll ``check`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(every)
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from connectors.change import Change
 from connectors.model import HeaderOps, HeaderRewrite, Route, WeightedBackend
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
-from tests.incident_support import wait_until
 from tests.native_support import DemoBackends, JwtSigner, start_native_gateway
+from tests.waiting import wait_until
 from tui.cli import main
 
 BASIC = "PLANTEDbasic9f2c"
@@ -110,7 +110,9 @@ def _planted(gw: NativeConnector, jwt_signer: JwtSigner) -> str:
         headers=HeaderRewrite(request=HeaderOps(set=(("authorization", f"Basic {HISTORY}"),))),
     )
     Change(gw).apply(gw.plan_gateway(replace(model, routes=(*model.routes, extra))))
-    wait_until(lambda: gw.access_log_path.read_text().count(token) == 6, 15, "the access log to be flushed")
+    wait_until(
+        lambda: gw.access_log_path.read_text().count(token) == 6, 15, what="the access log to be flushed"
+    )
     return token
 
 

@@ -20,8 +20,8 @@ import yaml
 
 from connectors.change import Change
 from connectors.native import NativeConnector
-from tests.incident_support import wait_until
 from tests.native_support import DemoBackends, JwtSigner, require_envoy, write_native_config
+from tests.waiting import wait_until
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +82,7 @@ def test_deny_for_5s_refuses_the_client_then_lifts_itself_without_a_console(
     assert status(base, "v1.test", "alice") == 200
     assert status(base, "v2.test", "crawler-7") == 200  # that route only
 
-    wait_until(lambda: status(base, "v1.test", "crawler-7") == 200, 20, "the deny to lift itself")
+    wait_until(lambda: status(base, "v1.test", "crawler-7") == 200, 20, what="the deny to lift itself")
     assert time.monotonic() - started >= 4.5
     history = json.loads(cli_process(env, "history", "-o", "json", "--gateway", "deny-e2e").stdout)
     applied, revert = history[-2], history[-1]
@@ -112,7 +112,7 @@ def cli(gw: NativeConnector, capsys: pytest.CaptureFixture[str], *args: str) -> 
 
 def _past_due(gw: NativeConnector) -> None:
     boxes = gw.change_hooks().reverts.boxes()
-    wait_until(lambda: all(b.due <= time.time() for b in boxes), 5, "the time box to end")
+    wait_until(lambda: all(b.due <= time.time() for b in boxes), 5, what="the time box to end")
 
 
 def test_a_revert_is_not_forced_over_a_later_edit_of_the_same_rules(

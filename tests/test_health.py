@@ -14,8 +14,9 @@ import pytest
 
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
-from tests.incident_support import FailingServer, wait_until
+from tests.incident_support import FailingServer
 from tests.native_support import start_native_gateway
+from tests.waiting import wait_until
 from tui.cli import main
 
 CONFIG = """\
@@ -103,7 +104,7 @@ def test_failing_backends_show_envoys_ejections_and_overflows(
     slow = _burst(gw, "slow.test", 8)
     assert 503 in slow and 200 in slow  # some refused by the circuit breaker, some served
     _burst(gw, "retry.test", 6)
-    wait_until(lambda: not _get_active(gw), 10, "the slow requests to finish")
+    wait_until(lambda: not _get_active(gw), 10, what="the slow requests to finish")
 
     rows = _health(gw, capsys)
     by = {r["route"]: r for r in rows}

@@ -16,7 +16,7 @@ import pytest
 from connectors.change import Change
 from connectors.metrics.admin_source import parse_stats
 from connectors.native import NativeConnector
-from tests.incident_support import wait_until
+from tests.waiting import wait_until
 from tui.cli import main
 
 ROUTE, HOST = "limited", "limited.test"  # 5 per minute, burst 5 (tests/native_support.py)
@@ -71,7 +71,9 @@ def test_a_shadowed_limit_refuses_nothing_and_counts_what_envoy_counts(
 
     # the access log (flushed each second) names every would-be refusal
     wait_until(
-        lambda: sum(c["would_refuse"] for c in report()["clients"]) == report()["would_refuse"], 15, "the log"
+        lambda: sum(c["would_refuse"] for c in report()["clients"]) == report()["would_refuse"],
+        15,
+        what="the log",
     )
     row = report()
     assert row["requests"] == envoy_counter(gw, "enabled") == 36
