@@ -142,7 +142,8 @@ class StepProgressView(Static):
             self.progress = None  # a new step: its own counts come with its first watch
         elif event.kind != "started":
             when = time.strftime("%H:%M:%S", time.localtime(event.time))
-            message = event.message + NEXT_KEYS.get(event.kind, "")
+            # Messages that already begin with their kind ("promoted: v2 takes ...") say it once.
+            message = event.message.removeprefix(f"{event.kind}: ") + NEXT_KEYS.get(event.kind, "")
             self.note = Content.assemble(
                 (f"{when} {event.kind}: ", NOTE_STYLE.get(event.kind, "bold")), message
             )
