@@ -65,14 +65,13 @@ def test_split_after_fifty_fifty_and_a_thousand_requests_is_consistent(
         rc, out, _ = cli(gw, "split", "canary", "-o", "json", capsys=capsys)
         verifying = {b["backend"]: b["requests"] for b in json.loads(out)["backends"]}
         sent = send(gw, "canary.test", 1000)
-        total = 1000 + sum(verifying.values())
 
         def counted() -> dict[str, Any] | None:
             # A headless split reads the access log, which Envoy writes out about once a second.
             rc, out, err = cli(gw, "split", "canary", "-o", "json", capsys=capsys)
             assert rc == 0, err
             found: dict[str, Any] = json.loads(out)
-            return found if sum(b["requests"] for b in found["backends"]) >= total else None
+            return found if sum(b["requests"] for b in found["backends"]) >= 1000 else None
 
         data = wait_until(counted, what="the 1,000 requests counted")
         # Envoy picks each request's backend at random: one time in twenty a fair 50/50 falls outside
@@ -83,16 +82,19 @@ def test_split_after_fifty_fifty_and_a_thousand_requests_is_consistent(
         assert data["route"] == "canary" and data["verdict"] == expected, (data, sent)
         assert data["change"] == {"id": change.id, "time": change.time, "description": change.description}
         backends = {b["backend"]: b for b in data["backends"]}
-        assert {b: backends[b]["requests"] for b in ("v1", "v2")} == {
-            b: sent[b] + verifying.get(b, 0) for b in ("v1", "v2")
-        }
+        # Exactly what the client got, plus at most the apply's own verification request.
+        for b in ("v1", "v2"):
+            assert 0 <= backends[b]["requests"] - sent[b] <= verifying.get(b, 0), (b, backends[b], sent)
         v2 = backends["v2"]
-        assert v2["declared_pct"] == 50 and v2["interval"][0] < 50 < v2["interval"][1]
+        # The interval holds the declared 50 % exactly when the verdict (what the client saw) is consistent.
+        assert v2["declared_pct"] == 50
+        assert (v2["interval"][0] < 50 < v2["interval"][1]) == (expected == "consistent"), (v2, sent)
         assert v2["observed_pct"] == pytest.approx(100 * sent["v2"] / 1000, abs=0.2)
         rc, out, _ = cli(gw, "split", "canary", capsys=capsys)
         assert rc == 0 and f"Verdict:   {expected}: " in out and "BACKEND   DECLARED   REQUESTS" in out
-        v2_seen = sent["v2"] + verifying.get("v2", 0)
-        assert f"{round(100 * v2_seen / total, 1):g} % of {total:,} requests" in out
+        # The verdict names a share of the requests counted: the 1,000 sent, plus at most the apply's own
+        # verification request (it may fall before or after the first counter reading counted from).
+        assert re.search(r" \d+(\.\d)? % of 1,00[01] requests", out), out
     finally:
         assert cli(gw, "set-weights", "canary", "v1=90", "v2=10", capsys=capsys)[0] == 0
 
