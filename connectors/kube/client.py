@@ -124,28 +124,26 @@ class KubeClient:
 
     def list_objects(self, res: Resource, namespace: str) -> list[JsonDict]:
         """Every object of ``res`` in ``namespace``, fetched in pages of PAGE_SIZE."""
-        request = Request("list", res, namespace)
-        items: list[JsonDict] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "_request_timeout": self.timeout}
-            if token:
-                kwargs["_continue"] = token
-            page: Any
-            page, _ = self._run(
-                request,
-                lambda kw=kwargs: self.custom.list_namespaced_custom_object(  # type: ignore[misc]
-                    res.group, res.version, namespace, res.plural, **kw
-                ),
-            )
-            items.extend(_with_type(o, res) for o in page.get("items") or [])
-            token = (page.get("metadata") or {}).get("continue") or None
-            if not token:
-                return items
+        return self._paged(
+            Request("list", res, namespace),
+            res,
+            lambda kw: self.custom.list_namespaced_custom_object(
+                res.group, res.version, namespace, res.plural, **kw
+            ),
+        )
 
     def list_all(self, res: Resource) -> list[JsonDict]:
         """Every object of ``res`` in every namespace (one cluster-scope list, in pages)."""
-        request = Request("list", res)
+        return self._paged(
+            Request("list", res),
+            res,
+            lambda kw: self.custom.list_cluster_custom_object(res.group, res.version, res.plural, **kw),
+        )
+
+    def _paged(
+        self, request: Request, res: Resource, call: Callable[[dict[str, Any]], Any]
+    ) -> list[JsonDict]:
+        """Every item of a list call, following its ``continue`` tokens page by page."""
         items: list[JsonDict] = []
         token: str | None = None
         while True:
@@ -153,12 +151,7 @@ class KubeClient:
             if token:
                 kwargs["_continue"] = token
             page: Any
-            page, _ = self._run(
-                request,
-                lambda kw=kwargs: self.custom.list_cluster_custom_object(  # type: ignore[misc]
-                    res.group, res.version, res.plural, **kw
-                ),
-            )
+            page, _ = self._run(request, lambda kw=kwargs: call(kw))  # type: ignore[misc]
             items.extend(_with_type(o, res) for o in page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue") or None
             if not token:
