@@ -113,7 +113,9 @@ async def apply(pilot: Pilot[None], diff: DiffScreen) -> str:
 
 def split(listener: str, host: str, n: int) -> Counter[str]:
     with httpx.Client(base_url=listener, trust_env=False, timeout=5) as client:
-        return Counter(client.get("/", headers={"host": host}).headers.get("x-backend", "?") for _ in range(n))
+        return Counter(
+            client.get("/", headers={"host": host}).headers.get("x-backend", "?") for _ in range(n)
+        )
 
 
 @pytest.mark.parametrize("size", SIZES)
