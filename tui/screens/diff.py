@@ -318,7 +318,7 @@ def time_box(change: Change, result: ApplyResult, seconds: float) -> Content:
             f"✖ NOT time-boxed: {exc}; the change stays until undone (u)", "bold $text-error"
         )
     line = Content.styled(
-        f"⏲ Time-boxed: {promise(result.entry.time, seconds)} through the same path (:timeboxes)",
+        f"● Time-boxed: {promise(result.entry.time, seconds)} through the same path (:timeboxes)",
         "bold $text-warning",
     )
     nobody = change.hooks.reverts.unattended()

@@ -50,7 +50,7 @@ class TimeBoxField(Vertical):
         with Horizontal(id="timebox-row"):
             yield Static("Revert after:", id="timebox-label")
             yield Input(self.text, placeholder="e.g. 15m", id="timebox-for")
-            yield Static("then it reverts by itself (at most 7d; empty: no time box)", id="timebox-hint")
+            yield Static("at most 7d · empty: no time box", id="timebox-hint")
         yield Static("", id="timebox-error")
         yield Static("", id="timebox-promise")
 
@@ -95,7 +95,7 @@ class TimeBoxField(Vertical):
         """The promise from ``start`` (now before applying, the change's own time after)."""
         from connectors.timeboxes import promise
 
-        line = f"⏲ {promise(start, self.seconds)}" if self.seconds is not None else ""
+        line = f"Time box: {promise(start, self.seconds)}" if self.seconds is not None else ""
         self.query_one("#timebox-promise", Static).update(Content(line))
 
     def _tick(self) -> None:
