@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,9 +25,8 @@ from connectors.kube.timeboxes import BOXES, CHANGE_ID, EXPIRES_AT, rfc3339
 from connectors.native import NativeConnector
 from tests.crash_support import served
 from tests.kube_emulator import KubeEmulator
-from tests.native_support import DemoBackends, JwtSigner, require_envoy, write_native_config
 from tests.test_kube_support import load
-from tests.test_native_supervisor import Up
+from tests.test_native_supervisor import Up, up
 from tests.test_tui_support import visible_text
 from tests.waiting import wait_until, wait_until_ui
 from tui.app import ConsoleApp
@@ -39,25 +37,17 @@ from tui.screens.help import HelpScreen
 from tui.screens.timeboxes import TimeboxesScreen
 
 SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
+__all__ = ["up"]  # the fixture: a gateway started with up, killed at the end
 PROMISE = re.compile(r"reverts by itself at \d\d:\d\d:\d\d \(in (\w+)\)")
 
 
-@pytest.fixture
-def up(
-    tmp_path: Path, backends: DemoBackends, jwt_signer: JwtSigner, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Up]:
-    """A gateway started with ``up``: its supervisor carries out time boxes with no console running."""
-    require_envoy()
+@pytest.fixture(name="boxed")
+def boxed_fixture(up: Up, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Up:
+    """A gateway started with ``up`` (its supervisor carries out time boxes with no console
+    running); the console in this process keeps its own files beside it."""
     monkeypatch.setenv("GATEWAYCTL_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("GATEWAYCTL_CONFIG_DIR", str(tmp_path / "config"))
-    config = write_native_config(tmp_path / "cfg", backends, jwt_signer, name="boxed")
-    gateway = Up(tmp_path, config, "tb")
-    started = gateway.cli("up", str(config), "--name", "tb")
-    try:
-        assert started.returncode == 0, started.stderr
-        yield gateway
-    finally:
-        gateway.kill_all()
+    return up
 
 
 def canary_weights(state_dir: Path) -> dict[str, int]:
@@ -66,8 +56,8 @@ def canary_weights(state_dir: Path) -> dict[str, int]:
     return {k.split("~")[1]: v for k, v in weights.items()}
 
 
-def history(up: Up) -> list[dict[str, object]]:
-    done = up.cli("history", "-o", "json", "--gateway", up.name)
+def history(gateway: Up) -> list[dict[str, object]]:
+    done = gateway.cli("history", "-o", "json", "--gateway", gateway.name)
     assert done.returncode == 0, done.stderr
     entries: list[dict[str, object]] = json.loads(done.stdout)
     return entries
@@ -78,6 +68,8 @@ async def connected(pilot: Pilot[None], app: ConsoleApp) -> None:
 
 
 async def open_editor(pilot: Pilot[None], app: ConsoleApp, route: str, key: str, form: type) -> None:
+    """Once connected: the route filtered to, then ``key`` opens its ``form``."""
+    await connected(pilot, app)
     await pilot.press("slash", *f"^{route}$", "enter")
     await pilot.press(key)
     await wait_until_ui(pilot, lambda: isinstance(app.screen, form), what=f"the {form.__name__}")
@@ -111,6 +103,12 @@ async def apply(pilot: Pilot[None], diff: DiffScreen) -> str:
     return outcome
 
 
+def console_on(gateway: Up) -> tuple[NativeConnector, str, ConsoleApp]:
+    """A console on the gateway, as another process would open it; the gateway's listener URL."""
+    gw = NativeConnector.attach(gateway.state_dir)
+    return gw, gw.listener_url(), ConsoleApp(gw)
+
+
 def split(listener: str, host: str, n: int) -> Counter[str]:
     with httpx.Client(base_url=listener, trust_env=False, timeout=5) as client:
         return Counter(
@@ -120,13 +118,10 @@ def split(listener: str, host: str, n: int) -> Counter[str]:
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_weights_time_boxed_in_the_diff_revert_by_themselves_with_no_console(
-    up: Up, size: tuple[int, int]
+    boxed: Up, size: tuple[int, int]
 ) -> None:
-    gw = NativeConnector.attach(up.state_dir)
-    listener = gw.listener_url()
-    app = ConsoleApp(gw)
+    gw, listener, app = console_on(boxed)
     async with app.run_test(size=size) as pilot:
-        await connected(pilot, app)
         await open_editor(pilot, app, "canary", "w", WeightsEditor)
         await pilot.press("p")  # 90/10 -> 50/50
         diff = await diff_of(pilot, app)
@@ -140,7 +135,7 @@ async def test_weights_time_boxed_in_the_diff_revert_by_themselves_with_no_conso
         await time_box(pilot, diff, "3s")
         promise = PROMISE.search(visible_text(app))
         assert promise is not None and promise.group(1) == "3s", visible_text(app)
-        assert canary_weights(up.state_dir) == {"v1": 90, "v2": 10}, "nothing applied before a"
+        assert canary_weights(boxed.state_dir) == {"v1": 90, "v2": 10}, "nothing applied before a"
         outcome = await apply(pilot, diff)
         assert "Time-boxed: reverts by itself at" in outcome and "(in 3s)" in outcome, outcome
         assert diff.result is not None
@@ -150,32 +145,25 @@ async def test_weights_time_boxed_in_the_diff_revert_by_themselves_with_no_conso
     gw.close()  # the console is gone: only the supervisor beside Envoy is left
 
     wait_until(
-        lambda: canary_weights(up.state_dir) == {"v1": 90, "v2": 10}, 20, what="the supervisor to revert"
+        lambda: canary_weights(boxed.state_dir) == {"v1": 90, "v2": 10}, 20, what="the supervisor to revert"
     )
-    last = history(up)[-1]
+    last = history(boxed)[-1]
     assert (last["action"], last["undoes"]) == ("undo", change_id)
     assert str(last["description"]).startswith("revert after 3s: canary: weights")
-    assert "reverted" in (up.state_dir / "supervisor.log").read_text()
+    assert "reverted" in (boxed.state_dir / "supervisor.log").read_text()
     assert split(listener, "canary.test", 60)["v1"] >= 45, "real requests are back on the 90/10 split"
 
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_a_rate_limit_time_boxed_in_the_diff_is_counted_down_and_reverted(
-    up: Up, size: tuple[int, int]
+    boxed: Up, size: tuple[int, int]
 ) -> None:
-    gw = NativeConnector.attach(up.state_dir)
-    listener = gw.listener_url()
-    app = ConsoleApp(gw)
+    gw, listener, app = console_on(boxed)
     async with app.run_test(size=size) as pilot:
-        await connected(pilot, app)
         await open_editor(pilot, app, "host-v1", "r", RateLimitEditor)
-        form = app.screen
         await pilot.click("#mode-on")
-        for widget_id, text in (("requests", "2"), ("interval", "1m")):
-            field = form.query_one(f"#{widget_id}", Input)
-            field.focus()
-            field.clear()
-            await pilot.press(*text)
+        app.screen.query_one("#requests", Input).value = "2"
+        app.screen.query_one("#interval", Input).value = "1m"
         diff = await diff_of(pilot, app)
         assert "rate limit none→2/1m" in diff.plan.description
         await time_box(pilot, diff, "8s")
@@ -197,7 +185,7 @@ async def test_a_rate_limit_time_boxed_in_the_diff_is_counted_down_and_reverted(
     gw.close()
 
     wait_until(lambda: gw.get_route("host-v1").rate_limit is None, 25, what="the supervisor to revert")
-    last = history(up)[-1]
+    last = history(boxed)[-1]
     assert last["action"] == "undo" and str(last["description"]).startswith("revert after 8s: ")
     with httpx.Client(base_url=listener, trust_env=False, timeout=5) as client:
         assert {client.get("/", headers={"host": "v1.test"}).status_code for _ in range(4)} == {200}
@@ -219,7 +207,6 @@ async def test_a_bad_time_box_is_one_line_and_nothing_is_applied(
     before, applied_before = gw.get_route("canary"), len(gw.history())
     app = ConsoleApp(gw)
     async with app.run_test(size=(100, 30)) as pilot:
-        await connected(pilot, app)
         await open_editor(pilot, app, "canary", "w", WeightsEditor)
         await pilot.press("p")
         diff = await diff_of(pilot, app)
@@ -257,7 +244,6 @@ async def test_a_weight_change_time_boxed_in_the_diff_carries_its_expiry_on_the_
 ) -> None:
     app = reviews_console
     async with app.run_test(size=(160, 45)) as pilot:
-        await connected(pilot, app)
         await open_editor(pilot, app, "reviews-0", "w", WeightsEditor)
         await pilot.press("p")
         diff = await diff_of(pilot, app)
