@@ -133,9 +133,13 @@ def test_istio_health_from_the_ingress_gateway_pods(
     rows = health(capsys, "--context", "emulator", "-n", "default")
     assert [(r["route"], r["backend"], r["state"]) for r in rows] == [
         ("api", "api", "ejected"),
-        ("web", "web", "healthy"),
+        ("web", "web", "unchecked"),  # nothing checks web: never called healthy
     ]
-    api = rows[0]
+    api, web = rows
+    # The same definitions as natively: the cluster's 5xx and completed counters.
+    assert api["failures"] == admin_stat(pod, API, "upstream_rq_5xx") > 0
+    assert web["requests"] == admin_stat(pod, WEB, "upstream_rq_completed") > 0 == web["failures"]
+    assert api["checks"] == ["outlier detection"] and web["checks"] == []
     assert api["cluster"] == API
     assert api["ejections_active"] == 2 == admin_stat(pod, API, "outlier_detection.ejections_active")
     assert api["ejections_total"] == admin_stat(pod, API, "outlier_detection.ejections_enforced_total")
