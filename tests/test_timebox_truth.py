@@ -5,6 +5,7 @@ runs (exit 1) until the operator dismisses it. Real native gateway, real reverte
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -60,6 +61,10 @@ async def test_timeboxes_view_says_nothing_will_revert_and_overdue(
     rc, _, err = cli(gw, capsys, "deny", "canary", "--client", "x-user-id=crawler-7", "--for", "1s")
     assert rc == 0 and NO_REVERTER in err
     _past_due(gw)
+    capsys.readouterr()
+    assert main(["gateways", "-o", "json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["state"] == "running" and listed["warning"] == NO_REVERTER
     app = ConsoleApp(gw)
     async with app.run_test(size=size) as pilot:
         await wait_until_ui(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
