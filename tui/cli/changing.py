@@ -163,8 +163,21 @@ def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original:
     change = Change(conn)
     if not (args.dry_run or args.export):
         change.require(kind)
+        _require_serving(conn)
     _scope_choice(args, conn)
     return _run_plan(args, change, change.plan_edit(kind, original, edited, retry=RETRY))
+
+
+def _require_serving(conn: Connector) -> None:
+    """A change that would be applied needs a gateway that answers: refused in one line before a
+    plan is printed (a dry run or an export still shows it)."""
+    from connectors.errors import ConnectionFailed, GatewayNotRunning
+
+    reason = conn.health()
+    if reason is not None:
+        # A native gateway's own Envoy is not running; a cluster's API server does not answer.
+        error = GatewayNotRunning if conn.kind == "native" else ConnectionFailed
+        raise error(f"{reason}; nothing was changed")
 
 
 def _scope_choice(args: argparse.Namespace, conn: Connector) -> None:
@@ -177,6 +190,8 @@ def _cmd_undo(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.change import Change
 
     change = Change(conn)
+    if not (args.dry_run or args.export):
+        _require_serving(conn)
     _scope_choice(args, conn)
     return _run_plan(args, change, change.plan_undo())
 
