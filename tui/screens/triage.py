@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from connectors.errors import GatewayError
+from connectors.errors import GatewayError, MetricsError
 from connectors.metrics import ChartData, Scope
 from connectors.model import Route
 from connectors.model.durations import format_duration
@@ -62,6 +62,8 @@ def limiting_since(row: LimitedRoute, now: float) -> str:
 
 
 def headline(view: TriageView) -> str:
+    if view.status != "ok" and not view.rows:
+        return "no figures"  # the status beside it says since when and why; not "no 429s"
     label = window_label(view.window_s)
     limited = [r for r in view.rows if r.limited > 0]
     if not limited:
@@ -74,6 +76,8 @@ def headline(view: TriageView) -> str:
 
 def clients_note(view: TriageView) -> str:
     """What an empty clients panel means."""
+    if view.status != "ok" and not view.rows:
+        return view.status
     label = window_label(view.window_s)
     row = next((r for r in view.rows if r.route == view.route), None)
     if row is None or row.limited == 0:
@@ -153,7 +157,10 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         now, window_s, by = time.time(), self.window_s, self.by
         if connector is None or source is None:
             return TriageView([], None, None, [], ["source"], NO_SOURCE, now, window_s, by)
-        rows = triage(connector, source, window_s)
+        try:
+            rows = triage(connector, source, window_s)
+        except MetricsError as exc:  # e.g. Envoy gone: "no data since …", never the last figures
+            return TriageView([], None, None, [], source.client_keys(), str(exc), now, window_s, by)
         route = self.route if any(r.route == self.route for r in rows) else (rows[0].route if rows else None)
         chart = source.series(Scope(route), window_s) if route else None
         clients = source.top_limited_clients(route, by, window_s)[:10] if route else []
