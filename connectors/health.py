@@ -83,7 +83,9 @@ class EndpointHealth:
     def describe(self) -> str:
         """``127.0.0.1:1  failing  active 0 cx / 0 rq; 39 of 39 requests failed since start, 39
         connect failures``: one endpoint's line in the console and the CLI."""
-        state = STATE_TEXT.get(self.state, self.state) + (f" ({', '.join(self.flags)})" if self.flags else "")
+        # "not checked" alone: the backend's own note says what that means.
+        state = {"unchecked": "not checked"}.get(self.state, self.state)
+        state += f" ({', '.join(self.flags)})" if self.flags else ""
         line = f"{self.address}  {state}  active {self.connections} cx / {self.requests} rq; "
         line += f"{self.errors:,} of {self.total:,} requests failed since start"
         return line + (f", {self.connect_failures:,} connect failures" if self.connect_failures else "")
@@ -138,11 +140,7 @@ class BackendHealth:
 
     def window(self) -> str:
         """Over what the requests and failures were counted: ``since start`` or ``last 2m``."""
-        if self.window_s is None:
-            return "since start"
-        from .model.durations import format_duration
-
-        return f"last {format_duration(max(1, round(self.window_s)))}"
+        return "since start" if self.window_s is None else HealthWindow.label(self.window_s)
 
     def near_limits(self) -> list[str]:
         """The thresholds active use is close to, as ``requests 950/1024``."""
@@ -176,11 +174,12 @@ class BackendHealth:
         share = f" {_pct(self.failures, self.requests):.0f}%" if self.requests else ""
         return f"{self.failures:,}/{self.requests:,}{share}"
 
-    def cells(self, *, pending: str = "pending") -> tuple[str, ...]:
+    def cells(self, *, pending: str = "pending", mark_start: bool = False) -> tuple[str, ...]:
         """The row the CLI's table and the console's ``:health`` show: route, backend, state
         (upper case when in trouble, ``not checked`` when nothing checks it), endpoints ok/all,
         failed/requests, ejections now/since start, the ``OVERFLOWS`` counts, and active against
-        the thresholds (``pending`` labels the pending requests: the console's column is narrower)."""
+        the thresholds (``pending`` labels the pending requests: the console's column is narrower;
+        ``mark_start``: a count since the proxy started says so, beside windowed ones)."""
         healthy = sum(e.state not in ("ejected", "unhealthy") for e in self.endpoints)
         active = []
         for limit, gauge, label in (
@@ -196,7 +195,7 @@ class BackendHealth:
             self.backend,
             state.upper() if self.in_trouble else state,
             f"{healthy}/{len(self.endpoints)}",
-            self.failed_cell(),
+            self.failed_cell() + (" since start" if mark_start and self.window_s is None else ""),
             f"{self.ejections_active}/{self.ejections_total}",
             "/".join(str(self.overflows.get(k, 0)) for k in OVERFLOWS),
             " ".join(active),
@@ -243,6 +242,13 @@ class HealthWindow:
     ``window_s`` seconds (from the oldest reading within it) rather than since the proxy started.
     A backend with no request in the window, or whose counters went down (the proxy restarted),
     keeps its counts since the start, and says so (``window_s`` None)."""
+
+    @staticmethod
+    def label(seconds: float) -> str:
+        """``last 2m``: a window's length as the views say it."""
+        from .model.durations import format_duration
+
+        return f"last {format_duration(max(1, round(seconds)))}"
 
     def __init__(self, window_s: float = 300.0) -> None:
         self.window_s = window_s

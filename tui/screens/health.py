@@ -113,7 +113,11 @@ class HealthScreen(LiveScreen[HealthView]):
     def show(self, view: HealthView) -> None:
         self.view = view
         bad = sum(1 for b in view.rows if b.in_trouble)
-        info = f"Backend health · {len(view.rows)} backends, {bad} in trouble · worst first"
+        windows = [b.window_s for b in view.rows if b.window_s is not None]
+        counted = (
+            f"failed/req over the {HealthWindow.label(max(windows))}" if windows else "failed/req since start"
+        )
+        info = f"Backend health · {len(view.rows)} backends, {bad} in trouble · {counted} · worst first"
         self.query_one("#health-info", Static).update(
             Content(f"Backend health · {view.problem}" if view.problem else info)
         )
@@ -122,7 +126,7 @@ class HealthScreen(LiveScreen[HealthView]):
         variables = self.app.theme_variables
         for b in view.rows:
             style = variables.get(STATE_STYLE[b.state][1:], "")
-            route, backend, state, *figures = b.cells(pending="pend")
+            route, backend, state, *figures = b.cells(pending="pend", mark_start=True)
             table.add_row(route, backend, Text(state, style=style), *figures, key=row_key(b))
         keys = [row_key(b) for b in view.rows]
         if self.selected in keys:
