@@ -75,7 +75,7 @@ def test_a_burst_typed_below_the_requests_is_one_line_naming_the_field_and_nothi
     gw: NativeConnector, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = gw.config_path.read_bytes()
-    rc, out, err = cli(gw, capsys, "set-rate-limit", "limited", "--requests", "50", "--burst", "20")
+    rc, _out, err = cli(gw, capsys, "set-rate-limit", "limited", "--requests", "50", "--burst", "20")
     assert rc == 1 and err.count("\n") == 1 and "Traceback" not in err, err
     assert "limited.rate_limit.burst: 20 is smaller than the 50 requests per 1m" in err
     assert "make the burst at least 50" in err

@@ -57,14 +57,14 @@ def follow_rate(before: RateLimit | None, requests: int, burst: int | None) -> i
 def bucket_note(route: str, before: RateLimit | None, after: RateLimit | None) -> str | None:
     """What the plan says about the bucket an edit gives ``route``, when it changes the limit's
     numbers: ``rate limit of api: burst 20 → 50 (raised to the new rate): the bucket holds 50
-    requests, refilled with 50 every second``. None when the numbers stay (or there is no limit)."""
-    if after is None or (before is not None and _numbers(before) == _numbers(after)):
+    requests, refilled with 50 every second``. None when the numbers stay, for a new or removed
+    limit, and when neither side sets a burst (the bucket is one fill, as the limit reads)."""
+    if after is None or before is None or _numbers(before) == _numbers(after):
         return None
-    bucket = after.bucket_size
+    if before.burst is None and after.burst is None:
+        return None
+    bucket, was = after.bucket_size, before.bucket_size
     holds = f"the bucket holds {bucket} requests, refilled with {after.requests} every {per(after.interval)}"
-    if before is None:
-        return f"rate limit of {route}: {holds}"
-    was = before.bucket_size
     if was == bucket:
         burst = f"burst stays {bucket}"
     elif after.burst is None and before.burst is not None and before.burst < after.requests:

@@ -266,6 +266,7 @@ def _check_rate_limit(args: argparse.Namespace) -> None:
 
 def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.model import RateLimit
+    from connectors.model.buckets import bucket_problems
     from connectors.model.edits import set_rate_limit
     from connectors.model.validate import route_problems
 
@@ -295,7 +296,9 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
         burst = args.burst if args.burst is not None else (current.burst if same and current else None)
         limit = RateLimit(requests=args.requests, interval=interval, burst=burst, shadow=shadow)
     edited = set_rate_limit(route, limit)
-    _refuse([p for p in route_problems(edited, route.name) if ".rate_limit" in p.path])
+    problems = [p for p in route_problems(edited, route.name) if ".rate_limit" in p.path]
+    # A --burst below --requests would cap the rate at the burst: refused, never applied silently.
+    _refuse(problems or bucket_problems(current, limit, f"{route.name}.rate_limit"))
     return _change(args, conn, "rate_limit", route, edited)
 
 
