@@ -101,7 +101,9 @@ def _print_result(result: ApplyResult) -> None:
         out(f"  {line}")
 
 
-def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
+def _run_plan(
+    args: argparse.Namespace, change: Change, plan: Plan, refusal: ValidationError | None = None
+) -> int:
     if plan.is_empty and not plan.drift:
         # Nothing to do is one line, not a plan header before it; warnings (drift) still show.
         for warning in plan.warnings:
@@ -121,6 +123,8 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
             from connectors.change.pipeline import drift_refusal
 
             raise ChangeConflict(drift_refusal(plan))
+    if refusal is not None and not (args.dry_run or args.export):
+        raise refusal  # after the plan: the operator reads what they would have done
     if args.dry_run:
         timed = " (with --for it would revert by itself after that)" if args.for_s is not None else ""
         out(f"Dry run: nothing applied{timed}.")
@@ -167,10 +171,25 @@ def _time_box(change: Change, result: ApplyResult, seconds: float) -> None:
 
 
 def run_edit(
-    args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route
+    args: argparse.Namespace,
+    conn: Connector,
+    kind: EditKind,
+    original: Route,
+    edited: Route,
+    *,
+    warnings: Sequence[str] = (),
+    refusal: ValidationError | None = None,
 ) -> int:
-    """For other command groups (``deny``): the same path as ``set-*``."""
-    return _change(args, conn, kind, original, edited)
+    """For other command groups (``deny``): the same path as ``set-*``; ``warnings`` join the plan's,
+    ``refusal`` is raised once the plan is printed unless it is only a dry run or an export."""
+    from connectors.change import Change
+
+    change = Change(conn)
+    if not (args.dry_run or args.export):
+        change.require(kind)
+    _scope_choice(args, conn)
+    plan = change.plan_edit(kind, original, edited, retry=RETRY)
+    return _run_plan(args, change, replace(plan, warnings=(*plan.warnings, *warnings)), refusal)
 
 
 def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route) -> int:
