@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from connectors.change import Change
 from connectors.demo.prometheus import PrometheusProcess
@@ -21,6 +21,7 @@ from connectors.native import NativeConnector
 from tests.prometheus_support import admin_target
 from tests.waiting import wait_until, wait_until_ui
 from tui.app import ConsoleApp
+from tui.screens.deny_client import DenyScreen
 from tui.screens.diff import DiffScreen
 from tui.screens.triage import TriageScreen
 
@@ -92,6 +93,11 @@ async def test_triage_shows_a_shadowed_limits_would_be_clients_and_where_they_co
             line = f"would refuse 75% of requests ({would} of {seen}), 1 client"
             assert line in shown(screen, "#triage-shadow")
             assert shown(screen, "#clients-origin") == "from the access log, last 5m"
+            await pilot.press("b")  # the would-be refused client, as the panel names it
+            await wait_until_ui(pilot, lambda: isinstance(app.screen, DenyScreen))
+            assert app.screen.query_one("#deny-client", Input).value == "x-user-id=shadowy"
+            await pilot.press("escape")  # untouched: closes without asking
+            await wait_until_ui(pilot, lambda: app.screen is screen)
 
             log.rename(moved)  # as logrotate does: Envoy writes on into the moved file
             await wait_until_ui(

@@ -38,6 +38,8 @@ from .edit_base import ask_to_discard
 from .editors import refusal
 
 DEFAULT_FOR = "1h"
+CLIENT = "client"
+"""A view's ``clients_by`` when its rows already read as deny clients (``x-user-id=u1``, ``ip=…``)."""
 
 
 def client_text(by: str, client: str) -> str | None:
@@ -371,10 +373,11 @@ class DenyActions:
         table = clients.first() if clients else None
         if isinstance(table, DataTable) and table.row_count:
             shown = str(table.get_row_at(table.cursor_row)[0])
-            by = getattr(screen, "by", "source")
-            client = client_text(by, shown)
-            if by == "source":  # checked against the route's traffic before it is prefilled
-                client, address = "", shown
+            by = getattr(screen, "clients_by", "source")
+            client = shown if by == CLIENT else client_text(by, shown)
+            if by == "source" or (by == CLIENT and shown.startswith("ip=")):
+                # An address is checked against the route's traffic before it is prefilled.
+                client, address = "", shown.removeprefix("ip=")
             elif client is None:
                 screen.notify(f"{shown} is not shown whole (a credential): type the client", timeout=4)
         screen.app.push_screen(DenyScreen(route, client or "", address=address))

@@ -49,7 +49,7 @@ from ..outcomes import error_text
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
 from .charts import NO_SOURCE, LiveScreen, _allowed
-from .deny_client import DenyActions
+from .deny_client import CLIENT, DenyActions
 from .editors import open_editor, refusal
 
 SHADOW_EVERY_S = 5.0
@@ -166,6 +166,12 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         self.window_s = WINDOWS[DEFAULT_WINDOW]
         self.view: TriageView | None = None
         self._shadow: tuple[float, dict[str, ShadowLimit], str] = (0.0, {}, "")
+
+    @property
+    def clients_by(self) -> str:
+        """How the panel's rows name clients, for ``b``: a shadowed route's already read as deny clients."""
+        view = self.view
+        return CLIENT if view is not None and view.route in view.shadow else self.by
 
     def compose(self) -> ComposeResult:
         yield from self.chrome()
