@@ -133,10 +133,17 @@ async def test_esc_on_a_filled_deny_form_asks_and_an_untouched_one_just_closes(
         dialog = app.screen
         await pilot.press(*"x-user-id=mallory")
         assert client_field(app).value == "x-user-id=mallory"
+        status = dialog.query_one("#deny-status", Input)
+        status.value = "ip=127.0.0.1"  # typed in the wrong field: one line naming it, nothing planned
+        await pilot.press("ctrl+s")
+        bad = "status: expected an HTTP error status such as 403, got 'ip=127.0.0.1'"
+        await wait_until_ui(pilot, lambda: bad in shown(app, "#deny-error"), what="the status refused")
+        assert app.screen is dialog
+        status.value = "403"
         await pilot.press("escape")
         await wait_until_ui(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
-        shown = visible_text(app)
-        assert "Discard your edit?" in shown and "x-user-id=mallory" in shown, shown
+        question = visible_text(app)
+        assert "Discard your edit?" in question and "x-user-id=mallory" in question, question
         await pilot.press("n")
         await wait_until_ui(pilot, lambda: app.screen is dialog)
         assert client_field(app).value == "x-user-id=mallory", "the edit is kept"

@@ -246,13 +246,18 @@ class DenyScreen(ConsoleModal):
         }
         try:
             client = parse_client(values["deny-client"])
-            status = int(values["deny-status"] or "403")
-            seconds = parse_duration(values["deny-for"]) if values["deny-for"] else None
         except ValidationError as exc:
             self._error("client: " + "; ".join(p.message for p in exc.problems))
             return None
+        text = values["deny-status"] or "403"
+        if not (text.isascii() and text.isdigit()):
+            self._error(f"status: expected an HTTP error status such as 403, got {text!r}")
+            return None
+        status = int(text)
+        try:
+            seconds = parse_duration(values["deny-for"]) if values["deny-for"] else None
         except ValueError as exc:
-            self._error(f"status or for: {exc}")
+            self._error(f"for: {exc}")
             return None
         reason = for_problem(seconds) if seconds is not None else None
         current = self.route.deny.clients if self.route.deny else ()
