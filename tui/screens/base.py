@@ -22,7 +22,10 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
 
     VIEW: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("colon", "command_line", "Command", key_display=":", id="view.command_line"),
+        # Priority: handled in the order keys arrive, before the next one is routed, so what is
+        # typed right after ``:`` (tmux send-keys ':canary shop') goes into the prompt, not the view.
+        # A focused text field that takes ``:`` keeps it (Textual drops bindings of consumed keys).
+        Binding("colon", "command_line", "Command", key_display=":", id="view.command_line", priority=True),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="view.refresh"),
         Binding("q", "back", "Back / quit", show=False, id="view.back"),
     ]

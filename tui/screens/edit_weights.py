@@ -107,11 +107,19 @@ class WeightsEditor(EditorScreen):
         )
 
     def on_key(self, event: events.Key) -> None:
-        """A digit on the bar starts typing the picked backend's weight (replacing it)."""
+        """A digit on the bar starts typing the picked backend's weight (replacing it). Digits typed
+        at once ("50" from tmux) were all routed to the bar before the first moved the focus: a digit
+        that reaches the form while a weight field has focus came that way, and goes on in the field."""
         character = event.character
-        if character is not None and character.isdigit() and isinstance(self.focused, WeightPicker):
+        if character is None or not character.isdigit():
+            return
+        focused = self.focused
+        if isinstance(focused, WeightPicker):
             event.stop()
             self.query_one(f"#weight-{self.selected}", FormInput).type_first(character)
+        elif isinstance(focused, FormInput) and focused.has_class("weight"):
+            event.stop()
+            focused.insert_text_at_cursor(character)
 
     @on(Input.Submitted, ".weight")
     def _weight_submitted(self) -> None:

@@ -44,7 +44,7 @@ class FormInput(Input):
         self.value = text
         self.selection = Selection.cursor(len(text))
         self.select_on_focus = False  # this once: the value is what is being typed
-        self.focus()
+        self.screen.set_focus(self)  # at once: the next typed digit must find the field focused
 
     def on_blur(self) -> None:
         self.select_on_focus = True
