@@ -21,8 +21,8 @@ COMMANDS = (
     (":theme NAME", "dark, light or high-contrast (ctrl+t cycles)"),
     (":canary ROUTE", "step a canary; :triage, :charts for the traffic views"),
     (":undo", "undo the last change (through its diff)"),
-    (":q", "quit (asks first when that would lose an edit or stop the demo; :q! does not ask)"),
-    ("esc", "back one screen (q too; on a view's first screen q quits)"),
+    (":q", "quit, asking first when needed (as ctrl+c; :q! never asks)"),
+    ("esc", "back one screen (q too; q on a view's first screen quits)"),
 )
 FILTER_HELP = (
     ("/text", "filter rows as you type: a regex, case-insensitive; ^ $ anchor to a cell"),

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from textual import events
+from textual.actions import SkipAction
 from textual.widgets import Input
 from textual.widgets.input import Selection
 
@@ -27,6 +28,7 @@ class FormInput(Input):
             kwargs.setdefault("restrict", "[" + "".join(re.escape(c) for c in allowed) + "]*")
         super().__init__(value, **kwargs)
         self.allowed = allowed
+        self._given: Selection | None = None  # the selection the field made itself, not the operator
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         if character is None or not character.isprintable() or character == HELP_KEY:
@@ -46,9 +48,20 @@ class FormInput(Input):
         self.select_on_focus = False  # this once: the value is what is being typed
         self.screen.set_focus(self)  # at once: the next typed digit must find the field focused
 
+    def on_focus(self) -> None:
+        # Runs before Input's own focus handler, which selects exactly this.
+        self._given = Selection(0, len(self.value)) if self.select_on_focus else None
+
     def on_blur(self) -> None:
         self.select_on_focus = True
 
     def select_all(self) -> None:
         """Select the value (after the form set it), so the next key replaces it."""
-        self.selection = Selection(0, len(self.value))
+        self.selection = self._given = Selection(0, len(self.value))
+
+    def action_copy(self) -> None:
+        """ctrl+c copies text the operator selected. The value the field selected by itself (so that
+        typing replaces it) is not such a selection: ctrl+c then goes on to quit, asking first."""
+        if self.selection == self._given:
+            raise SkipAction()
+        super().action_copy()
