@@ -41,7 +41,7 @@ class ConfirmScreen(ConsoleModal):
         self.yes, self.no = yes, no
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(id="dialog"):
             yield Static(Content(self.question), id="question")
             yield Static(Content("\n".join(f"• {d}" for d in self.details)), id="details")
             with Horizontal(id="buttons"):
