@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.containers import ScrollableContainer
+from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Input, RadioSet
 
@@ -62,9 +64,9 @@ def screen_rows(app: ConsoleApp) -> list[str]:
     return rows
 
 
-def region_text(app: ConsoleApp, widget: Widget) -> str:
+def region_text(app: ConsoleApp, widget: Widget, region: Region | None = None) -> str:
     """The text on screen inside ``widget``'s region (what the operator reads there)."""
-    region = widget.region
+    region = region or widget.region
     return "\n".join(line[region.x : region.right] for line in screen_rows(app)[region.y : region.bottom])
 
 
@@ -80,12 +82,29 @@ async def _open_form(pilot: Pilot[None], key: str, route: str) -> Widget:
 # -- 3. dialogs fit and wrap --------------------------------------------------------------------
 
 
+async def _details_read_through(pilot: Pilot[None], app: ConsoleApp, details: ScrollableContainer) -> str:
+    """Every line of the details as the operator reads them, scrolling page by page when they are
+    longer than the dialog (each line once, in order)."""
+    seen: dict[int, str] = {}
+    for y in range(0, max(1, details.virtual_size.height), max(1, details.scrollable_content_region.height)):
+        details.scroll_to(y=y, animate=False)
+        await pilot.pause()
+        top = round(details.scroll_y)
+        for i, line in enumerate(region_text(app, details, details.scrollable_content_region).splitlines()):
+            seen.setdefault(top + i, line)
+    details.scroll_home(animate=False)
+    return "\n".join(seen[i] for i in sorted(seen))
+
+
 async def _whole_dialog(pilot: Pilot[None], app: ConsoleApp, texts: list[str]) -> None:
     await wait_until_ui(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
     await pilot.pause()
-    shown = flat(region_text(app, app.screen.query_one("#dialog")))
+    dialog = app.screen.query_one("#dialog")
+    details = dialog.query_one("#details", ScrollableContainer)
+    shown = flat(region_text(app, dialog) + "\n" + await _details_read_through(pilot, app, details))
     for text in texts:
         assert flat(text) in shown, f"cut off: {text!r}\nshown: {shown}"
+    assert dialog.region.bottom <= app.size.height, "the dialog is taller than the terminal"
 
 
 @pytest.mark.parametrize("size", SIZES)
