@@ -31,7 +31,7 @@ from tui.screens.edit_cors import CorsEditor
 from tui.screens.edit_rate_limit import RateLimitEditor
 from tui.screens.edit_weights import WeightsEditor
 from tui.screens.routes import RoutesScreen
-from tui.widgets.weight_bar import WeightBar
+from tui.widgets.weight_bar import WeightBar, bar_texts, distinct_cores, percent_text, split_cells
 
 SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
 DEMO = "the demo gateway demo (Envoy listening on http://127.0.0.1:10000)"
@@ -166,7 +166,24 @@ async def test_the_weight_bar_names_three_backends_with_long_names(size: tuple[i
             shown = re.search(rf"(\S+) {pct}", bar)
             assert shown, f"{name} {pct} not in {bar!r}"
             label = shown.group(1).lstrip("▸←").rstrip("…")
-            assert name.startswith(label) and len(label) >= 3, f"{label!r} does not name {name}"
+            named = [n for n in names if label in n]
+            assert named == [name] and len(label) >= 3, f"{label!r} does not name {name}: {bar!r}"
+
+
+def test_bar_labels_name_thin_backends_on_a_neighbour_by_their_distinct_part() -> None:
+    assert distinct_cores(["checkout-stable-eu", "checkout-canary-eu"]) == ["stable", "canary"]
+    assert distinct_cores(["v1", "v2"]) == ["v1", "v2"]
+
+    def bar(weights: list[tuple[str, int]], width: int) -> str:
+        shares = [float(w) for _, w in weights]
+        pcts = [percent_text(share, sum(shares)) for share in shares]
+        return "".join(bar_texts([n for n, _ in weights], pcts, split_cells(shares, width), None))
+
+    assert bar([("v1", 99), ("v2", 1)], 40).split() == ["v1", "99%", "v2", "1%", "→"]
+    assert bar([("v1", 1), ("v2", 99)], 40).split() == ["←", "v1", "1%", "v2", "99%"]
+    assert bar([("v1", 90), ("v2", 10)], 80).split() == ["v1", "90%", "v2", "10%"], "both fit inside"
+    shown = bar([("checkout-stable-eu", 97), ("checkout-canary-eu", 2), ("checkout-shadow-eu", 1)], 40)
+    assert shown.split() == ["stable", "97%", "canary", "2%", "→", "shadow", "1%", "→"]
 
 
 # -- 6. after a successful apply: Done and Undo, no Apply ----------------------------------------
