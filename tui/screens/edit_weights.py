@@ -198,10 +198,11 @@ class WeightsEditor(EditorScreen):
 
     @on(Input.Changed, ".weight")
     def _weight_typed(self, event: Input.Changed) -> None:
-        if not event.input.has_focus:
+        if self.focused is not event.input:
             # A value the form set itself (a shift, a preset, the other field taking the rest) comes
             # back here later as a message (so no flag set around the assignment can catch it): it
-            # must not move the selection to that field.
+            # must not move the selection to that field. (The screen's focus, set at once, not the
+            # field's has_focus, which lags behind digits typed at once.)
             return
         index = int((event.input.id or "weight-0").rsplit("-", 1)[1])
         self.refused.pop(index, None)  # typed again: the refusal is old news
