@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input, RadioSet
 
@@ -29,7 +29,6 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.diff import DiffScreen
 from tui.screens.edit_cors import CorsEditor
 from tui.screens.edit_rate_limit import RateLimitEditor
-from tui.screens.edit_weights import WeightsEditor
 from tui.screens.routes import RoutesScreen
 from tui.widgets.weight_bar import WeightBar, bar_texts, distinct_cores, percent_text, split_cells
 
@@ -190,7 +189,9 @@ def test_bar_labels_name_thin_backends_on_a_neighbour_by_their_distinct_part() -
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_after_a_successful_apply_the_diff_offers_done_and_undo_not_apply(size: tuple[int, int]) -> None:
+async def test_after_a_successful_apply_the_diff_offers_done_and_undo_not_apply(
+    size: tuple[int, int],
+) -> None:
     connector = StaticConnector(sample_routes())
     app = ConsoleApp(connector)
     async with app.run_test(size=size) as pilot:

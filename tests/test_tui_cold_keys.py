@@ -108,7 +108,10 @@ async def test_digits_typed_at_once_on_the_weight_bar_make_one_number(size: tupl
         await wait_until_ui(pilot, lambda: isinstance(app.screen, WeightsEditor), what="the weights form")
         form = app.screen
         type_at_once(app, "50")  # on the bar, v2 picked: its weight becomes 50, not 0
-        weights = lambda: [form.query_one(f"#weight-{i}", Input).value for i in range(2)]  # noqa: E731
+
+        def weights() -> list[str]:
+            return [form.query_one(f"#weight-{i}", Input).value for i in range(2)]
+
         await wait_until_ui(pilot, lambda: weights() == ["50", "50"], seconds=3, what="50/50")
         await pilot.pause()
         assert weights() == ["50", "50"]

@@ -15,8 +15,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from connectors.errors import Problem
 from connectors.model import Route, WeightedBackend, weight_problems
-from connectors.model.validate import MAX_RELATIVE_WEIGHT
 from connectors.model.edits import PRESETS, apply_preset, shift_weight
+from connectors.model.validate import MAX_RELATIVE_WEIGHT
 
 from ..route_rows import backends_text
 from ..widgets.form_input import FormInput
