@@ -145,21 +145,26 @@ def _jwt_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
     }
 
 
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "time": "%START_TIME%",
+    "route": "%ROUTE_NAME%",
+    "status": "%RESPONSE_CODE%",
+    "flags": "%RESPONSE_FLAGS%",
+    "client": "%DOWNSTREAM_REMOTE_ADDRESS%",
+    "duration_ms": "%DURATION%",
+    "upstream_cluster": "%UPSTREAM_CLUSTER%",
+    "upstream_host": "%UPSTREAM_HOST%",
+    "method": "%REQ(:METHOD)%",
+    "authority": "%REQ(:AUTHORITY)%",
+    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "bytes_sent": "%BYTES_SENT%",
+}
+"""What every access-log line holds (JSON keys to Envoy's command operators); the logged request
+headers and the shadow limiter's verdict come after."""
+
+
 def access_log(path: Path, headers: Sequence[str], shadow: bool = False) -> list[dict[str, Any]]:
-    fields: dict[str, Any] = {
-        "time": "%START_TIME%",
-        "route": "%ROUTE_NAME%",
-        "status": "%RESPONSE_CODE%",
-        "flags": "%RESPONSE_FLAGS%",
-        "client": "%DOWNSTREAM_REMOTE_ADDRESS%",
-        "duration_ms": "%DURATION%",
-        "upstream_cluster": "%UPSTREAM_CLUSTER%",
-        "upstream_host": "%UPSTREAM_HOST%",
-        "method": "%REQ(:METHOD)%",
-        "authority": "%REQ(:AUTHORITY)%",
-        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
-        "bytes_sent": "%BYTES_SENT%",
-    }
+    fields: dict[str, Any] = dict(ACCESS_LOG_FIELDS)
     for header in log_headers(headers):
         fields[header] = f"%REQ({header})%"
     if shadow:  # which shadow limit would have refused the request (see render_shadow)

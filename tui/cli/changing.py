@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.base import ApplyResult, Connector, EditKind, Plan
-from connectors.errors import ChangeConflict, PermissionDenied, Problem, ValidationError, VerificationFailed
+from connectors.errors import ChangeConflict, Problem, ValidationError, VerificationFailed
 
 from .common import Command, Parser, UsageError, colour_diff, out, warn, whole_number
 from .lifecycle import with_connector
@@ -31,17 +31,12 @@ RETRY = "Run the command again to change the current values."
 
 def _for_duration(text: str) -> float:
     """``--for``: a duration in the future, at most 7 days (argparse turns the error into a line)."""
-    from connectors.model import parse_duration
-    from connectors.timeboxes import for_problem
+    from connectors.timeboxes import parse_for
 
     try:
-        seconds = parse_duration(text)
+        return parse_for(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    reason = for_problem(seconds)
-    if reason:
-        raise argparse.ArgumentTypeError(reason)
-    return seconds
 
 
 def change_options() -> Parser:
@@ -132,7 +127,7 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
         out("Exported: nothing applied.")
         return 0
     if args.for_s is not None:
-        _require_reverts(change)
+        change.require_reverts(plan, args.for_s)
     result = change.apply(plan)
     _print_result(result)
     if args.for_s is not None:
@@ -142,27 +137,15 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
     return 0
 
 
-def _require_reverts(change: Change) -> None:
-    """Refuse a time box before applying anything when nobody could carry the revert out."""
-    from connectors.base import NoReverts
-
-    if isinstance(change.hooks.reverts, NoReverts):
-        raise PermissionDenied(
-            f"the {change.connector.kind} connector cannot revert a change by itself later"
-        )
-
-
 def _time_box(change: Change, result: ApplyResult, seconds: float) -> None:
-    from connectors.model import format_duration
+    from connectors.timeboxes import promise
 
     change.revert_later(result, seconds)
-    at = time.strftime("%H:%M:%S", time.localtime(result.entry.time + seconds))
-    out(
-        f"Time box: reverts by itself at {at} (in {format_duration(seconds)}) through the same path; "
-        "see: gatewayctl-tui revert-expired --list"
-    )
+    promised = promise(result.entry.time, seconds)
+    out(f"Time box: {promised} through the same path; see: gatewayctl-tui revert-expired --list")
     nobody = change.hooks.reverts.unattended()
     if nobody:  # the promise above would not be kept: say so where the operator looks
+        at = time.strftime("%H:%M:%S", time.localtime(result.entry.time + seconds))
         warn(f"{nobody} (nothing will revert it at {at})")
 
 

@@ -3,8 +3,9 @@ client) and in a route's detail view.
 
 The operator checks the client (``x-user-id=crawler-7``, ``ip=203.0.113.0/24``), the status and how
 long (``1h``; empty: until lifted); the deny is planned like any edit (``Change.plan_edit("deny")``,
-rebased onto the route now), reviewed in the usual diff, applied there, and then time-boxed
-(``Change.revert_later``): it reverts by itself through the same path, and ``:timeboxes`` counts down.
+rebased onto the route now), reviewed in the usual diff with its time box, and applied there: the
+diff schedules the revert (``Change.revert_later``) as for any time-boxed change; it reverts by
+itself through the same path, and ``:timeboxes`` counts down.
 Bad input is one line under the form; nothing is planned.
 """
 
@@ -68,11 +69,6 @@ class DenyScreen(ConsoleModal):
             super().__init__()
             self.plan, self.seconds = plan, seconds
 
-    class Boxed(Message, bubble=False):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
     def __init__(self, route: Route, client: str = "", duration: str = DEFAULT_FOR) -> None:
         super().__init__()
         self.route, self.client, self.duration = route, client, duration
@@ -119,9 +115,8 @@ class DenyScreen(ConsoleModal):
 
     def _edited(self) -> tuple[Route, float | None] | None:
         """The route with the client added, and the time box; None (said under the form) when bad."""
-        from connectors.model import parse_duration
         from connectors.model.deny import deny_problems, parse_client
-        from connectors.timeboxes import for_problem
+        from connectors.timeboxes import parse_for
 
         values = {
             f: self.query_one(f"#{f}", Input).value.strip()
@@ -130,19 +125,22 @@ class DenyScreen(ConsoleModal):
         try:
             client = parse_client(values["deny-client"])
             status = int(values["deny-status"] or "403")
-            seconds = parse_duration(values["deny-for"]) if values["deny-for"] else None
         except ValidationError as exc:
             self._error("client: " + "; ".join(p.message for p in exc.problems))
             return None
         except ValueError as exc:
-            self._error(f"status or for: {exc}")
+            self._error(f"status: {exc}")
             return None
-        reason = for_problem(seconds) if seconds is not None else None
+        try:
+            seconds = parse_for(values["deny-for"]) if values["deny-for"] else None
+        except ValueError as exc:
+            self._error(f"for: {exc}")
+            return None
         current = self.route.deny.clients if self.route.deny else ()
         deny = Deny(tuple(dict.fromkeys([*current, client])), status)
         problems = deny_problems(deny, "deny")
-        if reason or problems:
-            self._error(f"for: {reason}" if reason else "; ".join(str(p) for p in problems))
+        if problems:
+            self._error("; ".join(str(p) for p in problems))
             return None
         self._error("")
         return replace(self.route, deny=deny), seconds
@@ -156,6 +154,11 @@ class DenyScreen(ConsoleModal):
         edited = self._edited()
         if self.busy or edited is None or connector is None:
             return
+        from connectors.change import Change
+
+        if edited[1] is not None and not Change(connector).can_time_box:
+            self._error("for: this gateway cannot revert a change by itself later; leave For empty")
+            return
         self.busy = True
         self._plan(connector, edited[0], edited[1])
 
@@ -167,44 +170,19 @@ class DenyScreen(ConsoleModal):
         from .diff import DiffScreen
 
         self.busy = False
-        seconds = message.seconds
-        heading = "Review the deny" + (
-            f" (reverts by itself after {self.query_one('#deny-for', Input).value})" if seconds else ""
-        )
+        duration = self.query_one("#deny-for", Input).value.strip() if message.seconds else ""
 
         def applied(result: ApplyResult | None) -> None:
-            if result is None:
-                return
-            self.console.refresh_now()
-            connector = self.console.connector
-            if seconds is not None and connector is not None:
-                self._box(connector, result, seconds)
-            else:
+            if result is not None:
+                self.console.refresh_now()
                 self.dismiss(result)
 
-        self.app.push_screen(DiffScreen(message.plan, heading=heading), applied)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="timebox")
-    def _box(self, connector: Connector, result: ApplyResult, seconds: float) -> Boxed:
-        from connectors.change import Change
-        from connectors.model.durations import format_duration
-
-        Change(connector).revert_later(result, seconds)
-        return self.Boxed(
-            f"{result.plan.description}: reverts by itself in {format_duration(seconds)} (:timeboxes)"
-        )
-
-    def on_deny_screen_boxed(self, message: Boxed) -> None:
-        self.notify(message.text, title="Time-boxed")
-        self.dismiss(None)
+        diff = DiffScreen(message.plan, heading="Review the deny", revert_after=duration)
+        self.app.push_screen(diff, applied)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         self.busy = False
         title, text = error_text(error)
-        if name == "timebox":
-            self.notify(f"{text}: the deny stays until lifted", title="NOT time-boxed", severity="error")
-            self.dismiss(None)
-            return True
         self._error(f"{title}: {text}")
         return isinstance(error, GatewayError)
 
