@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
 from connectors.change import Change
@@ -92,7 +91,9 @@ async def test_a_running_canary_holds_on_an_outside_change_and_keeps_it(
             await set_weights_elsewhere(gw, "v1=70", "v2=30")
             await wait_until_ui(pilot, lambda: screen.state == "held", what="the hold")
             held = [e for e in screen.events if e.kind == "held"]
-            assert "changed outside this canary" in held[-1].message and "now 70/30 (v1/v2)" in held[-1].message
+            assert (
+                "changed outside this canary" in held[-1].message and "now 70/30 (v1/v2)" in held[-1].message
+            )
             note = screen.query_one(StepProgressView).text
             assert "changed outside this canary" in note and "s resumes" in note, note
             await pilot.pause(2.5)  # two more checks of the run: it still does not overwrite the change
