@@ -145,8 +145,11 @@ async def test_promoting_when_no_step_had_enough_traffic_asks_first(
             await wait_until_ui(
                 pilot, lambda: isinstance(app.screen, ConfirmScreen), seconds=30, what="the question"
             )
+            await wait_until_ui(
+                pilot, lambda: "No step had enough traffic" in visible_text(app), what="the question drawn"
+            )
             shown = visible_text(app).replace("\n", " ")
-            assert "No step had enough traffic to judge" in shown and "Promote anyway?" in shown, shown
+            assert "Promote anyway?" in shown and "step 1 at 10%: " in shown, shown
             assert weights(gw) == [50, 50], "the step to 100 % waits for the answer"
             unjudged = [e.message for e in screen.events if e.kind == "low-traffic"]
             assert len(unjudged) == 2 and all(m.startswith("continued unjudged: ") for m in unjudged)
