@@ -241,9 +241,10 @@ class CanaryRun(RunControl):
             return False
         self.evidence.unjudged.append(f"step {index + 1} at {self._weight}%: {seen}")
         if self.plan.on_low_traffic == "continue":
+            gates = f"{p.gate_values()} on those, within the thresholds" if p.requests else "no gate to check"
             message = (
                 f"continued unjudged: {seen} at step {index + 1} ({self._weight}%) in {p.elapsed_s:.0f} s; "
-                f"{p.gate_values()} on those, within the thresholds"
+                f"{gates}"
             )
             self._emit("low-traffic", message, record="low-traffic")
         return True
