@@ -96,6 +96,7 @@ async def test_a_running_canary_holds_on_an_outside_change_and_keeps_it(
             )
             note = screen.query_one(StepProgressView).text
             assert "changed outside this canary" in note and "s resumes" in note, note
+            assert " held at 30%: " in note and "held: held" not in note, note
             await pilot.pause(2.5)  # two more checks of the run: it still does not overwrite the change
             assert weights(gw) == [70, 30]
             await pilot.press("a")  # the operator, told, sends all traffic back to stable

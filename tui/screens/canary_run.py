@@ -54,6 +54,7 @@ class CanaryControls(LiveScreen[Fetched]):
     served: ServedWeights
     _route: Route | None
     _question: str
+    _asking = False  # the promote-without-evidence question is open
 
     @property
     def connection(self) -> Any:
@@ -82,9 +83,14 @@ class CanaryControls(LiveScreen[Fetched]):
 
     def _ask_unjudged(self, run: CanaryRun, why: str) -> None:
         """The run holds before 100 %: no step had enough traffic to judge. Yes goes on to 100 %;
-        no keeps it held (s asks again, a aborts)."""
+        no keeps it held (s asks again, a aborts). Asked once at a time: a second hold event (the
+        weights changed meanwhile) while the question is open adds no second dialog."""
+        if self._asking:
+            return
+        self._asking = True
 
         def answered(yes: bool | None) -> None:
+            self._asking = False
             if yes and run.state == "held":
                 self._control(run, "resume")
 

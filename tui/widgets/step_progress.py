@@ -147,10 +147,13 @@ class StepProgressView(Static):
             when = time.strftime("%H:%M:%S", time.localtime(event.time))
             # Messages that already begin with their kind ("promoted: v2 takes ...") say it once.
             keys = ASK_KEYS if event.question else NEXT_KEYS.get(event.kind, "")
-            message = event.message.removeprefix(f"{event.kind}: ") + keys
-            self.note = Content.assemble(
-                (f"{when} {event.kind}: ", NOTE_STYLE.get(event.kind, "bold")), message
-            )
+            style = NOTE_STYLE.get(event.kind, "bold")
+            message = event.message.removeprefix(f"{event.kind}: ")
+            if message.startswith(f"{event.kind} "):  # "held at 50%: ...": the kind is said once
+                head, message = (f"{when} {event.kind}", style), message[len(event.kind) :]
+            else:
+                head = (f"{when} {event.kind}: ", style)
+            self.note = Content.assemble(head, message + keys)
         if event.state in ("aborted", "promoted", "failed", "cancelled"):
             self.progress = None  # the run is over: no step is being watched
         self._draw()
