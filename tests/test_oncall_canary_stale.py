@@ -158,6 +158,12 @@ async def test_promoting_when_no_step_had_enough_traffic_asks_first(
             await pilot.press("n")
             await pilot.pause(1.5)
             assert screen.state == "held" and weights(gw) == [50, 50]
+            # Changed from outside while it waits: said, kept, and not asked about twice.
+            await set_weights_elsewhere(gw, "v1=60", "v2=40")
+            await wait_until_ui(pilot, lambda: "changed outside" in screen.events[-1].message, what="seen")
+            await pilot.pause(0.5)
+            assert not isinstance(app.screen, ConfirmScreen) and weights(gw) == [60, 40]
+            assert "v1 60%" in visible_text(app) and "declared   60.0%" in visible_text(app)
             await pilot.press("s")  # go on: asks again
             await wait_until_ui(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked again")
             await pilot.press("y")

@@ -234,8 +234,10 @@ class CanaryScreen(CanaryControls):
         stable, canary = side_by_side(
             self.route_name, self.stable, self.canary, share.get(self.canary, 0.0), snapshot
         )
-        if self.run is None or self.run.state in FINAL:  # while one runs, its counts show the split
+        run = self.run
+        if run is None or run.state in FINAL or run.state == "held":  # a watched step: its own counts
             self.query_one(CanarySides).show(stable, canary)
+        if run is None or run.state in FINAL:
             self._outside(route, began)
         if self.metrics is None:
             self.query_one("#plan-error", Static).update(NO_SOURCE)

@@ -167,9 +167,9 @@ class CanaryControls(LiveScreen[Fetched]):
             self.query_one("#split", SplitPanel).reset(f"step {event.step + 1} applied")
         if event.kind in ("step", "aborted", "promoted"):
             self.poll_now()
-        self._question = event.question if event.kind == "held" else ""
-        if event.question and event.kind == "held" and self.run is not None:
-            self._ask_unjudged(self.run, event.question)
+        asked, self._question = self._question, event.question if event.kind == "held" else ""
+        if self._question and self._question != asked and self.run is not None:  # asked once per hold
+            self._ask_unjudged(self.run, self._question)
         if event.state in FINAL:
             names = (self.stable, self.canary)
             self.served.run_ended(event.state, event.time, self._route, names, event.weight)
