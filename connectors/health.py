@@ -176,11 +176,13 @@ class BackendHealth:
 
     def cells(self, *, pending: str = "pending", mark_start: bool = False) -> tuple[str, ...]:
         """The row the CLI's table and the console's ``:health`` show: route, backend, state
-        (upper case when in trouble, ``not checked`` when nothing checks it), endpoints ok/all,
+        (upper case when in trouble, ``not checked`` when nothing checks it), endpoints ok/all (neither
+        ejected, unhealthy nor failing),
         failed/requests, ejections now/since start, the ``OVERFLOWS`` counts, and active against
         the thresholds (``pending`` labels the pending requests: the console's column is narrower;
         ``mark_start``: a count since the proxy started says so, beside windowed ones)."""
-        healthy = sum(e.state not in ("ejected", "unhealthy") for e in self.endpoints)
+        # OK: in rotation and its requests not failing (a dead endpoint nothing checks is not OK).
+        healthy = sum(e.state in ("healthy", "unchecked") for e in self.endpoints)
         active = []
         for limit, gauge, label in (
             ("max_connections", "connections", "cx"),

@@ -97,6 +97,7 @@ def test_unchecked_backends_are_never_called_healthy_and_failing_ones_are_flagge
     text = capsys.readouterr().out
     lines = {line.split()[1]: line for line in text.splitlines() if line.startswith("app ")}
     assert "FAILING" in lines["dead"] and "healthy" not in lines["dead"]
+    assert lines["dead"].split()[3] == "0/1", "a dead endpoint is not OK"
     assert "not checked" in lines["live"] and "healthy" not in lines["live"]
     assert f"app/live: {NOT_CHECKED}" in text
     assert (
