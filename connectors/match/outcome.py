@@ -10,6 +10,8 @@ from typing import Any
 
 from ..base import Connector
 from ..model import Gateway
+from ..probe import describe_source
+from ..redact import redact_text
 from . import Explanation, Request, Sent, agrees, explain, send
 
 
@@ -22,6 +24,22 @@ class Outcome:
     agrees: bool | None = None
     why: str = ""
     unsent: str = ""  # why nothing was sent although asked (the data plane is out of reach)
+
+    @property
+    def sent_text(self) -> str:
+        """What came back, in one line: the path sent, the status and who answered, and the
+        gateway's own words when it answered itself (Envoy's JWT reason, the rate limiter's...)."""
+        if self.sent is None:
+            return ""
+        answer = self.sent.answer
+        status = answer.status if answer.status is not None else "no answer"
+        said = f"{status} from {describe_source(answer)}"
+        words = answer.body.strip().splitlines()[0] if answer.body.strip() else ""
+        if answer.answered_by in ("jwt", "rate-limit", "deny") and words:
+            said += f": {words}"
+        elif not answer.explanation.startswith(said) and answer.answered_by != "jwt":
+            said += f" — {answer.explanation}"
+        return redact_text(f"{self.sent.path} → {said}")
 
     @property
     def ok(self) -> bool:

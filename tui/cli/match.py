@@ -80,18 +80,12 @@ def _print(e: Explanation) -> None:
 
 
 def _print_sent(outcome: Outcome) -> None:
-    from connectors.probe import describe_source
-
     sent = outcome.sent
     if sent is None:
         if outcome.unsent:
             out(f"warning: {outcome.unsent}")
         return
-    answer = sent.answer
-    status = answer.status if answer.status is not None else "no answer"
-    head = f"{status} from {describe_source(answer)}"
-    said = answer.explanation if answer.explanation.startswith(head) else f"{head} — {answer.explanation}"
-    out(f"Sent:      {sent.path} → {said}")  # once: the explanation often is the same words
+    out(f"Sent:      {outcome.sent_text}")
     if sent.route_known:
         out(f"Route:     {sent.route or 'none'} took it (the gateway's access log)")
     if sent.bucket is not None:

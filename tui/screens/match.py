@@ -41,15 +41,18 @@ class MatchScreen(ConsoleScreen):
     MatchScreen #body { padding: 0 1; }
     MatchScreen .title { text-style: bold; color: $text-primary; margin: 1 0 0 0; }
     MatchScreen .hint { color: $text-muted; }
-    MatchScreen .row { height: auto; }
-    MatchScreen .label { width: 10; padding: 1 1 0 0; text-style: bold; }
-    MatchScreen #method { width: 12; }
+    MatchScreen #for { margin: 0 0 1 0; }
+    MatchScreen .row { height: auto; margin: 0 0 1 0; }
+    MatchScreen .label { width: 10; text-style: bold; }
+    MatchScreen #method { width: 10; margin: 0 2 0 0; }
+    MatchScreen #host-label { width: 6; }
     MatchScreen #host { width: 1fr; }
     MatchScreen #path { width: 1fr; }
     MatchScreen #curl { width: 1fr; }
-    MatchScreen #headers { height: 5; width: 1fr; }
+    MatchScreen #headers { height: 3; width: 1fr; }
+    MatchScreen #headers-row { margin: 0; }
     MatchScreen #problem { color: $text-error; height: auto; }
-    MatchScreen #buttons { height: auto; padding: 1 0 0 0; }
+    MatchScreen #buttons { height: auto; }
     MatchScreen #buttons Button { margin: 0 2 0 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,6 +77,7 @@ class MatchScreen(ConsoleScreen):
         self.outcome: Outcome | None = None
         self.busy = False
         self._opened_with: dict[str, str] = {}
+        self.ready = False  # the form is composed and filled in
 
     def compose(self) -> ComposeResult:
         yield from self.chrome()
@@ -86,23 +90,25 @@ class MatchScreen(ConsoleScreen):
             )
             with Horizontal(classes="row"):
                 yield Static("Method", classes="label")
-                yield Input("GET", id="method", placeholder="GET")
-                yield Static("Host", classes="label")
-                yield Input(id="host", placeholder="api.example.com")
+                yield Input("GET", id="method", placeholder="GET", compact=True)
+                yield Static("Host", classes="label", id="host-label")
+                yield Input(id="host", placeholder="api.example.com", compact=True)
             with Horizontal(classes="row"):
                 yield Static("Path", classes="label")
-                yield Input("/", id="path", placeholder="/path?query")
-            with Horizontal(classes="row"):
+                yield Input("/", id="path", placeholder="/path?query", compact=True)
+            with Horizontal(classes="row", id="headers-row"):
                 yield Static("Headers", classes="label")
-                yield TextArea(id="headers", soft_wrap=True, show_line_numbers=False)
-            yield Static("one per line, name: value", classes="hint")
+                yield TextArea(id="headers", soft_wrap=True, show_line_numbers=False, compact=True)
+            yield Static("          one per line, name: value", classes="hint row")
             with Horizontal(classes="row"):
                 yield Static("or curl", classes="label")
-                yield Input(id="curl", placeholder="paste a curl command: its -X, -H and URL are used")
+                yield Input(
+                    id="curl", placeholder="paste a curl command: its -X, -H and URL are used", compact=True
+                )
             yield Static("", id="problem")
             with Horizontal(id="buttons"):
-                yield Button("Match (ctrl+s)", id="explain", variant="primary")
-                yield Button("Send (ctrl+g)", id="send", variant="warning")
+                yield Button("Match (ctrl+s)", id="explain", variant="primary", compact=True)
+                yield Button("Send (ctrl+g)", id="send", variant="warning", compact=True)
             yield MatchResult(id="result")
         yield KeyHints()
 
@@ -123,6 +129,7 @@ class MatchScreen(ConsoleScreen):
             self.query_one("#problem", Static).update(Content(f"✖ route: no route named {self.route_name!r}"))
         self._opened_with = self.values()
         self.query_one("#path" if route is not None else "#host", Input).focus()
+        self.ready = True
 
     def focus_body(self) -> None:
         self.query_one("#host", Input).focus()
@@ -214,7 +221,7 @@ class MatchScreen(ConsoleScreen):
         self.outcome = message.outcome
         result = self.query_one(MatchResult)
         result.show(message.outcome)
-        result.scroll_visible(animate=False)
+        result.scroll_visible(animate=False, top=True)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         self.busy = False

@@ -9,7 +9,6 @@ from textual.content import Content
 from textual.widgets import Static
 
 from connectors.match.outcome import Outcome
-from connectors.probe import describe_source
 from connectors.redact import redact_text
 
 LABEL = 12
@@ -37,34 +36,37 @@ def _table(rows: list[tuple[str, str, str]]) -> list[Content]:
     ]
 
 
-def explanation_lines(outcome: Outcome) -> list[Content]:
+def summary_lines(outcome: Outcome) -> list[Content]:
+    """The answer first: the route, who answers, and after a send what happened and the verdict."""
+    e = outcome.explanation
+    route = e.routing.route
+    if route is None:
+        lines = [_field("Route", "none — the gateway answers 404", "bold $text-warning")]
+    else:
+        match = route.matches[e.routing.match_index or 0]
+        name = Content.styled(route.name, "bold $text-accent")
+        lines = [_field("Route", Content.assemble(name, f"   (match {match})"))]
+    who = "a backend" if e.answered_by == "upstream" else f"the gateway ({e.answered_by}), {e.status}"
+    lines.append(_field("Answer", who, "bold"))
+    lines += [_field("Note", note, "$text-warning") for note in e.notes]
+    return lines + sent_lines(outcome)
+
+
+def detail_lines(outcome: Outcome) -> list[Content]:
+    """How the answer was reached: listener, the routes passed over, backends, policies in order."""
     e = outcome.explanation
     r = e.request
     lines = [_field("Request", f"{r.method} {r.host}{redact_text(r.path)}")]
     where = e.routing.listener.name if e.routing.listener else "-"
     lines.append(_field("Listener", f"{where}   virtual host: {e.routing.domain or '(none matches)'}"))
-    route = e.routing.route
-    if route is None:
-        lines.append(_field("Route", "none — the gateway answers 404", "bold $text-warning"))
-    else:
-        match = route.matches[e.routing.match_index or 0]
-        lines.append(
-            _field(
-                "Route",
-                Content.assemble(Content.styled(route.name, "bold $text-accent"), f"   (match {match})"),
-            )
-        )
     if e.routing.passed_over:
         lines.append(_field("Passed over", ""))
         lines += _table([(p.route, "", p.reason) for p in e.routing.passed_over])
-    if route is not None:
+    if e.routing.route is not None:
         shares = ", ".join(f"{n} {p:.4g}%" for n, p in e.backends) or "none (every weight is 0: 503)"
         lines.append(_field("Backends", shares))
         lines.append(_field("Policies", "in the order Envoy runs them"))
         lines += _table([(s.policy, "applies" if s.applies else "-", s.effect) for s in e.steps])
-    lines += [_field("Note", note, "$text-warning") for note in e.notes]
-    who = "a backend" if e.answered_by == "upstream" else f"the gateway ({e.answered_by}), {e.status}"
-    lines.append(_field("Answer", who, "bold"))
     return lines
 
 
@@ -72,18 +74,13 @@ def sent_lines(outcome: Outcome) -> list[Content]:
     sent = outcome.sent
     if sent is None:
         return [_field("Not sent", outcome.unsent, "$text-warning")] if outcome.unsent else []
-    answer = sent.answer
-    status = answer.status if answer.status is not None else "no answer"
-    head = f"{status} from {describe_source(answer)}"
-    said = answer.explanation if answer.explanation.startswith(head) else f"{head} — {answer.explanation}"
-    lines = [_field("Sent", redact_text(f"{sent.path} → {said}"))]
+    lines = [_field("Sent", outcome.sent_text)]
     if sent.route_known:
         lines.append(_field("Took it", f"route {sent.route or 'none'} (the gateway's access log)"))
     if sent.bucket is not None:
         lines.append(_field("Bucket", f"{sent.bucket} tokens left"))
-    verdict = Content.styled(
-        "yes" if outcome.agrees else "NO", "bold $text-success" if outcome.agrees else "bold $text-error"
-    )
+    ok = bool(outcome.agrees)
+    verdict = Content.styled("yes" if ok else "NO", "bold $text-success" if ok else "bold $text-error")
     lines.append(_field("Agrees", Content.assemble(verdict, " — ", redact_text(outcome.why))))
     return lines
 
@@ -96,7 +93,7 @@ class MatchResult(Static):
     """
 
     def show(self, outcome: Outcome) -> None:
-        self.update(Content("\n").join([*explanation_lines(outcome), *sent_lines(outcome)]))
+        self.update(Content("\n").join([*summary_lines(outcome), Content(""), *detail_lines(outcome)]))
 
     def say(self, text: str, style: str = "$text-muted") -> None:
         self.update(Content.styled(text, style) if text else Content(""))
