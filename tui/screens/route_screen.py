@@ -73,7 +73,7 @@ class RouteScreen(UndoScreen):
         Binding("y", "yaml", "YAML", id="route.yaml"),
         Binding("e", "edit", "Edit", id="route.edit"),
         *edit_bindings("route"),
-        Binding("m", "match_request", "Test request", id="route.match"),
+        Binding("m", "match_request", "Test request", show=False, id="route.match"),
     ]
 
     def selected_route(self) -> str | None:
