@@ -284,3 +284,41 @@ def test_a_bad_header_name_is_named(
     assert err == "error: usage: header: invalid header name 'bad name' (see gatewayctl-tui --help)\n"
     rc, _, err = run(demo_gateway, capsys, "--host", API_HOST, "-H", "Authorization Bearer s3cret")
     assert rc == 2 and "s3cret" not in err and "header: 'Authorization'... has no ':'" in err
+
+
+def test_the_console_fills_in_a_request_each_route_takes(demo_gateway: NativeConnector) -> None:
+    """``m`` on a route fills the tester in with sample(route): for every demo route, and for
+    matches on a regex path, headers and methods, that request is routed to that very route."""
+    from connectors.match.sample import sample
+    from connectors.model import Gateway, HeaderMatch, Route, RouteMatch, StringMatch, WeightedBackend
+
+    def routed(gw: Gateway, route: Route) -> str | None:
+        s = sample(route)
+        return match.explain(
+            gw, match.build(host=s.host, path=s.path, method=s.method, headers=s.headers)
+        ).route
+
+    demo = demo_gateway.gateway()
+    assert {r.name: routed(demo, r) for r in demo.routes} == {r.name: r.name for r in demo.routes}
+    b = (WeightedBackend("b", 100),)
+    strict = RouteMatch(
+        StringMatch("regex", r"/api/v[0-9]+/users/[^/]+"),
+        headers=(HeaderMatch("x-tenant", "exact", "blue"), HeaderMatch("x-debug", "present")),
+        methods=("POST",),
+    )
+    gw = Gateway(
+        "g",
+        (
+            Route("strict", b, hosts=("*.example.com",), matches=(strict,)),
+            Route(
+                "secret",
+                b,
+                hosts=("s.example",),
+                matches=(RouteMatch(headers=(HeaderMatch("x-api-key", "exact", "k3y"),)),),
+            ),
+        ),
+    )
+    assert routed(gw, gw.routes[0]) == "strict"
+    s = sample(gw.routes[0])
+    assert (s.method, s.host, s.path) == ("POST", "www.example.com", "/api/v1/users/x")
+    assert sample(gw.routes[1]).headers == ("x-api-key: <fill in>",)  # a credential is never copied

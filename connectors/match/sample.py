@@ -6,7 +6,7 @@ match needs). Checked against the match itself; a regex path it cannot satisfy f
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import ValidationError
 from ..model import HeaderMatch, Route, StringMatch
@@ -82,8 +82,11 @@ def sample(route: Route) -> Sample:
         path = _value(m.path) or "/"
         method = next((x for x in m.methods if x != "*"), "GET")
         headers = tuple(h for h in (_header(x) for x in m.headers) if h is not None)
+        # A credential the match wants is for the operator to type: the rest must fit.
+        checked = replace(m, headers=tuple(h for h in m.headers if not is_secret_header(h.name)))
+        shown = tuple(h for h in headers if not h.endswith(_FILL))
         try:
-            fits = match_reason(m, build(host=host, path=path, method=method, headers=headers)) is None
+            fits = match_reason(checked, build(host=host, path=path, method=method, headers=shown)) is None
         except ValidationError:  # a value the request form would refuse: the operator types it
             fits = False
         if fits:
