@@ -16,7 +16,7 @@ from textual.widgets import Input, TextArea
 
 from connectors.demo.config import API_HOST, ROUTES
 from connectors.native import NativeConnector
-from tests.native_support import DemoBackends
+from tests.native_support import DemoBackends, JwtSigner
 from tests.test_tui_support import visible_text
 from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
@@ -209,3 +209,31 @@ async def test_it_is_listed_in_help_and_the_palette(demo_gateway: NativeConnecto
         await wait_until_ui(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = visible_text(app)
         assert "ctrl+s" in text and "Match" in text and "ctrl+g" in text and "Send" in text, text
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_token_in_the_query_or_the_token_field_is_predicted_and_never_shown(
+    demo_gateway: NativeConnector, jwt_signer: JwtSigner, size: tuple[int, int]
+) -> None:
+    """The cold tester's JWT case in the console: a valid token in ``access_token`` reaches the
+    backend; a valid token in the Token field beside a bad ``access_token`` is refused — as Envoy does."""
+    token = jwt_signer.token()
+    app = ConsoleApp(demo_gateway)
+    async with app.run_test(size=size) as pilot:
+        await connected(pilot, app)
+        screen = await open_tester_on(pilot, app, "api-jwt")
+        path = screen.query_one("#path", Input)
+        path.value = f"/secure/x?access_token={token}"
+        await answered(pilot, screen, "ctrl+g")
+        outcome = screen.outcome
+        assert outcome is not None and outcome.sent is not None and outcome.agrees
+        assert outcome.explanation.answered_by == "upstream" and outcome.sent.answer.status == 200
+        path.value = "/secure/x?access_token=garbage"
+        screen.query_one("#token", Input).value = token
+        await answered(pilot, screen, "ctrl+g")
+        outcome = screen.outcome
+        assert outcome is not None and outcome.sent is not None and outcome.agrees
+        assert (outcome.explanation.answered_by, outcome.sent.answer.status) == ("jwt", 401)
+        text = visible_text(app)
+        assert "the token in the access_token parameter" in text, text
+        assert token not in text and token[-20:] not in text  # the Token field is masked

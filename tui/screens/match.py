@@ -11,6 +11,7 @@ form clears the answer shown, and an answer that comes back for an older form is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from textual import work
@@ -25,6 +26,7 @@ from connectors.base import Connector
 from connectors.errors import ValidationError
 from connectors.match import Request, build, from_curl
 from connectors.match.outcome import Outcome, answer
+from connectors.match.request import parse_header
 from connectors.match.sample import sample
 
 from ..outcomes import error_text
@@ -32,7 +34,7 @@ from ..widgets.key_hints import KeyHints
 from ..widgets.match_result import MatchResult
 from .base import ConsoleScreen
 
-FIELDS = ("method", "host", "path", "headers")
+FIELDS = ("method", "host", "path", "headers")  # not used while a curl command is there
 
 
 class MatchScreen(ConsoleScreen):
@@ -46,6 +48,8 @@ class MatchScreen(ConsoleScreen):
     MatchScreen .label { width: 10; text-style: bold; }
     MatchScreen #method { width: 10; margin: 0 2 0 0; }
     MatchScreen #host-label { width: 6; }
+    MatchScreen #token-label { width: 7; margin: 0 0 0 2; }
+    MatchScreen #token { width: 30; }
     MatchScreen #host { width: 1fr; }
     MatchScreen #path { width: 1fr; }
     MatchScreen #curl { width: 1fr; }
@@ -90,12 +94,20 @@ class MatchScreen(ConsoleScreen):
             )
             with Horizontal(classes="row"):
                 yield Static("Method", classes="label")
-                yield Input("GET", id="method", placeholder="GET", compact=True)
+                yield Input("GET", id="method", placeholder="GET", compact=True, select_on_focus=False)
                 yield Static("Host", classes="label", id="host-label")
-                yield Input(id="host", placeholder="api.example.com", compact=True)
+                yield Input(id="host", placeholder="api.example.com", compact=True, select_on_focus=False)
             with Horizontal(classes="row"):
                 yield Static("Path", classes="label")
-                yield Input("/", id="path", placeholder="/path?query", compact=True)
+                yield Input("/", id="path", placeholder="/path?query", compact=True, select_on_focus=False)
+                yield Static("Token", classes="label", id="token-label")
+                yield Input(
+                    id="token",
+                    placeholder="bearer token, never shown",
+                    password=True,
+                    compact=True,
+                    select_on_focus=False,
+                )
             with Horizontal(classes="row", id="headers-row"):
                 yield Static("Headers", classes="label")
                 yield TextArea(id="headers", soft_wrap=True, show_line_numbers=False, compact=True)
@@ -103,7 +115,10 @@ class MatchScreen(ConsoleScreen):
             with Horizontal(classes="row"):
                 yield Static("or curl", classes="label")
                 yield Input(
-                    id="curl", placeholder="paste a curl command: its -X, -H and URL are used", compact=True
+                    id="curl",
+                    placeholder="paste a curl command: its -X, -H and URL are used",
+                    compact=True,
+                    select_on_focus=False,
                 )
             yield Static("", id="problem")
             with Horizontal(id="buttons"):
@@ -140,21 +155,24 @@ class MatchScreen(ConsoleScreen):
     # -- the form -------------------------------------------------------------------------------
 
     def values(self) -> dict[str, str]:
-        out = {f: self.query_one(f"#{f}", Input).value for f in ("method", "host", "path", "curl")}
+        out = {f: self.query_one(f"#{f}", Input).value for f in ("method", "host", "path", "curl", "token")}
         out["headers"] = self.query_one("#headers", TextArea).text
         return out
 
     def request(self) -> Request:
         """The request the form describes; a ValidationError naming the field when it is bad."""
         v = self.values()
+        token = v["token"].strip()
+        bearer = f"authorization: Bearer {token}"
         if v["curl"].strip():
-            return from_curl(v["curl"].strip())
+            request = from_curl(v["curl"].strip())
+            return replace(request, headers=(*request.headers, parse_header(bearer))) if token else request
         headers = [line for line in v["headers"].splitlines() if line.strip()]
         return build(
             host=v["host"].strip() or None,
             path=v["path"].strip() or "/",
             method=v["method"].strip() or "GET",
-            headers=headers,
+            headers=[*headers, bearer] if token else headers,
         )
 
     def _changed(self) -> None:

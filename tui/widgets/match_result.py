@@ -48,6 +48,9 @@ def summary_lines(outcome: Outcome) -> list[Content]:
         lines = [_field("Route", Content.assemble(name, f"   (match {match})"))]
     who = "a backend" if e.answered_by == "upstream" else f"the gateway ({e.answered_by}), {e.status}"
     lines.append(_field("Answer", who, "bold"))
+    deciding = next((step for step in e.steps if step.answers is not None), None)
+    if deciding is not None:  # the gateway answers itself: why, without scrolling to the policies
+        lines.append(_field("Because", f"{deciding.policy}: {deciding.effect}"))
     lines += [_field("Note", note, "$text-warning") for note in e.notes]
     return lines + sent_lines(outcome)
 
