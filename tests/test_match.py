@@ -55,6 +55,11 @@ def test_match_predicts_every_demo_route_and_send_agrees(
     passed = {p["route"]: p["reason"] for p in data["passed_over"]}
     for name in earlier:
         assert "path" in passed[name]
+    # later ones: their own reason when they would not take it either, else that this one comes first
+    for later in ROUTES[ROUTES.index(demo) + 1 :]:
+        if later.host == demo.host:
+            catch_all = demo_gateway.gateway().route(later.name).matches[0].path.value == "/"
+            assert ("comes first and matches" in passed[later.name]) == catch_all, passed
     sent = data["sent"]
     assert sent["agrees"], sent
     if demo.name == "api-jwt":
