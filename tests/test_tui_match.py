@@ -160,6 +160,8 @@ async def test_a_pasted_curl_a_changed_form_and_leaving(
         await pilot.press("m")  # from the route's detail view
         screen = await shown_tester(pilot, app)
         assert screen.query_one("#path", Input).value == "/limited"
+        await pilot.press("slash", "x")  # typed at the end of what was filled in
+        assert screen.query_one("#path", Input).value == "/limited/x"
         url = f"{demo_gateway.listener_url()}/static/../limited/x"
         screen.query_one("#curl", Input).value = f"curl -H 'Host: {API_HOST}' '{url}'"
         await pilot.pause()

@@ -131,9 +131,10 @@ class MatchScreen(ConsoleScreen):
         route = next((r for r in self.console.routes if r.name == self.route_name), None)
         if route is not None:
             s = sample(route)
-            self.query_one("#method", Input).value = s.method
-            self.query_one("#host", Input).value = s.host
-            self.query_one("#path", Input).value = s.path
+            for name, value in (("method", s.method), ("host", s.host), ("path", s.path)):
+                field = self.query_one(f"#{name}", Input)
+                field.value = value
+                field.cursor_position = len(value)  # typing adds to it, as after a click at its end
             self.query_one("#headers", TextArea).text = "\n".join(s.headers)
             self.query_one("#for", Static).update(
                 Content(
