@@ -207,10 +207,15 @@ async def test_it_is_listed_in_help_and_the_palette(demo_gateway: NativeConnecto
         app.run_console_command("match api")
         screen = await shown_tester(pilot, app)
         assert screen.query_one("#host", Input).value == API_HOST
+        await pilot.press("escape")
+        app.run_console_command("match nosuch")
+        screen = await shown_tester(pilot, app)
+        await pilot.pause()
+        assert "✖ route: no route named 'nosuch'" in visible_text(app)
         await pilot.press("f1")
         await wait_until_ui(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = visible_text(app)
-        assert "ctrl+s" in text and "Match" in text and "ctrl+g" in text and "Send" in text, text
+        assert "^s  Match" in text and "^g  Send" in text and "f1  Help" in text, text
 
 
 @pytest.mark.parametrize("size", SIZES)

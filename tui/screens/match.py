@@ -141,8 +141,12 @@ class MatchScreen(ConsoleScreen):
                     f"Filled in with a request route {route.name} takes. ctrl+s: match it; ctrl+g: send it."
                 )
             )
-        elif self.route_name:
-            self.query_one("#problem", Static).update(Content(f"✖ route: no route named {self.route_name!r}"))
+        elif self.route_name:  # said where a change to the form does not wipe it
+            self.query_one("#for", Static).update(
+                Content.styled(
+                    f"✖ route: no route named {self.route_name!r}; type the request", "$text-error"
+                )
+            )
         self._opened_with = self.values()
         self.query_one("#path" if route is not None else "#host", Input).focus()
         self.ready = True
