@@ -96,8 +96,11 @@ class RouteScreen(UndoScreen):
         does not import its own subclass), the detail view scrolls back to the top."""
 
     def action_match_request(self) -> None:
-        """What happens to a request: the tester filled in with a request the route's match takes."""
-        self.console.open_optional("match", self.console.connector, self.selected_route())
+        """What happens to a request: the tester filled in with a request the route's match takes,
+        over this view (esc comes back here; ``:match`` is a jump from the view, as every ``:``)."""
+        from .match import MatchScreen
+
+        self.app.push_screen(MatchScreen(self.console.connector, self.selected_route()))
 
     def action_yaml(self) -> None:
         from .yaml_view import YamlScreen
