@@ -27,6 +27,12 @@ os.environ.setdefault("GATEWAYCTL_CACHE_DIR", tempfile.mkdtemp(prefix="gatewayct
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="gatewayctl-test-state-")
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="gatewayctl-test-config-")
 
+# A pytest-xdist worker starts with COLUMNS=80 in its environment although the controller's os.environ
+# has none; a console a test starts in a pty of its own size would take that width instead.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
 # Ports the tests' servers get cannot be handed to another worker's at the same time.
 ports.install()
 

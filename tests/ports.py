@@ -93,5 +93,6 @@ def install() -> None:
 
     original = connectors.process.free_port
     for name, module in list(sys.modules.items()):
-        if name.split(".")[0] in ("connectors", "tui", "tests") and getattr(module, "free_port", None) is original:
+        ours = name.split(".")[0] in ("connectors", "tui", "tests")
+        if ours and getattr(module, "free_port", None) is original:
             module.free_port = claim_port  # type: ignore[attr-defined]
