@@ -36,6 +36,26 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 # Ports the tests' servers get cannot be handed to another worker's at the same time.
 ports.install()
 
+# Files whose tests take several seconds each (`./dev test --durations=40` lists them): a worker
+# starts theirs first, so that none of them is left to start when the other workers are nearly done.
+SLOW_FILES = frozenset(
+    {
+        "test_native_crash_strace.py",
+        "test_native_crash.py",
+        "test_native_supervisor.py",
+        "test_native_reverts.py",
+        "test_triage.py",
+        "test_kube_undo.py",
+        "test_kube_reference.py",
+        "test_metrics_demo.py",
+        "test_oncall_stories.py",
+        "test_oncall_canary_stories.py",
+        "test_oncall_triage_stories.py",
+        "test_tui_safe_keys.py",
+        "test_tui_stories.py",
+    }
+)
+
 # Module-scoped fixtures cheap enough to set up again on every worker: a module whose tests share
 # only these is spread over the workers test by test.
 CHEAP_MODULE_FIXTURES = frozenset({"backends"})
@@ -56,7 +76,10 @@ def _shares_module_state(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under ``--dist loadgroup`` a module whose tests share an expensive module-scoped fixture (a
     Prometheus, a gateway under measured traffic) runs on one worker, in file order, and sets the
-    fixture up once, as in a serial run; every other test goes to whichever worker is free."""
+    fixture up once, as in a serial run; every other test goes to whichever worker is free, the
+    ``SLOW_FILES`` first (in a worker: a serial run keeps the files' order)."""
     for item in items:
         if item.get_closest_marker("xdist_group") is None and _shares_module_state(item):
             item.add_marker(pytest.mark.xdist_group(item.path.name))
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        items.sort(key=lambda item: item.path.name not in SLOW_FILES)  # stable: file order kept
