@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.native import NativeConnector
 from connectors.native.process import find_envoy, free_port
+from connectors.native.render_listener import ACCESS_LOG_FIELDS
 
 HOST = "bench.local"
 T = "type.googleapis.com/envoy.extensions."
@@ -233,22 +234,8 @@ def static_envoy_config(
                 "typed_config": {
                     "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
                     "path": str(log),
-                    "log_format": {
-                        "json_format": {
-                            "time": "%START_TIME%",
-                            "route": "%ROUTE_NAME%",
-                            "status": "%RESPONSE_CODE%",
-                            "flags": "%RESPONSE_FLAGS%",
-                            "client": "%DOWNSTREAM_REMOTE_ADDRESS%",
-                            "duration_ms": "%DURATION%",
-                            "upstream_cluster": "%UPSTREAM_CLUSTER%",
-                            "upstream_host": "%UPSTREAM_HOST%",
-                            "method": "%REQ(:METHOD)%",
-                            "authority": "%REQ(:AUTHORITY)%",
-                            "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
-                            "bytes_sent": "%BYTES_SENT%",
-                        }
-                    },
+                    # The same line as the native gateway's (its fields), without its probe filter.
+                    "log_format": {"json_format": dict(ACCESS_LOG_FIELDS)},
                 },
             }
         ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,68 +38,60 @@ class Problem:
 
 
 class GatewayError(Exception):
+    """The root of the tree. A subclass names its title in its class line
+    (``class NotFound(GatewayError, title="Not found")``); one without keeps its parent's."""
+
     title = "Gateway error"
 
+    def __init_subclass__(cls, title: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if title:
+            cls.title = title
 
-class ValidationError(GatewayError):
-    title = "Invalid change"
 
+class ValidationError(GatewayError, title="Invalid change"):
     def __init__(self, problems: Iterable[Problem], summary: str | None = None) -> None:
         self.problems = tuple(problems)
         text = summary or "; ".join(str(p) for p in self.problems) or "invalid input"
         super().__init__(text)
 
 
-class ConfigSyntaxError(ValidationError):
-    title = "Invalid YAML"
-
+class ConfigSyntaxError(ValidationError, title="Invalid YAML"):
     def __init__(self, source: str, line: int, column: int, reason: str) -> None:
         self.source, self.line, self.column = source, line, column
         super().__init__([Problem("", reason)], f"{source}: line {line}, column {column}: {reason}")
 
 
-class ConnectionFailed(GatewayError):
-    title = "Cannot reach the gateway"
+class ConnectionFailed(GatewayError, title="Cannot reach the gateway"): ...
 
 
-class GatewayNotRunning(GatewayError):
-    title = "Gateway is not running"
+class GatewayNotRunning(GatewayError, title="Gateway is not running"): ...
 
 
-class ProcessStartFailed(GatewayError):
-    title = "Envoy could not start"
+class ProcessStartFailed(GatewayError, title="Envoy could not start"): ...
 
 
-class ChangeRejected(GatewayError):
-    title = "Gateway rejected the change"
+class ChangeRejected(GatewayError, title="Gateway rejected the change"): ...
 
 
-class ChangeConflict(GatewayError):
-    title = "Changed by someone else"
+class ChangeConflict(GatewayError, title="Changed by someone else"): ...
 
 
-class PermissionDenied(GatewayError):
-    title = "Not allowed"
+class PermissionDenied(GatewayError, title="Not allowed"): ...
 
 
-class UnsafeState(GatewayError):
+class UnsafeState(GatewayError, title="Unsafe state files"):
     """A state file or folder another user could have planted or redirected (a symlink, another
     user's folder, one anyone may write in): the tool refuses to use it."""
 
-    title = "Unsafe state files"
+
+class NotFound(GatewayError, title="Not found"): ...
 
 
-class NotFound(GatewayError):
-    title = "Not found"
+class NothingToUndo(GatewayError, title="Nothing to undo"): ...
 
 
-class NothingToUndo(GatewayError):
-    title = "Nothing to undo"
+class VerificationFailed(GatewayError, title="Change not in effect"): ...
 
 
-class VerificationFailed(GatewayError):
-    title = "Change not in effect"
-
-
-class MetricsError(GatewayError):
-    title = "Metrics unavailable"
+class MetricsError(GatewayError, title="Metrics unavailable"): ...

@@ -88,6 +88,30 @@ class BackendHealth:
         overflows = sum(self.overflows.values()) + len(self.open_breakers)
         return (-bad, -self.ejections_active, -overflows, -self.ejections_total)
 
+    def cells(self, *, pending: str = "pending") -> tuple[str, ...]:
+        """The row the CLI's table and the console's ``:health`` show: route, backend, state
+        (upper case when in trouble), endpoints ok/all, ejections now/since start, the
+        ``OVERFLOWS`` counts, and active against the thresholds (``pending`` labels the pending
+        requests: the console's column is narrower)."""
+        healthy = sum(e.state == "healthy" for e in self.endpoints)
+        active = []
+        for limit, gauge, label in (
+            ("max_connections", "connections", "cx"),
+            ("max_requests", "requests", "rq"),
+            ("max_pending_requests", "pending_requests", pending),
+        ):
+            cap = self.thresholds.get(limit)
+            active.append(f"{label} {self.active.get(gauge, 0)}/{cap if cap is not None else '-'}")
+        return (
+            self.route,
+            self.backend,
+            self.state.upper() if self.state != "healthy" else self.state,
+            f"{healthy}/{len(self.endpoints)}",
+            f"{self.ejections_active}/{self.ejections_total}",
+            "/".join(str(self.overflows.get(k, 0)) for k in OVERFLOWS),
+            " ".join(active),
+        )
+
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["state"] = self.state

@@ -29,6 +29,7 @@ class ShadowLimit:
     enforced: int = 0  # requests it did refuse: 0 for a shadow limit, anything else is a fault
     clients: tuple[tuple[str, int], ...] = ()  # (client, would-be refusals) in the last window
     note: str = ""  # why the counters or the clients may be missing (e.g. stats the proxies omit)
+    origin: str = ""  # where the clients were read ("the access log"); "" when they are not known
 
     @property
     def pct(self) -> float:
@@ -38,6 +39,8 @@ class ShadowLimit:
         """``would refuse 12% of requests, 3 clients``."""
         n = len(self.clients)
         who = f", {n} client{'s' if n != 1 else ''}" if self.would_refuse else ""
+        if self.would_refuse and not self.clients and not self.origin:
+            who = ", clients unknown"  # none could be named: never "0 clients"
         return f"would refuse {self.pct:.0f}% of requests ({self.would_refuse} of {self.requests}){who}"
 
     def to_json(self) -> dict[str, object]:
@@ -49,6 +52,7 @@ class ShadowLimit:
             "would_refuse_pct": round(self.pct, 2),
             "enforced": self.enforced,
             "clients": [{"client": c, "would_refuse": n} for c, n in self.clients],
+            "clients_from": self.origin or None,
             "note": self.note,
         }
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import PermissionDenied, Problem, ValidationError
-from .model.durations import format_duration
+from .model.durations import format_duration, parse_duration
 
 MAX_FOR_S = 7 * 86400.0
 """The longest time box: a change meant to last longer is a plain change."""
@@ -32,10 +32,39 @@ CLAIM_S = 120.0
 def for_problem(seconds: float) -> str | None:
     """Why ``seconds`` cannot be a time box, or None."""
     if seconds <= 0:
-        return "the time box must end in the future (e.g. --for 10m)"
+        return "the time box must end in the future (e.g. 10m)"
     if seconds > MAX_FOR_S:
         return f"at most {format_duration(MAX_FOR_S)} (7 days); for longer, make a plain change"
     return None
+
+
+def parse_for(text: str) -> float:
+    """A time box's length as typed (``15m``, ``1h``) in seconds; ValueError saying why it cannot
+    be one (not a duration, not in the future, beyond ``MAX_FOR_S``). ``--for`` and the diff's
+    time-box field both read it so."""
+    seconds = parse_duration(text)
+    reason = for_problem(seconds)
+    if reason:
+        raise ValueError(reason)
+    return seconds
+
+
+def promise(start: float, seconds: float) -> str:
+    """``reverts by itself at 14:32:05 (in 15m)``: what a time box of ``seconds`` from ``start``
+    promises, as the CLI and the console say it."""
+    at = time.strftime("%H:%M:%S", time.localtime(start + seconds))
+    return f"reverts by itself at {at} (in {format_duration(seconds)})"
+
+
+def refuse_box(plan: Any, after_s: float) -> None:
+    """Raise ValidationError (on ``for``) or PermissionDenied when ``plan`` (a
+    ``connectors.base.Plan``) cannot be time-boxed for ``after_s`` seconds: checked before anything
+    is applied."""
+    reason = for_problem(after_s)
+    if reason:
+        raise ValidationError([Problem("for", reason)])
+    if any(not c.before.backends for c in plan.changes):
+        raise PermissionDenied("a change that adds a route cannot be time-boxed")
 
 
 @dataclass
@@ -70,12 +99,8 @@ class TimeBox:
 def box_for(result: Any, after_s: float) -> TimeBox:
     """The time box of an applied change (``connectors.base.ApplyResult``) reverting after
     ``after_s`` seconds; ValidationError / PermissionDenied when it cannot be one."""
-    reason = for_problem(after_s)
-    if reason:
-        raise ValidationError([Problem("for", reason)])
-    plan, entry = result.plan, result.entry
-    if any(not c.before.backends for c in plan.changes):
-        raise PermissionDenied("a change that adds a route cannot be time-boxed")
+    refuse_box(result.plan, after_s)
+    entry = result.entry
     return TimeBox(
         id=entry.id,
         gateway=entry.gateway,

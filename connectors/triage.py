@@ -7,11 +7,16 @@ every 15 s make one stretch, not one per burst). Counts come from ``MetricsSourc
 access log names each refused request's route and client), so a burst is still on the board
 minutes later, between bursts, and in a headless command started after it.
 
-``triage()`` and ``report()`` block; ``rank()`` and ``stretch()`` are pure.
+Who was refused comes from an access log too: ``client_source()`` says which one (the gateway's
+file, the gateway pods' logs) or why there is none to read, so an empty client list is never
+taken for "nobody" when nobody could be named.
+
+``triage()``, ``report()`` and ``client_source()`` block; ``rank()`` and ``stretch()`` are pure.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -245,6 +250,33 @@ def report(
         r.route: metrics.top_limited_clients(r.route, by, window_s)[:top] for r in rows if r.limited > 0
     }
     return TriageReport(window_s, by, rows, clients)
+
+
+@dataclass(frozen=True)
+class ClientSource:
+    """Where a route's client list is read (``the access log``), or why it cannot be (``problem``)."""
+
+    origin: str
+    problem: str = ""
+
+    def line(self, window: str) -> str:
+        """``from the access log, last 5m``, or ``clients unknown: <why>``."""
+        return f"clients unknown: {self.problem}" if self.problem else f"from {self.origin}, last {window}"
+
+
+def client_source(connector: Connector) -> ClientSource:
+    """Blocking (a stat): the log the clients are named from, and whether it can be read now."""
+    hooks = connector.metrics_hooks()
+    path = hooks.access_log_path
+    if path is not None:
+        if not path.exists():  # moved away (logrotate): Envoy writes on into the moved file
+            return ClientSource("the access log", f"the access log {path} is not there")
+        if not os.access(path, os.R_OK):
+            return ClientSource("the access log", f"the access log {path} cannot be read (permission)")
+        return ClientSource("the access log")
+    if hooks.log_lines is not None:
+        return ClientSource("the gateway pods' logs")
+    return ClientSource("", "this gateway offers no access log to name clients from")
 
 
 def window_label(seconds: float) -> str:

@@ -217,6 +217,7 @@ def test_tui_does_not_reach_into_connector_internals() -> None:
         "connectors.canary",
         "connectors.change",
         "connectors.triage",
+        "connectors.client_share",
         "connectors.split",
         "connectors.history",
         "connectors.registry",

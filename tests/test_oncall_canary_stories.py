@@ -165,7 +165,7 @@ async def test_a_canary_left_by_a_console_that_died_is_offered_and_aborted(
     app = ConsoleApp(gw)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until_ui(pilot, lambda: isinstance(app.screen, LeftOverCanary), what="the question")
-        # The dialog is the screen before it is painted: wait for its text (a busy machine paints late).
+        # The dialog is on the stack before it has painted; wait for its words, not for a fixed time.
         await wait_until_ui(pilot, lambda: "step 2/3" in visible_text(app), what="the question's text")
         shown = visible_text(app)
         assert "left running at step 2/3, 50%" in shown.replace("\n", " ") or "step 2/3" in shown, shown

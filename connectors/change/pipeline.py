@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from ..base import ApplyResult, Connector, EditKind, Plan
+from ..base import ApplyResult, Connector, EditKind, NoReverts, Plan
 from ..errors import ChangeConflict, GatewayError, PermissionDenied
 from ..history import HistoryEntry, Label
 from ..model import Route, route_to_dict
+from ..timeboxes import refuse_box
 from .hooks import ChangeHooks
 from .rebase import FIELDS, RETRY, SINCE, graft, kept_their_change, rebase
 
@@ -160,6 +161,23 @@ class Change:
         """Write the plan's objects under ``target`` for review instead of applying them
         (PermissionDenied for connectors that cannot)."""
         return self.connector.export(plan, target)
+
+    # -- time boxes -------------------------------------------------------------------------------
+
+    @property
+    def can_time_box(self) -> bool:
+        """Whether this gateway keeps time boxes at all (no I/O: the console asks before drawing)."""
+        return not isinstance(self.hooks.reverts, NoReverts)
+
+    def require_reverts(self, plan: Plan, after_s: float) -> None:
+        """Refuse a time box before anything is written: a length that cannot be one
+        (ValidationError on ``for``), a plan that adds a route, or a gateway that cannot revert by
+        itself later (PermissionDenied)."""
+        refuse_box(plan, after_s)
+        if not self.can_time_box:
+            raise PermissionDenied(
+                f"the {self.connector.kind} connector cannot revert a change by itself later"
+            )
 
     def revert_later(self, result: ApplyResult, after_s: float) -> None:
         """A time-boxed change: have ``result`` undone after ``after_s`` seconds (through this same

@@ -14,6 +14,7 @@ from typing import Any
 from ..base import EditKind
 from ..errors import NotFound, Problem, ValidationError
 from ..model import RateLimit, Route, WeightedBackend
+from ..model.buckets import bucket_note, bucket_problems
 from ..model.deny import deny_problems
 from ..model.fault import fault_problems
 from ..model.validate import cors_problems, route_problems, weight_problems
@@ -97,14 +98,23 @@ def merge_edits(
         problems += notes
         path = f"routes.{name}"
         problems += [Problem(f"{path}.{k}", unsupported[k]) for k in sorted(kinds) if k in unsupported]
-        problems += model_problems(after, kinds, path)
-        problems += edit_problems(binding, after, kinds, path)
+        found = model_problems(after, kinds, path) + edit_problems(binding, after, kinds, path)
+        if "rate_limit" in kinds:
+            found += _bucket_problems(before, after, path, {p.path for p in found})
+            warnings += [n for n in [bucket_note(name, before.rate_limit, after.rate_limit)] if n]
+        problems += found
         warnings += ignored_fields(before, req)
         if kinds:
             edits.append((binding, before, after, kinds))
     if problems:
         raise ValidationError(problems)
     return edits, warnings
+
+
+def _bucket_problems(before: Route, after: Route, path: str, known: set[str]) -> list[Problem]:
+    """A bucket smaller than one fill, unless the flavour already refused that burst."""
+    found = bucket_problems(before.rate_limit, after.rate_limit, f"{path}.rate_limit")
+    return [p for p in found if p.path not in known]
 
 
 def normal_limit(limit: RateLimit | None) -> RateLimit | None:

@@ -15,6 +15,7 @@ from .durations import format_duration
 from .reader import Reader
 from .shown import Authorization, AuthzRule, BackendFilter, LimitRule, PolicyScope
 from .types import Retries, Route
+from .writer import as_is, put_parts
 
 OBSERVED_KEYS = {"limit_rules", "authorization", "backend_filters", "scopes"}
 RETRY_KEYS = {"codes", "backoff", "max_backoff", "budget"}
@@ -49,24 +50,15 @@ def observed_to_dict(route: Route) -> dict[str, Any]:
 
 
 def retry_extras_to_dict(r: Retries) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if r.codes:
-        out["codes"] = list(r.codes)
-    if r.backoff is not None:
-        out["backoff"] = format_duration(r.backoff)
-    if r.max_backoff is not None:
-        out["max_backoff"] = format_duration(r.max_backoff)
-    if r.budget is not None:
-        out["budget"] = r.budget
-    return out
+    return put_parts(
+        {},
+        r,
+        (("codes", list), ("backoff", format_duration), ("max_backoff", format_duration), ("budget", as_is)),
+    )
 
 
 def _rule_to_dict(r: LimitRule) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": r.kind}
-    if r.requests is not None:
-        out["requests"] = r.requests
-    if r.interval is not None:
-        out["interval"] = format_duration(r.interval)
+    out = put_parts({"kind": r.kind}, r, (("requests", as_is), ("interval", format_duration)))
     for key in ("clients", "source", "why_readonly"):
         if getattr(r, key):
             out[key] = getattr(r, key)

@@ -47,6 +47,7 @@ from .types import (
     StringMatch,
     WeightedBackend,
 )
+from .writer import Part, put_parts
 
 # Route policies are read and written in ``policies``; these names stay importable from here.
 __all__ = [
@@ -257,6 +258,21 @@ def _match_to_dict(m: RouteMatch) -> dict[str, Any]:
     return out
 
 
+_ROUTE_PARTS: tuple[Part, ...] = (
+    ("rate_limit", rate_limit_to_dict),
+    ("cors", cors_to_dict),
+    ("jwt", jwt_to_dict),
+    ("timeout", format_duration),
+    ("retries", retries_to_dict),
+    ("circuit_breaker", circuit_to_dict),
+    ("mirror", mirror_to_dict),
+    ("headers", headers_to_dict),
+    ("deny", deny_to_dict),
+    ("fault", fault_to_dict),
+)
+"""A route's policies, written in this order when set."""
+
+
 def route_to_dict(route: Route) -> dict[str, Any]:
     out: dict[str, Any] = {"name": route.name}
     if route.listener:
@@ -269,27 +285,7 @@ def route_to_dict(route: Route) -> dict[str, Any]:
     out["backends"] = [{"name": b.name, "weight": b.weight} for b in route.backends]
     if route.weight_mode != "percent":
         out["weight_mode"] = route.weight_mode
-    if route.rate_limit is not None:
-        out["rate_limit"] = rate_limit_to_dict(route.rate_limit)
-    if route.cors is not None:
-        out["cors"] = cors_to_dict(route.cors)
-    if route.jwt is not None:
-        out["jwt"] = jwt_to_dict(route.jwt)
-    if route.timeout is not None:
-        out["timeout"] = format_duration(route.timeout)
-    if route.retries is not None:
-        out["retries"] = retries_to_dict(route.retries)
-    if route.circuit_breaker is not None:
-        out["circuit_breaker"] = circuit_to_dict(route.circuit_breaker)
-    if route.mirror is not None:
-        out["mirror"] = mirror_to_dict(route.mirror)
-    if route.headers:
-        out["headers"] = headers_to_dict(route.headers)
-    if route.deny is not None:
-        out["deny"] = deny_to_dict(route.deny)
-    if route.fault is not None:
-        out["fault"] = fault_to_dict(route.fault)
-    return out | observed_to_dict(route)
+    return put_parts(out, route, _ROUTE_PARTS) | observed_to_dict(route)
 
 
 def gateway_to_dict(gw: Gateway) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..base import NativeChange
 from ..model import Backend, Gateway, Route
+from ..model.buckets import bucket_note
 from ..model.diff import json_diff
 from .names import cluster_name
 from .render import Layout, listener_routes
@@ -107,9 +108,14 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
 
 def warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool) -> list[str]:
     out = bucket_warnings(old, new, names, rds_only)
+    before = {r.name: r for r in old.routes}
     after = {r.name: r for r in new.routes}
     for name in names:
         r = after.get(name)
+        was = before.get(name)
+        note = bucket_note(name, was.rate_limit if was else None, r.rate_limit if r else None)
+        if note:
+            out.append(note)
         if r is not None and r.backends and all(b.weight == 0 for b in r.backends):
             out.append(f"route {name}: every backend has weight 0, requests will fail with 503")
     return out

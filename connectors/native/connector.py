@@ -39,7 +39,7 @@ from .render import version_of
 from .render_routes import cluster_backends
 from .state import GatewayState
 from .trust import TrustedGateway
-from .validation import beyond_loopback, native_problems, validate_change
+from .validation import beyond_loopback, limit_edit_problems, native_problems, validate_change
 from .versions import highest, on_disk
 
 if TYPE_CHECKING:
@@ -121,6 +121,8 @@ class NativeConnector(TrustedGateway):
         # YAML is then part of the diff (validated like any edit), never deployed unseen.
         old = self.served_model()
         validate_change(old, new)
+        if undoes is None and (problems := limit_edit_problems(old, new)):
+            raise ValidationError(problems)  # an undo restores what was, whatever its bucket
         if [x.name for x in old.listeners] != [x.name for x in new.listeners] or any(
             a != b for a, b in zip(old.listeners, new.listeners, strict=False)
         ):

@@ -27,7 +27,7 @@ from .names import (
 from .render_deny import deny_filter, has_deny
 from .render_fault import fault_filters
 from .render_limits import has_limiter, limiter_slot
-from .render_shadow import SHADOW_HEADER, is_shadow
+from .render_shadow import SHADOW_HEADER
 
 # Headers that carry credentials: never written to the access log, whatever the operator asks.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
@@ -145,25 +145,32 @@ def _jwt_filter(routes: Sequence[Route]) -> dict[str, Any] | None:
     }
 
 
-def access_log(path: Path, headers: Sequence[str], shadow: bool = False) -> list[dict[str, Any]]:
-    fields: dict[str, Any] = {
-        "time": "%START_TIME%",
-        "route": "%ROUTE_NAME%",
-        "status": "%RESPONSE_CODE%",
-        "flags": "%RESPONSE_FLAGS%",
-        "client": "%DOWNSTREAM_REMOTE_ADDRESS%",
-        "duration_ms": "%DURATION%",
-        "upstream_cluster": "%UPSTREAM_CLUSTER%",
-        "upstream_host": "%UPSTREAM_HOST%",
-        "method": "%REQ(:METHOD)%",
-        "authority": "%REQ(:AUTHORITY)%",
-        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
-        "bytes_sent": "%BYTES_SENT%",
-    }
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "time": "%START_TIME%",
+    "route": "%ROUTE_NAME%",
+    "status": "%RESPONSE_CODE%",
+    "flags": "%RESPONSE_FLAGS%",
+    "client": "%DOWNSTREAM_REMOTE_ADDRESS%",
+    "duration_ms": "%DURATION%",
+    "upstream_cluster": "%UPSTREAM_CLUSTER%",
+    "upstream_host": "%UPSTREAM_HOST%",
+    "method": "%REQ(:METHOD)%",
+    "authority": "%REQ(:AUTHORITY)%",
+    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "bytes_sent": "%BYTES_SENT%",
+}
+"""What every access-log line holds (JSON keys to Envoy's command operators); the logged request
+headers and the shadow limiter's verdict come after."""
+
+
+def access_log(path: Path, headers: Sequence[str]) -> list[dict[str, Any]]:
+    fields: dict[str, Any] = dict(ACCESS_LOG_FIELDS)
     for header in log_headers(headers):
         fields[header] = f"%REQ({header})%"
-    if shadow:  # which shadow limit would have refused the request (see render_shadow)
-        fields["shadow_limited"] = f"%REQ({SHADOW_HEADER})%"
+    # Which shadow limit would have refused the request (see render_shadow). Always logged: shadowing
+    # a limit rewrites its limiter file alone, never the listener that holds this format, and its
+    # would-be refused clients must still be named.
+    fields["shadow_limited"] = f"%REQ({SHADOW_HEADER})%"
     return [
         {
             "name": "envoy.access_loggers.file",
@@ -239,7 +246,7 @@ def listener(
         "http_filters": http_filters(routes, rds_path.parent),
     }
     if access_log_path is not None:
-        hcm["access_log"] = access_log(access_log_path, headers, any(is_shadow(r) for r in routes))
+        hcm["access_log"] = access_log(access_log_path, headers)
     return {
         "@type": LISTENER_TYPE,
         "name": lst.name,

@@ -57,7 +57,13 @@ def read_shadow(
         return []
     stats = conn.admin.stats(_STATS)
     headers = list(GatewayState.read(conn.state_dir).access_log_headers)
-    clients = would_be_clients(tail_lines(conn.access_log_path), headers, time.time() - window_s)
+    path, origin, note = conn.access_log_path, "the access log", ""
+    if not path.exists():  # moved away (logrotate): the clients cannot be named, not "none"
+        origin, note = "", f"the access log {path} is not there"
+    try:
+        clients = would_be_clients(tail_lines(path), headers, time.time() - window_s)
+    except OSError as exc:
+        origin, note, clients = "", f"the access log {path} cannot be read: {exc.strerror or exc}", {}
 
     def counter(route: str, name: str) -> int:
         return int(stats.get(f"{SHADOW_STAT_PREFIX}{route}.http_local_rate_limit.{name}") or 0)
@@ -73,6 +79,8 @@ def read_shadow(
                 would_refuse=counter(r.name, "rate_limited"),
                 enforced=counter(r.name, "enforced"),
                 clients=tuple(clients.get(r.name, Counter()).most_common(20)),
+                note=note,
+                origin=origin,
             )
         )
     return out

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import Problem, ValidationError
 from ..model import Gateway, Route, gateway_problems, route_problems
 from ..model.bounds import duration_problem
+from ..model.buckets import bucket_problems
 from ..paths import gateways_dir
 from .names import PROBE_HOST
 from .render_deny import status_problems
@@ -125,3 +126,14 @@ def validate_change(old: Gateway, new: Gateway) -> None:
             problems += reserved_host(r, i) + status_problems(r, i)
     if problems:
         raise ValidationError(problems)
+
+
+def limit_edit_problems(old: Gateway, new: Gateway) -> list[Problem]:
+    """Limits whose edited numbers give a bucket smaller than one fill (``model.buckets``)."""
+    before = {r.name: r.rate_limit for r in old.routes}
+    return [
+        p
+        for r in new.routes
+        if r.rate_limit is not None and before.get(r.name) != r.rate_limit
+        for p in bucket_problems(before.get(r.name), r.rate_limit, f"routes.{r.name}.rate_limit")
+    ]

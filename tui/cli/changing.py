@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.base import ApplyResult, Connector, EditKind, Plan
-from connectors.errors import ChangeConflict, PermissionDenied, Problem, ValidationError, VerificationFailed
+from connectors.errors import ChangeConflict, Problem, ValidationError, VerificationFailed
 
 from .common import Command, Parser, UsageError, colour_diff, out, warn, whole_number
 from .lifecycle import with_connector
@@ -31,17 +31,12 @@ RETRY = "Run the command again to change the current values."
 
 def _for_duration(text: str) -> float:
     """``--for``: a duration in the future, at most 7 days (argparse turns the error into a line)."""
-    from connectors.model import parse_duration
-    from connectors.timeboxes import for_problem
+    from connectors.timeboxes import parse_for
 
     try:
-        seconds = parse_duration(text)
+        return parse_for(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    reason = for_problem(seconds)
-    if reason:
-        raise argparse.ArgumentTypeError(reason)
-    return seconds
 
 
 def change_options() -> Parser:
@@ -101,7 +96,9 @@ def _print_result(result: ApplyResult) -> None:
         out(f"  {line}")
 
 
-def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
+def _run_plan(
+    args: argparse.Namespace, change: Change, plan: Plan, refusal: ValidationError | None = None
+) -> int:
     if plan.is_empty and not plan.drift:
         # Nothing to do is one line, not a plan header before it; warnings (drift) still show.
         for warning in plan.warnings:
@@ -121,6 +118,8 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
             from connectors.change.pipeline import drift_refusal
 
             raise ChangeConflict(drift_refusal(plan))
+    if refusal is not None and not (args.dry_run or args.export):
+        raise refusal  # after the plan: the operator reads what they would have done
     if args.dry_run:
         timed = " (with --for it would revert by itself after that)" if args.for_s is not None else ""
         out(f"Dry run: nothing applied{timed}.")
@@ -132,7 +131,7 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
         out("Exported: nothing applied.")
         return 0
     if args.for_s is not None:
-        _require_reverts(change)
+        change.require_reverts(plan, args.for_s)
     result = change.apply(plan)
     _print_result(result)
     if args.for_s is not None:
@@ -142,46 +141,43 @@ def _run_plan(args: argparse.Namespace, change: Change, plan: Plan) -> int:
     return 0
 
 
-def _require_reverts(change: Change) -> None:
-    """Refuse a time box before applying anything when nobody could carry the revert out."""
-    from connectors.base import NoReverts
-
-    if isinstance(change.hooks.reverts, NoReverts):
-        raise PermissionDenied(
-            f"the {change.connector.kind} connector cannot revert a change by itself later"
-        )
-
-
 def _time_box(change: Change, result: ApplyResult, seconds: float) -> None:
-    from connectors.model import format_duration
+    from connectors.timeboxes import promise
 
     change.revert_later(result, seconds)
-    at = time.strftime("%H:%M:%S", time.localtime(result.entry.time + seconds))
-    out(
-        f"Time box: reverts by itself at {at} (in {format_duration(seconds)}) through the same path; "
-        "see: gatewayctl-tui revert-expired --list"
-    )
+    promised = promise(result.entry.time, seconds)
+    out(f"Time box: {promised} through the same path; see: gatewayctl-tui revert-expired --list")
     nobody = change.hooks.reverts.unattended()
     if nobody:  # the promise above would not be kept: say so where the operator looks
+        at = time.strftime("%H:%M:%S", time.localtime(result.entry.time + seconds))
         warn(f"{nobody} (nothing will revert it at {at})")
 
 
 def run_edit(
-    args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route
+    args: argparse.Namespace,
+    conn: Connector,
+    kind: EditKind,
+    original: Route,
+    edited: Route,
+    *,
+    warnings: Sequence[str] = (),
+    refusal: ValidationError | None = None,
 ) -> int:
-    """For other command groups (``deny``): the same path as ``set-*``."""
-    return _change(args, conn, kind, original, edited)
-
-
-def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route) -> int:
-    """Plan the ``kind`` aspect of ``edited`` (an edit of ``original``, the route as read) and run it."""
+    """For other command groups (``deny``): the same path as ``set-*``; ``warnings`` join the plan's,
+    ``refusal`` is raised once the plan is printed unless it is only a dry run or an export."""
     from connectors.change import Change
 
     change = Change(conn)
     if not (args.dry_run or args.export):
         change.require(kind)
     _scope_choice(args, conn)
-    return _run_plan(args, change, change.plan_edit(kind, original, edited, retry=RETRY))
+    plan = change.plan_edit(kind, original, edited, retry=RETRY)
+    return _run_plan(args, change, replace(plan, warnings=(*plan.warnings, *warnings)), refusal)
+
+
+def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route) -> int:
+    """Plan the ``kind`` aspect of ``edited`` (an edit of ``original``, the route as read) and run it."""
+    return run_edit(args, conn, kind, original, edited)
 
 
 def _scope_choice(args: argparse.Namespace, conn: Connector) -> None:
@@ -266,6 +262,7 @@ def _check_rate_limit(args: argparse.Namespace) -> None:
 
 def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.model import RateLimit
+    from connectors.model.buckets import bucket_problems
     from connectors.model.edits import set_rate_limit
     from connectors.model.validate import route_problems
 
@@ -295,7 +292,9 @@ def _cmd_set_rate_limit(args: argparse.Namespace, conn: Connector) -> int:
         burst = args.burst if args.burst is not None else (current.burst if same and current else None)
         limit = RateLimit(requests=args.requests, interval=interval, burst=burst, shadow=shadow)
     edited = set_rate_limit(route, limit)
-    _refuse([p for p in route_problems(edited, route.name) if ".rate_limit" in p.path])
+    problems = [p for p in route_problems(edited, route.name) if ".rate_limit" in p.path]
+    # A --burst below --requests would cap the rate at the burst: refused, never applied silently.
+    _refuse(problems or bucket_problems(current, limit, f"{route.name}.rate_limit"))
     return _change(args, conn, "rate_limit", route, edited)
 
 

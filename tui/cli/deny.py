@@ -1,17 +1,25 @@
 """``deny ROUTE --client x-user-id=crawler-7 [--client ip=203.0.113.0/24] [--for 1h] [--status 403]``:
 refuse those clients on that route only, through the change pipeline (diff, apply, verify, history);
 with ``--for`` the deny lifts itself when the time is up. ``--lift CLIENT`` takes clients off the
-list again, ``--remove`` drops the route's deny rules. Bad input is one line; nothing is applied."""
+list again, ``--remove`` drops the route's deny rules. Bad input is one line; nothing is applied.
+
+An address that sent (nearly) all of the route's recent requests — a load balancer, a proxy,
+localhost — or that several header clients share is warned about in the plan and denied only with
+``--force`` (``connectors.client_share``)."""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from connectors.base import Connector
 
 from .changing import run_edit
 from .common import Command, UsageError
 from .lifecycle import with_connector
+
+if TYPE_CHECKING:
+    from connectors.model import Deny, Route
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -34,7 +42,7 @@ def _check(args: argparse.Namespace) -> None:
 def _cmd_deny(args: argparse.Namespace, conn: Connector) -> int:
     from dataclasses import replace
 
-    from connectors.errors import NotFound, ValidationError
+    from connectors.errors import NotFound, Problem, ValidationError
     from connectors.model import Deny
     from connectors.model.deny import deny_problems
 
@@ -52,7 +60,21 @@ def _cmd_deny(args: argparse.Namespace, conn: Connector) -> int:
         deny = Deny(clients, status) if clients else None
     if deny is not None and (problems := deny_problems(deny, f"{route.name}.deny")):
         raise ValidationError(problems)
-    return run_edit(args, conn, "deny", route, replace(route, deny=deny))
+    warnings = _everyone(conn, route, deny)
+    refusal = None
+    if warnings and not args.force:
+        why = f"{warnings[0]}; add --force to deny it anyway"
+        refusal = ValidationError([Problem(f"{route.name}.deny.clients", why)])
+    return run_edit(args, conn, "deny", route, replace(route, deny=deny), warnings=warnings, refusal=refusal)
+
+
+def _everyone(conn: Connector, route: Route, deny: Deny | None) -> list[str]:
+    """The added addresses that are (nearly) every client of the route, from its recent requests."""
+    from connectors.client_share import deny_warnings, recent_traffic
+
+    if deny is None or not any(c.kind == "ip" for c in deny.clients):
+        return []
+    return deny_warnings(recent_traffic(conn, route.name), route.deny, deny)
 
 
 class _Status(argparse.Action):
@@ -73,6 +95,12 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lift", action="append", metavar="CLIENT", help="stop denying this client")
     p.add_argument("--remove", action="store_true", help="drop every deny rule of the route")
     p.add_argument("--status", type=int, default=403, action=_Status, help="the refusal's status (403)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="deny an address even when it sent (nearly) all of the route's recent requests or several "
+        "clients share it (a load balancer, a proxy, localhost): it blocks them all",
+    )
     p.set_defaults(status_given=False)
 
 

@@ -6,43 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
 from connectors.base import Connector
 
 from .common import Command, out, table
 from .lifecycle import with_connector
-
-if TYPE_CHECKING:
-    from connectors.health import BackendHealth
-
-
-def _active(b: BackendHealth) -> str:
-    parts = []
-    for limit, gauge, label in (
-        ("max_connections", "connections", "cx"),
-        ("max_requests", "requests", "rq"),
-        ("max_pending_requests", "pending_requests", "pending"),
-    ):
-        cap = b.thresholds.get(limit)
-        parts.append(f"{label} {b.active.get(gauge, 0)}/{cap if cap is not None else '-'}")
-    return " ".join(parts)
-
-
-def _row(b: BackendHealth) -> list[str]:
-    from connectors.health import OVERFLOWS
-
-    healthy = sum(e.state == "healthy" for e in b.endpoints)
-    ov = b.overflows
-    return [
-        b.route,
-        b.backend,
-        b.state.upper() if b.state != "healthy" else b.state,
-        f"{healthy}/{len(b.endpoints)}",
-        f"{b.ejections_active}/{b.ejections_total}",
-        "/".join(str(ov.get(k, 0)) for k in OVERFLOWS),
-        _active(b),
-    ]
 
 
 def _cmd_health(args: argparse.Namespace, conn: Connector) -> int:
@@ -63,7 +31,7 @@ def _cmd_health(args: argparse.Namespace, conn: Connector) -> int:
         "EJECTED NOW/SINCE START",
         "OVERFLOWS CX/PENDING/RQ/RETRY",
     ]
-    out(table([*headers, "ACTIVE/MAX"], [_row(b) for b in rows]))
+    out(table([*headers, "ACTIVE/MAX"], [list(b.cells()) for b in rows]))
     for b in rows:
         notes = [f"{e.address} {e.state} ({', '.join(e.flags)})" for e in b.endpoints if e.state != "healthy"]
         notes += [f"near limit: {x}" for x in b.near_limits()]

@@ -30,7 +30,7 @@ def _cmd_shadow(args: argparse.Namespace, conn: Connector) -> int:
             str(r.requests),
             str(r.would_refuse),
             f"{r.pct:.1f}%",
-            str(len(r.clients)),
+            str(len(r.clients)) if r.origin or not r.would_refuse else "?",  # never 0 for unknown
         ]
         for r in rows
     ]

@@ -3,9 +3,15 @@ client) and in a route's detail view.
 
 The operator checks the client (``x-user-id=crawler-7``, ``ip=203.0.113.0/24``), the status and how
 long (``1h``; empty: until lifted); the deny is planned like any edit (``Change.plan_edit("deny")``,
-rebased onto the route now), reviewed in the usual diff, applied there, and then time-boxed
-(``Change.revert_later``): it reverts by itself through the same path, and ``:timeboxes`` counts down.
-Bad input is one line under the form; nothing is planned.
+rebased onto the route now), reviewed in the usual diff with its time box, and applied there: the
+diff schedules the revert (``Change.revert_later``) as for any time-boxed change; it reverts by
+itself through the same path, and ``:timeboxes`` counts down.
+Bad input is one line under the form; nothing is planned; ``esc`` on a changed form asks first.
+
+An address is checked against the route's recent requests (``connectors.client_share``) before it
+is prefilled: when it is everyone (a load balancer, localhost) the form prefills the header client
+that got its 429s instead, or nothing, and says why. An address typed anyway is warned about under
+the form, asked about before planning, and warned about in the diff.
 """
 
 from __future__ import annotations
@@ -22,15 +28,19 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 
 from connectors.base import ApplyResult, Connector, Plan
+from connectors.client_share import RouteTraffic, deny_warnings, recent_traffic
 from connectors.errors import GatewayError, ValidationError
-from connectors.model import Deny, Route
+from connectors.model import Deny, DenyClient, Route
 
 from ..editing import plan_edit
 from ..outcomes import error_text
 from .base import ConsoleModal
+from .edit_base import ask_to_discard
 from .editors import refusal
 
 DEFAULT_FOR = "1h"
+CLIENT = "client"
+"""A view's ``clients_by`` when its rows already read as deny clients (``x-user-id=u1``, ``ip=…``)."""
 
 
 def client_text(by: str, client: str) -> str | None:
@@ -54,6 +64,7 @@ class DenyScreen(ConsoleModal):
     DenyScreen .label { width: 12; padding: 1 1 0 0; text-style: bold; }
     DenyScreen Input { width: 1fr; }
     DenyScreen #deny-error { color: $text-error; height: auto; }
+    DenyScreen #deny-warning { color: $text-warning; height: auto; }
     DenyScreen #deny-hint { color: $text-muted; height: auto; padding: 1 0 0 0; }
     DenyScreen #buttons { height: auto; padding: 1 0 0 0; }
     DenyScreen #buttons Button { margin: 0 2 0 0; }
@@ -68,15 +79,23 @@ class DenyScreen(ConsoleModal):
             super().__init__()
             self.plan, self.seconds = plan, seconds
 
-    class Boxed(Message, bubble=False):
-        def __init__(self, text: str) -> None:
+    class Traffic(Message, bubble=False):
+        def __init__(self, traffic: RouteTraffic) -> None:
             super().__init__()
-            self.text = text
+            self.traffic = traffic
 
-    def __init__(self, route: Route, client: str = "", duration: str = DEFAULT_FOR) -> None:
+    def __init__(
+        self, route: Route, client: str = "", duration: str = DEFAULT_FOR, *, address: str | None = None
+    ) -> None:
+        """``address``: a refused client's address, prefilled only once the route's recent requests
+        show it is not everyone (until then, and otherwise, the client field is not filled with it)."""
         super().__init__()
-        self.route, self.client, self.duration = route, client, duration
+        self.route, self.client, self.duration, self.address = route, client, duration, address
         self.busy = False
+        self.traffic: RouteTraffic | None = None
+        self.note = ""  # why the prefill is not the refused address
+        self.confirmed: set[DenyClient] = set()  # addresses the operator said yes to denying anyway
+        self.initial: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -93,6 +112,7 @@ class DenyScreen(ConsoleModal):
                     yield Static(label, classes="label")
                     yield Input(value, placeholder=hint, id=field)
             yield Static("", id="deny-error")
+            yield Static("", id="deny-warning")
             current = self.route.deny.describe() if self.route.deny else "nobody"
             yield Static(
                 Content(f"Denied now: {current}. Review shows the diff; nothing changes before it."),
@@ -104,6 +124,99 @@ class DenyScreen(ConsoleModal):
 
     def on_mount(self) -> None:
         self.query_one("#deny-client" if not self.client else "#deny-for", Input).focus()
+        self.initial = self._values()
+        self._warn("")
+        if self.address is not None:
+            self._warn(f"checking how much of {self.route.name}'s traffic {self.address} sends…")
+        connector = self.console.connector
+        if connector is not None:
+            self._load_traffic(connector)
+
+    def _values(self) -> dict[str, str]:
+        return {f: self.query_one(f"#{f}", Input).value for f in ("deny-client", "deny-status", "deny-for")}
+
+    @property
+    def dirty(self) -> bool:
+        """The operator changed a field: closing would lose it."""
+        return self._values() != self.initial
+
+    def quit_cost(self) -> str | None:
+        """What quitting now would lose (the app asks before quitting when this is not None)."""
+        if not self.dirty:
+            return None
+        return f"your unapplied deny on route {self.route.name} is lost"
+
+    def action_close(self) -> None:
+        """Close; a changed form asks first, so a stray esc never throws the deny away."""
+        if self.busy:
+            return
+        if not self.dirty:
+            self.dismiss(None)
+            return
+        values = self._values()
+        who = values["deny-client"].strip() or "no client yet"
+        ask_to_discard(self, [f"deny on route {self.route.name}: {who}, for {values['deny-for'] or 'ever'}"])
+
+    # -- who the address is --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="traffic", name="traffic")
+    def _load_traffic(self, connector: Connector) -> Traffic:
+        return self.Traffic(recent_traffic(connector, self.route.name))
+
+    def on_deny_screen_traffic(self, message: Traffic) -> None:
+        self.traffic = message.traffic
+        if self.address is not None:
+            self._prefill(self.address, message.traffic)
+        self._update_warning()
+
+    def _prefill(self, address: str, traffic: RouteTraffic) -> None:
+        """The refused address, unless it is everyone: then the header client that got its 429s, or
+        nothing (and the line under the form says why). Never over what the operator typed meanwhile."""
+        if self._values() != self.initial:
+            return
+        why = traffic.everyone(DenyClient("ip", address))
+        if why is None:
+            client = f"ip={address}"
+        else:
+            client = traffic.identifying(address) or ""
+            instead = f"prefilled {client}, who got its 429s" if client else "type the client to deny"
+            self.note = f"{why} — {instead}"
+        field = self.query_one("#deny-client", Input)
+        field.value = client
+        self.initial = self._values()  # the tool's proposal, not an edit of the operator's
+        self.query_one("#deny-for" if client else "#deny-client", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "deny-client":
+            self._update_warning()
+
+    def _risks(self) -> list[tuple[DenyClient, str]]:
+        """The typed address clients that would block (nearly) everyone, with why."""
+        from connectors.model.deny import parse_client
+
+        if self.traffic is None:
+            return []
+        try:
+            client = parse_client(self.query_one("#deny-client", Input).value)
+        except ValidationError:
+            return []
+        why = self.traffic.everyone(client)
+        return [(client, why)] if why else []
+
+    def _update_warning(self) -> None:
+        lines = [f"⚠ {why}" for _client, why in self._risks()]
+        value = self.query_one("#deny-client", Input).value
+        if not lines and self.note and value == self.initial.get("deny-client"):
+            lines.append(f"⚠ {self.note}")
+        traffic = self.traffic
+        if not lines and traffic is not None and traffic.problem and value.strip().lower().startswith("ip="):
+            lines.append(f"could not tell whether this address is every client: {traffic.problem}")
+        self._warn("\n".join(lines))
+
+    def _warn(self, text: str) -> None:
+        warning = self.query_one("#deny-warning", Static)
+        warning.update(Content(text))
+        warning.display = bool(text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "plan":
@@ -119,9 +232,8 @@ class DenyScreen(ConsoleModal):
 
     def _edited(self) -> tuple[Route, float | None] | None:
         """The route with the client added, and the time box; None (said under the form) when bad."""
-        from connectors.model import parse_duration
         from connectors.model.deny import deny_problems, parse_client
-        from connectors.timeboxes import for_problem
+        from connectors.timeboxes import parse_for
 
         values = {
             f: self.query_one(f"#{f}", Input).value.strip()
@@ -129,20 +241,24 @@ class DenyScreen(ConsoleModal):
         }
         try:
             client = parse_client(values["deny-client"])
-            status = int(values["deny-status"] or "403")
-            seconds = parse_duration(values["deny-for"]) if values["deny-for"] else None
         except ValidationError as exc:
             self._error("client: " + "; ".join(p.message for p in exc.problems))
             return None
-        except ValueError as exc:
-            self._error(f"status or for: {exc}")
+        text = values["deny-status"] or "403"
+        if not (text.isascii() and text.isdigit()):
+            self._error(f"status: expected an HTTP error status such as 403, got {text!r}")
             return None
-        reason = for_problem(seconds) if seconds is not None else None
+        status = int(text)
+        try:
+            seconds = parse_for(values["deny-for"]) if values["deny-for"] else None
+        except ValueError as exc:
+            self._error(f"for: {exc}")
+            return None
         current = self.route.deny.clients if self.route.deny else ()
         deny = Deny(tuple(dict.fromkeys([*current, client])), status)
         problems = deny_problems(deny, "deny")
-        if reason or problems:
-            self._error(f"for: {reason}" if reason else "; ".join(str(p) for p in problems))
+        if problems:
+            self._error("; ".join(str(p) for p in problems))
             return None
         self._error("")
         return replace(self.route, deny=deny), seconds
@@ -156,55 +272,62 @@ class DenyScreen(ConsoleModal):
         edited = self._edited()
         if self.busy or edited is None or connector is None:
             return
+        from connectors.change import Change
+
+        if edited[1] is not None and not Change(connector).can_time_box:
+            self._error("for: this gateway cannot revert a change by itself later; leave For empty")
+            return
+        asked = [(c, why) for c, why in self._risks() if c not in self.confirmed]
+        if asked:
+            self._ask_everyone(*asked[0])
+            return
         self.busy = True
         self._plan(connector, edited[0], edited[1])
 
+    def _ask_everyone(self, client: DenyClient, why: str) -> None:
+        """Denying everyone is never one stray key: the operator says yes to it first."""
+        from .confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.confirmed.add(client)
+                self.action_plan()
+
+        question = ConfirmScreen(
+            f"Deny {client} on route {self.route.name}?", [why], yes="Deny it anyway", no="Keep editing"
+        )
+        self.app.push_screen(question, answered)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="plan")
     def _plan(self, connector: Connector, edited: Route, seconds: float | None) -> Planned:
-        return self.Planned(plan_edit(connector, "deny", self.route, edited), seconds)
+        plan = plan_edit(connector, "deny", self.route, edited)
+        # The recent requests read again: the diff warns about an address that is everyone now.
+        everyone = deny_warnings(recent_traffic(connector, self.route.name), self.route.deny, edited.deny)
+        return self.Planned(replace(plan, warnings=(*plan.warnings, *everyone)), seconds)
 
     def on_deny_screen_planned(self, message: Planned) -> None:
         from .diff import DiffScreen
 
         self.busy = False
-        seconds = message.seconds
-        heading = "Review the deny" + (
-            f" (reverts by itself after {self.query_one('#deny-for', Input).value})" if seconds else ""
-        )
+        duration = self.query_one("#deny-for", Input).value.strip() if message.seconds else ""
 
         def applied(result: ApplyResult | None) -> None:
-            if result is None:
-                return
-            self.console.refresh_now()
-            connector = self.console.connector
-            if seconds is not None and connector is not None:
-                self._box(connector, result, seconds)
-            else:
+            if result is not None:
+                self.console.refresh_now()
                 self.dismiss(result)
 
-        self.app.push_screen(DiffScreen(message.plan, heading=heading), applied)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="timebox")
-    def _box(self, connector: Connector, result: ApplyResult, seconds: float) -> Boxed:
-        from connectors.change import Change
-        from connectors.model.durations import format_duration
-
-        Change(connector).revert_later(result, seconds)
-        return self.Boxed(
-            f"{result.plan.description}: reverts by itself in {format_duration(seconds)} (:timeboxes)"
-        )
-
-    def on_deny_screen_boxed(self, message: Boxed) -> None:
-        self.notify(message.text, title="Time-boxed")
-        self.dismiss(None)
+        diff = DiffScreen(message.plan, heading="Review the deny", revert_after=duration)
+        self.app.push_screen(diff, applied)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
-        self.busy = False
         title, text = error_text(error)
-        if name == "timebox":
-            self.notify(f"{text}: the deny stays until lifted", title="NOT time-boxed", severity="error")
-            self.dismiss(None)
+        if name == "traffic":
+            self.traffic = RouteTraffic(self.route.name, 0.0, "", problem=text)
+            if self.address is not None:  # unknown: offered, with what could not be checked
+                self._prefill(self.address, self.traffic)
+            self._update_warning()
             return True
+        self.busy = False
         self._error(f"{title}: {text}")
         return isinstance(error, GatewayError)
 
@@ -224,11 +347,16 @@ class DenyActions:
             screen.notify("Select a route first.", severity="warning", timeout=3)
             return
         client: str | None = ""
+        address: str | None = None
         clients = screen.query("#clients")
         table = clients.first() if clients else None
         if isinstance(table, DataTable) and table.row_count:
             shown = str(table.get_row_at(table.cursor_row)[0])
-            client = client_text(getattr(screen, "by", "source"), shown)
-            if client is None:
+            by = getattr(screen, "clients_by", "source")
+            client = shown if by == CLIENT else client_text(by, shown)
+            if by == "source" or (by == CLIENT and shown.startswith("ip=")):
+                # An address is checked against the route's traffic before it is prefilled.
+                client, address = "", shown.removeprefix("ip=")
+            elif client is None:
                 screen.notify(f"{shown} is not shown whole (a credential): type the client", timeout=4)
-        screen.app.push_screen(DenyScreen(route, client or ""))
+        screen.app.push_screen(DenyScreen(route, client or "", address=address))

@@ -44,6 +44,18 @@ class FieldError(Static):
         self.set_class(bool(text), "-shown")
 
 
+def ask_to_discard(form: ConsoleModal, details: list[str]) -> None:
+    """Ask before a changed form is thrown away: ``y`` closes it, ``n``/``esc`` keeps the edit."""
+    from .confirm import ConfirmScreen
+
+    def answered(discard: bool | None) -> None:
+        if discard:
+            form.dismiss(None)
+
+    question = ConfirmScreen("Discard your edit?", details, yes="Discard", no="Keep editing")
+    form.app.push_screen(question, answered)
+
+
 class EditorScreen(ConsoleModal):
     KIND: ClassVar[EditKind]
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -224,16 +236,8 @@ class EditorScreen(ConsoleModal):
         if not self.dirty:
             self.dismiss(None)
             return
-        from .confirm import ConfirmScreen
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
         summary = self.summary(self.candidate)
-        details = [f"{LABELS[self.KIND]} of route {self.original.name}: {summary}"]
-        question = ConfirmScreen("Discard your edit?", details, yes="Discard", no="Keep editing")
-        self.app.push_screen(question, answered)
+        ask_to_discard(self, [f"{LABELS[self.KIND]} of route {self.original.name}: {summary}"])
 
     def action_reload(self) -> None:
         """Start over from the route as the gateway has it now."""

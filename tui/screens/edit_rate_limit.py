@@ -6,12 +6,15 @@ from dataclasses import replace
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from connectors.errors import Problem
 from connectors.model import RateLimit, Route, route_problems
+from connectors.model.buckets import bucket_note, bucket_problems, follow_rate
 from connectors.model.durations import format_duration, parse_duration
 
+from ..widgets.choice import Choice
 from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
@@ -30,13 +33,15 @@ class RateLimitEditor(EditorScreen):
     RateLimitEditor Input { width: 20; }
     RateLimitEditor RadioSet { margin: 0 0 1 0; }
     RateLimitEditor .hint-inline { width: 1fr; padding: 1 0 0 1; color: $text-muted; }
+    RateLimitEditor #bucket { height: auto; padding: 0 0 0 1; color: $text-muted; }
     """
     AUTO_FOCUS = "#requests"  # the number an operator opens this form to change
+    loaded_burst = ""  # the burst field as loaded: left so, it follows a higher rate
 
     def compose_form(self) -> ComposeResult:
         with RadioSet(id="mode"):
             for mode in MODES:
-                yield RadioButton(MODE_LABELS[mode], id=f"mode-{mode}")
+                yield Choice(MODE_LABELS[mode], id=f"mode-{mode}")  # chosen shows without colour
         with Horizontal(classes="row"):
             yield Label("Requests", classes="label")
             yield FormInput(type="integer", id="requests", placeholder="e.g. 100")
@@ -52,6 +57,7 @@ class RateLimitEditor(EditorScreen):
             yield FormInput(type="integer", id="burst", placeholder="= requests")
             yield Static("bucket size; empty means the same as requests", classes="hint-inline")
         yield FieldError(id="error-burst")
+        yield Static("", id="bucket")
 
     def load(self, route: Route) -> None:
         limit = route.rate_limit
@@ -59,7 +65,8 @@ class RateLimitEditor(EditorScreen):
         self.query_one(f"#mode-{mode}", RadioButton).value = True
         self.query_one("#requests", Input).value = str(limit.requests) if limit else ""
         self.query_one("#interval", Input).value = format_duration(limit.interval) if limit else "1s"
-        self.query_one("#burst", Input).value = str(limit.burst) if limit and limit.burst is not None else ""
+        self.loaded_burst = str(limit.burst) if limit and limit.burst is not None else ""
+        self.query_one("#burst", Input).value = self.loaded_burst
         self.query_one("#requests", FormInput).select_all()  # focused first: the next key replaces it
 
     @property
@@ -93,8 +100,13 @@ class RateLimitEditor(EditorScreen):
                 problems.append(Problem("route.rate_limit.burst", "a whole number, or empty"))
         if problems or requests is None or interval is None:
             return None, problems
-        route = replace(self.original, rate_limit=RateLimit(requests, interval, burst, enabled=mode == "on"))
-        return route, [p for p in route_problems(route, "route") if ".rate_limit" in p.path]
+        before = self.original.rate_limit
+        if burst_text == self.loaded_burst:
+            burst = follow_rate(before, requests, burst)  # not touched: it follows a higher rate
+        limit = RateLimit(requests, interval, burst, enabled=mode == "on")
+        route = replace(self.original, rate_limit=limit)
+        found = [p for p in route_problems(route, "route") if ".rate_limit" in p.path]
+        return route, found or bucket_problems(before, limit, "route.rate_limit")
 
     def field_for(self, path: str) -> str:
         for name in ("requests", "interval", "burst"):
@@ -104,6 +116,15 @@ class RateLimitEditor(EditorScreen):
 
     def describe(self, route: Route) -> str:
         return route.rate_limit.describe() if route.rate_limit else "no rate limit"
+
+    def revalidate(self) -> None:
+        super().revalidate()
+        # The bucket Envoy will run, as the plan will say it (``burst 20 → 50 (raised to the new rate)``).
+        limit = self.candidate.rate_limit if self.candidate is not None and not self.problems else None
+        note = bucket_note(self.original.name, self.original.rate_limit, limit) if limit else None
+        bucket = self.query_one("#bucket", Static)
+        bucket.update(Content(note.split(": ", 1)[1]) if note else "")
+        bucket.display = bool(note)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.revalidate()

@@ -18,7 +18,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from connectors.errors import GatewayError
-from connectors.health import OVERFLOWS, BackendHealth, backend_health
+from connectors.health import BackendHealth, backend_health
 
 from ..widgets.key_hints import KeyHints
 from .charts import LiveScreen
@@ -40,18 +40,6 @@ class HealthView:
 
 def row_key(b: BackendHealth) -> str:
     return f"{b.route}\x00{b.backend}"
-
-
-def active_text(b: BackendHealth) -> str:
-    parts = []
-    for limit, gauge, label in (
-        ("max_connections", "connections", "cx"),
-        ("max_requests", "requests", "rq"),
-        ("max_pending_requests", "pending_requests", "pend"),
-    ):
-        cap = b.thresholds.get(limit)
-        parts.append(f"{label} {b.active.get(gauge, 0)}/{cap if cap is not None else '-'}")
-    return " ".join(parts)
 
 
 def notes(b: BackendHealth) -> list[str]:
@@ -131,17 +119,8 @@ class HealthScreen(LiveScreen[HealthView]):
         variables = self.app.theme_variables
         for b in view.rows:
             style = variables.get(STATE_STYLE[b.state][1:], "")
-            healthy = sum(e.state == "healthy" for e in b.endpoints)
-            table.add_row(
-                b.route,
-                b.backend,
-                Text(b.state.upper() if b.state != "healthy" else b.state, style=style),
-                f"{healthy}/{len(b.endpoints)}",
-                f"{b.ejections_active}/{b.ejections_total}",
-                "/".join(str(b.overflows.get(k, 0)) for k in OVERFLOWS),
-                active_text(b),
-                key=row_key(b),
-            )
+            route, backend, state, *figures = b.cells(pending="pend")
+            table.add_row(route, backend, Text(state, style=style), *figures, key=row_key(b))
         keys = [row_key(b) for b in view.rows]
         if self.selected in keys:
             table.move_cursor(row=keys.index(self.selected), animate=False)

@@ -5,35 +5,55 @@ The table ranks routes by the 429s they answered over the window the operator pi
 each route has been limiting (``connectors.triage``: counts from the access log, so a burst stays
 on the board between bursts). Beside it, the selected route's limited vs allowed requests over the
 same window and its top refused clients over it, by source address or a logged header (``g``
-cycles; credential-like values masked); an empty panel says why. ``⏎``/``r`` open the rate-limit
-editor on the selected route with its requests field focused; changes go through the usual diff.
+cycles; credential-like values masked); the panel says where the list comes from (``from the
+access log, last 5m``) and, when that cannot be read, that the clients are unknown — an empty
+panel says why, never "nobody" when nobody could be named. Shadowed limits are shown beside the
+enforced ones ("would refuse 12% of requests, 3 clients"); on a shadowed route the panel lists who
+it would refuse, and ``e`` enforces it. ``⏎``/``r`` open the rate-limit editor on the selected route
+with its requests field focused; changes go through the usual diff.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from connectors.errors import GatewayError
+from connectors.base import ApplyResult, Connector, Plan
+from connectors.errors import GatewayError, MetricsError
 from connectors.metrics import ChartData, Scope
 from connectors.model import Route
 from connectors.model.durations import format_duration
-from connectors.triage import DEFAULT_WINDOW, WINDOWS, LimitedRoute, triage, window_label
+from connectors.shadow import CLIENT_WINDOW_S, ShadowLimit
+from connectors.triage import (
+    DEFAULT_WINDOW,
+    WINDOWS,
+    ClientSource,
+    LimitedRoute,
+    client_source,
+    triage,
+    window_label,
+)
 
+from ..editing import plan_edit
 from ..outcomes import error_text
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
 from .charts import NO_SOURCE, LiveScreen, _allowed
-from .deny_client import DenyActions
-from .editors import open_editor
+from .deny_client import CLIENT, DenyActions
+from .editors import open_editor, refusal
 
+SHADOW_EVERY_S = 5.0
+"""How often the shadowed limits are read again (they change slower than the 429s)."""
 COLUMNS = ("Route", "429s", "requests", "refused", "429/s now", "limit", "limiting since")
 
 
@@ -50,6 +70,9 @@ class TriageView:
     time: float
     window_s: float = WINDOWS[DEFAULT_WINDOW]
     by: str = "source"
+    clients_from: ClientSource = field(default_factory=lambda: ClientSource("the access log"))
+    shadow: dict[str, ShadowLimit] = field(default_factory=dict)
+    shadow_problem: str = ""  # why the shadowed limits could not be read
 
 
 def limiting_since(row: LimitedRoute, now: float) -> str:
@@ -64,6 +87,8 @@ def limiting_since(row: LimitedRoute, now: float) -> str:
 def headline(view: TriageView) -> str:
     label = window_label(view.window_s)
     limited = [r for r in view.rows if r.limited > 0]
+    if not limited and view.clients_from.problem:  # counted from that log: "none" would be a guess
+        return f"429s over the last {label} unknown ({view.clients_from.problem})"
     if not limited:
         return f"no 429s in the last {label}"
     total = sum(r.limited for r in limited)
@@ -72,9 +97,27 @@ def headline(view: TriageView) -> str:
     return f"{total:,} x 429 on {routes} in the last {label}; {limiting} limiting now"
 
 
+def shadow_line(view: TriageView) -> str:
+    """``Shadowed: api would refuse 12% of requests (36 of 300), 3 clients``; "" when none."""
+    if view.shadow_problem:
+        return f"Shadowed limits unknown: {view.shadow_problem}"
+    parts = [f"{s.route} {s.describe()}" for s in view.shadow.values()]
+    hint = " · e enforces it" if view.route in view.shadow else ""
+    return ("Shadowed: " + "; ".join(parts) + hint) if parts else ""
+
+
 def clients_note(view: TriageView) -> str:
-    """What an empty clients panel means."""
+    """What an empty clients panel means ("" when the line above it already says they are unknown)."""
     label = window_label(view.window_s)
+    shadow = view.shadow.get(view.route or "")
+    if shadow is not None:
+        if not shadow.origin:
+            return ""
+        return (
+            f"no would-be refusals in the last {window_label(CLIENT_WINDOW_S)}" if not shadow.clients else ""
+        )
+    if view.clients_from.problem:
+        return ""
     row = next((r for r in view.rows if r.route == view.route), None)
     if row is None or row.limited == 0:
         return f"no 429s in the last {label}" + (f" on {view.route}" if view.route else "")
@@ -85,11 +128,13 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     VIEW = "triage"
     DEFAULT_CSS = """
     TriageScreen #triage-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
+    TriageScreen #triage-shadow { height: auto; padding: 0 1; color: $text-warning; }
     TriageScreen #triage { height: auto; max-height: 45%; min-height: 4; }
     TriageScreen #detail { height: 1fr; }
     TriageScreen #detail TimeChart { width: 2fr; }
     TriageScreen #clients-box { width: 1fr; min-width: 30; border-left: solid $panel; }
     TriageScreen #clients-title { height: auto; padding: 0 1; text-style: bold; }
+    TriageScreen #clients-origin { height: auto; padding: 0 1; color: $text-muted; }
     TriageScreen #clients-empty { height: auto; padding: 0 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -101,8 +146,17 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         Binding("g", "next_grouping", "Group clients by", id="triage.next_grouping"),
         Binding("c", "charts", "Charts", id="triage.charts"),
         Binding("b", "deny_client", "Deny client", id="triage.deny_client"),
+        # Hinted on the shadow line when the selected route is shadowed (the footer is full at 100 columns).
+        Binding("e", "enforce", "Enforce the shadowed limit", show=False, id="triage.enforce"),
         Binding("escape", "back", "Back", show=False, id="view.close"),
     ]
+
+    class Planned(Message, bubble=False):
+        """Enforcing the selected shadowed limit, planned: ready to review."""
+
+        def __init__(self, plan: Plan) -> None:
+            super().__init__()
+            self.plan = plan
 
     def __init__(self, connector: Any = None) -> None:
         super().__init__()
@@ -111,15 +165,24 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         self.by = "source"
         self.window_s = WINDOWS[DEFAULT_WINDOW]
         self.view: TriageView | None = None
+        self._shadow: tuple[float, dict[str, ShadowLimit], str] = (0.0, {}, "")
+
+    @property
+    def clients_by(self) -> str:
+        """How the panel's rows name clients, for ``b``: a shadowed route's already read as deny clients."""
+        view = self.view
+        return CLIENT if view is not None and view.route in view.shadow else self.by
 
     def compose(self) -> ComposeResult:
         yield from self.chrome()
         yield Static("Rate-limit triage · loading…", id="triage-info")
+        yield Static("", id="triage-shadow")
         yield DataTable(id="triage", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="detail"):
             yield TimeChart("Limited vs allowed", "req/s", id="triage-chart")
             with Vertical(id="clients-box"):
                 yield Static("Refused clients", id="clients-title")
+                yield Static("", id="clients-origin")
                 yield Static("", id="clients-empty")
                 clients: DataTable[Any] = DataTable(id="clients", cursor_type="row")
                 clients.add_columns("Client", "429s")
@@ -156,9 +219,27 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         rows = triage(connector, source, window_s)
         route = self.route if any(r.route == self.route for r in rows) else (rows[0].route if rows else None)
         chart = source.series(Scope(route), window_s) if route else None
-        clients = source.top_limited_clients(route, by, window_s)[:10] if route else []
+        origin = client_source(connector)
+        try:
+            clients = source.top_limited_clients(route, by, window_s)[:10] if route else []
+        except MetricsError as exc:  # the pods' logs refused: the panel says so, not a toast a second
+            clients, origin = [], ClientSource(origin.origin, str(exc))
         keys, status = source.client_keys(), source.status()
-        return TriageView(rows, route, chart, clients, keys, status, now, window_s, by)
+        shadow, problem = self._shadow_limits(connector, now)
+        return TriageView(
+            rows, route, chart, clients, keys, status, now, window_s, by, origin, shadow, problem
+        )
+
+    def _shadow_limits(self, connector: Any, now: float) -> tuple[dict[str, ShadowLimit], str]:
+        """The shadowed limits, read again every few seconds (an admin read and the access log's tail)."""
+        at, shadow, problem = self._shadow
+        if now - at >= SHADOW_EVERY_S:
+            try:
+                shadow, problem = {s.route: s for s in connector.shadow_limits()}, ""
+            except GatewayError as exc:
+                shadow, problem = {}, error_text(exc)[1]
+            self._shadow = (now, shadow, problem)
+        return shadow, problem
 
     # -- showing them --------------------------------------------------------------------------------
 
@@ -172,6 +253,9 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         self.query_one("#triage-info", Static).update(
             info if view.status == "ok" else f"{info} · {view.status}"
         )
+        shadow = self.query_one("#triage-shadow", Static)
+        shadow.update(Content(shadow_line(view)))
+        shadow.display = bool(shadow_line(view))
         self._rows(view)
         self._chart(view)
         self._clients(view)
@@ -211,15 +295,27 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     def _clients(self, view: TriageView) -> None:
         label = window_label(view.window_s)
         who = f" of {view.route}" if view.route else ""
-        self.query_one("#clients-title", Static).update(f"Refused clients{who} · by {view.by} · {label}")
+        shadow = view.shadow.get(view.route or "")
+        title = self.query_one("#clients-title", Static)
+        if shadow is not None:  # who it would refuse, from the connector's own reading
+            listed = list(shadow.clients)
+            title.update(Content(f"Would-be refused clients{who} (shadow)"))
+            source = ClientSource(shadow.origin, "" if shadow.origin else shadow.note or "not known here")
+            origin = source.line(window_label(CLIENT_WINDOW_S))
+        else:
+            listed = view.clients
+            title.update(Content(f"Refused clients{who} · by {view.by} · {label}"))
+            origin = view.clients_from.line(label)
+        self.query_one("#clients-origin", Static).update(Content(origin))
         clients = self.query_one("#clients", DataTable)
         clients.clear()
-        for client, count in view.clients:
+        for client, count in listed:
             clients.add_row(client, Text(f"{count:,}", justify="right"))
         empty = self.query_one("#clients-empty", Static)
-        empty.update("" if view.clients else clients_note(view))
-        empty.display = not view.clients
-        clients.display = bool(view.clients)
+        note = "" if listed else clients_note(view)
+        empty.update(Content(note))
+        empty.display = bool(note)
+        clients.display = bool(listed)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         """A refresh that failed says why in the heading (and tries again), not in a toast a second."""
@@ -281,6 +377,31 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
             self.notify("No route selected.", severity="warning", timeout=3)
             return
         open_editor(self, "rate_limit", self._selected_route)
+
+    def action_enforce(self) -> None:
+        """Turn the selected shadowed limit into an enforced one, through the usual diff."""
+        route = next((r for r in self.console.routes if r.name == self.route), None)
+        limit = route.rate_limit if route is not None else None
+        why = refusal(self.console, "rate_limit")
+        if route is None or limit is None or not limit.shadow or why:
+            self.notify(why or f"{self.route or 'No route'} has no shadowed limit.", severity="warning")
+            return
+        connector = self.connector or self.console.connector
+        self._plan_enforce(connector, route, replace(route, rate_limit=replace(limit, shadow=False)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="plan")
+    def _plan_enforce(self, connector: Connector, route: Route, edited: Route) -> Planned:
+        return self.Planned(plan_edit(connector, "rate_limit", route, edited))
+
+    def on_triage_screen_planned(self, message: Planned) -> None:
+        from .diff import DiffScreen
+
+        def applied(result: ApplyResult | None) -> None:
+            if result is not None:
+                self.console.refresh_now()
+                self._shadow = (0.0, {}, "")  # read the shadowed limits again at the next refresh
+
+        self.app.push_screen(DiffScreen(message.plan, heading="Enforce the shadowed limit"), applied)
 
     def _selected_route(self) -> Route | None:
         route = next((r for r in self.console.routes if r.name == self.route), None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 
 from ...errors import Problem, ValidationError
 from ...model import Cors, Fault, RateLimit
@@ -27,6 +28,7 @@ from .read import GATEWAY_GROUP, UNIT_SECONDS, PolicyRef, RuleInfo, cors_from_po
 
 _UNIT_OF = {seconds: unit for unit, seconds in UNIT_SECONDS.items() if unit not in ("Month", "Year")}
 _TARGETING = ("targetRef", "targetRefs", "targetSelectors")
+_SUFFIX = {"cors": "cors", "faultInjection": "fault"}  # a rule's own policy is named for what it holds
 
 
 SHADOW_WHY = (
@@ -167,20 +169,40 @@ def set_rate_limit(ws: Workspace, res: Resource, binding: Binding, limit: RateLi
     spec["rateLimit"] = {**rl, "type": "Local", "local": {**local, "rules": rules}}
 
 
-def set_cors(ws: Workspace, res: Resource, binding: Binding, wanted: Cors | None) -> None:
-    info: RuleInfo = binding.context
-    governing = info.security_policy
+def _rule_field(
+    ws: Workspace,
+    res: Resource,
+    binding: Binding,
+    governing: PolicyRef | None,
+    field: str,
+    current: Callable[[JsonDict], object],
+    wanted: object,
+) -> tuple[JsonDict, JsonDict] | None:
+    """Where ``wanted`` goes: the spec of the rule's own policy (``policy_for``) and what its
+    ``field`` holds now. None when nothing is left to write: ``wanted`` is None and the field was
+    removed (the policy with it when nothing else is left), or was not there (``current`` of the
+    governing spec says None)."""
     current_spec = ((ws.get(governing.key) or {}).get("spec") or {}) if governing else {}
-    if wanted is None and cors_from_policy(current_spec.get("cors")) is None:
-        return
-    policy = policy_for(ws, res, binding, governing, "cors")
+    if wanted is None and current(current_spec) is None:
+        return None
+    policy = policy_for(ws, res, binding, governing, _SUFFIX[field])
     spec = policy.setdefault("spec", {})
     if wanted is None:
-        spec.pop("cors", None)
+        spec.pop(field, None)
         drop_if_empty(ws, res, policy)
+        return None
+    old = spec.get(field)
+    return spec, old if isinstance(old, dict) else {}
+
+
+def set_cors(ws: Workspace, res: Resource, binding: Binding, wanted: Cors | None) -> None:
+    info: RuleInfo = binding.context
+    found = _rule_field(
+        ws, res, binding, info.security_policy, "cors", lambda s: cors_from_policy(s.get("cors")), wanted
+    )
+    if found is None or wanted is None:
         return
-    old = spec.get("cors") if isinstance(spec.get("cors"), dict) else {}
-    assert isinstance(old, dict)
+    spec, old = found
     max_age = k8s_duration(wanted.max_age) if wanted.max_age is not None else None
     spec["cors"] = write.cors_fields(old, cors_from_policy(old) or Cors(), wanted, max_age=max_age)
 
@@ -199,18 +221,10 @@ def set_fault(ws: Workspace, res: Resource, binding: Binding, wanted: Fault | No
     """``faultInjection`` of the rule's own BackendTrafficPolicy (created for the rule when the
     governing one is shared); only the parts whose meaning changes are rewritten."""
     info: RuleInfo = binding.context
-    governing = info.traffic_policy
-    current_spec = ((ws.get(governing.key) or {}).get("spec") or {}) if governing else {}
-    if wanted is None and fault(current_spec) is None:
+    found = _rule_field(ws, res, binding, info.traffic_policy, "faultInjection", fault, wanted)
+    if found is None or wanted is None:
         return
-    policy = policy_for(ws, res, binding, governing, "fault")
-    spec = policy.setdefault("spec", {})
-    if wanted is None:
-        spec.pop("faultInjection", None)
-        drop_if_empty(ws, res, policy)
-        return
-    old = spec.get("faultInjection") if isinstance(spec.get("faultInjection"), dict) else {}
-    assert isinstance(old, dict)
+    spec, old = found
     now = fault({"faultInjection": old}) or Fault()
     new = copy.deepcopy(old)
     if wanted.delay is None:
