@@ -53,6 +53,9 @@ SLOW_FILES = frozenset(
         "test_oncall_triage_stories.py",
         "test_tui_safe_keys.py",
         "test_tui_stories.py",
+        "test_tui_timebox.py",
+        "test_tui_triage_clients.py",
+        "test_tui_deny_form.py",
     }
 )
 
