@@ -99,7 +99,8 @@ async def test_the_form_opens_a_shadowed_limit_as_shadowed_and_enforcing_is_an_e
         assert statuses(gw, 12) == [200] * 12, "still shadowed: nothing refused"
 
         # Enforcing is its own choice in the form; the diff says so in words.
-        await wait_until_ui(pilot, lambda: "5/s (shadow)" in str(app.routes))
+        shown = RateLimit(5, 1.0, shadow=True)
+        await wait_until_ui(pilot, lambda: any(r.rate_limit == shown for r in app.routes), what="the edit")
         form = await open_form(pilot, app, ROUTE)
         assert chosen(form) == "Shadow (count, don't refuse)"
         await pilot.press("shift+tab")  # from the requests field back to the mode choice
@@ -130,9 +131,9 @@ async def test_the_form_gives_a_route_without_a_limit_a_shadowed_one(
             form = app.screen
             assert isinstance(form, RateLimitEditor)
             assert chosen(form).startswith("No rate limit")
-            await pilot.press("shift+tab")
-            await pilot.press("up", "enter")  # No rate limit → Off → ... one up is Off
-            await pilot.press("up", "enter")  # → Shadow
+            # The number fields are disabled without a limit: the mode choice has the focus.
+            assert isinstance(app.focused, RadioSet)
+            await pilot.press("up", "up", "enter")  # No rate limit → Off → Shadow
             await wait_until_ui(pilot, lambda: chosen(form).startswith("Shadow"), what="Shadow chosen")
             form.query_one("#requests", Input).focus()
             await pilot.press("1")
@@ -143,4 +144,3 @@ async def test_the_form_gives_a_route_without_a_limit_a_shadowed_one(
         assert statuses(gw, 6, "v1.test") == [200] * 6, "shadowed: nothing refused"
     finally:
         Change(gw).apply(gw.plan_gateway(before))
-
