@@ -48,6 +48,7 @@ from ..editing import plan_edit
 from ..outcomes import error_text
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
+from ..widgets.key_table import GroupingTable
 from .charts import NO_SOURCE, LiveScreen, _allowed
 from .deny_client import CLIENT, DenyActions
 from .editors import open_editor, refusal
@@ -177,14 +178,14 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         yield from self.chrome()
         yield Static("Rate-limit triage · loading…", id="triage-info")
         yield Static("", id="triage-shadow")
-        yield DataTable(id="triage", cursor_type="row", zebra_stripes=True)
+        yield GroupingTable(id="triage", cursor_type="row", zebra_stripes=True)  # j/k/G; g groups
         with Horizontal(id="detail"):
             yield TimeChart("Limited vs allowed", "req/s", id="triage-chart")
             with Vertical(id="clients-box"):
                 yield Static("Refused clients", id="clients-title")
                 yield Static("", id="clients-origin")
                 yield Static("", id="clients-empty")
-                clients: DataTable[Any] = DataTable(id="clients", cursor_type="row")
+                clients = GroupingTable(id="clients", cursor_type="row")
                 clients.add_columns("Client", "429s")
                 yield clients
         yield KeyHints()
@@ -244,8 +245,11 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     # -- showing them --------------------------------------------------------------------------------
 
     def show(self, view: TriageView) -> None:
-        if view.window_s != self.window_s or view.by != self.by:
-            return  # asked for before the operator switched; the fetch they asked for is on its way
+        moved = view.route != self.route and any(r.route == self.route for r in view.rows)
+        if view.window_s != self.window_s or view.by != self.by or moved:
+            # Asked for before the operator switched (or moved the cursor: j j k must not jump
+            # back); the fetch they asked for is on its way.
+            return
         self.view = view
         self.route = view.route
         source = self.metrics
