@@ -135,9 +135,9 @@ async def test_esc_on_a_filled_deny_form_asks_and_an_untouched_one_just_closes(
         assert client_field(app).value == "x-user-id=mallory"
         status = dialog.query_one("#deny-status", Input)
         status.value = "ip=127.0.0.1"  # typed in the wrong field: one line naming it, nothing planned
-        await pilot.press("ctrl+s")
         bad = "status: expected an HTTP error status such as 403, got 'ip=127.0.0.1'"
-        await wait_until_ui(pilot, lambda: bad in shown(app, "#deny-error"), what="the status refused")
+        await wait_until_ui(pilot, lambda: bad in shown(app, "#deny-status-error"), what="the status refused")
+        await pilot.press("ctrl+s")
         assert app.screen is dialog
         status.value = "403"
         await pilot.press("escape")
