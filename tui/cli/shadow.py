@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from connectors.base import Connector
-from connectors.shadow import ShadowLimit
 
 from .common import Command, out, table
 from .lifecycle import with_connector
+
+if TYPE_CHECKING:
+    from connectors.shadow import ShadowLimit
 
 
 def _cmd_shadow(args: argparse.Namespace, conn: Connector) -> int:
