@@ -100,15 +100,15 @@ def read_shadow(
     path, origin, note = conn.access_log_path, "the access log", ""
     if not path.exists():  # moved away (logrotate): the clients cannot be named, not "none"
         origin, note = "", f"the access log {path} is not there"
+    reading = LogReading()
     try:
-        reading = read_log(tail_lines(path, TAIL_BYTES), headers, now - window_s, started)
-        reading.whole = path.stat().st_size <= TAIL_BYTES
+        if origin:
+            reading = read_log(tail_lines(path, TAIL_BYTES), headers, now - window_s, started)
+            reading.whole = path.stat().st_size <= TAIL_BYTES
+    except FileNotFoundError:  # moved away between the two looks
+        origin, note, reading = "", f"the access log {path} is not there", LogReading()
     except OSError as exc:
-        origin, note, reading = (
-            "",
-            f"the access log {path} cannot be read: {exc.strerror or exc}",
-            LogReading(),
-        )
+        origin, note = "", f"the access log {path} cannot be read: {exc.strerror or exc}"
 
     def counter(route: str, name: str) -> int:
         return int(stats.get(f"{SHADOW_STAT_PREFIX}{route}.http_local_rate_limit.{name}") or 0)

@@ -112,11 +112,11 @@ def clients_note(view: TriageView) -> str:
     label = window_label(view.window_s)
     shadow = view.shadow.get(view.route or "")
     if shadow is not None:
-        if not shadow.origin:
+        if not shadow.origin or shadow.clients:
             return ""
-        return (
-            f"no would-be refusals in the last {window_label(CLIENT_WINDOW_S)}" if not shadow.clients else ""
-        )
+        if shadow.behind and shadow.would_refuse:  # counted, not in the log yet: never "none"
+            return f"none named yet: the access log is behind Envoy's {shadow.would_refuse} would-be refusals"
+        return f"no would-be refusals in the last {window_label(CLIENT_WINDOW_S)}"
     if view.clients_from.problem:
         return ""
     row = next((r for r in view.rows if r.route == view.route), None)
@@ -234,7 +234,8 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     def _shadow_limits(self, connector: Any, now: float) -> tuple[dict[str, ShadowLimit], str]:
         """The shadowed limits, read again every few seconds (an admin read and the access log's tail)."""
         at, shadow, problem = self._shadow
-        if now - at >= SHADOW_EVERY_S:
+        catching_up = any(s.behind for s in shadow.values())  # read again at once until it caught up
+        if now - at >= SHADOW_EVERY_S or catching_up:
             try:
                 shadow, problem = {s.route: s for s in connector.shadow_limits()}, ""
             except GatewayError as exc:
@@ -306,6 +307,8 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
             title.update(Content(f"Would-be refused clients{who} (shadow)"))
             source = ClientSource(shadow.origin, "" if shadow.origin else shadow.note or "not known here")
             origin = source.line(window_label(CLIENT_WINDOW_S))
+            if shadow.origin and shadow.behind:
+                origin += " · catching up (the log is behind the counters)"
         else:
             listed = view.clients
             title.update(Content(f"Refused clients{who} · by {view.by} · {label}"))
