@@ -29,6 +29,7 @@ from tui.screens.deny_client import DenyScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.diff import DiffScreen
 from tui.screens.triage import TriageScreen
+from tui.textual_compat import notifications
 
 SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
 EVERYONE = "127.0.0.1 is the source of 100% of api-limited's requests in the last 5m"
@@ -41,8 +42,12 @@ async def connected(pilot: Pilot[None], app: ConsoleApp) -> None:
 def shown(app: ConsoleApp, selector: str) -> str:
     """The text of a widget on the screen on top, as one line (a dialog wraps long lines), or ""
     when it is not displayed."""
-    widget = app.screen.query_one(selector, Static)
-    return " ".join(str(widget.render()).split()) if widget.display and widget.region.height else ""
+    widget = app.screen.query_one(selector)
+    if not (widget.display and widget.region.height):
+        return ""
+    # A dialog's details are a scrolling column of one Static per detail.
+    parts = [widget] if isinstance(widget, Static) else list(widget.query(Static))
+    return " ".join(" ".join(str(part.render()).split()) for part in parts)
 
 
 def client_field(app: ConsoleApp) -> Input:
@@ -236,3 +241,24 @@ async def test_every_deny_field_is_checked_as_you_type_and_review_waits(
         await wait_until_ui(pilot, lambda: not review.disabled, what="every field good again")
         assert all(shown(app, f"#deny-{f}-error") == "" for f in ("client", "status", "for"))
     assert gw.get_route("limited").deny is None
+
+
+async def test_b_in_triage_before_a_route_is_selected_asks_for_one_instead_of_failing(
+    shared_native_gateway: NativeConnector,
+) -> None:
+    """``t`` then ``b`` at once (as ``:timeboxes`` typed into the routes view once did): triage has no
+    route selected yet, so ``b`` says to select one; the console stays up, no deny form opens."""
+    app = ConsoleApp(shared_native_gateway)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await connected(pilot, app)
+        await pilot.press("t", "b")
+        await wait_until_ui(pilot, lambda: isinstance(app.screen, TriageScreen), what="triage")
+        await wait_until_ui(
+            pilot,
+            lambda: (
+                any("Select a route first" in str(n.message) for n in notifications(app))
+                or isinstance(app.screen, DenyScreen)
+            ),
+            what="b answered",
+        )
+        assert app.is_running and not isinstance(app.screen, DenyScreen)

@@ -150,12 +150,15 @@ async def test_typed_weights_replace_and_minus_is_not_a_shortcut(size: tuple[int
         bar = app.screen.query_one("#bar", WeightBar)
         assert bar.weights == (("v1", 50), ("v2", 50))
 
-        # In a weight field, - and + are typed, never shortcuts: "-5" is not 955.
+        # In a weight field, - is never a shortcut ("-5" is not 955), and never typed either: a
+        # weight is 0..100, which the field says (tests/test_tui_cold_fit.py has the message).
         await pilot.press("up", "down")  # to v1's field and back: v2's 50 is selected
-        await pilot.press("minus", "5")
+        await pilot.press("minus")
         await pilot.pause()
-        assert _weights(app)[1] == "-5"
-        assert _weights(app)[0] == "50", "no shortcut moved the other weight"
+        assert _weights(app) == ["50", "50"], "no shortcut moved a weight, nothing typed"
+        assert "v2 weight must be 0..100" in visible_text(app)
+        await pilot.press("backspace")  # an empty field is no split
+        await pilot.pause()
         shown = visible_text(app)
         assert "not a valid split" in shown, "the bar draws only valid splits"
         assert "v1 100%" not in shown

@@ -21,6 +21,7 @@ from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
 from tui.cli import main
 from tui.screens.charts import LiveScreen
+from tui.widgets.key_table import KeyTable
 from tui.widgets.line_table import LineTable
 
 SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
@@ -62,8 +63,12 @@ async def after_a_refresh(pilot: Pilot[None], screen: LiveScreen[Any]) -> None:
         original(view)
         shown.append(view)
 
-    screen.show = counting  # type: ignore[method-assign]
+    screen.show = counting  # type: ignore[method-assign,assignment]
     await wait_until_ui(pilot, lambda: len(shown) >= 2, what="two refreshes of the view")
+
+
+def mounted(app: ConsoleApp, selector: str) -> Callable[[], bool]:
+    return lambda: bool(app.screen.query(selector))
 
 
 @pytest.fixture
@@ -90,7 +95,7 @@ async def test_j_k_g_G_move_in_every_list(limits: NativeConnector, size: tuple[i
 
         for view, table_id in (("history", "#history"), ("health", "#health"), ("timeboxes", "#boxes")):
             app.run_console_command(view)
-            await wait_until_ui(pilot, lambda t=table_id: bool(app.screen.query(t)), what=view)
+            await wait_until_ui(pilot, mounted(app, table_id), what=view)
             table = app.screen.query_one(table_id)
             await moves_like_k9s(pilot, table, view=view)
             if isinstance(app.screen, LiveScreen):
@@ -107,6 +112,4 @@ async def test_j_k_g_G_move_in_every_list(limits: NativeConnector, size: tuple[i
         await pilot.press("G")
         await after_a_refresh(pilot, screen)
         assert position(table)[0] == position(table)[1] - 1, "triage: G stays after a refresh"
-        assert getattr(screen, "route", None) == str(
-            table.coordinate_to_cell_key((table.cursor_row, 0))[0].value
-        )
+        assert isinstance(table, KeyTable) and getattr(screen, "route", None) == table.cursor_key

@@ -194,10 +194,15 @@ class ConsoleApp(GatewayLink):
         costs = [cost for screen in self.screen_stack if (cost := getattr(screen, "quit_cost", _none)())]
         stops = self.stops_on_quit
         if stops is None and self._demo is not None:
-            listener = self.info.details.get("listeners", "") if self.info is not None else ""
-            stops = "the demo gateway" + (f" (Envoy listening on {listener})" if listener else "")
+            stops = "the demo gateway"
         if stops:
-            costs.append(f"quitting stops {stops}, its backends and its traffic")
+            # Whether Envoy still listens is said as it is now (not answering once the link is lost).
+            from .live import gateway_now
+            from .widgets.status_bar import listener_urls
+
+            listeners = listener_urls(self.info.details.get("listeners", "") if self.info is not None else "")
+            now = gateway_now(self.connection, listeners)
+            costs.append(f"quitting stops {stops}{now}, its backends and its traffic")
         return costs
 
     def request_quit(self) -> None:
@@ -224,22 +229,51 @@ class ConsoleApp(GatewayLink):
         """ctrl+c quits, as in k9s (asking first when that would lose something)."""
         self.request_quit()
 
+    # -- navigation (k9s: a ``:`` jump starts from the view, esc goes back one screen) -----------
+
     def show_view(self, mode: str) -> None:
-        self.switch_mode(mode)
+        """``:routes``, ``:history``...: that view as it is now. What was opened over the current view
+        is closed first, so no old screen resurfaces later and the stack never grows; the other views
+        therefore never hold more than their own first screen."""
+        self.leave_then(lambda: self.switch_mode(mode) if mode != self.current_mode else None)
 
     def run_console_command(self, text: str) -> None:
         """What the ``:`` prompt runs (``routes``, ``theme light``, ``canary shop``...)."""
         commands.run(self, text)
 
     def open_optional(self, key: str, *args: Any) -> None:
-        """Open a screen that another part of the project provides, if it exists yet."""
+        """Open a screen that another part of the project provides, if it exists yet, over the current
+        view's first screen (what was over it is closed first, as for every ``:`` jump). Already on
+        it (same route): stay."""
         module_name, class_name = OPTIONAL_SCREENS[key]
         try:
             screen_class = getattr(importlib.import_module(module_name), class_name)
         except (ImportError, AttributeError):
             self.notify(f"The {key} view is not available yet.", title="Not available", severity="warning")
             return
-        self.push_screen(screen_class(*args))
+        if _showing(self.screen, screen_class, args):
+            return
+        self.leave_then(lambda: self.push_screen(screen_class(*args)))
+
+    def leave_then(self, then: Callable[[], object]) -> None:
+        """Close every screen over the current view's first one, then ``then()``; asks first when
+        closing them would lose an unapplied edit or stop a running canary."""
+        from .screens.confirm import ConfirmScreen
+
+        costs = [cost for screen in self.screen_stack[1:] if (cost := getattr(screen, "quit_cost", _none)())]
+        if costs and isinstance(self.screen, ConfirmScreen):
+            return
+
+        def leave(yes: bool | None = True) -> None:
+            if yes:
+                while len(self.screen_stack) > 1:
+                    self.pop_screen()
+                then()
+
+        if costs:
+            self.push_screen(ConfirmScreen("Leave this view?", costs, yes="Leave", no="Stay"), leave)
+        else:
+            leave()
 
     def notify(
         self,
@@ -314,6 +348,16 @@ def screenshot_folder() -> Path:
 
 def _none() -> None:
     return None
+
+
+def _showing(screen: Screen[Any], screen_class: type[Screen[Any]], args: tuple[Any, ...]) -> bool:
+    """Whether ``screen`` already is what opening ``screen_class(*args)`` would show: same class and
+    the same route (args are the connector, then the route when there is one)."""
+    if type(screen) is not screen_class or len(args) > 2:
+        return False
+    route = args[1] if len(args) == 2 else None
+    getter = getattr(screen, "selected_route", None)
+    return route is None or (callable(getter) and getter() == route)
 
 
 if TYPE_CHECKING:

@@ -2,9 +2,10 @@
 
 ``:routes`` ``:policies`` ``:gateways`` ``:history`` ``:ctx`` jump to a view (k9s aliases work:
 ``:rt``, ``:pol``, ``:gw``, ``:hist``, ``:context``); ``:theme NAME``, ``:undo``, ``:refresh``,
-``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``, ``:proxies [ROUTE]``; ``:q`` goes
-back (quits on a view's first screen), ``:quit`` quits; both ask first when quitting would lose an
-edit or stop the demo, ``:q!`` does not ask.
+``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``, ``:proxies [ROUTE]``. A jump starts
+from the view: what was opened over it is closed first (``ConsoleApp.leave_then``). ``:q`` and
+``:quit`` quit, as in k9s (``esc`` goes back); both ask first when quitting would lose an edit, stop
+a canary or stop the demo, ``:q!`` does not ask.
 Screens add their own palette entries (edit the selected route, ...) with ``palette_commands()``.
 """
 
@@ -84,12 +85,10 @@ def run(app: App[Any], text: str) -> None:
         getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
     elif word in ("triage", "canary", "charts", "proxies", "health", "timeboxes"):
         _open_optional(app, word, arg)
-    elif word in ("q", "back"):
+    elif word == "back":
         if len(app.screen_stack) > 1:
             app.pop_screen()
-        else:
-            console_of(app).request_quit()
-    elif word in ("quit", "exit", "qa"):
+    elif word in ("q", "quit", "exit", "qa"):  # k9s: :q quits (esc goes back)
         console_of(app).request_quit()
     elif word in ("q!", "quit!"):
         app.exit()  # as in vim and k9s: no questions

@@ -22,7 +22,10 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
 
     VIEW: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("colon", "command_line", "Command", key_display=":", id="view.command_line"),
+        # Priority: handled in the order keys arrive, before the next one is routed, so what is
+        # typed right after ``:`` (tmux send-keys ':canary shop') goes into the prompt, not the view.
+        # A focused text field that takes ``:`` keeps it (Textual drops bindings of consumed keys).
+        Binding("colon", "command_line", "Command", key_display=":", id="view.command_line", priority=True),
         Binding("ctrl+r", "refresh", "Refresh", show=False, id="view.refresh"),
         Binding("q", "back", "Back / quit", show=False, id="view.back"),
     ]
@@ -76,16 +79,27 @@ class ConsoleScreen(WorkerOutcomes, Screen[None]):
 
 class ConsoleModal(WorkerOutcomes, ModalScreen[Any]):
     """A dialog over a view; escape closes it (unless busy); ``?`` (or f1 in a text field) lists its
-    keys, like on every view (a modal screen does not get the app's own bindings)."""
+    keys, and ctrl+c quits (asking first), like on every view (a modal screen does not get the app's
+    own bindings)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="dialog.close"),
         Binding("question_mark,f1", "app.help", "Help", key_display="?", show=False, id="dialog.help"),
+        Binding("ctrl+c", "quit_or_copy", "Quit", show=False, id="dialog.quit"),
     ]
 
     @property
     def console(self) -> ConsoleHost:
         return console_of(self.app)
+
+    def action_quit_or_copy(self) -> None:
+        """ctrl+c, once a focused field did not copy a selection with it: copy text selected on the
+        dialog, else quit as ``q``/``:q`` do (asking when that would lose something), as in k9s."""
+        selected = self.get_selected_text()
+        if selected:
+            self.app.copy_to_clipboard(selected)
+        else:
+            self.console.request_quit()
 
     def action_close(self) -> None:
         self.dismiss(None)

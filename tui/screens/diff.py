@@ -2,8 +2,9 @@
 
 Nothing reaches the gateway before this screen's confirm. The apply runs in a worker (the connector
 writes, then verifies); the dialog then shows the verification and the time taken, or the gateway's
-own reason for refusing (the running config is left as it was). Dismissed with the ApplyResult on
-success, None otherwise.
+own reason for refusing (the running config is left as it was). Once applied it offers Done and Undo
+(through the undo's own diff), never Apply again. Dismissed with the ApplyResult on success, None
+otherwise.
 
 ``t`` time-boxes any change (where the gateway keeps time boxes): "revert after 15m" is checked as
 typed and shown as the promise; applying refuses a bad box before writing anything, then schedules
@@ -62,12 +63,16 @@ class DiffScreen(ConsoleModal):
     DiffScreen SplitPanel { padding: 1 0 0 0; }
     DiffScreen #buttons { height: auto; padding: 1 0 0 0; }
     DiffScreen #buttons Button { margin: 0 2 0 0; }
+    DiffScreen #buttons Button.-after { display: none; }
+    DiffScreen #buttons Button.-after.-shown { display: block; }
+    DiffScreen #buttons Button.-gone { display: none; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Cancel", id="dialog.close"),
         Binding("a,ctrl+s", "confirm", "Apply", id="diff.apply"),
         Binding("x", "export", "Export", id="diff.export"),
         Binding("t", "time_box", "Time box (revert after…)", id="diff.time_box"),
+        Binding("u", "undo", "Undo", id="diff.undo"),
     ]
 
     class Applied(Message, bubble=False):
@@ -77,6 +82,13 @@ class DiffScreen(ConsoleModal):
             super().__init__()
             self.result = result
             self.time_box = time_box  # what became of the time box, when one was asked for
+
+    class UndoPlanned(Message, bubble=False):
+        """The plan that undoes the change just applied."""
+
+        def __init__(self, plan: Plan) -> None:
+            super().__init__()
+            self.plan = plan
 
     class Exported(Message, bubble=False):
         """The plan is written for review as files; nothing applied."""
@@ -97,6 +109,8 @@ class DiffScreen(ConsoleModal):
         self.result: ApplyResult | None = None
         self.can_export = False  # known once mounted: from the capabilities read when connecting
         self.can_time_box = False  # known once mounted: whether the gateway keeps time boxes
+        self.undone = False
+        self._outcome_text = Content("")
 
     def compose(self) -> ComposeResult:
         plan = self.plan
@@ -128,6 +142,7 @@ class DiffScreen(ConsoleModal):
                     yield Button("Export for review (x)", id="export")
                 if self.can_time_box:
                     yield Button("Time box… (t)", id="timebox-button")
+                yield Button("Undo (u)", id="undo", classes="-after")
                 yield Button("Cancel (esc)", id="cancel")
 
     def _native(self) -> Content:
@@ -151,6 +166,8 @@ class DiffScreen(ConsoleModal):
             self.action_export()
         elif event.button.id == "timebox-button":
             self.action_time_box()
+        elif event.button.id == "undo":
+            self.action_undo()
         else:
             self.action_close()
 
@@ -200,10 +217,57 @@ class DiffScreen(ConsoleModal):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "export":
-            return self.can_export
+            return self.can_export and self.state == "review"
         if action == "time_box":
             return self.can_time_box and self.state == "review"
+        if action == "confirm":
+            return self.state == "review" and self.can_apply
+        if action == "undo":
+            return self.can_undo
         return True
+
+    @property
+    def can_undo(self) -> bool:
+        """Applied, not an undo itself, and not undone yet."""
+        return self.result is not None and self.plan.undoes is None and not self.undone
+
+    def action_undo(self) -> None:
+        """Undo what was just applied, through the undo's own diff (u there applies nothing yet)."""
+        connector = self.console.connector
+        if not self.can_undo or connector is None:
+            return
+        self._outcome_line(Content.styled("Planning the undo…", "$text-muted"))
+        self._plan_undo(connector)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply", name="plan-undo")
+    def _plan_undo(self, connector: Connector) -> UndoPlanned:
+        return self.UndoPlanned(Change(connector).plan_undo())
+
+    def on_diff_screen_undo_planned(self, message: UndoPlanned) -> None:
+        applied = self.result.entry.id if self.result is not None else None
+        if message.plan.undoes != applied:  # a later change came first: u would undo that one
+            self._outcome_line(
+                Content.styled(
+                    f"✖ Not undone: change {message.plan.undoes} came after this one; undo it from history",
+                    "$text-error",
+                )
+            )
+            return
+
+        def undone(result: ApplyResult | None) -> None:
+            if result is not None:
+                self.undone = True
+                self.query_one("#undo", Button).remove_class("-shown")
+                self.query_one("#cancel", Button).focus()
+                self._outcome_line(Content.styled(f"↶ undone by change {result.entry.id}", "bold"))
+
+        heading = f"Undo the change just applied ({applied})"
+        self.app.push_screen(DiffScreen(message.plan, heading=heading), undone)
+
+    def _outcome_line(self, line: Content) -> None:
+        """Show ``line`` under the outcome (replacing the previous such line)."""
+        outcome = self.query_one("#outcome", Static)
+        outcome.update(Content("\n").join([self._outcome_text, line]))
 
     def action_export(self) -> None:
         """Write the planned objects as kubectl-applyable YAML (GitOps review) instead of applying."""
@@ -222,16 +286,23 @@ class DiffScreen(ConsoleModal):
 
     def _outcome(self, content: Content) -> None:
         outcome = self.query_one("#outcome", Static)
+        self._outcome_text = content
         outcome.update(content)
         outcome.add_class("-shown")
 
-    def _finish(self) -> None:
+    def _finish(self, applied: bool = False) -> None:
+        """The apply is over: nothing to apply (or time-box) again. Applied: Done, and Undo unless
+        this was one."""
         self.state = "done"
         self.query_one("#progress").remove_class("-shown")
+        for button in self.query("#confirm, #timebox-button"):
+            button.add_class("-gone")
         cancel = self.query_one("#cancel", Button)
-        cancel.label = "Close (esc)"
+        cancel.label = "Done (esc)" if applied else "Close (esc)"
         cancel.disabled = False
+        self.query_one("#undo", Button).set_class(applied and self.can_undo, "-shown")
         cancel.focus()
+        self.refresh_bindings()
 
     def on_diff_screen_exported(self, message: Exported) -> None:
         paths = "\n".join(f"  • {p}" for p in message.paths)
@@ -269,7 +340,7 @@ class DiffScreen(ConsoleModal):
         )
         self._outcome(Content("\n").join(lines))
         self._show_splits(result)
-        self._finish()
+        self._finish(applied=True)
         self.notify(result.plan.description, title="Applied" if verification.ok else "Applied, not verified")
 
     def _show_splits(self, result: ApplyResult) -> None:
@@ -281,6 +352,10 @@ class DiffScreen(ConsoleModal):
                 self.mount(SplitPanel(after.name, compact=True, classes="split"), after=outcome)
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
+        if name == "plan-undo":
+            title, message = error_text(error)
+            self._outcome_line(Content.styled(f"✖ {title}: {message}", "$text-error"))
+            return isinstance(error, GatewayError)
         if name == "export":
             title, message = error_text(error)
             self._outcome(Content.styled(f"✖ {title}: {message}", "bold $text-error"))

@@ -17,6 +17,7 @@ from connectors.model import RateLimit, Route, route_problems
 from connectors.model.buckets import bucket_note, bucket_problems, follow_rate
 from connectors.model.durations import format_duration, parse_duration
 
+from ..widgets.choice import Choice
 from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
@@ -53,7 +54,7 @@ class RateLimitEditor(EditorScreen):
     def compose_form(self) -> ComposeResult:
         with RadioSet(id="mode"):
             for mode in MODES:
-                yield RadioButton(MODE_LABELS[mode], id=f"mode-{mode}")
+                yield Choice(MODE_LABELS[mode], id=f"mode-{mode}")  # chosen shows without colour
         with Horizontal(classes="row"):
             yield Label("Requests", classes="label")
             yield FormInput(type="integer", id="requests", placeholder="e.g. 100")

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Static
 from connectors.errors import Problem
 from connectors.model import Route, WeightedBackend, weight_problems
 from connectors.model.edits import PRESETS, apply_preset, shift_weight
+from connectors.model.validate import MAX_RELATIVE_WEIGHT
 
 from ..route_rows import backends_text
 from ..widgets.form_input import FormInput
@@ -73,13 +74,17 @@ class WeightsEditor(EditorScreen):
     def __init__(self, route: Route) -> None:
         super().__init__(route)
         self.selected = len(route.backends) - 1 if len(route.backends) == 2 else 0
+        self.refused: dict[int, str] = {}  # field index -> why its last key was refused
 
     def compose_form(self) -> ComposeResult:
         yield WeightPicker(id="bar")
         for i, backend in enumerate(self.original.backends):
             with Horizontal(classes="row"):
                 yield Label(backend.name, classes="label")
-                yield FormInput(str(backend.weight), type="integer", id=f"weight-{i}", classes="weight")
+                # Digits only: a weight is never negative, so '-' is refused (and said), not typed.
+                yield FormInput(
+                    str(backend.weight), type="integer", restrict=r"\d*", id=f"weight-{i}", classes="weight"
+                )
                 yield Static(f"was {backend.weight}", classes="was")
             yield FieldError(id=f"error-weight-{i}")
         yield FieldError(id="error-sum")
@@ -107,11 +112,19 @@ class WeightsEditor(EditorScreen):
         )
 
     def on_key(self, event: events.Key) -> None:
-        """A digit on the bar starts typing the picked backend's weight (replacing it)."""
+        """A digit on the bar starts typing the picked backend's weight (replacing it). Digits typed
+        at once ("50" from tmux) were all routed to the bar before the first moved the focus: a digit
+        that reaches the form while a weight field has focus came that way, and goes on in the field."""
         character = event.character
-        if character is not None and character.isdigit() and isinstance(self.focused, WeightPicker):
+        if character is None or not character.isdigit():
+            return
+        focused = self.focused
+        if isinstance(focused, WeightPicker):
             event.stop()
             self.query_one(f"#weight-{self.selected}", FormInput).type_first(character)
+        elif isinstance(focused, FormInput) and focused.has_class("weight"):
+            event.stop()
+            focused.insert_text_at_cursor(character)
 
     @on(Input.Submitted, ".weight")
     def _weight_submitted(self) -> None:
@@ -157,8 +170,22 @@ class WeightsEditor(EditorScreen):
             return f"error-weight-{match.group(1)}"
         return "error-sum" if path.endswith(".backends") else "error-general"
 
+    @on(FormInput.Refused, ".weight")
+    def _weight_refused(self, event: FormInput.Refused) -> None:
+        """A key a weight cannot hold: one line under the field, naming it and the range."""
+        index = int((event.field.id or "weight-0").rsplit("-", 1)[1])
+        name = self.original.backends[index].name
+        top = 100 if self.original.weight_mode == "percent" else MAX_RELATIVE_WEIGHT
+        why = "a weight cannot be negative" if event.character == "-" else "whole numbers only"
+        self.refused[index] = f"{name} weight must be 0..{top:,}: {event.character!r} refused ({why})"
+        self.revalidate()
+
     def revalidate(self) -> None:
         super().revalidate()
+        for index, note in self.refused.items():
+            field = f"error-weight-{index}"
+            problems = [p.message for p in self.problems if self.field_for(p.path) == field]
+            self.query_one(f"#{field}", FieldError).show([*problems, note])
         bar = self.query_one("#bar", WeightPicker)
         if self.candidate is None or self.problems:
             bar.note = "✖ not a valid split: fix the weights below (the bar shows only valid splits)"
@@ -171,12 +198,14 @@ class WeightsEditor(EditorScreen):
 
     @on(Input.Changed, ".weight")
     def _weight_typed(self, event: Input.Changed) -> None:
-        if not event.input.has_focus:
+        if self.focused is not event.input:
             # A value the form set itself (a shift, a preset, the other field taking the rest) comes
             # back here later as a message (so no flag set around the assignment can catch it): it
-            # must not move the selection to that field.
+            # must not move the selection to that field. (The screen's focus, set at once, not the
+            # field's has_focus, which lags behind digits typed at once.)
             return
         index = int((event.input.id or "weight-0").rsplit("-", 1)[1])
+        self.refused.pop(index, None)  # typed again: the refusal is old news
         self.selected = index
         self._show_pick()
         # Two backends in percent mode: the other one takes the rest, so the sum stays 100.
@@ -196,6 +225,7 @@ class WeightsEditor(EditorScreen):
             self._show_pick()
 
     def _set_route(self, route: Route) -> None:
+        self.refused.clear()
         self.load(route)
         self.revalidate()
 

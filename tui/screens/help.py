@@ -20,7 +20,9 @@ COMMANDS = (
     (":history", "applied changes (:hist)"),
     (":theme NAME", "dark, light or high-contrast (ctrl+t cycles)"),
     (":canary ROUTE", "step a canary; :triage, :charts for the traffic views"),
-    (":undo :q", "undo the last change; :q goes back, :quit quits"),
+    (":undo", "undo the last change (through its diff)"),
+    (":q", "quit, asking first when needed (as ctrl+c; :q! never asks)"),
+    ("esc", "back one screen (q too; q on a view's first screen quits)"),
 )
 FILTER_HELP = (
     ("/text", "filter rows as you type: a regex, case-insensitive; ^ $ anchor to a cell"),
@@ -99,7 +101,9 @@ class HelpScreen(ConsoleModal):
             yield Static(_table(COMMANDS, width=16))
             yield Static(
                 Content.styled(
-                    "ctrl+p: command palette (every action) · ctrl+t: theme · ctrl+q: quit", "$text-muted"
+                    "ctrl+p: command palette (every action) · ctrl+t: theme · ctrl+c or ctrl+q: quit,"
+                    " asking first (ctrl+c copies instead when you selected text)",
+                    "$text-muted",
                 ),
                 classes="title",
             )

@@ -120,7 +120,7 @@ class HistoryScreen(UndoScreen):
     VIEW = "history"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,d", "show_entry", "Show", key_display="⏎", id="history.show"),
-        Binding("slash", "filter", "Filter", key_display="/", id="view.filter"),
+        Binding("slash", "filter", "Filter", key_display="/", id="view.filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="view.clear_filter"),
     ]
 

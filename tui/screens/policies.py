@@ -20,7 +20,7 @@ from .route_screen import RouteScreen
 class PoliciesScreen(RouteScreen):
     VIEW = "policies"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", key_display="/", id="view.filter"),
+        Binding("slash", "filter", "Filter", key_display="/", id="view.filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="view.clear_filter"),
         Binding("enter,d", "describe", "Describe", key_display="⏎/d", id="view.describe"),
         *sort_bindings("policies", POLICY_COLUMNS),

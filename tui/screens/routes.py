@@ -28,7 +28,7 @@ class RoutesScreen(RouteScreen):
     RoutesScreen #filter-info { height: 1; padding: 0 1; color: $text-muted; background: $surface; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", key_display="/", id="view.filter"),
+        Binding("slash", "filter", "Filter", key_display="/", id="view.filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="view.clear_filter"),
         Binding("enter,d", "describe", "Describe", key_display="⏎/d", id="view.describe"),
         Binding("t", "triage", "Triage", id="routes.triage"),

@@ -102,7 +102,9 @@ class CommandLine(Input):
         self.value = text
         self.cursor_position = len(text)
         self.add_class("-open")
-        self.focus()
+        # At once, not after a refresh (``focus()``): the keys already queued behind ``:`` or ``/``
+        # are routed to the focused widget next, and must come here.
+        self.screen.set_focus(self)
 
     def close(self) -> None:
         self.remove_class("-open")

@@ -1,7 +1,8 @@
 """A form field that cannot surprise: focusing it selects its value, so typing replaces it ("50"
-never becomes "1050"); every key it can hold is its own, so no shortcut fires while typing ("-5" is
-typed, not "move 5 points"); and ``?`` is never its own, so help answers in every form. For the
-number fields and the short token fields (methods, headers, durations), where ``?`` is never valid.
+never becomes "1050"); every key it can hold is its own, so no shortcut fires while typing (``-`` in a
+weight field is not "move 5 points"); a key it refuses is said (``Refused``), never silently dropped;
+and ``?`` is never its own, so help answers in every form. For the number fields and the short token
+fields (methods, headers, durations), where ``?`` is never valid.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import re
 from typing import Any
 
 from textual import events
+from textual.actions import SkipAction
+from textual.message import Message
 from textual.widgets import Input
 from textual.widgets.input import Selection
 
@@ -21,12 +24,26 @@ class FormInput(Input):
     screen's keys, e.g. the canary's ``s``/``a``/``p``); None: whatever its ``type``/``restrict``
     accept. ``?`` is never taken, so help works in every form."""
 
+    class Refused(Message):
+        """A key the field takes (no shortcut fires) but its restriction refuses: say why."""
+
+        def __init__(self, field: FormInput, character: str) -> None:
+            super().__init__()
+            self.field = field
+            self.character = character
+
+        @property
+        def control(self) -> FormInput:
+            return self.field
+
     def __init__(self, value: str = "", *, allowed: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("select_on_focus", True)
         if allowed is not None:
             kwargs.setdefault("restrict", "[" + "".join(re.escape(c) for c in allowed) + "]*")
         super().__init__(value, **kwargs)
         self.allowed = allowed
+        self._given: Selection | None = None  # the selection the field made itself, not the operator
+        self._typing: str | None = None  # the key being typed, for restricted()
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         if character is None or not character.isprintable() or character == HELP_KEY:
@@ -37,6 +54,13 @@ class FormInput(Input):
         # Keys it does not take fall through to the screen's bindings instead of being dropped.
         if event.character is not None and not self.check_consume_key(event.key, event.character):
             event.prevent_default()
+        self._typing = event.character  # runs before Input types it (a subclass handler goes first)
+
+    def restricted(self) -> None:
+        """Input refused the key just typed: tell the form, which says why under the field."""
+        if self._typing:
+            self.post_message(self.Refused(self, self._typing))
+        self._typing = None
 
     def type_first(self, text: str) -> None:
         """Focus with ``text`` as the whole value and the cursor after it (a digit typed elsewhere
@@ -44,11 +68,22 @@ class FormInput(Input):
         self.value = text
         self.selection = Selection.cursor(len(text))
         self.select_on_focus = False  # this once: the value is what is being typed
-        self.focus()
+        self.screen.set_focus(self)  # at once: the next typed digit must find the field focused
+
+    def on_focus(self) -> None:
+        # Runs before Input's own focus handler, which selects exactly this.
+        self._given = Selection(0, len(self.value)) if self.select_on_focus else None
 
     def on_blur(self) -> None:
         self.select_on_focus = True
 
     def select_all(self) -> None:
         """Select the value (after the form set it), so the next key replaces it."""
-        self.selection = Selection(0, len(self.value))
+        self.selection = self._given = Selection(0, len(self.value))
+
+    def action_copy(self) -> None:
+        """ctrl+c copies text the operator selected. The value the field selected by itself (so that
+        typing replaces it) is not such a selection: ctrl+c then goes on to quit, asking first."""
+        if self.selection == self._given:
+            raise SkipAction()
+        super().action_copy()
