@@ -183,3 +183,22 @@ def test_the_log_is_behind_while_it_names_fewer_would_be_refusals_than_envoy_cou
     recent = read_log([line(1_020, "b")], ["x-user-id"], 1_015, started)
     assert behind(recent, ROUTE, 30, started, buffered=120)
     assert not behind(recent, ROUTE, 30, started, buffered=0)
+
+
+def test_a_client_cannot_name_itself_or_anyone_a_would_be_refusal(
+    gw: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The access log names would-be refusals by a request header the shadow limiter adds; a client
+    sending that header itself (claiming to be someone else, on this route or another) must not
+    show up among the would-be refused — or an operator's ``b`` would deny an innocent client."""
+    rc, out, _ = cli(gw, capsys, "set-rate-limit", ROUTE, "--requests", "100", "--interval", "1m", "--shadow")
+    assert rc == 0, out
+    spoof = {"x-gatewayctl-shadow-limited": ROUTE, "x-user-id": "innocent-bob"}
+    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+        for host in (HOST, "v1.test", HOST):
+            assert c.get("/orders", headers={"host": host, **spoof}).status_code == 200
+    wait_until(lambda: gw.access_log_path.read_text().count("innocent-bob") >= 3, what="the requests logged")
+    lines = [json.loads(x) for x in gw.access_log_path.read_text().splitlines() if "innocent-bob" in x]
+    assert [x.get("shadow_limited") for x in lines] == [None, None, None], lines
+    limit = next(r for r in shadow_limits(gw) if r.route == ROUTE)
+    assert "x-user-id=innocent-bob" not in dict(limit.clients), limit.clients
