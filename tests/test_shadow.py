@@ -172,7 +172,10 @@ def test_the_log_is_behind_while_it_names_fewer_would_be_refusals_than_envoy_cou
         )
 
     older = json.dumps({"time": "1970-01-01T00:10:00.000Z", "route": ROUTE})  # before Envoy started
-    reading = read_log([older, line(1_010, "a"), line(1_020, "b")], ["x-user-id"], 1_015, started)
+    elsewhere = json.loads(line(1_021, "framed"))  # another route's request cannot be this one's
+    elsewhere["route"] = "host-v1"
+    lines = [older, line(1_010, "a"), line(1_020, "b"), json.dumps(elsewhere)]
+    reading = read_log(lines, ["x-user-id"], 1_015, started)
     assert dict(reading.clients[ROUTE]) == {"x-user-id=b": 1}  # the window
     assert reading.since_start[ROUTE] == 2
     assert behind(reading, ROUTE, 3, started, buffered=0), "Envoy counted 3, the log names 2"

@@ -66,7 +66,7 @@ def read_log(lines: list[str], headers: list[str], since: float, started: float)
         if out.first is None and t is not None:
             out.first = t
         route = record.get("shadow_limited")
-        if not route:
+        if not route or record.get("route", route) != route:  # a limiter names its own route only
             continue
         if t is None or t >= started - 1.0:  # Envoy's uptime is in whole seconds
             out.since_start[str(route)] += 1
