@@ -90,6 +90,8 @@ async def test_triage_shows_a_shadowed_limits_would_be_clients_and_where_they_co
             assert str(clients.get_row_at(0)[0]) == "x-user-id=shadowy"
             assert str(clients.get_row_at(0)[1]).strip() == str(would)
             assert "Would-be refused clients of limited" in shown(screen, "#clients-title")
+            heads = [str(c.label) for c in clients.columns.values()]
+            assert heads == ["Client", "would refuse"], "a shadowed limit refused nobody: no 429s"
             line = f"would refuse 75% of requests ({would} of {seen}), 1 client"
             assert line in shown(screen, "#triage-shadow")
             assert shown(screen, "#clients-origin") == "from the access log, last 5m"
