@@ -322,6 +322,10 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
             origin = view.clients_from.line(label)
         self.query_one("#clients-origin", Static).update(Content(origin))
         clients = self.query_one("#clients", DataTable)
+        heading = "would refuse" if shadow is not None else "429s"  # a shadowed limit sent no 429
+        if [str(c.label) for c in clients.columns.values()][1:] != [heading]:
+            clients.clear(columns=True)
+            clients.add_columns("Client", heading)
         clients.clear()
         for client, count in listed:
             clients.add_row(client, Text(f"{count:,}", justify="right"))
