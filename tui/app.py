@@ -64,6 +64,7 @@ OPTIONAL_SCREENS = {
     "proxies": ("tui.screens.proxies", "ProxiesScreen"),
     "health": ("tui.screens.health", "HealthScreen"),
     "timeboxes": ("tui.screens.timeboxes", "TimeboxesScreen"),
+    "match": ("tui.screens.match", "MatchScreen"),
 }
 
 

@@ -2,7 +2,8 @@
 
 ``:routes`` ``:policies`` ``:gateways`` ``:history`` ``:ctx`` jump to a view (k9s aliases work:
 ``:rt``, ``:pol``, ``:gw``, ``:hist``, ``:context``); ``:theme NAME``, ``:undo``, ``:refresh``,
-``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``, ``:proxies [ROUTE]``. A jump starts
+``:help``, ``:triage``, ``:canary ROUTE``, ``:charts [ROUTE]``, ``:proxies [ROUTE]``,
+``:match [ROUTE]``. A jump starts
 from the view: what was opened over it is closed first (``ConsoleApp.leave_then``). ``:q`` and
 ``:quit`` quit, as in k9s (``esc`` goes back); both ask first when quitting would lose an edit, stop
 a canary or stop the demo, ``:q!`` does not ask.
@@ -49,6 +50,7 @@ COMPLETIONS = sorted(
         "triage",
         "health",
         "timeboxes",
+        "match",
         "canary ",
         "charts",
         "proxies ",
@@ -83,7 +85,7 @@ def run(app: App[Any], text: str) -> None:
             app.notify(f"Themes: {', '.join(THEME_ORDER)}", title=f"Unknown theme {arg!r}", severity="error")
     elif word in ("undo", "refresh", "help"):
         getattr(app.screen, f"action_{word}", getattr(app, f"action_{word}", _missing(app, word)))()
-    elif word in ("triage", "canary", "charts", "proxies", "health", "timeboxes"):
+    elif word in ("triage", "canary", "charts", "proxies", "health", "timeboxes", "match"):
         _open_optional(app, word, arg)
     elif word == "back":
         if len(app.screen_stack) > 1:
@@ -104,6 +106,8 @@ def _open_optional(app: App[Any], word: str, arg: str) -> None:
     console = console_of(app)
     if word in ("triage", "health", "timeboxes"):
         console.open_optional(word, console.connector)
+    elif word == "match":  # a route given: the form is filled in with a request it takes
+        console.open_optional("match", console.connector, arg or None)
     elif word == "proxies":  # says itself when no route is given or selected
         console.open_optional("proxies", console.connector, arg or selected_route(app))
     elif word == "canary":
@@ -154,6 +158,11 @@ def palette(app: App[Any], screen: Screen[Any]) -> Iterable[SystemCommand]:
             lambda: run(app, f"canary {route}"),
         )
     yield SystemCommand("Charts", "Traffic charts (:charts)", lambda: run(app, "charts"))
+    yield SystemCommand(
+        "What happens to a request?",
+        "Which route takes it, its policies; send it and compare (:match)",
+        lambda: run(app, "match"),
+    )
     yield SystemCommand("Help", "Keys of this view (?)", lambda: run(app, "help"))
 
 

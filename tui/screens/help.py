@@ -20,6 +20,7 @@ COMMANDS = (
     (":history", "applied changes (:hist)"),
     (":theme NAME", "dark, light or high-contrast (ctrl+t cycles)"),
     (":canary ROUTE", "step a canary; :triage, :charts for the traffic views"),
+    (":match [ROUTE]", "what happens to a request: its route, policies; send it (m on a route)"),
     (":undo", "undo the last change (through its diff)"),
     (":q", "quit, asking first when needed (as ctrl+c; :q! never asks)"),
     ("esc", "back one screen (q too; q on a view's first screen quits)"),

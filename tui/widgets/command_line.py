@@ -13,7 +13,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input
 
 Mode = Literal["filter", "command"]
-ROUTE_COMMANDS = ("canary", "charts", "proxies")  # the commands that take a route name
+ROUTE_COMMANDS = ("canary", "charts", "proxies", "match")  # the commands that take a route name
 
 
 class PromptSuggester(Suggester):
