@@ -220,6 +220,11 @@ class Connector(ABC):
     def history(self) -> list[HistoryEntry]:
         return self._history.entries() if self._history is not None else []
 
+    def plan_restore(self, routes: Sequence[Route]) -> Plan:
+        """``plan`` for routes put back as they were (undo): the checks that only bind new edits —
+        a rate-limit bucket smaller than one fill (``model.buckets``) — do not refuse what was."""
+        return self.plan(routes)
+
     def plan_undo(self) -> Plan:
         """A plan that restores the routes of the last applied change that is not undone yet."""
         if self._history is None:
@@ -239,7 +244,7 @@ class Connector(ABC):
                 warnings.append(
                     f"route {after['name']} changed after that change; undo restores it as it was before"
                 )
-        plan = self.plan([_with_source(r, current) for r in restored])
+        plan = self.plan_restore([_with_source(r, current) for r in restored])
         return replace(
             plan,
             undoes=entry.id,

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import Cors, Route
+    from .model import Cors, RateLimit, Route
 
 
 def describe_change(before: Route, after: Route) -> str:
@@ -18,11 +19,7 @@ def describe_change(before: Route, after: Route) -> str:
         moved = [b for b in after.backends if bw.get(b.name) != b.weight]  # unchanged ones add noise
         parts.append("weights " + ", ".join(f"{b.name} {bw.get(b.name, 0)}→{b.weight}" for b in moved))
     if before.rate_limit != after.rate_limit:
-        old = before.rate_limit.describe() if before.rate_limit else "none"
-        new = after.rate_limit.describe() if after.rate_limit else "none"
-        if after.rate_limit is None and after.limit_rules:
-            new += f" (its {len(after.limit_rules)} rule(s) for some clients or a rate-limit service stay)"
-        parts.append(f"rate limit {old}→{new}")
+        parts.append(_limit_change(before, after))
     if before.cors != after.cors:
         parts.append(_cors_change(before.cors, after.cors))
     if before.deny != after.deny:
@@ -39,6 +36,25 @@ def describe_change(before: Route, after: Route) -> str:
     if rest:
         parts.append(", ".join(rest) + " changed")
     return f"{after.name}: " + ("; ".join(parts) or "no change")
+
+
+def _limit_change(before: Route, after: Route) -> str:
+    """``rate limit 2/s (shadow)→5/s (shadow)``; a change of mode alone says it in words
+    (``rate limit 2/s: shadow → enforced``), so enforcing a shadowed limit is never a silent suffix."""
+    old_limit, new_limit = before.rate_limit, after.rate_limit
+    if old_limit is not None and new_limit is not None:
+        numbers = replace(new_limit, enabled=True, shadow=False)
+        if replace(old_limit, enabled=True, shadow=False) == numbers:
+            return f"rate limit {numbers.describe()}: {_mode(old_limit)} → {_mode(new_limit)}"
+    old = old_limit.describe() if old_limit else "none"
+    new = new_limit.describe() if new_limit else "none"
+    if new_limit is None and after.limit_rules:
+        new += f" (its {len(after.limit_rules)} rule(s) for some clients or a rate-limit service stay)"
+    return f"rate limit {old}→{new}"
+
+
+def _mode(limit: RateLimit) -> str:
+    return "off" if not limit.enabled else "shadow" if limit.shadow else "enforced"
 
 
 def _cors_change(before: Cors | None, after: Cors | None) -> str:

@@ -30,17 +30,21 @@ class ShadowLimit:
     clients: tuple[tuple[str, int], ...] = ()  # (client, would-be refusals) in the last window
     note: str = ""  # why the counters or the clients may be missing (e.g. stats the proxies omit)
     origin: str = ""  # where the clients were read ("the access log"); "" when they are not known
+    behind: bool = False  # the log has not caught up with the counters yet: the clients are incomplete
 
     @property
     def pct(self) -> float:
         return 100.0 * self.would_refuse / self.requests if self.requests else 0.0
 
     def describe(self) -> str:
-        """``would refuse 12% of requests, 3 clients``."""
+        """``would refuse 12% of requests (36 of 300), 3 clients`` (``clients: 0 so far, the access
+        log is behind`` while the log has not caught up with the counters)."""
         n = len(self.clients)
         who = f", {n} client{'s' if n != 1 else ''}" if self.would_refuse else ""
         if self.would_refuse and not self.clients and not self.origin:
             who = ", clients unknown"  # none could be named: never "0 clients"
+        elif self.would_refuse and self.behind:  # counted, not logged yet: never a confident count
+            who = f", clients: {n} so far, the access log is behind"
         return f"would refuse {self.pct:.0f}% of requests ({self.would_refuse} of {self.requests}){who}"
 
     def to_json(self) -> dict[str, object]:
@@ -53,6 +57,8 @@ class ShadowLimit:
             "enforced": self.enforced,
             "clients": [{"client": c, "would_refuse": n} for c, n in self.clients],
             "clients_from": self.origin or None,
+            # False while the access log is behind the counters; None when clients cannot be named.
+            "clients_complete": (not self.behind) if self.origin else None,
             "note": self.note,
         }
 

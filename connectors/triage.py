@@ -11,7 +11,11 @@ Who was refused comes from an access log too: ``client_source()`` says which one
 file, the gateway pods' logs) or why there is none to read, so an empty client list is never
 taken for "nobody" when nobody could be named.
 
-``triage()``, ``report()`` and ``client_source()`` block; ``rank()`` and ``stretch()`` are pure.
+A shadowed limit refuses nothing; ``report()`` adds what each would refuse if enforced, and whom
+(``connectors.shadow``), so the ranking never reads "0 % refused" as "harmless".
+
+``triage()``, ``report()``, ``shadowed()`` and ``client_source()`` block; ``rank()`` and
+``stretch()`` are pure.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import Connector
-from .errors import MetricsError
+from .errors import GatewayError, MetricsError
 from .metrics import MetricsSource, Snapshot
 from .metrics.clients import SOURCE
 from .metrics.counts import Counts, RouteCounts, window_start
 from .model import RateLimit, Route
+from .shadow import ShadowLimit
 
 WINDOWS: dict[str, float] = {"1m": 60.0, "5m": 300.0, "15m": 900.0}
 DEFAULT_WINDOW = "5m"
@@ -185,13 +190,16 @@ def triage(connector: Connector, metrics: MetricsSource, window_s: float = 300.0
 
 @dataclass(frozen=True)
 class TriageReport:
-    """``triage``: the ranking and the top limited clients of each limiting route, over one window."""
+    """``triage``: the ranking and the top limited clients of each limiting route, over one window,
+    and what each shadowed limit would refuse (and whom) if it were enforced."""
 
     window_s: float
     by: str
     rows: list[LimitedRoute]
     clients: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     time: float = field(default_factory=time.time)
+    shadow: dict[str, ShadowLimit] = field(default_factory=dict)
+    shadow_problem: str = ""  # why the shadowed limits could not be read
 
     @property
     def message(self) -> str:
@@ -212,11 +220,29 @@ class TriageReport:
             "window_s": self.window_s,
             "by": self.by,
             "message": self.message,
-            "routes": [_row_json(r, self.clients.get(r.route, []), self.time) for r in self.rows],
+            "routes": [
+                _row_json(r, self.clients.get(r.route, []), self.shadow.get(r.route)) for r in self.rows
+            ],
+            "shadow_problem": self.shadow_problem or None,
         }
 
 
-def _row_json(r: LimitedRoute, clients: list[tuple[str, int]], now: float) -> dict[str, Any]:
+def _would_refuse(shadow: ShadowLimit | None) -> dict[str, Any] | None:
+    """What a shadowed limit would refuse if enforced (None for a limit that is not shadowed)."""
+    if shadow is None:
+        return None
+    return {
+        "requests": shadow.would_refuse,
+        "of": shadow.requests,
+        "percent": round(shadow.pct, 2),
+        "clients": [{"client": c, "would_refuse": n} for c, n in shadow.clients],
+        "clients_from": shadow.origin or None,
+        "clients_complete": (not shadow.behind) if shadow.origin else None,
+        "note": shadow.note,
+    }
+
+
+def _row_json(r: LimitedRoute, clients: list[tuple[str, int]], shadow: ShadowLimit | None) -> dict[str, Any]:
     limit = r.limit
     return {
         "route": r.route,
@@ -236,8 +262,10 @@ def _row_json(r: LimitedRoute, clients: list[tuple[str, int]], now: float) -> di
             "interval_s": limit.interval,
             "burst": limit.bucket_size,
             "enabled": limit.enabled,
+            "shadow": limit.shadow,
         },
         "clients": [{"client": c, "limited": n} for c, n in clients],
+        "would_refuse": _would_refuse(shadow),
     }
 
 
@@ -249,7 +277,19 @@ def report(
     clients = {
         r.route: metrics.top_limited_clients(r.route, by, window_s)[:top] for r in rows if r.limited > 0
     }
-    return TriageReport(window_s, by, rows, clients)
+    shadow, problem = shadowed(connector, rows)
+    return TriageReport(window_s, by, rows, clients, shadow=shadow, shadow_problem=problem)
+
+
+def shadowed(connector: Connector, rows: Sequence[LimitedRoute]) -> tuple[dict[str, ShadowLimit], str]:
+    """Blocking: the shadowed limits among ``rows`` by route, or why they cannot be read. Asked only
+    when some row is shadowed (a gateway that cannot shadow refuses the question)."""
+    if not any(r.limit is not None and r.limit.enabled and r.limit.shadow for r in rows):
+        return {}, ""
+    try:
+        return {s.route: s for s in connector.shadow_limits()}, ""
+    except GatewayError as exc:
+        return {}, f"{exc.title}: {exc}"
 
 
 @dataclass(frozen=True)

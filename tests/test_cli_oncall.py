@@ -135,6 +135,64 @@ def test_triage_names_the_limited_route_and_the_client_refused_most(
     assert "Top limited clients of limited by source (1m): 127.0.0.1" in out
 
 
+def test_triage_shows_a_shadowed_limit_and_whom_it_would_refuse(
+    gw: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13's cold tester: headless triage showed a shadowed limit as '0% refused' and its JSON
+    had no shadow flag. Now: the would-be refusals and clients, as the console shows them."""
+    route = gw.get_route("limited")
+    rc, _, err = cli(
+        gw,
+        "set-rate-limit",
+        "limited",
+        "--requests",
+        "2",
+        "--interval",
+        "1s",
+        "--burst",
+        "2",
+        "--shadow",
+        capsys=capsys,
+    )
+    assert rc == 0, err
+    try:
+        sent = send(gw, "limited.test", 20, {"x-user-id": "crawler-7"}) + send(
+            gw, "limited.test", 10, {"x-user-id": "mallory"}
+        )
+        assert "429" not in sent, "a shadowed limit refuses nothing"
+
+        def board() -> dict[str, Any] | None:
+            rc, out, err = cli(gw, "triage", "-o", "json", capsys=capsys)
+            assert rc == 0, err
+            row: dict[str, Any] = next(r for r in json.loads(out)["routes"] if r["route"] == "limited")
+            would = row["would_refuse"]
+            named = sum(c["would_refuse"] for c in would["clients"]) if would else -1
+            return row if would and would["requests"] and named == would["requests"] else None
+
+        row = wait_until(board, every=0.5, what="the would-be refusals named in the access log")
+        counted = gw.admin.stats(r"^gw_shadow_limited\.http_local_rate_limit\.(enabled|rate_limited)$")
+        would = row["would_refuse"]
+        assert row["limit"]["shadow"] is True and row["limit"]["enabled"] is True  # existing fields stay
+        assert {"limited", "limited_pct", "clients", "limiting", "since"} <= set(row)
+        assert would["requests"] == counted["gw_shadow_limited.http_local_rate_limit.rate_limited"]
+        assert would["of"] == counted["gw_shadow_limited.http_local_rate_limit.enabled"]
+        assert would["percent"] == pytest.approx(100 * would["requests"] / would["of"], abs=0.01)
+        assert {c["client"] for c in would["clients"]} >= {"x-user-id=crawler-7", "x-user-id=mallory"}
+        assert would["clients_complete"] is True
+
+        rc, out, _ = cli(gw, "triage", capsys=capsys)
+        pct = round(would["percent"])
+        line = next(x for x in out.splitlines() if x.startswith("Shadowed: limited"))
+        assert line.startswith(
+            f"Shadowed: limited would refuse {pct}% of requests ({would['requests']} of {would['of']}), "
+        ), line
+        assert "x-user-id=crawler-7" in line and "set-rate-limit limited --enforce" in out
+        table_row = next(x for x in out.splitlines() if x.startswith("limited "))
+        assert "2/s (shadow)" in table_row
+    finally:
+        Change(gw).apply(gw.plan([route]))
+
+
 def test_triage_without_429s_says_so(
     native_gateway: NativeConnector, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -157,8 +157,13 @@ def test_a_revert_keeps_someone_elses_edit_of_another_aspect(
 def test_match_predicts_the_deny_and_the_gateway_agrees(
     gw: NativeConnector, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Recent traffic from this host on the route, as any earlier test may have sent: the deny must
+    # not depend on there being none (an address that sent every request needs --force).
+    for _ in range(3):
+        status(gw.listener_url(), "v2.test", "alice")
+    wait_until(lambda: gw.access_log_path.read_text().count('"host-v2"') >= 3, what="the requests logged")
     rc, _, err = cli(
-        gw, capsys, "deny", "host-v2", "--client", "x-user-id=crawler-7", "--client", "ip=127.0.0.0/8"
+        gw, capsys, "deny", "host-v2", "--client", "x-user-id=crawler-7", "--client", "ip=203.0.113.0/24"
     )
     assert rc == 0, err
     rc, out, _ = cli(
@@ -166,8 +171,33 @@ def test_match_predicts_the_deny_and_the_gateway_agrees(
     )
     data: dict[str, Any] = json.loads(out)
     assert rc == 0 and (data["answered_by"], data["status"]) == ("deny", 403) and data["sent"]["agrees"]
+    rc, out, _ = cli(gw, capsys, "match", "--host", "v2.test", "--client-ip", "203.0.113.9", "-o", "json")
+    assert json.loads(out)["answered_by"] == "deny"  # an address in the denied range
     rc, out, _ = cli(gw, capsys, "match", "--host", "v2.test", "--client-ip", "198.51.100.7", "-o", "json")
     assert json.loads(out)["answered_by"] == "upstream"  # another address, no header: not denied
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["--client", "x-user-id=bob", "--lift", "x-user-id=bob"],
+            "error: usage: --client and --lift cannot be combined",
+        ),
+        (
+            ["--client", "x-user-id=bob", "--status", "451"],
+            "error: usage: --status: 451 is not a status a deny can answer with; allowed: 403",
+        ),
+    ],
+)
+def test_contradictory_or_unsupported_deny_arguments_are_usage_errors(
+    gw: NativeConnector, capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    """Caught before anything is read or planned: exit 2, one line naming the flag."""
+    before = gw.config_path.read_bytes()
+    rc, out, err = cli(gw, capsys, "deny", "host-v1", *args)
+    assert (rc, out) == (2, "") and err.startswith(says) and err.count("\n") == 1, err
+    assert gw.config_path.read_bytes() == before
 
 
 @pytest.mark.parametrize(
@@ -181,8 +211,8 @@ def test_match_predicts_the_deny_and_the_gateway_agrees(
         (["--client", "x-user-id=a", "--for", "0s"], "must end in the future"),
         (["--client", "x-user-id=a", "--for=-5s"], "expected a duration"),
         (["--client", "x-user-id=a", "--for", "8d"], "at most 7d"),
-        (["--client", "x-user-id=a", "--status", "200"], "400-599"),
-        (["--client", "x-user-id=a", "--status", "429"], "denies with 403"),
+        (["--client", "x-user-id=a", "--status", "200"], "--status: 200"),
+        (["--client", "x-user-id=a", "--status", "429"], "allowed: 403"),
     ],
 )
 def test_bad_deny_input_is_one_line_and_nothing_is_applied(

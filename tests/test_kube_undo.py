@@ -312,3 +312,46 @@ def test_plain_gateway_api_cors_filter_and_weights_round_trip(
         assert any("cors" in d for d in done) and any("weights" in d for d in done), done
     finally:
         connector.close()
+
+
+def _token_buckets(node: Any) -> list[dict[str, Any]]:
+    """Every ``token_bucket`` inside an object."""
+    if isinstance(node, dict):
+        found = [node["token_bucket"]] if isinstance(node.get("token_bucket"), dict) else []
+        return found + [b for v in node.values() for b in _token_buckets(v)]
+    if isinstance(node, list):
+        return [b for v in node for b in _token_buckets(v)]
+    return []
+
+
+def test_undo_restores_a_limit_whose_burst_was_below_its_requests(
+    kube_emulator: KubeEmulator, connect: Connect
+) -> None:
+    """A limit written before the burst rule (or by hand) with a bucket smaller than one fill: an
+    edit that fixes it is fine, and its undo restores exactly what was — undo is exempt from the
+    rule for new edits, as natively."""
+    load(kube_emulator, "istio/virtual-service-reviews-80-20.yaml")
+    connector = connect()
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(10, 60.0))])
+    )
+    (name,) = [
+        o["metadata"]["name"]
+        for o in kube_emulator.objects(group="networking.istio.io")
+        if o["kind"] == "EnvoyFilter" and _token_buckets(o)
+    ]
+    written = envoy_filter(kube_emulator, name, "default")
+    for bucket in _token_buckets(written):
+        bucket["max_tokens"] = 5  # by hand: a bucket of 5 under 10 a minute
+    kube_emulator.put_object(written)
+    connector = connect()
+    assert connector.get_route("reviews-0").rate_limit == RateLimit(10, 60.0, burst=5)
+    before = snapshot(kube_emulator)
+
+    Change(connector).apply(
+        connector.plan([set_rate_limit(connector.get_route("reviews-0"), RateLimit(20, 60.0))])
+    )
+    assert connector.get_route("reviews-0").rate_limit == RateLimit(20, 60.0)
+    Change(connector).apply(connector.plan_undo())
+    assert snapshot(kube_emulator) == before, _difference(before, snapshot(kube_emulator))
+    assert connector.get_route("reviews-0").rate_limit == RateLimit(10, 60.0, burst=5)

@@ -247,10 +247,10 @@ async def test_the_chosen_rate_limit_mode_shows_without_colour(
         await pilot.pause()
         assert len(marked()) == 1 and "Enforced" in marked()[0], region_text(app, modes)
         modes.focus()
-        await pilot.press("down", "enter")
-        await wait_until_ui(pilot, lambda: form.mode == "off", what="Off chosen")
+        await pilot.press("down", "enter")  # the option under Enforced: Shadow
+        await wait_until_ui(pilot, lambda: form.mode == "shadow", what="Shadow chosen")
         await pilot.pause()
-        assert len(marked()) == 1 and "Off" in marked()[0], region_text(app, modes)
+        assert len(marked()) == 1 and "Shadow" in marked()[0], region_text(app, modes)
 
 
 # -- 9. a '-' in a weight field -----------------------------------------------------------------

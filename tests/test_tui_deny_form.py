@@ -14,7 +14,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from connectors.change import Change
 from connectors.demo.context import DemoContext
@@ -140,9 +140,9 @@ async def test_esc_on_a_filled_deny_form_asks_and_an_untouched_one_just_closes(
         assert client_field(app).value == "x-user-id=mallory"
         status = dialog.query_one("#deny-status", Input)
         status.value = "ip=127.0.0.1"  # typed in the wrong field: one line naming it, nothing planned
-        await pilot.press("ctrl+s")
         bad = "status: expected an HTTP error status such as 403, got 'ip=127.0.0.1'"
-        await wait_until_ui(pilot, lambda: bad in shown(app, "#deny-error"), what="the status refused")
+        await wait_until_ui(pilot, lambda: bad in shown(app, "#deny-status-error"), what="the status refused")
+        await pilot.press("ctrl+s")
         assert app.screen is dialog
         status.value = "403"
         await pilot.press("escape")
@@ -192,6 +192,55 @@ def test_deny_of_an_address_that_sends_every_request_warns_and_needs_force(
     finally:
         if gw.gateway() != before:
             Change(gw).apply(gw.plan_gateway(before))
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_every_deny_field_is_checked_as_you_type_and_review_waits(
+    shared_native_gateway: NativeConnector, size: tuple[int, int]
+) -> None:
+    """As README promises for every form: a bad value is one line under its field as it is typed, and
+    Review stays disabled until every field is good; nothing is planned meanwhile."""
+    gw = shared_native_gateway
+    app = ConsoleApp(gw)
+    async with app.run_test(size=size) as pilot:
+        await connected(pilot, app)
+        app.push_screen(DetailScreen("limited"))
+        await wait_until_ui(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await pilot.press("b")
+        await wait_until_ui(pilot, lambda: isinstance(app.screen, DenyScreen))
+        dialog = app.screen
+        review = dialog.query_one("#plan", Button)
+        await pilot.press(*"x-user-id=mallory")
+        await wait_until_ui(pilot, lambda: not review.disabled, what="a good deny can be reviewed")
+
+        dialog.query_one("#deny-for", Input).focus()
+        await pilot.press("end", "ctrl+u", *"bad header=x")  # the cold tester's typo, typed into For
+        await wait_until_ui(pilot, lambda: shown(app, "#deny-for-error") != "", what="For checked as typed")
+        assert shown(app, "#deny-for-error").startswith("✖ for: "), shown(app, "#deny-for-error")
+        assert "\n" not in str(dialog.query_one("#deny-for-error", Static).render()).strip()
+        assert review.disabled, "Review waits for a good For"
+        await pilot.press("ctrl+s")  # does nothing but point at the field
+        assert app.screen is dialog and shown(app, "#deny-for-error")
+
+        await pilot.press("end", "ctrl+u", *"30m")
+        await wait_until_ui(pilot, lambda: shown(app, "#deny-for-error") == "", what="the error gone")
+        assert not review.disabled
+
+        dialog.query_one("#deny-status", Input).focus()
+        await pilot.press("end", "ctrl+u", *"451")
+        await wait_until_ui(pilot, lambda: "allowed: 403" in shown(app, "#deny-status-error"))
+        assert review.disabled
+        await pilot.press("end", "ctrl+u", *"403")
+        await wait_until_ui(pilot, lambda: shown(app, "#deny-status-error") == "")
+
+        dialog.query_one("#deny-client", Input).focus()
+        await pilot.press("end", "ctrl+u", *"crawler-7")
+        await wait_until_ui(pilot, lambda: "HEADER=VALUE" in shown(app, "#deny-client-error"))
+        assert review.disabled
+        await pilot.press("end", "ctrl+u", *"x-user-id=crawler-7")
+        await wait_until_ui(pilot, lambda: not review.disabled, what="every field good again")
+        assert all(shown(app, f"#deny-{f}-error") == "" for f in ("client", "status", "for"))
+    assert gw.get_route("limited").deny is None
 
 
 async def test_b_in_triage_before_a_route_is_selected_asks_for_one_instead_of_failing(

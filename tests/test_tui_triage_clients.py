@@ -90,6 +90,8 @@ async def test_triage_shows_a_shadowed_limits_would_be_clients_and_where_they_co
             assert str(clients.get_row_at(0)[0]) == "x-user-id=shadowy"
             assert str(clients.get_row_at(0)[1]).strip() == str(would)
             assert "Would-be refused clients of limited" in shown(screen, "#clients-title")
+            heads = [str(c.label) for c in clients.columns.values()]
+            assert heads == ["Client", "would refuse"], "a shadowed limit refused nobody: no 429s"
             line = f"would refuse 75% of requests ({would} of {seen}), 1 client"
             assert line in shown(screen, "#triage-shadow")
             assert shown(screen, "#clients-origin") == "from the access log, last 5m"
@@ -128,3 +130,38 @@ async def test_triage_shows_a_shadowed_limits_would_be_clients_and_where_they_co
     finally:
         if moved.exists():
             moved.rename(log)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_triage_says_the_shadow_clients_are_incomplete_while_the_log_is_behind_the_counters(
+    native_gateway: NativeConnector, size: tuple[int, int]
+) -> None:
+    """When the access log names fewer would-be refusals than Envoy counted — about a second after
+    every burst, or for good after a copytruncate rotation — triage says the client list is still
+    catching up; never "0 clients" or "no would-be refusals" while Envoy counted some."""
+    gw = native_gateway
+    Change(gw).apply(gw.plan([set_rate_limit(gw.get_route(ROUTE), RateLimit(2, 60.0, shadow=True))]))
+    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+        codes = [c.get("/", headers={"host": HOST, "x-user-id": "burst"}).status_code for _ in range(12)]
+    assert codes == [200] * 12
+    wait_until(lambda: gw.access_log_path.read_text().count('"burst"') >= 12, what="the burst logged")
+    app = ConsoleApp(gw)
+    async with app.run_test(size=size) as pilot:
+        await wait_until_ui(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
+        app.run_console_command("triage")
+        await wait_until_ui(pilot, lambda: isinstance(app.screen, TriageScreen))
+        screen = app.screen
+        assert isinstance(screen, TriageScreen)
+        await wait_until_ui(pilot, lambda: screen.view is not None, what="the first figures")
+        clients = screen.query_one("#clients", DataTable)
+        await wait_until_ui(pilot, lambda: screen.route == ROUTE and clients.row_count > 0, seconds=20)
+        line = shown(screen, "#triage-shadow")
+        assert "would refuse 83% of requests (10 of 12), 1 client" in line, line
+
+        with gw.access_log_path.open("r+") as log:  # rotated with copytruncate: the lines are gone
+            log.truncate(0)
+        behind = "would refuse 83% of requests (10 of 12), clients: 0 so far, the access log is behind"
+        await wait_until_ui(pilot, lambda: behind in shown(screen, "#triage-shadow"), seconds=20)
+        note = shown(screen, "#clients-empty")
+        assert "no would-be refusals" not in note and "the access log is behind" in note, note
+        assert clients.row_count == 0 or not clients.display

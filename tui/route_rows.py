@@ -22,8 +22,9 @@ ROUTE_COLUMNS = (
     Column("NAME", "n", ratio=3, min_width=10, natural=True),
     Column("HOSTS", "h", ratio=3, min_width=8),
     Column("MATCH", "m", ratio=2, min_width=6),
-    Column("BACKENDS", "b", ratio=4, min_width=10),
-    Column("POLICIES", "p", ratio=3, min_width=8),
+    Column("BACKENDS", "b", ratio=3, min_width=10),
+    # Wide enough at 160 columns for "ratelimit(shadow) deny(2)": what refuses traffic, and how.
+    Column("POLICIES", "p", ratio=4, min_width=8),
     Column("REQ/S", "r", width=8, align="right", live=True),
     Column("5XX%", "e", width=6, align="right", live=True),
     Column("429/S", "l", width=6, align="right", live=True),
@@ -118,6 +119,11 @@ def policy_settings(route: Route) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if route.rate_limit is not None:
         out.append(("ratelimit", route.rate_limit.describe()))
+    if route.deny is not None:  # as the routes table counts them: deny(2)
+        n = len(route.deny.clients)
+        out.append(
+            ("deny", f"{n} client{'s' if n != 1 else ''}: {route.deny.describe()} ({route.deny.status})")
+        )
     if route.cors is not None:
         c = route.cors
         parts = ["origins " + ", ".join(str(o) for o in c.allow_origins)]

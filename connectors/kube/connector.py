@@ -293,6 +293,13 @@ class KubeConnector(Operating, Connector):
         return fresh
 
     def plan(self, routes: Sequence[Route]) -> Plan:
+        return self._plan_routes(routes, restoring=False)
+
+    def plan_restore(self, routes: Sequence[Route]) -> Plan:
+        """Undo restores exactly what was, whatever its bucket (as natively)."""
+        return self._plan_routes(routes, restoring=True)
+
+    def _plan_routes(self, routes: Sequence[Route], *, restoring: bool) -> Plan:
         requested = {r.name: r for r in routes}
         base, known = self._locate(requested)
         wanted_kinds: set[EditKind] = set()
@@ -305,7 +312,9 @@ class KubeConnector(Operating, Connector):
         policy_edit = bool(self._policy_reads(wanted_kinds)) or "rate_limit" in wanted_kinds
         scope = None if policy_edit else sources
         before_model = self._modelled(fresh, scope)
-        edits, warnings = merge_edits(before_model, requested, self._unsupported(), self._edit_problems)
+        edits, warnings = merge_edits(
+            before_model, requested, self._unsupported(), self._edit_problems, restoring=restoring
+        )
 
         ws, restored, stale = self._journal.workspace(
             self.client, requested, before_model, fresh, edits, self._edit

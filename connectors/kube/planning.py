@@ -82,10 +82,13 @@ def merge_edits(
     requested: dict[str, Route],
     unsupported: dict[EditKind, str],
     edit_problems: EditProblems,
+    *,
+    restoring: bool = False,
 ) -> tuple[list[Edit], list[str]]:
     """Each requested route merged onto what the cluster holds now, with the kinds of edit it
     makes; raises ValidationError with every problem (edits the flavour cannot make, as
-    ``unsupported`` and ``edit_problems`` say, too)."""
+    ``unsupported`` and ``edit_problems`` say, too). ``restoring`` (undo): a limit put back as it
+    was is not held to the burst rule for new edits."""
     problems: list[Problem] = []
     warnings: list[str] = []
     edits: list[Edit] = []
@@ -99,7 +102,7 @@ def merge_edits(
         path = f"routes.{name}"
         problems += [Problem(f"{path}.{k}", unsupported[k]) for k in sorted(kinds) if k in unsupported]
         found = model_problems(after, kinds, path) + edit_problems(binding, after, kinds, path)
-        if "rate_limit" in kinds:
+        if "rate_limit" in kinds and not restoring:
             found += _bucket_problems(before, after, path, {p.path for p in found})
             warnings += [n for n in [bucket_note(name, before.rate_limit, after.rate_limit)] if n]
         problems += found

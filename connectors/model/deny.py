@@ -20,6 +20,20 @@ from .types import Deny, DenyClient
 
 _HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 MAX_CLIENTS = 100
+DENY_STATUSES = (403,)
+"""The statuses a deny can answer with on every gateway this tool writes: Envoy's RBAC filter
+(native), Istio's AuthorizationPolicy and Envoy Gateway's authorization all refuse with 403 only."""
+
+
+def status_problem(status: int) -> str | None:
+    """Why a deny cannot answer with ``status``, or None (one sentence naming the allowed set)."""
+    if status in DENY_STATUSES:
+        return None
+    allowed = ", ".join(map(str, DENY_STATUSES))
+    return (
+        f"{status} is not a status a deny can answer with; allowed: {allowed} (Envoy's RBAC filter, "
+        "Istio's and Envoy Gateway's authorization refuse with 403 only)"
+    )
 
 
 def client_problem(c: DenyClient) -> str | None:

@@ -299,8 +299,15 @@ class Route:
     def policy_names(self) -> tuple[str, ...]:
         """Short names of the policies attached, for a routes table column."""
         names = []
-        if self.rate_limit is not None:
-            names.append("ratelimit" if self.rate_limit.enabled else "ratelimit(off)")
+        if self.rate_limit is not None:  # a shadowed limit refuses nothing: never a plain "ratelimit"
+            limit = self.rate_limit
+            names.append(
+                "ratelimit(off)"
+                if not limit.enabled
+                else "ratelimit(shadow)"
+                if limit.shadow
+                else "ratelimit"
+            )
         for attr, label in (
             ("cors", "cors"),
             ("jwt", "jwt"),
@@ -316,7 +323,10 @@ class Route:
         ):
             if getattr(self, attr):
                 scope = next((s for s in self.scopes if label in s.policies), None)
-                names.append(f"{label}({scope.short()})" if scope else label)
+                # How many clients a deny refuses: deny(2), deny(2, via gw-a).
+                count = [str(len(self.deny.clients))] if attr == "deny" and self.deny is not None else []
+                inside = ", ".join(count + ([scope.short()] if scope else []))
+                names.append(f"{label}({inside})" if inside else label)
         for kind in dict.fromkeys(r.kind for r in self.limit_rules):
             names.append(f"ratelimit({kind})" if kind == "global" else "ratelimit(clients)")
         return tuple(names)

@@ -244,6 +244,19 @@ def listener(
             "config_source": {"resource_api_version": "V3", "path_config_source": {"path": str(rds_path)}},
         },
         "http_filters": http_filters(routes, rds_path.parent),
+        # Only a shadow limiter may name a would-be refusal: a client's own header would make the
+        # access log blame it (or anyone it claims to be) on any shadowed route. Removed before
+        # routing and every filter.
+        "early_header_mutation_extensions": [
+            {
+                "name": "envoy.http.early_header_mutation.header_mutation",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.http.early_header_mutation"
+                    ".header_mutation.v3.HeaderMutation",
+                    "mutations": [{"remove": SHADOW_HEADER}],
+                },
+            }
+        ],
     }
     if access_log_path is not None:
         hcm["access_log"] = access_log(access_log_path, headers)

@@ -24,14 +24,16 @@ if TYPE_CHECKING:
 
 def _check(args: argparse.Namespace) -> None:
     from connectors.errors import ValidationError
-    from connectors.model.deny import parse_client
+    from connectors.model.deny import parse_client, status_problem
 
     if args.remove and (args.client or args.lift):
         raise UsageError("--remove takes no --client or --lift")
+    if args.client and args.lift:  # deny and lift in one go: whichever won, one would be lost
+        raise UsageError("--client and --lift cannot be combined (deny, then lift, in two commands)")
     if not (args.client or args.lift or args.remove):
         raise UsageError("name the client to deny: --client HEADER=VALUE or --client ip=CIDR")
-    if not 400 <= args.status <= 599:
-        raise UsageError(f"--status: must be an HTTP error status (400-599), got {args.status}")
+    if (why := status_problem(args.status)) is not None:  # before anything is read or planned
+        raise UsageError(f"--status: {why}")
     try:
         args.clients = [parse_client(c) for c in args.client or ()]
         args.lifted = [parse_client(c) for c in args.lift or ()]
@@ -94,7 +96,13 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--lift", action="append", metavar="CLIENT", help="stop denying this client")
     p.add_argument("--remove", action="store_true", help="drop every deny rule of the route")
-    p.add_argument("--status", type=int, default=403, action=_Status, help="the refusal's status (403)")
+    p.add_argument(
+        "--status",
+        type=int,
+        default=403,
+        action=_Status,
+        help="the refusal's status (403, the only one allowed)",
+    )
     p.add_argument(
         "--force",
         action="store_true",

@@ -188,7 +188,23 @@ def triage_text(result: TriageReport) -> str:
         if clients:
             who = ", ".join(f"{c} {n:,}" for c, n in clients)
             lines.append(f"\nTop limited clients of {route} by {result.by} ({label}): {who}")
-    return "\n".join(lines)
+    return "\n".join(lines + shadow_text(result))
+
+
+def shadow_text(result: TriageReport) -> list[str]:
+    """What each shadowed limit would refuse if enforced, and whom (as the console's triage says)."""
+    if result.shadow_problem:
+        return [f"\nShadowed limits unknown: {result.shadow_problem}"]
+    lines = []
+    for s in result.shadow.values():
+        who = ", ".join(f"{c} ({n:,})" for c, n in s.clients[:5])
+        lines.append(f"\nShadowed: {s.route} {s.describe()}" + (f": {who}" if who else ""))
+        if s.note:
+            lines.append(f"  note: {s.note}")
+        lines.append(
+            f"  enforce it: gatewayctl-tui set-rate-limit {s.route} --enforce (the usual diff first)"
+        )
+    return lines
 
 
 # -- arguments ---------------------------------------------------------------------------------

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from connectors.base import Connector
 
 from .common import Command, out, table
 from .lifecycle import with_connector
+
+if TYPE_CHECKING:
+    from connectors.shadow import ShadowLimit
 
 
 def _cmd_shadow(args: argparse.Namespace, conn: Connector) -> int:
@@ -30,7 +34,7 @@ def _cmd_shadow(args: argparse.Namespace, conn: Connector) -> int:
             str(r.requests),
             str(r.would_refuse),
             f"{r.pct:.1f}%",
-            str(len(r.clients)) if r.origin or not r.would_refuse else "?",  # never 0 for unknown
+            _clients(r),
         ]
         for r in rows
     ]
@@ -43,6 +47,13 @@ def _cmd_shadow(args: argparse.Namespace, conn: Connector) -> int:
         if r.enforced:
             out(f"  {r.route}: warning: {r.enforced} requests were refused although the limit is shadowed")
     return 0
+
+
+def _clients(r: ShadowLimit) -> str:
+    """The CLIENTS cell: ``?`` when none can be named, ``2 so far`` while the log is behind."""
+    if not r.origin and r.would_refuse:
+        return "?"  # never 0 for unknown
+    return f"{len(r.clients)} so far" if r.behind and r.would_refuse else str(len(r.clients))
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,8 @@ long (``1h``; empty: until lifted); the deny is planned like any edit (``Change.
 rebased onto the route now), reviewed in the usual diff with its time box, and applied there: the
 diff schedules the revert (``Change.revert_later``) as for any time-boxed change; it reverts by
 itself through the same path, and ``:timeboxes`` counts down.
-Bad input is one line under the form; nothing is planned; ``esc`` on a changed form asks first.
+Every field is checked as it is typed (one line under it; Review stays disabled until all are
+good); nothing is planned meanwhile; ``esc`` on a changed form asks first.
 
 An address is checked against the route's recent requests (``connectors.client_share``) before it
 is prefilled: when it is everyone (a load balancer, localhost) the form prefills the header client
@@ -35,10 +36,11 @@ from connectors.model import Deny, DenyClient, Route
 from ..editing import plan_edit
 from ..outcomes import error_text
 from .base import ConsoleModal
-from .edit_base import ask_to_discard
+from .edit_base import FieldError, ask_to_discard
 from .editors import refusal
 
 DEFAULT_FOR = "1h"
+FIELDS = ("deny-client", "deny-status", "deny-for")
 CLIENT = "client"
 """A view's ``clients_by`` when its rows already read as deny clients (``x-user-id=u1``, ``ip=…``)."""
 
@@ -111,6 +113,7 @@ class DenyScreen(ConsoleModal):
                 with Horizontal(classes="row"):
                     yield Static(label, classes="label")
                     yield Input(value, placeholder=hint, id=field)
+                yield FieldError(id=f"{field}-error")  # checked as typed, one line under the field
             yield Static("", id="deny-error")
             yield Static("", id="deny-warning")
             current = self.route.deny.describe() if self.route.deny else "nobody"
@@ -126,6 +129,7 @@ class DenyScreen(ConsoleModal):
         self.query_one("#deny-client" if not self.client else "#deny-for", Input).focus()
         self.initial = self._values()
         self._warn("")
+        self._check_fields()
         if self.address is not None:
             self._warn(f"checking how much of {self.route.name}'s traffic {self.address} sends…")
         connector = self.console.connector
@@ -133,7 +137,7 @@ class DenyScreen(ConsoleModal):
             self._load_traffic(connector)
 
     def _values(self) -> dict[str, str]:
-        return {f: self.query_one(f"#{f}", Input).value for f in ("deny-client", "deny-status", "deny-for")}
+        return {f: self.query_one(f"#{f}", Input).value for f in FIELDS}
 
     @property
     def dirty(self) -> bool:
@@ -189,6 +193,7 @@ class DenyScreen(ConsoleModal):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "deny-client":
             self._update_warning()
+        self._check_fields()
 
     def _risks(self) -> list[tuple[DenyClient, str]]:
         """The typed address clients that would block (nearly) everyone, with why."""
@@ -230,38 +235,65 @@ class DenyScreen(ConsoleModal):
     def _error(self, text: str) -> None:
         self.query_one("#deny-error", Static).update(Content(f"✖ {text}" if text else ""))
 
-    def _edited(self) -> tuple[Route, float | None] | None:
-        """The route with the client added, and the time box; None (said under the form) when bad."""
-        from connectors.model.deny import deny_problems, parse_client
+    def _read_fields(self) -> tuple[dict[str, str], Deny | None, float | None]:
+        """Each field's problem (by field id), and the deny and time box the fields make when none."""
+        from connectors.model.deny import deny_problems, parse_client, status_problem
         from connectors.timeboxes import parse_for
 
-        values = {
-            f: self.query_one(f"#{f}", Input).value.strip()
-            for f in ("deny-client", "deny-status", "deny-for")
-        }
+        values = {f: v.strip() for f, v in self._values().items()}
+        problems: dict[str, str] = {}
+        client: DenyClient | None = None
         try:
             client = parse_client(values["deny-client"])
         except ValidationError as exc:
-            self._error("client: " + "; ".join(p.message for p in exc.problems))
-            return None
+            problems["deny-client"] = "client: " + "; ".join(p.message for p in exc.problems)
         text = values["deny-status"] or "403"
-        if not (text.isascii() and text.isdigit()):
-            self._error(f"status: expected an HTTP error status such as 403, got {text!r}")
-            return None
-        status = int(text)
+        status = int(text) if text.isascii() and text.isdigit() else None
+        why = status_problem(status) if status is not None else None
+        if status is None or why is not None:
+            problems["deny-status"] = (
+                f"status: {why or f'expected an HTTP error status such as 403, got {text!r}'}"
+            )
+        seconds = None
         try:
             seconds = parse_for(values["deny-for"]) if values["deny-for"] else None
         except ValueError as exc:
-            self._error(f"for: {exc}")
-            return None
+            problems["deny-for"] = f"for: {exc}"
+        if seconds is not None and not self._can_time_box():
+            problems["deny-for"] = "for: this gateway cannot revert a change by itself later; leave For empty"
+        if problems or client is None or status is None:
+            return problems, None, seconds
         current = self.route.deny.clients if self.route.deny else ()
         deny = Deny(tuple(dict.fromkeys([*current, client])), status)
-        problems = deny_problems(deny, "deny")
-        if problems:
-            self._error("; ".join(str(p) for p in problems))
+        if found := deny_problems(deny, "deny"):  # e.g. too many clients on the route
+            problems["deny-client"] = "; ".join(str(p) for p in found)
+        return problems, (None if problems else deny), seconds
+
+    def _can_time_box(self) -> bool:
+        from connectors.change import Change
+
+        connector = self.console.connector
+        return connector is None or Change(connector).can_time_box  # no I/O
+
+    def _check_fields(self, *, all_shown: bool = False) -> dict[str, str]:
+        """Show each field's problem under it and keep Review disabled while there is one. An empty
+        client is not called a mistake before it was typed in (or Review pressed)."""
+        problems, _deny, _seconds = self._read_fields()
+        untouched = self._values()["deny-client"] == self.initial.get("deny-client", "")
+        for field in FIELDS:
+            quiet = field == "deny-client" and untouched and not all_shown
+            message = problems.get(field)
+            self.query_one(f"#{field}-error", FieldError).show([message] if message and not quiet else [])
+        self.query_one("#plan", Button).disabled = self.busy or bool(problems)
+        return problems
+
+    def _edited(self) -> tuple[Route, float | None] | None:
+        """The route with the client added, and the time box; None (said under the fields) when bad."""
+        if self._check_fields(all_shown=True):
             return None
+        _problems, deny, seconds = self._read_fields()
         self._error("")
-        return replace(self.route, deny=deny), seconds
+        return (replace(self.route, deny=deny), seconds) if deny is not None else None
 
     def action_plan(self) -> None:
         connector = self.console.connector
@@ -272,16 +304,12 @@ class DenyScreen(ConsoleModal):
         edited = self._edited()
         if self.busy or edited is None or connector is None:
             return
-        from connectors.change import Change
-
-        if edited[1] is not None and not Change(connector).can_time_box:
-            self._error("for: this gateway cannot revert a change by itself later; leave For empty")
-            return
         asked = [(c, why) for c, why in self._risks() if c not in self.confirmed]
         if asked:
             self._ask_everyone(*asked[0])
             return
         self.busy = True
+        self._check_fields()  # Review disabled while planning
         self._plan(connector, edited[0], edited[1])
 
     def _ask_everyone(self, client: DenyClient, why: str) -> None:
@@ -309,6 +337,7 @@ class DenyScreen(ConsoleModal):
         from .diff import DiffScreen
 
         self.busy = False
+        self._check_fields()
         duration = self.query_one("#deny-for", Input).value.strip() if message.seconds else ""
 
         def applied(result: ApplyResult | None) -> None:
@@ -328,6 +357,7 @@ class DenyScreen(ConsoleModal):
             self._update_warning()
             return True
         self.busy = False
+        self._check_fields()
         self._error(f"{title}: {text}")
         return isinstance(error, GatewayError)
 

@@ -1,4 +1,7 @@
-"""A route's local rate limit: requests per interval, burst, on / off / removed."""
+"""A route's local rate limit: requests per interval, burst; enforced, shadowed, off or removed.
+
+The form opens in the route's current mode, so a numeric edit of a shadowed limit stays shadowed:
+enforcing one is a choice of its own (the mode, or ``e`` in triage), and its diff says so."""
 
 from __future__ import annotations
 
@@ -18,12 +21,22 @@ from ..widgets.choice import Choice
 from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
-MODES = ("on", "off", "none")
+MODES = ("on", "shadow", "off", "none")
 MODE_LABELS = {
-    "on": "Enforced",
+    "on": "Enforced (refuse over the limit)",
+    "shadow": "Shadow (count, don't refuse)",
     "off": "Off (kept, not enforced)",
     "none": "No rate limit (remove it)",
 }
+
+
+def mode_of(limit: RateLimit | None) -> str:
+    """The form's mode for a route's limit as it is."""
+    if limit is None:
+        return "none"
+    if not limit.enabled:
+        return "off"
+    return "shadow" if limit.shadow else "on"
 
 
 class RateLimitEditor(EditorScreen):
@@ -61,12 +74,13 @@ class RateLimitEditor(EditorScreen):
 
     def load(self, route: Route) -> None:
         limit = route.rate_limit
-        mode = "none" if limit is None else "on" if limit.enabled else "off"
-        self.query_one(f"#mode-{mode}", RadioButton).value = True
+        self.query_one(f"#mode-{mode_of(limit)}", RadioButton).value = True
         self.query_one("#requests", Input).value = str(limit.requests) if limit else ""
         self.query_one("#interval", Input).value = format_duration(limit.interval) if limit else "1s"
         self.loaded_burst = str(limit.burst) if limit and limit.burst is not None else ""
         self.query_one("#burst", Input).value = self.loaded_burst
+        if limit is None:  # the number fields are disabled: the choice of a mode comes first
+            self.call_after_refresh(self.query_one("#mode", RadioSet).focus)
         self.query_one("#requests", FormInput).select_all()  # focused first: the next key replaces it
 
     @property
@@ -103,7 +117,9 @@ class RateLimitEditor(EditorScreen):
         before = self.original.rate_limit
         if burst_text == self.loaded_burst:
             burst = follow_rate(before, requests, burst)  # not touched: it follows a higher rate
-        limit = RateLimit(requests, interval, burst, enabled=mode == "on")
+        # Off keeps whether the limit was shadowed: switched on again, it is what it was.
+        shadow = mode == "shadow" or (mode == "off" and before is not None and before.shadow)
+        limit = RateLimit(requests, interval, burst, enabled=mode != "off", shadow=shadow)
         route = replace(self.original, rate_limit=limit)
         found = [p for p in route_problems(route, "route") if ".rate_limit" in p.path]
         return route, found or bucket_problems(before, limit, "route.rate_limit")
@@ -115,7 +131,11 @@ class RateLimitEditor(EditorScreen):
         return "error-general"
 
     def describe(self, route: Route) -> str:
-        return route.rate_limit.describe() if route.rate_limit else "no rate limit"
+        """``2/s (shadow)``, ``2/s (enforced)``: the mode always said, so enforcing one reads as such."""
+        limit = route.rate_limit
+        if limit is None:
+            return "no rate limit"
+        return limit.describe() + (" (enforced)" if mode_of(limit) == "on" else "")
 
     def revalidate(self) -> None:
         super().revalidate()

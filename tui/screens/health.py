@@ -23,6 +23,7 @@ from connectors.errors import GatewayError
 from connectors.health import BackendHealth, HealthWindow, backend_health
 
 from ..widgets.key_hints import KeyHints
+from ..widgets.key_table import KeyTable
 from .charts import LiveScreen
 
 STATE_STYLE = {
@@ -81,7 +82,7 @@ class HealthScreen(LiveScreen[HealthView]):
     def compose(self) -> ComposeResult:
         yield from self.chrome()
         yield Static("Backend health · loading…", id="health-info")
-        table: DataTable[Any] = DataTable(id="health", cursor_type="row", zebra_stripes=True)
+        table = KeyTable(id="health", cursor_type="row", zebra_stripes=True)  # j/k/g/G as in k9s
         table.add_columns(
             "Route", "Backend", "State", "OK", "Failed/req", "Ejected now/total", "Overflows", "Active/max"
         )

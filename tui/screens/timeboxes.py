@@ -24,6 +24,7 @@ from connectors.errors import GatewayError
 from connectors.timeboxes import TimeBox, overdue
 
 from ..widgets.key_hints import KeyHints
+from ..widgets.key_table import KeyTable
 from .charts import LiveScreen
 
 STATUS_STYLE = {
@@ -86,7 +87,7 @@ class TimeboxesScreen(LiveScreen[TimeboxView]):
         yield from self.chrome()
         yield Static("Time boxes · loading…", id="boxes-info")
         yield Static("", id="boxes-warning")
-        table: DataTable[Any] = DataTable(id="boxes", cursor_type="row", zebra_stripes=True)
+        table = KeyTable(id="boxes", cursor_type="row", zebra_stripes=True)  # j/k/g/G as in k9s
         table.add_columns("Change", "Routes", "Reverts", "Status", "What", "Note")
         yield table
         yield KeyHints()
@@ -123,7 +124,8 @@ class TimeboxesScreen(LiveScreen[TimeboxView]):
         self.query_one("#boxes-info", Static).update(
             Content(f"Time boxes · {view.problem}" if view.problem else info)
         )
-        table = self.query_one("#boxes", DataTable)
+        table = self.query_one("#boxes", KeyTable)
+        kept = table.cursor_key  # a refresh keeps the cursor where the operator put it
         table.clear()
         variables = self.app.theme_variables
         for box in sorted(view.boxes, key=lambda b: (b.status not in ("pending", "reverting"), b.due)):
@@ -140,6 +142,7 @@ class TimeboxesScreen(LiveScreen[TimeboxView]):
                 note or "-",
                 key=box.id,
             )
+        table.keep_cursor(kept)
         if not view.boxes and not view.problem:
             self.query_one("#boxes-info", Static).update(
                 Content(

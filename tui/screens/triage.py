@@ -48,6 +48,7 @@ from ..editing import plan_edit
 from ..outcomes import error_text
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
+from ..widgets.key_table import GroupingTable
 from .charts import NO_SOURCE, LiveScreen, _allowed
 from .deny_client import CLIENT, DenyActions
 from .editors import open_editor, refusal
@@ -115,11 +116,11 @@ def clients_note(view: TriageView) -> str:
     label = window_label(view.window_s)
     shadow = view.shadow.get(view.route or "")
     if shadow is not None:
-        if not shadow.origin:
+        if not shadow.origin or shadow.clients:
             return ""
-        return (
-            f"no would-be refusals in the last {window_label(CLIENT_WINDOW_S)}" if not shadow.clients else ""
-        )
+        if shadow.behind and shadow.would_refuse:  # counted, not in the log yet: never "none"
+            return f"none named yet: the access log is behind Envoy's {shadow.would_refuse} would-be refusals"
+        return f"no would-be refusals in the last {window_label(CLIENT_WINDOW_S)}"
     if view.clients_from.problem:
         return ""
     row = next((r for r in view.rows if r.route == view.route), None)
@@ -181,14 +182,14 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         yield from self.chrome()
         yield Static("Rate-limit triage · loading…", id="triage-info")
         yield Static("", id="triage-shadow")
-        yield DataTable(id="triage", cursor_type="row", zebra_stripes=True)
+        yield GroupingTable(id="triage", cursor_type="row", zebra_stripes=True)  # j/k/G; g groups
         with Horizontal(id="detail"):
             yield TimeChart("Limited vs allowed", "req/s", id="triage-chart")
             with Vertical(id="clients-box"):
                 yield Static("Refused clients", id="clients-title")
                 yield Static("", id="clients-origin")
                 yield Static("", id="clients-empty")
-                clients: DataTable[Any] = DataTable(id="clients", cursor_type="row")
+                clients = GroupingTable(id="clients", cursor_type="row")
                 clients.add_columns("Client", "429s")
                 yield clients
         yield KeyHints()
@@ -240,7 +241,8 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     def _shadow_limits(self, connector: Any, now: float) -> tuple[dict[str, ShadowLimit], str]:
         """The shadowed limits, read again every few seconds (an admin read and the access log's tail)."""
         at, shadow, problem = self._shadow
-        if now - at >= SHADOW_EVERY_S:
+        catching_up = any(s.behind for s in shadow.values())  # read again at once until it caught up
+        if now - at >= SHADOW_EVERY_S or catching_up:
             try:
                 shadow, problem = {s.route: s for s in connector.shadow_limits()}, ""
             except GatewayError as exc:
@@ -251,8 +253,11 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     # -- showing them --------------------------------------------------------------------------------
 
     def show(self, view: TriageView) -> None:
-        if view.window_s != self.window_s or view.by != self.by:
-            return  # asked for before the operator switched; the fetch they asked for is on its way
+        moved = view.route != self.route and any(r.route == self.route for r in view.rows)
+        if view.window_s != self.window_s or view.by != self.by or moved:
+            # Asked for before the operator switched (or moved the cursor: j j k must not jump
+            # back); the fetch they asked for is on its way.
+            return
         self.view = view
         self.route = view.route
         source = self.metrics
@@ -309,12 +314,18 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
             title.update(Content(f"Would-be refused clients{who} (shadow)"))
             source = ClientSource(shadow.origin, "" if shadow.origin else shadow.note or "not known here")
             origin = source.line(window_label(CLIENT_WINDOW_S))
+            if shadow.origin and shadow.behind:
+                origin += " · catching up (the log is behind the counters)"
         else:
             listed = view.clients
             title.update(Content(f"Refused clients{who} · by {view.by} · {label}"))
             origin = view.clients_from.line(label)
         self.query_one("#clients-origin", Static).update(Content(origin))
         clients = self.query_one("#clients", DataTable)
+        heading = "would refuse" if shadow is not None else "429s"  # a shadowed limit sent no 429
+        if [str(c.label) for c in clients.columns.values()][1:] != [heading]:
+            clients.clear(columns=True)
+            clients.add_columns("Client", heading)
         clients.clear()
         for client, count in listed:
             clients.add_row(client, Text(f"{count:,}", justify="right"))
