@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.widgets import Input, Switch
 
@@ -185,17 +186,17 @@ async def test_the_cors_switches_show_their_state_without_colour(
         form = await _form(pilot, "c", "cors")
         enabled, credentials = form.query_one("#enabled", Switch), form.query_one("#credentials", Switch)
 
-        def state(switch: Switch) -> str:
+        async def state(switch: Switch) -> str:
+            form.query_one("#form", VerticalScroll).scroll_to_widget(switch, animate=False)  # 100x30
+            await pilot.pause()
             return flat(region_text(app, switch))
 
-        await pilot.pause()
-
         assert enabled.value and not credentials.value
-        on, off = state(enabled), state(credentials)
+        on, off = await state(enabled), await state(credentials)
         assert on != off, f"on and off look the same without colour: {on!r}"
         assert re.search(r"\bon\b", on) and re.search(r"\boff\b", off), (on, off)
         credentials.focus()
         await pilot.press("space")
         await wait_until_ui(pilot, lambda: credentials.value, what="credentials on")
         await pilot.pause()
-        assert state(credentials) == on
+        assert await state(credentials) == on
