@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
-from textual.widgets import Input, Switch
+from textual.widgets import Input, RadioSet, Switch
 
 from connectors.change import Change
 from connectors.native import NativeConnector
@@ -200,3 +200,24 @@ async def test_the_cors_switches_show_their_state_without_colour(
         await wait_until_ui(pilot, lambda: credentials.value, what="credentials on")
         await pilot.pause()
         assert await state(credentials) == on
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_fault_forms_mode_shows_without_colour(
+    gw: NativeConnector, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = ConsoleApp(gw)
+    async with app.run_test(size=size) as pilot:
+        form = await _form(pilot, "f", "canary")
+        modes = form.query_one("#mode", RadioSet)
+
+        def marked() -> list[str]:
+            return [line for line in region_text(app, modes).splitlines() if "●" in line]
+
+        await pilot.pause()
+        assert len(marked()) == 1 and "No fault injection" in marked()[0], region_text(app, modes)
+        modes.focus()
+        await pilot.press("up", "enter")
+        await wait_until_ui(pilot, lambda: "Inject faults" in "".join(marked()), what="Inject chosen")
+        assert len(marked()) == 1
