@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input
 
+from ..commands import prompt_hint
+
 Mode = Literal["filter", "command"]
 ROUTE_COMMANDS = ("canary", "charts", "proxies")  # the commands that take a route name
 
@@ -94,9 +96,7 @@ class CommandLine(Input):
         self.mode = mode
         self.completions.mode = mode
         self.placeholder = (
-            "filter: a regex, ! inverts (enter keeps it, esc clears)"
-            if mode == "filter"
-            else "routes, policies, gateways, history, ctx, theme NAME, canary ROUTE, triage, charts, q"
+            "filter: a regex, ! inverts (enter keeps it, esc clears)" if mode == "filter" else prompt_hint()
         )
         self.border_title = "/" if mode == "filter" else ":"
         self.value = text
