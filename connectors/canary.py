@@ -5,8 +5,14 @@ canary's weight through the change pipeline (``connectors.change``: rebase, plan
 history and audit log), then judges the step on what happened since it began (``canary_judge``):
 the canary's requests, errors and p99 counted from the metrics source (``MetricsSource.counts``),
 never a rate. A step ends after its pause once the canary served ``min_requests`` requests, or
-after the maximum wait without them: the run then says so and goes on, or holds and asks
-(``on_low_traffic``). A gate crossed holds the rollout or aborts it (all traffic back to stable).
+after the maximum wait without them: the run then says so and goes on *unjudged*, or holds and asks
+(``on_low_traffic``). A gate crossed, on whatever requests were seen, holds the rollout or aborts it
+(all traffic back to stable). The step to 100 % is not taken while no step was judged on enough
+requests (``canary_evidence``): the run holds and asks, or stops held (``unjudged``).
+
+At each check the run also reads the route the gateway serves: when someone else changed its
+weights (``set-weights``, another console), the run holds and says who changed what, instead of
+overwriting their change; resumed, it goes on from the weights now.
 
 The operator can ``pause()``/``resume()`` the clock, ``abort()`` or ``promote()`` (100 % canary) at
 any time, from any thread. Every change and every hold is reported through ``on_event`` (a
@@ -21,71 +27,43 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Literal
 
 from .base import ApplyResult, Connector
+from .canary_control import RunControl
+from .canary_events import FINAL, RETRY, CanaryEvent, EventKind, State
+from .canary_evidence import NO_EVIDENCE, Evidence, Unjudged, outside_change
 from .canary_judge import StepProgress, judge, max_wait
-from .canary_plan import Breach, CanaryPlan, LowTraffic, check_run
+from .canary_plan import Breach, CanaryPlan, LowTraffic, check_run, first_step
 from .canary_state import CanaryState, CanaryStateStore, mark_active, record_event
 from .canary_views import BackendView, pick_backends, side_by_side, weight_of, weights
 from .change import Change
-from .errors import GatewayError, Problem, ValidationError
+from .errors import ChangeConflict, GatewayError
 from .history import Label
 from .metrics import MetricsSource
 from .metrics.counts import RouteCounts
 
 __all__ = [
     "FINAL",
+    "NO_EVIDENCE",
     "BackendView",
     "Breach",
     "CanaryEvent",
     "CanaryPlan",
     "CanaryRun",
     "LowTraffic",
+    "State",
     "StepProgress",
+    "Unjudged",
     "pick_backends",
     "side_by_side",
 ]
 
-State = Literal["ready", "running", "paused", "held", "aborted", "promoted", "failed", "cancelled"]
-FINAL: frozenset[State] = frozenset({"aborted", "promoted", "failed", "cancelled"})
-RETRY = "The run stopped so as not to overwrite that change; start a new canary from the current weights."
-EventKind = Literal[
-    "started",
-    "warning",
-    "step",
-    "watch",
-    "passed",
-    "low-traffic",
-    "breach",
-    "held",
-    "paused",
-    "resumed",
-    "aborted",
-    "promoted",
-    "failed",
-    "cancelled",
-]
 
+class CanaryRun(RunControl):
+    """A canary run: see the module's docstring."""
 
-@dataclass(frozen=True)
-class CanaryEvent:
-    """One thing a canary run did or saw (a step, a hold, an abort), for the screen and history."""
-
-    kind: EventKind
-    state: State
-    step: int  # index into plan.steps, -1 before the first
-    weight: int  # the canary's declared weight after this event
-    message: str
-    diff: str = ""  # the applied plan's model diff, for step/abort/promote
-    stable: BackendView | None = None
-    canary: BackendView | None = None
-    time: float = field(default_factory=time.time)
-    progress: StepProgress | None = None  # the step's counts, clock and gates (``watch`` events)
-
-
-class CanaryRun:
     def __init__(
         self,
         connector: Connector,
@@ -100,10 +78,14 @@ class CanaryRun:
         restart: bool = False,
         resume_from: CanaryState | None = None,
         store: CanaryStateStore | None = None,
+        unjudged: Unjudged = "ask",
     ) -> None:
         """``restart``: begin at the plan's first step even when the canary already has more traffic
         (by default steps below its weight now are skipped, with a warning). ``resume_from``: a run
-        left over by a process that died (``CanaryStateStore.left_over``), carried on from its step."""
+        left over by a process that died (``CanaryStateStore.left_over``), carried on from its step.
+        ``unjudged``: before the step to 100 % when no step was judged on enough requests, hold and
+        ask ("ask"), stop there leaving the run held ("refuse", for a command nobody can answer), or
+        go on saying so ("allow")."""
         self.plan = plan.validated()
         Change(connector).require("weights")  # read-only: refused before anything is written
         current = check_run(connector, metrics, route, stable, canary)
@@ -114,59 +96,23 @@ class CanaryRun:
         self.canary = canary
         self.check_every = check_every
         self.run_id = resume_from.run if resume_from is not None else os.urandom(4).hex()
+        super().__init__(weight_of(current, canary))
         self._on_event = on_event
-        self._cond = threading.Condition()
-        self._state: State = "ready"
-        self._step = -1
-        self._weight = weight_of(current, canary)
         # The route as this run last saw or set it: each step is an edit of it (rebased, see _set_weight).
         self._base = current
-        self._request: Literal["abort", "promote", "cancel"] | None = None
-        self._runner: threading.Thread | None = None
         self._gateway = connector.info().title
         self._store = store if store is not None else CanaryStateStore(self._gateway)
         self._started = resume_from.started if resume_from is not None else time.time()
         self.applied: list[ApplyResult] = []
         self.completed = False  # every step of a plan that ends below 100 % passed
         self.last_event: CanaryEvent | None = None
-        self._first, self.warnings = self._first_step(restart, resume_from)
-
-    def _first_step(self, restart: bool, resume_from: CanaryState | None) -> tuple[int, tuple[str, ...]]:
-        """Where the run begins, and what the operator must be told about it."""
-        steps = self.plan.steps
-        if resume_from is not None:
-            return max(0, resume_from.step), (f"resuming: {resume_from.describe()}",)
-        now = self._weight
-        if now <= steps[0]:
-            return 0, ()
-        if restart:
-            return 0, (
-                f"{self.canary} has {now}% of {self.route} now: the first step cuts it to {steps[0]}%",
-            )
-        first = next((i for i, s in enumerate(steps) if s >= now), None)
-        if first is None:  # every step would move traffic down, off the canary: refuse
-            why = f"{self.canary} already has {now}% of {self.route}, more than every step"
-            up = f"a canary only moves traffic up (restart the plan to cut it to {steps[0]}%)"
-            raise ValidationError([Problem("steps", f"{why} ({', '.join(map(str, steps))}%): {up}")])
-        skipped = ", ".join(f"{s}%" for s in steps[:first])
-        return first, (
-            f"{self.canary} already has {now}% of {self.route}: starting at {steps[first]}% "
-            f"(skipping {skipped}; restart the plan to begin at {steps[0]}%)",
+        self.unjudged = unjudged
+        self.evidence = (
+            Evidence(list(resume_from.judged), list(resume_from.unjudged)) if resume_from else Evidence()
         )
-
-    # -- what the screen shows ---------------------------------------------------------------------
-
-    @property
-    def state(self) -> State:
-        return self._state
-
-    @property
-    def step(self) -> int:
-        return self._step
-
-    @property
-    def weight(self) -> int:
-        return self._weight
+        self._set_at = time.time()  # when the run last set (or saw) the route's weights
+        self._left_held = False  # stopped held before promoting without evidence ("refuse")
+        self._first, self.warnings = first_step(plan, self._weight, (route, canary), restart, resume_from)
 
     def views(self, counts: RouteCounts | None = None) -> tuple[BackendView, BackendView]:
         """Stable and canary side by side: declared weights beside the split observed since the step
@@ -174,55 +120,11 @@ class CanaryRun:
         snap = self.metrics.snapshot() if self.metrics is not None and counts is not None else None
         return side_by_side(self.route, self.stable, self.canary, self._weight, snap, counts)
 
-    # -- control (any thread) ----------------------------------------------------------------------
-
-    def pause(self) -> None:
-        with self._cond:
-            if self._state != "running":
-                return
-            self._state = "paused"
-            self._cond.notify_all()
-        self._emit("paused", "paused: the step clock is stopped")
-
-    def resume(self) -> None:
-        """Go on: after a pause the clock runs again; after a hold the run carries on at once (a hold
-        for low traffic goes to the next step; a hold for a gate judges the step afresh)."""
-        with self._cond:
-            if self._state not in ("paused", "held"):
-                return
-            self._state = "running"
-            self._cond.notify_all()
-        self._emit("resumed", f"resumed by {self.connector.user}")
-
-    def abort(self) -> None:
-        """All traffic back to stable. From another thread while ``run()`` is going, the run does it."""
-        self._control("abort")
-
-    def promote(self) -> None:
-        """All traffic to the canary."""
-        self._control("promote")
-
-    def cancel(self) -> None:
-        """Stop stepping and leave the weights as they are (the screen was closed)."""
-        with self._cond:
-            if self._runner is not None and self._state not in FINAL:
-                self._request = "cancel"
-                self._cond.notify_all()
-
-    def _control(self, what: Literal["abort", "promote"]) -> None:
-        with self._cond:
-            if self._state in FINAL:
-                return
-            if self._runner is not None and self._runner is not threading.current_thread():
-                self._request = what
-                self._cond.notify_all()
-                return
-        self._finish(what, f"{what} requested by {self.connector.user}")
-
     # -- the run -----------------------------------------------------------------------------------
 
     def run(self) -> State:
-        """Step through the plan; returns the final state. Call once, from a worker thread."""
+        """Step through the plan; returns the final state ("held" when it stopped before promoting
+        without evidence, ``unjudged="refuse"``). Call once, from a worker thread."""
         with self._cond:
             if self._state != "ready":
                 raise RuntimeError("a canary run can only be started once")
@@ -238,20 +140,30 @@ class CanaryRun:
         finally:
             with self._cond:
                 self._runner = None
-                if self._state not in FINAL:
+                if self._state not in FINAL and not self._left_held:
                     self._state = "cancelled"
             mark_active(self._gateway, self.route, False)
         return self._state
 
     def _steps(self) -> None:
-        n = len(self.plan.steps)
-        for i in range(self._first, n):
-            weight = self.plan.steps[i]
+        steps, n = self.plan.steps, len(self.plan.steps)
+        i = self._first
+        while i < n:
+            weight = steps[i]
             if self._handle_request():
+                return
+            if weight < self._weight:  # moved past this step from outside (and resumed): never down
+                self._emit("warning", f"skipping step {i + 1} ({weight}%): {self.canary} has {self._weight}%")
+                i += 1
+                continue
+            if weight == 100 and not self._may_promote():
                 return
             self._step = i
             event = "promote" if weight == 100 else "step"  # the last step is the promotion
-            if not self._set_weight(weight, f"canary {self.route}: step {i + 1}/{n}, {weight}%", event):
+            done = self._set_weight(weight, f"canary {self.route}: step {i + 1}/{n}, {weight}%", event)
+            if done is None:
+                continue  # changed from outside: held, then resumed; this step again, from there
+            if not done:
                 return
             if weight == 100:
                 self._set_final("promoted", f"promoted: {self.canary} takes all traffic on {self.route}")
@@ -259,6 +171,7 @@ class CanaryRun:
             self._save()
             if not self._watch_step(i):
                 return
+            i += 1
         # The plan's last step is below 100 %: the run is done there, its state file with it.
         self.completed = True
         self._set_final(
@@ -266,17 +179,22 @@ class CanaryRun:
             f"done: {self.canary} keeps {self._weight}% of {self.route} (the plan's last step; not promoted)",
         )
 
-    def _handle_request(self) -> bool:
-        """Carry out an abort/promote/cancel asked for from another thread; True when the run ends."""
+    def _may_promote(self) -> bool:
+        """Before the step to 100 %: go on when a step was judged on enough requests; otherwise ask
+        (hold), stop held, or go on saying so, as ``unjudged`` says."""
+        missing = self.evidence.missing(self.plan.min_requests)
+        if missing is None:
+            return True
+        if self.unjudged == "allow":
+            self._emit("warning", f"promoting without evidence, as asked: {missing}", record="unjudged")
+            return True
+        if self.unjudged == "ask":
+            return self._hold(f"{missing}; promote anyway or abort", question=missing)
         with self._cond:
-            request, self._request = self._request, None
-        if request is None:
-            return self._state in FINAL
-        if request == "cancel":
-            self._set_final("cancelled", f"stopped; weights left at {self._weight}% canary")
-        else:
-            self._finish(request, f"{request} requested by {self.connector.user}")
-        return True
+            self._state, self._left_held = "held", True
+        self._emit("held", f"held at {self._weight}%: {missing}", record="hold")
+        self._save(f"held: {missing}")  # left over: --resume watches the step again, --abort aborts
+        return False
 
     def _watch_step(self, index: int) -> bool:
         """Judge the step on what happened since it began; True to go on to the next step."""
@@ -284,6 +202,12 @@ class CanaryRun:
         while True:
             if self._handle_request():
                 return False
+            moved = self._moved()
+            if moved is not None:  # someone else changed the weights: hold, never overwrite them
+                if not self._hold(f"{moved}; resume to go on from {self._weight}%"):
+                    return False
+                since, clock, last = time.time(), 0.0, time.monotonic()  # judged afresh from here
+                continue
             now = time.monotonic()
             clock += now - last if self._state == "running" else 0.0
             last = now
@@ -294,6 +218,8 @@ class CanaryRun:
                 self._sleep()
                 continue
             if decision.outcome == "pass":
+                seen = f"step {index + 1} at {self._weight}%: {progress.requests:,} requests"
+                self.evidence.judged.append(seen)
                 self._emit("passed", f"step {index + 1} passed: {decision.reason}")
                 return True
             if decision.outcome == "breach":
@@ -305,10 +231,33 @@ class CanaryRun:
                     return False
                 since, clock = time.time(), 0.0  # judged afresh from the resume
                 continue
-            if self.plan.on_low_traffic == "continue":
-                self._emit("low-traffic", f"{decision.reason}; going on", record="low-traffic")
-                return True
-            return self._hold(f"{decision.reason}; resume to go on")
+            return self._unjudged(index, progress, decision.reason)
+
+    def _unjudged(self, index: int, p: StepProgress, reason: str) -> bool:
+        """The maximum wait ran out with too few requests (the gates held on those seen): go on
+        unjudged, saying so, or hold and ask, as the plan says."""
+        seen = f"{p.requests:,} of {p.min_requests:,} requests"
+        if self.plan.on_low_traffic != "continue" and not self._hold(f"{reason}; resume to go on"):
+            return False
+        self.evidence.unjudged.append(f"step {index + 1} at {self._weight}%: {seen}")
+        if self.plan.on_low_traffic == "continue":
+            gates = f"{p.gate_values()} on those, within the thresholds" if p.requests else "no gate to check"
+            message = (
+                f"continued unjudged: {seen} at step {index + 1} ({self._weight}%) in {p.elapsed_s:.0f} s; "
+                f"{gates}"
+            )
+            self._emit("low-traffic", message, record="low-traffic")
+        return True
+
+    def _moved(self) -> str | None:
+        """Why the run must hold when the route's weights were changed from outside since the run
+        last set them (taking the route as it is now as its base: a resume goes on from there)."""
+        found = outside_change(self.connector, self._base, self.run_id, self._set_at)
+        if found is None:
+            return None
+        self._base, reason = found
+        self._weight, self._set_at = weight_of(self._base, self.canary), time.time()
+        return reason
 
     def _progress(self, index: int, since: float, clock: float) -> tuple[StepProgress, RouteCounts | None]:
         # Strict: from the first reading after the step began, never the previous step's traffic.
@@ -338,17 +287,24 @@ class CanaryRun:
             if self._request is None:
                 self._cond.wait(self.check_every)
 
-    def _hold(self, reason: str) -> bool:
-        """Hold until the operator resumes (True) or the run ends (False)."""
+    def _hold(self, reason: str, question: str = "") -> bool:
+        """Hold until the operator resumes (True) or the run ends (False). ``question``: the hold
+        asks to promote without evidence (the console puts the question)."""
         with self._cond:
             if self._state in FINAL:
                 return False
             self._state = "held"
-        self._emit("held", f"held at {self._weight}%: {reason}", record="hold")
+        self._emit("held", f"held at {self._weight}%: {reason}", record="hold", question=question)
         self._save(f"held: {reason}")
-        with self._cond:
-            while self._state == "held" and self._request is None:
+        while True:
+            with self._cond:
+                if self._state != "held" or self._request is not None:
+                    break
                 self._cond.wait(self.check_every)
+            moved = self._moved()  # changed from outside while held: said too, and taken as the base
+            if moved is not None:
+                self._emit("held", f"held at {self._weight}%: {moved}", record="hold", question=question)
+                self._save(f"held: {moved}")
         if self._handle_request():
             return False
         record_event(self.connector, self.run_id, "resume", self.route, f"canary {self.route}: resumed")
@@ -357,10 +313,13 @@ class CanaryRun:
 
     # -- changes -----------------------------------------------------------------------------------
 
-    def _set_weight(self, weight: int, description: str, event: str = "step") -> bool:
-        """Apply a canary weight through the change pipeline; False (state failed) when that fails.
-        The edit is rebased like any other: someone else's change of the route's weights since the
-        run last set them stops the run (Changed by someone else) instead of being overwritten."""
+    def _set_weight(
+        self, weight: int, description: str, event: str = "step", hold: bool = True
+    ) -> bool | None:
+        """Apply a canary weight through the change pipeline; False when the run ended (that failed,
+        state failed). The edit is rebased like any other: when someone else changed the route's
+        weights since the run last set them, the run holds instead of overwriting them (``hold``;
+        None once resumed: the caller tries again from the weights now), or fails."""
         change = Change(self.connector)
         base = self._base
         edited = replace(base, backends=weights(base, self.stable, self.canary, weight))
@@ -371,10 +330,17 @@ class CanaryRun:
                 self._emit("step", f"{description} (already in place)")
                 return True
             result = change.apply(plan, label=Label("canary", event, self.run_id))
+        except ChangeConflict as exc:
+            moved = self._moved() if hold else None
+            if moved is None:
+                self._set_final("failed", f"{exc.title}: {exc}")
+                return False
+            return None if self._hold(f"{moved}; resume to go on from {self._weight}%") else False
         except GatewayError as exc:
             self._set_final("failed", f"{exc.title}: {exc}")
             return False
         self._base = next((c.after for c in plan.changes if c.after.name == self.route), edited)
+        self._set_at = time.time()
         self.applied.append(result)
         self._weight = weight
         ok = result.verification.ok
@@ -386,7 +352,8 @@ class CanaryRun:
         weight = 0 if what == "abort" else 100
         final: State = "aborted" if what == "abort" else "promoted"
         target = self.stable if what == "abort" else self.canary
-        if self._set_weight(weight, f"canary {self.route}: {what}, all traffic to {target} ({reason})", what):
+        description = f"canary {self.route}: {what}, all traffic to {target} ({reason})"
+        if self._set_weight(weight, description, what, hold=False):
             self._set_final(final, f"{final}: all traffic on {target} ({reason})")
 
     def _set_final(self, state: State, message: str) -> None:
@@ -397,6 +364,9 @@ class CanaryRun:
         kind: EventKind = state  # type: ignore[assignment]  # every final state is also an event kind
         record = state if state in ("failed", "cancelled") else None  # aborts/promotes are changes
         self._emit(kind, message, record=record)
+
+    def _note(self, kind: EventKind, message: str) -> None:
+        self._emit(kind, message)
 
     def _save(self, message: str = "") -> None:
         """The run's state on disk, for a process that finds it after this one died."""
@@ -413,6 +383,8 @@ class CanaryRun:
             "held" if self._state == "held" else "running",
             last,
             self._started,
+            judged=list(self.evidence.judged),
+            unjudged=list(self.evidence.unjudged),
         )
         self._store.save(state)
 
@@ -425,10 +397,20 @@ class CanaryRun:
         progress: StepProgress | None = None,
         counts: RouteCounts | None = None,
         record: str | None = None,
+        question: str = "",
     ) -> None:
         stable, canary = self.views(counts)
         event = CanaryEvent(
-            kind, self._state, self._step, self._weight, message, diff, stable, canary, progress=progress
+            kind,
+            self._state,
+            self._step,
+            self._weight,
+            message,
+            diff,
+            stable,
+            canary,
+            progress=progress,
+            question=question,
         )
         self.last_event = event
         if record is not None:

@@ -64,6 +64,11 @@ class StepProgress:
         until = self.pause_s if self.enough else self.max_wait_s
         return max(0.0, until - self.elapsed_s)
 
+    def gate_values(self) -> str:
+        """``errors 0.0%, p99 1.2 ms``: the gates' values over the requests seen."""
+        p99 = "" if self.p99_ms is None else f", p99 {_ms(self.p99_ms)} ms"
+        return f"errors {self.error_pct:.1f}%{p99}"
+
     def text(self) -> str:
         """One line for the live status: requests seen, time left, gate values."""
         seen = (
@@ -107,8 +112,7 @@ def judge(p: StepProgress) -> Decision:
     if p.elapsed_s < p.pause_s:
         return Decision("wait")
     if p.enough:
-        gates = f"errors {p.error_pct:.1f}%" + (f", p99 {_ms(p.p99_ms)} ms" if p.p99_ms is not None else "")
-        return Decision("pass", f"{p.requests:,} canary requests, {gates}: within the thresholds")
+        return Decision("pass", f"{p.requests:,} canary requests, {p.gate_values()}: within the thresholds")
     if out_of_time:
         return Decision(
             "low-traffic",

@@ -13,12 +13,15 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .base import Connector
 from .errors import Problem, ValidationError
 from .metrics import MetricsSource
 from .model import Route
+
+if TYPE_CHECKING:
+    from .canary_state import CanaryState
 
 Breach = Literal["abort", "hold"]
 LowTraffic = Literal["continue", "ask"]
@@ -173,3 +176,28 @@ def check_run(
     if problems:
         raise ValidationError(problems)
     return current
+
+
+def first_step(
+    plan: CanaryPlan, now: int, names: tuple[str, str], restart: bool, resume_from: CanaryState | None
+) -> tuple[int, tuple[str, ...]]:
+    """Where a run begins (an index into ``plan.steps``) when the canary has ``now`` % of the route,
+    and what the operator must be told about it. A canary never moves traffic down by itself."""
+    route, canary = names
+    steps = plan.steps
+    if resume_from is not None:
+        return max(0, resume_from.step), (f"resuming: {resume_from.describe()}",)
+    if now <= steps[0]:
+        return 0, ()
+    if restart:
+        return 0, (f"{canary} has {now}% of {route} now: the first step cuts it to {steps[0]}%",)
+    first = next((i for i, s in enumerate(steps) if s >= now), None)
+    if first is None:  # every step would move traffic down, off the canary: refuse
+        why = f"{canary} already has {now}% of {route}, more than every step"
+        up = f"a canary only moves traffic up (restart the plan to cut it to {steps[0]}%)"
+        raise ValidationError([Problem("steps", f"{why} ({', '.join(map(str, steps))}%): {up}")])
+    skipped = ", ".join(f"{s}%" for s in steps[:first])
+    return first, (
+        f"{canary} already has {now}% of {route}: starting at {steps[first]}% "
+        f"(skipping {skipped}; restart the plan to begin at {steps[0]}%)",
+    )

@@ -41,6 +41,10 @@ class CanaryState:
     started: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     pid: int = field(default_factory=os.getpid)
+    # The steps judged on enough requests and those gone past without (``canary_evidence``), so a
+    # resumed run knows whether it may promote.
+    judged: list[str] = field(default_factory=list)
+    unjudged: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         """One line: where the run was left."""

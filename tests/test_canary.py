@@ -199,11 +199,12 @@ def _kinds(events: list[CanaryEvent]) -> list[str]:
     return [e.kind for e in events if e.kind != "watch"]
 
 
-def test_at_low_traffic_each_step_says_so_and_goes_on_after_the_maximum_wait(
+def test_at_low_traffic_steps_go_on_unjudged_and_the_step_to_100_is_asked_for(
     shared_native_gateway: NativeConnector, source: MetricsSource, canary_route: str
 ) -> None:
-    """The demo's traffic: a few requests a second, a 10 % canary sees one every few seconds. The run
-    used to hold at its first step for ever; now it says how many requests it saw and goes on."""
+    """The demo's traffic: a few requests a second, a 10 % canary sees one every few seconds. Each
+    step says how many requests it saw and goes on unjudged; but with no step judged on enough
+    requests the run does not promote by itself: it holds and asks, and promotes once told to."""
     gw = shared_native_gateway
     events: list[CanaryEvent] = []
     plan = CanaryPlan(
@@ -211,12 +212,29 @@ def test_at_low_traffic_each_step_says_so_and_goes_on_after_the_maximum_wait(
     )
     run = CanaryRun(gw, source, canary_route, "v1", "v2", plan, on_event=events.append, check_every=0.25)
     history = len(gw.history())
+    worker = threading.Thread(target=run.run)
     with Traffic(gw.listener_url(), "canary.test", 3):
-        assert run.run() == "promoted", _kinds(events)
+        worker.start()
+        try:
+            # (The hold's event, not only its state: the state is set just before the event is said.)
+            wait_until(
+                lambda: any(e.kind == "held" for e in events), timeout=30, what="the hold before 100 %"
+            )
+            assert gw.get_route("canary").weight_share() == {"v1": 50.0, "v2": 50.0}
+            held = [e for e in events if e.kind == "held"][-1]
+            assert held.question.startswith("not enough traffic to judge any step (step 1 at 10%: ")
+            assert " of 30 requests; step 2 at 50%: " in held.question
+            run.resume()  # the operator, asked, promotes anyway
+            worker.join(15)
+        finally:
+            run.abort()
+            worker.join(15)
+    assert run.state == "promoted", _kinds(events)
     assert [e.weight for e in events if e.kind == "step"] == [10, 50, 100]
     low = [e.message for e in events if e.kind == "low-traffic"]
-    assert len(low) == 2 and low[0].startswith("not enough canary traffic to judge step 1: ")
-    assert " of 30 requests in 3 s; going on" in low[0]
+    assert len(low) == 2 and low[0].startswith("continued unjudged: ")
+    assert " of 30 requests at step 1 (10%) in 3 s; " in low[0]  # then the gates on those seen, if any
+    assert low[0].endswith((" on those, within the thresholds", "; no gate to check"))
     # The step's progress was reported live: requests seen, time left, gate values.
     progress = [
         e.progress for e in events if e.kind == "watch" and e.progress is not None and e.progress.step == 1
@@ -229,7 +247,9 @@ def test_at_low_traffic_each_step_says_so_and_goes_on_after_the_maximum_wait(
     entries = gw.history()[history:]
     assert {e.kind for e in entries} == {"canary"} and {e.run for e in entries} == {run.run_id}
     # (Step 1 is the weight the route already had: nothing to change, so no change recorded.)
-    assert [e.event for e in entries] == ["start", "low-traffic", "step", "low-traffic", "promote"]
+    assert [e.event for e in entries] == [
+        *("start", "low-traffic", "step", "low-traffic", "hold", "resume", "promote")
+    ]
     audit = [json.loads(line) for line in (state_dir() / "audit.jsonl").read_text().splitlines()]
     assert [a["event"] for a in audit if a.get("run") == run.run_id] == [e.event for e in entries]
     assert CanaryStateStore(run.connector.info().title).load(canary_route) is None  # done: no leftover
@@ -252,7 +272,7 @@ def test_asked_at_low_traffic_it_holds_and_resume_goes_on_at_once(
     worker = threading.Thread(target=run.run)
     worker.start()
     try:
-        wait_until(lambda: run.state == "held", what="the run to hold and ask")
+        wait_until(lambda: any(e.kind == "held" for e in events), what="the run to hold and ask")
         held = next(e for e in events if e.kind == "held")
         assert "not enough canary traffic to judge step 1: 0 of 1,000 requests" in held.message
         assert held.message.endswith("; resume to go on")

@@ -41,8 +41,12 @@ async def connected(pilot: Pilot[None], app: ConsoleApp) -> None:
 def shown(app: ConsoleApp, selector: str) -> str:
     """The text of a widget on the screen on top, as one line (a dialog wraps long lines), or ""
     when it is not displayed."""
-    widget = app.screen.query_one(selector, Static)
-    return " ".join(str(widget.render()).split()) if widget.display and widget.region.height else ""
+    widget = app.screen.query_one(selector)
+    if not (widget.display and widget.region.height):
+        return ""
+    # A dialog's details are a scrolling column of one Static per detail.
+    parts = [widget] if isinstance(widget, Static) else list(widget.query(Static))
+    return " ".join(" ".join(str(part.render()).split()) for part in parts)
 
 
 def client_field(app: ConsoleApp) -> Input:

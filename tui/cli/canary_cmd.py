@@ -3,9 +3,11 @@
 Prints the plan, each step as it is applied, the step's progress every few seconds (canary requests
 seen, time left, gate values) and how each step ended; exits 0 when the canary is promoted and 1
 when the run is aborted (the reason is printed) or fails, like ``kubectl argo rollouts``. At low
-traffic each step goes on after the maximum wait, saying so. A run whose process died leaves a
-state file: the next ``canary ROUTE`` says so and refuses to start another until ``--resume``
-carries it on or ``--abort`` sends all traffic back to stable.
+traffic each step goes on unjudged after the maximum wait, saying so; but the step to 100 % is not
+taken when no step was judged on enough requests: the run stops there, held (exit 1, ``not enough
+traffic to judge any step``), unless ``--promote-unjudged``. A run whose process died or stopped
+held leaves a state file: the next ``canary ROUTE`` says so and refuses to start another until
+``--resume`` carries it on or ``--abort`` sends all traffic back to stable.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def _left_over(conn: Connector, route: str) -> CanaryState | None:
 
 
 def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
-    from connectors.canary import CanaryPlan, CanaryRun
+    from connectors.canary import NO_EVIDENCE, CanaryPlan, CanaryRun
 
     left = _left_over(conn, args.route)
     if left is None and (args.resume or args.abort):
@@ -150,6 +152,7 @@ def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
             on_event=Printer(),
             restart=args.restart,
             resume_from=left,
+            unjudged="allow" if args.promote_unjudged else "refuse",
         )
         if args.abort:
             run.abort()
@@ -160,7 +163,15 @@ def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
         source.close()
     if run.state == "promoted" or run.completed or (args.abort and run.state == "aborted"):
         return 0  # promoted, every step of a plan below 100 % passed, or the left-over run aborted
-    if run.last_event is not None:
+    if run.state == "held":  # stopped before 100 %: no step was judged on enough requests
+        message = run.last_event.message if run.last_event is not None else NO_EVIDENCE
+        print(f"error: canary {message}", file=sys.stderr)
+        print(
+            f"  --resume watches step {run.step + 1} again; --resume --promote-unjudged promotes anyway; "
+            f"--abort sends all traffic back to {stable}",
+            file=sys.stderr,
+        )
+    elif run.last_event is not None:
         print(f"error: canary {run.state}: {run.last_event.message}", file=sys.stderr)
     return EXIT_GATEWAY
 
@@ -192,6 +203,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--restart", action="store_true", help="begin at the first step even if the canary has more now"
+    )
+    p.add_argument(
+        "--promote-unjudged",
+        action="store_true",
+        help="take the step to 100%% even when no step had enough traffic to judge (default: stop, exit 1)",
     )
     left = p.add_mutually_exclusive_group()
     left.add_argument("--resume", action="store_true", help="carry on a run whose process died")

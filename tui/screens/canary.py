@@ -13,7 +13,7 @@ by a console that died (``canary_left``) is shown with its plan, then resumed or
 
 from __future__ import annotations
 
-from dataclasses import replace
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, RichLog, Static
+from textual.widgets import Input, RichLog, Select, Static
 
 from connectors.canary import (
     FINAL,
@@ -33,26 +33,25 @@ from connectors.canary import (
     side_by_side,
 )
 from connectors.canary_state import CanaryState
-from connectors.change import Change
 from connectors.errors import ValidationError
-from connectors.metrics import Snapshot
-from connectors.model import Route, WeightedBackend
+from connectors.model import Route
 
-from ..highlight import highlight_diff
-from ..widgets.canary_plan import CanaryPlanForm
+from ..widgets.canary_plan import CanaryPlanForm, keep_draft, kept_draft
 from ..widgets.canary_sides import CanarySides
 from ..widgets.key_hints import KeyHints
 from ..widgets.split_panel import SplitPanel
-from ..widgets.step_progress import StepProgressView, info_line
+from ..widgets.step_progress import StepProgressView
 from ..widgets.step_progress import log_line as log_line  # re-exported: tests read the log lines
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
-from .canary_confirm import Preview
+from .canary_confirm import Preview, preview
 from .canary_left import resumed_run, show_left_over
-from .charts import NO_SOURCE, LiveScreen
+from .canary_run import CanaryControls, Fetched
+from .canary_served import ServedWeights
+from .charts import NO_SOURCE
 
 
-class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
+class CanaryScreen(CanaryControls):
     VIEW = "canary"
     DEFAULT_CSS = """
     CanaryScreen #canary-info { height: 1; padding: 0 1; background: $surface; }
@@ -69,13 +68,6 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         Binding("escape", "back", "Back", show=False, id="view.close"),
     ]
 
-    class Progress(Message):
-        """A canary event, posted from the run's thread."""
-
-        def __init__(self, event: CanaryEvent) -> None:
-            super().__init__()
-            self.event = event
-
     class Previewed(Message, bubble=False):
         """The plan and its first step's diff, ready to confirm."""
 
@@ -89,13 +81,6 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         def __init__(self, run: CanaryRun) -> None:
             super().__init__()
             self.run = run
-
-    class FinishedNow(Message, bubble=False):
-        """A one-off abort or promote (no run going) has been applied; ``state`` is where it ended."""
-
-        def __init__(self, state: str) -> None:
-            super().__init__()
-            self.state = state
 
     def __init__(
         self,
@@ -116,6 +101,9 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         self.state = "ready"
         self.events: list[CanaryEvent] = []
         self._form_ready = False
+        self.served = ServedWeights()  # to tell the view's own weight changes from someone else's
+        self._route: Route | None = None  # the route as last polled
+        self._question = ""  # the run holds before 100 % without evidence: why (s asks again)
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -133,10 +121,21 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
 
     def on_mount(self) -> None:
         self._form_ready = True
+        draft = kept_draft(self.app, self._draft_key)
+        if draft is not None and self.left_over is None:
+            self.query_one(CanaryPlanForm).restore(draft)
+            self.call_after_refresh(self._note, "the plan you edited earlier in this session is back", "bold")
         self._info()
         self.call_after_refresh(self._hint)  # once the log has its width, so the line wraps
         self.focus_body()
         super().on_mount()
+
+    @property
+    def _draft_key(self) -> tuple[int, str]:
+        return id(self.connection), self.route_name
+
+    def _note(self, text: str, style: str = "dim") -> None:
+        self.query_one("#log", RichLog).write(Text(text, style=style))
 
     def _hint(self) -> None:
         self.query_one("#log", RichLog).write(
@@ -190,28 +189,33 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         if self.run is not None and self.run.state not in FINAL:
             self.run.cancel()  # stop stepping; the weights stay where they are
 
-    @property
-    def connection(self) -> Any:
-        return self.connector or self.console.connector
-
-    def _info(self) -> None:
-        who = (self.route_name, self.stable or "?", self.canary or "?")
-        self.query_one("#canary-info", Static).update(info_line(who, self.state, self.run))
+    def _outside(self, route: Route, began: float) -> None:
+        """No run going: say when the served weights changed from outside, and mark the last run's
+        summary as past (the heading, the status line) instead of showing it as current."""
+        line = self.served.polled(route, began)
+        if line is None:
+            return
+        self._note(line, "bold")
+        if self.served.changed:
+            self.state = "ready"
+            self.query_one(StepProgressView).show_past(self.served.past())
 
     # -- live figures (before and during the run) ------------------------------------------------
 
-    def fetch(self) -> tuple[Route | None, Snapshot | None]:
+    def fetch(self) -> Fetched:
+        began = time.time()
         connector = self.connection
         if connector is None or not self.route_name:
-            return None, None
-        route = connector.get_route(self.route_name)
+            return None, None, began
+        route = connector.get_route(self.route_name)  # the route as served now, at each refresh
         source = self.metrics
-        return route, source.snapshot() if source is not None else None
+        return route, source.snapshot() if source is not None else None, began
 
-    def show(self, result: tuple[Route | None, Snapshot | None]) -> None:
-        route, snapshot = result
+    def show(self, result: Fetched) -> None:
+        route, snapshot, began = result
         if route is None:
             return
+        self._route = route
         if self.left_over is not None and not self.stable:
             self.stable, self.canary = self.left_over.stable, self.left_over.canary
             show_left_over(self, self.left_over)
@@ -230,8 +234,11 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         stable, canary = side_by_side(
             self.route_name, self.stable, self.canary, share.get(self.canary, 0.0), snapshot
         )
-        if self.run is None or self.run.state in FINAL:  # while one runs, its counts show the split
+        run = self.run
+        if run is None or run.state in FINAL or run.state == "held":  # a watched step: its own counts
             self.query_one(CanarySides).show(stable, canary)
+        if run is None or run.state in FINAL:
+            self._outside(route, began)
         if self.metrics is None:
             self.query_one("#plan-error", Static).update(NO_SOURCE)
         elif snapshot is not None and not snapshot.ok:
@@ -275,11 +282,15 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         return plan
 
     @on(Input.Changed)
+    @on(Select.Changed)
     def _plan_changed(self) -> None:
         # Not while the form is being built (its first fields report their values before the rest
         # are there).
         if self.run is None and self._form_ready:
             self.read_plan()
+        if self._form_ready and self.left_over is None:  # kept as typed, for the next visit
+            form = self.query_one(CanaryPlanForm)
+            keep_draft(self.app, self._draft_key, form.draft() if form.edited() else None)
 
     # -- keys ------------------------------------------------------------------------------------
 
@@ -293,6 +304,8 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
         if run is not None and run.state not in FINAL:
             if run.state == "running":
                 self._control(run, "pause")
+            elif run.state == "held" and self._question:  # no step was judged: promote anyway?
+                self._ask_unjudged(run, self._question)
             elif run.state in ("paused", "held"):
                 self._control(run, "resume")
             return
@@ -311,16 +324,7 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
     def _preview(self, connector: Any, plan: CanaryPlan, route: str, stable: str, canary: str) -> Previewed:
         """The run (made here: it reads the gateway) and the diff of the step it begins with."""
         run = CanaryRun(connector, self.metrics, route, stable, canary, plan, on_event=self._post)
-        current = connector.get_route(route)
-        now = next((b.weight for b in current.backends if b.name == canary), 0)
-        # Where the run begins: a canary that already has more than the first steps skips them.
-        first = next((step for step in plan.steps if step >= now), plan.steps[-1])
-        backends = tuple(
-            WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
-            for b in current.backends
-        )
-        change = Change(connector).plan_edit("weights", current, replace(current, backends=backends))
-        return self.Previewed(Preview(plan, change, run=run, first_weight=first, warnings=run.warnings))
+        return self.Previewed(preview(connector, run))
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name == "preview" and isinstance(error, ValidationError):
@@ -336,101 +340,3 @@ class CanaryScreen(LiveScreen[tuple[Route | None, Snapshot | None]]):
                 self._start(preview)
 
         self.app.push_screen(CanaryConfirm(self.route_name, self.stable, self.canary, preview), confirmed)
-
-    def action_abort(self) -> None:
-        self._finish("abort")
-
-    def action_promote(self) -> None:
-        """Promote sends all traffic to the canary: it asks first (abort, back to safety, does not)."""
-        if not self.canary:
-            return
-        from .confirm import ConfirmScreen
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._finish("promote")
-
-        share = self.query_one("#weights", WeightBar).weights
-        now = ", ".join(f"{name} {weight}%" for name, weight in share) or "unknown"
-        details = [
-            f"all traffic on route {self.route_name} to {self.canary} (now {now})",
-            "through the same plan → apply → verify path; u or abort undoes it",
-        ]
-        question = ConfirmScreen("Promote the canary?", details, yes="Promote", no="Cancel")
-        self.app.push_screen(question, answered)
-
-    def _finish(self, what: str) -> None:
-        run = self.run
-        if run is not None and run.state not in FINAL:
-            self._control(run, what)
-            return
-        connector = self.connection
-        if connector is None or not self.canary:
-            return
-        # Not running: a one-off run that only aborts or promotes, through the same change path.
-        self._finish_now(connector, self.metrics, (self.route_name, self.stable, self.canary), what)
-
-    @work(thread=True, exit_on_error=False, group="control", name="control")
-    def _control(self, run: CanaryRun, what: str) -> None:
-        """Pause, resume, abort or promote the run going."""
-        getattr(run, what)()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="control", name="finish-now")
-    def _finish_now(self, connector: Any, source: Any, names: tuple[str, str, str], what: str) -> FinishedNow:
-        route, stable, canary = names  # the run reads the route: in this thread, not the UI's
-        one = CanaryRun(
-            connector, source, route, stable, canary, CanaryPlan(steps=(100,)), on_event=self._post
-        )
-        getattr(one, what)()
-        return self.FinishedNow(one.state)
-
-    def on_canary_screen_finished_now(self, message: FinishedNow) -> None:
-        self.poll_now()
-
-    # -- the run ---------------------------------------------------------------------------------
-
-    def _post(self, event: CanaryEvent) -> None:
-        self.post_message(self.Progress(event))  # thread-safe
-
-    def _start(self, preview: Preview) -> None:
-        run = preview.run
-        if run is None:
-            return
-        self._begin(run)
-
-    def _begin(self, run: CanaryRun) -> None:
-        self.run = run
-        self.state = "running"
-        self.query_one(CanaryPlanForm).lock_plan(True)
-        self.query_one(StepProgressView).clear()
-        self._run(run)
-
-    @work(thread=True, exit_on_error=False, group="canary", name="canary")
-    def _run(self, run: CanaryRun) -> None:
-        """Step the canary to the end; its events come back as Progress messages."""
-        run.run()
-
-    def on_canary_screen_progress(self, message: Progress) -> None:
-        event = message.event
-        self.events.append(event)
-        self.state = event.state
-        log = self.query_one("#log", RichLog)
-        if event.kind != "watch":
-            log.write(log_line(event))
-            if event.diff:
-                log.write(highlight_diff(event.diff))
-        if event.stable is not None and event.canary is not None and event.kind == "watch":
-            self.query_one(CanarySides).show(event.stable, event.canary)
-        self.query_one(StepProgressView).show_event(event)
-        if event.kind == "step" and event.diff:
-            self.query_one("#split", SplitPanel).reset(f"step {event.step + 1} applied")
-        if event.kind in ("step", "aborted", "promoted"):
-            self.poll_now()
-        if event.state in FINAL:
-            self.query_one(CanaryPlanForm).lock_plan(False)
-            self.notify(
-                event.message,
-                title=f"Canary {event.state}",
-                severity="information" if event.state == "promoted" else "warning",
-            )
-        self._info()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,10 +13,13 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 from connectors.base import Plan
-from connectors.canary import CanaryPlan, CanaryRun
+from connectors.canary import NO_EVIDENCE, CanaryPlan, CanaryRun
+from connectors.change import Change
+from connectors.model import WeightedBackend
 
 from ..highlight import highlight_diff
 from .base import ConsoleModal
+from .confirm import ConfirmScreen
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ class CanaryConfirm(ConsoleModal):
             yield Static(Content(summary), id="summary")
             with VerticalScroll():
                 yield Static(highlight_diff(self.preview.first.model_diff), id="first-diff")
-                yield Static(highlight_diff(self.preview.first.native_diff), id="first-native")
+                if not self.preview.first.is_empty:  # else "(no differences)" once is enough
+                    yield Static(highlight_diff(self.preview.first.native_diff), id="first-native")
             with Horizontal(id="buttons"):
                 yield Button("Start (s)", id="start", variant="warning")
                 yield Button("Cancel (esc)", id="cancel")
@@ -77,11 +82,15 @@ class CanaryConfirm(ConsoleModal):
     def _judged(self) -> str:
         plan = self.preview.plan
         wait = f"{plan.max_wait_s:g} s" if plan.max_wait_s is not None else "the maximum wait"
-        then = "go on" if plan.on_low_traffic == "continue" else "hold and ask"
+        then = (
+            "go on unjudged (gates checked on those seen)"
+            if plan.on_low_traffic == "continue"
+            else "hold and ask"
+        )
         if not plan.min_requests:
             return "Each step is judged at the end of its pause."
         seen = f"A step is judged once it saw {plan.min_requests} canary requests"
-        return f"{seen}; without them after {wait}: {then}."
+        return f"{seen}; without them after {wait}: {then}. 100% only after a judged step, or if you say so."
 
     def _first_step(self) -> str:
         first = self.preview.first_weight
@@ -101,3 +110,52 @@ class CanaryConfirm(ConsoleModal):
 
     def action_close(self) -> None:
         self.dismiss(False)
+
+
+def preview(connector: Any, run: CanaryRun) -> Preview:
+    """Blocking (it reads the gateway): what starting ``run`` shows, with the diff of the step it
+    begins with (a canary that already has more than the first steps skips them)."""
+    plan, route, stable, canary = run.plan, run.route, run.stable, run.canary
+    current = connector.get_route(route)
+    now = next((b.weight for b in current.backends if b.name == canary), 0)
+    first = next((step for step in plan.steps if step >= now), plan.steps[-1])
+    backends = tuple(
+        WeightedBackend(b.name, first if b.name == canary else 100 - first if b.name == stable else 0)
+        for b in current.backends
+    )
+    change = Change(connector).plan_edit("weights", current, replace(current, backends=backends))
+    return Preview(plan, change, run=run, first_weight=first, warnings=run.warnings)
+
+
+def _now(share: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{name} {weight}%" for name, weight in share) or "unknown"
+
+
+def promote_question(
+    route: str, canary: str, share: Sequence[tuple[str, int]], unjudged: str = ""
+) -> ConfirmScreen:
+    """``p``: all traffic to the canary, after asking (saying so when no step was judged)."""
+    details = [
+        f"all traffic on route {route} to {canary} (now {_now(share)})",
+        "through the same plan → apply → verify path; u or abort undoes it",
+    ]
+    if unjudged:
+        details.insert(1, f"no step had enough traffic to judge: {unjudged.partition('(')[2].rstrip(')')}")
+    return ConfirmScreen("Promote the canary?", details, yes="Promote", no="Cancel")
+
+
+def unjudged_question(
+    route: str, names: tuple[str, str], share: Sequence[tuple[str, int]], why: str
+) -> ConfirmScreen:
+    """Before the step to 100 % when no step was judged on enough requests: promote anyway?"""
+    stable, canary = names
+    seen = why.removeprefix(NO_EVIDENCE).strip()  # "(step 1 at 10%: 3 of 20 requests; ...)"
+    return ConfirmScreen(
+        f"No step had enough traffic to judge {seen}. Promote anyway?",
+        [
+            f"all traffic on route {route} to {canary} (now {_now(share)}), without evidence",
+            f"no keeps the canary held: s asks again, a aborts (all traffic back to {stable})",
+        ],
+        yes="Promote anyway",
+        no="Keep held",
+    )

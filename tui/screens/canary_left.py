@@ -17,16 +17,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Input, RichLog, Select, Static
+from textual.widgets import Button, RichLog, Static
 
 from ..host import console_of
+from ..widgets.canary_plan import CanaryPlanForm, default_draft
 from .base import ConsoleModal
 
 if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
 
-    from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
+    from connectors.canary import CanaryEvent, CanaryRun
     from connectors.canary_state import CanaryState
 
 
@@ -77,27 +78,12 @@ class LeftOverCanary(ConsoleModal):
         self.dismiss(what)
 
 
-def plan_fields(plan: CanaryPlan) -> dict[str, str]:
-    """The plan form's text fields (by selector) for ``plan``: a left-over run shown as planned."""
-    return {
-        "#steps": ", ".join(map(str, plan.steps)),
-        "#pause": f"{plan.pause_s:g}",
-        "#max-error": f"{plan.max_error_pct:g}",
-        "#max-p99": f"{plan.max_p99_ms:g}" if plan.max_p99_ms is not None else "",
-        "#min-requests": str(plan.min_requests),
-        "#max-wait": f"{plan.max_wait_s:g}" if plan.max_wait_s is not None else "",
-    }
-
-
 def show_left_over(screen: Screen[Any], state: CanaryState) -> None:
     """The left-over run's plan in the canary view's form, and where it was left in its log."""
     from connectors.canary import CanaryPlan
 
     plan = CanaryPlan.from_json(state.plan)
-    for selector, value in plan_fields(plan).items():
-        screen.query_one(selector, Input).value = value
-    screen.query_one("#on-breach", Select).value = plan.on_breach
-    screen.query_one("#on-low-traffic", Select).value = plan.on_low_traffic
+    screen.query_one(CanaryPlanForm).restore(default_draft(plan))
     screen.query_one("#log", RichLog).write(Content.assemble(("left over ", "bold"), state.describe()))
 
 

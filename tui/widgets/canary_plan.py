@@ -3,12 +3,16 @@
 Compact fields on two short rows (the canary view fits 100x30). Each field takes only the
 characters a plan needs, so ``s``, ``a`` and ``p`` stay the canary view's keys while one is focused.
 New plan settings get a field here and a word in ``read``.
+
+A plan typed but not started is kept per route for the console's session (``keep_draft`` /
+``kept_draft``): leaving the canary view and opening it again brings the edited plan back.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -22,6 +26,36 @@ from .form_input import FormInput
 DEFAULT_PLAN = CanaryPlan()
 NUMBER_CHARS = "0123456789."
 STEP_CHARS = "0123456789, %"
+Draft = dict[str, str]  # a field's selector -> its value as typed
+# Per app (a console session), per (gateway connector, route): the plan typed there, not started.
+_DRAFTS: WeakKeyDictionary[object, dict[tuple[int, str], Draft]] = WeakKeyDictionary()
+
+
+def keep_draft(app: object, key: tuple[int, str], draft: Draft | None) -> None:
+    """Keep ``draft`` for the session (None forgets it: the plan was not edited)."""
+    drafts = _DRAFTS.setdefault(app, {})
+    if draft is None:
+        drafts.pop(key, None)
+    else:
+        drafts[key] = draft
+
+
+def kept_draft(app: object, key: tuple[int, str]) -> Draft | None:
+    return _DRAFTS.get(app, {}).get(key)
+
+
+def default_draft(plan: CanaryPlan = DEFAULT_PLAN) -> Draft:
+    """The form's fields for ``plan``, as ``draft()`` reads them."""
+    return {
+        "#steps": ", ".join(map(str, plan.steps)),
+        "#pause": f"{plan.pause_s:g}",
+        "#min-requests": str(plan.min_requests),
+        "#max-wait": f"{plan.max_wait_s:g}" if plan.max_wait_s is not None else "",
+        "#max-error": f"{plan.max_error_pct:g}",
+        "#max-p99": f"{plan.max_p99_ms:g}" if plan.max_p99_ms is not None else "",
+        "#on-breach": plan.on_breach,
+        "#on-low-traffic": plan.on_low_traffic,
+    }
 
 
 class CanaryPlanForm(Vertical):
@@ -37,32 +71,47 @@ class CanaryPlanForm(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        plan = DEFAULT_PLAN
+        shown = default_draft()
         number: dict[str, Any] = {"allowed": NUMBER_CHARS, "compact": True, "classes": "number"}
         with Horizontal(classes="plan-row"):
             yield Label("Steps %")
-            yield FormInput(", ".join(map(str, plan.steps)), allowed=STEP_CHARS, id="steps", compact=True)
+            yield FormInput(shown["#steps"], allowed=STEP_CHARS, id="steps", compact=True)
             yield Label("Pause s")
-            yield FormInput(f"{plan.pause_s:g}", id="pause", **number)
+            yield FormInput(shown["#pause"], id="pause", **number)
             # A step is judged once it saw this many canary requests, or after the maximum wait.
             yield Label("Min requests")
-            yield FormInput(str(plan.min_requests), id="min-requests", **number)
+            yield FormInput(shown["#min-requests"], id="min-requests", **number)
             yield Label("Max wait s")
-            wait = f"{plan.max_wait_s:g}" if plan.max_wait_s is not None else ""
-            yield FormInput(wait, id="max-wait", placeholder="auto", **number)
+            yield FormInput(shown["#max-wait"], id="max-wait", placeholder="auto", **number)
         with Horizontal(classes="plan-row"):
             yield Label("Max errors %")
             percent = {**number, "allowed": NUMBER_CHARS + "%"}
-            yield FormInput(f"{plan.max_error_pct:g}", id="max-error", **percent)
+            yield FormInput(shown["#max-error"], id="max-error", **percent)
             yield Label("Max p99 ms")
-            p99 = f"{plan.max_p99_ms:g}" if plan.max_p99_ms is not None else ""
-            yield FormInput(p99, id="max-p99", placeholder="none", **number)
+            yield FormInput(shown["#max-p99"], id="max-p99", placeholder="none", **number)
             yield Label("On breach")
             breach = [("abort", "abort"), ("hold", "hold")]
-            yield Select(breach, value="abort", allow_blank=False, id="on-breach", compact=True)
+            yield Select(breach, value=shown["#on-breach"], allow_blank=False, id="on-breach", compact=True)
             yield Label("Low traffic")
             low = [("continue", "continue"), ("ask", "ask")]
-            yield Select(low, value=plan.on_low_traffic, allow_blank=False, id="on-low-traffic", compact=True)
+            choice = shown["#on-low-traffic"]
+            yield Select(low, value=choice, allow_blank=False, id="on-low-traffic", compact=True)
+
+    def draft(self) -> Draft:
+        """Every field as typed (text fields and choices), by selector."""
+        out = {f"#{w.id}": w.value for w in self.query(Input)}
+        out.update({f"#{w.id}": str(w.value) for w in self.query(Select)})
+        return out
+
+    def edited(self) -> bool:
+        """Whether the plan differs from the default one the form opens with."""
+        return self.draft() != default_draft()
+
+    def restore(self, draft: Draft) -> None:
+        for selector, value in draft.items():
+            for widget in self.query(selector):
+                if isinstance(widget, (Input, Select)):
+                    widget.value = value
 
     def read(self) -> CanaryPlan:
         """The plan typed; raises ValidationError with every problem."""

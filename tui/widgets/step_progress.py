@@ -36,6 +36,7 @@ NEXT_KEYS = {
     "held": " — s resumes, a aborts, p promotes",
     "paused": " — s resumes",
 }
+ASK_KEYS = " — s or p asks to promote anyway, a aborts"  # held before 100 % with no step judged
 
 
 def _ms(value: float) -> str:
@@ -96,12 +97,14 @@ STATE_STYLE = {
 }
 
 
-def info_line(who: tuple[str, str, str], state: str, run: CanaryRun | None) -> Content:
-    """``Canary · route shop · v1 → v2 · running · step 2/3``: the canary view's heading."""
+def info_line(who: tuple[str, str, str], state: str, run: CanaryRun | None, past: str = "") -> Content:
+    """``Canary · route shop · v1 → v2 · running · step 2/3``: the canary view's heading; ``past``
+    instead of the step once the weights changed after the last run ("last run promoted 14:02, ...")."""
     route, stable, canary = who
     step = (
         f"step {run.step + 1}/{len(run.plan.steps)}" if run is not None and run.step >= 0 else "not started"
     )
+    step = past or step
     return Content.assemble(
         f"Canary · route {route} · {stable} → {canary} · ",
         (state, f"bold {STATE_STYLE.get(state, '$text-primary')}"),
@@ -143,12 +146,22 @@ class StepProgressView(Static):
         elif event.kind != "started":
             when = time.strftime("%H:%M:%S", time.localtime(event.time))
             # Messages that already begin with their kind ("promoted: v2 takes ...") say it once.
-            message = event.message.removeprefix(f"{event.kind}: ") + NEXT_KEYS.get(event.kind, "")
-            self.note = Content.assemble(
-                (f"{when} {event.kind}: ", NOTE_STYLE.get(event.kind, "bold")), message
-            )
+            keys = ASK_KEYS if event.question else NEXT_KEYS.get(event.kind, "")
+            style = NOTE_STYLE.get(event.kind, "bold")
+            message = event.message.removeprefix(f"{event.kind}: ")
+            if message.startswith(f"{event.kind} "):  # "held at 50%: ...": the kind is said once
+                head, message = (f"{when} {event.kind}", style), message[len(event.kind) :]
+            else:
+                head = (f"{when} {event.kind}: ", style)
+            self.note = Content.assemble(head, message + keys)
         if event.state in ("aborted", "promoted", "failed", "cancelled"):
             self.progress = None  # the run is over: no step is being watched
+        self._draw()
+
+    def show_past(self, text: str) -> None:
+        """The last run is over and the weights changed since: say so instead of its last word."""
+        self.progress, self.state = None, "ready"
+        self.note = Content.styled(text, "$text-warning")
         self._draw()
 
     def clear(self) -> None:
