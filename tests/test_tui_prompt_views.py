@@ -201,3 +201,34 @@ async def test_keys_typed_after_colon_q_never_answer_the_question(
         await wait_until_ui(pilot, lambda: isinstance(app.screen, RoutesScreen))
         type_at_once(app, ":history\r")  # and the console takes keys normally afterwards
         await wait_until_ui(pilot, lambda: isinstance(app.screen, HistoryScreen))
+
+
+BACK_AGAIN = [
+    pytest.param(":triage\r", "escape", id="triage-esc"),
+    pytest.param(":canary canary\r", "escape", id="canary-esc"),
+    pytest.param(":health\r", "escape", id="health-esc"),
+    pytest.param(":history\r", ":routes\r", id="history-colon-routes"),
+]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize(("there", "back"), BACK_AGAIN)
+async def test_back_on_a_view_after_a_command_its_keys_work_again(
+    gw: NativeConnector, size: tuple[int, int], there: str, back: str
+) -> None:
+    app = ConsoleApp(gw, stops_on_quit=DEMO)
+    async with app.run_test(size=size) as pilot:
+        await _connected(pilot)
+        routes = app.screen
+        type_at_once(app, there)
+        await wait_until_ui(pilot, lambda: app.screen is not routes, what="the view")
+        await pilot.pause()
+        if back == "escape":
+            await pilot.press("escape")
+        else:
+            type_at_once(app, back)
+        await wait_until_ui(pilot, lambda: app.screen is routes, what="back on the routes view")
+        await pilot.pause()
+        assert not isinstance(app.screen.focused, CommandLine), "focus is in the hidden prompt"
+        await pilot.press("q")  # q on a view's first screen quits, asking (the demo would stop)
+        await wait_until_ui(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="q to ask")
