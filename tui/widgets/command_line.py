@@ -130,6 +130,8 @@ class CommandLine(Input):
             self.post_message(self.Done())
         else:
             self.post_message(self.Command(event.value.strip()))  # the app releases held keys after it
+            # The view takes focus back (for when it shows again), not this hidden prompt.
+            self.post_message(self.Closed(self.mode, cleared=False))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """⏎ runs a command, or keeps a filter: one hint, named for the prompt's mode."""
