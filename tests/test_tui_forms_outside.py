@@ -147,7 +147,7 @@ async def test_every_form_says_its_aspect_changed_outside(
         await _cli(gw, *command)
         await wait_until_ui(pilot, lambda: OUTSIDE.search(_shown(app)), what="the outside change said")
         said = OUTSIDE.search(_shown(app))
-        assert said is not None and said.group(1) == flat(form.describe(gw.get_route(route)))
+        assert said is not None and said.group(1) == flat(form.describe(gw.get_route(route)) or "")
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert {name: form.query_one(name, Input).value for name in fields} == fields

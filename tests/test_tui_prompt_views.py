@@ -66,7 +66,7 @@ async def _connected(pilot: Pilot[None]) -> ConsoleApp:
     return app
 
 
-async def _open(pilot: Pilot[None], app: ConsoleApp, keys: str, view: type[Screen[None]]) -> Screen[None]:
+async def _open(pilot: Pilot[None], app: ConsoleApp, keys: str, view: type[Screen[None]]) -> Screen[object]:
     type_at_once(app, keys)
     await wait_until_ui(pilot, lambda: isinstance(app.screen, view), what=view.__name__)
     await pilot.pause()

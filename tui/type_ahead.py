@@ -12,6 +12,8 @@ a question (quit? leave?) are dropped: nothing typed before a question was shown
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import events
 from textual.app import App
 from textual.timer import Timer
@@ -23,7 +25,7 @@ SAFETY_S = 2.0
 class KeyHold:
     """The app's keys between a prompt's ⏎ and the end of what it started."""
 
-    def __init__(self, app: App[object]) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self.app = app
         self.active = False  # a ⏎ is being handled: every key waits
         self.held: list[events.Key] = []
