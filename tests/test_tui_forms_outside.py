@@ -26,6 +26,7 @@ from tests.test_tui_support import visible_text
 from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
 from tui.cli.entry import main
+from tui.screens.diff import DiffScreen
 from tui.screens.edit_base import EditorScreen
 from tui.screens.edit_cors import CorsEditor
 from tui.screens.edit_fault import FaultEditor
@@ -221,3 +222,32 @@ async def test_the_fault_forms_mode_shows_without_colour(
         await pilot.press("up", "enter")
         await wait_until_ui(pilot, lambda: "Inject faults" in "".join(marked()), what="Inject chosen")
         assert len(marked()) == 1
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_cors_forms_own_apply_is_not_a_change_from_outside(
+    gw: NativeConnector, size: tuple[int, int]
+) -> None:
+    app = ConsoleApp(gw)
+    async with app.run_test(size=size) as pilot:
+        form = await _form(pilot, "c", "cors")
+        methods = form.query_one("#methods", Input)
+        methods.value = "GET"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_until_ui(pilot, lambda: isinstance(app.screen, DiffScreen), what="the diff")
+        diff = app.screen
+        assert isinstance(diff, DiffScreen)
+        await pilot.press("a")
+        await wait_until_ui(pilot, lambda: diff.result is not None, what="the apply")
+        served = gw.get_route("cors")
+        await wait_until_ui(  # the console refreshed while the diff is still open over the form
+            pilot, lambda: any(r == served for r in app.routes), what="a refresh with the applied policy"
+        )
+        await pilot.pause()
+        assert not form.query_one("#outside").has_class("-shown"), "its own apply, said as someone else's"
+        await pilot.press("escape")  # Done: back on the form, which stays open to probe
+        await wait_until_ui(pilot, lambda: app.screen is form, what="the form")
+        await pilot.pause()
+        assert not OUTSIDE.search(_shown(app)), _shown(app)
+        assert "now: " in _shown(app)

@@ -101,6 +101,7 @@ class EditorScreen(ConsoleModal):
         self.problems: list[Problem] = []
         self.busy = False
         self.outside: Route | None = None  # the route once its edited aspect changed outside the form
+        self.replaced: Route | None = None  # what this form's apply replaced, until a refresh shows it gone
 
     # -- to implement ---------------------------------------------------------------------------
 
@@ -224,13 +225,24 @@ class EditorScreen(ConsoleModal):
     def _check_outside(self, routes: Iterable[Route] = ()) -> None:
         """At each refresh: has the aspect this form edits changed on the gateway since the form read
         it (the CLI, a colleague)? Then one line says to what and when, until ctrl+r starts from it."""
+        if self.app.screen is not self:
+            return  # the diff (or a question) is over the form: judged when it shows again
         current = next((r for r in routes if r.name == self.original.name), None)
         fields = FIELDS[self.KIND]
-        moved = current is not None and any(getattr(current, f) != getattr(self.original, f) for f in fields)
-        if not moved or current is None:
+
+        def differs(a: Route, b: Route | None) -> bool:
+            return b is None or any(getattr(a, f) != getattr(b, f) for f in fields)
+
+        if current is not None and not differs(current, self.replaced):
+            return  # a refresh read before this form's own apply landed: not someone else's change
+        self.replaced = None if current is not None and not differs(current, self.original) else self.replaced
+        if current is None or not differs(current, self.original):
             self._show_outside(None)
-        elif self.outside is None or any(getattr(current, f) != getattr(self.outside, f) for f in fields):
+        elif differs(current, self.outside):
             self._show_outside(current)
+
+    def on_screen_resume(self) -> None:
+        self._check_outside(self.console.routes)
 
     def _show_outside(self, route: Route | None) -> None:
         line = self.query_one("#outside", Static)
@@ -342,6 +354,7 @@ class EditorScreen(ConsoleModal):
         if result is None:
             return  # cancelled, or refused: the form keeps the edit
         self.console.refresh_now()
+        self.replaced = self.original
         self.after_apply(result)
         if self.is_attached:  # still open (CORS): its base is now the applied route
             self._check_outside(self.console.routes)
