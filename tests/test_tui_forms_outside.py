@@ -96,7 +96,11 @@ async def test_the_weights_form_says_they_changed_outside_and_ctrl_r_starts_from
         assert not OUTSIDE.search(shown) and "now: v1 70% v2 30%" in shown, shown
         assert "was 90" not in shown and "was 10" not in shown
 
-        await pilot.press("5", "0")  # an edit from the new base applies without a conflict
+        await pilot.press("plus")  # an edit from the new base: the labels stay, no conflict
+        await pilot.pause()
+        assert [form.query_one(f"#weight-{i}", Input).value for i in range(2)] == ["65", "35"]
+        labels = [flat(region_text(app, form.query_one(f"#was-{i}"))) for i in range(2)]
+        assert labels == ["was 70", "was 30"], f"'was' follows the edit: {labels}"
         await pilot.press("ctrl+s")
         await wait_until_ui(pilot, lambda: type(app.screen).__name__ == "DiffScreen", what="the diff")
         assert "weight: 70" in visible_text(app) and "Changed by someone else" not in visible_text(app)
