@@ -133,7 +133,6 @@ class WeightsEditor(EditorScreen):
     def load(self, route: Route) -> None:
         for i, backend in enumerate(route.backends):
             self.query_one(f"#weight-{i}", Input).value = str(backend.weight)
-            self.query_one(f"#was-{i}", Static).update(f"was {backend.weight}")
 
     def action_reload(self) -> None:
         """Start over from the gateway's weights, unless its backends are no longer the form's rows."""
@@ -147,6 +146,8 @@ class WeightsEditor(EditorScreen):
             )
             return
         super().action_reload()
+        for i, backend in enumerate(self.original.backends):  # the new base (load also sets edits)
+            self.query_one(f"#was-{i}", Static).update(f"was {backend.weight}")
 
     def _typed(self) -> tuple[list[int | None], list[Problem]]:
         weights: list[int | None] = []
