@@ -115,9 +115,10 @@ def classify(
     """Who answered, from the marks each part of the gateway leaves on its responses."""
     if status == 429 and "local_rate_limited" in body:
         return "rate-limit", "429 local_rate_limited: the route's rate limit refused the request"
-    if status == 401 and headers.get("www-authenticate", "").lower().startswith("bearer"):
+    # jwt_authn refuses with 401, or 403 for an audience it does not accept; both say Bearer.
+    if status in (401, 403) and headers.get("www-authenticate", "").lower().startswith("bearer"):
         reason = headers.get("www-authenticate", "")
-        return "jwt", f"401 from the JWT check ({reason})"
+        return "jwt", f"{status} from the JWT check ({reason})"
     if status == 403 and body.startswith("RBAC: access denied"):
         return "deny", "403 from the gateway's deny rule (RBAC: access denied)"
     if "x-backend" in headers:

@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import PermissionDenied, Problem, ValidationError
+from .errors import NotFound, PermissionDenied, Problem, ValidationError
 from .model.durations import format_duration, parse_duration
 
 MAX_FOR_S = 7 * 86400.0
 """The longest time box: a change meant to last longer is a plain change."""
-Status = Literal["pending", "reverting", "reverted", "needs-decision", "undone"]
+Status = Literal["pending", "reverting", "reverted", "needs-decision", "undone", "dismissed"]
 CLAIM_S = 120.0
 """A revert claimed longer ago than this was abandoned (its process died): claim it again."""
 
@@ -187,3 +187,52 @@ class FileTimeBoxes:
     def unattended(self) -> str:
         """Why a due box would not be reverted by itself now, or ''."""
         return self._unattended() if self._unattended is not None else ""
+
+
+def overdue(box: TimeBox, now: float) -> float:
+    """How long a box that still waits for its revert is past its time (0: not yet, or settled)."""
+    return max(0.0, now - box.due) if box.status in ("pending", "reverting") else 0.0
+
+
+def reverts_at(box: TimeBox, now: float) -> str:
+    """``14:32:05 (in 4m)``, ``14:32:05 (overdue by 12s)`` while the box waits, else the clock time
+    it was due: what ``revert-expired --list`` shows."""
+    at = time.strftime("%H:%M:%S", time.localtime(box.due))
+    if box.status not in ("pending", "reverting"):
+        return at
+    late = overdue(box, now)
+    if late > 0:
+        return f"{at} (overdue by {format_duration(max(1, round(late)))})"
+    return f"{at} (in {format_duration(max(1, round(box.due - now)))})"
+
+
+def dismiss(scheduler: Any, change_id: str, user: str) -> TimeBox:
+    """Keep a change whose revert needs a decision as it is: its box (by change id, or a unique
+    prefix of it) is settled as ``dismissed`` and no longer reported. ``scheduler`` is a
+    ``connectors.base.RevertScheduler``. NotFound / ValidationError saying why not."""
+    boxes: list[TimeBox] = scheduler.boxes()
+    found = [b for b in boxes if b.id == change_id] or [b for b in boxes if b.id.startswith(change_id)]
+    if not change_id or not found:
+        raise NotFound(f"no time box of change {change_id!r} (see: gatewayctl-tui revert-expired --list)")
+    if len(found) > 1:
+        raise ValidationError(
+            [Problem("dismiss", f"{change_id!r} names {len(found)} time boxes; give more of it")]
+        )
+    box = found[0]
+    if box.status != "needs-decision":
+        raise ValidationError(
+            [
+                Problem(
+                    "dismiss",
+                    f"time box {box.id} is {box.status}; only one that needs a decision can be dismissed",
+                )
+            ]
+        )
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    done = replace(
+        box,
+        status="dismissed",
+        reason=f"kept as it is: dismissed by {user or 'someone'} at {when} ({box.reason})",
+    )
+    scheduler.settle(done)
+    return done

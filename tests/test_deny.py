@@ -130,7 +130,12 @@ def test_a_revert_is_not_forced_over_a_later_edit_of_the_same_rules(
     rc, out, _ = cli(gw, capsys, "revert-expired", "--list")
     assert "needs-decision" in out
     rc, out, _ = cli(gw, capsys, "revert-expired")
-    assert rc == 0 and "Nothing due." in out  # decided once: not tried again
+    # Decided once, not tried again; but it still needs a decision: said again, exit 1.
+    assert rc == 1 and "NEEDS A DECISION" in out and "Nothing due." not in out
+    assert [str(c) for c in deny.clients] == ["x-user-id=a", "ip=203.0.113.0/24"]
+    (box,) = [b for b in gw.change_hooks().reverts.boxes() if b.status == "needs-decision"]
+    rc, out, _ = cli(gw, capsys, "revert-expired", "--dismiss", box.id)  # the operator decides
+    assert rc == 0 and out.startswith(f"Dismissed {box.id}")
 
 
 def test_a_revert_keeps_someone_elses_edit_of_another_aspect(

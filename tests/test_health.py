@@ -1,5 +1,6 @@
-"""``health``: backends made to fail by real HTTP servers (5xx, slow) show the ejections and
-circuit-breaker overflows Envoy counts, worst first; a healthy backend stays healthy and last."""
+"""``health``: backends made to fail by real HTTP servers (5xx, slow) show the ejections, failures and
+circuit-breaker overflows Envoy counts, worst first; a good backend nothing checks is "not checked",
+and last."""
 
 from __future__ import annotations
 
@@ -108,7 +109,9 @@ def test_failing_backends_show_envoys_ejections_and_overflows(
 
     rows = _health(gw, capsys)
     by = {r["route"]: r for r in rows}
-    stats = gw.admin.stats(r"^cluster\.[^.]+\.(upstream_.*overflow|outlier_detection\.ejections_.*)$")
+    stats = gw.admin.stats(
+        r"^cluster\.[^.]+\.(upstream_.*overflow|upstream_rq_5xx|outlier_detection\.ejections_.*)$"
+    )
 
     def stat(cluster: str, name: str) -> int:
         return int(stats.get(f"cluster.{cluster}.{name}", 0))
@@ -129,7 +132,12 @@ def test_failing_backends_show_envoys_ejections_and_overflows(
     assert refused["upstream_cx_overflow"] > 0 and refused["upstream_rq_pending_overflow"] > 0
     assert by["slow"]["thresholds"]["max_connections"] == 1
     assert by["retry"]["overflows"]["upstream_rq_retry_overflow"] > 0
-    assert by["fine"]["state"] == "healthy" and rows[-1]["route"] == "fine"
+    # Nothing checks fine's endpoint (no health check, no outlier detection): never "healthy".
+    assert by["fine"]["state"] == "unchecked" and rows[-1]["route"] == "fine"
+    assert by["flaky"]["checks"] == ["outlier detection"] and not by["fine"]["checks"]
+    for row in rows:  # the failures are Envoy's 5xx counter of the cluster, the requests its completed
+        assert row["failures"] == stat(row["cluster"], "upstream_rq_5xx"), row["cluster"]
+    assert by["retry"]["state"] == "failing" and by["retry"]["failure_pct"] == 100.0
     assert rows[0]["route"] == "flaky"  # worst first: every endpoint ejected
 
 

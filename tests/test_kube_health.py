@@ -133,9 +133,13 @@ def test_istio_health_from_the_ingress_gateway_pods(
     rows = health(capsys, "--context", "emulator", "-n", "default")
     assert [(r["route"], r["backend"], r["state"]) for r in rows] == [
         ("api", "api", "ejected"),
-        ("web", "web", "healthy"),
+        ("web", "web", "unchecked"),  # nothing checks web: never called healthy
     ]
-    api = rows[0]
+    api, web = rows
+    # The same definitions as natively: the cluster's 5xx and completed counters.
+    assert api["failures"] == admin_stat(pod, API, "upstream_rq_5xx") > 0
+    assert web["requests"] == admin_stat(pod, WEB, "upstream_rq_completed") > 0 == web["failures"]
+    assert api["checks"] == ["outlier detection"] and web["checks"] == []
     assert api["cluster"] == API
     assert api["ejections_active"] == 2 == admin_stat(pod, API, "outlier_detection.ejections_active")
     assert api["ejections_total"] == admin_stat(pod, API, "outlier_detection.ejections_enforced_total")
@@ -192,3 +196,60 @@ def test_health_without_gateway_pods_or_permission_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert "mesh route" in err
+
+
+def test_istio_health_over_two_gateway_pods_sums_the_same_counters(
+    kube_emulator: KubeEmulator,
+    gateway_pods: GatewayPods,
+    servers: dict[str, FailingServer],
+    kube_cli: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A dead backend (nothing listens) behind two ingress pods and no check: failing, its failures
+    both pods' ``upstream_rq_5xx`` summed; the live one "unchecked", never healthy."""
+    kube_emulator.create_namespace("istio-system")
+    kube_emulator.load_manifests(SHOP)
+    dead = {
+        "name": API,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": API,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 1}}
+                            }
+                        }
+                    ]
+                }
+            ],
+        },
+    }
+    pods = [
+        gateway_pods.start(
+            "istio-system",
+            f"ingress-{i}",
+            ISTIO_LABELS,
+            "istio-proxy",
+            15000,
+            [route("/api", API), route("/", WEB)],
+            [dead, cluster(WEB, [servers["ok"]])],
+        )
+        for i in range(2)
+    ]
+    for i, pod in enumerate(pods):
+        for _ in range(3 + i):
+            assert get(pod, "/api/x") == 503
+        assert get(pod, "/") == 200
+
+    rows = health(capsys, "--context", "emulator", "-n", "default")
+    assert [(r["route"], r["state"]) for r in rows] == [("api", "failing"), ("web", "unchecked")]
+    api, web = rows
+    assert api["failures"] == sum(admin_stat(p, API, "upstream_rq_5xx") for p in pods) == 7
+    assert api["requests"] == sum(admin_stat(p, API, "upstream_rq_completed") for p in pods)
+    assert len(api["endpoints"]) == 2 and all("(pod ingress-" in e["address"] for e in api["endpoints"])
+    assert all(e["errors"] == e["total"] == e["connect_failures"] > 0 for e in api["endpoints"])
+    assert web["requests"] == 2 and web["failures"] == 0 and not web["in_trouble"]

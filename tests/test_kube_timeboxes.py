@@ -16,6 +16,7 @@ from connectors.change.timebox import revert_expired, revert_on_sight
 from connectors.kube.connector import KubeConnector
 from connectors.kube.timeboxes import BOXES, CHANGE_ID, EXPIRES_AT
 from connectors.model import Deny
+from connectors.timeboxes import dismiss
 from tests.kube_emulator import KubeEmulator
 from tests.test_kube_deny import CRAWLER, RANGE, SHOP, ap, apply, deny, specs
 from tests.test_kube_support import (  # noqa: F401 - fixtures
@@ -102,6 +103,11 @@ def test_a_revert_over_a_later_edit_needs_a_decision(shop: KubeEmulator, connect
     assert (kept["id"], kept["status"]) == (change_id, "needs-decision")
     assert EXPIRES_AT not in annotations
     assert revert_expired(connector, now=due + 2) == [], "decided once: not tried again"
+    # The operator keeps it as it is: the box says so on the object, nothing else changes.
+    kept_box = dismiss(Change(connector).hooks.reverts, change_id, "ops")
+    assert kept_box.status == "dismissed" and specs(shop) == edited
+    (after,) = json.loads(ap(shop, POLICY)["metadata"]["annotations"][BOXES])
+    assert (after["id"], after["status"]) == (change_id, "dismissed")
 
 
 def test_the_cli_writes_the_time_box_and_revert_expired_carries_it_out(

@@ -55,6 +55,11 @@ def test_match_predicts_every_demo_route_and_send_agrees(
     passed = {p["route"]: p["reason"] for p in data["passed_over"]}
     for name in earlier:
         assert "path" in passed[name]
+    # later ones: their own reason when they would not take it either, else that this one comes first
+    for later in ROUTES[ROUTES.index(demo) + 1 :]:
+        if later.host == demo.host:
+            catch_all = demo_gateway.gateway().route(later.name).matches[0].path.value == "/"
+            assert ("comes first and matches" in passed[later.name]) == catch_all, passed
     sent = data["sent"]
     assert sent["agrees"], sent
     if demo.name == "api-jwt":
@@ -218,3 +223,107 @@ def test_wildcard_hosts_follow_envoys_virtual_host_choice() -> None:
         for h in ("a.b.example", "c.b.example", "x.example", "other")
     }
     assert picks2 == {"a.b.example": "exact", "c.b.example": "deeper", "x.example": "suffix", "other": "any"}
+
+
+def _upstream_requests(gw: NativeConnector, route: str) -> int:
+    """Envoy's own count of requests a route sent to its backends (one cluster per route and
+    backend): which route took a request, told without the access log ``match`` reads."""
+    stats = gw.admin.stats(rf"^cluster\.{route}~[^.]+\.upstream_rq_total$")
+    return sum(int(v or 0) for v in stats.values())
+
+
+def test_a_path_with_dot_segments_is_routed_as_sent_and_the_route_is_checked(
+    demo_gateway: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cold tester's case: predicted `api`, but the request was cleaned to /limited/x on the way
+    and `api-limited` answered, while match said it agreed. Now what is sent is what was predicted
+    on, and the route Envoy used is compared."""
+    before = {r: _upstream_requests(demo_gateway, r) for r in ("api", "api-limited")}
+    data = explain(demo_gateway, capsys, "--host", API_HOST, "--path", "/static/../limited/x")
+    assert data["route"] == "api" and data["sent"]["path"] == "/static/../limited/x"
+    assert data["sent"]["route"] == "api" and data["sent"]["route_known"] and data["sent"]["agrees"]
+    assert any("routes /static/../limited/x as sent" in n and "/limited/x" in n for n in data["notes"])
+    after = {r: _upstream_requests(demo_gateway, r) for r in ("api", "api-limited")}
+    assert (after["api"] - before["api"], after["api-limited"] - before["api-limited"]) == (1, 0)
+
+
+@pytest.mark.parametrize(("flags", "route"), [("", "api-limited"), ("--path-as-is ", "api")])
+def test_a_pasted_curl_is_predicted_on_the_path_curl_sends(
+    demo_gateway: NativeConnector, capsys: pytest.CaptureFixture[str], flags: str, route: str
+) -> None:
+    url = demo_gateway.listener_url() + "/static/../limited/x"
+    command = f"curl -sS {flags}-H 'Host: {API_HOST}' '{url}'"
+    before = _upstream_requests(demo_gateway, route)
+    data = explain(demo_gateway, capsys, "--curl", command)
+    assert data["route"] == route and data["sent"]["route"] == route and data["sent"]["agrees"]
+    assert _upstream_requests(demo_gateway, route) == before + 1
+    cleaned = any("curl sends /limited/x" in n for n in data["notes"])
+    assert cleaned == (not flags)
+
+
+def test_send_disagrees_when_another_route_answers(demo_gateway: NativeConnector) -> None:
+    """A prediction made on a model that no longer matches the gateway (api-limited missing from
+    it): the backend is the same (v1), so only the route tells them apart — and it must."""
+    from dataclasses import replace
+
+    from connectors.match.outcome import base_url
+
+    model = demo_gateway.gateway()
+    stale = replace(model, routes=tuple(r for r in model.routes if r.name != "api-limited"))
+    request = match.build(host=API_HOST, path="/limited/x")
+    explanation = match.explain(stale, request)
+    assert explanation.route == "api"
+    url = base_url(demo_gateway, model, explanation)
+    assert url is not None
+    sent = match.send(url, request, access_log=demo_gateway.metrics_hooks().access_log_path)
+    assert sent.answer.backend == "v1" and sent.route == "api-limited"
+    ok, why = match.agrees(explanation, sent)
+    assert not ok and why == "route api-limited took it (access log), the prediction was api"
+
+
+def test_a_bad_header_name_is_named(
+    demo_gateway: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out, err = run(demo_gateway, capsys, "--host", API_HOST, "-H", "bad name: v", "--send")
+    assert rc == 2 and out == ""
+    assert err == "error: usage: header: invalid header name 'bad name' (see gatewayctl-tui --help)\n"
+    rc, _, err = run(demo_gateway, capsys, "--host", API_HOST, "-H", "Authorization Bearer s3cret")
+    assert rc == 2 and "s3cret" not in err and "header: 'Authorization'... has no ':'" in err
+
+
+def test_the_console_fills_in_a_request_each_route_takes(demo_gateway: NativeConnector) -> None:
+    """``m`` on a route fills the tester in with sample(route): for every demo route, and for
+    matches on a regex path, headers and methods, that request is routed to that very route."""
+    from connectors.match.sample import sample
+    from connectors.model import Gateway, HeaderMatch, Route, RouteMatch, StringMatch, WeightedBackend
+
+    def routed(gw: Gateway, route: Route) -> str | None:
+        s = sample(route)
+        return match.explain(
+            gw, match.build(host=s.host, path=s.path, method=s.method, headers=s.headers)
+        ).route
+
+    demo = demo_gateway.gateway()
+    assert {r.name: routed(demo, r) for r in demo.routes} == {r.name: r.name for r in demo.routes}
+    b = (WeightedBackend("b", 100),)
+    strict = RouteMatch(
+        StringMatch("regex", r"/api/v[0-9]+/users/[^/]+"),
+        headers=(HeaderMatch("x-tenant", "exact", "blue"), HeaderMatch("x-debug", "present")),
+        methods=("POST",),
+    )
+    gw = Gateway(
+        "g",
+        (
+            Route("strict", b, hosts=("*.example.com",), matches=(strict,)),
+            Route(
+                "secret",
+                b,
+                hosts=("s.example",),
+                matches=(RouteMatch(headers=(HeaderMatch("x-api-key", "exact", "k3y"),)),),
+            ),
+        ),
+    )
+    assert routed(gw, gw.routes[0]) == "strict"
+    s = sample(gw.routes[0])
+    assert (s.method, s.host, s.path) == ("POST", "www.example.com", "/api/v1/users/x")
+    assert sample(gw.routes[1]).headers == ("x-api-key: <fill in>",)  # a credential is never copied

@@ -29,6 +29,7 @@ from tui.screens.deny_client import DenyScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.diff import DiffScreen
 from tui.screens.triage import TriageScreen
+from tui.textual_compat import notifications
 
 SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
 EVERYONE = "127.0.0.1 is the source of 100% of api-limited's requests in the last 5m"
@@ -191,3 +192,24 @@ def test_deny_of_an_address_that_sends_every_request_warns_and_needs_force(
     finally:
         if gw.gateway() != before:
             Change(gw).apply(gw.plan_gateway(before))
+
+
+async def test_b_in_triage_before_a_route_is_selected_asks_for_one_instead_of_failing(
+    shared_native_gateway: NativeConnector,
+) -> None:
+    """``t`` then ``b`` at once (as ``:timeboxes`` typed into the routes view once did): triage has no
+    route selected yet, so ``b`` says to select one; the console stays up, no deny form opens."""
+    app = ConsoleApp(shared_native_gateway)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await connected(pilot, app)
+        await pilot.press("t", "b")
+        await wait_until_ui(pilot, lambda: isinstance(app.screen, TriageScreen), what="triage")
+        await wait_until_ui(
+            pilot,
+            lambda: (
+                any("Select a route first" in str(n.message) for n in notifications(app))
+                or isinstance(app.screen, DenyScreen)
+            ),
+            what="b answered",
+        )
+        assert app.is_running and not isinstance(app.screen, DenyScreen)

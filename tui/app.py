@@ -66,6 +66,7 @@ OPTIONAL_SCREENS = {
     "proxies": ("tui.screens.proxies", "ProxiesScreen"),
     "health": ("tui.screens.health", "HealthScreen"),
     "timeboxes": ("tui.screens.timeboxes", "TimeboxesScreen"),
+    "match": ("tui.screens.match", "MatchScreen"),
 }
 
 
@@ -197,10 +198,15 @@ class ConsoleApp(GatewayLink):
         costs = [cost for screen in self.screen_stack if (cost := getattr(screen, "quit_cost", _none)())]
         stops = self.stops_on_quit
         if stops is None and self._demo is not None:
-            listener = self.info.details.get("listeners", "") if self.info is not None else ""
-            stops = "the demo gateway" + (f" (Envoy listening on {listener})" if listener else "")
+            stops = "the demo gateway"
         if stops:
-            costs.append(f"quitting stops {stops}, its backends and its traffic")
+            # Whether Envoy still listens is said as it is now (not answering once the link is lost).
+            from .live import gateway_now
+            from .widgets.status_bar import listener_urls
+
+            listeners = listener_urls(self.info.details.get("listeners", "") if self.info is not None else "")
+            now = gateway_now(self.connection, listeners)
+            costs.append(f"quitting stops {stops}{now}, its backends and its traffic")
         return costs
 
     def request_quit(self) -> None:

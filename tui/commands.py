@@ -60,14 +60,15 @@ def _view(mode: str) -> Runner:
 
 def _optional(key: str, route: str = "") -> Runner:
     """A view another part of the project provides: of the gateway, or of a route (``route`` "any":
-    the one given or selected, or none; "required": say which when there is none)."""
+    the one given or selected, or none; "given": only the one given; "required": say which when
+    there is none)."""
 
     def open_view(app: App[Any], word: str, arg: str) -> None:
         console = console_of(app)
         if not route:
             console.open_optional(key, console.connector)
             return
-        name = arg or selected_route(app)
+        name = arg or (selected_route(app) if route != "given" else None)
         if route == "required" and not name:
             app.notify(f"Say which route: :{key} ROUTE", title=key.capitalize(), severity="warning")
             return
@@ -135,6 +136,12 @@ COMMANDS: tuple[Command, ...] = (
         "route on each proxy (Kubernetes)",
         _optional("proxies", "any"),
         completes=("proxies ",),
+    ),
+    Command(
+        ("match",),
+        ":match [ROUTE]",
+        "what happens to a request (m)",
+        _optional("match", "given"),  # a route given: the form is filled in with a request it takes
     ),
     Command(
         ("theme",),
@@ -231,6 +238,11 @@ def palette(app: App[Any], screen: Screen[Any]) -> Iterable[SystemCommand]:
             lambda: run(app, f"canary {route}"),
         )
     yield SystemCommand("Charts", "Traffic charts (:charts)", lambda: run(app, "charts"))
+    yield SystemCommand(
+        "What happens to a request?",
+        "Which route takes it, its policies; send it and compare (:match)",
+        lambda: run(app, "match"),
+    )
     yield SystemCommand("Help", "Keys of this view (?)", lambda: run(app, "help"))
 
 

@@ -34,6 +34,7 @@ from .live import (
     PollResult,
     attach,
     drift_summary,
+    no_figures,
     open_metrics,
     poll_once,
 )
@@ -299,6 +300,8 @@ class GatewayLink(WorkerOutcomes, App[None]):
             retry_in=delay,
             readonly=self.connection.readonly,
         )
+        # Figures from before the gateway stopped answering are not figures of now.
+        self.snapshot = no_figures(self.snapshot, self.connection.reason)
         self._schedule(delay, retry)
 
     # -- closing --------------------------------------------------------------------------------

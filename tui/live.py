@@ -127,6 +127,30 @@ def poll_once(connector: Connector, metrics: Any, *, want_routes: bool) -> PollR
     return PollResult(True, routes=routes, snapshot=snapshot, seconds=time.monotonic() - started, drift=drift)
 
 
+def no_figures(previous: Snapshot | None, reason: str) -> Snapshot | None:
+    """The snapshot to show once the gateway stops answering: no figures (every live cell reads
+    "—"), its status ``no data since HH:MM:SS: reason`` from the last figures' time. None when there
+    were none (nothing to blank)."""
+    if previous is None or not previous.ok:
+        return previous  # nothing shown yet, or already none (its status says since when)
+    from connectors.metrics.types import Snapshot
+
+    at = time.strftime("%H:%M:%S", time.localtime(previous.time))
+    return Snapshot(
+        time=previous.time, routes={}, source=previous.source, status=f"no data since {at}: {reason}"
+    )
+
+
+def gateway_now(state: ConnectionState, listeners: str) -> str:
+    """What the quit question says about the gateway it would stop: `` (Envoy listening on URL)``
+    while it answers, `` (Envoy not answering: why)`` once the connection is lost."""
+    if state.status == "lost":
+        return f" (Envoy not answering: {state.reason})"
+    if state.status == "connected" and listeners:
+        return f" (Envoy listening on {listeners})"
+    return ""
+
+
 def drift_summary(lines: tuple[str, ...]) -> str:
     """The header's few words for ``Connector.drift()`` lines."""
     if not lines:

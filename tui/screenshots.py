@@ -221,7 +221,7 @@ def render(out: Path) -> list[Path]:
             connector = ctx.connector
             app = ConsoleApp(
                 connector,
-                stops_on_quit=f"the demo gateway demo (Envoy listening on {ctx.listener_url})",
+                stops_on_quit="the demo gateway demo",  # the console adds where Envoy listens
             )
 
             async def auto_pilot(pilot: Pilot[Any]) -> None:

@@ -6,7 +6,8 @@ Envoy Gateway runs for the route's parents), the same ``get pods/proxy`` permiss
 Each flavour says which Envoy cluster is which route backend (``cluster_targets``): Istio's
 ``outbound|<port>|<subset>|<host>`` clusters by the VirtualService destinations, Envoy Gateway's
 ``httproute/<ns>/<name>/rule/<i>`` (one cluster per rule: its backends together). With several
-gateway pods a backend's counters are summed and its endpoints listed per pod.
+gateway pods a backend's counters are summed and its endpoints listed per pod. What counts as checked,
+failing, a request and a failure is ``connectors.health``'s, as natively.
 """
 
 from __future__ import annotations
@@ -105,6 +106,10 @@ def _merge(rows: list[tuple[str, BackendHealth]]) -> BackendHealth:
         overflows=total("overflows"),
         active=total("active"),
         open_breakers=tuple(sorted({b for _, r in rows for b in r.open_breakers})),
+        checks=tuple(dict.fromkeys(c for _, r in rows for c in r.checks)),
+        counted=any(r.counted for _, r in rows),
+        requests=sum(r.requests for _, r in rows),
+        failures=sum(r.failures for _, r in rows),
     )
 
 

@@ -4,8 +4,12 @@ offline from the model (``explain``); ``send`` then sends it through the gateway
 says whether the answer is one the explanation allows.
 
     request.py   the request, from options, a URL or a pasted curl command (bad input: one line)
+    paths.py     the path Envoy routes on (as sent: the native listener does not normalise paths)
     routing.py   listener → virtual host → first route that fits, with the reasons for the rest
     policies.py  CORS → deny → JWT → rate limit → router (timeout, retries, mirror, headers, faults)
+    jwt_check.py where Envoy's jwt_authn finds tokens and which it accepts
+    send.py      the request sent byte for byte; the route that answered, from the access log
+    outcome.py   the whole question against a connector: explain, then optionally send and compare
 """
 
 from __future__ import annotations
@@ -13,15 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model import Gateway
-from ..probe import Answer, AnsweredBy, send_request
+from ..probe import Answer, AnsweredBy
+from .paths import notes as path_notes
 from .policies import Step, cors_step, deny_step, jwt_step, rate_limit_step, router_steps
-from .request import Request, build, from_curl, from_url, headers_dict
+from .request import Request, build, from_curl, from_url
 from .routing import PassedOver, Routing, find_route
+from .send import Sent, send
 
 __all__ = [
     "Explanation",
     "PassedOver",
     "Request",
+    "Sent",
     "Step",
     "agrees",
     "build",
@@ -42,6 +49,7 @@ class Explanation:
     steps: tuple[Step, ...]
     answered_by: AnsweredBy  # who the model says answers: "upstream" when a backend does
     status: int | None  # the status the gateway itself answers with; None when a backend answers
+    notes: tuple[str, ...] = ()  # how the path is taken (curl's clean-up, Envoy's lack of one)
 
     @property
     def route(self) -> str | None:
@@ -59,6 +67,7 @@ class Explanation:
             "policies": [{"policy": s.policy, "applies": s.applies, "effect": s.effect} for s in self.steps],
             "answered_by": self.answered_by,
             "status": self.status,
+            "notes": list(self.notes),
         }
 
 
@@ -67,8 +76,9 @@ def explain(gw: Gateway, request: Request, bucket: int | None = None) -> Explana
     route's rate-limit tokens left, when known (from a sent request's x-ratelimit-remaining)."""
     routing = find_route(gw, request)
     route = routing.route
+    notes = (*request.notes, *path_notes(request.path))
     if route is None:
-        return Explanation(request, routing, (), (), "gateway", 404)
+        return Explanation(request, routing, (), (), "gateway", 404, notes)
     shares = tuple((n, p) for n, p in route.weight_share().items() if p > 0)
     steps: list[Step] = []
     for step in (
@@ -79,22 +89,28 @@ def explain(gw: Gateway, request: Request, bucket: int | None = None) -> Explana
     ):
         steps.append(step)
         if step.answers is not None:
-            return Explanation(request, routing, shares, tuple(steps), step.answers, step.status)
+            return Explanation(request, routing, shares, tuple(steps), step.answers, step.status, notes)
     steps += router_steps(route, request)
-    return Explanation(request, routing, shares, tuple(steps), "upstream", None)
+    return Explanation(request, routing, shares, tuple(steps), "upstream", None, notes)
 
 
-def send(base_url: str, request: Request, timeout: float = 5.0) -> Answer:
-    """Send ``request`` through the gateway at ``base_url`` and say who answered (see probe)."""
-    headers = {"host": request.raw_host or request.host, **headers_dict(request)}
-    return send_request(base_url, request.method, request.path, headers, timeout=timeout)
-
-
-def agrees(explanation: Explanation, answer: Answer) -> tuple[bool, str]:
-    """Whether the gateway's ``answer`` is one ``explanation`` allows, and in what words."""
-    route = explanation.routing.route
-    if answer.status is None:
+def agrees(explanation: Explanation, sent: Sent) -> tuple[bool, str]:
+    """Whether what the gateway did with the request is what ``explanation`` predicted: the ROUTE
+    that took it (from the access log) and who answered, and in what words."""
+    if sent.answer.status is None:
         return False, "the gateway could not be reached"
+    predicted = explanation.route
+    if sent.route_known and sent.route != predicted:
+        took = f"route {sent.route}" if sent.route else "no route"
+        return False, f"{took} took it (access log), the prediction was {predicted or 'no route'}"
+    ok, why = _answer_agrees(explanation, sent.answer)
+    if sent.route_known:
+        return ok, f"{why}; route {predicted or '(none)'} took it (access log)"
+    return ok, f"{why}; which route took it is not known ({sent.route_why})"
+
+
+def _answer_agrees(explanation: Explanation, answer: Answer) -> tuple[bool, str]:
+    route = explanation.routing.route
     if explanation.answered_by != "upstream":
         ok = answer.answered_by == explanation.answered_by and answer.status == explanation.status
         return (

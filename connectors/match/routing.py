@@ -113,14 +113,13 @@ def route_in(gw: Gateway, listener: Listener | None, request: Request) -> Routin
         if domain is None or not any(h == domain or ("*" in h and covers(h, domain)) for h in r.hosts):
             passed.append(PassedOver(r.name, _host_reason(r, request.host, domain)))
             continue
-        if chosen is not None:
-            passed.append(PassedOver(r.name, f"route {chosen.name} comes first and matches"))
-            continue
         reasons = [match_reason(m, request) for m in r.matches]
-        if None in reasons:
-            chosen, index = r, reasons.index(None)
-        else:
+        if None not in reasons:  # its own reason first: it would not take the request anyway
             passed.append(PassedOver(r.name, "; ".join(dict.fromkeys(x for x in reasons if x))))
+        elif chosen is not None:
+            passed.append(PassedOver(r.name, f"route {chosen.name} comes first and matches"))
+        else:
+            chosen, index = r, reasons.index(None)
     return Routing(listener, domain, chosen, index, tuple(passed))
 
 

@@ -3,7 +3,9 @@
 Each backend's cumulative response counters (and latency buckets) are asked as of ``since`` (the
 last scrape at or before it) and as of now, and subtracted: so the requests between that scrape and
 ``since`` count too (at most one scrape interval; the admin source's poll interval likewise),
-rather than a burst right after ``since`` going uncounted. A counter lower now than then was reset
+rather than a burst right after ``since`` going uncounted. When Prometheus holds no series of the
+gateway now (its scrapes fail: Envoy is gone) nothing is counted: the answer says so
+(``NoCurrentCounters``). A counter lower now than then was reset
 (Envoy restarted) and counts from zero. A series absent at ``since`` began after it (Envoy creates
 a class's counter at its first response) and counts whole; but when Prometheus held no series of
 the gateway at ``since`` it was not scraping it yet, and the answer says so rather than counting
@@ -35,6 +37,13 @@ def backends(
     started; ``strict``: the first scrape after it) to the last one."""
     classes_q, latency_q = family.counters()
     now_classes, now_latency = ask(classes_q, now), ask(latency_q, now)
+    # Envoy creates its cluster counters at start, so none now means no scrape succeeds. (Istio's
+    # istio_requests_total appears only with traffic: none may just mean no request yet.)
+    if family.family == "envoy" and not now_classes and not ask(family.keys_query(), now):
+        raise NoCurrentCounters(
+            "Prometheus holds no current counters of this gateway (its scrapes fail: the gateway "
+            "is not answering, or not scraped)"
+        )
     then_classes: Rows = []
     then_latency: Rows = []
     if since is not None:
@@ -56,6 +65,12 @@ def backends(
         p99 = histogram.quantile(0.99, h[0], h[1]) if h else None
         out[target] = BackendCounts(target[1], round(n), round(errors[target]), p99)
     return out
+
+
+class NoCurrentCounters(MetricsError):
+    """Prometheus holds no series of the gateway now: its scrapes fail (Envoy died) or never began.
+    Counting then would subtract from nothing and leave only the access log's local replies: a
+    made-up 100 % refusal rate."""
 
 
 class NotScrapedYet(MetricsError):

@@ -170,6 +170,7 @@ def run_edit(
     change = Change(conn)
     if not (args.dry_run or args.export):
         change.require(kind)
+        _require_serving(conn)
     _scope_choice(args, conn)
     plan = change.plan_edit(kind, original, edited, retry=RETRY)
     return _run_plan(args, change, replace(plan, warnings=(*plan.warnings, *warnings)), refusal)
@@ -178,6 +179,18 @@ def run_edit(
 def _change(args: argparse.Namespace, conn: Connector, kind: EditKind, original: Route, edited: Route) -> int:
     """Plan the ``kind`` aspect of ``edited`` (an edit of ``original``, the route as read) and run it."""
     return run_edit(args, conn, kind, original, edited)
+
+
+def _require_serving(conn: Connector) -> None:
+    """A change that would be applied needs a gateway that answers: refused in one line before a
+    plan is printed (a dry run or an export still shows it)."""
+    from connectors.errors import ConnectionFailed, GatewayNotRunning
+
+    reason = conn.health()
+    if reason is not None:
+        # A native gateway's own Envoy is not running; a cluster's API server does not answer.
+        error = GatewayNotRunning if conn.kind == "native" else ConnectionFailed
+        raise error(f"{reason}; nothing was changed")
 
 
 def _scope_choice(args: argparse.Namespace, conn: Connector) -> None:
@@ -190,6 +203,8 @@ def _cmd_undo(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.change import Change
 
     change = Change(conn)
+    if not (args.dry_run or args.export):
+        _require_serving(conn)
     _scope_choice(args, conn)
     return _run_plan(args, change, change.plan_undo())
 

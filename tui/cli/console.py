@@ -70,8 +70,8 @@ def _serve_demo(args: argparse.Namespace, runner: Any, ctx: Any, console: _DemoC
         connector,
         readonly=args.readonly,
         prometheus=args.prometheus or ctx.prometheus_url,
-        stops_on_quit=f"the demo gateway {ctx.connector.info().name} "
-        f"(Envoy listening on {connector.listener_url()})",
+        # The console adds whether Envoy still listens (its URL) or no longer answers, as it is then.
+        stops_on_quit=f"the demo gateway {ctx.connector.info().name}",
     )
     _run_app_for(console.app, args.duration)
 

@@ -1,6 +1,7 @@
-"""``health [ROUTE]``: each route backend's health, worst first — endpoints healthy or ejected,
-outlier ejections (now / since the proxy started), circuit-breaker overflows, and active
-connections and requests against the thresholds. ``-o json`` for scripts."""
+"""``health [ROUTE]``: each route backend's health, worst first — whether anything checks it (else
+"not checked"), its requests failed since the proxy started, endpoints healthy or ejected, outlier
+ejections (now / since the proxy started), circuit-breaker overflows, and active connections and
+requests against the thresholds. ``-o json`` for scripts (the definitions: ``connectors.health``)."""
 
 from __future__ import annotations
 
@@ -28,14 +29,13 @@ def _cmd_health(args: argparse.Namespace, conn: Connector) -> int:
         "BACKEND",
         "STATE",
         "ENDPOINTS OK",
+        "FAILED/REQUESTS SINCE START",
         "EJECTED NOW/SINCE START",
         "OVERFLOWS CX/PENDING/RQ/RETRY",
     ]
     out(table([*headers, "ACTIVE/MAX"], [list(b.cells()) for b in rows]))
     for b in rows:
-        notes = [f"{e.address} {e.state} ({', '.join(e.flags)})" for e in b.endpoints if e.state != "healthy"]
-        notes += [f"near limit: {x}" for x in b.near_limits()]
-        notes += [f"circuit breaker open: {x}" for x in b.open_breakers]
+        notes = b.notes() + [e.describe() for e in b.endpoints if e.state not in ("healthy", "unchecked")]
         for note in notes:
             out(f"  {b.route}/{b.backend}: {note}")
     return 0

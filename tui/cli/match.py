@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connectors.base import Connector
 
@@ -21,8 +21,7 @@ from .lifecycle import with_connector
 
 if TYPE_CHECKING:
     from connectors.match import Explanation, Request
-    from connectors.model import Gateway
-    from connectors.probe import Answer
+    from connectors.match.outcome import Outcome
 
 
 def _request(args: argparse.Namespace) -> Request:
@@ -45,27 +44,6 @@ def _check(args: argparse.Namespace) -> None:
         args.request = _request(args)
     except ValidationError as exc:
         raise UsageError("; ".join(str(p) for p in exc.problems)) from None
-
-
-def _model(conn: Connector) -> Gateway:
-    from connectors.model import Gateway
-
-    whole = getattr(conn, "gateway", None)
-    if callable(whole):
-        model = whole()
-        if isinstance(model, Gateway):
-            return model
-    return Gateway(conn.info().name, tuple(conn.list_routes()))
-
-
-def _base_url(conn: Connector, model: Gateway, explanation: Explanation) -> str | None:
-    route = explanation.routing.route or (model.routes[0] if model.routes else None)
-    listener = explanation.routing.listener
-    url_of = getattr(conn, "listener_url", None)
-    if listener is not None and callable(url_of):
-        return str(url_of(listener.name))
-    place = conn.traffic_url(route) if route is not None else None
-    return place[0] if place else None
 
 
 def _print(e: Explanation) -> None:
@@ -95,65 +73,40 @@ def _print(e: Explanation) -> None:
         out("Policies, in order:")
         rows = [[f"  {s.policy}", "applies" if s.applies else "-", s.effect] for s in e.steps]
         out(table(["  POLICY", "", "EFFECT"], rows))
+    for note in e.notes:
+        out(f"Note:      {note}")
     who = "a backend" if e.answered_by == "upstream" else f"the gateway ({e.answered_by}), {e.status}"
     out(f"Answer:    {who}")
 
 
-def _print_sent(answer: Answer, ok: bool, why: str) -> None:
-    from connectors.probe import describe_source
-
-    status = answer.status if answer.status is not None else "no answer"
-    head = f"{status} from {describe_source(answer)}"
-    said = answer.explanation if answer.explanation.startswith(head) else f"{head} — {answer.explanation}"
-    out(f"Sent:      {said}")  # once: the explanation often is the same words
-    if "x-ratelimit-remaining" in answer.headers:
-        out(f"Bucket:    {answer.headers['x-ratelimit-remaining']} tokens left")
-    out(f"Agrees:    {'yes' if ok else 'NO'} — {why}")
-
-
-def _bucket(answer: Answer) -> int | None:
-    text = answer.headers.get("x-ratelimit-remaining")
-    return int(text) if text is not None and text.isdigit() else None
+def _print_sent(outcome: Outcome) -> None:
+    sent = outcome.sent
+    if sent is None:
+        if outcome.unsent:
+            out(f"warning: {outcome.unsent}")
+        return
+    out(f"Sent:      {outcome.sent_text}")
+    if sent.route_known:
+        out(f"Route:     {sent.route or 'none'} took it (the gateway's access log)")
+    if sent.bucket is not None:
+        out(f"Bucket:    {sent.bucket} tokens left")
+    out(f"Agrees:    {'yes' if outcome.agrees else 'NO'} — {outcome.why}")
 
 
 def _cmd_match(args: argparse.Namespace, conn: Connector) -> int:
-    from connectors import match
+    from connectors.match.outcome import answer
 
-    model = _model(conn)
-    explanation = match.explain(model, args.request)
-    sent: dict[str, Any] | None = None
-    ok = True
-    if args.send:
-        base = _base_url(conn, model, explanation)
-        if args.request.client_ip != "127.0.0.1" and args.output != "json":
-            out(f"note: the request is sent from this machine, not from {args.request.client_ip}")
-        if base is None:
-            out("warning: this machine cannot reach the gateway's data plane; nothing sent")
-        else:
-            answer = match.send(base, args.request)
-            ok, why = match.agrees(explanation, answer)
-            explanation = match.explain(model, args.request, bucket=_bucket(answer))
-            sent = {
-                "status": answer.status,
-                "answered_by": answer.answered_by,
-                "backend": answer.backend,
-                "explanation": answer.explanation,
-                "headers": answer.headers,
-                "agrees": ok,
-                "why": why,
-            }
+    if args.send and args.request.client_ip != "127.0.0.1" and args.output != "json":
+        out(f"note: the request is sent from this machine, not from {args.request.client_ip}")
+    outcome = answer(conn, args.request, send_it=args.send)
     if args.output == "json":
         from connectors.redact import redact
 
-        data = explanation.to_json()
-        if sent is not None:
-            data["sent"] = sent
-        out(json.dumps(redact(data), indent=2))  # a pasted curl's credentials are not echoed
+        out(json.dumps(redact(outcome.to_json()), indent=2))  # a pasted curl's credentials are not echoed
     else:
-        _print(explanation)
-        if sent is not None:
-            _print_sent(answer, ok, sent["why"])
-    return 0 if ok else EXIT_GATEWAY
+        _print(outcome.explanation)
+        _print_sent(outcome)
+    return 0 if outcome.ok else EXIT_GATEWAY
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:

@@ -341,7 +341,9 @@ class DenyActions:
         screen: Any = self
         name = getattr(screen, "route", None)
         if not isinstance(name, str):
-            name = screen.selected_route()
+            # Triage before its first reading has no route yet; only the routes view selects one.
+            selected = getattr(screen, "selected_route", None)
+            name = selected() if callable(selected) else None
         route = next((r for r in screen.console.routes if r.name == name), None)
         if route is None:
             screen.notify("Select a route first.", severity="warning", timeout=3)

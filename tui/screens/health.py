@@ -1,8 +1,10 @@
-"""Backend health, worst first (``:health``): per route backend whether its endpoints are healthy or
+"""Backend health, worst first (``:health``): per route backend whether anything checks it (else
+"not checked"), its requests failed over the last minutes, whether its endpoints are healthy or
 ejected, outlier ejections now and since the proxy started, circuit-breaker overflows and active
 connections/requests against the thresholds (``connectors.health``). Below the table, the selected
 backend's endpoints and what is wrong with them. Refreshed in a worker like the other live views;
-a gateway that cannot read health says why in the info line.
+the failures are counted from the oldest reading of the last ``WINDOW_S`` (``HealthWindow``: since
+the proxy started until there is one). A gateway that cannot read health says why in the info line.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from connectors.errors import GatewayError
-from connectors.health import BackendHealth, backend_health
+from connectors.health import BackendHealth, HealthWindow, backend_health
 
 from ..widgets.key_hints import KeyHints
 from .charts import LiveScreen
@@ -28,7 +30,12 @@ STATE_STYLE = {
     "degraded": "$route-degraded",
     "ejected": "$route-limited",
     "unhealthy": "$route-limited",
+    "failing": "$route-limited",
+    "unchecked": "$text-muted",
+    "unknown": "$text-muted",
 }
+WINDOW_S = 300.0
+"""Failures are counted over this long (from the view's oldest reading in it)."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +50,9 @@ def row_key(b: BackendHealth) -> str:
 
 
 def notes(b: BackendHealth) -> list[str]:
-    """What the detail line says about one backend: its endpoints, limits near, breakers open."""
-    out = [
-        f"{e.address}  {e.state}"
-        + (f" ({', '.join(e.flags)})" if e.flags else "")
-        + f"  active {e.connections} cx / {e.requests} rq, {e.errors} errors of {e.total}"
-        for e in b.endpoints
-    ]
-    out += [f"near limit: {x}" for x in b.near_limits()]
-    out += [f"circuit breaker open: {x}" for x in b.open_breakers]
-    return out
+    """What the detail lines say about one backend: what its state means, its failures, limits near,
+    breakers open, then each endpoint."""
+    return b.notes() + [e.describe() for e in b.endpoints]
 
 
 class HealthScreen(LiveScreen[HealthView]):
@@ -72,6 +72,7 @@ class HealthScreen(LiveScreen[HealthView]):
         self.connector = connector
         self.view: HealthView | None = None
         self.selected: str | None = None
+        self.window = HealthWindow(WINDOW_S)  # touched by the fetch worker only (one at a time)
 
     @property
     def refresh_seconds(self) -> float:
@@ -81,7 +82,9 @@ class HealthScreen(LiveScreen[HealthView]):
         yield from self.chrome()
         yield Static("Backend health · loading…", id="health-info")
         table: DataTable[Any] = DataTable(id="health", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Route", "Backend", "State", "OK", "Ejected now/total", "Overflows", "Active/max")
+        table.add_columns(
+            "Route", "Backend", "State", "OK", "Failed/req", "Ejected now/total", "Overflows", "Active/max"
+        )
         yield table
         yield Static("", id="health-detail")
         yield KeyHints()
@@ -103,14 +106,18 @@ class HealthScreen(LiveScreen[HealthView]):
         if connector is None:
             return HealthView([], "not connected to a gateway", now)
         try:
-            return HealthView(backend_health(connector), "", now)
+            return HealthView(self.window.apply(backend_health(connector), now), "", now)
         except GatewayError as exc:  # cannot be read here: said in the info line, not a toast a second
             return HealthView([], str(exc), now)
 
     def show(self, view: HealthView) -> None:
         self.view = view
-        bad = sum(1 for b in view.rows if b.state != "healthy")
-        info = f"Backend health · {len(view.rows)} backends, {bad} in trouble · worst first"
+        bad = sum(1 for b in view.rows if b.in_trouble)
+        windows = [b.window_s for b in view.rows if b.window_s is not None]
+        counted = (
+            f"failed/req over the {HealthWindow.label(max(windows))}" if windows else "failed/req since start"
+        )
+        info = f"Backend health · {len(view.rows)} backends, {bad} in trouble · {counted} · worst first"
         self.query_one("#health-info", Static).update(
             Content(f"Backend health · {view.problem}" if view.problem else info)
         )
@@ -119,7 +126,7 @@ class HealthScreen(LiveScreen[HealthView]):
         variables = self.app.theme_variables
         for b in view.rows:
             style = variables.get(STATE_STYLE[b.state][1:], "")
-            route, backend, state, *figures = b.cells(pending="pend")
+            route, backend, state, *figures = b.cells(pending="pend", mark_start=True)
             table.add_row(route, backend, Text(state, style=style), *figures, key=row_key(b))
         keys = [row_key(b) for b in view.rows]
         if self.selected in keys:

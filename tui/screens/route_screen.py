@@ -73,6 +73,7 @@ class RouteScreen(UndoScreen):
         Binding("y", "yaml", "YAML", id="route.yaml"),
         Binding("e", "edit", "Edit", id="route.edit"),
         *edit_bindings("route"),
+        Binding("m", "match_request", "Test request", show=False, id="route.match"),
     ]
 
     def selected_route(self) -> str | None:
@@ -93,6 +94,13 @@ class RouteScreen(UndoScreen):
     def action_describe(self) -> None:
         """Describe the selected route: the list views open ``detail.DetailScreen`` (this base class
         does not import its own subclass), the detail view scrolls back to the top."""
+
+    def action_match_request(self) -> None:
+        """What happens to a request: the tester filled in with a request the route's match takes,
+        over this view (esc comes back here; ``:match`` is a jump from the view, as every ``:``)."""
+        from .match import MatchScreen
+
+        self.app.push_screen(MatchScreen(self.console.connector, self.selected_route()))
 
     def action_yaml(self) -> None:
         from .yaml_view import YamlScreen
@@ -129,6 +137,11 @@ class RouteScreen(UndoScreen):
             out += [
                 (f"Describe {route}", "Matches, backends, policies, live figures (d)", self.action_describe),
                 (f"YAML of {route}", "The native objects behind the route (y)", self.action_yaml),
+                (
+                    f"Test a request on {route}",
+                    "What happens to a request it takes (m)",
+                    self.action_match_request,
+                ),
             ]
             out += [
                 (

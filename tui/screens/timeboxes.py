@@ -2,7 +2,10 @@
 and how it ended — reverted (as which change), or *needs a decision* with the reason. Read from the
 gateway's time boxes (the state folder natively, the objects' annotations on Kubernetes) every
 second in a worker. The reverting itself is done by whoever carries the boxes out (the reverter
-beside a native Envoy; on Kubernetes any console or CLI that connects, this one included).
+beside a native Envoy; on Kubernetes any console or CLI that connects, this one included). When
+nothing would carry a waiting box out (the demo's reverter killed, a gateway started otherwise), a
+warning line says so and names the fix, and each waiting box's note says it; a box past its time
+says "overdue".
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from connectors.errors import GatewayError
-from connectors.timeboxes import TimeBox
+from connectors.timeboxes import TimeBox, overdue
 
 from ..widgets.key_hints import KeyHints
 from .charts import LiveScreen
@@ -35,6 +38,7 @@ class TimeboxView:
     boxes: list[TimeBox]
     problem: str
     time: float
+    nobody: str = ""  # why nothing would carry out a waiting box (``RevertScheduler.unattended``)
 
 
 def left(seconds: float) -> str:
@@ -45,18 +49,31 @@ def left(seconds: float) -> str:
 
 
 def countdown(box: TimeBox, now: float) -> str:
-    """``in 4m 10s`` while pending, ``due`` when the time is up, the clock time it was due after."""
+    """``in 4m 10s`` while pending, ``overdue by 12s`` past its time, the clock time it was due after
+    it was settled."""
     at = time.strftime("%H:%M:%S", time.localtime(box.due))
     if box.status not in ("pending", "reverting"):
         return at
-    remaining = box.due - now
-    return f"in {left(remaining)} ({at})" if remaining > 0 else f"due ({at})"
+    late = overdue(box, now)
+    return f"overdue by {left(late)} ({at})" if late > 0 else f"in {left(box.due - now)} ({at})"
+
+
+def waiting_warning(view: TimeboxView) -> str:
+    """The warning line: nothing will carry out the boxes that wait, and what to run."""
+    waiting = [b for b in view.boxes if b.status in ("pending", "reverting")]
+    if not view.nobody or not waiting:
+        return ""
+    return (
+        f"⚠ Nothing is running to carry out {'this revert' if len(waiting) == 1 else 'these reverts'} "
+        f"({view.nobody.split(':')[0]}): run gatewayctl-tui revert-expired, or restart the gateway with up"
+    )
 
 
 class TimeboxesScreen(LiveScreen[TimeboxView]):
     VIEW = "timeboxes"
     DEFAULT_CSS = """
     TimeboxesScreen #boxes-info { height: 1; padding: 0 1; background: $surface; color: $text-muted; }
+    TimeboxesScreen #boxes-warning { height: auto; padding: 0 1; color: $text-warning; }
     TimeboxesScreen #boxes { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", show=False, id="view.close")]
@@ -68,6 +85,7 @@ class TimeboxesScreen(LiveScreen[TimeboxView]):
     def compose(self) -> ComposeResult:
         yield from self.chrome()
         yield Static("Time boxes · loading…", id="boxes-info")
+        yield Static("", id="boxes-warning")
         table: DataTable[Any] = DataTable(id="boxes", cursor_type="row", zebra_stripes=True)
         table.add_columns("Change", "Routes", "Reverts", "Status", "What", "Note")
         yield table
@@ -88,14 +106,20 @@ class TimeboxesScreen(LiveScreen[TimeboxView]):
         if connector is None:
             return TimeboxView([], "not connected to a gateway", now)
         try:
-            return TimeboxView(Change(connector).hooks.reverts.boxes(), "", now)
+            reverts = Change(connector).hooks.reverts
+            return TimeboxView(reverts.boxes(), "", now, reverts.unattended())
         except GatewayError as exc:
             return TimeboxView([], str(exc), now)
 
     def show(self, view: TimeboxView) -> None:
         pending = sum(1 for b in view.boxes if b.status in ("pending", "reverting"))
+        late = sum(1 for b in view.boxes if overdue(b, view.time) > 0)
         decide = sum(1 for b in view.boxes if b.status == "needs-decision")
-        info = f"Time boxes · {pending} pending" + (f" · {decide} need a decision" if decide else "")
+        info = f"Time boxes · {pending} pending" + (f", {late} overdue" if late else "")
+        info += f" · {decide} need a decision" if decide else ""
+        warning = waiting_warning(view)
+        self.query_one("#boxes-warning", Static).update(Content(warning))
+        self.query_one("#boxes-warning", Static).display = bool(warning)
         self.query_one("#boxes-info", Static).update(
             Content(f"Time boxes · {view.problem}" if view.problem else info)
         )
@@ -105,6 +129,8 @@ class TimeboxesScreen(LiveScreen[TimeboxView]):
         for box in sorted(view.boxes, key=lambda b: (b.status not in ("pending", "reverting"), b.due)):
             style = variables.get(STATUS_STYLE.get(box.status, "$text-muted")[1:], "")
             note = f"as change {box.revert_id}" if box.revert_id else box.reason
+            if box.status in ("pending", "reverting") and view.nobody:
+                note = f"{note}; {view.nobody}" if note else view.nobody
             table.add_row(
                 box.id,
                 ", ".join(box.routes),

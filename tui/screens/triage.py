@@ -85,6 +85,8 @@ def limiting_since(row: LimitedRoute, now: float) -> str:
 
 
 def headline(view: TriageView) -> str:
+    if view.status != "ok" and not view.rows:
+        return "no figures"  # the status beside it says since when and why; not "no 429s"
     label = window_label(view.window_s)
     limited = [r for r in view.rows if r.limited > 0]
     if not limited and view.clients_from.problem:  # counted from that log: "none" would be a guess
@@ -108,6 +110,8 @@ def shadow_line(view: TriageView) -> str:
 
 def clients_note(view: TriageView) -> str:
     """What an empty clients panel means ("" when the line above it already says they are unknown)."""
+    if view.status != "ok" and not view.rows:
+        return view.status
     label = window_label(view.window_s)
     shadow = view.shadow.get(view.route or "")
     if shadow is not None:
@@ -216,7 +220,10 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         now, window_s, by = time.time(), self.window_s, self.by
         if connector is None or source is None:
             return TriageView([], None, None, [], ["source"], NO_SOURCE, now, window_s, by)
-        rows = triage(connector, source, window_s)
+        try:
+            rows = triage(connector, source, window_s)
+        except MetricsError as exc:  # e.g. Envoy gone: "no data since …", never the last figures
+            return TriageView([], None, None, [], source.client_keys(), str(exc), now, window_s, by)
         route = self.route if any(r.route == self.route for r in rows) else (rows[0].route if rows else None)
         chart = source.series(Scope(route), window_s) if route else None
         origin = client_source(connector)

@@ -15,7 +15,7 @@ from textual.widgets import Input
 from ..commands import prompt_hint
 
 Mode = Literal["filter", "command"]
-ROUTE_COMMANDS = ("canary", "charts", "proxies")  # the commands that take a route name
+ROUTE_COMMANDS = ("canary", "charts", "proxies", "match")  # the commands that take a route name
 
 
 class PromptSuggester(Suggester):
