@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -30,6 +30,8 @@ from .keymap import unknown_binding_ids
 from .link import GatewayAttached, GatewayLink
 from .textual_compat import mark_styled
 from .themes import DEFAULT_THEME, app_variables, load_themes, next_theme
+from .type_ahead import KeyHold
+from .widgets.command_line import CommandLine
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -111,6 +113,7 @@ class ConsoleApp(GatewayLink):
         super().__init__(opener, readonly=readonly, prometheus=prometheus)
         self._initial_connector = connector
         self.stops_on_quit = stops_on_quit  # e.g. the demo: quitting stops its gateway
+        self.key_hold = KeyHold(self)
 
     # -- start-up -------------------------------------------------------------------------------
 
@@ -239,8 +242,31 @@ class ConsoleApp(GatewayLink):
         self.leave_then(lambda: self.switch_mode(mode) if mode != self.current_mode else None)
 
     def run_console_command(self, text: str) -> None:
-        """What the ``:`` prompt runs (``routes``, ``theme light``, ``canary shop``...)."""
+        """What the ``:`` prompt runs (``routes``, ``theme light``, ``canary shop``...). Keys typed after
+        its ⏎ are held until the screen it leaves on top has mounted and taken focus (its queue runs
+        this callback after its mount and resume), then go there."""
         commands.run(self, text)
+        self.screen.call_later(self.call_later, self._release_keys)
+
+    # -- keys typed ahead of a prompt's ⏎ (tui.type_ahead) ---------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self.key_hold.intercept(event):
+                return
+            focused = self.focused
+            if event.key == "enter" and isinstance(focused, CommandLine) and focused.has_class("-open"):
+                self.key_hold.hold()
+        await super().on_event(event)
+
+    def on_command_line_done(self, message: CommandLine.Done) -> None:
+        self._release_keys()
+
+    def _release_keys(self) -> None:
+        from .screens.confirm import ConfirmScreen
+
+        # Nothing typed before a question was on screen may answer it.
+        self.key_hold.release(drop=isinstance(self.screen, ConfirmScreen))
 
     def open_optional(self, key: str, *args: Any) -> None:
         """Open a screen that another part of the project provides, if it exists yet, over the current

@@ -155,12 +155,24 @@ class CanaryScreen(CanaryControls):
         self.focus_body()
 
     def action_back(self) -> None:
-        """esc in a plan field leaves the field (the plan stays as typed), not the view."""
+        """esc in a plan field leaves the field (the plan stays as typed), not the view; leaving the
+        view while a run steps stops it, so esc (or q) asks first."""
         focused = self.focused
         if focused is not None and focused in self.query("#plan-form *"):
             self.focus_body()
             return
-        super().action_back()
+        cost = self.quit_cost()
+        if cost is None:
+            super().action_back()
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                super(CanaryScreen, self).action_back()
+
+        question = ConfirmScreen("Stop the canary and leave?", [cost], yes="Leave", no="Stay")
+        self.app.push_screen(question, answered)
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         route = self.route_name

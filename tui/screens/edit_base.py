@@ -9,6 +9,7 @@ diff's confirm applies it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -21,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Button, Static
 
 from connectors.base import ApplyResult, Connector, EditKind, Plan
+from connectors.change import FIELDS
 from connectors.errors import ChangeConflict, ConnectionFailed, GatewayNotRunning, Problem, ValidationError
 from connectors.model import Route
 
@@ -81,6 +83,8 @@ class EditorScreen(ConsoleModal):
     EditorScreen .label { width: 16; padding: 1 1 0 0; text-style: bold; }
     EditorScreen .hint { color: $text-muted; }
     EditorScreen #status { height: auto; padding: 1 0 0 0; }
+    EditorScreen #outside { display: none; height: auto; padding: 1 0 0 0; color: $text-warning; }
+    EditorScreen #outside.-shown { display: block; }
     """
 
     class Planned(Message, bubble=False):
@@ -96,6 +100,8 @@ class EditorScreen(ConsoleModal):
         self.candidate: Route | None = route
         self.problems: list[Problem] = []
         self.busy = False
+        self.outside: Route | None = None  # the route once its edited aspect changed outside the form
+        self.replaced: Route | None = None  # what this form's apply replaced, until a refresh shows it gone
 
     # -- to implement ---------------------------------------------------------------------------
 
@@ -120,7 +126,9 @@ class EditorScreen(ConsoleModal):
         if was is None:
             return ""
         if route is None or route == self.original:
-            return Content.styled(f"now: {was}", "$text-muted")
+            # Once it changed outside, the value the form started from is no longer "now".
+            said = "you started from" if self.outside is not None else "now"
+            return Content.styled(f"{said}: {was}", "$text-muted")
         return Content.assemble(
             Content.styled(was, "$text-muted"), "  →  ", Content.styled(self.describe(route) or "", "bold")
         )
@@ -140,6 +148,7 @@ class EditorScreen(ConsoleModal):
             yield Static("", id="banner")
             with VerticalScroll(id="form"):
                 yield from self.compose_form()
+            yield Static("", id="outside")
             yield Static("", id="status")
             yield FieldError(id="error-general")
             with Horizontal(id="buttons"):
@@ -153,6 +162,7 @@ class EditorScreen(ConsoleModal):
     def on_mount(self) -> None:
         self.load(self.original)
         self.watch(self.app, "connection", self._connection_changed)
+        self.watch(self.app, "routes", self._check_outside, init=False)
         self.revalidate()
         self.call_after_refresh(self.fit)
 
@@ -212,6 +222,46 @@ class EditorScreen(ConsoleModal):
         banner.set_class(state.status == "lost", "-shown")
         self._update_apply()
 
+    def _check_outside(self, routes: Iterable[Route] = ()) -> None:
+        """At each refresh: has the aspect this form edits changed on the gateway since the form read
+        it (the CLI, a colleague)? Then one line says to what and when, until ctrl+r starts from it."""
+        if self.app.screen is not self:
+            return  # the diff (or a question) is over the form: judged when it shows again
+        current = next((r for r in routes if r.name == self.original.name), None)
+        fields = FIELDS[self.KIND]
+
+        def differs(a: Route, b: Route | None) -> bool:
+            return b is None or any(getattr(a, f) != getattr(b, f) for f in fields)
+
+        if current is not None and not differs(current, self.replaced):
+            return  # a refresh read before this form's own apply landed: not someone else's change
+        self.replaced = None if current is not None and not differs(current, self.original) else self.replaced
+        if current is None or not differs(current, self.original):
+            self._show_outside(None)
+        elif differs(current, self.outside):
+            self._show_outside(current)
+
+    def on_screen_resume(self) -> None:
+        self._check_outside(self.console.routes)
+
+    def _show_outside(self, route: Route | None) -> None:
+        line = self.query_one("#outside", Static)
+        if route is None and self.outside is None:
+            return
+        self.outside = route
+        if route is not None:
+            what = self.describe(route)
+            to = f" to {what}" if what is not None else ""
+            line.update(
+                Content.assemble(
+                    f"{LABELS[self.KIND]} changed outside{to} at {time.strftime('%H:%M')}",
+                    Content.styled(" — ctrl+r to start from it", "bold"),
+                )
+            )
+        line.set_class(route is not None, "-shown")
+        self.revalidate()  # the line under the form no longer calls the old value "now"
+        self.call_after_refresh(self.fit)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "apply":
             self.action_apply()
@@ -244,6 +294,7 @@ class EditorScreen(ConsoleModal):
         current = next((r for r in self.console.routes if r.name == self.original.name), self.original)
         self.original = current
         self.load(current)
+        self._show_outside(None)
         self.revalidate()
         self.notify("Form reset to the gateway's current values.", timeout=3)
 
@@ -303,7 +354,10 @@ class EditorScreen(ConsoleModal):
         if result is None:
             return  # cancelled, or refused: the form keeps the edit
         self.console.refresh_now()
+        self.replaced = self.original
         self.after_apply(result)
+        if self.is_attached:  # still open (CORS): its base is now the applied route
+            self._check_outside(self.console.routes)
 
     def after_apply(self, result: ApplyResult) -> None:
         """Close the form once the change is applied (CORS stays open to probe it)."""

@@ -18,6 +18,7 @@ from connectors.model import Cors, Route, StringMatch, cors_problems
 from connectors.model.durations import format_duration, parse_duration
 from connectors.probe import ProbeResult, describe_source, probe_cors
 
+from ..widgets.choice import Toggle
 from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
@@ -93,7 +94,7 @@ class CorsEditor(EditorScreen):
     def compose_form(self) -> ComposeResult:
         with Horizontal(classes="row"):
             yield Label("CORS policy", classes="label")
-            yield Switch(id="enabled")
+            yield Toggle(id="enabled")  # on/off readable without colour
             yield Static("off removes the policy from the route", classes="hint")
         with Horizontal(classes="row"):
             yield Label("Origins", classes="label")
@@ -117,7 +118,7 @@ class CorsEditor(EditorScreen):
             yield Label("Max age", classes="label")
             yield FormInput(id="max_age", placeholder="e.g. 10m")
             yield Label("Credentials", classes="label")
-            yield Switch(id="credentials")
+            yield Toggle(id="credentials")
         yield FieldError(id="error-max_age")
         yield FieldError(id="error-credentials")
         yield Static(

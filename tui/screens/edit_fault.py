@@ -17,6 +17,7 @@ from connectors.model import Fault, Route
 from connectors.model.durations import format_duration, parse_duration
 from connectors.model.fault import fault_problems
 
+from ..widgets.choice import Choice
 from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
 
@@ -40,8 +41,8 @@ class FaultEditor(EditorScreen):
 
     def compose_form(self) -> ComposeResult:
         with RadioSet(id="mode"):
-            yield RadioButton("Inject faults", id="mode-on")
-            yield RadioButton("No fault injection (remove it)", id="mode-none")
+            yield Choice("Inject faults", id="mode-on")  # chosen shows without colour
+            yield Choice("No fault injection (remove it)", id="mode-none")
         for name in FIELDS:
             label, hint = HINTS[name]
             with Horizontal(classes="row"):

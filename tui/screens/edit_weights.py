@@ -85,7 +85,7 @@ class WeightsEditor(EditorScreen):
                 yield FormInput(
                     str(backend.weight), type="integer", restrict=r"\d*", id=f"weight-{i}", classes="weight"
                 )
-                yield Static(f"was {backend.weight}", classes="was")
+                yield Static(f"was {backend.weight}", id=f"was-{i}", classes="was")
             yield FieldError(id=f"error-weight-{i}")
         yield FieldError(id="error-sum")
         if len(self.original.backends) == 2:
@@ -133,6 +133,21 @@ class WeightsEditor(EditorScreen):
     def load(self, route: Route) -> None:
         for i, backend in enumerate(route.backends):
             self.query_one(f"#weight-{i}", Input).value = str(backend.weight)
+
+    def action_reload(self) -> None:
+        """Start over from the gateway's weights, unless its backends are no longer the form's rows."""
+        current = next((r for r in self.console.routes if r.name == self.original.name), self.original)
+        names = [b.name for b in current.backends]
+        if names != [b.name for b in self.original.backends]:
+            self.notify(
+                f"Route {current.name} now has backends {', '.join(names)}: close the form (esc) and open"
+                " it again to edit them.",
+                severity="warning",
+            )
+            return
+        super().action_reload()
+        for i, backend in enumerate(self.original.backends):  # the new base (load also sets edits)
+            self.query_one(f"#was-{i}", Static).update(f"was {backend.weight}")
 
     def _typed(self) -> tuple[list[int | None], list[Problem]]:
         weights: list[int | None] = []

@@ -6,25 +6,15 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
+from ..commands import help_rows
 from .base import ConsoleModal
 
-COMMANDS = (
-    (":routes :rt", "the routes view"),
-    (":policies :pol", "every policy on every route"),
-    (":gateways :gw", "connect to another gateway (:ctx for cluster contexts)"),
-    (":history", "applied changes (:hist)"),
-    (":theme NAME", "dark, light or high-contrast (ctrl+t cycles)"),
-    (":canary ROUTE", "step a canary; :triage, :charts for the traffic views"),
-    (":match [ROUTE]", "what happens to a request: its route, policies; send it (m on a route)"),
-    (":undo", "undo the last change (through its diff)"),
-    (":q", "quit, asking first when needed (as ctrl+c; :q! never asks)"),
-    ("esc", "back one screen (q too; q on a view's first screen quits)"),
-)
+BACK = ("esc", "back one screen (q too)")
 FILTER_HELP = (
     ("/text", "filter rows as you type: a regex, case-insensitive; ^ $ anchor to a cell"),
     ("/!text", "rows that do NOT match"),
@@ -66,6 +56,17 @@ def _table(rows: list[tuple[str, str]] | tuple[tuple[str, str], ...], width: int
     )
 
 
+def _command_cells() -> ComposeResult:
+    """The ``:`` commands in two columns of (usage, what it does), a description wrapping under
+    itself. Read from the one command table, so a command added there is listed at once."""
+    listed = [*help_rows(), BACK]
+    half = (len(listed) + 1) // 2
+    for i in range(half):
+        for usage, description in listed[i::half][:2] + [("", "")] * (i + half >= len(listed)):
+            yield Static(Content(usage), classes="usage")  # Content: "[ROUTE]" is text, not markup
+            yield Static(Content(description))
+
+
 class HelpScreen(ConsoleModal):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -77,6 +78,11 @@ class HelpScreen(ConsoleModal):
     HelpScreen VerticalScroll { height: auto; max-height: 100%; }
     HelpScreen .columns { height: auto; }
     HelpScreen .column { width: 1fr; }
+    HelpScreen #commands {
+        layout: grid; grid-size: 4; grid-columns: auto 1fr auto 1fr; grid-rows: auto;
+        grid-gutter: 0 2; height: auto;
+    }
+    HelpScreen #commands .usage { text-style: bold; color: $text-accent; text-align: right; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "close", "Close", id="help.close")
@@ -99,7 +105,8 @@ class HelpScreen(ConsoleModal):
                 yield Static("Filter", classes="title")
                 yield Static(_table(FILTER_HELP, width=16))
             yield Static("Commands (:)", classes="title")
-            yield Static(_table(COMMANDS, width=16))
+            with Grid(id="commands"):
+                yield from _command_cells()
             yield Static(
                 Content.styled(
                     "ctrl+p: command palette (every action) · ctrl+t: theme · ctrl+c or ctrl+q: quit,"

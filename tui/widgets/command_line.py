@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input
 
+from ..commands import prompt_hint
+
 Mode = Literal["filter", "command"]
 ROUTE_COMMANDS = ("canary", "charts", "proxies", "match")  # the commands that take a route name
 
@@ -57,9 +59,13 @@ class CommandLine(Input):
     CommandLine.-open { display: block; }
     """
 
+    # Shown in the footer while the prompt has focus: a focused Input takes every printable key, so
+    # the view's own hints all drop out and the footer would otherwise go blank.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Cancel", show=False, id="prompt.cancel"),
-        Binding("tab", "complete", "Complete", show=False, id="prompt.complete"),
+        Binding("enter", "run", "Run", key_display="⏎", id="prompt.run"),
+        Binding("enter", "keep", "Keep filter", key_display="⏎", id="prompt.keep"),
+        Binding("tab", "complete", "Complete", id="prompt.complete"),
+        Binding("escape", "dismiss", "Cancel", id="prompt.cancel"),
     ]
 
     class Filter(Message):
@@ -72,6 +78,10 @@ class CommandLine(Input):
         def __init__(self, text: str) -> None:
             self.text = text
             super().__init__()
+
+    class Done(Message):
+        """A ⏎'s filter has been applied: posted after ``Filter`` so it reaches the app once the view
+        has handled that (keys typed ahead of the ⏎ wait for it, ``tui.type_ahead``)."""
 
     class Closed(Message):
         def __init__(self, mode: Mode, cleared: bool) -> None:
@@ -94,9 +104,7 @@ class CommandLine(Input):
         self.mode = mode
         self.completions.mode = mode
         self.placeholder = (
-            "filter: a regex, ! inverts (enter keeps it, esc clears)"
-            if mode == "filter"
-            else "routes, policies, gateways, history, ctx, theme NAME, canary ROUTE, triage, charts, q"
+            "filter: a regex, ! inverts (enter keeps it, esc clears)" if mode == "filter" else prompt_hint()
         )
         self.border_title = "/" if mode == "filter" else ":"
         self.value = text
@@ -119,8 +127,23 @@ class CommandLine(Input):
         self.close()
         if self.mode == "filter":
             self.post_message(self.Filter(event.value, final=True))
+            self.post_message(self.Done())
         else:
-            self.post_message(self.Command(event.value.strip()))
+            self.post_message(self.Command(event.value.strip()))  # the app releases held keys after it
+            # The view takes focus back (for when it shows again), not this hidden prompt.
+            self.post_message(self.Closed(self.mode, cleared=False))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """⏎ runs a command, or keeps a filter: one hint, named for the prompt's mode."""
+        if action in ("run", "keep"):
+            return (action == "run") == (self.mode == "command")
+        return True
+
+    async def action_run(self) -> None:
+        await self.action_submit()
+
+    async def action_keep(self) -> None:
+        await self.action_submit()
 
     def action_complete(self) -> None:
         """Tab takes the completion shown (as in k9s); without one, nothing happens (focus stays)."""
