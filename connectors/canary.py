@@ -36,7 +36,7 @@ from .canary_events import FINAL, RETRY, CanaryEvent, EventKind, State
 from .canary_evidence import NO_EVIDENCE, Evidence, Unjudged, outside_change
 from .canary_judge import StepProgress, judge, max_wait
 from .canary_plan import Breach, CanaryPlan, LowTraffic, check_run, first_step
-from .canary_state import CanaryState, CanaryStateStore, mark_active, record_event
+from .canary_state import CanaryBusy, CanaryState, CanaryStateStore, mark_active, record_event
 from .canary_views import BackendView, pick_backends, side_by_side, weight_of, weights
 from .change import Change
 from .errors import ChangeConflict, GatewayError
@@ -128,10 +128,13 @@ class CanaryRun(RunControl):
         with self._cond:
             if self._state != "ready":
                 raise RuntimeError("a canary run can only be started once")
+        lock = self._claim()
+        with self._cond:
             self._state = "running"
             self._runner = threading.current_thread()
         mark_active(self._gateway, self.route, True)
         try:
+            self._save()  # at once: another console or command sees this run going
             steps = ", ".join(map(str, self.plan.steps))
             self._emit("started", f"canary {self.canary} on {self.route}: steps {steps}%", record="start")
             for warning in self.warnings:
@@ -143,7 +146,18 @@ class CanaryRun(RunControl):
                 if self._state not in FINAL and not self._left_held:
                     self._state = "cancelled"
             mark_active(self._gateway, self.route, False)
+            self._store.release(lock)
         return self._state
+
+    def _claim(self) -> int:
+        """The route's run lock, or ``CanaryBusy``: one run at a time steps a route, and a run left
+        unfinished by a process that died is resumed or aborted, never silently started over."""
+        lock = self._store.claim(self.route)
+        found = self._store.load(self.route)
+        if found is not None and found.run != self.run_id:
+            self._store.release(lock)
+            raise CanaryBusy(found.describe(), found, left=True)
+        return lock
 
     def _steps(self) -> None:
         steps, n = self.plan.steps, len(self.plan.steps)

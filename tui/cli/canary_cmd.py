@@ -127,6 +127,12 @@ def _left_over(conn: Connector, route: str) -> CanaryState | None:
 def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
     from connectors.canary import NO_EVIDENCE, CanaryPlan, CanaryRun
 
+    from connectors.canary_state import CanaryStateStore
+
+    live = CanaryStateStore(conn.info().title).live(args.route)
+    if live is not None:  # one run at a time per route (the run's lock makes sure of it too)
+        print(f"error: {live.going()}; it must end first", file=sys.stderr)
+        return EXIT_GATEWAY
     left = _left_over(conn, args.route)
     if left is None and (args.resume or args.abort):
         raise UsageError(f"no canary run of {args.route} was left over: nothing to resume or abort")
