@@ -119,7 +119,8 @@ class CanaryControls(LiveScreen[Fetched]):
     def refused_elsewhere(self) -> bool:
         """``s`` or ``p`` while the route's run goes elsewhere: one line, nothing started."""
         if self.other is not None:
-            self.notify(f"{self.other.going()}: not started here", severity="warning", title="Canary")
+            line = f"✖ not started here: {self.other.going()}"
+            self.query_one("#plan-error", Static).update(line)
             return True
         if self.left_over is not None and (self.run is None or self.run.state in FINAL):
             self.offer_left_over()
