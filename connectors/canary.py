@@ -79,13 +79,16 @@ class CanaryRun(RunControl):
         resume_from: CanaryState | None = None,
         store: CanaryStateStore | None = None,
         unjudged: Unjudged = "ask",
+        on_hold: Literal["wait", "stop"] = "wait",
     ) -> None:
         """``restart``: begin at the plan's first step even when the canary already has more traffic
         (by default steps below its weight now are skipped, with a warning). ``resume_from``: a run
         left over by a process that died (``CanaryStateStore.left_over``), carried on from its step.
         ``unjudged``: before the step to 100 % when no step was judged on enough requests, hold and
         ask ("ask"), stop there leaving the run held ("refuse", for a command nobody can answer), or
-        go on saying so ("allow")."""
+        go on saying so ("allow"). ``on_hold`` "stop": a hold (weights changed from outside, a gate
+        set to hold) ends the run held, its state left for a resume, instead of waiting for someone
+        to resume it (a command nobody can answer)."""
         self.plan = plan.validated()
         Change(connector).require("weights")  # read-only: refused before anything is written
         current = check_run(connector, metrics, route, stable, canary)
@@ -107,6 +110,7 @@ class CanaryRun(RunControl):
         self.completed = False  # every step of a plan that ends below 100 % passed
         self.last_event: CanaryEvent | None = None
         self.unjudged = unjudged
+        self.on_hold = on_hold
         self.evidence = (
             Evidence(list(resume_from.judged), list(resume_from.unjudged)) if resume_from else Evidence()
         )
@@ -308,8 +312,11 @@ class CanaryRun(RunControl):
             if self._state in FINAL:
                 return False
             self._state = "held"
+            self._left_held = self.on_hold == "stop"
         self._emit("held", f"held at {self._weight}%: {reason}", record="hold", question=question)
         self._save(f"held: {reason}")
+        if self._left_held:
+            return False  # stopped held: left over, for --resume or --abort
         while True:
             with self._cond:
                 if self._state != "held" or self._request is not None:
@@ -381,6 +388,11 @@ class CanaryRun(RunControl):
 
     def _note(self, kind: EventKind, message: str) -> None:
         self._emit(kind, message)
+
+    def _leave(self) -> None:
+        with self._cond:
+            self.interrupted, self._left_held = True, True  # its state stays as it was, on disk too
+        self._save(f"interrupted at {self._weight}%")
 
     def _save(self, message: str = "") -> None:
         """The run's state on disk, for a process that finds it after this one died."""

@@ -154,3 +154,72 @@ def test_the_headless_canary_refuses_while_a_run_goes_elsewhere(
     finally:
         first.kill()
         first.wait(30)
+
+
+def test_a_headless_canary_held_by_an_outside_change_exits_1_with_the_next_commands(
+    shared_native_gateway: NativeConnector, restore_canary: None
+) -> None:
+    gw = shared_native_gateway
+    store = CanaryStateStore(gw.info().title)
+    with Traffic(gw.listener_url(), "canary.test", 4):
+        run = headless(gw, "--steps", "10,50,100", "--pause", "30s", said=True)
+        try:
+            wait_until(
+                lambda: (s := store.live("canary")) is not None and s.step == 0, timeout=30, what="step 1"
+            )
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "tui",
+                    "set-weights",
+                    "canary",
+                    "v1=70",
+                    "v2=30",
+                    *("--gateway", str(gw.state_dir)),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            out, err = run.communicate(timeout=30)  # it ends by itself: nobody can resume it here
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait(30)
+    assert run.returncode == 1, (out, err)
+    assert "held at 30%: the weights of canary were changed outside this canary" in out
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("error: canary held at 30%: "), err
+    assert lines[-1] == "  --resume goes on from 30%; --abort sends all traffic back to v1", err
+    assert weights(gw) == [70, 30], "the outside change is kept"
+    left = store.left("canary")
+    assert left is not None and left.state == "held"
+
+
+@pytest.mark.parametrize(("signum", "rc"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_headless_canary_stopped_by_a_signal_says_where_and_leaves_the_run(
+    shared_native_gateway: NativeConnector, restore_canary: None, signum: int, rc: int
+) -> None:
+    gw = shared_native_gateway
+    store = CanaryStateStore(gw.info().title)
+    with Traffic(gw.listener_url(), "canary.test", 4):
+        run = headless(gw, "--steps", "10,50,100", "--pause", "30s", said=True)
+        try:
+            wait_until(
+                lambda: (s := store.live("canary")) is not None and s.step == 0, timeout=30, what="step 1"
+            )
+            run.send_signal(signum)
+            _, err = run.communicate(timeout=30)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait(30)
+    assert run.returncode == rc, err
+    assert (
+        err.strip().splitlines()[-1] == "interrupted at step 1/3 (10%); the run is left: --resume / --abort"
+    )
+    assert "Traceback" not in err
+    left = store.left("canary")
+    assert left is not None and left.step == 0 and weights(gw) == [90, 10]
