@@ -115,6 +115,7 @@ class CanaryRun(RunControl):
             Evidence(list(resume_from.judged), list(resume_from.unjudged)) if resume_from else Evidence()
         )
         self._set_at = time.time()  # when the run last set (or saw) the route's weights
+        self._set_here = False  # the run itself set ``_base``'s weights (not only read them)
         self._left_held = False  # stopped held before promoting without evidence ("refuse")
         self._first, self.warnings = first_step(plan, self._weight, (route, canary), restart, resume_from)
 
@@ -270,10 +271,10 @@ class CanaryRun(RunControl):
     def _moved(self) -> str | None:
         """Why the run must hold when the route's weights were changed from outside since the run
         last set them (taking the route as it is now as its base: a resume goes on from there)."""
-        found = outside_change(self.connector, self._base, self.run_id, self._set_at)
+        found = outside_change(self.connector, self._base, self.run_id, self._set_at, self._set_here)
         if found is None:
             return None
-        self._base, reason = found
+        (self._base, reason), self._set_here = found, False
         self._weight, self._set_at = weight_of(self._base, self.canary), time.time()
         return reason
 
@@ -361,7 +362,7 @@ class CanaryRun(RunControl):
             self._set_final("failed", f"{exc.title}: {exc}")
             return False
         self._base = next((c.after for c in plan.changes if c.after.name == self.route), edited)
-        self._set_at = time.time()
+        self._set_at, self._set_here = time.time(), True
         self.applied.append(result)
         self._weight = weight
         ok = result.verification.ok

@@ -57,11 +57,12 @@ def same_split(a: Route, b: Route) -> bool:
 
 
 def outside_change(
-    connector: Connector, base: Route, run: str, since: float = 0.0
+    connector: Connector, base: Route, run: str, since: float = 0.0, set_here: bool = False
 ) -> tuple[Route, str] | None:
     """The route as served now and a sentence saying who changed its weights, when they differ
     from ``base`` (the route as the run last set or saw it, at ``since``); None when they do not,
-    or when the route cannot be read this time (the next check reads it again)."""
+    or when the route cannot be read this time (the next check reads it again). ``set_here``: the
+    run itself set ``base`` (else it only read it: it never claims to have set it)."""
     try:
         current = connector.get_route(base.name)
     except GatewayError:
@@ -71,7 +72,8 @@ def outside_change(
     who = _who(connector, base.name, run, since)
     return current, (
         f"the weights of {base.name} were changed outside this canary{who}: now {split_text(current)}, "
-        f"it had set {split_text(base)}; the canary does not overwrite them"
+        f"{'it had set' if set_here else 'it had last read'} {split_text(base)}; "
+        "the canary does not overwrite them"
     )
 
 
@@ -87,5 +89,6 @@ def _who(connector: Connector, route: str, run: str, since: float) -> str:
             break
         if route in entry.routes and entry.action != "event" and entry.run != run:
             when = time.strftime("%H:%M:%S", time.localtime(entry.time))
-            return f" (change {entry.id[:8]} by {entry.user} at {when})"
+            what = f"another canary run ({entry.run}) of {entry.user}" if entry.run else entry.user
+            return f" (change {entry.id[:8]} by {what} at {when})"
     return ""
