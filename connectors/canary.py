@@ -33,8 +33,8 @@ from typing import Literal
 from .base import ApplyResult, Connector
 from .canary_control import RunControl
 from .canary_events import FINAL, RETRY, CanaryEvent, EventKind, State
-from .canary_evidence import NO_EVIDENCE, Evidence, Unjudged, outside_change
-from .canary_judge import StepProgress, judge, max_wait
+from .canary_evidence import NO_EVIDENCE, Evidence, Unjudged, outside_change, step_progress
+from .canary_judge import StepProgress, judge
 from .canary_plan import Breach, CanaryPlan, LowTraffic, check_run, first_step
 from .canary_state import CanaryBusy, CanaryState, CanaryStateStore, mark_active, record_event
 from .canary_views import BackendView, pick_backends, side_by_side, weight_of, weights
@@ -188,7 +188,10 @@ class CanaryRun(RunControl):
                 self._set_final("promoted", f"promoted: {self.canary} takes all traffic on {self.route}")
                 return
             self._save()
-            if not self._watch_step(i):
+            went = self._watch_step(i)
+            if went is None:
+                continue  # at 0 % (set from outside): this step's weight again, nothing to wait for
+            if not went:
                 return
             i += 1
         # The plan's last step is below 100 %: the run is done there, its state file with it.
@@ -215,8 +218,9 @@ class CanaryRun(RunControl):
         self._save(f"held: {missing}")  # left over: --resume watches the step again, --abort aborts
         return False
 
-    def _watch_step(self, index: int) -> bool:
-        """Judge the step on what happened since it began; True to go on to the next step."""
+    def _watch_step(self, index: int) -> bool | None:
+        """Judge the step on what happened since it began; True to go on to the next step, None to
+        apply this step again (the canary is at 0 %: no request can come to judge)."""
         since, clock, last = time.time(), 0.0, time.monotonic()
         while True:
             if self._handle_request():
@@ -227,6 +231,8 @@ class CanaryRun(RunControl):
                     return False
                 since, clock, last = time.time(), 0.0, time.monotonic()  # judged afresh from here
                 continue
+            if self._weight == 0 and self._state == "running":
+                return self._at_zero(index)
             now = time.monotonic()
             clock += now - last if self._state == "running" else 0.0
             last = now
@@ -251,6 +257,20 @@ class CanaryRun(RunControl):
                 since, clock = time.time(), 0.0  # judged afresh from the resume
                 continue
             return self._unjudged(index, progress, decision.reason)
+
+    def _at_zero(self, index: int) -> bool | None:
+        """At 0 % the canary gets no request: waiting for them would only run out the wait. Go on to
+        the plan's first step above 0 from here (this step again when it is above 0), saying so."""
+        steps = self.plan.steps
+        again = steps[index] > 0
+        target = steps[index] if again else steps[index + 1] if index + 1 < len(steps) else 0
+        where = f"step {index + 1} ({target}%) again" if again else f"step {index + 2} ({target}%)"
+        self._emit(
+            "warning",
+            f"step {index + 1}/{len(steps)} at 0%: {self.canary} gets no traffic, nothing to judge; "
+            f"going on with {where}",
+        )
+        return None if again else True
 
     def _unjudged(self, index: int, p: StepProgress, reason: str) -> bool:
         """The maximum wait ran out with too few requests (the gates held on those seen): go on
@@ -279,27 +299,9 @@ class CanaryRun(RunControl):
         return reason
 
     def _progress(self, index: int, since: float, clock: float) -> tuple[StepProgress, RouteCounts | None]:
-        # Strict: from the first reading after the step began, never the previous step's traffic.
-        counts = self.metrics.counts(since, strict=True) if self.metrics is not None else None
-        mine = counts.routes.get(self.route) if counts is not None and counts.ok else None
-        c = mine.backends.get(self.canary) if mine is not None else None
-        plan = self.plan
-        progress = StepProgress(
-            index,
-            len(plan.steps),
-            self._weight,
-            clock,
-            c.requests if c is not None else 0,
-            c.errors if c is not None else 0,
-            c.p99_ms if c is not None else None,
-            plan.min_requests,
-            plan.pause_s,
-            max_wait(plan),
-            plan.max_error_pct,
-            plan.max_p99_ms,
-            self.canary,
+        return step_progress(
+            self.metrics, (self.route, self.canary), self.plan, (index, self._weight), since, clock
         )
-        return progress, mine
 
     def _sleep(self) -> None:
         with self._cond:

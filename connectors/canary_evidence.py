@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .base import Connector
+from .canary_judge import StepProgress, max_wait
 from .errors import GatewayError
+from .metrics import MetricsSource
+from .metrics.counts import RouteCounts
 from .model import Route
+
+if TYPE_CHECKING:
+    from .canary_plan import CanaryPlan
 
 Unjudged = Literal["ask", "refuse", "allow"]
 NO_EVIDENCE = "not enough traffic to judge any step"
@@ -92,3 +98,36 @@ def _who(connector: Connector, route: str, run: str, since: float) -> str:
             what = f"another canary run ({entry.run}) of {entry.user}" if entry.run else entry.user
             return f" (change {entry.id[:8]} by {what} at {when})"
     return ""
+
+
+def step_progress(
+    metrics: MetricsSource | None,
+    names: tuple[str, str],
+    plan: CanaryPlan,
+    at: tuple[int, int],
+    since: float,
+    clock: float,
+) -> tuple[StepProgress, RouteCounts | None]:
+    """Step ``at`` (index, weight)'s progress on the canary's own counts since it began, and the
+    route's counts. Strict: from the first reading after the step began, never the previous step's."""
+    route, canary = names
+    counts = metrics.counts(since, strict=True) if metrics is not None else None
+    mine = counts.routes.get(route) if counts is not None and counts.ok else None
+    c = mine.backends.get(canary) if mine is not None else None
+    index, weight = at
+    progress = StepProgress(
+        index,
+        len(plan.steps),
+        weight,
+        clock,
+        c.requests if c is not None else 0,
+        c.errors if c is not None else 0,
+        c.p99_ms if c is not None else None,
+        plan.min_requests,
+        plan.pause_s,
+        max_wait(plan),
+        plan.max_error_pct,
+        plan.max_p99_ms,
+        canary,
+    )
+    return progress, mine

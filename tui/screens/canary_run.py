@@ -12,7 +12,7 @@ from textual import work
 from textual.message import Message
 from textual.widgets import RichLog, Static
 
-from connectors.canary import FINAL, CanaryEvent, CanaryPlan, CanaryRun
+from connectors.canary import FINAL, NO_EVIDENCE, CanaryEvent, CanaryPlan, CanaryRun
 from connectors.canary_state import CanaryBusy, CanaryState
 from connectors.metrics import Snapshot
 from connectors.model import Route
@@ -150,8 +150,15 @@ class CanaryControls(LiveScreen[Fetched]):
                 self._finish("promote")
 
         share = self.query_one("#weights", WeightBar).weights
-        question = promote_question(self.route_name, self.canary, share, self._question)
+        question = promote_question(self.route_name, self.canary, share, self._unjudged_now())
         self.app.push_screen(question, answered)
+
+    def _unjudged_now(self) -> str:
+        """Why no step was judged on enough requests (this view's run), or "" when one was."""
+        run = self.run
+        if run is None:
+            return f"{NO_EVIDENCE} (no canary run watched {self.canary} here)"
+        return run.evidence.missing(run.plan.min_requests) or ""
 
     def _ask_unjudged(self, run: CanaryRun, why: str) -> None:
         """The run holds before 100 %: no step had enough traffic to judge. Yes goes on to 100 %;
