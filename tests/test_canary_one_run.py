@@ -31,6 +31,7 @@ from tests.test_oncall_canary_stories import open_canary
 from tests.test_tui_support import visible_text
 from tests.waiting import wait_until, wait_until_ui
 from tui.app import ConsoleApp
+from tui.cli import main
 from tui.screens.canary import CanaryConfirm
 from tui.screens.canary_left import LeftOverCanary
 from tui.widgets.step_progress import StepProgressView
@@ -223,3 +224,19 @@ def test_a_headless_canary_stopped_by_a_signal_says_where_and_leaves_the_run(
     assert "Traceback" not in err
     left = store.left("canary")
     assert left is not None and left.step == 0 and weights(gw) == [90, 10]
+
+
+@pytest.mark.parametrize("pause", [["--pause", "-3s"], ["--pause=-3s"]])
+def test_a_negative_pause_is_one_line_naming_the_flag(
+    shared_native_gateway: NativeConnector, pause: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    gw = shared_native_gateway
+    before = gw.get_route("canary")
+    capsys.readouterr()
+    rc = main(["canary", "canary", *pause, "--gateway", str(gw.state_dir)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip().splitlines() == [
+        "error: usage: --pause: must be a positive duration, got -3s (see gatewayctl-tui --help)"
+    ], err
+    assert gw.get_route("canary") == before and CanaryStateStore(gw.info().title).load("canary") is None
