@@ -92,7 +92,8 @@ class CanaryControls(LiveScreen[Fetched]):
         mine = run.run_id if run is not None else ""
         live = live if live is not None and live.run != mine else None
         if (live is None) != (self.other is None) or (live and self.other and live.step != self.other.step):
-            line = live.going() if live is not None else "the canary run elsewhere is over"
+            over = "stopped before it ended" if left is not None else "ended"
+            line = live.going() if live is not None else f"the canary run elsewhere {over}"
             self.query_one(StepProgressView).show_past(line)
             self.query_one("#log", RichLog).write(line)
         self.other = live
@@ -158,7 +159,13 @@ class CanaryControls(LiveScreen[Fetched]):
         run = self.run
         if run is None:
             return f"{NO_EVIDENCE} (no canary run watched {self.canary} here)"
-        return run.evidence.missing(run.plan.min_requests) or ""
+        missing = run.evidence.missing(run.plan.min_requests) or ""
+        watched = next((e.progress for e in reversed(self.events) if e.progress is not None), None)
+        if missing and watched is not None and run.state not in FINAL:  # the step being watched, so far
+            p = watched
+            now = f"step {p.step + 1} at {p.weight}%: {p.requests} of {p.min_requests} requests so far"
+            missing = missing.replace("no step was watched", now)
+        return missing
 
     def _ask_unjudged(self, run: CanaryRun, why: str) -> None:
         """The run holds before 100 %: no step had enough traffic to judge. Yes goes on to 100 %;
