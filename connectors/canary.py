@@ -33,10 +33,10 @@ from typing import Literal
 from .base import ApplyResult, Connector
 from .canary_control import RunControl
 from .canary_events import FINAL, RETRY, CanaryEvent, EventKind, State
-from .canary_evidence import NO_EVIDENCE, Evidence, Unjudged, outside_change
-from .canary_judge import StepProgress, judge, max_wait
+from .canary_evidence import NO_EVIDENCE, Evidence, Unjudged, outside_change, step_progress
+from .canary_judge import StepProgress, judge
 from .canary_plan import Breach, CanaryPlan, LowTraffic, check_run, first_step
-from .canary_state import CanaryState, CanaryStateStore, mark_active, record_event
+from .canary_state import CanaryBusy, CanaryState, CanaryStateStore, mark_active, record_event
 from .canary_views import BackendView, pick_backends, side_by_side, weight_of, weights
 from .change import Change
 from .errors import ChangeConflict, GatewayError
@@ -79,13 +79,16 @@ class CanaryRun(RunControl):
         resume_from: CanaryState | None = None,
         store: CanaryStateStore | None = None,
         unjudged: Unjudged = "ask",
+        on_hold: Literal["wait", "stop"] = "wait",
     ) -> None:
         """``restart``: begin at the plan's first step even when the canary already has more traffic
         (by default steps below its weight now are skipped, with a warning). ``resume_from``: a run
         left over by a process that died (``CanaryStateStore.left_over``), carried on from its step.
         ``unjudged``: before the step to 100 % when no step was judged on enough requests, hold and
         ask ("ask"), stop there leaving the run held ("refuse", for a command nobody can answer), or
-        go on saying so ("allow")."""
+        go on saying so ("allow"). ``on_hold`` "stop": a hold (weights changed from outside, a gate
+        set to hold) ends the run held, its state left for a resume, instead of waiting for someone
+        to resume it (a command nobody can answer)."""
         self.plan = plan.validated()
         Change(connector).require("weights")  # read-only: refused before anything is written
         current = check_run(connector, metrics, route, stable, canary)
@@ -107,10 +110,12 @@ class CanaryRun(RunControl):
         self.completed = False  # every step of a plan that ends below 100 % passed
         self.last_event: CanaryEvent | None = None
         self.unjudged = unjudged
+        self.on_hold = on_hold
         self.evidence = (
             Evidence(list(resume_from.judged), list(resume_from.unjudged)) if resume_from else Evidence()
         )
         self._set_at = time.time()  # when the run last set (or saw) the route's weights
+        self._set_here = False  # the run itself set ``_base``'s weights (not only read them)
         self._left_held = False  # stopped held before promoting without evidence ("refuse")
         self._first, self.warnings = first_step(plan, self._weight, (route, canary), restart, resume_from)
 
@@ -128,10 +133,13 @@ class CanaryRun(RunControl):
         with self._cond:
             if self._state != "ready":
                 raise RuntimeError("a canary run can only be started once")
+        lock = self._claim()
+        with self._cond:
             self._state = "running"
             self._runner = threading.current_thread()
         mark_active(self._gateway, self.route, True)
         try:
+            self._save()  # at once: another console or command sees this run going
             steps = ", ".join(map(str, self.plan.steps))
             self._emit("started", f"canary {self.canary} on {self.route}: steps {steps}%", record="start")
             for warning in self.warnings:
@@ -143,7 +151,18 @@ class CanaryRun(RunControl):
                 if self._state not in FINAL and not self._left_held:
                     self._state = "cancelled"
             mark_active(self._gateway, self.route, False)
+            self._store.release(lock)
         return self._state
+
+    def _claim(self) -> int:
+        """The route's run lock, or ``CanaryBusy``: one run at a time steps a route, and a run left
+        unfinished by a process that died is resumed or aborted, never silently started over."""
+        lock = self._store.claim(self.route)
+        found = self._store.load(self.route)
+        if found is not None and found.run != self.run_id:
+            self._store.release(lock)
+            raise CanaryBusy(found.describe(), found, left=True)
+        return lock
 
     def _steps(self) -> None:
         steps, n = self.plan.steps, len(self.plan.steps)
@@ -169,7 +188,10 @@ class CanaryRun(RunControl):
                 self._set_final("promoted", f"promoted: {self.canary} takes all traffic on {self.route}")
                 return
             self._save()
-            if not self._watch_step(i):
+            went = self._watch_step(i)
+            if went is None:
+                continue  # at 0 % (set from outside): this step's weight again, nothing to wait for
+            if not went:
                 return
             i += 1
         # The plan's last step is below 100 %: the run is done there, its state file with it.
@@ -196,8 +218,9 @@ class CanaryRun(RunControl):
         self._save(f"held: {missing}")  # left over: --resume watches the step again, --abort aborts
         return False
 
-    def _watch_step(self, index: int) -> bool:
-        """Judge the step on what happened since it began; True to go on to the next step."""
+    def _watch_step(self, index: int) -> bool | None:
+        """Judge the step on what happened since it began; True to go on to the next step, None to
+        apply this step again (the canary is at 0 %: no request can come to judge)."""
         since, clock, last = time.time(), 0.0, time.monotonic()
         while True:
             if self._handle_request():
@@ -208,6 +231,8 @@ class CanaryRun(RunControl):
                     return False
                 since, clock, last = time.time(), 0.0, time.monotonic()  # judged afresh from here
                 continue
+            if self._weight == 0 and self._state == "running":
+                return self._at_zero(index)
             now = time.monotonic()
             clock += now - last if self._state == "running" else 0.0
             last = now
@@ -233,6 +258,20 @@ class CanaryRun(RunControl):
                 continue
             return self._unjudged(index, progress, decision.reason)
 
+    def _at_zero(self, index: int) -> bool | None:
+        """At 0 % the canary gets no request: waiting for them would only run out the wait. Go on to
+        the plan's first step above 0 from here (this step again when it is above 0), saying so."""
+        steps = self.plan.steps
+        again = steps[index] > 0
+        target = steps[index] if again else steps[index + 1] if index + 1 < len(steps) else 0
+        where = f"step {index + 1} ({target}%) again" if again else f"step {index + 2} ({target}%)"
+        self._emit(
+            "warning",
+            f"step {index + 1}/{len(steps)} at 0%: {self.canary} gets no traffic, nothing to judge; "
+            f"going on with {where}",
+        )
+        return None if again else True
+
     def _unjudged(self, index: int, p: StepProgress, reason: str) -> bool:
         """The maximum wait ran out with too few requests (the gates held on those seen): go on
         unjudged, saying so, or hold and ask, as the plan says."""
@@ -252,35 +291,17 @@ class CanaryRun(RunControl):
     def _moved(self) -> str | None:
         """Why the run must hold when the route's weights were changed from outside since the run
         last set them (taking the route as it is now as its base: a resume goes on from there)."""
-        found = outside_change(self.connector, self._base, self.run_id, self._set_at)
+        found = outside_change(self.connector, self._base, self.run_id, self._set_at, self._set_here)
         if found is None:
             return None
-        self._base, reason = found
+        (self._base, reason), self._set_here = found, False
         self._weight, self._set_at = weight_of(self._base, self.canary), time.time()
         return reason
 
     def _progress(self, index: int, since: float, clock: float) -> tuple[StepProgress, RouteCounts | None]:
-        # Strict: from the first reading after the step began, never the previous step's traffic.
-        counts = self.metrics.counts(since, strict=True) if self.metrics is not None else None
-        mine = counts.routes.get(self.route) if counts is not None and counts.ok else None
-        c = mine.backends.get(self.canary) if mine is not None else None
-        plan = self.plan
-        progress = StepProgress(
-            index,
-            len(plan.steps),
-            self._weight,
-            clock,
-            c.requests if c is not None else 0,
-            c.errors if c is not None else 0,
-            c.p99_ms if c is not None else None,
-            plan.min_requests,
-            plan.pause_s,
-            max_wait(plan),
-            plan.max_error_pct,
-            plan.max_p99_ms,
-            self.canary,
+        return step_progress(
+            self.metrics, (self.route, self.canary), self.plan, (index, self._weight), since, clock
         )
-        return progress, mine
 
     def _sleep(self) -> None:
         with self._cond:
@@ -294,8 +315,11 @@ class CanaryRun(RunControl):
             if self._state in FINAL:
                 return False
             self._state = "held"
+            self._left_held = self.on_hold == "stop"
         self._emit("held", f"held at {self._weight}%: {reason}", record="hold", question=question)
         self._save(f"held: {reason}")
+        if self._left_held:
+            return False  # stopped held: left over, for --resume or --abort
         while True:
             with self._cond:
                 if self._state != "held" or self._request is not None:
@@ -340,7 +364,7 @@ class CanaryRun(RunControl):
             self._set_final("failed", f"{exc.title}: {exc}")
             return False
         self._base = next((c.after for c in plan.changes if c.after.name == self.route), edited)
-        self._set_at = time.time()
+        self._set_at, self._set_here = time.time(), True
         self.applied.append(result)
         self._weight = weight
         ok = result.verification.ok
@@ -367,6 +391,11 @@ class CanaryRun(RunControl):
 
     def _note(self, kind: EventKind, message: str) -> None:
         self._emit(kind, message)
+
+    def _leave(self) -> None:
+        with self._cond:
+            self.interrupted, self._left_held = True, True  # its state stays as it was, on disk too
+        self._save(f"interrupted at {self._weight}%")
 
     def _save(self, message: str = "") -> None:
         """The run's state on disk, for a process that finds it after this one died."""

@@ -20,7 +20,8 @@ class RunControl:
         self._state: State = "ready"
         self._step = -1
         self._weight = weight
-        self._request: Literal["abort", "promote", "cancel"] | None = None
+        self._request: Literal["abort", "promote", "cancel", "leave"] | None = None
+        self.interrupted = False  # stopped by ``leave()``: its state file kept for --resume/--abort
         self._runner: threading.Thread | None = None
 
     # -- where the run is ---------------------------------------------------------------------
@@ -72,6 +73,14 @@ class RunControl:
                 self._request = "cancel"
                 self._cond.notify_all()
 
+    def leave(self) -> None:
+        """Stop stepping and keep the run's state, left for ``--resume`` / ``--abort`` (a command
+        interrupted by a signal). Safe from a signal handler on the run's own thread (an RLock)."""
+        with self._cond:
+            if self._state not in FINAL:
+                self._request = "leave"
+                self._cond.notify_all()
+
     def _control(self, what: Literal["abort", "promote"]) -> None:
         with self._cond:
             if self._state in FINAL:
@@ -88,7 +97,9 @@ class RunControl:
             request, self._request = self._request, None
         if request is None:
             return self._state in FINAL
-        if request == "cancel":
+        if request == "leave":
+            self._leave()
+        elif request == "cancel":
             self._set_final("cancelled", f"stopped; weights left at {self._weight}% canary")
         else:
             self._finish(request, f"{request} requested by {self.connector.user}")
@@ -103,4 +114,7 @@ class RunControl:
         raise NotImplementedError
 
     def _note(self, kind: EventKind, message: str) -> None:
+        raise NotImplementedError
+
+    def _leave(self) -> None:
         raise NotImplementedError

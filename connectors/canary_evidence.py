@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .base import Connector
+from .canary_judge import StepProgress, max_wait
 from .errors import GatewayError
+from .metrics import MetricsSource
+from .metrics.counts import RouteCounts
 from .model import Route
+
+if TYPE_CHECKING:
+    from .canary_plan import CanaryPlan
 
 Unjudged = Literal["ask", "refuse", "allow"]
 NO_EVIDENCE = "not enough traffic to judge any step"
@@ -57,11 +63,12 @@ def same_split(a: Route, b: Route) -> bool:
 
 
 def outside_change(
-    connector: Connector, base: Route, run: str, since: float = 0.0
+    connector: Connector, base: Route, run: str, since: float = 0.0, set_here: bool = False
 ) -> tuple[Route, str] | None:
     """The route as served now and a sentence saying who changed its weights, when they differ
     from ``base`` (the route as the run last set or saw it, at ``since``); None when they do not,
-    or when the route cannot be read this time (the next check reads it again)."""
+    or when the route cannot be read this time (the next check reads it again). ``set_here``: the
+    run itself set ``base`` (else it only read it: it never claims to have set it)."""
     try:
         current = connector.get_route(base.name)
     except GatewayError:
@@ -71,7 +78,8 @@ def outside_change(
     who = _who(connector, base.name, run, since)
     return current, (
         f"the weights of {base.name} were changed outside this canary{who}: now {split_text(current)}, "
-        f"it had set {split_text(base)}; the canary does not overwrite them"
+        f"{'it had set' if set_here else 'it had last read'} {split_text(base)}; "
+        "the canary does not overwrite them"
     )
 
 
@@ -87,5 +95,39 @@ def _who(connector: Connector, route: str, run: str, since: float) -> str:
             break
         if route in entry.routes and entry.action != "event" and entry.run != run:
             when = time.strftime("%H:%M:%S", time.localtime(entry.time))
-            return f" (change {entry.id[:8]} by {entry.user} at {when})"
+            what = f"another canary run ({entry.run}) of {entry.user}" if entry.run else entry.user
+            return f" (change {entry.id[:8]} by {what} at {when})"
     return ""
+
+
+def step_progress(
+    metrics: MetricsSource | None,
+    names: tuple[str, str],
+    plan: CanaryPlan,
+    at: tuple[int, int],
+    since: float,
+    clock: float,
+) -> tuple[StepProgress, RouteCounts | None]:
+    """Step ``at`` (index, weight)'s progress on the canary's own counts since it began, and the
+    route's counts. Strict: from the first reading after the step began, never the previous step's."""
+    route, canary = names
+    counts = metrics.counts(since, strict=True) if metrics is not None else None
+    mine = counts.routes.get(route) if counts is not None and counts.ok else None
+    c = mine.backends.get(canary) if mine is not None else None
+    index, weight = at
+    progress = StepProgress(
+        index,
+        len(plan.steps),
+        weight,
+        clock,
+        c.requests if c is not None else 0,
+        c.errors if c is not None else 0,
+        c.p99_ms if c is not None else None,
+        plan.min_requests,
+        plan.pause_s,
+        max_wait(plan),
+        plan.max_error_pct,
+        plan.max_p99_ms,
+        canary,
+    )
+    return progress, mine

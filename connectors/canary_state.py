@@ -1,15 +1,22 @@
-"""A canary run's state on disk, so a console or command that died mid-run can say where it was left.
+"""A canary run's state on disk, so a console or command that died mid-run can say where it was left,
+and so that one run at a time steps a route.
 
 One JSON file per gateway and route under the state directory (``canary/<gateway>/<route>.json``),
 written atomically (temp file, fsync, rename) at every step, hold and resume, and removed when the
 run ends (promoted, aborted, failed, or stopped by the operator). A file left behind means the run
 died: ``left_over()`` finds it, and the next start offers to resume it from its step or to abort it
 (all traffic back to stable), through the same canary run.
+
+A run holds an exclusive lock (``flock`` on ``.<route>.lock`` beside its file) from its start to its
+end (``claim``): a second starter, in this process or another, is refused while it is held, and the
+lock goes with its process, so a file without a held lock is a run whose process died. ``live()``
+says which run goes now (console, command, whose pid, which step, since when).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Connector
+from .errors import GatewayError
 from .history import HistoryEntry
 from .paths import private_dir, state_dir
 
@@ -55,6 +63,25 @@ class CanaryState:
             f"canary {self.canary} on {self.route} was left {self.state} at {at}, {self.weight}% "
             f"(last seen {when}: {self.message or 'no message'})"
         )
+
+    def going(self) -> str:
+        """One line: a run going in another console or command, for a view or a refusal."""
+        steps = self.plan.get("steps") or []
+        at = f"step {self.step + 1}/{len(steps)} at {self.weight}%" if self.step >= 0 else "starting"
+        since = time.strftime("%H:%M:%S", time.localtime(self.started))
+        return (
+            f"canary {self.canary} on {self.route} is {self.state} in another console or command "
+            f"(pid {self.pid}): {at}, since {since}"
+        )
+
+
+class CanaryBusy(GatewayError, title="Canary already running"):
+    """A run of the route goes elsewhere (``state``: where), or one was left unfinished."""
+
+    def __init__(self, message: str, state: CanaryState | None, left: bool = False) -> None:
+        super().__init__(message)
+        self.state = state
+        self.left = left
 
 
 def _safe(name: str) -> str:
@@ -95,6 +122,60 @@ class CanaryStateStore:
         with contextlib.suppress(FileNotFoundError):
             self.path(route).unlink()
 
+    def _lock_path(self, route: str) -> Path:
+        return self.dir / f".{_safe(route)}.lock"
+
+    def claim(self, route: str, wait_s: float = 0.5) -> int:
+        """Take the route's run lock (kept until ``release``) or raise ``CanaryBusy`` naming the run
+        that holds it. Waits a little: ``live()`` takes it shared for a moment to look."""
+        private_dir(self.dir)
+        fd = os.open(self._lock_path(route), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    state = self.load(route)
+                    what = state.going() if state else f"a canary on {route} is starting elsewhere"
+                    raise CanaryBusy(what, state) from None
+                time.sleep(0.02)
+
+    @staticmethod
+    def release(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            os.close(fd)  # the lock goes with its descriptor
+
+    def _locked(self, route: str) -> bool:
+        """True while some run (here or in another process) holds the route's lock."""
+        try:
+            fd = os.open(self._lock_path(route), os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def live(self, route: str) -> CanaryState | None:
+        """The run of ``route`` going now (its lock held, or its process alive), or None."""
+        state = self.load(route)
+        if state is None:
+            return None
+        return state if self._locked(route) or _alive(state.pid) else None
+
+    def left(self, route: str) -> CanaryState | None:
+        """The run of ``route`` whose process died before it ended, or None."""
+        state = self.load(route)
+        if state is None or is_active(state.gateway, route) or self._locked(route) or _alive(state.pid):
+            return None
+        return state
+
     def left_over(self) -> list[CanaryState]:
         """Runs whose process is gone (or whose file is from another process that no longer runs)."""
         if not self.dir.is_dir():
@@ -102,9 +183,7 @@ class CanaryStateStore:
         out = []
         for path in sorted(self.dir.glob("*.json")):
             state = _read(path)
-            if state is None or is_active(state.gateway, state.route):
-                continue
-            if not _alive(state.pid):
+            if state is not None and self.left(state.route) is not None:
                 out.append(state)
         return out
 

@@ -13,6 +13,8 @@ held leaves a state file: the next ``canary ROUTE`` says so and refuses to start
 from __future__ import annotations
 
 import argparse
+import re
+import signal
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -24,7 +26,7 @@ from .lifecycle import with_connector
 from .metrics_source import open_metrics
 
 if TYPE_CHECKING:
-    from connectors.canary import CanaryEvent, CanaryPlan
+    from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
     from connectors.canary_state import CanaryState
 
 PROGRESS_EVERY_S = 5.0
@@ -34,6 +36,8 @@ QUIET = frozenset({"watch", "paused", "resumed"})
 def _duration(flag: str, text: str) -> float:
     from connectors.model.durations import parse_duration
 
+    if text.strip().startswith("-"):
+        raise UsageError(f"{flag}: must be a positive duration, got {text}")
     try:
         return float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text)
     except ValueError as exc:
@@ -125,8 +129,13 @@ def _left_over(conn: Connector, route: str) -> CanaryState | None:
 
 
 def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
-    from connectors.canary import NO_EVIDENCE, CanaryPlan, CanaryRun
+    from connectors.canary import CanaryPlan, CanaryRun
+    from connectors.canary_state import CanaryStateStore
 
+    live = CanaryStateStore(conn.info().title).live(args.route)
+    if live is not None:  # one run at a time per route (the run's lock makes sure of it too)
+        print(f"error: {live.going()}; it must end first", file=sys.stderr)
+        return EXIT_GATEWAY
     left = _left_over(conn, args.route)
     if left is None and (args.resume or args.abort):
         raise UsageError(f"no canary run of {args.route} was left over: nothing to resume or abort")
@@ -153,22 +162,59 @@ def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
             restart=args.restart,
             resume_from=left,
             unjudged="allow" if args.promote_unjudged else "refuse",
+            on_hold="stop",  # nobody can answer a hold here: the run stops held, exit 1
         )
         if args.abort:
             run.abort()
         else:
             out(f"Canary {canary} on {args.route} (stable {stable}): {_describe(plan)}")
-            run.run()
+            signum = _run_until_signal(run)
+            if signum:
+                steps = len(plan.steps)
+                print(
+                    f"interrupted at step {max(run.step, 0) + 1}/{steps} ({run.weight}%); "
+                    "the run is left: --resume / --abort",
+                    file=sys.stderr,
+                )
+                return 128 + signum  # 130 (SIGINT), 143 (SIGTERM), as a shell says
     finally:
         source.close()
-    if run.state == "promoted" or run.completed or (args.abort and run.state == "aborted"):
+    return _ended(run, stable, args.abort)
+
+
+def _run_until_signal(run: CanaryRun) -> int:
+    """Run to the end; SIGINT/SIGTERM leave the run (its state kept for --resume/--abort) and
+    return the signal's number, 0 when the run ended by itself."""
+    got: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        got.append(signum)
+        run.leave()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        run.run()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return got[0] if got and run.interrupted else 0
+
+
+def _ended(run: CanaryRun, stable: str, aborting: bool) -> int:
+    from connectors.canary import NO_EVIDENCE
+
+    if run.state == "promoted" or run.completed or (aborting and run.state == "aborted"):
         return 0  # promoted, every step of a plan below 100 % passed, or the left-over run aborted
-    if run.state == "held":  # stopped before 100 %: no step was judged on enough requests
-        message = run.last_event.message if run.last_event is not None else NO_EVIDENCE
+    if run.state == "held":  # stopped held: no step judged before 100 %, or changed from outside
+        event = run.last_event
+        message = event.message if event is not None else NO_EVIDENCE
         print(f"error: canary {message}", file=sys.stderr)
+        if NO_EVIDENCE in message:
+            again = f"watches step {run.step + 1} again; --resume --promote-unjudged promotes anyway"
+        else:  # held on an outside change (or a gate set to hold)
+            again = f"goes on from {run.weight}%"
         print(
-            f"  --resume watches step {run.step + 1} again; --resume --promote-unjudged promotes anyway; "
-            f"--abort sends all traffic back to {stable}",
+            f"  --resume {again}; --abort sends all traffic back to {stable}",
             file=sys.stderr,
         )
     elif run.last_event is not None:
@@ -176,7 +222,15 @@ def _cmd_canary(args: argparse.Namespace, conn: Connector) -> int:
     return EXIT_GATEWAY
 
 
+# A value like "-3s" is taken for an option by argparse ("--pause: expected one argument"); this
+# parser has no option that looks like a negative duration, so such a value is the flag's value and
+# the duration check says what is wrong with it.
+NEGATIVE_VALUE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d[\d.]*(?:ms|s|m|h)$")
+
+
 def _arguments(p: argparse.ArgumentParser) -> None:
+    if hasattr(p, "_negative_number_matcher"):  # the stdlib's own test for "a negative number"
+        p._negative_number_matcher = NEGATIVE_VALUE
     p.add_argument("route", metavar="ROUTE")
     p.add_argument(
         "--steps", default="10,50,100", help="canary weights in percent, in order (default 10,50,100)"

@@ -32,7 +32,7 @@ from connectors.canary import (
     pick_backends,
     side_by_side,
 )
-from connectors.canary_state import CanaryState
+from connectors.canary_state import CanaryState, CanaryStateStore
 from connectors.errors import ValidationError
 from connectors.model import Route
 
@@ -93,6 +93,7 @@ class CanaryScreen(CanaryControls):
         plan; ``then`` "resume" carries it on from its step, "abort" sends all traffic to stable."""
         super().__init__()
         self.left_over = left_over
+        self._offered = frozenset({left_over.run} if left_over is not None else ())  # asked already
         self.then = then
         self.connector = connector
         self.route_name = route or ""
@@ -218,13 +219,15 @@ class CanaryScreen(CanaryControls):
         began = time.time()
         connector = self.connection
         if connector is None or not self.route_name:
-            return None, None, began
+            return None, None, began, (None, None)
         route = connector.get_route(self.route_name)  # the route as served now, at each refresh
         source = self.metrics
-        return route, source.snapshot() if source is not None else None, began
+        store = CanaryStateStore(connector.info().title)  # a run elsewhere, going or left
+        others = store.live(self.route_name), store.left(self.route_name)
+        return route, source.snapshot() if source is not None else None, began, others
 
     def show(self, result: Fetched) -> None:
-        route, snapshot, began = result
+        route, snapshot, began, (live, left) = result
         if route is None:
             return
         self._route = route
@@ -255,6 +258,7 @@ class CanaryScreen(CanaryControls):
             self.query_one("#plan-error", Static).update(NO_SOURCE)
         elif snapshot is not None and not snapshot.ok:
             self.query_one("#plan-error", Static).update(snapshot.status)
+        self._elsewhere(live, left)
         self._info()
         if self.then:
             then, self.then = self.then, ""
@@ -321,6 +325,8 @@ class CanaryScreen(CanaryControls):
             elif run.state in ("paused", "held"):
                 self._control(run, "resume")
             return
+        if self.refused_elsewhere():
+            return
         plan = self.read_plan()
         connector = self.connection
         if plan is None or connector is None or not self.canary:
@@ -341,6 +347,8 @@ class CanaryScreen(CanaryControls):
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name == "preview" and isinstance(error, ValidationError):
             self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in error.problems)))
+            return True
+        if name == "canary" and self.refused_at_start(error):
             return True
         return super().worker_failed(name, error)
 

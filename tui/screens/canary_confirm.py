@@ -134,14 +134,22 @@ def _now(share: Sequence[tuple[str, int]]) -> str:
 def promote_question(
     route: str, canary: str, share: Sequence[tuple[str, int]], unjudged: str = ""
 ) -> ConfirmScreen:
-    """``p``: all traffic to the canary, after asking (saying so when no step was judged)."""
+    """``p``: all traffic to the canary, after asking; ``unjudged`` (``Evidence.missing``): no step
+    was judged on enough requests, said as the automatic path says it."""
     details = [
         f"all traffic on route {route} to {canary} (now {_now(share)})",
         "through the same plan → apply → verify path; u or abort undoes it",
     ]
-    if unjudged:
-        details.insert(1, f"no step had enough traffic to judge: {unjudged.partition('(')[2].rstrip(')')}")
-    return ConfirmScreen("Promote the canary?", details, yes="Promote", no="Cancel")
+    if not unjudged:
+        return ConfirmScreen("Promote the canary?", details, yes="Promote", no="Cancel")
+    seen = unjudged.removeprefix(NO_EVIDENCE).strip()
+    details[0] += ", without evidence"
+    return ConfirmScreen(
+        f"No step had enough traffic to judge {seen}. Promote anyway?",
+        details,
+        yes="Promote anyway",
+        no="Cancel",
+    )
 
 
 def unjudged_question(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from connectors.canary import CanaryEvent, CanaryRun
     from connectors.canary_state import CanaryState
+    from connectors.model import Route
 
 
 class LeftOverCanary(ConsoleModal):
@@ -48,9 +49,11 @@ class LeftOverCanary(ConsoleModal):
         Binding("a", "choose('abort')", "Abort", id="canary.left_abort"),
     ]
 
-    def __init__(self, state: CanaryState) -> None:
+    def __init__(self, state: CanaryState, served: str = "") -> None:
+        """``served``: the weights the gateway serves now ("50/50 (v1/v2)"), read by the caller."""
         super().__init__()
         self.state = state
+        self.served = served
 
     def compose(self) -> ComposeResult:
         s = self.state
@@ -59,7 +62,8 @@ class LeftOverCanary(ConsoleModal):
             yield Static(s.describe() + ".", id="where", markup=False)
             yield Static(
                 f"Resume carries it on from that step with its plan; abort sends all traffic on "
-                f"{s.route} back to {s.stable}. Later leaves it (weights stay at {s.weight}% {s.canary}).",
+                f"{s.route} back to {s.stable}. Later leaves it"
+                + (f" (route {s.route} serves {self.served} now)." if self.served else "."),
                 id="choices",
                 markup=False,
             )
@@ -99,21 +103,39 @@ def resumed_run(
     )
 
 
+def served_now(connector: Any, route: str) -> str:
+    """Blocking: the route's weights as the gateway serves them now, "50/50 (v1/v2)"."""
+    try:
+        return served_text(connector.get_route(route))
+    except Exception:  # a route gone or a gateway not answering: the dialog says less, never wrong
+        return ""
+
+
+def served_text(route: Route | None) -> str:
+    """The route's weights as shares, "50/50 (v1/v2)"; "" when not known."""
+    if route is None:
+        return ""
+    backends = route.backends
+    total = sum(b.weight for b in backends) or 1
+    shares = "/".join(str(round(100 * b.weight / total)) for b in backends)
+    return f"{shares} ({'/'.join(b.name for b in backends)})"
+
+
 def check_left_over(app: App[Any], gateway: str, connector: Any) -> None:
     """Look for runs of ``gateway`` left by dead processes (a worker: it reads files), and ask about
     each on the UI thread."""
 
-    def ask(state: CanaryState) -> None:
+    def ask(state: CanaryState, served: str) -> None:
         def answered(what: str | None) -> None:
             if what in ("resume", "abort"):  # the canary view carries it on, or aborts it
                 console_of(app).open_optional("canary", connector, state.route, state, what)
 
-        app.push_screen(LeftOverCanary(state), answered)
+        app.push_screen(LeftOverCanary(state, served), answered)
 
     def find() -> None:
         from connectors.canary_state import CanaryStateStore
 
         for state in CanaryStateStore(gateway).left_over():
-            app.call_from_thread(ask, state)
+            app.call_from_thread(ask, state, served_now(connector, state.route))
 
     app.run_worker(find, thread=True, exit_on_error=False, group="canary-left", name="canary-left")

@@ -12,7 +12,8 @@ from textual import work
 from textual.message import Message
 from textual.widgets import RichLog, Static
 
-from connectors.canary import FINAL, CanaryEvent, CanaryPlan, CanaryRun
+from connectors.canary import FINAL, NO_EVIDENCE, CanaryEvent, CanaryPlan, CanaryRun
+from connectors.canary_state import CanaryBusy, CanaryState
 from connectors.metrics import Snapshot
 from connectors.model import Route
 
@@ -23,10 +24,13 @@ from ..widgets.split_panel import SplitPanel
 from ..widgets.step_progress import StepProgressView, info_line, log_line
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import Preview, promote_question, unjudged_question
+from .canary_left import LeftOverCanary, served_text, show_left_over
 from .canary_served import ServedWeights
 from .charts import LiveScreen
 
-Fetched = tuple[Route | None, Snapshot | None, float]  # the route, figures, when the fetch began
+# The route, figures, when the fetch began, and the route's run going elsewhere / left by a process
+# that died (``CanaryStateStore.live`` / ``.left``), read at each refresh.
+Fetched = tuple[Route | None, Snapshot | None, float, tuple[CanaryState | None, CanaryState | None]]
 
 
 class CanaryControls(LiveScreen[Fetched]):
@@ -55,6 +59,12 @@ class CanaryControls(LiveScreen[Fetched]):
     _route: Route | None
     _question: str
     _asking = False  # the promote-without-evidence question is open
+    left_over: CanaryState | None
+    other: CanaryState | None = None  # the route's run going in another console or command
+    _offered: frozenset[str] = frozenset()  # left-over runs whose dialog this view opened
+
+    def _carry_on(self, then: str) -> None:
+        raise NotImplementedError
 
     @property
     def connection(self) -> Any:
@@ -62,15 +72,78 @@ class CanaryControls(LiveScreen[Fetched]):
 
     def _info(self) -> None:
         who = (self.route_name, self.stable or "?", self.canary or "?")
-        past = self.served.short()
-        self.query_one("#canary-info", Static).update(info_line(who, self.state, self.run, past))
+        state, past = self.state, self.served.short()
+        other = self.other or (self.left_over if self.run is None else None)
+        if other is not None:
+            steps = len(other.plan.get("steps") or [])
+            where = f"step {other.step + 1}/{steps} at {other.weight}%" if other.step >= 0 else "starting"
+            state = "running elsewhere" if self.other is not None else "left unfinished"
+            past = f"{where} (pid {other.pid})"
+        self.query_one("#canary-info", Static).update(info_line(who, state, self.run, past))
+
+    # -- the route's run elsewhere: going in another console, or left by one that died -------------
+
+    def _elsewhere(self, live: CanaryState | None, left: CanaryState | None) -> None:
+        """Read at each refresh: a run going elsewhere is shown (whose pid, step, since when) and
+        ``s`` refuses; one whose process died is offered to resume or abort, as a fresh console does."""
+        run = self.run
+        if run is not None and run.state not in FINAL:
+            return  # this view's own run
+        mine = run.run_id if run is not None else ""
+        live = live if live is not None and live.run != mine else None
+        if (live is None) != (self.other is None) or (live and self.other and live.step != self.other.step):
+            over = "stopped before it ended" if left is not None else "ended"
+            line = live.going() if live is not None else f"the canary run elsewhere {over}"
+            self.query_one(StepProgressView).show_past(line)
+            self.query_one("#log", RichLog).write(line)
+        self.other = live
+        if left is not None and left.run != mine and left.run not in self._offered:
+            self._offered |= {left.run}
+            self.left_over, self.stable, self.canary = left, left.stable, left.canary
+            show_left_over(self, left)
+            self.offer_left_over()
+        elif left is None and self.left_over is not None and self.run is None:
+            self.left_over = None  # resumed or aborted elsewhere
+
+    def offer_left_over(self) -> None:
+        """Resume / abort / later for the left-over run, like a fresh console's dialog."""
+        state = self.left_over
+        if state is None:
+            return
+
+        def answered(what: str | None) -> None:
+            if what in ("resume", "abort"):
+                self._carry_on(what)
+
+        self.app.push_screen(LeftOverCanary(state, served_text(self._route)), answered)
+
+    def refused_elsewhere(self) -> bool:
+        """``s`` or ``p`` while the route's run goes elsewhere: one line, nothing started."""
+        if self.other is not None:
+            line = f"✖ not started here: {self.other.going()}"
+            self.query_one("#plan-error", Static).update(line)
+            return True
+        if self.left_over is not None and (self.run is None or self.run.state in FINAL):
+            self.offer_left_over()
+            return True
+        return False
+
+    def refused_at_start(self, error: BaseException) -> bool:
+        """The run could not take the route (another started first, or one was left): undone here."""
+        if not isinstance(error, CanaryBusy):
+            return False
+        self.run, self.state = None, "ready"
+        self.query_one(CanaryPlanForm).lock_plan(False)
+        self.query_one("#plan-error", Static).update(f"✖ not started: {error}")
+        self.poll_now()
+        return True
 
     def action_abort(self) -> None:
         self._finish("abort")
 
     def action_promote(self) -> None:
         """Promote sends all traffic to the canary: it asks first (abort, back to safety, does not)."""
-        if not self.canary:
+        if not self.canary or (self.other is not None and self.refused_elsewhere()):
             return
 
         def answered(yes: bool | None) -> None:
@@ -78,8 +151,21 @@ class CanaryControls(LiveScreen[Fetched]):
                 self._finish("promote")
 
         share = self.query_one("#weights", WeightBar).weights
-        question = promote_question(self.route_name, self.canary, share, self._question)
+        question = promote_question(self.route_name, self.canary, share, self._unjudged_now())
         self.app.push_screen(question, answered)
+
+    def _unjudged_now(self) -> str:
+        """Why no step was judged on enough requests (this view's run), or "" when one was."""
+        run = self.run
+        if run is None:
+            return f"{NO_EVIDENCE} (no canary run watched {self.canary} here)"
+        missing = run.evidence.missing(run.plan.min_requests) or ""
+        watched = next((e.progress for e in reversed(self.events) if e.progress is not None), None)
+        if missing and watched is not None and run.state not in FINAL:  # the step being watched, so far
+            p = watched
+            now = f"step {p.step + 1} at {p.weight}%: {p.requests} of {p.min_requests} requests so far"
+            missing = missing.replace("no step was watched", now)
+        return missing
 
     def _ask_unjudged(self, run: CanaryRun, why: str) -> None:
         """The run holds before 100 %: no step had enough traffic to judge. Yes goes on to 100 %;

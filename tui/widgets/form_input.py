@@ -3,15 +3,20 @@ never becomes "1050"); every key it can hold is its own, so no shortcut fires wh
 weight field is not "move 5 points"); a key it refuses is said (``Refused``), never silently dropped;
 and ``?`` is never its own, so help answers in every form. For the number fields and the short token
 fields (methods, headers, durations), where ``?`` is never valid.
+
+``Tab`` / ``shift+tab`` are priority bindings here: the app moves the focus as the key arrives, in
+the order typed, so keys typed right after (one tmux ``send-keys '10,50' Tab '45'``) reach the next
+field instead of the one the app already forwarded them to (as ``:`` does for the prompt).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import events
 from textual.actions import SkipAction
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 from textual.widgets.input import Selection
@@ -23,6 +28,11 @@ class FormInput(Input):
     """An Input for numbers and tokens. ``allowed``: the characters it takes (others stay the
     screen's keys, e.g. the canary's ``s``/``a``/``p``); None: whatever its ``type``/``restrict``
     accept. ``?`` is never taken, so help works in every form."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+    ]
 
     class Refused(Message):
         """A key the field takes (no shortcut fires) but its restriction refuses: say why."""
