@@ -239,7 +239,9 @@ def test_match_predicts_the_redirect_of_an_escaped_slash(
     assert sent["headers"]["location"] == "/limited/x?a=%2F"
 
 
-def test_a_path_envoy_refuses_is_predicted(gateway: NativeConnector, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_path_envoy_refuses_is_predicted(
+    gateway: NativeConnector, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = match_json(gateway, capsys, "--host", HOST, "--path", "/static/%00x")
     assert (data["route"], data["answered_by"], data["status"]) == (None, "gateway", 400)
     assert data["sent"]["status"] == 400 and data["sent"]["agrees"], data["sent"]
