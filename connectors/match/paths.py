@@ -7,7 +7,9 @@ filter or route sees it (``ConnectionManagerUtility::maybeNormalizePath``), in t
 2. ``normalize_path``: RFC 3986 dot segments removed (``.`` and ``..``, also as ``%2e``),
    ``\\`` taken as ``/``, ``%XX`` of an unreserved character (letters, digits, ``-._~``) decoded,
    characters a path may not hold (``"<>^`{|}``...) escaped; ``%00`` is refused with 400. This is
-   Envoy's snapshot of Chromium's path canonicaliser (``chromium_url/url_canon_path.cc``);
+   Envoy's snapshot of Chromium's path canonicaliser (``chromium_url/url_canon_path.cc``), after
+   one step of Envoy's own: a ``.`` or ``..`` segment written with parameters (``/..;x/``) loses
+   them — only for literal dots after a literal ``/`` (``/%2e%2e;x/`` and ``\\..;x/`` keep them);
 3. ``merge_slashes``: runs of ``/`` become one.
 
 The query (after ``?``) is never touched. The native listener sets all three (render_listener,
@@ -190,11 +192,16 @@ def _nested(path: str, nxt: int, last_invalid: int, out: list[str]) -> None:
         del out[length:]
 
 
+# A dot segment with parameters (Tomcat's "..;" trick), as Envoy 1.40 strips them before Chromium's pass.
+_DOT_PARAMS = re.compile(r"/(\.\.?);[^/]*")
+
+
 def canonical_path(path: str) -> str | None:
     """Envoy's ``normalize_path`` on a path without its query; None when Envoy refuses it (400).
 
     Long: one pass over the characters, as the canonicaliser it mirrors; split, the state it
     carries (the output and the last lone ``%``) would have to travel between the parts."""
+    path = _DOT_PARAMS.sub(r"/\1", path)
     out: list[str] = []
     last_invalid = -(1 << 30)
     ok = True
