@@ -365,9 +365,9 @@ def test_an_upgraded_gateway_is_rewritten_by_its_first_change_and_no_drift_is_re
     assert any("(LDS)" in c.label and "path handling" in c.label for c in plan.native_changes), plan
     change = next(c for c in plan.native_changes if "path handling" in c.label)
     assert '-  "normalize_path": false,' in change.diff and '+  "normalize_path": true,' in change.diff
-    assert any("rewrites the listener" in w and "normalises request paths" in w for w in plan.warnings), (
-        plan.warnings
-    )
+    assert any(
+        "rewrites the listener" in w and "does not normalise request paths" in w for w in plan.warnings
+    ), plan.warnings
     assert Change(gateway).apply(plan).verification.ok
     answer = raw(gateway, "/static/../limited/x")
     assert answer.backend == "v1" and json.loads(answer.body)["path"] == "/limited/x"

@@ -295,6 +295,6 @@ def notes(path: str, seen: EnvoyPath, handling: PathHandling) -> list[str]:
             f"Envoy routes {head} as {routed} ({handling.describe()}), and forwards {routed} to the backend"
         ]
     if not handling.changes_paths and (_DOTS.search(head) or _UNUSUAL.search(head)):
-        why = f": {handling.why}" if handling.why else ""
+        why = f" ({handling.why})" if handling.why else ""
         return [f"Envoy routes {head} as sent: this listener does not normalise paths{why}"]
     return []

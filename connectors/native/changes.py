@@ -172,8 +172,8 @@ def listener_reasons(old: Gateway, new: Gateway, names: Sequence[str], upgraded:
     """Why the listener is rewritten, when it is one of the filters that come and go, or once after
     an upgrade (``upgraded``: listeners an older version wrote, which did not normalise paths)."""
     out: list[str] = [
-        f"{lname} was written by an older gatewayctl-tui: it now normalises request paths "
-        f"({PATH_HANDLING.describe()}), so a path like /x/../limited meets the /limited route"
+        f"listener {lname} does not normalise request paths (written by an older gatewayctl-tui): "
+        f"it now does ({PATH_HANDLING.describe()}), so /x/../limited meets the route for /limited"
         for lname in upgraded
     ]
     for had, has in limiter_slot_changes(old, new, names).values():

@@ -21,7 +21,7 @@ from .render import Layout, body_of
 from .render_listener import PATH_HANDLING
 
 OLDER = (
-    "its listener file does not set them (written by an older gatewayctl-tui, or by hand); the next "
+    "its listener file, written by an older gatewayctl-tui or by hand, does not set them; the next "
     "change rewrites it with path normalisation"
 )
 
