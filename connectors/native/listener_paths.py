@@ -27,6 +27,11 @@ OLDER = (
 
 _lock = threading.Lock()
 _cache: dict[Path, tuple[tuple[int, int, int], dict[str, PathHandling]]] = {}
+# How this version writes the settings (render_listener: compact JSON): a file holding them once per
+# connection manager is current without parsing it (megabytes with thousands of limited routes).
+_CURRENT = json.dumps(PATH_HANDLING.hcm_fields(), separators=(",", ":"))[1:-1]
+_HCM = json.dumps({"name": HCM_FILTER}, separators=(",", ":"))[1:-1]
+ALL_CURRENT: dict[str, PathHandling] = {}  # served() when every listener is as this version writes it
 
 
 def _hcm(listener: dict[str, Any]) -> dict[str, Any] | None:
@@ -41,6 +46,8 @@ def _hcm(listener: dict[str, Any]) -> dict[str, Any] | None:
 def _read(path: Path) -> dict[str, PathHandling]:
     try:
         text = path.read_text(encoding="utf-8")
+        if text.count(_CURRENT) == text.count(_HCM):
+            return ALL_CURRENT
         body = body_of(text)
         resources = json.loads(body if body is not None else text)
     except (OSError, ValueError):
@@ -59,13 +66,13 @@ def _read(path: Path) -> dict[str, PathHandling]:
 
 
 def served(layout: Layout) -> dict[str, PathHandling]:
-    """Each listener's path handling as the listeners file holds it (parsed again only when the
-    file changed: it names every limiter and JWT provider, large with thousands of routes)."""
+    """Each listener's path handling as the listeners file holds it; ``ALL_CURRENT`` (empty) when
+    every one is as this version writes it. Read again only when the file changed."""
     path = layout.lds
     try:
         st = path.stat()
     except OSError:
-        return {}
+        return ALL_CURRENT
     key = (st.st_mtime_ns, st.st_size, st.st_ino)
     with _lock:
         hit = _cache.get(path)
