@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from connectors.change import Change
-from connectors.match.paths import NORMALISED, PathHandling, envoy_path
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit
+from connectors.model.paths import NORMALISED, PathHandling, envoy_path
 from connectors.native import NativeConnector, listener_paths, xds
 from connectors.native.process import free_port
 from connectors.native.render import body_of, file_text

@@ -27,10 +27,10 @@ from ..errors import (
     Problem,
     ValidationError,
 )
-from ..match.paths import PathHandling
 from ..metrics_contract import MetricsHooks
 from ..model import Gateway, Route, route_from_dict, route_to_dict
 from ..model.diff import to_yaml
+from ..model.paths import PathHandling
 from . import applied, changes, journal, listener_paths, verify
 from .config_file import ConfigFile
 from .drift import NativeDriftCheck

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..match.paths import PathHandling
+from ..model.paths import PathHandling
 from .names import HCM_FILTER
 from .render import Layout, body_of
 from .render_listener import PATH_HANDLING

@@ -6,7 +6,7 @@ Request paths are normalised before any filter or route sees them (``PATH_HANDLI
 guidance for untrusted clients), so ``/static/../limited/x`` or ``//limited/x`` meets the
 ``/limited`` route's rate limit, deny rules and JWT, not the ``/`` route's: dot segments removed,
 slashes merged, unreserved ``%XX`` decoded, and a path with an escaped slash (``%2F``, ``%5C``)
-answered with a 307 to its unescaped form. ``connectors.match.paths`` predicts the same.
+answered with a 307 to its unescaped form. ``match`` predicts the same (connectors.model.paths).
 
 Each rate limiter is only a slot here: its bucket comes from its own ECDS file (render_limits), so
 neither a weight change (RDS) nor another route's limit edit (ECDS) refills it.
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..match.paths import NORMALISED
 from ..model import Gateway, JwtProvider, Listener, Route
+from ..model.paths import NORMALISED
 from .names import (
     CORS_FILTER,
     HCM_FILTER,
@@ -37,7 +37,7 @@ from .render_limits import has_limiter, limiter_slot
 from .render_shadow import SHADOW_HEADER
 
 # How the listener treats request paths (HCM normalize_path, merge_slashes,
-# path_with_escaped_slashes_action); why these values: connectors/match/paths.py.
+# path_with_escaped_slashes_action); why these values: connectors/model/paths.py.
 PATH_HANDLING = NORMALISED
 
 # Headers that carry credentials: never written to the access log, whatever the operator asks.
