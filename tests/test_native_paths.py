@@ -306,6 +306,34 @@ def test_envoy_normalises_as_the_model_says(gateway: NativeConnector) -> None:
     assert got == ENVOY_PATHS
 
 
+def test_on_a_platform_listener_the_path_is_predicted_as_sent_and_said_so() -> None:
+    """Istio and Envoy Gateway: the tool renders no listener there, so it does not know how paths
+    are normalised; the prediction is on the path as sent, and the note names the settings."""
+    from connectors import match
+    from connectors.match.outcome import path_handling
+    from connectors.model import Gateway, Route, RouteMatch, StringMatch, WeightedBackend
+
+    b = (WeightedBackend("b", 100),)
+    gw = Gateway(
+        "k",
+        (
+            Route("limited", b, hosts=("h",), matches=(RouteMatch(StringMatch("prefix", "/limited")),)),
+            Route("all", b, hosts=("h",)),
+        ),
+    )
+
+    class Platform:  # a connector without path_handling (as the Kubernetes ones)
+        pass
+
+    paths = path_handling(Platform(), gw, match.build(host="h", path="/"))  # type: ignore[arg-type]
+    assert paths.known is False
+    e = match.explain(gw, match.build(host="h", path="/x/../limited/y"), paths=paths)
+    assert e.route == "all" and e.routed_path == "/x/../limited/y"
+    (note,) = e.notes
+    assert "meshConfig.pathNormalization" in note and "ClientTrafficPolicy spec.path" in note
+    assert match.explain(gw, match.build(host="h", path="/limited/y"), paths=paths).notes == ()
+
+
 def test_other_escaped_slash_actions_are_modelled_too() -> None:
     reject = PathHandling(True, True, "REJECT_REQUEST")
     assert envoy_path("/a%2Fb", reject).action == "reject"

@@ -64,8 +64,8 @@ def notes(path: str, seen: EnvoyPath, handling: PathHandling) -> list[str]:
         if _DOTS.search(head) or _UNUSUAL.search(head):
             return [
                 f"predicted on {head} as sent: how this gateway's Envoy normalises paths is the "
-                "platform's setting (Istio: meshConfig pathNormalization; Envoy Gateway: "
-                "ClientTrafficPolicy path), not read here"
+                "platform's setting (Istio: meshConfig.pathNormalization; Envoy Gateway: "
+                "ClientTrafficPolicy spec.path), not read here"
             ]
         return []
     if seen.action == "reject":
