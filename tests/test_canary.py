@@ -273,11 +273,16 @@ def test_asked_at_low_traffic_it_holds_and_resume_goes_on_at_once(
     worker.start()
     try:
         wait_until(lambda: any(e.kind == "held" for e in events), what="the run to hold and ask")
+        # The run says it holds before it saves the hold: wait for the save.
+        store = CanaryStateStore(gw.info().title)
+        saved = wait_until(
+            lambda: s if (s := store.load(canary_route)) is not None and s.state == "held" else None,
+            what="the hold saved",
+        )
         held = next(e for e in events if e.kind == "held")
         assert "not enough canary traffic to judge step 1: 0 of 1,000 requests" in held.message
         assert held.message.endswith("; resume to go on")
-        saved = CanaryStateStore(gw.info().title).load(canary_route)
-        assert saved is not None and saved.state == "held" and saved.step == 0 and saved.weight == 10
+        assert saved.step == 0 and saved.weight == 10
         run.resume()
         # Resumed: the next step follows at once, not another hold.
         wait_until(lambda: run.weight == 50, timeout=5, what="step 2 right after resume")

@@ -64,6 +64,7 @@ def test_split_after_fifty_fifty_and_a_thousand_requests_is_consistent(
         ), out
         rc, out, _ = cli(gw, "split", "canary", "-o", "json", capsys=capsys)
         verifying = {b["backend"]: b["requests"] for b in json.loads(out)["backends"]}
+        assert sum(verifying.values()) <= 1, verifying  # the apply's own verification request, if any
         sent = send(gw, "canary.test", 1000)
 
         def counted() -> dict[str, Any] | None:
@@ -82,9 +83,10 @@ def test_split_after_fifty_fifty_and_a_thousand_requests_is_consistent(
         assert data["route"] == "canary" and data["verdict"] == expected, (data, sent)
         assert data["change"] == {"id": change.id, "time": change.time, "description": change.description}
         backends = {b["backend"]: b for b in data["backends"]}
-        # Exactly what the client got, plus at most the apply's own verification request.
-        for b in ("v1", "v2"):
-            assert 0 <= backends[b]["requests"] - sent[b] <= verifying.get(b, 0), (b, backends[b], sent)
+        # Exactly what the client got, plus at most the apply's own verification request (Envoy writes
+        # the access log about once a second: it may have come in only after ``verifying`` was read).
+        extra = {b: backends[b]["requests"] - sent[b] for b in ("v1", "v2")}
+        assert min(extra.values()) >= 0 and sum(extra.values()) <= 1, (extra, verifying, sent)
         v2 = backends["v2"]
         # The interval holds the declared 50 % exactly when the verdict (what the client saw) is consistent.
         assert v2["declared_pct"] == 50

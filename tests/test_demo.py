@@ -39,6 +39,10 @@ from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The demo listens on its documented ports (10000, 9901, 18081, 18082) when they are free, and these
+# tests check that it frees them: under `./dev test`'s parallel workers they run one at a time.
+pytestmark = pytest.mark.xdist_group("demo-default-ports")
+
 
 def _envoy_available() -> None:
     try:

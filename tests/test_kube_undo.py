@@ -57,9 +57,9 @@ def edit_then_undo(emu: KubeEmulator, connector: KubeConnector, edited: Route) -
         assert writes(emu) == []
         return False
     result = Change(connector).apply(plan)
-    for o in emu.objects():
-        if o["kind"] in {k for k, _, _ in before} or o["apiVersion"].split("/")[0] in GROUPS:
-            assert validate_manifest(o) == [], o["metadata"]["name"]
+    kinds = {k for k, _, _ in before}
+    for o in emu.objects(include=lambda kind, group: kind in kinds or group in GROUPS):
+        assert validate_manifest(o) == [], o["metadata"]["name"]
     assert result.entry.routes
     undo = connector.plan_undo()
     Change(connector).apply(undo)

@@ -207,16 +207,32 @@ def test_routes_of_a_stopped_gateway_print_the_config_but_exit_1(up: Up) -> None
     assert describe.returncode == 1 and "Route:     canary" in describe.stdout
 
 
+def _bound(sock: socket.socket, host: str, port: int) -> bool:
+    try:
+        sock.bind((host, port))
+    except OSError:
+        return False
+    return True
+
+
 def test_a_restart_that_fails_is_retried_with_backoff_and_says_why(up: Up) -> None:
     first = up.state()["pid"]
     address = next(iter(up.state()["listeners"].values()))
     host, port = address.rsplit(":", 1)
+    supervisor = up.supervision()["pid"]
     squatter = socket.socket()
     try:
-        os.kill(first, signal.SIGKILL)
-        wait_until(lambda: not _alive(first), 5, what="Envoy to die")
-        squatter.bind((host, int(port)))  # the port Envoy must come back on is taken meanwhile
-        squatter.listen()
+        # The supervisor restarts Envoy 0.5 s after it dies: stopped meanwhile, it cannot win the race
+        # for the port on a busy machine before the squatter has it.
+        os.kill(supervisor, signal.SIGSTOP)
+        try:
+            os.kill(first, signal.SIGKILL)
+            wait_until(lambda: not _alive(first), 5, what="Envoy to die")
+            # Its first thread is a zombie before the others have closed the listener: bind once free.
+            wait_until(lambda: _bound(squatter, host, int(port)), 5, what=f"Envoy's port {port} to be free")
+            squatter.listen()  # the port Envoy must come back on is taken meanwhile
+        finally:
+            os.kill(supervisor, signal.SIGCONT)
         failing = wait_until(lambda: up.listed_if(lambda g: "restart failed" in g["reason"]), 15)
         assert failing["state"] == "restarting"
         assert f"Envoy (pid {first}) was killed by SIGKILL" in failing["reason"]

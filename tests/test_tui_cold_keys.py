@@ -88,6 +88,7 @@ async def test_keys_typed_at_once_after_colon_all_go_into_the_prompt(size: tuple
 
         type_at_once(app, ":history\r")
         await wait_until_ui(pilot, lambda: isinstance(app.screen, HistoryScreen), what="the history view")
+        await pilot.pause()  # the view is on the stack before it is ready for keys (slow under load)
 
         type_at_once(app, ":routes\r")
         await wait_until_ui(pilot, lambda: isinstance(app.screen, RoutesScreen), what="the routes view")

@@ -242,12 +242,20 @@ class KubeEmulator:
         return None if obj is None else {**copy.deepcopy(obj), "apiVersion": resource.api_version(version)}
 
     def objects(
-        self, kind: str | None = None, *, group: str | None = None, namespace: str | None = None
+        self,
+        kind: str | None = None,
+        *,
+        group: str | None = None,
+        namespace: str | None = None,
+        include: Callable[[str, str], bool] | None = None,
     ) -> list[JsonDict]:
-        """Copies of stored objects (storage version), filtered by kind, API group and namespace."""
+        """Copies of stored objects (storage version), filtered by kind, API group and namespace, and
+        by ``include(kind, group)`` (a filter that spares copying the large CRD objects, say)."""
         found: list[JsonDict] = []
         for resource in self.cluster.registry.all():
             if (kind and resource.kind != kind) or (group is not None and resource.group != group):
+                continue
+            if include is not None and not include(resource.kind, resource.group):
                 continue
             found.extend(copy.deepcopy(o) for o in self.cluster.store.objects(resource.key, namespace))
         return found
