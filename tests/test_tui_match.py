@@ -149,6 +149,36 @@ async def test_bad_input_is_one_line_naming_the_field_and_nothing_is_sent(
 
 
 @pytest.mark.parametrize("size", SIZES)
+async def test_a_dodging_path_is_shown_as_envoy_normalises_it(
+    demo_gateway: NativeConnector, size: tuple[int, int]
+) -> None:
+    """A path typed with dot segments is predicted, sent byte for byte and seen taken by the route
+    Envoy normalises it to; an escaped slash is Envoy's own 307, and the screen says where to."""
+    app = ConsoleApp(demo_gateway)
+    async with app.run_test(size=size) as pilot:
+        await connected(pilot, app)
+        app.run_console_command("match")
+        screen = await shown_tester(pilot, app)
+        screen.query_one("#host", Input).value = API_HOST
+        screen.query_one("#path", Input).value = "/static/../limited/x"
+        await answered(pilot, screen, "ctrl+g")
+        outcome = screen.outcome
+        assert outcome is not None and outcome.sent is not None and outcome.agrees, outcome
+        assert outcome.explanation.route == outcome.sent.route == "api-limited"
+        text = visible_text(app)
+        assert "Envoy routes /static/../limited/x as /limited/x" in text, text
+        assert "Agrees      yes" in text, text
+        screen.query_one("#path", Input).value = "/static%2F..%2Flimited/x"
+        await answered(pilot, screen, "ctrl+g")
+        outcome = screen.outcome
+        assert outcome is not None and outcome.sent is not None and outcome.agrees, outcome
+        assert outcome.sent.answer.headers.get("location") == "/limited/x"
+        text = visible_text(app)
+        assert "none — the gateway answers 307" in text and "Location /limited/x" in text, text
+        assert "Agrees      yes" in text, text
+
+
+@pytest.mark.parametrize("size", SIZES)
 async def test_a_pasted_curl_a_changed_form_and_leaving(
     demo_gateway: NativeConnector, size: tuple[int, int]
 ) -> None:

@@ -4,7 +4,8 @@ offline from the model (``explain``); ``send`` then sends it through the gateway
 says whether the answer is one the explanation allows.
 
     request.py   the request, from options, a URL or a pasted curl command (bad input: one line)
-    paths.py     the path Envoy routes on (as sent: the native listener does not normalise paths)
+    paths.py     the path Envoy routes on: normalised as the listener says (the native one: RFC 3986
+                 dot segments, merged slashes, escaped slashes redirected)
     routing.py   listener → virtual host → first route that fits, with the reasons for the rest
     policies.py  CORS → deny → JWT → rate limit → router (timeout, retries, mirror, headers, faults)
     jwt_check.py where Envoy's jwt_authn finds tokens and which it accepts
@@ -14,10 +15,11 @@ says whether the answer is one the explanation allows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..model import Gateway
 from ..probe import Answer, AnsweredBy
+from .paths import NORMALISED, EnvoyPath, PathHandling, envoy_path
 from .paths import notes as path_notes
 from .policies import Step, cors_step, deny_step, jwt_step, rate_limit_step, router_steps
 from .request import Request, build, from_curl, from_url
@@ -25,8 +27,10 @@ from .routing import PassedOver, Routing, find_route
 from .send import Sent, send
 
 __all__ = [
+    "NORMALISED",
     "Explanation",
     "PassedOver",
+    "PathHandling",
     "Request",
     "Sent",
     "Step",
@@ -49,7 +53,9 @@ class Explanation:
     steps: tuple[Step, ...]
     answered_by: AnsweredBy  # who the model says answers: "upstream" when a backend does
     status: int | None  # the status the gateway itself answers with; None when a backend answers
-    notes: tuple[str, ...] = ()  # how the path is taken (curl's clean-up, Envoy's lack of one)
+    notes: tuple[str, ...] = ()  # how the path is taken (curl's clean-up, Envoy's normalisation)
+    routed_path: str = ""  # the path Envoy routes on and forwards (normalised); "" when it answers first
+    redirect: str | None = None  # Envoy's own 307 Location (an escaped slash, UNESCAPE_AND_REDIRECT)
 
     @property
     def route(self) -> str | None:
@@ -68,30 +74,55 @@ class Explanation:
             "answered_by": self.answered_by,
             "status": self.status,
             "notes": list(self.notes),
+            "routed_path": self.routed_path or None,
+            "redirect": self.redirect,
         }
 
 
-def explain(gw: Gateway, request: Request, bucket: int | None = None) -> Explanation:
+def explain(
+    gw: Gateway, request: Request, bucket: int | None = None, paths: PathHandling = NORMALISED
+) -> Explanation:
     """Offline: what the gateway modelled by ``gw`` does with ``request``. ``bucket``: the
-    route's rate-limit tokens left, when known (from a sent request's x-ratelimit-remaining)."""
-    routing = find_route(gw, request)
+    route's rate-limit tokens left, when known (from a sent request's x-ratelimit-remaining);
+    ``paths``: how the listener treats paths (the native listener's, unless told otherwise)."""
+    seen = envoy_path(request.path, paths)
+    routed = replace(request, path=seen.path) if seen.path != request.path else request
+    routing = find_route(gw, routed)
+    notes = (*request.notes, *path_notes(request.path, seen, paths))
+    if seen.action != "route":
+        return _answered_first(routing, request, seen, notes)
     route = routing.route
-    notes = (*request.notes, *path_notes(request.path))
     if route is None:
-        return Explanation(request, routing, (), (), "gateway", 404, notes)
+        return Explanation(request, routing, (), (), "gateway", 404, notes, seen.path)
     shares = tuple((n, p) for n, p in route.weight_share().items() if p > 0)
     steps: list[Step] = []
     for step in (
-        cors_step(route, request),
-        deny_step(route, request),
-        jwt_step(route, request),
-        rate_limit_step(route, request, bucket),
+        cors_step(route, routed),
+        deny_step(route, routed),
+        jwt_step(route, routed),
+        rate_limit_step(route, routed, bucket),
     ):
         steps.append(step)
         if step.answers is not None:
-            return Explanation(request, routing, shares, tuple(steps), step.answers, step.status, notes)
-    steps += router_steps(route, request)
-    return Explanation(request, routing, shares, tuple(steps), "upstream", None, notes)
+            return Explanation(
+                request, routing, shares, tuple(steps), step.answers, step.status, notes, seen.path
+            )
+    steps += router_steps(route, routed)
+    return Explanation(request, routing, shares, tuple(steps), "upstream", None, notes, seen.path)
+
+
+def _answered_first(
+    routing: Routing, request: Request, seen: EnvoyPath, notes: tuple[str, ...]
+) -> Explanation:
+    """Envoy answers before any route (400 for a path it refuses, 307 to the unescaped path): no
+    route takes the request; the note names the route a client following the redirect meets."""
+    mine = Routing(routing.listener, routing.domain, None, None, ())
+    if seen.action == "reject":
+        return Explanation(request, mine, (), (), "gateway", 400, notes)
+    then = routing.route.name if routing.route is not None else None
+    follow = f"route {then}" if then else "no route (404)"
+    notes = tuple(n + f"; a client that follows it meets {follow}" if "307" in n else n for n in notes)
+    return Explanation(request, mine, (), (), "gateway", 307, notes, redirect=seen.path)
 
 
 def agrees(explanation: Explanation, sent: Sent) -> tuple[bool, str]:
@@ -111,6 +142,10 @@ def agrees(explanation: Explanation, sent: Sent) -> tuple[bool, str]:
 
 def _answer_agrees(explanation: Explanation, answer: Answer) -> tuple[bool, str]:
     route = explanation.routing.route
+    if explanation.redirect is not None:
+        where = answer.headers.get("location")
+        ok = answer.status == 307 and where == explanation.redirect
+        return ok, f"expected 307 to {explanation.redirect} from the gateway, got {answer.status} to {where}"
     if explanation.answered_by != "upstream":
         ok = answer.answered_by == explanation.answered_by and answer.status == explanation.status
         return (

@@ -13,6 +13,7 @@ from ..model import Gateway
 from ..probe import describe_source
 from ..redact import redact_text
 from . import Explanation, Request, Sent, agrees, explain, send
+from .paths import UNKNOWN, PathHandling
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,22 @@ def base_url(conn: Connector, model: Gateway, explanation: Explanation) -> str |
     return place[0] if place else None
 
 
+def path_handling(conn: Connector, model: Gateway, request: Request) -> PathHandling:
+    """How the listener the request reaches treats paths: the native gateway reads its served
+    listener; elsewhere (Istio, Envoy Gateway) it is the platform's setting, not known here."""
+    of = getattr(conn, "path_handling", None)
+    if not callable(of):
+        return UNKNOWN
+    listener = next((x.name for x in model.listeners if x.port == request.port), None)
+    found = of(listener)
+    return found if isinstance(found, PathHandling) else UNKNOWN
+
+
 def answer(conn: Connector, request: Request, *, send_it: bool) -> Outcome:
     """Explain ``request`` on the gateway behind ``conn``; with ``send_it``, send it and compare."""
     model = model_of(conn)
-    explanation = explain(model, request)
+    paths = path_handling(conn, model, request)
+    explanation = explain(model, request, paths=paths)
     if not send_it:
         return Outcome(explanation)
     base = base_url(conn, model, explanation)
@@ -101,4 +114,4 @@ def answer(conn: Connector, request: Request, *, send_it: bool) -> Outcome:
     sent = send(base, request, access_log=log)
     ok, why = agrees(explanation, sent)
     # After a send the rate-limit step can say the bucket's level (x-ratelimit-remaining).
-    return Outcome(explain(model, request, bucket=sent.bucket), sent, ok, why)
+    return Outcome(explain(model, request, bucket=sent.bucket, paths=paths), sent, ok, why)

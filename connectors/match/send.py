@@ -58,7 +58,8 @@ def _exchange(base_url: str, request: Request, timeout: float) -> tuple[Answer, 
         conn.close()
     got = {k.lower(): v for k, v in response.getheaders()}
     answered_by, explanation = classify(step, response.status, got, body)
-    shown = {k: got[k] for k in SHOWN_HEADERS if k in got}
+    # The location too: Envoy's own 307 for an escaped slash names the path it redirects to.
+    shown = {k: got[k] for k in (*SHOWN_HEADERS, "location") if k in got}
     return Answer(
         step, request.method, response.status, answered_by, explanation, shown, redact_text(body)
     ), port

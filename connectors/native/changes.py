@@ -10,12 +10,13 @@ from ..base import NativeChange
 from ..model import Backend, Gateway, Route
 from ..model.buckets import bucket_note
 from ..model.diff import json_diff
+from . import listener_paths
 from .names import cluster_name
 from .render import Layout, listener_routes
 from .render_deny import has_deny
 from .render_fault import has_fault
 from .render_limits import has_bucket, has_limiter, refills, summary
-from .render_listener import has_cors, jwt_providers, jwt_requirement, listener
+from .render_listener import PATH_HANDLING, has_cors, jwt_providers, jwt_requirement, listener
 from .render_routes import cluster, cluster_backends, route_entries
 
 
@@ -57,7 +58,11 @@ def route_resources(route: Route | None, backends: dict[str, Backend]) -> dict[s
     return out
 
 
-def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Layout) -> list[NativeChange]:
+def native_changes(
+    old: Gateway, new: Gateway, names: Sequence[str], layout: Layout, upgraded: Sequence[str] = ()
+) -> list[NativeChange]:
+    """The Envoy objects a plan changes; ``upgraded``: listeners an older version wrote, which the
+    change rewrites with this version's path handling (listener_paths)."""
     before = {r.name: r for r in old.routes}
     after = {r.name: r for r in new.routes}
     old_b = {b.name: b for b in old.backends}
@@ -84,6 +89,11 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
         label = f"listeners/{lname}/fault filter (LDS)"
         now = has_fault(listener_routes(new, lname))
         out.append(NativeChange(label, json_diff({"fault_filter": not now}, {"fault_filter": now}, label)))
+    served = listener_paths.served(layout) if upgraded else {}
+    for lname in upgraded:
+        label = f"listeners/{lname}/path handling (LDS)"
+        was = served[lname].hcm_fields() if lname in served else None
+        out.append(NativeChange(label, json_diff(was, PATH_HANDLING.hcm_fields(), label)))
     if old.listeners != new.listeners:
         olds = {x.name: x for x in old.listeners}
         news = {x.name: x for x in new.listeners}
@@ -106,8 +116,10 @@ def native_changes(old: Gateway, new: Gateway, names: Sequence[str], layout: Lay
     return out
 
 
-def warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool) -> list[str]:
-    out = bucket_warnings(old, new, names, rds_only)
+def warnings(
+    old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool, upgraded: Sequence[str] = ()
+) -> list[str]:
+    out = bucket_warnings(old, new, names, rds_only, upgraded)
     before = {r.name: r for r in old.routes}
     after = {r.name: r for r in new.routes}
     for name in names:
@@ -126,12 +138,14 @@ def _some(names: Sequence[str], at_most: int = 8) -> str:
     return shown + (f" and {len(names) - at_most} more" if len(names) > at_most else "")
 
 
-def bucket_warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool) -> list[str]:
+def bucket_warnings(
+    old: Gateway, new: Gateway, names: Sequence[str], rds_only: bool, upgraded: Sequence[str] = ()
+) -> list[str]:
     """Exactly which rate-limit buckets start full again. A listener rewrite rebuilds every
     limiter (and drains the listener); otherwise only the routes whose limiter file changed."""
     limited = [r.name for r in new.routes if has_bucket(r)]
     if not rds_only:
-        why = listener_reasons(old, new, names)
+        why = listener_reasons(old, new, names, upgraded)
         head = "this change rewrites the listener" + (f" ({why})" if why else "")
         if not limited:
             return [f"{head}: Envoy closes keep-alive connections within about 1 s"]
@@ -154,9 +168,14 @@ def bucket_warnings(old: Gateway, new: Gateway, names: Sequence[str], rds_only: 
     ]
 
 
-def listener_reasons(old: Gateway, new: Gateway, names: Sequence[str]) -> str:
-    """Why the listener is rewritten, when it is one of the filters that come and go."""
-    out: list[str] = []
+def listener_reasons(old: Gateway, new: Gateway, names: Sequence[str], upgraded: Sequence[str] = ()) -> str:
+    """Why the listener is rewritten, when it is one of the filters that come and go, or once after
+    an upgrade (``upgraded``: listeners an older version wrote, which did not normalise paths)."""
+    out: list[str] = [
+        f"listener {lname} does not normalise request paths (written by an older gatewayctl-tui): "
+        f"it now does ({PATH_HANDLING.describe()}), so /x/../limited meets the route for /limited"
+        for lname in upgraded
+    ]
     for had, has in limiter_slot_changes(old, new, names).values():
         out += [f"{n} gains a rate limiter" for n in has if n not in had]
         out += [f"{n} loses its rate limiter" for n in had if n not in has]

@@ -30,7 +30,8 @@ from ..errors import (
 from ..metrics_contract import MetricsHooks
 from ..model import Gateway, Route, route_from_dict, route_to_dict
 from ..model.diff import to_yaml
-from . import applied, changes, journal, verify
+from ..model.paths import PathHandling
+from . import applied, changes, journal, listener_paths, verify
 from .config_file import ConfigFile
 from .drift import NativeDriftCheck
 from .names import cluster_name
@@ -78,6 +79,10 @@ class NativeConnector(TrustedGateway):
 
     def list_routes(self) -> list[Route]:
         return list(self.gateway().routes)
+
+    def path_handling(self, listener: str | None = None) -> PathHandling:
+        """How the listener Envoy serves treats request paths (``match`` predicts with it)."""
+        return listener_paths.handling(self.layout, listener)
 
     def cluster_names(self) -> dict[str, tuple[str, str]]:
         """Envoy cluster name -> (route, backend), for per-route, per-backend stats."""
@@ -139,16 +144,18 @@ class NativeConnector(TrustedGateway):
         route_changes = tuple(
             RouteChange(before.get(n) or _absent(n), after.get(n) or _absent(n)) for n in names
         )
-        rds_only = not changes.touches_listener(old, new)
+        # Listeners an older version wrote (no path normalisation) are rewritten by any change.
+        upgrade = listener_paths.outdated(self.layout) if new != old else []
+        rds_only = not changes.touches_listener(old, new) and not upgrade
         return Plan(
             drift=self._drifted(cf.gateway, old, names),
             id=self.new_plan_id(),
             gateway=self.info().title,
             changes=route_changes,
-            native_changes=tuple(changes.native_changes(old, new, names, self.layout)),
+            native_changes=tuple(changes.native_changes(old, new, names, self.layout, upgrade)),
             base_version=cf.version,
             description=self._description(old, new, route_changes),
-            warnings=tuple(changes.warnings(old, new, names, rds_only)) + beyond_loopback(old, new),
+            warnings=tuple(changes.warnings(old, new, names, rds_only, upgrade)) + beyond_loopback(old, new),
             undoes=undoes,
             payload=_Payload(new, tuple(names)),
         )

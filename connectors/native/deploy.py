@@ -19,7 +19,7 @@ import httpx
 from ..errors import ChangeRejected, GatewayError
 from ..model import Gateway, Route
 from ..paths import private_dir
-from . import changes, xds
+from . import changes, listener_paths, xds
 from .names import LIMIT_FILE_GLOB, LIMIT_FILTER_PREFIX, PROBE_HEADER, PROBE_HOST
 from .render import (
     Layout,
@@ -98,6 +98,8 @@ class Deployer:
             _clusters_of(before.get(n), served) != _clusters_of(after.get(n), new) for n in names
         )
         lds = served.access_log != new.access_log or changes.touches_listener(served, new, names)
+        # A listener an older version wrote (no path normalisation) goes with the first change.
+        lds = lds or bool(listener_paths.outdated(self.layout))
         affected: set[str | None] = set()
         for n in names:
             for r in (before.get(n), after.get(n)):

@@ -2,6 +2,12 @@
 takes its routes from RDS, with the filters cors → rbac → jwt_authn → one rate limiter per limited
 route → router.
 
+Request paths are normalised before any filter or route sees them (``PATH_HANDLING``: Envoy's edge
+guidance for untrusted clients), so ``/static/../limited/x`` or ``//limited/x`` meets the
+``/limited`` route's rate limit, deny rules and JWT, not the ``/`` route's: dot segments removed,
+slashes merged, unreserved ``%XX`` decoded, and a path with an escaped slash (``%2F``, ``%5C``)
+answered with a 307 to its unescaped form. ``match`` predicts the same (connectors.model.paths).
+
 Each rate limiter is only a slot here: its bucket comes from its own ECDS file (render_limits), so
 neither a weight change (RDS) nor another route's limit edit (ECDS) refills it.
 """
@@ -14,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..model import Gateway, JwtProvider, Listener, Route
+from ..model.paths import NORMALISED
 from .names import (
     CORS_FILTER,
     HCM_FILTER,
@@ -28,6 +35,10 @@ from .render_deny import deny_filter, has_deny
 from .render_fault import fault_filters
 from .render_limits import has_limiter, limiter_slot
 from .render_shadow import SHADOW_HEADER
+
+# How the listener treats request paths (HCM normalize_path, merge_slashes,
+# path_with_escaped_slashes_action); why these values: connectors/model/paths.py.
+PATH_HANDLING = NORMALISED
 
 # Headers that carry credentials: never written to the access log, whatever the operator asks.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
@@ -239,6 +250,8 @@ def listener(
         "codec_type": "AUTO",
         # Clients send "Host: shop.local:10000"; virtual hosts are keyed by the bare host name.
         "strip_any_host_port": True,
+        # Route, filter and backend all see one spelling of the path (see PATH_HANDLING).
+        **PATH_HANDLING.hcm_fields(),
         "rds": {
             "route_config_name": lst.name,
             "config_source": {"resource_api_version": "V3", "path_config_source": {"path": str(rds_path)}},

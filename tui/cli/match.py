@@ -58,7 +58,7 @@ def _print(e: Explanation) -> None:
     out(f"Listener:  {where}   virtual host: {e.routing.domain or '(none matches)'}")
     route = e.routing.route
     if route is None:
-        out("Route:     none — the gateway answers 404")
+        out(f"Route:     none — the gateway answers {e.status}")  # 404, or 307/400 for the path
     else:
         idx = e.routing.match_index or 0
         out(f"Route:     {route.name}   (match {route.matches[idx]})")

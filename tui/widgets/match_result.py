@@ -41,7 +41,8 @@ def summary_lines(outcome: Outcome) -> list[Content]:
     e = outcome.explanation
     route = e.routing.route
     if route is None:
-        lines = [_field("Route", "none — the gateway answers 404", "bold $text-warning")]
+        # 404 when no route matches; 307 or 400 when Envoy answers for the path before routing.
+        lines = [_field("Route", f"none — the gateway answers {e.status}", "bold $text-warning")]
     else:
         match = route.matches[e.routing.match_index or 0]
         name = Content.styled(route.name, "bold $text-accent")
