@@ -112,7 +112,9 @@ async def test_split_after_fifty_fifty_is_consistent_then_a_forced_seventy_thirt
         def counted(at_least: int) -> bool:
             return panel.report is not None and panel.report.judgement.requests >= at_least
 
-        await wait_until_ui(pilot, lambda: counted(1000), what="the 1,000 requests counted")
+        # The panel reads the counters every few seconds; on a machine busy with other tests that can
+        # take longer than the default wait, so the wait is generous (it ends as soon as they are in).
+        await wait_until_ui(pilot, lambda: counted(1000), seconds=45, what="the 1,000 requests counted")
         # Envoy picks at random: one time in twenty a fair 50/50 falls outside its 95 % interval.
         # The verdict must be the one the client's own responses imply.
         expected = judge({"v1": 50, "v2": 50}, sent).verdict
@@ -134,6 +136,7 @@ async def test_split_after_fifty_fifty_is_consistent_then_a_forced_seventy_thirt
         await wait_until_ui(
             pilot,
             lambda: split.report is not None and split.report.judgement.requests >= 2000,
+            seconds=45,
             what="the next 1,000 requests counted",
         )
         assert split.verdict == "inconsistent", split.report.judgement.message  # type: ignore[union-attr]
