@@ -15,7 +15,7 @@ import pytest
 
 from connectors.model import RateLimit
 from connectors.native import NativeConnector
-from tests.kube_cold_manifests import istio_cold_fixture  # noqa: F401 - fixtures
+from tests.kube_cold_manifests import ISTIO
 from tests.kube_emulator import KubeEmulator
 from tests.native_support import DemoBackends, JwtSigner, require_envoy, write_native_config
 from tests.test_kube_support import Connect, connect_fixture, kube_state_fixture  # noqa: F401 - fixtures
@@ -68,3 +68,46 @@ def test_the_supervisor_reverts_a_limit_to_a_burst_below_its_requests(up: Up) ->
     assert history[-1]["action"] == "undo" and history[-1]["description"].startswith("revert after 3s: ")
     assert "NEEDS A DECISION" not in boxes() and "refused" not in boxes()
     assert "needs" not in (up.state_dir / "supervisor.log").read_text().lower()
+
+
+@pytest.fixture(name="istio_old")
+def istio_old_fixture(kube_emulator: KubeEmulator) -> KubeEmulator:
+    """The cold Istio shop with its api route limited at 50/s, burst 20 (an operator's old filter)."""
+    for namespace in ("istio-system", "shop", "other"):
+        kube_emulator.create_namespace(namespace)
+    bucket = "{max_tokens: 20, tokens_per_fill: 10, fill_interval: 1s}"
+    assert ISTIO.count(bucket) == 1
+    kube_emulator.load_manifests(ISTIO.replace(bucket, "{max_tokens: 20, tokens_per_fill: 50, fill_interval: 1s}"))
+    return kube_emulator
+
+
+def test_revert_expired_restores_a_kubernetes_limit_below_its_burst_rule(
+    istio_old: KubeEmulator,
+    connect: Connect,
+    kubeconfig_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig_path))
+    assert connect(namespace="shop").get_route("api").rate_limit == RateLimit(50, 1.0, burst=20)
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        rc = main([*args, "--context", "emulator", "-n", "shop"])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    rc, out, err = cli("set-rate-limit", "api", "--requests", "5", "--burst", "5", "--for", "1s")
+    assert rc == 0, out + err
+    limit = connect(namespace="shop").get_route("api").rate_limit
+    assert limit is not None and (limit.requests, limit.burst or limit.requests) == (5, 5)
+
+    def settled() -> tuple[int, str, str] | None:
+        r = cli("revert-expired")
+        return r if "Reverted " in r[1] or "NEEDS A DECISION" in r[1] + r[2] else None
+
+    rc, out, err = wait_until(settled, what="revert-expired settling the time box")
+    assert "NEEDS A DECISION" not in out + err and rc == 0, out + err
+    assert connect(namespace="shop").get_route("api").rate_limit == RateLimit(50, 1.0, burst=20)
+    rc, out, _ = cli("history", "-o", "json")
+    assert json.loads(out)[-1]["description"].startswith("revert after 1s: ")
