@@ -77,7 +77,9 @@ def istio_old_fixture(kube_emulator: KubeEmulator) -> KubeEmulator:
         kube_emulator.create_namespace(namespace)
     bucket = "{max_tokens: 20, tokens_per_fill: 10, fill_interval: 1s}"
     assert ISTIO.count(bucket) == 1
-    kube_emulator.load_manifests(ISTIO.replace(bucket, "{max_tokens: 20, tokens_per_fill: 50, fill_interval: 1s}"))
+    kube_emulator.load_manifests(
+        ISTIO.replace(bucket, "{max_tokens: 20, tokens_per_fill: 50, fill_interval: 1s}")
+    )
     return kube_emulator
 
 

@@ -144,6 +144,10 @@ class EditorScreen(ConsoleModal):
         was = self.describe(self.original)
         if was is None:
             return ""
+        if self.problems:  # never preview a value the gateway would not take: name the field
+            names = list(dict.fromkeys(p.path.rsplit(".", 1)[-1] for p in self.problems))
+            invalid = Content.styled(f"({' and '.join(names)} invalid)", "$text-error")
+            return Content.assemble(Content.styled(was, "$text-muted"), "  →  ", invalid)
         if route is None or route == self.original:
             # Once it changed outside, the value the form started from is no longer "now".
             said = "you started from" if self.outside is not None else "now"
