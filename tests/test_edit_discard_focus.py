@@ -38,43 +38,10 @@ async def test_keys_sent_at_once_after_keep_editing_reach_the_field(
         await pilot.press("escape")
         await wait_until_ui(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the discard dialog")
         # One burst, as one tmux send-keys: every key queued before the first is handled.
-        import textual.widgets._input as _i
-
-        orig = Input.watch_value if hasattr(Input, "watch_value") else None
-
-        def on_changed(ev: Input.Changed) -> None:
-            print("CHANGED", repr(ev.value))
-
-        requests.watch(requests, "value", lambda v: print("VAL", repr(v), app.screen))
-        from tui.widgets.form_input import FormInput
-
-        orig_on_key = FormInput.on_key
-
-        def spy(self: FormInput, event: events.Key) -> None:
-            print("KEY", self.id, event.key, event.character, self.value, self.selection)
-            orig_on_key(self, event)
-
-        FormInput.on_key = spy  # type: ignore[method-assign]
-        orig_restricted = FormInput.restricted
-
-        def spy_r(self: FormInput) -> None:
-            print("RESTRICTED", self._typing, self.value)
-            orig_restricted(self)
-
-        FormInput.restricted = spy_r  # type: ignore[method-assign]
-        orig_ev = ConsoleApp.on_event
-
-        async def spy_ev(self: ConsoleApp, event: events.Event) -> None:
-            if isinstance(event, events.Key):
-                print("APPKEY", event.key, event.is_forwarded, self.focused, self.screen)
-            await orig_ev(self, event)
-
-        ConsoleApp.on_event = spy_ev  # type: ignore[method-assign]
         for key in ["n", "backspace", "backspace", "4", "0"]:
             app.post_message(events.Key(key, key if len(key) == 1 else None))
         await wait_until_ui(pilot, lambda: app.screen is form, what="the form back")
         await pilot.pause(0.5)
-        print("DBG", app.focused, repr(requests.value), requests.selection, app.screen_stack)
         assert app.focused is requests
         assert requests.value == "40", requests.value
 

@@ -40,6 +40,7 @@ def test_triage_by_source_says_the_address_is_every_client(
     assert row["clients"][0]["client"] == "127.0.0.1"
     assert row["clients_note"] == NOTE
     rc, out, _ = cli(gw, "triage", "--window", "5m", capsys=capsys)
+    assert rc == 0
     lines = out.splitlines()
     at = next(
         i for i, line in enumerate(lines) if line.startswith("Top limited clients of limited by source")
@@ -50,4 +51,5 @@ def test_triage_by_source_says_the_address_is_every_client(
     row = next(r for r in json.loads(out)["routes"] if r["route"] == "limited")
     assert row["clients"][0]["client"] == "crawler-7" and row["clients_note"] is None
     rc, out, _ = cli(gw, "triage", "--window", "5m", "--by", "x-user-id", capsys=capsys)
+    assert rc == 0
     assert "every client" not in out
