@@ -17,7 +17,7 @@ import ipaddress
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +99,23 @@ class RouteTraffic:
             if share >= IDENTIFIES_PCT and not is_secret(header, value) and (best is None or share > best[0]):
                 best = (share, f"{header}={value}")
         return best[1] if best is not None else None
+
+
+def every_client_note(traffic: RouteTraffic, address: str, headers: Sequence[str] = ()) -> str | None:
+    """When ``address`` (a route's top client by source) sent at least ``EVERYONE_PCT`` % of the
+    route's requests it is every client, and naming it names nobody: say so, and which logged header
+    to group by instead (the one with the most values from it, else the first of ``headers``)."""
+    total = traffic.total
+    if total == 0:
+        return None
+    pct = 100.0 * traffic.addresses.get(address, 0) / total
+    if pct < EVERYONE_PCT:
+        return None
+    hint = traffic.sharers(address)[0] or next(iter(headers), "")
+    return (
+        f"{address} sent {pct:.0f}% of {traffic.route}'s requests: it is every client "
+        f"(a load balancer or localhost)" + (f"; try --by {hint}" if hint else "")
+    )
 
 
 def deny_warnings(traffic: RouteTraffic, before: Deny | None, after: Deny | None) -> list[str]:

@@ -200,6 +200,7 @@ class TriageReport:
     time: float = field(default_factory=time.time)
     shadow: dict[str, ShadowLimit] = field(default_factory=dict)
     shadow_problem: str = ""  # why the shadowed limits could not be read
+    clients_notes: dict[str, str] = field(default_factory=dict)  # route -> its top address is everyone
 
     @property
     def message(self) -> str:
@@ -221,7 +222,11 @@ class TriageReport:
             "by": self.by,
             "message": self.message,
             "routes": [
-                _row_json(r, self.clients.get(r.route, []), self.shadow.get(r.route)) for r in self.rows
+                {
+                    **_row_json(r, self.clients.get(r.route, []), self.shadow.get(r.route)),
+                    "clients_note": self.clients_notes.get(r.route),
+                }
+                for r in self.rows
             ],
             "shadow_problem": self.shadow_problem or None,
         }
@@ -278,7 +283,30 @@ def report(
         r.route: metrics.top_limited_clients(r.route, by, window_s)[:top] for r in rows if r.limited > 0
     }
     shadow, problem = shadowed(connector, rows)
-    return TriageReport(window_s, by, rows, clients, shadow=shadow, shadow_problem=problem)
+    notes = every_client_notes(connector, metrics, window_s, clients) if by == SOURCE else {}
+    return TriageReport(
+        window_s, by, rows, clients, shadow=shadow, shadow_problem=problem, clients_notes=notes
+    )
+
+
+def every_client_notes(
+    connector: Connector,
+    metrics: MetricsSource,
+    window_s: float,
+    clients: Mapping[str, list[tuple[str, int]]],
+) -> dict[str, str]:
+    """Blocking (the access log): for each route whose top client by address sent (nearly) all its
+    requests, why that names nobody (``client_share.every_client_note``)."""
+    from .client_share import every_client_note, recent_traffic
+
+    headers = [k for k in metrics.client_keys() if k != SOURCE]
+    notes = {}
+    for route, top in clients.items():
+        if top and (
+            note := every_client_note(recent_traffic(connector, route, window_s), top[0][0], headers)
+        ):
+            notes[route] = note
+    return notes
 
 
 def shadowed(connector: Connector, rows: Sequence[LimitedRoute]) -> tuple[dict[str, ShadowLimit], str]:

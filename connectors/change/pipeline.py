@@ -96,6 +96,12 @@ class Change:
         drift = self.hooks.drift.before_plan(self.connector)
         return self._warned(self.connector.plan(routes), drift)
 
+    def plan_restore(self, routes: Sequence[Route]) -> Plan:
+        """``plan_routes`` for routes put back as they were (a time box's revert): through the
+        connector's ``plan_restore``, so a rule that binds only new edits cannot refuse it."""
+        drift = self.hooks.drift.before_plan(self.connector)
+        return self._warned(self.connector.plan_restore(routes), drift)
+
     def plan_undo(self) -> Plan:
         """A plan restoring the routes of the last applied change not undone yet (NothingToUndo
         when there is none); applied like any other plan."""

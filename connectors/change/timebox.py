@@ -89,7 +89,7 @@ def _revert(connector: Connector, box: TimeBox) -> TimeBox:
         return replace(box, status="reverted", reason="already as before")
     change = Change(connector)
     try:
-        plan = change.plan_routes(routes)
+        plan = change.plan_restore(routes)
         took = format_duration(box.seconds)
         plan = replace(plan, undoes=box.id, description=f"revert after {took}: {box.description}")
         result = change.apply(plan)

@@ -117,16 +117,29 @@ class NativeConnector(TrustedGateway):
         new_routes += [r for r in routes if r.name not in existing]
         return self._plan(cf, replace(gw, routes=tuple(new_routes)))
 
+    def plan_restore(self, routes: Sequence[Route]) -> Plan:
+        """``plan`` for routes put back as they were (undo, a time box's revert): not held to the
+        burst rule for new edits."""
+        cf = self._current()
+        gw = cf.gateway
+        given = {r.name: r for r in routes}
+        existing = {r.name for r in gw.routes}
+        kept = [given.get(r.name, r) for r in gw.routes] + [r for r in routes if r.name not in existing]
+        return self._plan(cf, replace(gw, routes=tuple(kept)), restoring=True)
+
     def plan_gateway(self, gateway: Gateway) -> Plan:
         """Plan a whole-config change (routes added or removed, backends, listeners)."""
         return self._plan(self._current(), gateway)
 
-    def _plan(self, cf: ConfigFile, new: Gateway, *, undoes: str | None = None) -> Plan:
+    def _plan(
+        self, cf: ConfigFile, new: Gateway, *, undoes: str | None = None, restoring: bool = False
+    ) -> Plan:
         # The plan starts from what Envoy was made to serve, not from the file: a hand edit of the
         # YAML is then part of the diff (validated like any edit), never deployed unseen.
         old = self.served_model()
         validate_change(old, new)
-        if undoes is None and (problems := limit_edit_problems(old, new)):
+        restoring = restoring or undoes is not None
+        if not restoring and (problems := limit_edit_problems(old, new)):
             raise ValidationError(problems)  # an undo restores what was, whatever its bucket
         if [x.name for x in old.listeners] != [x.name for x in new.listeners] or any(
             a != b for a, b in zip(old.listeners, new.listeners, strict=False)

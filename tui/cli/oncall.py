@@ -188,6 +188,8 @@ def triage_text(result: TriageReport) -> str:
         if clients:
             who = ", ".join(f"{c} {n:,}" for c, n in clients)
             lines.append(f"\nTop limited clients of {route} by {result.by} ({label}): {who}")
+            if note := result.clients_notes.get(route):
+                lines.append(f"  {note}")
     return "\n".join(lines + shadow_text(result))
 
 

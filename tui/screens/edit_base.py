@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -50,11 +50,30 @@ def ask_to_discard(form: ConsoleModal, details: list[str]) -> None:
     """Ask before a changed form is thrown away: ``y`` closes it, ``n``/``esc`` keeps the edit."""
     from .confirm import ConfirmScreen
 
+    class DiscardQuestion(ConfirmScreen):
+        """Keys typed right behind the answer (one tmux ``send-keys n BSpace 4``) reach this dialog
+        in the order typed, before its binding would answer: so the answer is taken here, and every
+        key after it is handed back to the app, for what has the focus once the dialog is gone."""
+
+        answered = False
+
+        def on_key(self, event: events.Key) -> None:
+            answer = {"y": True, "n": False, "escape": False}.get(event.key)
+            if not self.answered and answer is None:
+                return
+            event.stop()
+            event.prevent_default()
+            if self.answered:
+                self.app.post_message(events.Key(event.key, event.character))
+            else:
+                self.answered = True
+                self.dismiss(answer)
+
     def answered(discard: bool | None) -> None:
         if discard:
             form.dismiss(None)
 
-    question = ConfirmScreen("Discard your edit?", details, yes="Discard", no="Keep editing")
+    question = DiscardQuestion("Discard your edit?", details, yes="Discard", no="Keep editing")
     form.app.push_screen(question, answered)
 
 
@@ -125,6 +144,10 @@ class EditorScreen(ConsoleModal):
         was = self.describe(self.original)
         if was is None:
             return ""
+        if self.problems:  # never preview a value the gateway would not take: name the field
+            names = list(dict.fromkeys(p.path.rsplit(".", 1)[-1] for p in self.problems))
+            invalid = Content.styled(f"({' and '.join(names)} invalid)", "$text-error")
+            return Content.assemble(Content.styled(was, "$text-muted"), "  →  ", invalid)
         if route is None or route == self.original:
             # Once it changed outside, the value the form started from is no longer "now".
             said = "you started from" if self.outside is not None else "now"

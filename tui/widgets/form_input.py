@@ -22,6 +22,15 @@ from textual.widgets import Input
 from textual.widgets.input import Selection
 
 HELP_KEY = "?"
+_IN_ORDER = {
+    "backspace": "delete_left",
+    "delete": "delete_right",
+    "left": "cursor_left",
+    "right": "cursor_right",
+    "home": "home",
+    "end": "end",
+}
+"""Editing keys the field carries out as they arrive, in order with the characters typed."""
 
 
 class FormInput(Input):
@@ -71,6 +80,13 @@ class FormInput(Input):
         # Keys it does not take fall through to the screen's bindings instead of being dropped.
         if event.character is not None and not self.check_consume_key(event.key, event.character):
             event.prevent_default()
+        if (edit := _IN_ORDER.get(event.key)) is not None:
+            # Input's own bindings run only once the key has bubbled up to the app, after the
+            # characters typed behind it (``BSpace BSpace 4 0`` sent at once made ``-540``).
+            event.stop()
+            event.prevent_default()
+            getattr(self, f"action_{edit}")()
+            return
         self._typing = event.character  # runs before Input types it (a subclass handler goes first)
 
     def restricted(self) -> None:
