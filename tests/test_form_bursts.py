@@ -46,9 +46,10 @@ async def test_end_and_backspaces_then_digits_apply_in_order(
     async with app.run_test(size=size) as pilot:
         screen = await open_canary(pilot, app)
         pause = screen.query_one("#pause", Input)
-        before = pause.value
-        await pilot.press("tab", "tab")  # into Pause
-        burst(app, ["end", *["backspace"] * len(before), "1", "0"])
+        screen.query_one("#steps", Input).focus()
+        await pilot.pause()
+        # As typed cold: Tab into Pause, End, three backspaces (more than its digits), then 10.
+        burst(app, ["tab", "end", "backspace", "backspace", "backspace", "1", "0"])
         await pilot.pause(0.5)
         assert app.focused is pause
         assert pause.value == "10", pause.value
