@@ -137,6 +137,7 @@ class DenyScreen(ConsoleModal):
         self.query_one("#deny-client" if not self.client else "#deny-for", Input).focus()
         self.initial = self._values()
         self._warn("")
+        self._keys_note("")
         self._check_fields()
         if self.address is not None:
             self._warn(f"checking how much of {self.route.name}'s traffic {self.address} sends…")
@@ -221,7 +222,9 @@ class DenyScreen(ConsoleModal):
     def _keys_note(self, text: str) -> None:
         if not text:
             self.lost = ""
-        self.query_one("#deny-keys", Static).update(Content(text))
+        note = self.query_one("#deny-keys", Static)
+        note.update(Content(text))
+        note.display = bool(text)  # no blank line in the dialog while there is nothing to say
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "deny-client":
