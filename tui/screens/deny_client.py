@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -35,12 +35,14 @@ from connectors.model import Deny, DenyClient, Route
 
 from ..editing import plan_edit
 from ..outcomes import error_text
+from ..widgets.form_input import FormInput
 from .base import ConsoleModal
 from .edit_base import FieldError, ask_to_discard
 from .editors import refusal
 
 DEFAULT_FOR = "1h"
 FIELDS = ("deny-client", "deny-status", "deny-for")
+LABELS = {"deny-client": "Client", "deny-status": "Status", "deny-for": "For"}
 CLIENT = "client"
 """A view's ``clients_by`` when its rows already read as deny clients (``x-user-id=u1``, ``ip=…``)."""
 
@@ -67,9 +69,12 @@ class DenyScreen(ConsoleModal):
     DenyScreen Input { width: 1fr; }
     DenyScreen #deny-error { color: $text-error; height: auto; }
     DenyScreen #deny-warning { color: $text-warning; height: auto; }
+    DenyScreen #deny-keys { color: $text-warning; height: auto; }
     DenyScreen #deny-hint { color: $text-muted; height: auto; padding: 1 0 0 0; }
     DenyScreen #buttons { height: auto; padding: 1 0 0 0; }
     DenyScreen #buttons Button { margin: 0 2 0 0; }
+    DenyScreen #buttons Button:focus { text-style: bold reverse; }
+    DenyScreen .label.-focused { color: $text-accent; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Cancel", id="dialog.close"),
@@ -98,6 +103,7 @@ class DenyScreen(ConsoleModal):
         self.note = ""  # why the prefill is not the refused address
         self.confirmed: set[DenyClient] = set()  # addresses the operator said yes to denying anyway
         self.initial: dict[str, str] = {}
+        self.lost = ""  # characters typed while a button had focus, said under the form
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -111,10 +117,12 @@ class DenyScreen(ConsoleModal):
                 ("For", "deny-for", self.duration, "e.g. 30m, 1h (empty: until lifted)"),
             ):
                 with Horizontal(classes="row"):
-                    yield Static(label, classes="label")
-                    yield Input(value, placeholder=hint, id=field)
+                    yield Static(label, classes="label", id=f"{field}-label")
+                    # FormInput: Tab moves on as typed, and focus selects the value (seen, replaced).
+                    yield FormInput(value, placeholder=hint, id=field)
                 yield FieldError(id=f"{field}-error")  # checked as typed, one line under the field
             yield Static("", id="deny-error")
+            yield Static("", id="deny-keys")
             yield Static("", id="deny-warning")
             current = self.route.deny.describe() if self.route.deny else "nobody"
             yield Static(
@@ -129,6 +137,7 @@ class DenyScreen(ConsoleModal):
         self.query_one("#deny-client" if not self.client else "#deny-for", Input).focus()
         self.initial = self._values()
         self._warn("")
+        self._keys_note("")
         self._check_fields()
         if self.address is not None:
             self._warn(f"checking how much of {self.route.name}'s traffic {self.address} sends…")
@@ -189,6 +198,33 @@ class DenyScreen(ConsoleModal):
         field.value = client
         self.initial = self._values()  # the tool's proposal, not an edit of the operator's
         self.query_one("#deny-for" if client else "#deny-client", Input).focus()
+
+    def on_descendant_focus(self) -> None:
+        """Mark the focused field's label (``▸ For``): where typing goes is always in sight."""
+        focused = self.focused
+        for field, label in LABELS.items():
+            mine = focused is not None and focused.id == field
+            widget = self.query_one(f"#{field}-label", Static)
+            widget.update(f"▸ {label}" if mine else label)
+            widget.set_class(mine, "-focused")
+        if isinstance(focused, Input):
+            self._keys_note("")
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed while a button has focus is not typed anywhere: say so, never drop it
+        silently (a burst sent across Tab reaches the buttons before the operator sees it)."""
+        character = event.character
+        if isinstance(self.focused, Button) and character is not None and character.isprintable():
+            event.stop()
+            self.lost += character  # a burst is said whole ("'2h' not typed"), not its last key
+            self._keys_note(f"{self.lost!r} not typed: a button has focus — shift+tab back to the fields")
+
+    def _keys_note(self, text: str) -> None:
+        if not text:
+            self.lost = ""
+        note = self.query_one("#deny-keys", Static)
+        note.update(Content(text))
+        note.display = bool(text)  # no blank line in the dialog while there is nothing to say
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "deny-client":

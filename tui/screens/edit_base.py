@@ -145,7 +145,7 @@ class EditorScreen(ConsoleModal):
         if was is None:
             return ""
         if self.problems:  # never preview a value the gateway would not take: name the field
-            names = list(dict.fromkeys(p.path.rsplit(".", 1)[-1] for p in self.problems))
+            names = self.invalid_names(self.problems)
             invalid = Content.styled(f"({' and '.join(names)} invalid)", "$text-error")
             return Content.assemble(Content.styled(was, "$text-muted"), "  →  ", invalid)
         if route is None or route == self.original:
@@ -155,6 +155,10 @@ class EditorScreen(ConsoleModal):
         return Content.assemble(
             Content.styled(was, "$text-muted"), "  →  ", Content.styled(self.describe(route) or "", "bold")
         )
+
+    def invalid_names(self, problems: list[Problem]) -> list[str]:
+        """The invalid fields as the summary names them (``requests``): each problem's last path part."""
+        return list(dict.fromkeys(p.path.rsplit(".", 1)[-1] for p in problems))
 
     # -- shared ---------------------------------------------------------------------------------
 

@@ -211,6 +211,16 @@ class WeightsEditor(EditorScreen):
     def describe(self, route: Route) -> str:
         return backends_text(route)
 
+    def invalid_names(self, problems: list[Problem]) -> list[str]:
+        """A weight by its backend ("v1 weight"); the split as a whole only when no weight is wrong
+        by itself (999 in percent mode also breaks the sum, but the field to fix is v1's)."""
+        names: list[str] = []
+        for problem in problems:
+            match = _BACKEND_PATH.search(problem.path)
+            if match:
+                names.append(f"{self.original.backends[int(match.group(1))].name} weight")
+        return list(dict.fromkeys(names)) or ["split"]
+
     @on(Input.Changed, ".weight")
     def _weight_typed(self, event: Input.Changed) -> None:
         if self.focused is not event.input:
