@@ -15,13 +15,14 @@ import json
 import os
 import tarfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import GatewayError
+from .metrics.clients import client_label, looks_like_key
 from .paths import state_dir
 from .redact import redact, redact_text
 
@@ -44,19 +45,29 @@ def json_bytes(value: Any) -> bytes:
     return (json.dumps(redact(value), indent=1, sort_keys=True, default=str) + "\n").encode()
 
 
-def lines_bytes(lines: Iterable[str]) -> bytes:
-    return "".join(redact_line(line) + "\n" for line in lines).encode()
+def lines_bytes(lines: Iterable[str], fields: Collection[str] | None = None) -> bytes:
+    """``fields``: an access log's own keys; any other key of its lines is a logged client header."""
+    return "".join(redact_line(line, fields) + "\n" for line in lines).encode()
 
 
-def redact_line(line: str) -> str:
-    """A JSON line is redacted as data (its keys count), anything else as text."""
+def redact_line(line: str, fields: Collection[str] | None = None) -> str:
+    """A JSON line is redacted as data (its keys count), anything else as text. With ``fields``, a
+    key-like client id (a header not in ``fields``) is shortened as triage shows it: its first
+    characters and a hash, enough to match a key one holds, not to use it."""
     text = line.rstrip("\n")
     if text.startswith("{"):
         try:
-            return json.dumps(redact(json.loads(text)), sort_keys=True)
+            data = redact(json.loads(text))
         except ValueError:
-            pass
+            return redact_text(text)
+        if fields is not None and isinstance(data, dict):
+            data = {k: _client_id(k, v) if k not in fields else v for k, v in data.items()}
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
     return redact_text(text)
+
+
+def _client_id(header: str, value: Any) -> Any:
+    return client_label(header, value) if isinstance(value, str) and looks_like_key(value) else value
 
 
 def timestamp(value: Any) -> float | None:

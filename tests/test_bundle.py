@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.change import Change
+from connectors.metrics.clients import client_label
 from connectors.model import HeaderOps, HeaderRewrite, Route, WeightedBackend
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
@@ -198,3 +199,33 @@ def test_bad_bundle_arguments_are_one_line(
         err = capsys.readouterr().err
         assert err.startswith("error: usage: ") and err.count("\n") == 1
     assert existing.read_text() == "keep me" and not (tmp_path / "b.tar.gz").exists()
+
+
+KEY_LIKE_IDS = (
+    "sk_live_PLANTUSERKEY12345678",
+    "ghp_PLANTgh0123456789abcdefGHIJ",
+    "AKIAPLANT0123456789X",
+    "xoxb-PLANT-2024-abcdef",
+    "Zq8PLANTr4nd0mT0k3nV4lu3XyZ9",
+)
+
+
+def test_key_like_client_ids_are_shortened_in_the_access_log(
+    gw: NativeConnector, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client id that looks like a key (sk_/ghp_/AKIA/xox… prefixes, a long random token) is kept
+    in the bundle's access log the way triage shows it: its first characters and a hash. A plain
+    client id stays whole (it helps and is no secret)."""
+    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+        for value in (*KEY_LIKE_IDS, "alice-42"):
+            c.get("/k", headers={"host": "open.test", "x-user-id": value})
+    log = gw.access_log_path
+    wait_until(lambda: all(v in log.read_text() for v in KEY_LIKE_IDS), 15, what="the access log")
+
+    target = tmp_path / "ids.tar.gz"
+    assert main(["bundle", "--since", "1h", "-o", str(target), "--gateway", str(gw.state_dir)]) == 0
+    access = _read_all(target)["access.log"]
+    for value in KEY_LIKE_IDS:
+        assert value not in access, f"{value[:8]}… whole in the bundle"
+        assert client_label("x-user-id", value) in access, f"{value[:8]}… not shortened as triage does"
+    assert '"x-user-id": "alice-42"' in access

@@ -209,7 +209,7 @@ def test_contradictory_or_unsupported_deny_arguments_are_usage_errors(
         (["--client", "x user=1"], "is not a valid header name"),
         (["--client", "crawler-7"], "expected HEADER=VALUE or ip=CIDR"),
         (["--client", "x-user-id=a", "--for", "0s"], "must end in the future"),
-        (["--client", "x-user-id=a", "--for=-5s"], "expected a duration"),
+        (["--client", "x-user-id=a", "--for=-5s"], "--for: must be a positive duration, got -5s"),
         (["--client", "x-user-id=a", "--for", "8d"], "at most 7d"),
         (["--client", "x-user-id=a", "--status", "200"], "--status: 200"),
         (["--client", "x-user-id=a", "--status", "429"], "allowed: 403"),

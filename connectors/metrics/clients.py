@@ -18,6 +18,11 @@ _SECRET_NAME = re.compile(r"(key|token|auth|secret|session|cookie|credential|pas
 # Values that look like credentials whatever the header is called: JWTs, long random strings.
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.")
 _RANDOMISH = re.compile(r"^[A-Za-z0-9_\-+/=.]{24,}$")
+# Well-known API key shapes, however short: Stripe-like sk_/pk_/rk_, GitHub, Slack, AWS, GitLab.
+_KEY_PREFIX = re.compile(
+    r"^(?:(?:sk|pk|rk)_[A-Za-z0-9_]{8,}|gh[pousr]_[A-Za-z0-9]{16,}|github_pat_\w{16,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{8,}|(?:AKIA|ASIA)[0-9A-Z]{12,}|glpat-[\w-]{16,})"
+)
 MAX_PLAIN = 40
 
 
@@ -26,8 +31,14 @@ def fingerprint(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:8]
 
 
+def looks_like_key(value: str) -> bool:
+    """A value that may be a credential whatever it is called: a known key prefix, a JWT, a long
+    random-looking token."""
+    return bool(_KEY_PREFIX.match(value) or _JWT.match(value) or _RANDOMISH.match(value))
+
+
 def is_secret(header: str, value: str) -> bool:
-    return bool(_SECRET_NAME.search(header) or _JWT.match(value) or _RANDOMISH.match(value))
+    return bool(_SECRET_NAME.search(header) or looks_like_key(value))
 
 
 def client_label(by: str, value: str) -> str:

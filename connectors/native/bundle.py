@@ -16,6 +16,7 @@ from ..bundle import Part, json_bytes, jsonl_since, lines_bytes, tail_lines, tim
 from ..errors import GatewayError
 from ..model import gateway_to_dict
 from ..redact import MASK, redact
+from .render_listener import ACCESS_LOG_FIELDS
 from .state import GatewayState
 
 if TYPE_CHECKING:
@@ -79,5 +80,7 @@ def _parts(conn: EnvoyLifecycle, model: Callable[[], Gateway], since: float) -> 
     yield "envoy/stats.json", lambda: admin_json("stats", ".*")
     yield "envoy/clusters.json", lambda: admin_json("clusters")
     yield "envoy/server_info.json", lambda: admin_json("server_info")
-    yield "access.log", lambda: lines_bytes(jsonl_since(conn.access_log_path, since, "time"))
+    # Any key but the log's own fields is a logged client header (render_listener.access_log).
+    own = {*ACCESS_LOG_FIELDS, "shadow_limited"}
+    yield "access.log", lambda: lines_bytes(jsonl_since(conn.access_log_path, since, "time"), own)
     yield "envoy.log", lambda: lines_bytes(_envoy_log(conn.log_path, since))

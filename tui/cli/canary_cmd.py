@@ -13,7 +13,6 @@ held leaves a state file: the next ``canary ROUTE`` says so and refuses to start
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import sys
 import time
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from connectors.base import Connector
 
-from .common import EXIT_GATEWAY, Command, UsageError, out, whole_number
+from .common import EXIT_GATEWAY, Command, UsageError, negative_duration, out, whole_number
 from .lifecycle import with_connector
 from .metrics_source import open_metrics
 
@@ -36,8 +35,8 @@ QUIET = frozenset({"watch", "paused", "resumed"})
 def _duration(flag: str, text: str) -> float:
     from connectors.model.durations import parse_duration
 
-    if text.strip().startswith("-"):
-        raise UsageError(f"{flag}: must be a positive duration, got {text}")
+    if negative_duration(text):
+        raise UsageError(f"{flag}: {negative_duration(text)}")
     try:
         return float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text)
     except ValueError as exc:
@@ -222,15 +221,8 @@ def _ended(run: CanaryRun, stable: str, aborting: bool) -> int:
     return EXIT_GATEWAY
 
 
-# A value like "-3s" is taken for an option by argparse ("--pause: expected one argument"); this
-# parser has no option that looks like a negative duration, so such a value is the flag's value and
-# the duration check says what is wrong with it.
-NEGATIVE_VALUE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d[\d.]*(?:ms|s|m|h)$")
-
-
 def _arguments(p: argparse.ArgumentParser) -> None:
-    if hasattr(p, "_negative_number_matcher"):  # the stdlib's own test for "a negative number"
-        p._negative_number_matcher = NEGATIVE_VALUE
+    # A negative --pause/--max-wait is the flag's value: common.Parser takes it so for every command.
     p.add_argument("route", metavar="ROUTE")
     p.add_argument(
         "--steps", default="10,50,100", help="canary weights in percent, in order (default 10,50,100)"

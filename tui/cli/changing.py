@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from connectors.base import ApplyResult, Connector, EditKind, Plan
 from connectors.errors import ChangeConflict, Problem, ValidationError, VerificationFailed
 
-from .common import Command, Parser, UsageError, colour_diff, out, warn, whole_number
+from .common import Command, Parser, UsageError, colour_diff, negative_duration, out, warn, whole_number
 from .lifecycle import with_connector
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ def _for_duration(text: str) -> float:
     """``--for``: a duration in the future, at most 7 days (argparse turns the error into a line)."""
     from connectors.timeboxes import parse_for
 
+    if negative_duration(text):  # argparse puts "argument --for: " before it
+        raise argparse.ArgumentTypeError(negative_duration(text))
     try:
         return parse_for(text)
     except ValueError as exc:

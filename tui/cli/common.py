@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from connectors.model import Route
@@ -24,11 +24,29 @@ class UsageError(Exception):
     """The command line itself is wrong (exit code 2)."""
 
 
+# A value like "-5m" is taken for an option by argparse ("--for: expected one argument"); no option
+# of this CLI looks like a negative number or duration, so such a value is the flag's value and the
+# flag's own check says what is wrong with it. Every subparser is a Parser, so this covers every
+# duration flag of every subcommand (--for, --since, --window, --pause, --max-wait, --interval…).
+NEGATIVE_VALUE = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d[\d.]*(?:ms|s|m|h|d)$")
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser that raises UsageError instead of printing usage and exiting."""
+    """An ArgumentParser that raises UsageError instead of printing usage and exiting, and takes a
+    negative duration as a value."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(self, "_negative_number_matcher"):  # the stdlib's own test for "a negative number"
+            self._negative_number_matcher = NEGATIVE_VALUE
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+
+def negative_duration(text: str) -> str:
+    """What is wrong with a negative duration (``-5m``), else "": said the same after every flag."""
+    return f"must be a positive duration, got {text}" if text.strip().startswith("-") else ""
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:

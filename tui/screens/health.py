@@ -56,6 +56,30 @@ def notes(b: BackendHealth) -> list[str]:
     return b.notes() + [e.describe() for e in b.endpoints]
 
 
+HEADERS = ("Route", "Backend", "State", "OK", "Failed/req", "Ejected now/total", "Overflows", "Active/max")
+
+
+def fit_fields(cell: str, width: int) -> str:
+    """``cx 2/1024 rq 0/1024 pend 0/1024`` in ``width`` cells: whole sub-fields are left out, from
+    the end, with a ``…`` saying so — a number is never cut (``cx 2/10`` would read as a limit)."""
+    fields = [" ".join(pair) for pair in zip(cell.split()[::2], cell.split()[1::2], strict=False)]
+    shown = fields
+    while len(shown) > 1 and len(" ".join(shown)) > width:
+        shown = shown[:-1]
+        while len(shown) > 1 and len(" ".join(shown)) + 2 > width:
+            shown = shown[:-1]
+    return " ".join(shown) + (" …" if len(shown) < len(fields) else "")
+
+
+def last_column_room(table: DataTable[Any], rows: list[tuple[str, ...]]) -> int:
+    """How many cells the last column has before the table's right edge (its other columns as wide
+    as their widest cell, each padded both sides)."""
+    pad = 2 * table.cell_padding
+    others = sum(max([len(HEADERS[i])] + [len(r[i]) for r in rows]) + pad for i in range(len(HEADERS) - 1))
+    scrollbar = table.styles.scrollbar_size_vertical
+    return table.size.width - others - pad - scrollbar
+
+
 class HealthScreen(LiveScreen[HealthView]):
     VIEW = "health"
     DEFAULT_CSS = """
@@ -83,9 +107,7 @@ class HealthScreen(LiveScreen[HealthView]):
         yield from self.chrome()
         yield Static("Backend health · loading…", id="health-info")
         table = KeyTable(id="health", cursor_type="row", zebra_stripes=True)  # j/k/g/G as in k9s
-        table.add_columns(
-            "Route", "Backend", "State", "OK", "Failed/req", "Ejected now/total", "Overflows", "Active/max"
-        )
+        table.add_columns(*HEADERS)
         yield table
         yield Static("", id="health-detail")
         yield KeyHints()
@@ -125,14 +147,20 @@ class HealthScreen(LiveScreen[HealthView]):
         table = self.table
         table.clear()
         variables = self.app.theme_variables
-        for b in view.rows:
+        cells = [b.cells(pending="pend", mark_start=True) for b in view.rows]
+        room = last_column_room(table, cells)
+        for b, (route, backend, state, *figures) in zip(view.rows, cells, strict=True):
             style = variables.get(STATE_STYLE[b.state][1:], "")
-            route, backend, state, *figures = b.cells(pending="pend", mark_start=True)
+            figures[-1] = fit_fields(figures[-1], room) if room > 0 else figures[-1]
             table.add_row(route, backend, Text(state, style=style), *figures, key=row_key(b))
         keys = [row_key(b) for b in view.rows]
         if self.selected in keys:
             table.move_cursor(row=keys.index(self.selected), animate=False)
         self._show_detail()
+
+    def on_resize(self) -> None:
+        if self.view is not None:  # the Active/max column fits the new width
+            self.show(self.view)
 
     def _current(self) -> BackendHealth | None:
         rows = self.view.rows if self.view is not None else []

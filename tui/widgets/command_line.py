@@ -51,7 +51,6 @@ class CommandLine(Input):
     DEFAULT_CSS = """
     CommandLine {
         display: none;
-        dock: top;
         height: 3;
         border: tall $accent;
         background: $surface;

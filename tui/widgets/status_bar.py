@@ -67,37 +67,63 @@ class StatusBar(Static):
             "lost": ("✖", "$error"),
             "disconnected": ("○", "$text-muted"),
         }[state.status]
-        parts: list[Content | str] = [Content.styled("gatewayctl", "bold $text-primary")]
+        head: list[Content | str] = [Content.styled("gatewayctl", "bold $text-primary")]
         if self.view:
-            parts += [" ▸ ", Content.styled(self.view, "bold")]
+            head += [" ▸ ", Content.styled(self.view, "bold")]
         if state.gateway:
-            parts += ["  ", Content.styled(state.gateway, "bold")]
-        parts += ["  ", Content.styled(f"{dot} {state.summary}", f"bold {style}")]
-        listening = listener_urls(app.info.details.get("listeners", "") if app.info is not None else "")
-        if state.status == "connected" and listening:
-            parts += ["  ", Content.styled(f"listening {listening}", "$text-accent")]
-        # The connector's endpoint (a cluster's context/namespace, a gateway's URL), unless it is the
-        # listener just shown.
-        admin = [Content.styled(f"  {state.endpoint}", "$text-muted")]
-        if state.status == "connected" and state.endpoint and state.endpoint not in listening:
-            parts += admin
-        if state.status == "connected" and app.routes_loaded:
-            count = len(app.routes)
-            parts += [Content.styled(f"  {count:,} route{'s' if count != 1 else ''}", "$text-muted")]
-        metrics_status = getattr(app.snapshot, "status", "ok") if app.snapshot is not None else "ok"
-        if state.status == "connected" and metrics_status != "ok":
-            parts += ["  ", Content.styled(f"metrics: {metrics_status}", "$text-warning")]
+            head += ["  ", Content.styled(state.gateway, "bold")]
+        # The safety marks (drift, read-only) always show; optional parts give way first.
+        tail: list[Content | str] = []
         if state.status == "connected" and state.drift:
             # What Envoy serves is not what the console shows (a hand edit, a crash): say so on
             # every screen (details: gatewayctl-tui drift).
-            parts += ["  ", Content.styled(f"DRIFT: {state.drift}", "bold $text-warning")]
+            tail += ["  ", Content.styled(f"DRIFT: {state.drift}", "bold $text-warning")]
         if state.readonly:
-            parts += ["  ", Content.styled(" READ-ONLY ", "bold $text-warning on $warning-muted")]
-        line = Content.assemble(*parts)
-        if line.cell_length > self.size.width - 2 > 0 and admin[0] in parts:
-            parts.remove(admin[0])  # narrow: where clients go matters more than the endpoint
-            line = Content.assemble(*parts)
+            tail += ["  ", Content.styled(" READ-ONLY ", "bold $text-warning on $warning-muted")]
+        optional = self._optional_parts(state) if state.status == "connected" else []
+        summary = f"{dot} {state.summary}"
+        room = self.size.width - 2 if self.size.width > 2 else 10_000
+        fixed = Content.assemble(*head, "  ", *tail).cell_length
+        # Drop whole optional parts, least useful first, until the line fits.
+        while optional and fixed + len(summary) + sum(p.cell_length for p in optional) > room:
+            optional.pop(optional.index(min(optional, key=self._rank)))
+        if fixed + len(summary) > room:  # a long "connection lost: …" reason: ellipsize, never wrap
+            summary = summary[: max(room - fixed - 1, 3)] + "…"
+        line = Content.assemble(*head, "  ", Content.styled(summary, f"bold {style}"), *optional, *tail)
         self.update(line)
+
+    _ORDER = ("admin", "listening-all", "metrics", "routes", "listening")
+
+    def _rank(self, part: Content) -> int:
+        """Which optional part goes first when narrow: the endpoint, then the extra listeners."""
+        return self._ORDER.index(self._kinds.get(id(part), "admin"))
+
+    def _optional_parts(self, state: ConnectionState) -> list[Content]:
+        app = self.console
+        self._kinds: dict[int, str] = {}
+        parts: list[Content] = []
+
+        def add(kind: str, part: Content) -> None:
+            self._kinds[id(part)] = kind
+            parts.append(part)
+
+        listening = listener_urls(app.info.details.get("listeners", "") if app.info is not None else "")
+        if listening:
+            urls = listening.split(", ")
+            add("listening", Content.styled(f"  listening {urls[0]}", "$text-accent"))
+            if len(urls) > 1:
+                add("listening-all", Content.styled(", " + ", ".join(urls[1:]), "$text-accent"))
+        # The connector's endpoint (a cluster's context/namespace, a gateway's URL), unless it is the
+        # listener just shown.
+        if state.endpoint and state.endpoint not in listening:
+            add("admin", Content.styled(f"  {state.endpoint}", "$text-muted"))
+        if app.routes_loaded:
+            count = len(app.routes)
+            add("routes", Content.styled(f"  {count:,} route{'s' if count != 1 else ''}", "$text-muted"))
+        metrics_status = getattr(app.snapshot, "status", "ok") if app.snapshot is not None else "ok"
+        if metrics_status != "ok":
+            add("metrics", Content.styled(f"  metrics: {metrics_status}", "$text-warning"))
+        return parts
 
     def on_resize(self) -> None:
         self._render_state()
