@@ -15,7 +15,11 @@ from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.split import SplitReport, judge, last_weight_change
 from tests.native_support import DemoBackends
-from tests.waiting import wait_until
+from tests.test_tui_support import visible_text
+from tests.waiting import wait_until, wait_until_ui
+from tui.app import ConsoleApp
+from tui.screens.diff import DiffScreen
+from tui.screens.edit_rate_limit import RateLimitEditor
 from tui.widgets.split_panel import since_line
 
 
@@ -47,3 +51,36 @@ def test_the_split_line_after_a_time_box_revert_says_what_the_revert_did(gw: Nat
     assert "v1 10→90" in line and "v2 90→10" in line, line
     assert "v1 90→10" not in line, line
     assert f"undid {result.entry.id[:8]}" in line, line
+
+
+async def test_a_rate_limit_only_change_shows_the_effective_burst_and_lists_only_what_changed(
+    demo_gateway: NativeConnector,
+) -> None:
+    """api-limited (10/s, burst 20) raised to 50 from the form: the form shows the bucket Envoy will
+    run (burst 50), and the applied result lists the rate limit with its burst, not the weights
+    the change did not touch."""
+    gw = demo_gateway
+    before = gw.gateway()
+    app = ConsoleApp(gw)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_until_ui(pilot, lambda: app.connection.status == "connected" and app.routes_loaded)
+            await pilot.press("slash", *"^api-limited$", "enter", "r")
+            await wait_until_ui(pilot, lambda: isinstance(app.screen, RateLimitEditor), what="the form")
+            await pilot.pause()
+            await pilot.press("5", "0")
+            await wait_until_ui(pilot, lambda: "raised to the new rate" in visible_text(app), what="the note")
+            shown = visible_text(app)
+            assert "→  50/s burst 50 (enforced)" in shown, shown
+            assert "burst 50" in shown.split("Burst", 1)[1].split("\n", 1)[0], shown
+            await pilot.press("ctrl+s")
+            await wait_until_ui(pilot, lambda: isinstance(app.screen, DiffScreen), what="the diff")
+            diff = app.screen
+            assert isinstance(diff, DiffScreen)
+            await pilot.press("a")
+            await wait_until_ui(pilot, lambda: diff.state == "done", seconds=30, what="applied")
+            shown = visible_text(app)
+            assert "api-limited: rate limit 50/s burst 50" in shown, shown
+            assert "api-limited: weights" not in shown, shown
+    finally:
+        Change(gw).apply(gw.plan_gateway(before))
