@@ -15,9 +15,12 @@ from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.split import SplitReport, judge, last_weight_change
 from tests.native_support import DemoBackends
+from tests.prometheus_support import Traffic
+from tests.test_oncall_canary_stories import open_canary, start
 from tests.test_tui_support import visible_text
 from tests.waiting import wait_until, wait_until_ui
 from tui.app import ConsoleApp
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.diff import DiffScreen
 from tui.screens.edit_rate_limit import RateLimitEditor
 from tui.widgets.split_panel import since_line
@@ -84,3 +87,33 @@ async def test_a_rate_limit_only_change_shows_the_effective_burst_and_lists_only
             assert "api-limited: weights" not in shown, shown
     finally:
         Change(gw).apply(gw.plan_gateway(before))
+
+
+async def test_a_promote_question_open_when_the_run_promotes_is_closed_and_records_no_second_promote(
+    shared_native_gateway: NativeConnector, gw: NativeConnector
+) -> None:
+    """``p`` while the run goes on: it promotes by itself under the open question. The question
+    does not stay up with the old weights, and answering it records no second promote."""
+    since = time.time()
+    app = ConsoleApp(gw)
+    with Traffic(gw.listener_url(), "canary.test", 4):
+        async with app.run_test(size=(160, 45)) as pilot:
+            screen = await open_canary(pilot, app)
+            await start(pilot, app, screen, steps="10, 50, 100", pause="2", min_requests="3", max_wait="4")
+            await pilot.press("p")
+            await wait_until_ui(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+            await wait_until_ui(
+                pilot, lambda: screen.state == "promoted", seconds=40, what=f"the promote {screen.events}"
+            )
+            await pilot.pause(0.3)
+            shown = visible_text(app).replace("\n", " ")
+            still = isinstance(app.screen, ConfirmScreen)
+            assert not still or "has already promoted" in shown, shown
+            if isinstance(app.screen, ConfirmScreen):
+                await pilot.press("y")
+            await pilot.pause(1.0)
+            await wait_until_ui(pilot, lambda: not screen.workers, what="nothing more applied")
+            assert [e.kind for e in screen.events].count("promoted") == 1, [e.message for e in screen.events]
+    promotes = [e for e in gw.history() if e.time >= since and e.event == "promote"]
+    assert len(promotes) <= 1, [e.description for e in promotes]
+    assert gw.get_route("canary").weight_share() == {"v1": 0.0, "v2": 100.0}
