@@ -3,10 +3,14 @@ time-box revert's split line says what the revert did, not what it undid."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
 import pytest
+from textual.widgets import Static
 
 from connectors.canary_state import CanaryStateStore
 from connectors.change import Change
@@ -23,6 +27,7 @@ from tui.app import ConsoleApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.diff import DiffScreen
 from tui.screens.edit_rate_limit import RateLimitEditor
+from tui.widgets.canary_sides import CanarySides
 from tui.widgets.split_panel import since_line
 
 
@@ -36,6 +41,13 @@ def gw(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterat
     plan = gw.plan([before])
     if not plan.is_empty:
         Change(gw).apply(plan)
+
+
+def set_weights_elsewhere(gw: NativeConnector, *weights: str) -> None:
+    """``set-weights canary ...`` from another process, as a colleague would."""
+    argv = [sys.executable, "-m", "tui", "set-weights", "canary", *weights, "--gateway", str(gw.state_dir)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 def test_the_split_line_after_a_time_box_revert_says_what_the_revert_did(gw: NativeConnector) -> None:
@@ -117,3 +129,24 @@ async def test_a_promote_question_open_when_the_run_promotes_is_closed_and_recor
     promotes = [e for e in gw.history() if e.time >= since and e.event == "promote"]
     assert len(promotes) <= 1, [e.description for e in promotes]
     assert gw.get_route("canary").weight_share() == {"v1": 0.0, "v2": 100.0}
+
+
+async def test_equal_weights_set_from_outside_do_not_swap_stable_and_canary(gw: NativeConnector) -> None:
+    """At 10/90 the canary view calls v2 stable; another process sets 50/50: the open view keeps v2
+    as stable (a tie is no reason to swap), and so does the view opened again."""
+    set_weights_elsewhere(gw, "v1=10", "v2=90")
+    app = ConsoleApp(gw)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_canary(pilot, app)
+        assert (screen.stable, screen.canary) == ("v2", "v1")
+        await asyncio.to_thread(set_weights_elsewhere, gw, "v1=50", "v2=50")
+        await wait_until_ui(pilot, lambda: "v1 50%" in visible_text(app), what="the new weights shown")
+        await pilot.pause(2.5)  # a refresh or two at the new weights
+        assert (screen.stable, screen.canary) == ("v2", "v1")
+        await pilot.press("escape")
+        await wait_until_ui(pilot, lambda: not isinstance(app.screen, type(screen)), what="left")
+        again = await open_canary(pilot, app)
+        await pilot.pause(0.5)
+        assert (again.stable, again.canary) == ("v2", "v1"), visible_text(app)
+        stable_side = str(again.query_one(CanarySides).query_one("#side-stable", Static).render())
+        assert "v2" in stable_side, stable_side

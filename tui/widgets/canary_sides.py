@@ -3,12 +3,39 @@ over how many requests), req/s, errors and p99 of each."""
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
-from connectors.canary import BackendView
+from connectors.canary import BackendView, pick_backends
+from connectors.model import Route
+
+# The (stable, canary) roles the canary view last showed per route, for the session: at equal
+# weights the heaviest backend says nothing, so reopening keeps the roles instead of swapping.
+_ROLES: WeakKeyDictionary[object, dict[tuple[int, str], tuple[str, str]]] = WeakKeyDictionary()
+
+
+def keep_roles(app: object, key: tuple[int, str], pair: tuple[str, str]) -> None:
+    _ROLES.setdefault(app, {})[key] = pair
+
+
+def pick_roles(route: Route, kept: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The natural pair (the heaviest stable), except on a tie between the kept roles' backends:
+    then the roles as they were (a tie is no reason to swap stable and canary)."""
+    pair = pick_backends(route)
+    if pair is None or kept is None:
+        return pair
+    share = route.weight_share()
+    if set(kept) <= set(share) and share[kept[0]] == share[kept[1]] == share[pair[0]]:
+        return kept
+    return pair
+
+
+def kept_roles(app: object, key: tuple[int, str]) -> tuple[str, str] | None:
+    return _ROLES.get(app, {}).get(key)
 
 
 def side_text(role: str, view: BackendView) -> Content:
