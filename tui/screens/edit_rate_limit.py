@@ -20,6 +20,7 @@ from connectors.model.durations import format_duration, parse_duration
 from ..widgets.choice import Choice
 from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
+from .result_lines import with_bucket
 
 BURST_HINT = "bucket size; empty means the same as requests"
 MODES = ("on", "shadow", "off", "none")
@@ -38,16 +39,6 @@ def mode_of(limit: RateLimit | None) -> str:
     if not limit.enabled:
         return "off"
     return "shadow" if limit.shadow else "on"
-
-
-def with_bucket(limit: RateLimit) -> str:
-    """``50/s burst 50``: the limit with the bucket Envoy runs always said (``describe`` leaves out a
-    burst equal to the requests, which hid a burst raised to the new rate)."""
-    text = limit.describe()
-    if " burst " in text:
-        return text
-    rate, sep, tail = text.partition(" (")
-    return f"{rate} burst {limit.bucket_size}{sep}{tail}"
 
 
 class RateLimitEditor(EditorScreen):

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from connectors.base import Plan
-from connectors.model import Route
-
-from .edit_rate_limit import with_bucket
+from connectors.model import RateLimit, Route
 
 # The verification's words for each aspect, and the route fields that make it.
 ASPECTS = {
@@ -56,3 +54,13 @@ def _part(part: str, before: Route, after: Route) -> str | None:
                 return prefix + with_bucket(after.rate_limit)
             return part
     return part  # a line that says something else (a mismatch): always kept
+
+
+def with_bucket(limit: RateLimit) -> str:
+    """``50/s burst 50``: the limit with the bucket Envoy runs always said (``describe`` leaves out a
+    burst equal to the requests, which hid a burst raised to the new rate)."""
+    text = limit.describe()
+    if " burst " in text:
+        return text
+    rate, sep, tail = text.partition(" (")
+    return f"{rate} burst {limit.bucket_size}{sep}{tail}"

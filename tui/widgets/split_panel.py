@@ -22,9 +22,10 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 
+from connectors.split import what_changed
+
 from ..host import console_of
 from ..outcomes import WorkerOutcomes, error_text
-from ..screens.history import what_changed
 
 if TYPE_CHECKING:
     from connectors.split import SplitReport
