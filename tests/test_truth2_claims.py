@@ -150,3 +150,28 @@ async def test_equal_weights_set_from_outside_do_not_swap_stable_and_canary(gw: 
         assert (again.stable, again.canary) == ("v2", "v1"), visible_text(app)
         stable_side = str(again.query_one(CanarySides).query_one("#side-stable", Static).render())
         assert "v2" in stable_side, stable_side
+
+
+async def test_a_card_shows_no_p99_without_requests_and_says_what_window_its_figures_cover(
+    gw: NativeConnector,
+) -> None:
+    """The cards' req/s, errors and p99 are over the last few seconds (the gate's over the step):
+    each card says so, and a backend with no requests in that window shows no p99 (not a number
+    left from earlier traffic)."""
+    with Traffic(gw.listener_url(), "canary.test", 8):
+        await asyncio.sleep(2.0)  # some traffic on both, then none
+    app = ConsoleApp(gw)
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_canary(pilot, app)
+        sides = screen.query_one(CanarySides)
+
+        def cards() -> list[str]:
+            return [str(sides.query_one(f"#side-{r}", Static).render()) for r in ("stable", "canary")]
+
+        await wait_until_ui(pilot, lambda: all("req/s" in c for c in cards()), what="the cards")
+        await pilot.pause(6.0)  # past the rate window: no requests in it
+        for card in cards():
+            assert "req/s now" in card and "p99 now" in card, card
+            rps = card.split("req/s now", 1)[1].split()[0]
+            if rps == "0.0":
+                assert card.split("p99 now", 1)[1].split() == ["—"], card
