@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any, Literal
 
-from .base import Connector
+from .base import Connector, describe_change
 from .errors import MetricsError
 from .history import HistoryEntry
 from .metrics import MetricsSource
+from .model import route_from_dict
 
 Verdict = Literal["consistent", "inconsistent", "too-few"]
 CONFIDENCE = 0.95
@@ -142,6 +143,21 @@ def _weights(route: Mapping[str, Any] | None) -> Any:
     if route is None:
         return None
     return ([(b.get("name"), b.get("weight")) for b in route.get("backends") or []], route.get("weight_mode"))
+
+
+def what_changed(entry: HistoryEntry) -> str:
+    """The entry's change as ``:history`` says it; an undo (a time box's revert) says which change it
+    undid, then what it did (its own before → after, not the undone change's arrows)."""
+    if entry.action != "undo":
+        return entry.description
+    befores = {d.get("name"): d for d in entry.before}
+    done = [
+        describe_change(route_from_dict(befores[a["name"]]), route_from_dict(a))
+        for a in entry.after
+        if a.get("name") in befores
+    ]
+    undid = f"undid {entry.undoes[:8]}" if entry.undoes else "undo"
+    return f"{undid} · {'; '.join(done) or entry.description}"
 
 
 def last_weight_change(entries: Sequence[HistoryEntry], route: str) -> HistoryEntry | None:

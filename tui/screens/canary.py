@@ -29,7 +29,6 @@ from connectors.canary import (
     CanaryEvent,
     CanaryPlan,
     CanaryRun,
-    pick_backends,
     side_by_side,
 )
 from connectors.canary_state import CanaryState, CanaryStateStore
@@ -37,7 +36,7 @@ from connectors.errors import ValidationError
 from connectors.model import Route
 
 from ..widgets.canary_plan import CanaryPlanForm, keep_draft, kept_draft
-from ..widgets.canary_sides import CanarySides
+from ..widgets.canary_sides import CanarySides, keep_roles, kept_roles, pick_roles
 from ..widgets.key_hints import KeyHints
 from ..widgets.split_panel import SplitPanel
 from ..widgets.step_progress import StepProgressView
@@ -235,13 +234,14 @@ class CanaryScreen(CanaryControls):
             self.stable, self.canary = self.left_over.stable, self.left_over.canary
             show_left_over(self, self.left_over)
         if not self.stable or not self.canary:
-            pair = pick_backends(route)
+            pair = pick_roles(route, kept_roles(self.app, self._draft_key))
             if pair is None:
                 self.query_one("#plan-error", Static).update(
                     f"Route {route.name} has one backend: nothing to canary."
                 )
                 return
             self.stable, self.canary = pair
+        keep_roles(self.app, self._draft_key, (self.stable, self.canary))
         share = route.weight_share()
         self.query_one("#weights", WeightBar).weights = tuple(
             (b.name, round(share[b.name])) for b in route.backends

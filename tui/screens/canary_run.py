@@ -27,6 +27,7 @@ from .canary_confirm import Preview, promote_question, unjudged_question
 from .canary_left import LeftOverCanary, served_text, show_left_over
 from .canary_served import ServedWeights
 from .charts import LiveScreen
+from .confirm import ConfirmScreen
 
 # The route, figures, when the fetch began, and the route's run going elsewhere / left by a process
 # that died (``CanaryStateStore.live`` / ``.left``), read at each refresh.
@@ -59,6 +60,7 @@ class CanaryControls(LiveScreen[Fetched]):
     _route: Route | None
     _question: str
     _asking = False  # the promote-without-evidence question is open
+    _promote_q: ConfirmScreen | None = None  # p's question, while open
     left_over: CanaryState | None
     other: CanaryState | None = None  # the route's run going in another console or command
     _offered: frozenset[str] = frozenset()  # left-over runs whose dialog this view opened
@@ -146,13 +148,27 @@ class CanaryControls(LiveScreen[Fetched]):
         if not self.canary or (self.other is not None and self.refused_elsewhere()):
             return
 
+        asked_run = self.run
+
         def answered(yes: bool | None) -> None:
-            if yes:
+            self._promote_q = None
+            if yes and asked_run is not None and asked_run.state in FINAL:
+                # The run ended under the question: promoting again would record a second promote.
+                self.notify(f"the run has already {asked_run.state}; nothing more applied")
+            elif yes:
                 self._finish("promote")
 
         share = self.query_one("#weights", WeightBar).weights
         question = promote_question(self.route_name, self.canary, share, self._unjudged_now())
+        self._promote_q = question
         self.app.push_screen(question, answered)
+
+    def _close_promote_question(self, state: str) -> None:
+        """The run ended while ``p``'s question was open: its weights and offer are stale; close it."""
+        question, self._promote_q = self._promote_q, None
+        if question is not None and self.app.screen is question:
+            question.dismiss(None)
+            self.notify(f"the run has already {state}: the promote question is closed")
 
     def _unjudged_now(self) -> str:
         """Why no step was judged on enough requests (this view's run), or "" when one was."""
@@ -257,6 +273,7 @@ class CanaryControls(LiveScreen[Fetched]):
         if self._question and self._question != asked and self.run is not None:  # asked once per hold
             self._ask_unjudged(self.run, self._question)
         if event.state in FINAL:
+            self._close_promote_question(event.state)
             names = (self.stable, self.canary)
             self.served.run_ended(event.state, event.time, self._route, names, event.weight)
             self.query_one(CanaryPlanForm).lock_plan(False)

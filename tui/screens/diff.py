@@ -35,6 +35,7 @@ from ..outcomes import error_text
 from ..widgets.split_panel import SplitPanel
 from ..widgets.time_box import TimeBoxField
 from .base import ConsoleModal
+from .result_lines import changed_details
 
 
 def _weights(route: Route) -> tuple[tuple[str, int], ...]:
@@ -315,7 +316,7 @@ class DiffScreen(ConsoleModal):
     def on_diff_screen_applied(self, message: Applied) -> None:
         result = self.result = message.result
         verification = result.verification
-        details = "\n".join(f"  • {d}" for d in verification.details)
+        details = "\n".join(f"  • {d}" for d in changed_details(verification.details, result.plan))
         if verification.ok and verification.confirmed == "written":
             head = Content.styled(
                 f"● Applied in {result.seconds:.2f} s — not confirmed by a controller or proxy"

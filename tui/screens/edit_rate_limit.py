@@ -20,7 +20,9 @@ from connectors.model.durations import format_duration, parse_duration
 from ..widgets.choice import Choice
 from ..widgets.form_input import FormInput
 from .edit_base import EditorScreen, FieldError
+from .result_lines import with_bucket
 
+BURST_HINT = "bucket size; empty means the same as requests"
 MODES = ("on", "shadow", "off", "none")
 MODE_LABELS = {
     "on": "Enforced (refuse over the limit)",
@@ -68,7 +70,7 @@ class RateLimitEditor(EditorScreen):
         with Horizontal(classes="row"):
             yield Label("Burst", classes="label")
             yield FormInput(type="integer", id="burst", placeholder="= requests")
-            yield Static("bucket size; empty means the same as requests", classes="hint-inline")
+            yield Static(BURST_HINT, id="burst-hint", classes="hint-inline")
         yield FieldError(id="error-burst")
         yield Static("", id="bucket")
 
@@ -135,7 +137,11 @@ class RateLimitEditor(EditorScreen):
         limit = route.rate_limit
         if limit is None:
             return "no rate limit"
-        return limit.describe() + (" (enforced)" if mode_of(limit) == "on" else "")
+        # Either side with a burst of its own: say the bucket on both (a raised burst shows).
+        before = self.original.rate_limit
+        bursty = limit.burst is not None or (before is not None and before.burst is not None)
+        text = with_bucket(limit) if bursty else limit.describe()
+        return text + (" (enforced)" if mode_of(limit) == "on" else "")
 
     def revalidate(self) -> None:
         super().revalidate()
@@ -145,6 +151,16 @@ class RateLimitEditor(EditorScreen):
         bucket = self.query_one("#bucket", Static)
         bucket.update(Content(note.split(": ", 1)[1]) if note else "")
         bucket.display = bool(note)
+        self._burst_hint(limit)
+
+    def _burst_hint(self, limit: RateLimit | None) -> None:
+        """Beside the burst field: the burst Envoy will run when it is not what the field shows (an
+        untouched burst raised to the new rate)."""
+        typed = self.query_one("#burst", Input).value.strip()
+        effective = limit.bucket_size if limit is not None else None
+        raised = effective is not None and typed not in ("", str(effective))
+        hint = f"effective burst {effective} (raised to the new rate)" if raised else BURST_HINT
+        self.query_one("#burst-hint", Static).update(hint)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.revalidate()

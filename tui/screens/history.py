@@ -13,10 +13,10 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from connectors.base import Connector, describe_change
+from connectors.base import Connector
 from connectors.history import HistoryEntry
-from connectors.model import route_from_dict
 from connectors.model.diff import to_yaml, unified
+from connectors.split import what_changed as split_what_changed
 
 from ..highlight import highlight_diff
 from ..widgets.key_hints import KeyHints
@@ -43,18 +43,9 @@ def action_label(entry: HistoryEntry) -> str:
 
 
 def what_changed(entry: HistoryEntry) -> str:
-    """The entry's change; an undo says which change it undid, then what it did (the undo's own
-    before → after, not the undone change's arrows)."""
-    if entry.action != "undo":
-        return entry.description
-    befores = {d.get("name"): d for d in entry.before}
-    done = [
-        describe_change(route_from_dict(befores[a["name"]]), route_from_dict(a))
-        for a in entry.after
-        if a.get("name") in befores
-    ]
-    undid = f"undid {entry.undoes[:8]}" if entry.undoes else "undo"
-    return f"{undid} · {'; '.join(done) or entry.description}"
+    """The entry's change; an undo says which change it undid, then what it did (one text source
+    with the split line: ``connectors.split.what_changed``)."""
+    return split_what_changed(entry)
 
 
 def when(stamp: float, now: float | None = None) -> str:

@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 
+from connectors.split import what_changed
+
 from ..host import console_of
 from ..outcomes import WorkerOutcomes, error_text
 
@@ -51,7 +53,8 @@ def since_line(report: SplitReport, counted: float, source: bool = True) -> Cont
         since = "since the gateway started (no weight change recorded)"
     else:
         at = time.strftime("%H:%M:%S", time.localtime(change.time))
-        since = f"since change {change.id[:8]} at {at} ({change.description})"
+        # What the entry itself did, as :history says it (a revert's own arrows, not the undone's).
+        since = f"since change {change.id[:8]} at {at} ({what_changed(change)})"
     when = time.strftime("%H:%M:%S", time.localtime(counted))
     tail = f" · {report.source}" if source else ""
     return Content.styled(f"{since} · counted {when}{tail}", "$text-muted")
