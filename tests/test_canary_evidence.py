@@ -59,7 +59,8 @@ def test_a_step_gone_past_unjudged_still_aborts_on_the_errors_it_saw(
     run does not go on unjudged, it aborts, and real requests all reach stable again."""
     backends.v2.fail_rate = 0.5
     events: list[CanaryEvent] = []
-    plan = CanaryPlan(steps=(20, 50, 100), pause_s=1, max_p99_ms=None, min_requests=1000, max_wait_s=3)
+    # A wait long enough that a busy machine still sends the step some canary requests to judge.
+    plan = CanaryPlan(steps=(20, 50, 100), pause_s=1, max_p99_ms=None, min_requests=1000, max_wait_s=6)
     run = CanaryRun(gw, source, "canary", "v1", "v2", plan, on_event=events.append, check_every=0.25)
     with Traffic(gw.listener_url(), "canary.test", 10):
         assert run.run() == "aborted", [e.message for e in events if e.kind != "watch"]

@@ -48,7 +48,7 @@ from ..editing import plan_edit
 from ..outcomes import error_text
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
-from ..widgets.key_table import GroupingTable
+from ..widgets.key_table import GroupingTable, KeyTable
 from .charts import NO_SOURCE, LiveScreen, _allowed
 from .deny_client import CLIENT, DenyActions
 from .editors import open_editor, refusal
@@ -253,6 +253,11 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
     # -- showing them --------------------------------------------------------------------------------
 
     def show(self, view: TriageView) -> None:
+        # The row under the cursor is where the operator is, even before its highlight message
+        # arrived (a home or G pressed while this fetch ran must not be undone).
+        under = self.table.cursor_key if isinstance(self.table, KeyTable) else None
+        if under is not None and under != self.route:
+            self.route = under
         moved = view.route != self.route and any(r.route == self.route for r in view.rows)
         if view.window_s != self.window_s or view.by != self.by or moved:
             # Asked for before the operator switched (or moved the cursor: j j k must not jump
