@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--namespace", action="append", default=None, help="namespace to create (repeatable)")
     parser.add_argument("--kubeconfig", type=Path, default=None, help="where to write the kubeconfig")
     args = parser.parse_args(argv)
+    # A parent that ignores SIGINT (a pytest-xdist worker does) passes that on; ctrl+c must stop it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     crds = [c for c in args.crds.split(",") if c]
     emulator = KubeEmulator(crds=crds, namespaces=args.namespace or ["default"], port=args.port)
