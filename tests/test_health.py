@@ -129,7 +129,10 @@ def test_failing_backends_show_envoys_ejections_and_overflows(
     refused = by["slow"]["overflows"]
     # max_requests 1 and max_pending_requests 1: every 503 is one of the two request overflows
     assert refused["upstream_rq_pending_overflow"] + refused["upstream_rq_active_overflow"] == slow.count(503)
-    assert refused["upstream_cx_overflow"] > 0 and refused["upstream_rq_pending_overflow"] > 0
+    # Which of the two request overflows a burst meets depends on timing (a busy machine queues fewer
+    # requests); that the breaker refused some, and the counts agree with Envoy's, does not.
+    overflowed = refused["upstream_rq_pending_overflow"] + refused["upstream_rq_active_overflow"]
+    assert refused["upstream_cx_overflow"] > 0 and overflowed > 0
     assert by["slow"]["thresholds"]["max_connections"] == 1
     assert by["retry"]["overflows"]["upstream_rq_retry_overflow"] > 0
     # Nothing checks fine's endpoint (no health check, no outlier detection): never "healthy".
