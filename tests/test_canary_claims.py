@@ -4,19 +4,15 @@ the weights the run itself set, or says it only read them (a step "already in pl
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
-from connectors.canary_state import CanaryStateStore
-from connectors.change import Change
 from connectors.metrics import MetricsSource
 from connectors.native import NativeConnector
-from tests.native_support import DemoBackends
+from tests.canary_support import gw as gw  # the fixture
+from tests.canary_support import set_weights_elsewhere
 from tests.prometheus_support import Traffic
 from tests.test_canary_evidence import source as source  # the fixture
 from tests.test_oncall_canary_stories import open_canary
@@ -24,24 +20,6 @@ from tests.test_tui_support import visible_text
 from tests.waiting import wait_until, wait_until_ui
 from tui.app import ConsoleApp
 from tui.screens.confirm import ConfirmScreen
-
-
-@pytest.fixture
-def gw(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[NativeConnector]:
-    gw = shared_native_gateway
-    before = gw.get_route("canary")
-    yield gw
-    backends.reset()
-    CanaryStateStore(gw.info().title).clear("canary")
-    plan = gw.plan([before])
-    if not plan.is_empty:
-        Change(gw).apply(plan)
-
-
-def set_weights(gw: NativeConnector, *weights: str) -> None:
-    argv = [sys.executable, "-m", "tui", "set-weights", "canary", *weights, "--gateway", str(gw.state_dir)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
 
 
 def held_after_outside_change(gw: NativeConnector, source: MetricsSource, steps: tuple[int, ...]) -> str:
@@ -55,7 +33,7 @@ def held_after_outside_change(gw: NativeConnector, source: MetricsSource, steps:
         thread.start()
         try:
             wait_until(lambda: any(e.kind == "watch" for e in events), timeout=30, what="step 1 watched")
-            set_weights(gw, "v1=70", "v2=30")
+            set_weights_elsewhere(gw, "v1=70", "v2=30")
             wait_until(lambda: run.state == "held", timeout=30, what="the hold")
         finally:
             run.abort()
@@ -81,7 +59,7 @@ def test_a_step_at_zero_percent_does_not_wait_for_requests_that_cannot_come(
 ) -> None:
     """A plan step of 0 % (and a canary at 0 % after an outside change, resumed) goes on at once to
     the plan's first step above 0, saying so, instead of waiting out its maximum wait."""
-    set_weights(gw, "v1=100", "v2=0")
+    set_weights_elsewhere(gw, "v1=100", "v2=0")
     events: list[CanaryEvent] = []
     plan = CanaryPlan(steps=(0, 20, 50), pause_s=600, min_requests=20, max_wait_s=600)
     run = CanaryRun(gw, source, "canary", "v1", "v2", plan, on_event=events.append, check_every=0.2)
@@ -94,7 +72,7 @@ def test_a_step_at_zero_percent_does_not_wait_for_requests_that_cannot_come(
             assert zero == [
                 "step 1/3 at 0%: v2 gets no traffic, nothing to judge; going on with step 2 (20%)"
             ]
-            set_weights(gw, "v1=100", "v2=0")  # set to 0 from outside: held
+            set_weights_elsewhere(gw, "v1=100", "v2=0")  # set to 0 from outside: held
             wait_until(lambda: run.state == "held", timeout=15, what="the hold")
             run.resume()  # goes on from 0 %: step 2 applied again, not watched at 0 %
             wait_until(

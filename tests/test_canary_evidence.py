@@ -12,10 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
-from connectors.canary_state import CanaryStateStore
-from connectors.change import Change
 from connectors.metrics import MetricsSource, metrics_for
 from connectors.native import NativeConnector
+from tests.canary_support import gw as gw  # the fixture
 from tests.native_support import DemoBackends, client
 from tests.prometheus_support import Traffic
 from tests.waiting import wait_until
@@ -29,18 +28,6 @@ def source(shared_native_gateway: NativeConnector) -> Iterator[MetricsSource]:
     wait_until(lambda: src.snapshot().ok, timeout=20, what="metrics")
     yield src
     src.close()
-
-
-@pytest.fixture
-def gw(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[NativeConnector]:
-    gw = shared_native_gateway
-    before = gw.get_route("canary")
-    yield gw
-    backends.reset()
-    CanaryStateStore(gw.info().title).clear("canary")
-    plan = gw.plan([before])
-    if not plan.is_empty:
-        Change(gw).apply(plan)
 
 
 def split_of(gw: NativeConnector) -> dict[str, float]:

@@ -4,21 +4,17 @@ time-box revert's split line says what the revert did, not what it undid."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 
-import pytest
 from textual.widgets import Static
 
-from connectors.canary_state import CanaryStateStore
 from connectors.change import Change
 from connectors.change.timebox import revert_expired
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.split import SplitReport, judge, last_weight_change
-from tests.native_support import DemoBackends
+from tests.canary_support import gw as gw  # the fixture
+from tests.canary_support import set_weights_elsewhere
 from tests.prometheus_support import Traffic
 from tests.test_oncall_canary_stories import open_canary, start
 from tests.test_tui_support import visible_text
@@ -29,25 +25,6 @@ from tui.screens.diff import DiffScreen
 from tui.screens.edit_rate_limit import RateLimitEditor
 from tui.widgets.canary_sides import CanarySides
 from tui.widgets.split_panel import since_line
-
-
-@pytest.fixture
-def gw(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[NativeConnector]:
-    gw = shared_native_gateway
-    before = gw.get_route("canary")
-    yield gw
-    backends.reset()
-    CanaryStateStore(gw.info().title).clear("canary")
-    plan = gw.plan([before])
-    if not plan.is_empty:
-        Change(gw).apply(plan)
-
-
-def set_weights_elsewhere(gw: NativeConnector, *weights: str) -> None:
-    """``set-weights canary ...`` from another process, as a colleague would."""
-    argv = [sys.executable, "-m", "tui", "set-weights", "canary", *weights, "--gateway", str(gw.state_dir)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
 
 
 def test_the_split_line_after_a_time_box_revert_says_what_the_revert_did(gw: NativeConnector) -> None:
