@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from connectors.base import Connector
+from typing import TYPE_CHECKING
 
 from .common import Command, UsageError, out
 from .lifecycle import with_connector
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -18,13 +18,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector
-
 from .common import EXIT_GATEWAY, Command, UsageError, negative_duration, out, whole_number
 from .lifecycle import with_connector
 from .metrics_source import open_metrics
 
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
     from connectors.canary_state import CanaryState
 

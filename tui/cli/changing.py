@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors.base import ApplyResult, Connector, EditKind, Plan
 from connectors.errors import ChangeConflict, Problem, ValidationError, VerificationFailed
 
 from .common import Command, Parser, UsageError, colour_diff, negative_duration, out, warn, whole_number
@@ -23,6 +22,7 @@ from .lifecycle import with_connector
 
 if TYPE_CHECKING:
     # Loaded by the commands that change something, not before the console's first frame.
+    from connectors.base import ApplyResult, Connector, EditKind, Plan
     from connectors.change import Change
     from connectors.model import Route, StringMatch
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 import threading
@@ -45,6 +44,8 @@ class _DemoConsole:
         app = self.app
         if app is None or not app.is_running:
             return False
+        import asyncio  # loaded by then (the console runs on it); not by every other command
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector
-
 from .changing import run_edit
 from .common import Command, UsageError
 from .lifecycle import with_connector
 
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from connectors.model import Deny, Route
 
 

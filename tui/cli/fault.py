@@ -10,13 +10,14 @@ percent applies to every request. Bad input is one line naming the field; nothin
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from connectors.base import Connector
+from typing import TYPE_CHECKING, Any
 
 from .changing import run_edit
 from .common import Command, UsageError
 from .lifecycle import with_connector
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
 
 OFF = "off"
 

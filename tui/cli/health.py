@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-
-from connectors.base import Connector
+from typing import TYPE_CHECKING
 
 from .common import Command, out, table
 from .lifecycle import with_connector
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
 
 
 def _cmd_health(args: argparse.Namespace, conn: Connector) -> int:

@@ -12,21 +12,26 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.base import Connector
-from connectors.change.pipeline import READONLY_REFUSAL
 from connectors.errors import NotFound, PermissionDenied
-from connectors.paths import gateways_dir
-from connectors.registry import lifecycle, lifecycle_for, open_target, resolve
 
 from .common import EXIT_GATEWAY, Command, Handler, UsageError, note, out, table
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+
+# The registry (entry points, connector factories) and the change pipeline are imported by the
+# handlers that use them: building the parser, --help and a usage error load neither.
 
 # ---------------------------------------------------------------- connecting
 
 
 def connect(args: argparse.Namespace) -> Connector:
     """The gateway the global options name; without any, the only native gateway there is."""
+    from connectors.paths import gateways_dir
+    from connectors.registry import lifecycle, open_target, resolve
+
     if args.context or args.namespace:
         # A namespace alone: kubectl's current context ("ctx:/NS").
         ctx_spec = f"ctx:{args.context or ''}" + (f"/{args.namespace}" if args.namespace else "")
@@ -83,6 +88,8 @@ def _revert_due(connector: Connector) -> None:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
+    from connectors.registry import lifecycle
+
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else None
     started = lifecycle().up(Path(args.config), name=args.name, state_dir=state_dir, readonly=args.readonly)
     out(f"Gateway {started.name} is running (state {started.state_dir}).")
@@ -100,6 +107,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
+    from connectors.change.pipeline import READONLY_REFUSAL
+    from connectors.registry import lifecycle_for, resolve
+
     if args.readonly:  # stopping a gateway is the biggest change of all
         raise PermissionDenied(READONLY_REFUSAL)
     target = resolve(args.name)
@@ -114,6 +124,8 @@ def _cmd_down(args: argparse.Namespace) -> int:
 
 
 def _found_gateways(name: str | None = None) -> list[dict[str, Any]]:
+    from connectors.registry import lifecycle, resolve
+
     gateways = lifecycle()
     found: list[dict[str, Any]] = []
     targets = gateways.targets() if name is None else [resolve(name)]
@@ -144,6 +156,8 @@ def _cmd_gateways(args: argparse.Namespace) -> int:
     if args.output == "json":
         out(json.dumps(found, indent=2))
     elif not found:
+        from connectors.paths import gateways_dir
+
         out(f"No native gateways in {gateways_dir()} (start one with: gatewayctl-tui up CONFIG).")
     else:
         rows = [

@@ -14,12 +14,11 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector
-
 from .common import EXIT_GATEWAY, Command, UsageError, out, table
 from .lifecycle import with_connector
 
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from connectors.match import Explanation, Request
     from connectors.match.outcome import Outcome
 

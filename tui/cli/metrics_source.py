@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector
 from connectors.errors import MetricsError
 
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from connectors.metrics import MetricsSource
 
 

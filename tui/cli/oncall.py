@@ -22,13 +22,12 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector
-
 from .common import Command, UsageError, out, table
 from .lifecycle import with_connector
 from .metrics_source import open_metrics
 
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from connectors.metrics import MetricsSource
     from connectors.split import SplitReport
     from connectors.triage import TriageReport

@@ -7,11 +7,13 @@ import json
 import re
 import sys
 import time
-
-from connectors.base import Connector
+from typing import TYPE_CHECKING
 
 from .common import EXIT_GATEWAY, Command, backends, matches, out, policies, table, warn
 from .lifecycle import with_connector
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
 
 
 def _state_of(conn: Connector, drift: tuple[str, ...] | None = None) -> int:

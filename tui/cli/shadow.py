@@ -8,12 +8,11 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector
-
 from .common import Command, out, table
 from .lifecycle import with_connector
 
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from connectors.shadow import ShadowLimit
 
 

@@ -13,9 +13,8 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from connectors.base import Connector
-
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from connectors.timeboxes import TimeBox
 
 from .common import EXIT_GATEWAY, Command, out, table, warn
