@@ -17,7 +17,6 @@ from ..errors import GatewayError, NotFound, ProcessStartFailed, UnsafeState
 from ..factory import CliOption, ConnectorFactory, GatewayStatus, StartedGateway, Target
 from ..paths import gateways_dir, private_dir, state_folder_problem
 from . import gateway_index
-from .validation import gateway_name_problems
 
 if TYPE_CHECKING:
     from .connector import NativeConnector
@@ -225,6 +224,10 @@ class NativeFactory(ConnectorFactory):
         return out
 
     def resolve(self, spec: str) -> Target | None:
+        # Here, not at the top: validation loads the model, which the command line's parser (built
+        # from every factory's options) does not need.
+        from .validation import gateway_name_problems
+
         if "/" not in spec and not spec.startswith("~") and gateway_name_problems(spec, "--gateway"):
             return None  # not a gateway's name (too long, odd characters): checked before any file
         path = Path(spec).expanduser()
