@@ -78,6 +78,8 @@ def with_connector(
 
 
 def _revert_due(connector: Connector) -> None:
+    if not connector.reverts_on_sight:  # asked first: a read of such a gateway loads no change pipeline
+        return
     from connectors.change.timebox import revert_on_sight
 
     for line in revert_on_sight(connector):
