@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from ..errors import ChangeRejected, GatewayError
+from ..metrics_contract import plain_http_only
 from ..model import Gateway, Route
 from ..paths import private_dir
 from . import changes, listener_paths, xds
@@ -50,7 +51,8 @@ class Deployer:
         self.pusher = pusher
         self.state = state
         self.state_dir = state_dir
-        self._probe_client = httpx.Client(trust_env=False, timeout=1.0)
+        # Listeners speak plain HTTP: no CA bundle to load.
+        self._probe_client = httpx.Client(trust_env=False, timeout=1.0, verify=plain_http_only())
 
     def close(self) -> None:
         self._probe_client.close()
