@@ -80,6 +80,15 @@ class Sample:
     wall: float
 
 
+def child_env(scratch: Path) -> dict[str, str]:
+    """The commands' environment. Like an installed package (and ``./dev test``), compiled bytecode
+    is cached: this machine sets PYTHONDONTWRITEBYTECODE, which would make every run compile the
+    project again. The cache lives in ``scratch``, outside the repository."""
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPYCACHEPREFIX": str(scratch / "pycache")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run_once(argv: list[str], expected: int, scratch: Path) -> Sample:
     """One command in a fresh process; raises when it exits otherwise than ``expected``."""
     out, err = scratch / "stdout", scratch / "stderr"
@@ -88,7 +97,7 @@ def run_once(argv: list[str], expected: int, scratch: Path) -> Sample:
         proc = subprocess.Popen(
             [sys.executable, *argv],
             cwd=ROOT,
-            env={**os.environ, "NO_COLOR": "1"},
+            env=child_env(scratch),
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
@@ -105,7 +114,7 @@ def run_once(argv: list[str], expected: int, scratch: Path) -> Sample:
 def measure(cases: tuple[Case, ...], runs: int, state: Path, scratch: Path) -> dict[str, list[Sample]]:
     """``runs`` rounds; in each every command runs once, so a busy moment hits them all alike."""
     samples: dict[str, list[Sample]] = {case.label: [] for case in cases}
-    for case in cases:  # warm-up: compiled bytecode, page cache
+    for case in cases:  # warm-up: the bytecode cache, the page cache
         run_once(case.argv(0, state), case.exit_code, scratch)
     for i in range(runs):
         for case in cases:
