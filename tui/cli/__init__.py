@@ -18,6 +18,11 @@ One module per command group, each with a ``commands()`` factory of typed ``Comm
     changing    set-weights / set-rate-limit / set-cors / undo, through the change pipeline
     console     the console (default command) and demo
     parser      global options and the subcommands; entry: ``main`` and its error lines
+
+A command module imports at its top only argparse definitions and ``connectors.errors``; its handler
+imports the connector code and libraries (httpx, YAML, Textual, Prometheus) it uses when it runs, so
+``--help`` and a usage error load none of them (``tests/test_cli_startup_imports.py``; the start-up
+of each command is measured by ``bench/bench_cli_startup.py``).
 """
 
 from __future__ import annotations
