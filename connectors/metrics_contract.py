@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
+from .http_client import http_client, tls_context
+
 ClusterNames = Mapping[str, tuple[str, str]]
 """Envoy cluster name -> (route, backend): per-route, per-backend series of ``envoy_cluster_*``."""
 IstioDestinations = Mapping[tuple[str, str], tuple[str, str]]
@@ -40,9 +42,9 @@ def admin_http(url: str, timeout: float) -> tuple[httpx.Client, str]:
     """An HTTP client for an Envoy admin URL, and the base URL to put before paths. The URL is
     ``http://host:port`` or ``unix:/path/admin.sock`` (how a native gateway's admin is reached)."""
     if url.startswith(UNIX):
-        transport = _UnixTransport(uds=url.removeprefix(UNIX))
-        return httpx.Client(transport=transport, timeout=timeout, trust_env=False), "http://envoy-admin"
-    return httpx.Client(timeout=timeout, trust_env=False), url.rstrip("/")
+        transport = _UnixTransport(uds=url.removeprefix(UNIX), verify=tls_context())
+        return http_client(transport=transport, timeout=timeout), "http://envoy-admin"
+    return http_client(timeout=timeout), url.rstrip("/")
 
 
 SHADOW_STAT_PREFIX = "gw_shadow_"

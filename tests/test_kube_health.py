@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.http_client import http_client
 from tests.incident_support import FailingServer
 from tests.kube_emulator import KubeEmulator
 from tests.proxy_support import GatewayPod, GatewayPods, Json, gateway_pods
@@ -77,7 +78,7 @@ def servers() -> Iterator[dict[str, FailingServer]]:
 
 
 def get(pod: GatewayPod, path: str, host: str = "shop.example") -> int:
-    with httpx.Client(base_url=pod.url, trust_env=False, timeout=10) as c:
+    with http_client(base_url=pod.url, timeout=10) as c:
         return c.get(path, headers={"host": host}).status_code
 
 

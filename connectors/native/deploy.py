@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from ..errors import ChangeRejected, GatewayError
+from ..http_client import http_client
 from ..model import Gateway, Route
 from ..paths import private_dir
 from . import changes, listener_paths, xds
@@ -50,7 +51,7 @@ class Deployer:
         self.pusher = pusher
         self.state = state
         self.state_dir = state_dir
-        self._probe_client = httpx.Client(trust_env=False, timeout=1.0)
+        self._probe_client = http_client(timeout=1.0)
 
     def close(self) -> None:
         self._probe_client.close()
