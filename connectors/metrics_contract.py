@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 
-from .http_client import http_client, tls_context
+from .http_client import context_for, http_client, plain_http_context
 
 ClusterNames = Mapping[str, tuple[str, str]]
 """Envoy cluster name -> (route, backend): per-route, per-backend series of ``envoy_cluster_*``."""
@@ -42,9 +42,11 @@ def admin_http(url: str, timeout: float) -> tuple[httpx.Client, str]:
     """An HTTP client for an Envoy admin URL, and the base URL to put before paths. The URL is
     ``http://host:port`` or ``unix:/path/admin.sock`` (how a native gateway's admin is reached)."""
     if url.startswith(UNIX):
-        transport = _UnixTransport(uds=url.removeprefix(UNIX), verify=tls_context())
-        return http_client(transport=transport, timeout=timeout), "http://envoy-admin"
-    return http_client(timeout=timeout), url.rstrip("/")
+        transport = _UnixTransport(uds=url.removeprefix(UNIX), verify=plain_http_context())
+        return http_client(
+            transport=transport, timeout=timeout, verify=plain_http_context()
+        ), "http://envoy-admin"
+    return http_client(timeout=timeout, verify=context_for(url)), url.rstrip("/")
 
 
 SHADOW_STAT_PREFIX = "gw_shadow_"
