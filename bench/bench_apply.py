@@ -24,12 +24,11 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.change import Change
 from connectors.demo.backend import DemoBackend
+from connectors.http_client import http_client
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
@@ -68,7 +67,7 @@ def run(n: int, rounds: int, root: Path, v1: DemoBackend, v2: DemoBackend) -> di
     started = time.perf_counter() - t0
     out: dict[str, list[float]] = {"plan": [], "effective": [], "apply": []}
     try:
-        with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+        with http_client(base_url=gw.listener_url(), timeout=5) as client:
             for _ in range(rounds):
                 name = f"r{random.randrange(n)}"
                 host = {"host": f"{name}.bench"}

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_weight_shifts import backends
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit
 from connectors.native import NativeConnector
@@ -48,7 +49,7 @@ class Load:
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.url, trust_env=False, timeout=5) as client:
+        with http_client(base_url=self.url, timeout=5) as client:
             while not self._stop.is_set():
                 try:
                     response = client.get("/", headers={"host": "load.bench"})
@@ -86,7 +87,7 @@ def config_text(port: int, p1: int, p2: int) -> str:
 
 
 def kept_codes(gw: NativeConnector, n: int) -> list[int]:
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         return [c.get("/", headers={"host": "kept.bench"}).status_code for _ in range(n)]
 
 

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from connectors.change import Change
 from connectors.demo.backend import DemoBackend
 from connectors.demo.prometheus import PrometheusProcess, find_prometheus
+from connectors.http_client import http_client
 from connectors.metrics import MetricsSource, PrometheusConfig, Scope, metrics_for
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
@@ -87,7 +88,7 @@ class Load:
         ]
 
     def _run(self, host: str, rps: float) -> None:
-        with httpx.Client(base_url=self.url, trust_env=False, timeout=5) as c:
+        with http_client(base_url=self.url, timeout=5) as c:
             next_at = time.monotonic()
             while not self._stop.is_set():
                 with contextlib.suppress(httpx.HTTPError):

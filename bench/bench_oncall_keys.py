@@ -36,6 +36,8 @@ from pathlib import Path
 
 import httpx
 
+from connectors.http_client import http_client
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (160, 45)
 
@@ -86,7 +88,7 @@ class ShopTraffic:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.base_url, trust_env=False, timeout=2.0) as client:
+        with http_client(base_url=self.base_url, timeout=2.0) as client:
             next_at = time.monotonic()
             while not self._stop.is_set():
                 try:

@@ -43,6 +43,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from connectors.http_client import http_get
 from connectors.native import NativeConnector
 from connectors.native.process import find_envoy, free_port
 from connectors.native.render_listener import ACCESS_LOG_FIELDS
@@ -67,7 +68,7 @@ def wait_http(url: str, headers: dict[str, str] | None = None, timeout: float = 
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(url, headers=headers, timeout=1, trust_env=False).status_code < 500:
+            if http_get(url, headers=headers, timeout=1).status_code < 500:
                 return
         except httpx.HTTPError:
             pass
@@ -364,7 +365,7 @@ def main() -> None:
         for label, (url, headers) in targets.items():
             wait_http(url, headers)
             if "full" in label:  # the limit is really there on both sides (x-ratelimit-* headers)
-                answer = httpx.get(url, headers=headers, timeout=5, trust_env=False)
+                answer = http_get(url, headers=headers, timeout=5)
                 if answer.headers.get("x-ratelimit-limit") != "1000000":
                     raise RuntimeError(f"{label}: no rate limit in effect ({dict(answer.headers)})")
             wrk(url, 1, args.connections, headers)  # warm up

@@ -29,6 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.change import Change
+from connectors.http_client import http_client, http_get
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
@@ -48,7 +49,7 @@ class Load:
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def _run(self) -> None:
-        with httpx.Client(base_url=self.url, trust_env=False, timeout=5) as client:
+        with http_client(base_url=self.url, timeout=5) as client:
             while not self._stop.is_set():
                 start = time.monotonic()
                 try:
@@ -101,7 +102,7 @@ def backends(tmp: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
     deadline = time.monotonic() + 10
     while True:
         try:
-            httpx.get(f"http://127.0.0.1:{ports[1]}/", timeout=1, trust_env=False)
+            http_get(f"http://127.0.0.1:{ports[1]}/", timeout=1)
             return proc, ports
         except httpx.HTTPError:
             if time.monotonic() > deadline:

@@ -9,7 +9,6 @@ imports this module, not the metrics package (its factory wires the source to it
 from __future__ import annotations
 
 import socket
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 import httpx
+
+from .http_client import context_for, http_client, plain_http_context
 
 ClusterNames = Mapping[str, tuple[str, str]]
 """Envoy cluster name -> (route, backend): per-route, per-backend series of ``envoy_cluster_*``."""
@@ -31,27 +32,21 @@ __all__ = [
     "Measured",
     "MetricsHooks",
     "admin_http",
-    "plain_http_only",
 ]
 
 UNIX = "unix:"
 """An admin URL ``unix:/path/admin.sock``: Envoy's admin API on a Unix socket only its owner can open."""
 
 
-def plain_http_only() -> ssl.SSLContext:
-    """TLS settings for a client that only ever speaks plain HTTP (Envoy's admin API, a native
-    gateway's own listeners): they trust no certificate, so any TLS server is refused. httpx's
-    default loads the CA bundle for every client, ~17 ms of CPU that each command paid for nothing."""
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-
-
 def admin_http(url: str, timeout: float) -> tuple[httpx.Client, str]:
     """An HTTP client for an Envoy admin URL, and the base URL to put before paths. The URL is
     ``http://host:port`` or ``unix:/path/admin.sock`` (how a native gateway's admin is reached)."""
     if url.startswith(UNIX):
-        transport = _UnixTransport(uds=url.removeprefix(UNIX), verify=plain_http_only())
-        return httpx.Client(transport=transport, timeout=timeout, trust_env=False), "http://envoy-admin"
-    return httpx.Client(timeout=timeout, trust_env=False, verify=plain_http_only()), url.rstrip("/")
+        transport = _UnixTransport(uds=url.removeprefix(UNIX), verify=plain_http_context())
+        return http_client(
+            transport=transport, timeout=timeout, verify=plain_http_context()
+        ), "http://envoy-admin"
+    return http_client(timeout=timeout, verify=context_for(url)), url.rstrip("/")
 
 
 SHADOW_STAT_PREFIX = "gw_shadow_"

@@ -17,6 +17,7 @@ from typing import Literal
 
 import httpx
 
+from .http_client import http_client
 from .redact import redact_text
 
 AnsweredBy = Literal["cors", "jwt", "rate-limit", "deny", "upstream", "gateway", "unreachable"]
@@ -186,7 +187,7 @@ def probe_cors(
     if request_headers:
         preflight_headers["access-control-request-headers"] = ",".join(request_headers)
     real_headers = {"host": host, "origin": origin, **(extra_headers or {})}
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    with http_client(timeout=timeout) as client:
         preflight = _exchange(client, "preflight", "OPTIONS", url, preflight_headers, origin)
         request = _exchange(client, "request", method.upper(), url, real_headers, origin)
     return ProbeResult(url, host, origin, preflight, request)
@@ -200,5 +201,5 @@ def send_request(
     lower = {k.lower(): v for k, v in headers.items()}
     preflight = method.upper() == "OPTIONS" and "access-control-request-method" in lower
     step: Literal["preflight", "request"] = "preflight" if preflight else "request"
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    with http_client(timeout=timeout) as client:
         return _exchange(client, step, method.upper(), url, lower, lower.get("origin", ""))

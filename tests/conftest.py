@@ -6,6 +6,7 @@ each worker is a separate process that loads this file, so what is set up here i
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 
@@ -86,3 +87,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(item.path.name))
     if "PYTEST_XDIST_WORKER" in os.environ:
         items.sort(key=lambda item: item.path.name not in SLOW_FILES)  # stable: file order kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_unconfigure() -> None:
+    """At the end pytest collects garbage five times over (to report exceptions raised in ``__del__``):
+    a second or two per worker over a heap of hundreds of apps' worth of objects. Collect once here,
+    where such exceptions are still reported, then freeze what survived, so the five passes skip it."""
+    gc.collect()
+    gc.freeze()

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.demo.backend import DemoBackend
 from connectors.errors import ProcessStartFailed
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from connectors.native.process import find_envoy, free_port
 
@@ -173,9 +174,9 @@ def start_native_gateway(config: Path, state_root: Path, **kwargs: Any) -> Nativ
     return NativeConnector.start(config, state_root / "gateways" / config.stem, **kwargs)
 
 
-def client(gateway: NativeConnector, **kwargs: Any) -> httpx.Client:
+def client(gateway: NativeConnector) -> httpx.Client:
     """An HTTP client aimed at the gateway's first listener (no proxies from the environment)."""
-    return httpx.Client(base_url=gateway.listener_url(), trust_env=False, timeout=5.0, **kwargs)
+    return http_client(base_url=gateway.listener_url(), timeout=5.0)
 
 
 @pytest.fixture(scope="session")

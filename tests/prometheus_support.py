@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from connectors.demo.prometheus import PrometheusProcess, find_prometheus
+from connectors.http_client import http_client
 from connectors.metrics_contract import admin_http
 
 
@@ -80,7 +81,7 @@ class Traffic:
 
     def _run(self) -> None:
         period = 1.0 / self.rps
-        with httpx.Client(base_url=self.base_url, trust_env=False, timeout=5.0) as c:
+        with http_client(base_url=self.base_url, timeout=5.0) as c:
             next_at = time.monotonic()
             while not self._stop.is_set():
                 try:
@@ -166,7 +167,7 @@ class AuthProxy:
         self._server = _AuthServer(("127.0.0.1", 0), _AuthHandler)
         self._server.upstream, self._server.token = upstream.rstrip("/"), token
         self._server.delay = delay
-        self._server.client = httpx.Client(trust_env=False, timeout=10.0)
+        self._server.client = http_client(timeout=10.0)
         self._thread = threading.Thread(target=self._server.serve_forever, name="auth-proxy", daemon=True)
         self._thread.start()
 

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.http_client import http_get
 from connectors.native.process import free_port
 from connectors.native.xds import atomic_write
 from tests.kube_emulator import KubeEmulator
@@ -105,7 +106,7 @@ class GatewayPod:
         wanted = str(self.version)
 
         def holds() -> bool:
-            dump = httpx.get(
+            dump = http_get(
                 f"{self.admin_url}/config_dump", params={"resource": "dynamic_route_configs"}, timeout=5
             )
             versions = [c.get("version_info") for c in dump.json().get("configs", [])]
@@ -155,7 +156,7 @@ class GatewayPods:
             if process.poll() is not None:
                 pytest.fail(f"Envoy exited: {(directory / 'envoy.out').read_text()[-2000:]}")
             try:
-                return httpx.get(f"{pod.admin_url}/ready", timeout=1.0).status_code == 200
+                return http_get(f"{pod.admin_url}/ready", timeout=1.0).status_code == 200
             except httpx.HTTPError:
                 return False
 

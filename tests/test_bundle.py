@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.metrics.clients import client_label
 from connectors.model import HeaderOps, HeaderRewrite, Route, WeightedBackend
 from connectors.native import NativeConnector
@@ -96,7 +96,7 @@ def gw(
 def _planted(gw: NativeConnector, jwt_signer: JwtSigner) -> str:
     """Traffic and a change carrying secrets; returns a real bearer token that was sent."""
     token = jwt_signer.token()
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         for _ in range(3):
             c.get(
                 f"/x?access_token={QUERY}&page=2",
@@ -216,7 +216,7 @@ def test_key_like_client_ids_are_shortened_in_the_access_log(
     """A client id that looks like a key (sk_/ghp_/AKIA/xox… prefixes, a long random token) is kept
     in the bundle's access log the way triage shows it: its first characters and a hash. A plain
     client id stays whole (it helps and is no secret)."""
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         for value in (*KEY_LIKE_IDS, "alice-42"):
             c.get("/k", headers={"host": "open.test", "x-user-id": value})
     log = gw.access_log_path

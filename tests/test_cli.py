@@ -22,6 +22,7 @@ import httpx
 import pytest
 import yaml
 
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, JwtSigner, require_envoy, write_native_config
 from tui.cli import main
@@ -57,7 +58,7 @@ def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
 
 def split(gw: NativeConnector, host: str, n: int) -> Counter[str]:
     """Which backend answered each of ``n`` real requests through the gateway."""
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+    with http_client(base_url=gw.listener_url(), timeout=5) as client:
         return Counter(
             client.get("/", headers={"host": host}).headers.get("x-backend", "?") for _ in range(n)
         )
@@ -75,7 +76,7 @@ def weights(route: dict[str, Any]) -> dict[str, int]:
 
 def preflight(gw: NativeConnector, origin: str) -> str | None:
     headers = {"host": "cors.test", "origin": origin, "access-control-request-method": "GET"}
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+    with http_client(base_url=gw.listener_url(), timeout=5) as client:
         allowed: str | None = client.options("/", headers=headers).headers.get("access-control-allow-origin")
         return allowed
 
@@ -232,7 +233,7 @@ def test_set_rate_limit_limits_real_requests_and_remove_lifts_it(
     gw: NativeConnector, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def codes(n: int) -> list[int]:
-        with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+        with http_client(base_url=gw.listener_url(), timeout=5) as client:
             return [client.get("/", headers={"host": "v2.test"}).status_code for _ in range(n)]
 
     assert set(codes(8)) == {200}
@@ -293,7 +294,7 @@ def test_up_gateways_down_run_a_detached_gateway(
         assert up.returncode == 0, up.stderr
         assert "admin" in up.stdout and "listener  main http://127.0.0.1:" in up.stdout
         listener = up.stdout.split("listener  main ", 1)[1].split()[0]
-        with httpx.Client(base_url=listener, trust_env=False, timeout=5) as client:
+        with http_client(base_url=listener, timeout=5) as client:
             assert client.get("/", headers={"host": "v2.test"}).headers["x-backend"] == "v2"
         running = json.loads(cli_process("gateways", "-o", "json", env=env).stdout)
         assert [(g["name"], g["status"]) for g in running] == [("edge", "running")]
@@ -303,7 +304,7 @@ def test_up_gateways_down_run_a_detached_gateway(
         down = cli_process("down", "edge", env=env)
         assert down.returncode == 0, down.stderr
         assert "stopped" in down.stdout
-        with pytest.raises(httpx.ConnectError), httpx.Client(trust_env=False, timeout=2) as client:
+        with pytest.raises(httpx.ConnectError), http_client(timeout=2) as client:
             client.get(listener)
         stopped = json.loads(cli_process("gateways", "-o", "json", env=env).stdout)
         assert stopped[0]["status"].startswith("stopped")

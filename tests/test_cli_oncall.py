@@ -11,12 +11,12 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.canary import CanaryPlan
 from connectors.canary_state import CanaryState, CanaryStateStore
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.split import judge
@@ -42,7 +42,7 @@ def cli(gw: NativeConnector, *args: str, capsys: pytest.CaptureFixture[str]) -> 
 
 def send(gw: NativeConnector, host: str, n: int, headers: dict[str, str] | None = None) -> Counter[str]:
     """``n`` real requests; what answered each (a backend's name, or Envoy's status code)."""
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+    with http_client(base_url=gw.listener_url(), timeout=5) as client:
         got: Counter[str] = Counter()
         for _ in range(n):
             r = client.get("/", headers={"host": host, **(headers or {})})

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from tests.crash_support import served
 from tests.native_support import DemoBackends, JwtSigner, write_native_config
@@ -132,9 +133,8 @@ def test_triage_by_a_header_it_cannot_group_by_is_one_line(
 def test_triage_by_a_logged_header_is_accepted(
     gw: NativeConnector, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import httpx
 
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+    with http_client(base_url=gw.listener_url(), timeout=5) as client:
         client.get("/", headers={"host": "v1.test", "x-user-id": "alice"})
     rc, _, err = run(gw, "triage", "--by", "x-user-id", capsys=capsys)
     assert rc == 0, err

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import jwt
 import pytest
 import yaml
 
 from connectors.demo.config import ALLOWED_ORIGIN, REFUSED_ORIGIN, ROUTES, demo_config_text
 from connectors.demo.tokens import DemoIssuer
+from connectors.http_client import http_client
 from connectors.model import gateway_from_dict
 from connectors.model.validate import gateway_problems
 from tests.waiting import wait_until
@@ -210,7 +210,7 @@ def _assert_all_gone(demo: RunningDemo) -> None:
 def test_demo_serves_every_route_and_the_bursts_hit_the_rate_limit(tmp_path: Path) -> None:
     demo = _start_demo(tmp_path, "--duration", "7")
     try:
-        with httpx.Client(base_url=demo.listener, timeout=5) as client:
+        with http_client(base_url=demo.listener, timeout=5) as client:
             shop = Counter(
                 client.get("/", headers={"host": "shop.demo"}).headers.get("x-backend") for _ in range(100)
             )
@@ -279,7 +279,7 @@ def test_a_second_demo_on_the_same_state_dir_is_refused_while_the_first_runs(
     assert second.stderr.startswith("error: ") and "already running" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
     # ... and the first one still serves.
-    with httpx.Client(base_url=demo.listener, timeout=5) as client:
+    with http_client(base_url=demo.listener, timeout=5) as client:
         assert client.get("/", headers={"host": "api.demo"}).status_code == 200
 
 

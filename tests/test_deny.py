@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, JwtSigner, require_envoy, write_native_config
 from tests.waiting import wait_until
@@ -39,7 +39,7 @@ def cli_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
 
 
 def status(base: str, host: str, user: str) -> int:
-    with httpx.Client(base_url=base, trust_env=False, timeout=5) as c:
+    with http_client(base_url=base, timeout=5) as c:
         return c.get("/", headers={"host": host, "x-user-id": user}).status_code
 
 
@@ -150,7 +150,7 @@ def test_a_revert_keeps_someone_elses_edit_of_another_aspect(
     assert rc == 0 and "Reverted" in out
     route = gw.gateway().route("canary")
     assert route.deny is None and [b.weight for b in route.backends] == [50, 50]
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         assert c.get("/", headers={"host": "canary.test", "x-user-id": "b"}).status_code == 200
 
 

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
 from tests.incident_support import FailingServer
@@ -80,7 +80,7 @@ def gw(
 
 
 def _get(gw: NativeConnector, host: str) -> int:
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=10) as c:
+    with http_client(base_url=gw.listener_url(), timeout=10) as c:
         return c.get("/", headers={"host": host}).status_code
 
 

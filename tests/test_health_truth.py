@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from textual.widgets import DataTable
 
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from connectors.native.process import free_port
 from tests.incident_support import FailingServer
@@ -57,7 +57,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NativeConnector]:
 
 
 def _send(gw: NativeConnector, n: int) -> list[int]:
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=10) as c:
+    with http_client(base_url=gw.listener_url(), timeout=10) as c:
         return [c.get("/", headers={"host": "app.test"}).status_code for _ in range(n)]
 
 

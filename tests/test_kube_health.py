@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from connectors.http_client import http_client, http_get
 from tests.incident_support import FailingServer
 from tests.kube_emulator import KubeEmulator
 from tests.proxy_support import GatewayPod, GatewayPods, Json, gateway_pods
@@ -77,7 +77,7 @@ def servers() -> Iterator[dict[str, FailingServer]]:
 
 
 def get(pod: GatewayPod, path: str, host: str = "shop.example") -> int:
-    with httpx.Client(base_url=pod.url, trust_env=False, timeout=10) as c:
+    with http_client(base_url=pod.url, timeout=10) as c:
         return c.get(path, headers={"host": host}).status_code
 
 
@@ -91,9 +91,7 @@ def health(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any
 
 
 def admin_stat(pod: GatewayPod, cluster_name: str, stat: str) -> int:
-    answer = httpx.get(
-        f"{pod.admin_url}/stats", params={"format": "json", "filter": "^cluster\\."}, timeout=5
-    )
+    answer = http_get(f"{pod.admin_url}/stats", params={"format": "json", "filter": "^cluster\\."}, timeout=5)
     named = {s["name"]: s.get("value", 0) for s in answer.json()["stats"] if "name" in s}
     return int(named.get(f"cluster.{cluster_name}.{stat}", 0))
 

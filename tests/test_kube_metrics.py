@@ -26,6 +26,7 @@ import pytest
 from connectors.demo.backend import DemoBackend
 from connectors.demo.prometheus import PrometheusProcess
 from connectors.errors import MetricsError
+from connectors.http_client import http_get
 from connectors.kube.connector import KubeConnector
 from connectors.metrics import PrometheusConfig, PrometheusSource, Scope
 from connectors.native.process import free_port
@@ -159,7 +160,7 @@ def eg_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvoyGatewayP
                 if process.poll() is not None:
                     pytest.fail(f"Envoy exited: {(root / 'envoy.out').read_text()[-2000:]}")
                 try:
-                    r = httpx.get(f"http://127.0.0.1:{proxy.admin_port}/ready", timeout=1.0)
+                    r = http_get(f"http://127.0.0.1:{proxy.admin_port}/ready", timeout=1.0)
                 except httpx.HTTPError:
                     return False
                 return r.status_code == 200

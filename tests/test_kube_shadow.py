@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.change import Change
 from connectors.errors import ValidationError
+from connectors.http_client import http_get
 from connectors.kube.istio.common import LOCAL_RATELIMIT, LOCAL_RATELIMIT_TYPE
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit
@@ -127,7 +127,7 @@ def test_a_real_envoy_with_the_shadow_config_refuses_nothing_and_shadow_reads_it
     finally:
         ok.stop()
     assert codes == [200] * 7, "a shadow limit refuses nothing"
-    stats = httpx.get(
+    stats = http_get(
         f"{pod.admin_url}/stats", params={"format": "json", "filter": "gw_shadow_api"}, timeout=5
     )
     envoy = {s["name"]: s.get("value", 0) for s in stats.json()["stats"] if "name" in s}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
-
+from connectors.http_client import http_client
 from connectors.metrics import metrics_for
 from connectors.native import NativeConnector
 from tests.waiting import wait_until
@@ -16,7 +15,7 @@ def test_p99_appears_within_two_seconds_of_traffic(shared_native_gateway: Native
     try:
         source.snapshot()  # the baseline the next snapshot's deltas are taken from
         base, host = gw.traffic_url(gw.get_route("host-v2")) or ("", "")
-        with httpx.Client(timeout=5) as client:
+        with http_client(timeout=5) as client:
             for _ in range(40):
                 assert client.get(base + "/", headers={"host": host}).status_code == 200
 

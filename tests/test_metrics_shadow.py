@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from connectors.change import Change
 from connectors.demo.prometheus import PrometheusProcess
+from connectors.http_client import http_get
 from connectors.metrics import PrometheusConfig, RouteStats, metrics_for
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit
@@ -34,7 +34,7 @@ def shadowed(shared_native_gateway: NativeConnector) -> Iterator[NativeConnector
 
 
 def prom_value(prometheus: PrometheusProcess, query: str) -> float:
-    answer = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": query}, timeout=5).json()
+    answer = http_get(f"{prometheus.url}/api/v1/query", params={"query": query}, timeout=5).json()
     return sum(float(r["value"][1]) for r in answer["data"]["result"])
 
 

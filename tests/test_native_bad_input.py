@@ -17,6 +17,7 @@ import pytest
 
 from connectors.change import Change
 from connectors.errors import ChangeRejected, ConfigSyntaxError, ProcessStartFailed, ValidationError
+from connectors.http_client import http_get
 from connectors.model import (
     Cors,
     Jwt,
@@ -246,7 +247,7 @@ def test_taken_listener_port_is_named(tmp_path: Path, backends: DemoBackends, jw
             NativeConnector.start(path, tmp_path / "state", owned=True)
     assert f"port {port} of listener 'main' (127.0.0.1) is taken" in str(exc.value)
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+        http_get(f"http://127.0.0.1:{port}/", timeout=1)
 
 
 def test_the_probe_host_is_reserved(gw: NativeConnector) -> None:

@@ -9,11 +9,11 @@ import json
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import yaml
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from connectors.native.render_fault import FAULT_FILTER
 from tests.native_support import (  # noqa: F401 - fixtures
@@ -41,7 +41,7 @@ def cli(gw: NativeConnector, capsys: pytest.CaptureFixture[str], *args: str) -> 
 
 def get(gw: NativeConnector, host: str) -> tuple[int, float]:
     """(status, seconds) of one request to ``host``."""
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=10) as c:
+    with http_client(base_url=gw.listener_url(), timeout=10) as c:
         started = time.monotonic()
         status = c.get("/", headers={"host": host}).status_code
         return status, time.monotonic() - started

@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
-import httpx
 import pytest
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.model import (
     Backend,
     Endpoint,
@@ -119,7 +119,7 @@ def test_backend_by_dns_name_and_a_second_listener(gw: NativeConnector, backends
     )
     result = Change(gw).apply(gw.plan_gateway(new))
     assert result.verification.ok, result.verification.details
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as side:
+    with http_client(base_url=f"http://127.0.0.1:{port}") as side:
         assert side.get("/", headers={"host": "anything.test"}).json()["backend"] == "v2"
         # Routes that name no listener are served on every listener.
         assert side.get("/", headers={"host": "v1.test"}).json()["backend"] == "v1"

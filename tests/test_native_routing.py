@@ -9,6 +9,7 @@ from dataclasses import replace
 import httpx
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.model import RateLimit, WeightedBackend
 from connectors.model.edits import set_rate_limit, set_weights
 from connectors.native import NativeConnector
@@ -116,7 +117,7 @@ def test_client_over_its_limit_stays_limited_after_a_weight_change(native_gatewa
         assert not plan.warnings
         assert Change(gw).apply(plan).verification.ok
         assert c.get("/", headers={"host": "limited.test"}).status_code == 429
-        with httpx.Client(base_url=gw.listener_url(), trust_env=False) as fresh:
+        with http_client(base_url=gw.listener_url()) as fresh:
             assert fresh.get("/", headers={"host": "limited.test"}).status_code == 429
         # Other routes still pass.
         assert c.get("/", headers={"host": "v2.test"}).status_code == 200

@@ -14,10 +14,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import jwt
 import pytest
 
+from connectors.http_client import http_client
 from connectors.kube.export import export_changes
 from connectors.kube.patching import ObjectChange
 from connectors.kube.resources import Resource
@@ -123,7 +123,7 @@ def _vault_answers(gw: NativeConnector) -> tuple[int, int]:
         "authorization": f"Bearer {PLANTED['bearer']}",
         "x-api-key": PLANTED["api_key"],
     }
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         return c.get("/", headers=headers).status_code, c.get("/", headers={"host": "vault.test"}).status_code
 
 
@@ -235,7 +235,7 @@ async def test_planted_secrets_appear_in_no_file_or_output(
     vault = gw.get_route("vault")
     assert vault.rate_limit is not None and vault.cors is None  # two changes undone, one kept
     assert vault.deny is not None and PLANTED["deny_key"] in gw.config_path.read_text()
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         vault_client = {
             "host": "vault.test",
             "authorization": f"Bearer {PLANTED['bearer']}",

@@ -18,9 +18,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from connectors.paths import state_dir
 from tests.native_support import DemoBackends, JwtSigner, start_native_gateway, write_native_config
@@ -67,7 +67,7 @@ def test_the_stats_listener_serves_prometheus_metrics_and_nothing_else(
 ) -> None:
     gw = native_gateway
     base = f"http://127.0.0.1:{gw.stats_port}"
-    with httpx.Client(trust_env=False, timeout=5) as c:
+    with http_client(timeout=5) as c:
         metrics = c.get(base + "/stats/prometheus")
         assert metrics.status_code == 200 and "envoy_server_live" in metrics.text
         for method, path in [("POST", "/quitquitquit"), ("GET", "/config_dump"), ("POST", "/logging")]:
@@ -85,7 +85,7 @@ def test_state_folders_are_0700_and_files_0600(native_gateway: NativeConnector, 
     change = Change(gw)
     change.apply(change.plan_edit("weights", route, set_weights(route, {"v1": 50, "v2": 50})))
     change.apply(change.plan_undo())
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False) as c:
+    with http_client(base_url=gw.listener_url()) as c:
         c.get("/", headers={"host": "canary.test"})  # something in the access log
     root = state_dir()
     loose = []

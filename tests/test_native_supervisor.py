@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, JwtSigner, require_envoy, write_native_config
 from tests.test_cli import cli_process
@@ -85,7 +85,7 @@ def up(tmp_path: Path, backends: DemoBackends, jwt_signer: JwtSigner) -> Iterato
 
 
 def _served(listener: str) -> str:
-    with httpx.Client(base_url=listener, trust_env=False, timeout=2) as client:
+    with http_client(base_url=listener, timeout=2) as client:
         return str(client.get("/", headers={"host": "v2.test"}).headers.get("x-backend", ""))
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import httpx
-
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 
 
 def test_traffic_url_reaches_each_route_on_its_host(shared_native_gateway: NativeConnector) -> None:
     gw = shared_native_gateway
-    with httpx.Client(timeout=5) as client:
+    with http_client(timeout=5) as client:
         for name, path, backend in (
             ("host-v1", "/", "v1"),
             ("host-v2", "/", "v2"),

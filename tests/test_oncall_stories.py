@@ -14,6 +14,7 @@ import pytest
 from textual.pilot import Pilot
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from connectors.split import judge
 from tests.native_support import client
@@ -155,7 +156,7 @@ class Stamped(Traffic):
 
     def _run(self) -> None:
         period = 1.0 / self.rps
-        with httpx.Client(base_url=self.base_url, trust_env=False, timeout=5.0) as c:
+        with http_client(base_url=self.base_url, timeout=5.0) as c:
             next_at = time.monotonic()
             while not self._stop.is_set():
                 sent = time.time()

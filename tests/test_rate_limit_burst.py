@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from textual.widgets import Button, Input
 
 from connectors.change import Change
 from connectors.errors import ValidationError
+from connectors.http_client import http_client
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit
 from connectors.native import NativeConnector
@@ -49,7 +49,7 @@ def gw(shared_native_gateway: NativeConnector) -> Iterator[NativeConnector]:
 
 def passed(gw: NativeConnector, host: str, path: str, n: int) -> int:
     """How many of ``n`` back-to-back requests the gateway let through (not 429)."""
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         return sum(c.get(path, headers={"host": host}).status_code != 429 for _ in range(n))
 
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.metrics.admin_source import parse_stats
 from connectors.native import NativeConnector
 from connectors.shadow import shadow_limits
@@ -44,7 +44,7 @@ def load(gw: NativeConnector, users: dict[str, int]) -> Counter[int]:
     jobs = [u for u, n in users.items() for _ in range(n)]
 
     def one(user: str) -> int:
-        with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+        with http_client(base_url=gw.listener_url(), timeout=5) as c:
             return c.get("/orders", headers={"host": HOST, "x-user-id": user}).status_code
 
     with ThreadPoolExecutor(8) as pool:
@@ -197,7 +197,7 @@ def test_a_client_cannot_name_itself_or_anyone_a_would_be_refusal(
     rc, out, _ = cli(gw, capsys, "set-rate-limit", ROUTE, "--requests", "100", "--interval", "1m", "--shadow")
     assert rc == 0, out
     spoof = {"x-gatewayctl-shadow-limited": ROUTE, "x-user-id": "innocent-bob"}
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         for host in (HOST, "v1.test", HOST):
             assert c.get("/orders", headers={"host": host, **spoof}).status_code == 200
     wait_until(lambda: gw.access_log_path.read_text().count("innocent-bob") >= 3, what="the requests logged")

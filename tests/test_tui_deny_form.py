@@ -11,13 +11,13 @@ traffic from 127.0.0.1 as several users) and a real native gateway.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
 from connectors.change import Change
 from connectors.demo.context import DemoContext
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from tests.test_oncall_triage_stories import demo  # noqa: F401 - fixture
 from tests.test_tui_support import visible_text
@@ -110,7 +110,7 @@ async def test_b_on_an_address_that_is_everyone_prefills_the_crawler_and_the_add
             await pilot.press("escape")  # not applied
             await wait_until_ui(pilot, lambda: app.screen is dialog)
         assert gw.get_route("api-limited").deny is None
-        with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+        with http_client(base_url=gw.listener_url(), timeout=5) as c:
             assert c.get("/", headers={"host": "api.demo", "x-user-id": "alice"}).status_code == 200
     finally:
         if gw.gateway() != before:
@@ -164,7 +164,7 @@ def test_deny_of_an_address_that_sends_every_request_warns_and_needs_force(
 ) -> None:
     gw = shared_native_gateway
     before = gw.gateway()
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         for user in ("alice", "bob", "carol") * 2:
             c.get("/", headers={"host": "v1.test", "x-user-id": user})
     # Envoy writes its access log about a second after the requests.
@@ -187,7 +187,7 @@ def test_deny_of_an_address_that_sends_every_request_warns_and_needs_force(
 
         assert main([*args, "--force"]) == 0
         assert f"warning: {warning}" in capsys.readouterr().out
-        with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+        with http_client(base_url=gw.listener_url(), timeout=5) as c:
             assert c.get("/", headers={"host": "v1.test", "x-user-id": "alice"}).status_code == 403
     finally:
         if gw.gateway() != before:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from textual.widgets import Button, Input
 
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from tests.native_support import backends, jwt_signer, native_config, native_gateway  # noqa: F401
 from tests.test_tui_stories import SIZE, filter_to, open_console, review_and_apply, settle
@@ -52,6 +52,6 @@ async def test_fault_form_refuses_a_bad_status_then_an_abort_answers_clients_503
         await pilot.press("escape")
         await settle(pilot)
 
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+    with http_client(base_url=gw.listener_url(), timeout=5) as client:
         assert [client.get("/", headers={"host": "v1.test"}).status_code for _ in range(3)] == [503] * 3
         assert client.get("/", headers={"host": "v2.test"}).status_code == 200

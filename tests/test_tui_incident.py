@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from connectors.change import Change
 from connectors.change.timebox import revert_expired
+from connectors.http_client import http_get
 from connectors.kube import open_cluster
 from connectors.kube.timeboxes import BOXES
 from connectors.model import Deny, DenyClient
@@ -95,7 +95,7 @@ async def test_triage_denies_the_selected_refused_client_for_a_while(
                 await review_and_apply(pilot, app)
                 await wait_until_ui(pilot, lambda: not isinstance(app.screen, DenyScreen), what="time-boxed")
                 assert gw.get_route("limited").deny == Deny((DenyClient("header", "mallory", "x-user-id"),))
-                status = httpx.get(
+                status = http_get(
                     f"{gw.listener_url()}/",
                     headers={"host": "limited.test", "x-user-id": "mallory"},
                     timeout=5,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, RadioSet, Static
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit
 from connectors.native import NativeConnector
@@ -40,7 +40,7 @@ def shadowed(shared_native_gateway: NativeConnector) -> Iterator[NativeConnector
 
 
 def statuses(gw: NativeConnector, n: int, host: str = HOST) -> list[int]:
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         return [c.get("/", headers={"host": host}).status_code for _ in range(n)]
 
 

@@ -17,6 +17,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static, TextArea
 
+from connectors.http_client import http_client
 from connectors.native import NativeConnector
 from connectors.paths import state_dir
 from tests.native_support import JwtSigner
@@ -60,14 +61,14 @@ async def filter_to(pilot: Pilot[None], text: str) -> None:
 
 def split(gw: NativeConnector, host: str, n: int = 200) -> Counter[str]:
     """Which backend answered each of ``n`` real requests through the gateway."""
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+    with http_client(base_url=gw.listener_url(), timeout=5) as client:
         return Counter(
             client.get("/", headers={"host": host}).headers.get("x-backend", "?") for _ in range(n)
         )
 
 
 def preflight(gw: NativeConnector, origin: str) -> httpx.Response:
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+    with http_client(base_url=gw.listener_url(), timeout=5) as client:
         return client.options(
             "/", headers={"host": "cors.test", "origin": origin, "access-control-request-method": "GET"}
         )
@@ -171,7 +172,7 @@ async def test_rate_limit_of_five_per_minute_brings_429s(native_gateway: NativeC
         await pilot.press("escape")
         await settle(pilot)
 
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as client:
+    with http_client(base_url=gw.listener_url(), timeout=5) as client:
         answers = [client.get("/", headers={"host": "v1.test"}) for _ in range(8)]
     assert [r.status_code for r in answers[:5]] == [200] * 5
     assert [r.status_code for r in answers[5:]] == [429] * 3

@@ -14,12 +14,12 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from connectors.change import Change
+from connectors.http_client import http_client
 from connectors.kube import open_cluster
 from connectors.kube.timeboxes import BOXES, CHANGE_ID, EXPIRES_AT, rfc3339
 from connectors.native import NativeConnector
@@ -110,7 +110,7 @@ def console_on(gateway: Up) -> tuple[NativeConnector, str, ConsoleApp]:
 
 
 def split(listener: str, host: str, n: int) -> Counter[str]:
-    with httpx.Client(base_url=listener, trust_env=False, timeout=5) as client:
+    with http_client(base_url=listener, timeout=5) as client:
         return Counter(
             client.get("/", headers={"host": host}).headers.get("x-backend", "?") for _ in range(n)
         )
@@ -171,7 +171,7 @@ async def test_a_rate_limit_time_boxed_in_the_diff_is_counted_down_and_reverted(
         assert promise is not None and promise.group(1) == "8s", visible_text(app)
         outcome = await apply(pilot, diff)
         assert "(in 8s)" in outcome, outcome
-        with httpx.Client(base_url=listener, trust_env=False, timeout=5) as client:
+        with http_client(base_url=listener, timeout=5) as client:
             codes = [client.get("/", headers={"host": "v1.test"}).status_code for _ in range(3)]
         assert codes == [200, 200, 429], "the limit is enforced during its time box"
         await pilot.press("escape")
@@ -187,7 +187,7 @@ async def test_a_rate_limit_time_boxed_in_the_diff_is_counted_down_and_reverted(
     wait_until(lambda: gw.get_route("host-v1").rate_limit is None, 25, what="the supervisor to revert")
     last = history(boxed)[-1]
     assert last["action"] == "undo" and str(last["description"]).startswith("revert after 8s: ")
-    with httpx.Client(base_url=listener, trust_env=False, timeout=5) as client:
+    with http_client(base_url=listener, timeout=5) as client:
         assert {client.get("/", headers={"host": "v1.test"}).status_code for _ in range(4)} == {200}
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from textual.widgets import DataTable, Input, Static
 
 from connectors.change import Change
 from connectors.demo.prometheus import PrometheusProcess
+from connectors.http_client import http_client
 from connectors.model import RateLimit
 from connectors.model.edits import set_rate_limit
 from connectors.native import NativeConnector
@@ -38,7 +38,7 @@ def shadowed(shared_native_gateway: NativeConnector) -> Iterator[NativeConnector
     route = gw.get_route(ROUTE)
     Change(gw).apply(gw.plan([set_rate_limit(route, RateLimit(3, 60.0, shadow=True))]))
     logged = gw.access_log_path.read_text().count("shadowy")
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         codes = [c.get("/", headers={"host": HOST, "x-user-id": "shadowy"}).status_code for _ in range(12)]
     assert codes == [200] * 12, "a shadowed limit refuses nothing"
     wait_until(
@@ -124,7 +124,7 @@ async def test_triage_shows_a_shadowed_limits_would_be_clients_and_where_they_co
             await wait_until_ui(pilot, lambda: diff.state == "done", seconds=30, what="enforced")
             assert diff.result is not None and diff.result.verification.ok
         assert gw.get_route(ROUTE).rate_limit == RateLimit(3, 60.0)
-        with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+        with http_client(base_url=gw.listener_url(), timeout=5) as c:
             codes = [c.get("/", headers={"host": HOST}).status_code for _ in range(5)]
         assert codes == [200, 200, 200, 429, 429], "enforced: a fresh bucket of 3"
     finally:
@@ -141,7 +141,7 @@ async def test_triage_says_the_shadow_clients_are_incomplete_while_the_log_is_be
     catching up; never "0 clients" or "no would-be refusals" while Envoy counted some."""
     gw = native_gateway
     Change(gw).apply(gw.plan([set_rate_limit(gw.get_route(ROUTE), RateLimit(2, 60.0, shadow=True))]))
-    with httpx.Client(base_url=gw.listener_url(), trust_env=False, timeout=5) as c:
+    with http_client(base_url=gw.listener_url(), timeout=5) as c:
         codes = [c.get("/", headers={"host": HOST, "x-user-id": "burst"}).status_code for _ in range(12)]
     assert codes == [200] * 12
     wait_until(lambda: gw.access_log_path.read_text().count('"burst"') >= 12, what="the burst logged")

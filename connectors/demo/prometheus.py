@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from ..errors import ProcessStartFailed
+from ..http_client import http_client
 from ..native.xds import atomic_write
 from ..paths import private_dir
 from ..process import free_port, spawn
@@ -124,7 +125,7 @@ class PrometheusProcess:
         except OSError as exc:
             raise ProcessStartFailed(f"cannot run {self.binary}: {exc.strerror or exc}") from exc
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0, trust_env=False) as client:
+        with http_client(timeout=1.0) as client:
             while time.monotonic() < deadline:
                 if self._proc.poll() is not None:
                     tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from ..http_client import http_client
 from .config import ALLOWED_ORIGIN, RATE_LIMIT_BURST, REFUSED_ORIGIN, ROUTES, DemoRoute, route
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
@@ -85,7 +86,7 @@ class TrafficGenerator:
 
     def _run(self) -> None:
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-        with httpx.Client(base_url=self.base_url, timeout=self._timeout, limits=limits) as client:
+        with http_client(self.base_url, timeout=self._timeout, limits=limits) as client:
             # The first burst comes soon, so the limit shows within seconds of starting.
             next_burst = time.monotonic() + min(3.0, self.burst_every)
             interval = 1.0 / self.rate if self.rate > 0 else 1.0

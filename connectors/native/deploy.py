@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from ..errors import ChangeRejected, GatewayError
-from ..metrics_contract import plain_http_only
+from ..http_client import http_client, plain_http_context
 from ..model import Gateway, Route
 from ..paths import private_dir
 from . import changes, listener_paths, xds
@@ -51,8 +51,7 @@ class Deployer:
         self.pusher = pusher
         self.state = state
         self.state_dir = state_dir
-        # Listeners speak plain HTTP: no CA bundle to load.
-        self._probe_client = httpx.Client(trust_env=False, timeout=1.0, verify=plain_http_only())
+        self._probe_client = http_client(timeout=1.0, verify=plain_http_context())  # listeners: plain HTTP
 
     def close(self) -> None:
         self._probe_client.close()

@@ -27,6 +27,7 @@ import httpx
 
 from ..base import Verification
 from ..errors import GatewayError
+from ..http_client import http_client
 from ..model import Gateway, Route
 from .admin import AdminClient
 from .render_deny import spelled
@@ -147,7 +148,7 @@ def _traffic_details(new: Gateway, wanted: dict[str, Route], traffic: Traffic) -
             refused.add(lst.name)
             details.append(f"listener {lst.name} ({address}) does not answer: drained, stopped or not bound")
     with contextlib.ExitStack() as stack:
-        client = traffic.client or stack.enter_context(httpx.Client(trust_env=False, timeout=2.0))
+        client = traffic.client or stack.enter_context(http_client(timeout=2.0))
         for route in list(wanted.values())[:MAX_ROUTE_REQUESTS]:
             names = [route.listener] if route.listener else [x.name for x in listeners]
             name = next((n for n in names if n not in refused), None)
