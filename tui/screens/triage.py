@@ -296,10 +296,13 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
                 limiting_since(row, view.time),
             )
             rows.append((row.route, cells))
-        self._shown_rows.fill(table, rows)
         keys = [r.route for r in view.rows]
-        if view.route in keys and table.cursor_row != keys.index(view.route):
-            table.move_cursor(row=keys.index(view.route), animate=False)
+        # The cursor ends on view.route, which is self.route: refilling must not post highlights of
+        # the rows it passes (the first row's sent a fetch for it, whose show did the same: a loop).
+        with table.prevent(DataTable.RowHighlighted):
+            self._shown_rows.fill(table, rows)
+            if view.route in keys and table.cursor_row != keys.index(view.route):
+                table.move_cursor(row=keys.index(view.route), animate=False)
 
     def _chart(self, view: TriageView) -> None:
         chart = self.query_one("#triage-chart", TimeChart)
