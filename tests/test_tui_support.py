@@ -204,7 +204,9 @@ class StaticConnector(Connector):
 def visible_text(app: object) -> str:
     """What the terminal shows, as text, one line per row (rebuilt from the app's SVG screenshot,
     placing each run of text at its column)."""
-    svg: str = app.export_screenshot()  # type: ignore[attr-defined]
+    # simplify: one <text> per run of one style; the SVG's id hashes the repr of every segment, which
+    # cost tests polling the screen more than the rendering did.
+    svg: str = app.export_screenshot(simplify=True)  # type: ignore[attr-defined]
     rows: dict[int, dict[int, str]] = {}
     pattern = r'<text[^>]*? x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]*?-line-(\d+)\)">([^<]*)</text>'
     for x, length, line, raw in re.findall(pattern, svg):

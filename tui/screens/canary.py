@@ -41,6 +41,7 @@ from ..widgets.key_hints import KeyHints
 from ..widgets.split_panel import SplitPanel
 from ..widgets.step_progress import StepProgressView
 from ..widgets.step_progress import log_line as log_line  # re-exported: tests read the log lines
+from ..widgets.unchanged import update_static
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import CanaryConfirm as CanaryConfirm  # re-exported: the view and its dialog
 from .canary_confirm import Preview, preview
@@ -294,7 +295,7 @@ class CanaryScreen(CanaryControls):
         except ValidationError as exc:
             self.query_one("#plan-error", Static).update(Content("\n".join(f"✖ {p}" for p in exc.problems)))
             return None
-        self.query_one("#plan-error", Static).update("")
+        update_static(self.query_one("#plan-error", Static), "")
         return plan
 
     @on(Input.Changed)

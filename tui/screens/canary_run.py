@@ -22,6 +22,7 @@ from ..widgets.canary_plan import CanaryPlanForm
 from ..widgets.canary_sides import CanarySides
 from ..widgets.split_panel import SplitPanel
 from ..widgets.step_progress import StepProgressView, info_line, log_line
+from ..widgets.unchanged import update_static
 from ..widgets.weight_bar import WeightBar
 from .canary_confirm import Preview, promote_question, unjudged_question
 from .canary_left import LeftOverCanary, served_text, show_left_over
@@ -81,7 +82,7 @@ class CanaryControls(LiveScreen[Fetched]):
             where = f"step {other.step + 1}/{steps} at {other.weight}%" if other.step >= 0 else "starting"
             state = "running elsewhere" if self.other is not None else "left unfinished"
             past = f"{where} (pid {other.pid})"
-        self.query_one("#canary-info", Static).update(info_line(who, state, self.run, past))
+        update_static(self.query_one("#canary-info", Static), info_line(who, state, self.run, past))
 
     # -- the route's run elsewhere: going in another console, or left by one that died -------------
 

@@ -18,6 +18,7 @@ from ..highlight import highlight_yaml
 from ..route_rows import NO_VALUE, backends_text, format_ms, format_rate, policy_settings, status_of
 from ..widgets.key_hints import KeyHints
 from ..widgets.split_panel import SplitPanel
+from ..widgets.unchanged import update_static
 from ..widgets.weight_bar import WeightBar
 from .deny_client import DenyActions
 from .route_screen import RouteScreen
@@ -179,7 +180,7 @@ class DetailScreen(DenyActions, RouteScreen):
     def _snapshot_changed(self, snapshot: Snapshot | None) -> None:
         route = self._route()
         if route is not None:
-            self.query_one("#live", Static).update(describe_live(route, snapshot))
+            update_static(self.query_one("#live", Static), describe_live(route, snapshot))
 
     def worker_failed(self, name: str, error: BaseException) -> bool:
         if name == "native":

@@ -29,6 +29,7 @@ from connectors.model import Route
 from ..editing import LABELS, plan_edit
 from ..live import ConnectionState
 from ..outcomes import error_text
+from ..widgets.unchanged import update_static
 from .base import ConsoleModal
 
 
@@ -42,7 +43,7 @@ class FieldError(Static):
 
     def show(self, messages: Iterable[str]) -> None:
         text = "\n".join(f"✖ {m}" for m in messages)
-        self.update(Content(text))  # messages quote what was typed: never markup
+        update_static(self, Content(text))  # messages quote what was typed: never markup
         self.set_class(bool(text), "-shown")
 
 
@@ -212,7 +213,7 @@ class EditorScreen(ConsoleModal):
             by_field.setdefault(self.field_for(problem.path), []).append(problem.message)
         for error in self.query(FieldError):
             error.show(by_field.get(error.id or "", []))
-        self.query_one("#status", Static).update(self.summary(self.candidate))
+        update_static(self.query_one("#status", Static), self.summary(self.candidate))
         self._update_apply()
 
     def field_for(self, path: str) -> str:

@@ -19,6 +19,7 @@ from connectors.model.durations import format_duration, parse_duration
 
 from ..widgets.choice import Choice
 from ..widgets.form_input import FormInput
+from ..widgets.unchanged import update_static
 from .edit_base import EditorScreen, FieldError
 from .result_lines import with_bucket
 
@@ -149,7 +150,7 @@ class RateLimitEditor(EditorScreen):
         limit = self.candidate.rate_limit if self.candidate is not None and not self.problems else None
         note = bucket_note(self.original.name, self.original.rate_limit, limit) if limit else None
         bucket = self.query_one("#bucket", Static)
-        bucket.update(Content(note.split(": ", 1)[1]) if note else "")
+        update_static(bucket, Content(note.split(": ", 1)[1]) if note else "")
         bucket.display = bool(note)
         self._burst_hint(limit)
 
@@ -160,7 +161,7 @@ class RateLimitEditor(EditorScreen):
         effective = limit.bucket_size if limit is not None else None
         raised = effective is not None and typed not in ("", str(effective))
         hint = f"effective burst {effective} (raised to the new rate)" if raised else BURST_HINT
-        self.query_one("#burst-hint", Static).update(hint)
+        update_static(self.query_one("#burst-hint", Static), hint)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.revalidate()

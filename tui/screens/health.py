@@ -24,6 +24,7 @@ from connectors.health import BackendHealth, HealthWindow, backend_health
 
 from ..widgets.key_hints import KeyHints
 from ..widgets.key_table import KeyTable
+from ..widgets.unchanged import TableRows, update_static
 from .charts import LiveScreen
 
 STATE_STYLE = {
@@ -98,6 +99,7 @@ class HealthScreen(LiveScreen[HealthView]):
         self.view: HealthView | None = None
         self.selected: str | None = None
         self.window = HealthWindow(WINDOW_S)  # touched by the fetch worker only (one at a time)
+        self._shown_rows = TableRows()
 
     @property
     def refresh_seconds(self) -> float:
@@ -141,20 +143,22 @@ class HealthScreen(LiveScreen[HealthView]):
             f"failed/req over the {HealthWindow.label(max(windows))}" if windows else "failed/req since start"
         )
         info = f"Backend health · {len(view.rows)} backends, {bad} in trouble · {counted} · worst first"
-        self.query_one("#health-info", Static).update(
-            Content(f"Backend health · {view.problem}" if view.problem else info)
+        update_static(
+            self.query_one("#health-info", Static),
+            Content(f"Backend health · {view.problem}" if view.problem else info),
         )
         table = self.table
-        table.clear()
         variables = self.app.theme_variables
         cells = [b.cells(pending="pend", mark_start=True) for b in view.rows]
         room = last_column_room(table, cells)
+        rows = []
         for b, (route, backend, state, *figures) in zip(view.rows, cells, strict=True):
             style = variables.get(STATE_STYLE[b.state][1:], "")
             figures[-1] = fit_fields(figures[-1], room) if room > 0 else figures[-1]
-            table.add_row(route, backend, Text(state, style=style), *figures, key=row_key(b))
+            rows.append((row_key(b), (route, backend, Text(state, style=style), *figures)))
+        self._shown_rows.fill(table, rows)  # filled again only when the rows differ
         keys = [row_key(b) for b in view.rows]
-        if self.selected in keys:
+        if self.selected in keys and table.cursor_row != keys.index(self.selected):
             table.move_cursor(row=keys.index(self.selected), animate=False)
         self._show_detail()
 
@@ -173,7 +177,7 @@ class HealthScreen(LiveScreen[HealthView]):
             if b is not None
             else ""
         )
-        self.query_one("#health-detail", Static).update(Content(text))
+        update_static(self.query_one("#health-detail", Static), Content(text))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "health" and event.row_key.value is not None:

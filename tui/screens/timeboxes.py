@@ -25,6 +25,7 @@ from connectors.timeboxes import TimeBox, overdue
 
 from ..widgets.key_hints import KeyHints
 from ..widgets.key_table import KeyTable
+from ..widgets.unchanged import TableRows, update_static
 from .charts import LiveScreen
 
 STATUS_STYLE = {
@@ -82,6 +83,7 @@ class TimeboxesScreen(LiveScreen[TimeboxView]):
     def __init__(self, connector: Any = None) -> None:
         super().__init__()
         self.connector = connector
+        self._shown_rows = TableRows()  # the table is filled again only when its rows differ
 
     def compose(self) -> ComposeResult:
         yield from self.chrome()
@@ -119,33 +121,31 @@ class TimeboxesScreen(LiveScreen[TimeboxView]):
         info = f"Time boxes · {pending} pending" + (f", {late} overdue" if late else "")
         info += f" · {decide} need a decision" if decide else ""
         warning = waiting_warning(view)
-        self.query_one("#boxes-warning", Static).update(Content(warning))
+        update_static(self.query_one("#boxes-warning", Static), Content(warning))
         self.query_one("#boxes-warning", Static).display = bool(warning)
-        self.query_one("#boxes-info", Static).update(
-            Content(f"Time boxes · {view.problem}" if view.problem else info)
+        if not view.boxes and not view.problem:
+            info = "Time boxes · none (a time-boxed change reverts by itself; b in triage denies a client)"
+        update_static(
+            self.query_one("#boxes-info", Static),
+            Content(f"Time boxes · {view.problem}" if view.problem else info),
         )
         table = self.query_one("#boxes", KeyTable)
         kept = table.cursor_key  # a refresh keeps the cursor where the operator put it
-        table.clear()
+        rows = []
         variables = self.app.theme_variables
         for box in sorted(view.boxes, key=lambda b: (b.status not in ("pending", "reverting"), b.due)):
             style = variables.get(STATUS_STYLE.get(box.status, "$text-muted")[1:], "")
             note = f"as change {box.revert_id}" if box.revert_id else box.reason
             if box.status in ("pending", "reverting") and view.nobody:
                 note = f"{note}; {view.nobody}" if note else view.nobody
-            table.add_row(
+            cells = (
                 box.id,
                 ", ".join(box.routes),
                 countdown(box, view.time),
                 Text(box.status, style=style),
                 box.description,
                 note or "-",
-                key=box.id,
             )
-        table.keep_cursor(kept)
-        if not view.boxes and not view.problem:
-            self.query_one("#boxes-info", Static).update(
-                Content(
-                    "Time boxes · none (a time-boxed change reverts by itself; b in triage denies a client)"
-                )
-            )
+            rows.append((box.id, cells))
+        if self._shown_rows.fill(table, rows) == "rebuilt":  # else the cursor did not move
+            table.keep_cursor(kept)

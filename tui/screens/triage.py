@@ -49,6 +49,7 @@ from ..outcomes import error_text
 from ..widgets.chart import TimeChart
 from ..widgets.key_hints import KeyHints
 from ..widgets.key_table import GroupingTable, KeyTable
+from ..widgets.unchanged import TableRows, update_static
 from .charts import NO_SOURCE, LiveScreen, _allowed
 from .deny_client import CLIENT, DenyActions
 from .editors import open_editor, refusal
@@ -171,6 +172,8 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         self.window_s = WINDOWS[DEFAULT_WINDOW]
         self.view: TriageView | None = None
         self._shadow: tuple[float, dict[str, ShadowLimit], str] = (0.0, {}, "")
+        self._shown_rows = TableRows()  # the tables are filled again only when their rows differ
+        self._shown_clients = TableRows()
 
     @property
     def clients_by(self) -> str:
@@ -267,11 +270,11 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         self.route = view.route
         source = self.metrics
         info = f"Rate-limit triage · {source.name if source else 'no source'} · {headline(view)}"
-        self.query_one("#triage-info", Static).update(
-            info if view.status == "ok" else f"{info} · {view.status}"
+        update_static(
+            self.query_one("#triage-info", Static), info if view.status == "ok" else f"{info} · {view.status}"
         )
         shadow = self.query_one("#triage-shadow", Static)
-        shadow.update(Content(shadow_line(view)))
+        update_static(shadow, Content(shadow_line(view)))
         shadow.display = bool(shadow_line(view))
         self._rows(view)
         self._chart(view)
@@ -279,11 +282,11 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
 
     def _rows(self, view: TriageView) -> None:
         table = self.table
-        table.clear()
+        rows = []
         for row in view.rows:
             style = self._style("bold $route-limited") if row.limiting else ""
             limit = row.limit.describe() if row.limit is not None else "none"
-            table.add_row(
+            cells = (
                 Text(row.route, style=style),
                 Text(f"{row.limited:,}", style=style, justify="right"),
                 Text(f"{row.requests:,}", justify="right"),
@@ -291,11 +294,15 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
                 Text(f"{row.limited_rps:.1f}", justify="right"),
                 limit,
                 limiting_since(row, view.time),
-                key=row.route,
             )
+            rows.append((row.route, cells))
         keys = [r.route for r in view.rows]
-        if view.route in keys:
-            table.move_cursor(row=keys.index(view.route), animate=False)
+        # The cursor ends on view.route, which is self.route: refilling must not post highlights of
+        # the rows it passes (the first row's sent a fetch for it, whose show did the same: a loop).
+        with table.prevent(DataTable.RowHighlighted):
+            self._shown_rows.fill(table, rows)
+            if view.route in keys and table.cursor_row != keys.index(view.route):
+                table.move_cursor(row=keys.index(view.route), animate=False)
 
     def _chart(self, view: TriageView) -> None:
         chart = self.query_one("#triage-chart", TimeChart)
@@ -316,27 +323,33 @@ class TriageScreen(DenyActions, LiveScreen[TriageView]):
         title = self.query_one("#clients-title", Static)
         if shadow is not None:  # who it would refuse, from the connector's own reading
             listed = list(shadow.clients)
-            title.update(Content(f"Would-be refused clients{who} (shadow)"))
+            update_static(title, Content(f"Would-be refused clients{who} (shadow)"))
             source = ClientSource(shadow.origin, "" if shadow.origin else shadow.note or "not known here")
             origin = source.line(window_label(CLIENT_WINDOW_S))
             if shadow.origin and shadow.behind:
                 origin += " · catching up (the log is behind the counters)"
         else:
             listed = view.clients
-            title.update(Content(f"Refused clients{who} · by {view.by} · {label}"))
+            update_static(title, Content(f"Refused clients{who} · by {view.by} · {label}"))
             origin = view.clients_from.line(label)
-        self.query_one("#clients-origin", Static).update(Content(origin))
+        update_static(self.query_one("#clients-origin", Static), Content(origin))
         clients = self.query_one("#clients", DataTable)
         heading = "would refuse" if shadow is not None else "429s"  # a shadowed limit sent no 429
         if [str(c.label) for c in clients.columns.values()][1:] != [heading]:
             clients.clear(columns=True)
             clients.add_columns("Client", heading)
-        clients.clear()
-        for client, count in listed:
-            clients.add_row(client, Text(f"{count:,}", justify="right"))
+        named = [client for client, _ in listed]
+        unique = len(set(named)) == len(named)  # keyed by client: its cells update in place
+        self._shown_clients.fill(
+            clients,
+            [
+                (client if unique else None, (client, Text(f"{count:,}", justify="right")))
+                for client, count in listed
+            ],
+        )
         empty = self.query_one("#clients-empty", Static)
         note = "" if listed else clients_note(view)
-        empty.update(Content(note))
+        update_static(empty, Content(note))
         empty.display = bool(note)
         clients.display = bool(listed)
 

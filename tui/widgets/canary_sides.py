@@ -13,6 +13,8 @@ from textual.widgets import Static
 from connectors.canary import BackendView, pick_backends
 from connectors.model import Route
 
+from .unchanged import update_static
+
 # The (stable, canary) roles the canary view last showed per route, for the session: at equal
 # weights the heaviest backend says nothing, so reopening keeps the roles instead of swapping.
 _ROLES: WeakKeyDictionary[object, dict[tuple[int, str], tuple[str, str]]] = WeakKeyDictionary()
@@ -70,5 +72,5 @@ class CanarySides(Horizontal):
         yield Static("", id="side-canary", classes="side")
 
     def show(self, stable: BackendView, canary: BackendView) -> None:
-        self.query_one("#side-stable", Static).update(side_text("stable", stable))
-        self.query_one("#side-canary", Static).update(side_text("canary", canary))
+        update_static(self.query_one("#side-stable", Static), side_text("stable", stable))
+        update_static(self.query_one("#side-canary", Static), side_text("canary", canary))

@@ -161,7 +161,10 @@ class LineTable(ScrollView, can_focus=True, inherit_bindings=False):
     # -- data ---------------------------------------------------------------------------------
 
     def set_rows(self, keys: Sequence[str], rows: Sequence[tuple[str, ...]]) -> None:
-        """Replace every row. ``keys`` identify rows (route names); the cursor stays on its key."""
+        """Replace every row. ``keys`` identify rows (route names); the cursor stays on its key.
+        The same rows again (a refresh that found nothing new) change nothing and redraw nothing."""
+        if self.loading_text is None and list(keys) == self._keys and list(rows) == self._rows:
+            return
         keep = self.cursor_key
         self._keys = list(keys)
         self._rows = list(rows)

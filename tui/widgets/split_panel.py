@@ -26,6 +26,7 @@ from connectors.split import what_changed
 
 from ..host import console_of
 from ..outcomes import WorkerOutcomes, error_text
+from .unchanged import update_static
 
 if TYPE_CHECKING:
     from connectors.split import SplitReport
@@ -156,7 +157,7 @@ class SplitPanel(WorkerOutcomes, Static):
     def on_split_panel_counted(self, message: Counted) -> None:
         if message.generation == self._generation:
             self.report, self.counted_at = message.report, message.at
-            self.update(self.render_report(message.report, message.at))
+            update_static(self, self.render_report(message.report, message.at))
         self._schedule()
 
     def worker_failed(self, name: str, error: BaseException) -> bool:

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from ..host import ConsoleHost, console_of
 from ..live import ConnectionState
+from .unchanged import update_static
 
 
 def listener_urls(listeners: str) -> str:
@@ -90,7 +91,7 @@ class StatusBar(Static):
         if fixed + len(summary) > room:  # a long "connection lost: …" reason: ellipsize, never wrap
             summary = summary[: max(room - fixed - 1, 3)] + "…"
         line = Content.assemble(*head, "  ", Content.styled(summary, f"bold {style}"), *optional, *tail)
-        self.update(line)
+        update_static(self, line)  # polls that changed nothing shown redraw nothing
 
     _ORDER = ("admin", "listening-all", "metrics", "routes", "listening")
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.widgets import Static
 
+from .unchanged import update_static
+
 if TYPE_CHECKING:
     from connectors.canary import CanaryEvent, CanaryRun, StepProgress
 
@@ -174,5 +176,5 @@ class StepProgressView(Static):
             lines.extend(progress_lines(self.progress, self.state in ("paused", "held")))
         if self.note is not None:
             lines.append(self.note)
-        self.update(Content("\n").join(lines))
+        update_static(self, Content("\n").join(lines))
         self.display = bool(lines)

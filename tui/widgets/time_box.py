@@ -17,6 +17,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from .unchanged import update_static
+
 FIELD = "revert after"
 
 
@@ -88,7 +90,7 @@ class TimeBoxField(Vertical):
             except ValueError as exc:
                 self.problem = f"{FIELD}: {exc}"
         error = f"✖ {self.problem}" if self.problem else ""
-        self.query_one("#timebox-error", Static).update(Content(error))
+        update_static(self.query_one("#timebox-error", Static), Content(error))
         self.show_promise(time.time())
 
     def show_promise(self, start: float) -> None:
@@ -96,7 +98,7 @@ class TimeBoxField(Vertical):
         from connectors.timeboxes import promise
 
         line = f"Time box: {promise(start, self.seconds)}" if self.seconds is not None else ""
-        self.query_one("#timebox-promise", Static).update(Content(line))
+        update_static(self.query_one("#timebox-promise", Static), Content(line))
 
     def _tick(self) -> None:
         if not self.frozen and self.seconds is not None:
