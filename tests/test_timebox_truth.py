@@ -79,6 +79,8 @@ async def test_timeboxes_view_says_nothing_will_revert_and_overdue(
         assert row[5] == NO_REVERTER, "the note says nothing will revert it"
         warning = str(screen.query_one("#boxes-warning", Static).render())
         assert "Nothing is running to carry out" in warning and "gatewayctl-tui revert-expired" in warning
+        # The table's rows are in; the screen shows them once the table has laid out its columns.
+        await wait_until_ui(pilot, lambda: "overdue by " in visible_text(app), what="the row on screen")
         text = visible_text(app)
         assert "overdue by " in text and "1 overdue" in text
         assert "Nothing is running to carry out" in text and "revert-expired" in text
