@@ -4,15 +4,16 @@ AttributeError, or the wrapper no longer having its effect): fix the wrapper, no
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Size
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.textual_compat import mark_styled, notifications, set_scroll_extent
+from tui.textual_compat import mark_styled, notifications, screen_text, set_scroll_extent
 from tui.themes import app_variables
 from tui.widgets.line_table import Column, LineTable
 
@@ -68,3 +69,25 @@ async def test_notifications_lists_what_the_app_shows() -> None:
         app.notify("hello", title="Greeting")
         await pilot.pause()
         assert [(n.title, n.message) for n in notifications(app)] == [("Greeting", "hello")]
+
+
+class Dialog(ModalScreen[None]):
+    DEFAULT_CSS = "Dialog { align: center middle; } Dialog Static { width: 20; height: 3; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static("are you sure?")
+
+
+async def test_screen_text_is_what_the_screenshot_shows_a_modal_over_its_view() -> None:
+    app = Host()
+    async with app.run_test(size=(60, 12)) as pilot:
+        app.switch_mode("second")
+        await app.push_screen(Dialog())
+        await pilot.pause()
+        text = screen_text(app)
+        assert len(text.splitlines()) == 12 and max(len(row) for row in text.splitlines()) == 60
+        assert "plain" in text and "are you sure?" in text  # the view under the dialog still shows
+        svg = app.export_screenshot(simplify=True)
+        assert all(html.escape(word).replace(" ", "&#160;") in svg for word in ("plain", "are", "sure?")), (
+            "the screenshot shows something else"
+        )

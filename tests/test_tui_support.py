@@ -7,12 +7,10 @@ benchmarks. Operator stories run against a real native gateway (``tests/native_s
 
 from __future__ import annotations
 
-import html
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import (
     Capabilities,
@@ -40,8 +38,11 @@ from connectors.model import (
     route_to_dict,
 )
 from connectors.model.diff import json_diff
+from tui.textual_compat import screen_text
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from connectors.metrics.types import RouteStats
 
 
@@ -201,27 +202,10 @@ class StaticConnector(Connector):
         self.closed = True
 
 
-def visible_text(app: object) -> str:
-    """What the terminal shows, as text, one line per row (rebuilt from the app's SVG screenshot,
-    placing each run of text at its column)."""
-    # simplify: one <text> per run of one style; the SVG's id hashes the repr of every segment, which
-    # cost tests polling the screen more than the rendering did.
-    svg: str = app.export_screenshot(simplify=True)  # type: ignore[attr-defined]
-    rows: dict[int, dict[int, str]] = {}
-    pattern = r'<text[^>]*? x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]*?-line-(\d+)\)">([^<]*)</text>'
-    for x, length, line, raw in re.findall(pattern, svg):
-        text = html.unescape(raw).replace("\xa0", " ")
-        if text.strip("\n") and float(length) > 0:
-            column = round(float(x) / (float(length) / len(text)))
-            rows.setdefault(int(line), {})[column] = text
-    out = []
-    for line in sorted(rows):
-        chars: list[str] = []
-        for column, text in sorted(rows[line].items()):
-            chars.extend(" " * (column - len(chars)))
-            chars[column : column + len(text)] = text
-        out.append("".join(chars).rstrip())
-    return "\n".join(out)
+def visible_text(app: App[Any]) -> str:
+    """What the terminal shows, as text: each row that shows something, without trailing blanks."""
+    rows = (row.rstrip() for row in screen_text(app).splitlines())
+    return "\n".join(row for row in rows if row)
 
 
 def with_route(connector: StaticConnector, route: Route) -> None:
