@@ -22,8 +22,8 @@ class BackendView:
     backend: str
     declared_pct: float
     observed_pct: float | None  # share of the route's requests this backend served
-    rps: float = 0.0
-    error_pct: float = 0.0
+    rps: float | None = None  # None: no figures (no snapshot), never a 0.0 that looks measured
+    error_pct: float | None = None
     p99_ms: float | None = None
     requests: int | None = None  # since the step began, when counted
 
@@ -85,6 +85,6 @@ def _view(name: str, declared: float, stats: RouteStats | None, pair: Sequence[s
     b = stats.backends.get(name)
     total = sum(s.rps for n, s in stats.backends.items() if n in pair)
     observed = 100.0 * b.rps / total if b is not None and total > 0 else (0.0 if total > 0 else None)
-    if b is None:
-        return BackendView(name, declared, observed)
+    if b is None:  # figures for the route, none for this backend: it served nothing
+        return BackendView(name, declared, observed, 0.0, 0.0)
     return BackendView(name, declared, observed, b.rps, b.error_pct, b.p99_ms)

@@ -46,15 +46,17 @@ def side_text(role: str, view: BackendView) -> Content:
         observed += f"  ({view.requests:,} requests this step)"
     # req/s, errors and p99 are over the metrics' last few seconds (the gate line's over the step):
     # without a request in that window there is no p99 to show, only an older one.
-    p99 = f"{view.p99_ms:.1f} ms" if view.p99_ms is not None and view.rps > 0 else "—"
-    error_style = "bold $text-error" if view.error_pct > 0 else ""
+    p99 = f"{view.p99_ms:.1f} ms" if view.p99_ms is not None and view.rps else "—"
+    rps = f"{view.rps:7.1f}" if view.rps is not None else "      —"
+    errors = f"{view.error_pct:4.1f}%" if view.error_pct is not None else "   —"
+    error_style = "bold $text-error" if view.error_pct else ""
     return Content.assemble(
         (f"{role.upper()}  {view.backend}\n", "bold"),
         f"declared  {view.declared_pct:5.1f}%\n",
         f"observed  {observed}\n",
-        f"req/s now {view.rps:7.1f}\n",
+        f"req/s now {rps}\n",
         ("errors now ", ""),
-        (f"{view.error_pct:4.1f}%\n", error_style),
+        (f"{errors}\n", error_style),
         f"p99 now   {p99}",
     )
 
