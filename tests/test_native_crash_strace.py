@@ -7,6 +7,11 @@ cold tester's technique. After each kill the next command must say what happened
 what it shows is what Envoy serves (or it says otherwise), every change Envoy serves is in the
 history and the audit log, and no temp file or journal entry is left. Needs the ``strace`` binary
 (installed by .ci/run); skipped with the reason without it.
+
+The command starts untraced (``tests/traced_cli.py`` imports what it will run) and ``strace -p``
+attaches once it is ready: strace stops its tracee on every system call, and the imports' thousands
+of them made this the suite's costliest file. ``when=N`` counts from the attach, so N is still the
+command's own Nth rename. Where ptrace may not attach, the tests fail under CI and skip elsewhere.
 """
 
 from __future__ import annotations
