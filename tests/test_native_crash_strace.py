@@ -7,16 +7,24 @@ cold tester's technique. After each kill the next command must say what happened
 what it shows is what Envoy serves (or it says otherwise), every change Envoy serves is in the
 history and the audit log, and no temp file or journal entry is left. Needs the ``strace`` binary
 (installed by .ci/run); skipped with the reason without it.
+
+The command starts untraced (``tests/traced_cli.py`` imports what it will run) and ``strace -p``
+attaches once it is ready: strace stops its tracee on every system call, and the imports' thousands
+of them made this the suite's costliest file. ``when=N`` counts from the attach, so N is still the
+command's own Nth rename. Where ptrace may not attach, the tests fail under CI and skip elsewhere.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from subprocess import DEVNULL, PIPE
 
 import pytest
 
@@ -24,6 +32,7 @@ from connectors.native import NativeConnector
 from tests.crash_support import ROOT, cli, inspect, served
 
 WHEN = range(1, 7)
+ATTACH_DEADLINE = 30.0  # for the command to get ready, strace to attach, strace to end
 
 
 def _strace() -> str:
@@ -33,15 +42,82 @@ def _strace() -> str:
     return found
 
 
-def _killed_at_rename(gw: NativeConnector, when: int, args: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run the change under strace, SIGKILLed as it enters its ``when``-th rename."""
+def _read_until(fd: int, marker: bytes, what: str) -> bytes:
+    """What ``fd`` gives until ``marker`` or its end; fails the test after ``ATTACH_DEADLINE`` s."""
+    got, end = b"", time.monotonic() + ATTACH_DEADLINE
+    while marker not in got:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            pytest.fail(f"timed out after {ATTACH_DEADLINE:g} s waiting for {what}: got {got!r}")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def _tracer(strace: str, pid: int, when: int) -> subprocess.Popen[bytes]:
+    """strace attaching to ``pid``, to SIGKILL it as it enters its ``when``-th rename from then on."""
     inject = f"rename,renameat,renameat2:signal=SIGKILL:when={when}"
-    command = [_strace(), "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2"]
-    command += ["-e", f"inject={inject}", sys.executable, "-m", "tui.cli", *args]
-    command += ["--gateway", str(gw.state_dir)]
-    return subprocess.run(
-        command, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=60
+    command = [strace, "-f", "-p", str(pid), "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2"]
+    return subprocess.Popen([*command, "-e", f"inject={inject}"], stdout=DEVNULL, stderr=PIPE)
+
+
+def _attached(tracer: subprocess.Popen[bytes]) -> None:
+    """Wait for strace's "Process N attached", printed once its PTRACE_SEIZE and PTRACE_INTERRUPT
+    are done: no system call of the command escapes it after that. Without ptrace permission the
+    test fails under CI and is skipped elsewhere."""
+    assert tracer.stderr is not None
+    said = _read_until(tracer.stderr.fileno(), b" attached", "strace -p to attach")
+    if b" attached" in said:
+        return
+    reason = said.decode(errors="replace").strip()
+    if b"Operation not permitted" not in said:
+        pytest.fail(f"strace could not attach to the command: {reason}")
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"strace must be allowed to attach (ptrace) under CI: {reason}")
+    pytest.skip(f"strace may not attach here (ptrace restricted): {reason}")
+
+
+def _killed_at_rename(gw: NativeConnector, when: int, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the change traced by strace, SIGKILLed as it enters its ``when``-th rename. The command
+    starts untraced (``tests.traced_cli``) so its imports do not pay strace's stop per system call."""
+    strace, argv = _strace(), [*args, "--gateway", str(gw.state_dir)]
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    command = [sys.executable, "-m", "tests.traced_cli", str(ready_w), str(go_r), "--", *argv]
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=PIPE, stderr=PIPE, text=True, pass_fds=(ready_w, go_r)
     )
+    os.close(ready_w)
+    os.close(go_r)
+    tracer: subprocess.Popen[bytes] | None = None
+    try:
+        if _read_until(ready_r, b"ready", "the command to import what it needs") != b"ready":
+            pytest.fail(f"the command ended before it was ready: {proc.communicate(timeout=60)}")
+        tracer = _tracer(strace, proc.pid, when)
+        _attached(tracer)
+        os.write(go_w, b"go")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(ready_r)
+        os.close(go_w)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        if tracer is not None:  # it ends with its tracee; reaped here either way
+            _reap(tracer)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _reap(tracer: subprocess.Popen[bytes]) -> None:
+    try:
+        tracer.communicate(timeout=ATTACH_DEADLINE)
+    except subprocess.TimeoutExpired:
+        tracer.kill()
+        tracer.communicate()
+        pytest.fail(f"strace did not end {ATTACH_DEADLINE:g} s after the command it traced")
 
 
 def _run(gw: NativeConnector, *args: str) -> subprocess.CompletedProcess[str]:
