@@ -57,6 +57,13 @@ SLOW_FILES = frozenset(
         "test_tui_timebox.py",
         "test_tui_triage_clients.py",
         "test_tui_deny_form.py",
+        "test_tui_forms_outside.py",
+        "test_tui_table_keys.py",
+        "test_oncall_canary_stale.py",
+        "test_truth2_claims.py",
+        "test_stale_figures.py",
+        "test_metrics_sources.py",
+        "test_metrics_counts.py",
     }
 )
 
