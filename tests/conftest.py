@@ -19,6 +19,7 @@ pytest_plugins: list[str] = [
     "tests.native_support",
     "tests.incident_support",
     "tests.prometheus_support",
+    "tests.canary_support",
 ]
 
 # The console caches parsed YAML under the user's cache directory and keeps state and settings under

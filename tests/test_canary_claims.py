@@ -11,7 +11,6 @@ import pytest
 from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
 from connectors.metrics import MetricsSource
 from connectors.native import NativeConnector
-from tests.canary_support import gw as gw  # the fixture
 from tests.canary_support import set_weights_elsewhere
 from tests.prometheus_support import Traffic
 from tests.test_canary_evidence import source as source  # the fixture

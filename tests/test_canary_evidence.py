@@ -14,7 +14,6 @@ import pytest
 from connectors.canary import CanaryEvent, CanaryPlan, CanaryRun
 from connectors.metrics import MetricsSource, metrics_for
 from connectors.native import NativeConnector
-from tests.canary_support import gw as gw  # the fixture
 from tests.native_support import DemoBackends, client
 from tests.prometheus_support import Traffic
 from tests.waiting import wait_until

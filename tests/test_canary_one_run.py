@@ -12,17 +12,14 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 from textual.widgets import Static
 
 from connectors.canary import CanaryPlan, CanaryRun
 from connectors.canary_state import CanaryBusy, CanaryStateStore
-from connectors.change import Change
 from connectors.metrics import MetricsSource
 from connectors.native import NativeConnector
-from tests.native_support import DemoBackends
 from tests.prometheus_support import Traffic
 from tests.test_canary_evidence import source as source  # the fixture
 from tests.test_cli_oncall import send
@@ -37,18 +34,6 @@ from tui.screens.canary_left import LeftOverCanary
 from tui.widgets.step_progress import StepProgressView
 
 SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
-
-
-@pytest.fixture
-def restore_canary(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[None]:
-    gw = shared_native_gateway
-    before = gw.get_route("canary")
-    yield
-    backends.reset()
-    CanaryStateStore(gw.info().title).clear("canary")
-    plan = gw.plan([before])
-    if not plan.is_empty:
-        Change(gw).apply(plan)
 
 
 def headless(gw: NativeConnector, *args: str, said: bool = False) -> subprocess.Popen[str]:

@@ -5,13 +5,10 @@ each applied step's diff; real requests then all reach stable."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from connectors.change import Change
 from connectors.native import NativeConnector
 from tests.native_support import DemoBackends, client
 from tests.prometheus_support import Traffic
@@ -35,14 +32,6 @@ async def _type(pilot: Pilot[None], screen: CanaryScreen, widget: str, text: str
     field.value = text
     await pilot.pause()
     screen.focus_body()
-
-
-@pytest.fixture
-def restore_canary(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[None]:
-    before = shared_native_gateway.get_route("canary")
-    yield
-    backends.reset()
-    Change(shared_native_gateway).apply(shared_native_gateway.plan([before]))
 
 
 async def test_a_step_above_100_is_refused_in_the_form_and_nothing_starts(

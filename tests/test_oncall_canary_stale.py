@@ -7,16 +7,12 @@ first; the start dialog says "(no differences)" once."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-from collections.abc import Iterator
 
 import pytest
 from textual.widgets import Input, Select, Static
 
-from connectors.change import Change
 from connectors.native import NativeConnector
-from tests.native_support import DemoBackends
+from tests import canary_support
 from tests.prometheus_support import Traffic
 from tests.test_oncall_canary_stories import open_canary, start
 from tests.test_tui_support import visible_text
@@ -29,22 +25,9 @@ from tui.widgets.step_progress import StepProgressView
 SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
 
 
-@pytest.fixture
-def restore_canary(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[None]:
-    gw = shared_native_gateway
-    before = gw.get_route("canary")
-    yield
-    backends.reset()
-    plan = gw.plan([before])
-    if not plan.is_empty:
-        Change(gw).apply(plan)
-
-
 async def set_weights_elsewhere(gw: NativeConnector, *weights: str) -> None:
-    """``gatewayctl-tui set-weights canary ...`` from another process, as a colleague would."""
-    argv = [sys.executable, "-m", "tui", "set-weights", "canary", *weights, "--gateway", str(gw.state_dir)]
-    done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    """``canary_support.set_weights_elsewhere`` off the event loop (the console keeps running)."""
+    await asyncio.to_thread(canary_support.set_weights_elsewhere, gw, *weights)
 
 
 def weights(gw: NativeConnector) -> list[int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from textual.pilot import Pilot
@@ -30,17 +29,6 @@ from tui.widgets.split_panel import SplitPanel
 from tui.widgets.step_progress import StepProgressView
 
 SIZES = [pytest.param((160, 45), id="160x45"), pytest.param((100, 30), id="100x30")]
-
-
-@pytest.fixture
-def restore_canary(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[None]:
-    gw = shared_native_gateway
-    before = gw.get_route("canary")
-    yield
-    backends.reset()
-    plan = gw.plan([before])
-    if not plan.is_empty:
-        Change(gw).apply(plan)
 
 
 def answered_by(gw: NativeConnector, n: int = 50) -> Counter[str]:

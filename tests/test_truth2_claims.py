@@ -13,7 +13,6 @@ from connectors.change.timebox import revert_expired
 from connectors.model.edits import set_weights
 from connectors.native import NativeConnector
 from connectors.split import SplitReport, judge, last_weight_change
-from tests.canary_support import gw as gw  # the fixture
 from tests.canary_support import set_weights_elsewhere
 from tests.prometheus_support import Traffic
 from tests.test_oncall_canary_stories import open_canary, start

@@ -4,16 +4,13 @@ saying where; Tab completes ``:`` commands and route names; every screen usable 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
-from connectors.change import Change
 from connectors.native import NativeConnector
-from tests.native_support import DemoBackends
 from tests.prometheus_support import Traffic
 from tests.test_tui_support import StaticConnector, sample_routes, visible_text
 from tests.waiting import wait_until_ui
@@ -90,14 +87,6 @@ async def test_chart_scopes_by_keys_and_every_backend_on_one_chart(
 
 
 # -- the command palette --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def restore_canary(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[None]:
-    before = shared_native_gateway.get_route("canary")
-    yield
-    backends.reset()
-    Change(shared_native_gateway).apply(shared_native_gateway.plan([before]))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -12,7 +12,6 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -188,14 +187,6 @@ def test_canary_log_lines_say_each_word_once() -> None:
     assert str(log_line(held)).split() == ["held", "at", "1%:", "not", "enough", "canary", "traffic"]
     aborted = CanaryEvent("aborted", "aborted", 1, 0, "aborted: all traffic on v1 (operator)")
     assert "aborted aborted" not in str(log_line(aborted))
-
-
-@pytest.fixture
-def restore_canary(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[None]:
-    before = shared_native_gateway.get_route("canary")
-    yield
-    backends.reset()
-    Change(shared_native_gateway).apply(shared_native_gateway.plan([before]))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -9,16 +9,13 @@ plan fields run on a real Envoy (``shared_native_gateway``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
-from connectors.change import Change
 from connectors.native import NativeConnector
-from tests.native_support import DemoBackends
 from tests.test_tui_support import StaticConnector, sample_routes, visible_text
 from tests.waiting import wait_until_ui
 from tui.app import ConsoleApp
@@ -244,14 +241,6 @@ async def test_question_mark_opens_help_in_every_form_and_the_diff(size: tuple[i
 
 
 # -- the canary ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def restore_canary(shared_native_gateway: NativeConnector, backends: DemoBackends) -> Iterator[None]:
-    before = shared_native_gateway.get_route("canary")
-    yield
-    backends.reset()
-    Change(shared_native_gateway).apply(shared_native_gateway.plan([before]))
 
 
 async def _canary(pilot: Pilot[None], app: ConsoleApp) -> CanaryScreen:
