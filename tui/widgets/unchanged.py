@@ -43,9 +43,8 @@ def update_static(widget: Static, content: str | Content | Text, *, layout: bool
 
 def _width(cell: object) -> int:
     """Cells a one-line cell takes (how DataTable sizes an auto-width column)."""
-    if isinstance(cell, Text | Content):
-        return max((cell_len(line) for line in cell.plain.split("\n")), default=0)
-    return max((cell_len(line) for line in str(cell).split("\n")), default=0)
+    text = cell.plain if isinstance(cell, Text | Content) else str(cell)
+    return max((cell_len(line) for line in text.split("\n")), default=0)
 
 
 class TableRows:
