@@ -92,6 +92,8 @@ async def test_triage_ranks_the_limited_route_first_and_names_the_crawler_within
         assert top.limiting and top.since is not None
         table = screen.query_one("#triage", DataTable)
         assert table.get_row_at(0)[0].plain == "api-limited" and table.cursor_row == 0
+        # The clients' table is filled; the screen shows it once the table is laid out (a frame later).
+        await wait_until_ui(pilot, lambda: "crawler-7" in visible_text(app), what="crawler-7 on screen")
         shown = visible_text(app)
         assert "crawler-7" in shown and "429s (5m)" in shown and "limiting since" in shown, shown
 
