@@ -146,6 +146,8 @@ async def test_promoting_when_no_step_had_enough_traffic_asks_first(
             await wait_until_ui(pilot, lambda: "changed outside" in screen.events[-1].message, what="seen")
             await pilot.pause(0.5)
             assert not isinstance(app.screen, ConfirmScreen) and weights(gw) == [60, 40]
+            # The view shows the routes as the console's next poll reads them (within a refresh).
+            await wait_until_ui(pilot, lambda: "v1 60%" in visible_text(app), what="the bar at 60/40")
             assert "v1 60%" in visible_text(app) and "declared   60.0%" in visible_text(app)
             await pilot.press("s")  # go on: asks again
             await wait_until_ui(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked again")
